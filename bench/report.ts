@@ -1,0 +1,47 @@
+/**
+ * Benchmarks write their results into one section of docs/benchmarks.md, delimited by
+ * `<!-- bench:NAME:start -->` / `<!-- bench:NAME:end -->`, so each benchmark can be re-run on its own
+ * without clobbering the others.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Default location of the benchmark results page. */
+export const BENCHMARKS_MD = join(packageRoot(), 'docs', 'benchmarks.md');
+
+/** The nearest folder above this file holding a package.json (works from src and from dist). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+/** One line describing where and when a benchmark ran. */
+export function machineLine(): string {
+  const cpus = os.cpus();
+  return `${new Date().toISOString().slice(0, 10)} · Node ${process.version} · ${cpus.length} × ${cpus[0]?.model ?? 'cpu'} · ${Math.round(os.totalmem() / 2 ** 30)} GiB`;
+}
+
+/** Replace (or append) the section `name` of `file` with `markdown`. */
+export function writeSection(name: string, markdown: string, file: string = BENCHMARKS_MD): void {
+  const start = `<!-- bench:${name}:start -->`;
+  const end = `<!-- bench:${name}:end -->`;
+  const block = `${start}\n${markdown.trim()}\n${end}`;
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  const next = i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length) : `${text.trimEnd()}\n\n${block}\n`;
+  writeFileSync(file, next);
+}
+
+/** Render rows as a GitHub markdown table. */
+export function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  const fmt = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : v);
+  return [
+    `| ${headers.join(' | ')} |`,
+    `| ${headers.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map(fmt).join(' | ')} |`),
+  ].join('\n');
+}

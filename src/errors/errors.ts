@@ -1,0 +1,246 @@
+/**
+ * Typed errors. Every error agentpool raises extends {@link AgentPoolError} and carries a stable
+ * `code` (`ERR_…`) so callers can branch on it without parsing messages.
+ *
+ * Errors cross the worker boundary as plain data ({@link SerializedError}) and are re-created here
+ * with their code, because Comlink keeps only `name`, `message` and `stack`.
+ */
+
+/** Every error code agentpool can produce. */
+export type ErrorCode =
+  | 'ERR_INVALID_CONFIG'
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_UNKNOWN_POOL'
+  | 'ERR_UNKNOWN_TASK'
+  | 'ERR_AGENT_MODULE'
+  | 'ERR_RESOURCE_EXHAUSTED'
+  | 'ERR_POOL_EXHAUSTED'
+  | 'ERR_BUDGET_EXHAUSTED'
+  | 'ERR_DEADLINE_EXCEEDED'
+  | 'ERR_ABORTED'
+  | 'ERR_TASK_TIMEOUT'
+  | 'ERR_TASK_ERROR'
+  | 'ERR_TASK_FAILED'
+  | 'ERR_AGENT_CRASHED'
+  | 'ERR_AGENT_OUT_OF_MEMORY'
+  | 'ERR_AGENT_STOPPED'
+  | 'ERR_AGENT_UNAVAILABLE'
+  | 'ERR_LEASE_RELEASED'
+  | 'ERR_SHUTTING_DOWN'
+  | 'ERR_UNENFORCEABLE'
+  | 'ERR_SERIALIZATION';
+
+/** Options shared by every agentpool error. */
+export interface AgentPoolErrorOptions {
+  /** The underlying error, if any. */
+  cause?: unknown;
+  /** Structured details (resource names, amounts, paths…), safe to log. */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Base class of every error agentpool raises.
+ *
+ * @example
+ * ```ts
+ * try { await system.acquire('code', { cycleId: 'c1' }); }
+ * catch (e) { if (e instanceof AgentPoolError && e.code === 'ERR_POOL_EXHAUSTED') retryLater(); }
+ * ```
+ */
+export class AgentPoolError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: ErrorCode;
+  /** Structured details about the failure. */
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: AgentPoolErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details ?? {};
+    this.name = new.target.name;
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
+    return String(value);
+  }
+  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
+  try {
+    const s = JSON.stringify(value);
+    return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** A configuration value is invalid or unknown. Names the option path and the value received. */
+export class ConfigError extends AgentPoolError {
+  /** Dotted path of the offending option, e.g. `pools.code.min`. */
+  readonly path: string;
+  /** The value that was received. */
+  readonly received: unknown;
+  constructor(path: string, received: unknown, expected: string, code: ErrorCode = 'ERR_INVALID_CONFIG') {
+    super(code, `${path}: expected ${expected}, received ${describe(received)}`, {
+      details: { path, expected },
+    });
+    this.path = path;
+    this.received = received;
+  }
+}
+
+/** A call argument (requirements, task input, options) is invalid. */
+export class InvalidArgumentError extends ConfigError {
+  constructor(path: string, received: unknown, expected: string) {
+    super(path, received, expected, 'ERR_INVALID_ARGUMENT');
+  }
+}
+
+/** No pool of the requested type exists. */
+export class UnknownPoolError extends AgentPoolError {
+  constructor(type: string, known: readonly string[]) {
+    super('ERR_UNKNOWN_POOL', `unknown pool type ${JSON.stringify(type)} (known: ${known.join(', ') || 'none'})`, {
+      details: { type, known },
+    });
+  }
+}
+
+/** A request can never fit: it names the resource, what was asked and what can be had. */
+export class ResourceExhaustedError extends AgentPoolError {
+  readonly resource: string;
+  readonly requested: number | string;
+  readonly available: number | string;
+  constructor(resource: string, requested: number | string, available: number | string, scope = 'limit') {
+    super(
+      'ERR_RESOURCE_EXHAUSTED',
+      `${resource}: requested ${requested}, available ${available} (${scope})`,
+      { details: { resource, requested, available, scope } },
+    );
+    this.resource = resource;
+    this.requested = requested;
+    this.available = available;
+  }
+}
+
+/** An acquisition timed out, scaled up, retried and timed out again. */
+export class PoolExhaustedError extends AgentPoolError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('ERR_POOL_EXHAUSTED', message, { details });
+  }
+}
+
+/** A token (or other) budget would be exceeded. Keeps any partial output the agent returned. */
+export class BudgetExhaustedError extends AgentPoolError {
+  /** Output the agent returned before the budget ran out, if any. */
+  readonly partial: unknown;
+  constructor(message: string, details: Record<string, unknown> = {}, partial?: unknown) {
+    super('ERR_BUDGET_EXHAUSTED', message, { details });
+    this.partial = partial;
+  }
+}
+
+/** The operation was cancelled through its AbortSignal. */
+export class AbortedError extends AgentPoolError {
+  constructor(what: string, cause?: unknown) {
+    super('ERR_ABORTED', `${what} was aborted`, cause === undefined ? {} : { cause });
+  }
+}
+
+/** A task ran past its wall-clock or heartbeat deadline. */
+export class TaskTimeoutError extends AgentPoolError {
+  constructor(task: string, ms: number, kind: 'wall-clock' | 'heartbeat') {
+    super('ERR_TASK_TIMEOUT', `task ${JSON.stringify(task)} exceeded its ${kind} timeout of ${ms} ms`, {
+      details: { task, timeoutMs: ms, kind },
+    });
+  }
+}
+
+/** The agent's own handler threw; `cause` is the re-created error (with its `code` if it had one). */
+export class TaskError extends AgentPoolError {
+  constructor(task: string, cause: Error) {
+    super('ERR_TASK_ERROR', `task ${JSON.stringify(task)} failed: ${cause.message}`, { cause, details: { task } });
+  }
+}
+
+/** The agent running the work died (crash, exit, termination, out of memory). */
+export class AgentCrashedError extends AgentPoolError {
+  constructor(
+    agentId: string,
+    reason: string,
+    code: 'ERR_AGENT_CRASHED' | 'ERR_AGENT_OUT_OF_MEMORY' | 'ERR_AGENT_STOPPED' = 'ERR_AGENT_CRASHED',
+    cause?: unknown,
+  ) {
+    super(code, `agent ${agentId}: ${reason}`, { details: { agentId }, ...(cause === undefined ? {} : { cause }) });
+  }
+}
+
+/** Generic failure with a code; used for the less common cases. */
+export function makeError(code: ErrorCode, message: string, options: AgentPoolErrorOptions = {}): AgentPoolError {
+  return new AgentPoolError(code, message, options);
+}
+
+/** Plain-data form of an error, safe to post across a worker boundary. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+  details?: Record<string, unknown>;
+}
+
+/** Turn any thrown value into {@link SerializedError}. */
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof Error) {
+    const out: SerializedError = { name: err.name, message: err.message };
+    if (err.stack !== undefined) out.stack = err.stack;
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string') out.code = code;
+    const details = (err as { details?: unknown }).details;
+    if (details && typeof details === 'object') out.details = details as Record<string, unknown>;
+    return out;
+  }
+  return { name: 'Error', message: typeof err === 'string' ? err : describe(err) };
+}
+
+/** Re-create an error from {@link SerializedError}, keeping its code. */
+export function deserializeError(s: SerializedError): Error {
+  if (s.code?.startsWith('ERR_') && isAgentPoolCode(s.code)) {
+    const e = new AgentPoolError(s.code, s.message, { details: s.details ?? {} });
+    if (s.stack !== undefined) e.stack = s.stack;
+    return e;
+  }
+  const e = new Error(s.message) as Error & { code?: string };
+  e.name = s.name;
+  if (s.stack !== undefined) e.stack = s.stack;
+  if (s.code !== undefined) e.code = s.code;
+  return e;
+}
+
+const CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'ERR_INVALID_CONFIG',
+  'ERR_INVALID_ARGUMENT',
+  'ERR_UNKNOWN_POOL',
+  'ERR_UNKNOWN_TASK',
+  'ERR_AGENT_MODULE',
+  'ERR_RESOURCE_EXHAUSTED',
+  'ERR_POOL_EXHAUSTED',
+  'ERR_BUDGET_EXHAUSTED',
+  'ERR_DEADLINE_EXCEEDED',
+  'ERR_ABORTED',
+  'ERR_TASK_TIMEOUT',
+  'ERR_TASK_ERROR',
+  'ERR_TASK_FAILED',
+  'ERR_AGENT_CRASHED',
+  'ERR_AGENT_OUT_OF_MEMORY',
+  'ERR_AGENT_STOPPED',
+  'ERR_AGENT_UNAVAILABLE',
+  'ERR_LEASE_RELEASED',
+  'ERR_SHUTTING_DOWN',
+  'ERR_UNENFORCEABLE',
+  'ERR_SERIALIZATION',
+]);
+
+function isAgentPoolCode(code: string): code is ErrorCode {
+  return CODES.has(code);
+}

@@ -1,0 +1,88 @@
+/**
+ * What an agent module exports. An agent is a set of named task handlers; the host (thread or inline)
+ * calls them with the task input and an {@link AgentContext}.
+ */
+
+/** Resource usage an agent reports (tokens, or any named counter). */
+export interface Usage {
+  /** LLM tokens consumed. */
+  tokens?: number;
+  [counter: string]: number | undefined;
+}
+
+/** A granted token reservation; settle it with what the model call really used. */
+export interface TokenReservation {
+  /** Tokens reserved. */
+  readonly amount: number;
+  /** Charge the real usage (may differ from the reservation) and release the reservation. */
+  settle(actualTokens: number): void;
+}
+
+/** What a task handler receives besides its input. */
+export interface AgentContext {
+  /** The agent's id. */
+  readonly agentId: string;
+  /** This task's id. */
+  readonly taskId: string;
+  /** The task (handler) name. */
+  readonly task: string;
+  /** Aborted when the caller cancels, the task times out, or the agent is stopping. Honour it. */
+  readonly signal: AbortSignal;
+  /** Tools this agent's security profile grants. */
+  readonly tools: readonly string[];
+  /** Say "still alive": resets the heartbeat timeout while a long task runs. */
+  heartbeat(): void;
+  /** Report consumed resources (added up per task, cycle, pool and system). */
+  reportUsage(usage: Usage): void;
+  /** Token budget: reserve before a model call; refused with `ERR_BUDGET_EXHAUSTED` when a budget would be exceeded. */
+  readonly tokens: { reserve(amount: number): Promise<TokenReservation> };
+  /** Throws `ERR_UNENFORCEABLE`-free `ERR_INVALID_ARGUMENT` unless `tool` is granted; call before using a tool. */
+  requireTool(tool: string): void;
+}
+
+/** One named task handler. */
+export type TaskHandler<I = unknown, O = unknown> = (input: I, ctx: AgentContext) => O | Promise<O>;
+
+/** Handlers by task name. */
+export type AgentHandlers = Record<string, TaskHandler<never, unknown>>;
+
+/** Marker so hosts can tell an agent definition from any other default export. */
+export const AGENT_DEFINITION = Symbol.for('agentpool.agent-definition');
+
+/** A defined agent, the default export of an agent module. */
+export interface AgentDefinition<H extends AgentHandlers = AgentHandlers> {
+  readonly [AGENT_DEFINITION]: true;
+  /** Task handlers by name. */
+  readonly handlers: H;
+}
+
+/**
+ * Define an agent: the default export of an agent module.
+ *
+ * @example
+ * ```ts
+ * import { defineAgent } from 'agentpool/agent';
+ * export default defineAgent({
+ *   async implement(input: { story: string }, ctx) {
+ *     const r = await ctx.tokens.reserve(2_000);   // refused if a budget would be exceeded
+ *     const out = await callModel(input.story, { signal: ctx.signal });
+ *     r.settle(out.usage.totalTokens);
+ *     return out.text;
+ *   },
+ * });
+ * ```
+ */
+export function defineAgent<H extends AgentHandlers>(handlers: H): AgentDefinition<H> {
+  if (handlers === null || typeof handlers !== 'object') {
+    throw new TypeError('defineAgent: expected an object of task handlers');
+  }
+  for (const [name, fn] of Object.entries(handlers)) {
+    if (typeof fn !== 'function') throw new TypeError(`defineAgent: handler ${JSON.stringify(name)} is not a function`);
+  }
+  return Object.freeze({ [AGENT_DEFINITION]: true as const, handlers });
+}
+
+/** True if `value` was made by {@link defineAgent}. */
+export function isAgentDefinition(value: unknown): value is AgentDefinition {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[AGENT_DEFINITION] === true;
+}

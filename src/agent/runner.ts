@@ -1,0 +1,134 @@
+/**
+ * Runs an agent's handlers: one AbortController per task, usage accounting, token reservations,
+ * and errors turned into plain data. Shared by the inline host (same thread) and the worker entry
+ * (inside a thread), so both behave the same.
+ */
+import { type SerializedError, serializeError } from '../errors/errors.js';
+import type { AgentContext, AgentDefinition, TokenReservation, Usage } from './define.js';
+
+/** How a task ended, as plain data (crosses the worker boundary). */
+export type TaskOutcome =
+  | { ok: true; value: unknown; usage: Usage }
+  | { ok: false; error: SerializedError; usage: Usage; partial?: unknown };
+
+/** Calls from the runner back to the host (the side channel in a thread). */
+export interface RunnerBridge {
+  heartbeat(taskId: string): void;
+  usage(taskId: string, usage: Usage): void;
+  /** Resolve with `undefined` when granted, or with the refusal. */
+  reserveTokens(taskId: string, amount: number): Promise<SerializedError | undefined>;
+  settleTokens(taskId: string, reserved: number, actual: number): void;
+}
+
+interface Running {
+  controller: AbortController;
+  usage: Usage;
+  budgetError?: SerializedError;
+}
+
+/** Executes tasks of one agent definition. */
+export class AgentRunner {
+  private readonly running = new Map<string, Running>();
+
+  constructor(
+    private readonly agentId: string,
+    private readonly def: AgentDefinition,
+    private readonly tools: readonly string[],
+    private readonly bridge: RunnerBridge,
+  ) {}
+
+  /** Names of the handlers this agent has. */
+  handlerNames(): string[] {
+    return Object.keys(this.def.handlers);
+  }
+
+  /** Number of tasks running now. */
+  get active(): number {
+    return this.running.size;
+  }
+
+  /** Run one task to an outcome. Never throws. */
+  async run(taskId: string, task: string, input: unknown): Promise<TaskOutcome> {
+    const handler = this.def.handlers[task];
+    const usage: Usage = {};
+    if (typeof handler !== 'function') {
+      return {
+        ok: false,
+        usage,
+        error: { name: 'AgentPoolError', code: 'ERR_UNKNOWN_TASK', message: `agent has no task ${JSON.stringify(task)}` },
+      };
+    }
+    const r: Running = { controller: new AbortController(), usage };
+    this.running.set(taskId, r);
+    try {
+      const value = await (handler as (i: unknown, c: AgentContext) => unknown)(input, this.context(taskId, task, r));
+      if (r.budgetError) return { ok: false, error: r.budgetError, usage, partial: value };
+      return { ok: true, value, usage };
+    } catch (err) {
+      const error = r.budgetError ?? serializeError(err);
+      return { ok: false, error, usage };
+    } finally {
+      this.running.delete(taskId);
+    }
+  }
+
+  /** Abort one task (its handler sees `ctx.signal` fire). Unknown ids are ignored. */
+  abort(taskId: string, reason: string): void {
+    this.running.get(taskId)?.controller.abort(new Error(reason));
+  }
+
+  /** Abort every running task. */
+  abortAll(reason: string): void {
+    for (const r of this.running.values()) r.controller.abort(new Error(reason));
+  }
+
+  private context(taskId: string, task: string, r: Running): AgentContext {
+    const bridge = this.bridge;
+    const tools = this.tools;
+    return {
+      agentId: this.agentId,
+      taskId,
+      task,
+      signal: r.controller.signal,
+      tools,
+      heartbeat: () => bridge.heartbeat(taskId),
+      reportUsage: (u) => {
+        for (const [k, v] of Object.entries(u)) {
+          if (typeof v === 'number' && Number.isFinite(v)) r.usage[k] = (r.usage[k] ?? 0) + v;
+        }
+        bridge.usage(taskId, u);
+      },
+      tokens: {
+        reserve: async (amount: number): Promise<TokenReservation> => {
+          const refusal = await bridge.reserveTokens(taskId, amount);
+          if (refusal) {
+            r.budgetError = refusal;
+            const e = new Error(refusal.message) as Error & { code?: string };
+            e.name = 'BudgetExhaustedError';
+            e.code = 'ERR_BUDGET_EXHAUSTED';
+            throw e;
+          }
+          let settled = false;
+          return {
+            amount,
+            settle: (actual: number) => {
+              if (settled) return;
+              settled = true;
+              r.usage.tokens = (r.usage.tokens ?? 0) + actual;
+              bridge.settleTokens(taskId, amount, actual);
+            },
+          };
+        },
+      },
+      requireTool: (tool: string) => {
+        if (!tools.includes(tool)) {
+          const e = new Error(`tool ${JSON.stringify(tool)} is not granted to agent ${this.agentId}`) as Error & {
+            code?: string;
+          };
+          e.code = 'ERR_UNENFORCEABLE';
+          throw e;
+        }
+      },
+    };
+  }
+}

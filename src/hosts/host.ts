@@ -1,0 +1,59 @@
+/**
+ * A host is where an agent's code runs. One interface, several kinds:
+ * - `thread`: a worker thread spoken to over Comlink (CPU-bound tools, memory caps);
+ * - `inline`: the caller's own thread (I/O-bound LLM agents, thousands of them, and simulation).
+ *
+ * Contract every host keeps: `run()` always settles. When the host dies (exit, crash, termination,
+ * out of memory) every pending and every later call rejects with an {@link AgentCrashedError}.
+ */
+import type { AgentDefinition, Usage } from '../agent/define.js';
+import type { TaskOutcome } from '../agent/runner.js';
+import type { AgentCrashedError, SerializedError } from '../errors/errors.js';
+import type { Clock } from '../runtime/clock.js';
+
+/** Kinds of host. */
+export type HostKind = 'thread' | 'inline';
+
+/** Callbacks from a host to the runtime. */
+export interface HostListener {
+  /** The host died without being asked to stop. */
+  onExit(error: AgentCrashedError): void;
+  onHeartbeat(taskId: string): void;
+  onUsage(taskId: string, usage: Usage): void;
+  /** Token reservation check; resolve `undefined` to grant. */
+  reserveTokens(taskId: string, amount: number): Promise<SerializedError | undefined>;
+  settleTokens(taskId: string, reserved: number, actual: number): void;
+}
+
+/** What a host needs to start an agent. */
+export interface HostOptions {
+  agentId: string;
+  /** Agent module (file URL or path) or, for inline hosts, the definition itself. */
+  agent: URL | string | AgentDefinition;
+  /** Tools granted by the security profile. */
+  tools: readonly string[];
+  /** Heap cap in MB (thread hosts enforce it with `resourceLimits`). */
+  memoryMb?: number;
+  listener: HostListener;
+  /** Clock for grace periods. */
+  clock: Clock;
+}
+
+/** A running (or stopped) agent host. */
+export interface Host {
+  readonly kind: HostKind;
+  /** False once the host died or was stopped. */
+  readonly alive: boolean;
+  /** Load the agent; resolves with its handler names, rejects `ERR_AGENT_MODULE`. */
+  start(): Promise<string[]>;
+  /** Run one task; resolves with its outcome, rejects only when the host dies. */
+  run(taskId: string, task: string, input: unknown): Promise<TaskOutcome>;
+  /** Signal one task to stop (its `ctx.signal` fires). */
+  abort(taskId: string, reason: string): void;
+  /** Round trip to the agent; rejects if it does not answer. */
+  ping(): Promise<void>;
+  /** Ask running tasks to finish (abort them after `graceMs`) then shut down; force after that. */
+  stop(graceMs: number): Promise<void>;
+  /** Kill at once. Pending calls reject. */
+  terminate(reason: string): Promise<void>;
+}

@@ -1,0 +1,94 @@
+/**
+ * The inline host: the agent's handlers run on the caller's own event loop. Right for I/O-bound agents
+ * (LLM calls) — pooling async work into threads only adds hops — and for deterministic simulation.
+ * It cannot cap memory or kill a handler that ignores its abort signal: "terminate" abandons the task
+ * (its promise is rejected; the handler keeps running in the background until it returns).
+ */
+import { type AgentDefinition, isAgentDefinition } from '../agent/define.js';
+import { AgentRunner, type TaskOutcome } from '../agent/runner.js';
+import { AgentCrashedError, AgentPoolError } from '../errors/errors.js';
+import type { Host, HostOptions } from './host.js';
+
+/** Host that runs the agent in the current thread. */
+export class InlineHost implements Host {
+  readonly kind = 'inline' as const;
+  private runner: AgentRunner | undefined;
+  private dead: AgentCrashedError | undefined;
+  private readonly pending = new Map<string, (e: AgentCrashedError) => void>();
+
+  constructor(private readonly opts: HostOptions) {}
+
+  get alive(): boolean {
+    return this.runner !== undefined && this.dead === undefined;
+  }
+
+  async start(): Promise<string[]> {
+    const def = await loadDefinition(this.opts.agent);
+    const l = this.opts.listener;
+    this.runner = new AgentRunner(this.opts.agentId, def, this.opts.tools, {
+      heartbeat: (t) => l.onHeartbeat(t),
+      usage: (t, u) => l.onUsage(t, u),
+      reserveTokens: (t, n) => l.reserveTokens(t, n),
+      settleTokens: (t, r, a) => l.settleTokens(t, r, a),
+    });
+    return this.runner.handlerNames();
+  }
+
+  run(taskId: string, task: string, input: unknown): Promise<TaskOutcome> {
+    if (this.dead) return Promise.reject(this.dead);
+    const runner = this.runner;
+    if (!runner) return Promise.reject(new AgentCrashedError(this.opts.agentId, 'not started', 'ERR_AGENT_STOPPED'));
+    return new Promise<TaskOutcome>((resolve, reject) => {
+      this.pending.set(taskId, reject);
+      runner.run(taskId, task, input).then((o) => {
+        if (this.pending.delete(taskId)) resolve(o);
+      });
+    });
+  }
+
+  abort(taskId: string, reason: string): void {
+    this.runner?.abort(taskId, reason);
+  }
+
+  async ping(): Promise<void> {
+    if (this.dead) throw this.dead;
+  }
+
+  async stop(): Promise<void> {
+    // Inline tasks are plain promises: "stopping" means no new work and abandoning what is left.
+    this.kill(new AgentCrashedError(this.opts.agentId, 'stopped', 'ERR_AGENT_STOPPED'));
+  }
+
+  async terminate(reason: string): Promise<void> {
+    this.kill(new AgentCrashedError(this.opts.agentId, `terminated: ${reason}`, 'ERR_AGENT_CRASHED'));
+  }
+
+  private kill(err: AgentCrashedError): void {
+    if (this.dead) return;
+    this.dead = err;
+    this.runner?.abortAll(err.message);
+    for (const reject of this.pending.values()) reject(err);
+    this.pending.clear();
+  }
+}
+
+/** Load an agent definition from a module URL/path, or accept one directly. */
+export async function loadDefinition(agent: URL | string | AgentDefinition): Promise<AgentDefinition> {
+  if (isAgentDefinition(agent)) return agent;
+  const spec = agent instanceof URL ? agent.href : agent;
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(spec)) as { default?: unknown };
+  } catch (cause) {
+    throw new AgentPoolError('ERR_AGENT_MODULE', `cannot load agent module ${spec}: ${(cause as Error).message}`, {
+      cause,
+      details: { module: spec },
+    });
+  }
+  if (!isAgentDefinition(mod.default)) {
+    throw new AgentPoolError('ERR_AGENT_MODULE', `agent module ${spec} has no default export made by defineAgent()`, {
+      details: { module: spec },
+    });
+  }
+  return mod.default;
+}

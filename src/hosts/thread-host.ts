@@ -40,6 +40,8 @@ export function agentModuleUrl(agent: URL | string): string {
 
 /** Host that runs the agent in a worker thread. */
 export class ThreadHost implements Host {
+  /** Worker threads alive in this process (spawned and not yet exited), across all hosts. */
+  static live = 0;
   readonly kind = 'thread' as const;
   private worker: Worker | undefined;
   private remote: Comlink.Remote<WorkerApi> | undefined;
@@ -78,6 +80,8 @@ export class ThreadHost implements Host {
       ...(mem ? { resourceLimits: { maxOldGenerationSizeMb: mem, maxYoungGenerationSizeMb: Math.min(64, Math.max(4, Math.floor(mem / 8))) } } : {}),
     });
     this.worker = worker;
+    ThreadHost.live++;
+    worker.once('exit', () => ThreadHost.live--);
     worker.on('error', (e) => {
       this.lastError = e;
     });

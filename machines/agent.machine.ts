@@ -1,0 +1,316 @@
+/**
+ * The life of one agent.
+ *
+ * starting → idle ⇄ busy → draining → stopping → stopped, with
+ * crashed → restarting (exponential backoff) → starting, or crashed → evicted once the circuit
+ * breaker opens (too many consecutive failures: the agent is never handed out again).
+ *
+ * Per-task deadlines are escalated here: the runtime reports `TASK_OVERDUE` (wall-clock timeout or a
+ * cancelled task); the machine sends the abort signal (`abortTask`), and if the agent has not let go
+ * of the task within `abortGraceMs` it goes to `terminating` and the host is killed. While busy, an
+ * agent configured with a heartbeat timeout must call `ctx.heartbeat()` at least that often.
+ *
+ * Pure: effects are named actors/actions the runtime provides (`startHost`, `stopHost`, `killHost`,
+ * `checkHealth`, `abortTask`, `report*`).
+ */
+import { and, assign, fromPromise, setup } from 'xstate';
+
+/** Timing knobs of one agent (all milliseconds). */
+export interface AgentTimings {
+  /** Start (spawn + load module) must finish within this. */
+  startTimeoutMs: number;
+  /** After an abort signal, how long a task may take to let go before the host is killed. */
+  abortGraceMs: number;
+  /** While busy, the agent must heartbeat at least this often; 0 disables. */
+  heartbeatTimeoutMs: number;
+  /** Health check period while idle; 0 disables. */
+  healthIntervalMs: number;
+  /** A health check must answer within this. */
+  healthTimeoutMs: number;
+  /** Graceful stop: running tasks get this long before they are aborted and the host terminated. */
+  stopGraceMs: number;
+  /** While draining, in-flight tasks get this long before the agent is stopped anyway. */
+  drainTimeoutMs: number;
+  /** First restart delay; doubles per consecutive failure. */
+  backoffBaseMs: number;
+  /** Restart delay cap. */
+  backoffMaxMs: number;
+}
+
+/** Input to {@link agentMachine}. */
+export interface AgentInput {
+  agentId: string;
+  pool: string;
+  /** Consecutive failures (crashes, hung tasks, failed health checks) that evict the agent. */
+  maxFailures: number;
+  timings: AgentTimings;
+}
+
+/** Context of {@link agentMachine}. */
+export interface AgentMachineContext extends AgentInput {
+  /** Tasks in flight on the agent. */
+  inflight: number;
+  /** Consecutive failures; reset by a successful task. */
+  failures: number;
+  /** Restarts so far. */
+  restarts: number;
+  /** Task currently being escalated (abort sent), if any; `'*'` for a missed heartbeat. */
+  overdueTaskId: string | undefined;
+  /** Why the agent last failed. */
+  lastError: string | undefined;
+}
+
+/** Events {@link agentMachine} accepts. */
+export type AgentMachineEvent =
+  | { type: 'TASK_START'; taskId: string }
+  | { type: 'TASK_END'; taskId: string; ok: boolean }
+  | { type: 'TASK_OVERDUE'; taskId: string; reason: 'timeout' | 'cancelled' }
+  | { type: 'HEARTBEAT' }
+  | { type: 'HOST_EXITED'; error: string }
+  | { type: 'DRAIN' }
+  | { type: 'STOP' };
+
+/**
+ * The agent statechart. Provide the effectful implementations with `agentMachine.provide(...)`.
+ *
+ * @example
+ * ```ts
+ * const actor = createActor(agentMachine.provide({ actors: { startHost, stopHost, killHost, checkHealth } }),
+ *   { input: { agentId: 'a1', pool: 'code', maxFailures: 3, timings }, clock });
+ * ```
+ */
+export const agentMachine = setup({
+  types: {
+    context: {} as AgentMachineContext,
+    events: {} as AgentMachineEvent,
+    input: {} as AgentInput,
+  },
+  actors: {
+    /** Spawn the host and load the agent module. */
+    startHost: fromPromise<void, { agentId: string }>(async () => {}),
+    /** Graceful stop: wait for tasks up to the grace period, then terminate. */
+    stopHost: fromPromise<void, { graceMs: number }>(async () => {}),
+    /** Kill the host now. */
+    killHost: fromPromise<void, { reason: string }>(async () => {}),
+    /** Round trip to the agent. */
+    checkHealth: fromPromise<void, { agentId: string }>(async () => {}),
+  },
+  actions: {
+    /** Send the abort signal to an overdue task (`'*'`: every task). */
+    abortTask: (_, _params: { taskId: string }) => {},
+    /** The agent can take work. */
+    reportIdle: () => {},
+    /** The agent is running work. */
+    reportBusy: () => {},
+    /** The agent cannot take work for now (starting, crashed, restarting, draining). */
+    reportUnavailable: () => {},
+    /** The agent is gone for good (stopped or evicted). */
+    reportGone: () => {},
+    /** Every in-flight task failed with the agent (the host already rejected them). */
+    failInflight: () => {},
+    /** Make sure no host is left running (final states). Idempotent. */
+    killHostNow: () => {},
+    incInflight: assign({ inflight: ({ context }) => context.inflight + 1 }),
+  },
+  guards: {
+    heartbeatEnabled: ({ context }) => context.timings.heartbeatTimeoutMs > 0,
+    healthEnabled: ({ context }) => context.timings.healthIntervalMs > 0,
+    lastTask: ({ context }) => context.inflight <= 1,
+    isOverdueTask: ({ context, event }) =>
+      event.type === 'TASK_END' && (context.overdueTaskId === event.taskId || context.overdueTaskId === '*'),
+    circuitOpen: ({ context }) => context.failures >= context.maxFailures,
+  },
+  delays: {
+    startTimeout: ({ context }) => context.timings.startTimeoutMs,
+    abortGrace: ({ context }) => context.timings.abortGraceMs,
+    heartbeatTimeout: ({ context }) => context.timings.heartbeatTimeoutMs,
+    healthInterval: ({ context }) => context.timings.healthIntervalMs,
+    healthTimeout: ({ context }) => context.timings.healthTimeoutMs,
+    // The host's own stop waits stopGraceMs; this is the backstop if even that hangs.
+    stopDeadline: ({ context }) => context.timings.stopGraceMs + context.timings.abortGraceMs,
+    drainTimeout: ({ context }) => context.timings.drainTimeoutMs,
+    backoff: ({ context }) =>
+      Math.min(context.timings.backoffMaxMs, context.timings.backoffBaseMs * 2 ** Math.max(0, context.failures - 1)),
+  },
+}).createMachine({
+  id: 'agent',
+  context: ({ input }) => ({
+    ...input,
+    inflight: 0,
+    failures: 0,
+    restarts: 0,
+    overdueTaskId: undefined,
+    lastError: undefined,
+  }),
+  initial: 'starting',
+  states: {
+    starting: {
+      entry: 'reportUnavailable',
+      invoke: {
+        src: 'startHost',
+        input: ({ context }) => ({ agentId: context.agentId }),
+        onDone: { target: 'idle' },
+        onError: {
+          target: 'crashed',
+          actions: assign({ lastError: ({ event }) => `start failed: ${String((event.error as Error)?.message ?? event.error)}` }),
+        },
+      },
+      after: { startTimeout: { target: 'crashed', actions: assign({ lastError: 'start timed out' }) } },
+      on: {
+        HOST_EXITED: { target: 'crashed', actions: assign({ lastError: ({ event }) => event.error }) },
+        STOP: { target: 'stopping' },
+        DRAIN: { target: 'stopping' },
+      },
+    },
+    idle: {
+      entry: ['reportIdle', assign({ overdueTaskId: undefined })],
+      initial: 'waiting',
+      states: {
+        waiting: {
+          after: { healthInterval: { target: 'checking', guard: 'healthEnabled' } },
+        },
+        checking: {
+          invoke: {
+            src: 'checkHealth',
+            input: ({ context }) => ({ agentId: context.agentId }),
+            onDone: { target: 'waiting' },
+            onError: {
+              target: '#agent.crashed',
+              actions: assign({ lastError: 'health check failed' }),
+            },
+          },
+          after: { healthTimeout: { target: '#agent.terminating', actions: assign({ lastError: 'health check timed out' }) } },
+        },
+      },
+      on: {
+        TASK_START: { target: 'busy', actions: 'incInflight' },
+        HOST_EXITED: { target: 'crashed', actions: assign({ lastError: ({ event }) => event.error }) },
+        DRAIN: { target: 'stopping' },
+        STOP: { target: 'stopping' },
+      },
+    },
+    busy: {
+      entry: 'reportBusy',
+      initial: 'running',
+      states: {
+        running: {
+          after: {
+            heartbeatTimeout: {
+              target: 'overdue',
+              guard: 'heartbeatEnabled',
+              actions: [
+                assign({ overdueTaskId: '*', lastError: 'missed heartbeat' }),
+                { type: 'abortTask', params: { taskId: '*' } },
+              ],
+            },
+          },
+          on: {
+            // Re-entering restarts the heartbeat timer.
+            HEARTBEAT: { target: 'running', reenter: true },
+          },
+        },
+        overdue: {
+          after: { abortGrace: { target: '#agent.terminating' } },
+          on: {
+            // The overdue task let go after its abort signal: no escalation needed.
+            TASK_END: [
+              {
+                guard: and(['isOverdueTask', 'lastTask']),
+                target: '#agent.idle',
+                actions: assign({ inflight: 0, overdueTaskId: undefined }),
+              },
+              {
+                guard: 'isOverdueTask',
+                target: 'running',
+                actions: assign({ inflight: ({ context }) => context.inflight - 1, overdueTaskId: undefined }),
+              },
+              { actions: assign({ inflight: ({ context }) => context.inflight - 1 }) },
+            ],
+          },
+        },
+      },
+      on: {
+        TASK_START: { actions: 'incInflight' },
+        TASK_END: [
+          {
+            guard: 'lastTask',
+            target: 'idle',
+            actions: assign({
+              inflight: 0,
+              failures: ({ context, event }) => (event.ok ? 0 : context.failures),
+            }),
+          },
+          {
+            actions: assign({
+              inflight: ({ context }) => context.inflight - 1,
+              failures: ({ context, event }) => (event.ok ? 0 : context.failures),
+            }),
+          },
+        ],
+        TASK_OVERDUE: {
+          target: '.overdue',
+          actions: [
+            assign({ overdueTaskId: ({ event }) => event.taskId, lastError: ({ event }) => `task ${event.reason}` }),
+            { type: 'abortTask', params: ({ event }) => ({ taskId: event.taskId }) },
+          ],
+        },
+        HOST_EXITED: { target: 'crashed', actions: assign({ lastError: ({ event }) => event.error }) },
+        DRAIN: { target: 'draining' },
+        STOP: { target: 'stopping' },
+      },
+    },
+    draining: {
+      entry: 'reportUnavailable',
+      after: { drainTimeout: { target: 'stopping' } },
+      on: {
+        TASK_START: { actions: 'incInflight' },
+        TASK_END: [
+          { guard: 'lastTask', target: 'stopping', actions: assign({ inflight: 0 }) },
+          { actions: assign({ inflight: ({ context }) => context.inflight - 1 }) },
+        ],
+        TASK_OVERDUE: {
+          actions: { type: 'abortTask', params: ({ event }) => ({ taskId: event.taskId }) },
+        },
+        HOST_EXITED: { target: 'stopped', actions: 'failInflight' },
+        STOP: { target: 'stopping' },
+      },
+    },
+    stopping: {
+      entry: 'reportUnavailable',
+      invoke: {
+        src: 'stopHost',
+        input: ({ context }) => ({ graceMs: context.timings.stopGraceMs }),
+        onDone: { target: 'stopped' },
+        onError: { target: 'stopped' },
+      },
+      after: { stopDeadline: { target: 'stopped' } },
+    },
+    terminating: {
+      entry: 'reportUnavailable',
+      invoke: {
+        src: 'killHost',
+        input: ({ context }) => ({ reason: context.lastError ?? 'unresponsive' }),
+        onDone: { target: 'crashed' },
+        onError: { target: 'crashed' },
+      },
+      after: { abortGrace: { target: 'crashed' } },
+      on: { HOST_EXITED: { target: 'crashed' } },
+    },
+    crashed: {
+      entry: [
+        'reportUnavailable',
+        'failInflight',
+        assign({ failures: ({ context }) => context.failures + 1, inflight: 0, overdueTaskId: undefined }),
+      ],
+      always: [{ guard: 'circuitOpen', target: 'evicted' }, { target: 'restarting' }],
+    },
+    restarting: {
+      after: {
+        backoff: { target: 'starting', actions: assign({ restarts: ({ context }) => context.restarts + 1 }) },
+      },
+      on: { STOP: { target: 'stopped' }, DRAIN: { target: 'stopped' } },
+    },
+    stopped: { type: 'final', entry: ['killHostNow', 'reportGone'] },
+    evicted: { type: 'final', entry: ['killHostNow', 'reportGone'] },
+  },
+});

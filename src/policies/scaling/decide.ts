@@ -1,0 +1,203 @@
+/**
+ * The agentpool scaling decision: a pure function from one observation of a pool (plus a forecast hint
+ * and the policy's small memory) to a decision. The scaler machine calls it every interval; the
+ * simulator and the tests call it directly.
+ *
+ * Rules (issue 6):
+ * - **Up** when utilisation > `scaleUpThreshold` AND the observed wait > `maxAcceptableWaitMs` AND
+ *   size < max: target = max(size + 1, ⌈Little × predicted peak ratio⌉), capped by
+ *   ⌈size × maxScaleUpRatio⌉ and max.
+ * - **Out ahead of a forecast peak** when a confident forecast's recommendation exceeds the size.
+ * - **Down** when utilisation < `scaleDownThreshold`, waits are short, size > min, nobody waits and
+ *   idle agents exist: to the highest recommendation over the stabilisation window, never below min,
+ *   and never below size − idle (only idle agents are removed).
+ * - Separate up/down cooldowns. A forecast only ever raises a recommendation, so it can never cause a
+ *   scale-in on its own.
+ */
+import type { ScalingConfig } from './config.js';
+import { littleAgents } from './little.js';
+
+/** What the scaler sees of a pool at one evaluation. Times in ms. */
+export interface ScalingObservation {
+  /** Time of the observation (ms, on the runtime's clock). */
+  now: number;
+  /** Agents held: ready (idle + busy) plus starting. Draining agents are not counted. */
+  size: number;
+  /** Ready agents (idle + busy). */
+  ready: number;
+  /** Busy agents. */
+  busy: number;
+  /** Agents spawned but not ready. */
+  starting: number;
+  /** Acquisitions waiting for an agent. */
+  waiters: number;
+  /** busy / ready over the last interval, 0..1. */
+  utilisation: number;
+  /** Representative recent wait: e.g. max(p90 of recent waits, age of the oldest waiter). */
+  waitMs: number;
+  /** Arrival rate, requests per second. */
+  arrivalRatePerS: number;
+  /** Mean service time in ms. */
+  meanServiceMs: number;
+}
+
+/** A demand forecast as the policy uses it. */
+export interface ForecastHint {
+  /** Predicted peak rate over the horizon / current rate (values < 1 are treated as 1). */
+  peakRatio: number;
+  /** 0..1; below `minForecastConfidence` the hint is ignored. */
+  confidence: number;
+}
+
+/** Why a decision was made. */
+export type ScalingReason =
+  | 'below-min'
+  | 'above-max'
+  | 'high-wait'
+  | 'forecast-peak'
+  | 'low-utilisation'
+  | 'stabilising'
+  | 'cooldown'
+  | 'at-max'
+  | 'waiters-present'
+  | 'steady';
+
+/** One scaling decision. */
+export interface ScalingDecision {
+  /** Time of the decision (ms). */
+  at: number;
+  /** Size when deciding. */
+  current: number;
+  /** Size to scale to (= current when holding). */
+  target: number;
+  direction: 'up' | 'down' | 'hold';
+  reason: ScalingReason;
+  /** The un-stabilised recommendation (Little's law × peak ratio, within [min, max]). */
+  recommendation: number;
+  /** Confidence of the forecast consulted (0 when none). */
+  confidence: number;
+  /** Whether a forecast raised the recommendation. */
+  forecastUsed: boolean;
+}
+
+/** One recommendation remembered for the stabilisation window. */
+export interface Recommendation {
+  at: number;
+  value: number;
+}
+
+/** The policy's memory between evaluations (plain data, fits in machine context). */
+export interface ScalingPolicyState {
+  /** Recommendations within the stabilisation window, oldest first. */
+  recommendations: Recommendation[];
+  /** Time of the last applied scale-up, or null. */
+  lastScaleUpAt: number | null;
+  /** Time of the last applied scale-down, or null. */
+  lastScaleDownAt: number | null;
+}
+
+/** A fresh policy state. */
+export function initialPolicyState(): ScalingPolicyState {
+  return { recommendations: [], lastScaleUpAt: null, lastScaleDownAt: null };
+}
+
+/** Hard cap on remembered recommendations, whatever the interval/window ratio. */
+const MAX_RECOMMENDATIONS = 1024;
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v));
+}
+
+/** Result of {@link decideScaling}. */
+export interface DecideResult {
+  decision: ScalingDecision;
+  /** The state with this evaluation's recommendation recorded. */
+  state: ScalingPolicyState;
+}
+
+/**
+ * Decide what to do with a pool. Pure: the input state is not modified.
+ *
+ * @example
+ * ```ts
+ * const { decision, state: next } = decideScaling(obs, cfg, state, forecastHint);
+ * if (decision.direction !== 'hold') await pool.scaleTo(decision.target, decision.reason);
+ * state = markApplied(next, decision);
+ * ```
+ */
+export function decideScaling(
+  obs: ScalingObservation,
+  cfg: ScalingConfig,
+  state: ScalingPolicyState,
+  forecast?: ForecastHint,
+): DecideResult {
+  const now = obs.now;
+  const size = Math.max(0, Math.round(obs.size));
+  const idle = Math.max(0, obs.ready - obs.busy);
+  const meanServiceS = Math.max(0, obs.meanServiceMs) / 1000;
+  // A backlog must be drained, not just kept from growing: count it as extra arrivals.
+  const lambda = Math.max(0, obs.arrivalRatePerS) + Math.max(0, obs.waiters) / (cfg.backlogDrainMs / 1000);
+  const little = littleAgents(lambda, meanServiceS, cfg.targetUtilisation);
+
+  const confidence = forecast ? clamp(forecast.confidence, 0, 1) : 0;
+  const forecastUsed =
+    cfg.predictive && forecast !== undefined && confidence >= cfg.minForecastConfidence && forecast.peakRatio > 1;
+  const peakRatio = forecastUsed ? Math.min(forecast.peakRatio, cfg.maxScaleUpRatio) : 1;
+  const recommendation = clamp(Math.ceil(little * peakRatio - 1e-9), cfg.min, cfg.max);
+
+  // Record the recommendation and forget those that left the window.
+  const cutoff = now - cfg.stabilisationWindowMs;
+  const recs = state.recommendations.filter((r) => r.at > cutoff && r.at <= now);
+  recs.push({ at: now, value: recommendation });
+  if (recs.length > MAX_RECOMMENDATIONS) recs.splice(0, recs.length - MAX_RECOMMENDATIONS);
+  const next: ScalingPolicyState = { ...state, recommendations: recs };
+
+  const base = { at: now, current: size, recommendation, confidence, forecastUsed };
+  const hold = (reason: ScalingReason): DecideResult => ({
+    decision: { ...base, target: size, direction: 'hold', reason },
+    state: next,
+  });
+
+  // Bounds first: a config update may have moved min/max past the current size.
+  if (size < cfg.min) return { decision: { ...base, target: cfg.min, direction: 'up', reason: 'below-min' }, state: next };
+  if (size > cfg.max) return { decision: { ...base, target: cfg.max, direction: 'down', reason: 'above-max' }, state: next };
+
+  const upCooling = state.lastScaleUpAt !== null && now - state.lastScaleUpAt < cfg.scaleUpCooldownMs;
+  const upCap = Math.min(cfg.max, Math.max(size + 1, Math.ceil(size * cfg.maxScaleUpRatio - 1e-9)));
+
+  const pressured = obs.utilisation > cfg.scaleUpThreshold && obs.waitMs > cfg.maxAcceptableWaitMs;
+  if (pressured) {
+    if (size >= cfg.max) return hold('at-max');
+    if (upCooling) return hold('cooldown');
+    const target = clamp(Math.max(size + 1, recommendation), size + 1, upCap);
+    return { decision: { ...base, target, direction: 'up', reason: 'high-wait' }, state: next };
+  }
+
+  if (forecastUsed && recommendation > size) {
+    if (upCooling) return hold('cooldown');
+    const target = Math.min(recommendation, upCap);
+    return { decision: { ...base, target, direction: 'up', reason: 'forecast-peak' }, state: next };
+  }
+
+  const quiet = obs.utilisation < cfg.scaleDownThreshold && obs.waitMs < cfg.shortWaitMs;
+  if (quiet && size > cfg.min) {
+    if (obs.waiters > 0) return hold('waiters-present');
+    if (idle === 0) return hold('steady');
+    const lastScale = Math.max(state.lastScaleUpAt ?? Number.NEGATIVE_INFINITY, state.lastScaleDownAt ?? Number.NEGATIVE_INFINITY);
+    if (now - lastScale < cfg.scaleDownCooldownMs) return hold('cooldown');
+    let stabilised = recommendation;
+    for (const r of recs) if (r.value > stabilised) stabilised = r.value;
+    // Idle-first: never plan to remove more agents than are idle right now.
+    const target = Math.max(cfg.min, stabilised, size - idle);
+    if (target < size) return { decision: { ...base, target, direction: 'down', reason: 'low-utilisation' }, state: next };
+    return hold('stabilising');
+  }
+  return hold('steady');
+}
+
+/** Record that `decision` was applied (starts the matching cooldown). Pure. */
+export function markApplied(state: ScalingPolicyState, decision: ScalingDecision): ScalingPolicyState {
+  if (decision.direction === 'up') return { ...state, lastScaleUpAt: decision.at };
+  if (decision.direction === 'down') return { ...state, lastScaleDownAt: decision.at };
+  return state;
+}

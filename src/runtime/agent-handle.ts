@@ -1,0 +1,336 @@
+/**
+ * One live agent: its statechart actor (machines/agent.machine.ts) wired to a host.
+ *
+ * The actor owns the lifecycle (start, health, escalation, restart, eviction, stop); this class
+ * owns the data plane: the host, the tasks in flight and their promises. Tasks cost two actor events
+ * (TASK_START/TASK_END); timers for deadlines go through the injected clock.
+ */
+import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import { agentMachine, type AgentTimings } from '../../machines/agent.machine.js';
+import type { AgentDefinition, Usage } from '../agent/define.js';
+import type { TaskOutcome } from '../agent/runner.js';
+import {
+  AbortedError,
+  type AgentCrashedError,
+  AgentPoolError,
+  BudgetExhaustedError,
+  deserializeError,
+  InvalidArgumentError,
+  type SerializedError,
+  TaskError,
+  TaskTimeoutError,
+} from '../errors/errors.js';
+import type { Host, HostKind, HostListener } from '../hosts/host.js';
+import { InlineHost } from '../hosts/inline-host.js';
+import { ThreadHost } from '../hosts/thread-host.js';
+import type { Clock, TimerHandle } from './clock.js';
+import type { Logger } from './logger.js';
+
+/** Coarse availability an agent reports to its pool. */
+export type AgentAvailability = 'idle' | 'busy' | 'unavailable' | 'gone';
+
+/** How to create one agent. */
+export interface AgentSpec {
+  agentId: string;
+  pool: string;
+  host: HostKind;
+  agent: URL | string | AgentDefinition;
+  tools: readonly string[];
+  memoryMb?: number;
+  maxFailures: number;
+  timings: AgentTimings;
+  clock: Clock;
+  logger: Logger;
+  inspect?: (e: InspectionEvent) => void;
+  /** Called on every availability change (from the actor's entry actions). */
+  onAvailability(agent: AgentHandle, availability: AgentAvailability): void;
+  /** Token reservation check for this agent's task; resolve undefined to grant. */
+  reserveTokens?(agent: AgentHandle, taskId: string, amount: number): Promise<SerializedError | undefined>;
+  settleTokens?(agent: AgentHandle, taskId: string, reserved: number, actual: number): void;
+  onUsage?(agent: AgentHandle, taskId: string, usage: Usage): void;
+}
+
+/** Options of one task run. */
+export interface RunOptions {
+  /** Wall-clock limit for the task; the caller's promise rejects with `ERR_TASK_TIMEOUT` at the deadline. */
+  timeoutMs?: number;
+  /** Cancels the task: the caller's promise rejects with `ERR_ABORTED` at once. */
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  task: string;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  timer: TimerHandle | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** A live agent. */
+export class AgentHandle {
+  readonly id: string;
+  readonly actor: Actor<typeof agentMachine>;
+  /** Availability as last reported by the actor. */
+  availability: AgentAvailability = 'unavailable';
+  /** Leases currently held on this agent (managed by the pool). */
+  leases = 0;
+  /** Tasks completed, failed. */
+  completed = 0;
+  failed = 0;
+  private host: Host | undefined;
+  private handlers: Set<string> | undefined;
+  private readonly pending = new Map<string, Pending>();
+  private seq = 0;
+  private lastCrash: AgentCrashedError | undefined;
+
+  constructor(private readonly spec: AgentSpec) {
+    this.id = spec.agentId;
+    const listener: HostListener = {
+      onExit: (err) => {
+        this.lastCrash = err;
+        this.actor.send({ type: 'HOST_EXITED', error: err.message });
+      },
+      onHeartbeat: () => {
+        if (spec.timings.heartbeatTimeoutMs > 0) this.actor.send({ type: 'HEARTBEAT' });
+      },
+      onUsage: (taskId, usage) => spec.onUsage?.(this, taskId, usage),
+      reserveTokens: (taskId, amount) =>
+        spec.reserveTokens ? spec.reserveTokens(this, taskId, amount) : Promise.resolve(undefined),
+      settleTokens: (taskId, reserved, actual) => spec.settleTokens?.(this, taskId, reserved, actual),
+    };
+    const newHost = (): Host => {
+      const opts = {
+        agentId: spec.agentId,
+        agent: spec.agent,
+        tools: spec.tools,
+        listener,
+        clock: spec.clock,
+        ...(spec.memoryMb !== undefined ? { memoryMb: spec.memoryMb } : {}),
+      };
+      return spec.host === 'thread' ? new ThreadHost(opts) : new InlineHost(opts);
+    };
+    const machine = agentMachine.provide({
+      actors: {
+        startHost: fromPromise(async () => {
+          const host = newHost();
+          this.host = host;
+          this.handlers = new Set(await host.start());
+        }),
+        stopHost: fromPromise(async ({ input }) => {
+          await this.host?.stop(input.graceMs);
+        }),
+        killHost: fromPromise(async ({ input }) => {
+          await this.host?.terminate(input.reason);
+        }),
+        checkHealth: fromPromise(async () => {
+          if (!this.host) throw new Error('no host');
+          await this.host.ping();
+        }),
+      },
+      actions: {
+        abortTask: (_, params) => {
+          if (!this.host) return;
+          if (params.taskId !== '*') {
+            this.host.abort(params.taskId, 'task overdue');
+            return;
+          }
+          // Missed heartbeat: every task in flight times out for its caller, then gets the abort signal.
+          const ms = spec.timings.heartbeatTimeoutMs;
+          for (const [id, p] of [...this.pending]) {
+            this.settle(id, new TaskTimeoutError(p.task, ms, 'heartbeat'), false);
+            this.host.abort(id, 'heartbeat missed');
+          }
+        },
+        reportIdle: () => this.setAvailability('idle'),
+        reportBusy: () => this.setAvailability('busy'),
+        reportUnavailable: () => this.setAvailability('unavailable'),
+        reportGone: () => this.setAvailability('gone'),
+        failInflight: () => this.failAll(),
+        killHostNow: () => {
+          const h = this.host;
+          if (h?.alive) h.terminate('agent stopped').catch(() => {});
+        },
+      },
+    });
+    this.actor = createActor(machine, {
+      input: { agentId: spec.agentId, pool: spec.pool, maxFailures: spec.maxFailures, timings: spec.timings },
+      clock: spec.clock,
+      ...(spec.inspect ? { inspect: spec.inspect } : {}),
+    });
+    this.actor.subscribe({
+      error: (err) => spec.logger.error({ err, agentId: this.id }, 'agent actor error'),
+    });
+  }
+
+  /** Start the actor (which starts the host). */
+  start(): this {
+    this.actor.start();
+    return this;
+  }
+
+  /** The machine's state value, e.g. `'idle'` or `{ busy: 'running' }`. */
+  get state(): string {
+    const v = this.actor.getSnapshot().value;
+    return typeof v === 'string' ? v : Object.keys(v)[0]!;
+  }
+
+  /** Can take a task now. */
+  get accepting(): boolean {
+    return this.availability === 'idle' || this.availability === 'busy';
+  }
+
+  /** True when the agent is gone for good. */
+  get gone(): boolean {
+    return this.availability === 'gone';
+  }
+
+  /** Tasks in flight. */
+  get inflight(): number {
+    return this.pending.size;
+  }
+
+  /** The task handlers the agent module exports (known once started). */
+  hasTask(task: string): boolean | undefined {
+    return this.handlers?.has(task);
+  }
+
+  /**
+   * Run one task. Settles exactly once: the result, or a typed error (`ERR_TASK_ERROR`,
+   * `ERR_TASK_TIMEOUT`, `ERR_ABORTED`, `ERR_AGENT_CRASHED`, `ERR_AGENT_OUT_OF_MEMORY`, `ERR_BUDGET_EXHAUSTED`…).
+   */
+  run(task: string, input: unknown, opts: RunOptions = {}): Promise<unknown> {
+    const host = this.host;
+    if (!host || !this.accepting) {
+      return Promise.reject(
+        new AgentPoolError('ERR_AGENT_UNAVAILABLE', `agent ${this.id} is ${this.state}, not accepting tasks`, {
+          details: { agentId: this.id, state: this.state },
+        }),
+      );
+    }
+    if (this.handlers && !this.handlers.has(task)) {
+      return Promise.reject(
+        new AgentPoolError('ERR_UNKNOWN_TASK', `task: agent ${this.id} has no handler ${JSON.stringify(task)}`, {
+          details: { path: 'task', received: task, known: [...this.handlers] },
+        }),
+      );
+    }
+    if (opts.signal?.aborted) return Promise.reject(new AbortedError(`task ${task}`, opts.signal.reason));
+    const taskId = `${this.id}#${++this.seq}`;
+    return new Promise((resolve, reject) => {
+      const p: Pending = { task, resolve, reject, timer: undefined, signal: opts.signal, onAbort: undefined };
+      this.pending.set(taskId, p);
+      if (opts.timeoutMs !== undefined) {
+        const ms = opts.timeoutMs;
+        p.timer = this.spec.clock.setTimeout(() => {
+          p.timer = undefined;
+          if (this.settle(taskId, new TaskTimeoutError(task, ms, 'wall-clock'), false)) {
+            this.actor.send({ type: 'TASK_OVERDUE', taskId, reason: 'timeout' });
+          }
+        }, ms);
+      }
+      if (opts.signal) {
+        p.onAbort = () => {
+          if (this.settle(taskId, new AbortedError(`task ${task}`, opts.signal?.reason), false)) {
+            this.actor.send({ type: 'TASK_OVERDUE', taskId, reason: 'cancelled' });
+          }
+        };
+        opts.signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      this.actor.send({ type: 'TASK_START', taskId });
+      host.run(taskId, task, input).then(
+        (outcome) => {
+          this.settleOutcome(taskId, task, outcome);
+          this.actor.send({ type: 'TASK_END', taskId, ok: true });
+        },
+        (err: unknown) => {
+          if ((err as Error)?.name === 'DataCloneError') {
+            this.settle(taskId, new InvalidArgumentError('input', input, 'structured-cloneable data'), false);
+            this.actor.send({ type: 'TASK_END', taskId, ok: true });
+            return;
+          }
+          // Host died: the machine hears it through HOST_EXITED; the caller hears it here.
+          this.settle(taskId, err, false);
+        },
+      );
+    });
+  }
+
+  /** Ask the agent to finish its work and stop (graceful). */
+  drain(): void {
+    this.actor.send({ type: 'DRAIN' });
+  }
+
+  /** Stop the agent (tasks get the stop grace period, then the host is terminated). */
+  stop(): void {
+    this.actor.send({ type: 'STOP' });
+  }
+
+  /** Resolves when the actor reached a final state (stopped or evicted), or after `ms` on the clock. */
+  whenGone(ms: number): Promise<boolean> {
+    if (this.actor.getSnapshot().status !== 'active') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = this.spec.clock.setTimeout(() => {
+        sub.unsubscribe();
+        resolve(false);
+      }, ms);
+      const sub = this.actor.subscribe({
+        complete: () => {
+          this.spec.clock.clearTimeout(timer);
+          resolve(true);
+        },
+        error: () => {
+          this.spec.clock.clearTimeout(timer);
+          resolve(true);
+        },
+      });
+    });
+  }
+
+  private setAvailability(a: AgentAvailability): void {
+    if (this.availability === a) return;
+    this.availability = a;
+    this.spec.onAvailability(this, a);
+  }
+
+  private settleOutcome(taskId: string, task: string, o: TaskOutcome): void {
+    if (o.ok) {
+      this.settle(taskId, o.value, true);
+      return;
+    }
+    this.settle(taskId, outcomeError(task, o.error, 'partial' in o ? o.partial : undefined), false);
+  }
+
+  /** Settle a pending task once; returns false if it was already settled. */
+  private settle(taskId: string, value: unknown, ok: boolean): boolean {
+    const p = this.pending.get(taskId);
+    if (!p) return false;
+    // A task settled early (timeout/abort) stays "in flight" for the machine until the host lets go.
+    this.pending.delete(taskId);
+    if (p.timer !== undefined) this.spec.clock.clearTimeout(p.timer);
+    if (p.onAbort) p.signal?.removeEventListener('abort', p.onAbort);
+    if (ok) {
+      this.completed++;
+      p.resolve(value);
+    } else {
+      this.failed++;
+      p.reject(value);
+    }
+    return true;
+  }
+
+  private failAll(): void {
+    const err =
+      this.lastCrash ??
+      new AgentPoolError('ERR_AGENT_CRASHED', `agent ${this.id} failed: ${this.actor.getSnapshot().context.lastError}`);
+    for (const id of [...this.pending.keys()]) this.settle(id, err, false);
+    this.lastCrash = undefined;
+  }
+}
+
+/** Map an agent-side failure to the typed error the caller sees. */
+function outcomeError(task: string, e: SerializedError, partial: unknown): Error {
+  if (e.code === 'ERR_BUDGET_EXHAUSTED') return new BudgetExhaustedError(e.message, e.details ?? {}, partial);
+  if (e.code === 'ERR_UNKNOWN_TASK') return new AgentPoolError('ERR_UNKNOWN_TASK', e.message, { details: { task } });
+  return new TaskError(task, deserializeError(e));
+}

@@ -1,0 +1,46 @@
+import type { AgentTimings } from '../../machines/agent.machine.js';
+import { AgentHandle, type AgentSpec } from '../../src/runtime/agent-handle.js';
+import { type Clock, realClock } from '../../src/runtime/clock.js';
+import { createLogger } from '../../src/runtime/logger.js';
+
+export const fixture = (name: string) => new URL(`../fixtures/${name}.agent.ts`, import.meta.url);
+
+export const fastTimings: AgentTimings = {
+  startTimeoutMs: 10_000,
+  abortGraceMs: 300,
+  heartbeatTimeoutMs: 0,
+  healthIntervalMs: 0,
+  healthTimeoutMs: 1_000,
+  stopGraceMs: 500,
+  drainTimeoutMs: 2_000,
+  backoffBaseMs: 20,
+  backoffMaxMs: 200,
+};
+
+export function makeAgent(
+  over: Partial<AgentSpec> & Pick<AgentSpec, 'agent'>,
+  timings: Partial<AgentTimings> = {},
+  clock: Clock = realClock,
+): AgentHandle {
+  return new AgentHandle({
+    agentId: over.agentId ?? `a-${Math.random().toString(36).slice(2, 8)}`,
+    pool: 'test',
+    host: 'thread',
+    tools: [],
+    maxFailures: 3,
+    clock,
+    logger: createLogger('silent'),
+    onAvailability: () => {},
+    ...over,
+    timings: { ...fastTimings, ...timings },
+  });
+}
+
+/** Wait (real time, bounded) until `pred` holds. */
+export async function until(pred: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

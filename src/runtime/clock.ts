@@ -22,16 +22,12 @@ export interface Clock {
 }
 
 /**
- * Wall-clock time. Timers are unref'd so a pending agentpool timer never keeps a process alive on
- * its own: the caller's own promise (or the agent threads while running) does.
+ * Wall-clock time. Timers are ordinary (ref'd) timers: a pending wait keeps the process alive, as the
+ * caller awaiting it expects; `shutdown()` ends every actor, which clears every timer.
  */
 export const realClock: Clock = {
   now: () => performance.timeOrigin + performance.now(),
-  setTimeout(fn, ms) {
-    const t = setTimeout(fn, Math.max(0, ms));
-    t.unref();
-    return t;
-  },
+  setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, ms)),
   clearTimeout(handle) {
     clearTimeout(handle as ReturnType<typeof setTimeout>);
   },

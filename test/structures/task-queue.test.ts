@@ -151,7 +151,7 @@ const commands = [
 describe('TaskQueue against a sorted-array model', () => {
   it('keeps order (priority, deadline, FIFO), size, remove, expire and popFirst in step with the model', () => {
     fc.assert(
-      fc.property(fc.commands(commands, { maxCommands: 120 }), (cmds) => {
+      fc.property(fc.commands(commands, { maxCommands: 120, size: 'max' }), (cmds) => {
         const model: Model = { tasks: [], nextSeq: 0, nextId: 0 };
         const real = new TaskQueue<number>();
         fc.modelRun(() => ({ model, real }), cmds);
@@ -163,6 +163,46 @@ describe('TaskQueue against a sorted-array model', () => {
         expect(real.size).toBe(0);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('TaskQueue removal from large heaps', () => {
+  it('removing arbitrary tasks keeps the rest in order (exercises sift-up and sift-down)', () => {
+    fc.assert(
+      fc.property(
+        // Mostly-distinct deadlines in random order: ties (broken by insertion order) would make
+        // the heap nearly sorted and hide a missing sift-up.
+        fc.array(fc.tuple(fc.constantFrom(...PRIORITIES), fc.option(fc.integer({ min: 0, max: 1_000_000 }), { freq: 10 })), {
+          minLength: 1,
+          maxLength: 300,
+          size: 'max',
+        }),
+        fc.array(fc.nat(), { maxLength: 150, size: 'max' }),
+        (items, removals) => {
+          const q = new TaskQueue<number>();
+          const model: ModelTask[] = items.map(([priority, d], seq) => ({
+            id: `t${seq}`,
+            priority,
+            deadline: d ?? undefined,
+            classKey: 'one',
+            seq,
+          }));
+          for (const t of model)
+            q.push({ id: t.id, priority: t.priority, payload: t.seq, ...(t.deadline === undefined ? {} : { deadline: t.deadline }) });
+          let live = model;
+          for (const r of removals) {
+            if (live.length === 0) break;
+            const victim = live[r % live.length]!;
+            expect(q.remove(victim.id)?.id).toBe(victim.id);
+            live = live.filter((t) => t !== victim);
+          }
+          const out: string[] = [];
+          for (let t = q.pop(); t; t = q.pop()) out.push(t.id);
+          expect(out).toEqual([...live].sort(modelOrder).map((t) => t.id));
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });

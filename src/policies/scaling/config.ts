@@ -48,6 +48,8 @@ export interface ScalingConfig {
   forecastHorizonMs: number;
   /** Decisions kept in the scaler's history. @default 50 */
   historySize: number;
+  /** An "apply scale" call that has not settled after this is abandoned (the next read sees the truth). @default 120000 */
+  applyTimeoutMs: number;
 }
 
 /** User-facing form: every field optional. */
@@ -72,6 +74,7 @@ export const DEFAULT_SCALING_CONFIG: Readonly<ScalingConfig> = Object.freeze({
   minForecastConfidence: 0.6,
   forecastHorizonMs: 60_000,
   historySize: 50,
+  applyTimeoutMs: 120_000,
 });
 
 const KEYS: ReadonlySet<string> = new Set(Object.keys(DEFAULT_SCALING_CONFIG));
@@ -118,6 +121,7 @@ export function validateScalingConfig(
     minForecastConfidence: ratio('minForecastConfidence', base.minForecastConfidence),
     forecastHorizonMs: ms('forecastHorizonMs', base.forecastHorizonMs),
     historySize: num(kind, p('historySize'), o.historySize, base.historySize, { integer: true, min: 1, max: 10_000 }),
+    applyTimeoutMs: num(kind, p('applyTimeoutMs'), o.applyTimeoutMs, base.applyTimeoutMs, { gt: 0 }),
   };
   if (cfg.min > cfg.max) invalid(kind, p('min'), cfg.min, `a number <= max (${cfg.max})`);
   if (cfg.scaleUpThreshold <= cfg.scaleDownThreshold) {

@@ -170,6 +170,9 @@ export function decideScaling(
     if (size >= cfg.max) return hold('at-max');
     if (upCooling) return hold('cooldown');
     const target = clamp(Math.max(size + 1, recommendation), size + 1, upCap);
+    // Remember the size we scale up to as a recommendation: the stabilisation window then keeps it for
+    // a whole window, instead of a later scale-down undoing the "+1" a moment after it was added.
+    if (target > recommendation) recs[recs.length - 1] = { at: now, value: target };
     return { decision: { ...base, target, direction: 'up', reason: 'high-wait' }, state: next };
   }
 
@@ -200,4 +203,33 @@ export function markApplied(state: ScalingPolicyState, decision: ScalingDecision
   if (decision.direction === 'up') return { ...state, lastScaleUpAt: decision.at };
   if (decision.direction === 'down') return { ...state, lastScaleDownAt: decision.at };
   return state;
+}
+
+const OBS_KEYS = [
+  'now',
+  'size',
+  'ready',
+  'busy',
+  'starting',
+  'waiters',
+  'utilisation',
+  'waitMs',
+  'arrivalRatePerS',
+  'meanServiceMs',
+] as const;
+
+/**
+ * Check an observation coming from outside (a metrics reader): every field a finite number ≥ 0 and
+ * utilisation within [0, 1]. Returns null instead of throwing, so machine guards can use it.
+ */
+export function checkObservation(value: unknown): ScalingObservation | null {
+  if (value === null || typeof value !== 'object') return null;
+  const o = value as Record<string, unknown>;
+  for (const k of OBS_KEYS) {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || (k !== 'now' && v < 0)) return null;
+  }
+  const obs = value as ScalingObservation;
+  if (obs.utilisation > 1) return null;
+  return obs;
 }

@@ -1,0 +1,136 @@
+/**
+ * One `acquire()` call that could not be granted on arrival.
+ *
+ * checking → waiting → (first timeout) → scalingUp → retrying (half the timeout) → rejected
+ * (`ERR_POOL_EXHAUSTED`), with `OFFER` (an agent was set aside for us) → allocating → granted, and
+ * `ABORT` → cancelled from every non-final state. The runtime grants an acquire that can be served
+ * at once without creating this actor: that is this machine's instant path checking → allocating →
+ * granted, which has no timer or wait to own (see docs/machines/acquisition.md).
+ *
+ * Pure: `enqueue`, `withdraw`, `requestScaleUp`, `reserve` and the `on*` outcome reporters are named
+ * actions the runtime provides; `canScaleUp` and `fits` are named guards.
+ */
+import { assign, setup } from 'xstate';
+
+/** Input to {@link acquisitionMachine}. */
+export interface AcquisitionInput {
+  /** Pool type asked for. */
+  pool: string;
+  /** First wait; the retry after a scale-up waits half of it. */
+  timeoutMs: number;
+}
+
+/** Why an acquisition ended without a grant. */
+export type AcquisitionFailure =
+  | { kind: 'never-fits' }
+  | { kind: 'pool-exhausted'; scaledUp: boolean }
+  | { kind: 'resources'; resource: string }
+  | { kind: 'cancelled' };
+
+/** Context of {@link acquisitionMachine}. */
+export interface AcquisitionContext extends AcquisitionInput {
+  /** Agent set aside for this acquisition, once offered. */
+  agentId: string | undefined;
+  /** Did the scale-up on timeout actually start an agent? */
+  scaledUp: boolean;
+  failure: AcquisitionFailure | undefined;
+}
+
+/** Events {@link acquisitionMachine} accepts. */
+export type AcquisitionEvent =
+  | { type: 'OFFER'; agentId: string }
+  | { type: 'RESERVED' }
+  | { type: 'RESERVE_FAILED'; resource: string }
+  | { type: 'ABORT' };
+
+/**
+ * The acquisition statechart.
+ *
+ * @example
+ * ```ts
+ * const a = createActor(acquisitionMachine.provide({ actions: { enqueue, withdraw, … } }),
+ *   { input: { pool: 'code', timeoutMs: 30_000 }, clock }).start();
+ * ```
+ */
+export const acquisitionMachine = setup({
+  types: {
+    context: {} as AcquisitionContext,
+    events: {} as AcquisitionEvent,
+    input: {} as AcquisitionInput,
+  },
+  actions: {
+    /** Join the pool's FIFO of waiters (the pool may OFFER at once). */
+    enqueue: () => {},
+    /** Leave the pool's waiters and give back any agent set aside. */
+    withdraw: () => {},
+    /** Ask the pool to start one more agent. */
+    requestScaleUp: () => {},
+    /** Reserve the requirements on the offered agent; the runtime answers RESERVED or RESERVE_FAILED. */
+    reserve: () => {},
+    onGranted: () => {},
+    /** Reports the failure (passed as params: snapshots read inside actions are one step behind). */
+    onRejected: (_, _params: { failure: AcquisitionFailure | undefined }) => {},
+    onCancelled: () => {},
+  },
+  guards: {
+    /** The requirements can ever be met by this pool's agents and the global limits. */
+    fits: () => true,
+    /** The pool is below its maximum size. */
+    canScaleUp: () => true,
+  },
+  delays: {
+    firstWait: ({ context }) => context.timeoutMs,
+    retryWait: ({ context }) => context.timeoutMs / 2,
+  },
+}).createMachine({
+  id: 'acquisition',
+  context: ({ input }) => ({ ...input, agentId: undefined, scaledUp: false, failure: undefined }),
+  initial: 'checking',
+  states: {
+    checking: {
+      always: [
+        { guard: 'fits', target: 'waiting' },
+        { target: 'rejected', actions: assign({ failure: { kind: 'never-fits' } }) },
+      ],
+    },
+    waiting: {
+      entry: 'enqueue',
+      on: { OFFER: { target: 'allocating', actions: assign({ agentId: ({ event }) => event.agentId }) } },
+      after: { firstWait: { target: 'scalingUp' } },
+    },
+    scalingUp: {
+      always: [
+        { guard: 'canScaleUp', target: 'retrying', actions: ['requestScaleUp', assign({ scaledUp: true })] },
+        { target: 'retrying' },
+      ],
+    },
+    retrying: {
+      on: { OFFER: { target: 'allocating', actions: assign({ agentId: ({ event }) => event.agentId }) } },
+      after: {
+        retryWait: {
+          target: 'rejected',
+          actions: assign({ failure: ({ context }) => ({ kind: 'pool-exhausted', scaledUp: context.scaledUp }) }),
+        },
+      },
+    },
+    allocating: {
+      entry: 'reserve',
+      on: {
+        RESERVED: { target: 'granted' },
+        RESERVE_FAILED: {
+          target: 'rejected',
+          actions: assign({ failure: ({ event }) => ({ kind: 'resources', resource: event.resource }) }),
+        },
+      },
+    },
+    granted: { type: 'final', entry: 'onGranted' },
+    rejected: {
+      type: 'final',
+      entry: ['withdraw', { type: 'onRejected', params: ({ context }) => ({ failure: context.failure }) }],
+    },
+    cancelled: { type: 'final', entry: ['withdraw', 'onCancelled'] },
+  },
+  on: {
+    ABORT: { target: '.cancelled', actions: assign({ failure: { kind: 'cancelled' } }) },
+  },
+});

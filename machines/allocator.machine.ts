@@ -1,0 +1,311 @@
+/**
+ * The allocator: the single owner (and only writer) of the global {@link Ledger}.
+ *
+ * RESERVE / RELEASE / EXPIRE / RESIZE / AGENT_LOST are handled one event at a time — XState processes an
+ * actor's events sequentially — so the check ("does it fit?") and the act ("take it") happen inside
+ * one event and no interleaving can over-allocate.
+ *
+ * **Replies.** Every request carries a `requestId`; the answer is an *emitted* event
+ * (`actor.on('allocator.result', …)`) carrying that id. Emitted events are delivered synchronously
+ * while the event is processed, so a runtime that calls `actor.send(RESERVE)` from outside any actor
+ * has its answer when `send` returns: one event, no promise, no mailbox round trip. Sent from inside
+ * another actor's handler, the event is queued and answered after that handler — dispatch answers by
+ * `requestId`, never by "the last one". Every release, whatever caused it, is also emitted as
+ * `allocator.released` (for metrics, the rebalancer's history and the exactly-once property test).
+ *
+ * **States.** `open` serves everything; `CLOSE` moves to `closing`, which refuses new reservations and
+ * waits for live allocations to be released (or the `closeDeadline` to pass, which releases them all);
+ * `closed` is final.
+ *
+ * **The ledger is mutable and lives in context.** Copying it per event would cost O(allocations) and
+ * break the acquire path's budget; as the one writer, the actor mutates it in place and bumps
+ * `context.version` so subscribers see a new snapshot. The mutation runs when the transition is
+ * resolved (inside `enqueueActions`), exactly like an `assign`. Consequence: old snapshots are not values —
+ * do not replay or persist them (restore a ledger from live allocations instead).
+ *
+ * Actions never throw: validation errors from the ledger are caught and answered as
+ * `{ ok: false, error }` results.
+ */
+import { enqueueActions, setup } from 'xstate';
+import { type AgentPoolError, makeError } from '../src/errors/errors.js';
+import {
+  type AllocationPolicyConfig,
+  DEFAULT_ALLOCATION_POLICY,
+  decideGrant,
+  ledgerNumbers,
+} from '../src/policies/allocation.js';
+import type { Allocation, Ledger, Refusal, ResizeChange, ResourceAmounts } from '../src/structures/ledger.js';
+
+/** Input to {@link allocatorMachine}. */
+export interface AllocatorInput {
+  /** The ledger to own. Build it with `new Ledger(config)` at the boundary (it validates the config). */
+  ledger: Ledger;
+  /** Allocation optimisation; `undefined` uses {@link DEFAULT_ALLOCATION_POLICY}. */
+  policy?: AllocationPolicyConfig;
+  /** How long `closing` waits for releases before releasing everything. @default 30000 */
+  closeDeadlineMs?: number;
+}
+
+/** Context of {@link allocatorMachine}. */
+export interface AllocatorContext {
+  ledger: Ledger;
+  policy: AllocationPolicyConfig;
+  closeDeadlineMs: number;
+  /** Bumped on every ledger change so each change is a new snapshot. */
+  version: number;
+  /** Reservations granted so far. */
+  reserved: number;
+  /** Allocations released so far (any cause). */
+  releasedCount: number;
+  /** Requests refused so far (does not fit now, or invalid). */
+  refused: number;
+}
+
+/** Why an allocation was released. */
+export type ReleaseCause = 'released' | 'expired' | 'agent-lost' | 'closed';
+
+/** Events {@link allocatorMachine} accepts. */
+export type AllocatorEvent =
+  | {
+      type: 'RESERVE';
+      requestId: string;
+      /** Allocation id to use; generated when omitted. */
+      allocationId?: string;
+      /** Holder: agent id (AGENT_LOST releases by it). */
+      owner?: string;
+      /** What the caller asks for; the policy decides the grant. */
+      request: ResourceAmounts;
+      /** The least the caller can work with (a squeeze stops there). */
+      minimum?: ResourceAmounts;
+      /** Grant exactly as asked (all resources, or the listed ones). */
+      exact?: boolean | readonly string[];
+    }
+  | { type: 'RELEASE'; allocationId: string; requestId?: string }
+  | { type: 'EXPIRE'; allocationId: string; requestId?: string }
+  | { type: 'RESIZE'; requestId: string; allocationId: string; change: ResizeChange }
+  | { type: 'AGENT_LOST'; owner: string }
+  | { type: 'CLOSE' };
+
+/** The answer to one request, emitted as `allocator.result`. */
+export type AllocatorResult =
+  | { type: 'allocator.result'; requestId: string; op: 'reserve' | 'resize'; ok: true; allocation: Allocation }
+  | { type: 'allocator.result'; requestId: string; op: 'reserve' | 'resize'; ok: false; reason: Refusal }
+  | {
+      type: 'allocator.result';
+      requestId: string;
+      op: 'reserve' | 'resize' | 'release';
+      ok: false;
+      /** A request that can never succeed (validation, unknown id, closing). */
+      error: AgentPoolError | Error;
+    }
+  | {
+      type: 'allocator.result';
+      requestId: string;
+      op: 'release';
+      ok: true;
+      /** False when the allocation was already released (or never existed): a no-op. */
+      released: boolean;
+    };
+
+/** Emitted once per allocation when it is released, whatever the cause. */
+export interface AllocatorReleased {
+  type: 'allocator.released';
+  allocationId: string;
+  owner: string | undefined;
+  amounts: ResourceAmounts;
+  cause: ReleaseCause;
+}
+
+/** Everything {@link allocatorMachine} emits. */
+export type AllocatorEmitted = AllocatorResult | AllocatorReleased;
+
+type Ctx = AllocatorContext;
+
+function errorOf(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/** Release one id; returns the emitted events (0 or 1). Never throws. */
+function releaseOne(ctx: Ctx, id: string, cause: ReleaseCause): AllocatorReleased | undefined {
+  const r = ctx.ledger.release(id);
+  if (!r.released) return undefined;
+  return {
+    type: 'allocator.released',
+    allocationId: id,
+    owner: r.allocation.owner,
+    amounts: r.allocation.amounts,
+    cause,
+  };
+}
+
+/**
+ * The allocator statechart.
+ *
+ * @example
+ * ```ts
+ * const allocator = createActor(allocatorMachine, { input: { ledger: new Ledger({ limits }) } }).start();
+ * const pending = new Map<string, (r: AllocatorResult) => void>();
+ * allocator.on('allocator.result', (r) => { pending.get(r.requestId)?.(r); pending.delete(r.requestId); });
+ * allocator.send({ type: 'RESERVE', requestId: 'r1', owner: 'agent-1', request: { memoryMb: 1024 } });
+ * ```
+ */
+export const allocatorMachine = setup({
+  types: {
+    context: {} as AllocatorContext,
+    events: {} as AllocatorEvent,
+    input: {} as AllocatorInput,
+    emitted: {} as AllocatorEmitted,
+  },
+  actions: {
+    /** Decide the grant, reserve it, answer. One event, O(resources). */
+    reserve: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'RESERVE') return;
+      let result: AllocatorResult;
+      try {
+        const grant = decideGrant(
+          {
+            requested: event.request,
+            ...(event.minimum === undefined ? {} : { minimum: event.minimum }),
+            ...(event.exact === undefined ? {} : { exact: event.exact }),
+          },
+          ledgerNumbers(context.ledger),
+          context.policy,
+        );
+        const r = context.ledger.reserve({
+          amounts: grant.amounts,
+          ...(event.allocationId === undefined ? {} : { id: event.allocationId }),
+          ...(event.owner === undefined ? {} : { owner: event.owner }),
+        });
+        result = r.ok
+          ? { type: 'allocator.result', requestId: event.requestId, op: 'reserve', ok: true, allocation: r.allocation }
+          : { type: 'allocator.result', requestId: event.requestId, op: 'reserve', ok: false, reason: r.reason };
+      } catch (e) {
+        result = { type: 'allocator.result', requestId: event.requestId, op: 'reserve', ok: false, error: errorOf(e) };
+      }
+      enqueue.assign(counted(context, result, 0));
+      enqueue.emit(result);
+    }),
+    /** Release (RELEASE / EXPIRE): exactly once; a repeat answers `released: false`. */
+    release: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'RELEASE' && event.type !== 'EXPIRE') return;
+      const out = releaseOne(context, event.allocationId, event.type === 'EXPIRE' ? 'expired' : 'released');
+      enqueue.assign({ version: context.version + 1, releasedCount: context.releasedCount + (out ? 1 : 0) });
+      if (out) enqueue.emit(out);
+      if (event.requestId !== undefined) {
+        enqueue.emit({
+          type: 'allocator.result',
+          requestId: event.requestId,
+          op: 'release',
+          ok: true,
+          released: out !== undefined,
+        });
+      }
+    }),
+    /** Resize atomically; growth must fit. */
+    resize: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'RESIZE') return;
+      let result: AllocatorResult;
+      try {
+        const r = context.ledger.resize(event.allocationId, event.change);
+        result = r.ok
+          ? { type: 'allocator.result', requestId: event.requestId, op: 'resize', ok: true, allocation: r.allocation }
+          : { type: 'allocator.result', requestId: event.requestId, op: 'resize', ok: false, reason: r.reason };
+      } catch (e) {
+        result = { type: 'allocator.result', requestId: event.requestId, op: 'resize', ok: false, error: errorOf(e) };
+      }
+      enqueue.assign(counted(context, result, 0));
+      enqueue.emit(result);
+    }),
+    /** Release everything the lost agent held. O(allocations) — agent loss is rare. */
+    releaseOwner: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'AGENT_LOST') return;
+      let n = 0;
+      for (const id of context.ledger.idsOwnedBy(event.owner)) {
+        const out = releaseOne(context, id, 'agent-lost');
+        if (out) {
+          n++;
+          enqueue.emit(out);
+        }
+      }
+      enqueue.assign({ version: context.version + 1, releasedCount: context.releasedCount + n });
+    }),
+    /** Closing deadline passed: release what is left. */
+    releaseAll: enqueueActions(({ context, enqueue }) => {
+      let n = 0;
+      for (const a of context.ledger.allocations()) {
+        const out = releaseOne(context, a.id, 'closed');
+        if (out) {
+          n++;
+          enqueue.emit(out);
+        }
+      }
+      enqueue.assign({ version: context.version + 1, releasedCount: context.releasedCount + n });
+    }),
+    /** While closing, new reservations are refused. */
+    refuseClosing: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'RESERVE') return;
+      const result: AllocatorResult = {
+        type: 'allocator.result',
+        requestId: event.requestId,
+        op: 'reserve',
+        ok: false,
+        error: makeError('ERR_SHUTTING_DOWN', 'allocator is closing: no new reservations'),
+      };
+      enqueue.assign(counted(context, result, 0));
+      enqueue.emit(result);
+    }),
+  },
+  guards: {
+    empty: ({ context }) => context.ledger.size === 0,
+  },
+  delays: {
+    closeDeadline: ({ context }) => context.closeDeadlineMs,
+  },
+}).createMachine({
+  id: 'allocator',
+  context: ({ input }) => ({
+    ledger: input.ledger,
+    policy: input.policy ?? DEFAULT_ALLOCATION_POLICY,
+    closeDeadlineMs: input.closeDeadlineMs ?? 30_000,
+    version: 0,
+    reserved: 0,
+    releasedCount: 0,
+    refused: 0,
+  }),
+  initial: 'open',
+  states: {
+    open: {
+      on: {
+        RESERVE: { actions: ['reserve'] },
+        RELEASE: { actions: ['release'] },
+        EXPIRE: { actions: ['release'] },
+        RESIZE: { actions: ['resize'] },
+        AGENT_LOST: { actions: ['releaseOwner'] },
+        CLOSE: { target: 'closing' },
+      },
+    },
+    closing: {
+      always: { guard: 'empty', target: 'closed' },
+      after: { closeDeadline: { target: 'closed', actions: ['releaseAll'] } },
+      on: {
+        RESERVE: { actions: 'refuseClosing' },
+        RELEASE: { actions: ['release'] },
+        EXPIRE: { actions: ['release'] },
+        RESIZE: { actions: ['resize'] },
+        AGENT_LOST: { actions: ['releaseOwner'] },
+      },
+    },
+    closed: { type: 'final' },
+  },
+});
+
+/** Context update for one answered request: version bump plus the counters. */
+function counted(ctx: Ctx, r: AllocatorResult, released: number): Partial<Ctx> {
+  const granted = r.ok && r.op === 'reserve' ? 1 : 0;
+  return {
+    version: ctx.version + 1,
+    reserved: ctx.reserved + granted,
+    refused: ctx.refused + (r.ok ? 0 : 1),
+    releasedCount: ctx.releasedCount + released,
+  };
+}

@@ -1,0 +1,281 @@
+/**
+ * Configuration of a system and its pools, validated at the boundary: unknown keys, wrong types and
+ * impossible values are {@link ConfigError}s naming the option path and the value received, thrown
+ * before anything starts.
+ */
+import type { InspectionEvent } from 'xstate';
+import type { AgentTimings } from '../../machines/agent.machine.js';
+import { type AgentDefinition, isAgentDefinition } from '../agent/define.js';
+import { ConfigError } from '../errors/errors.js';
+import { invalid, knownKeys, num, record, str, strings } from '../errors/validate.js';
+import type { HostKind } from '../hosts/host.js';
+import { agentModuleUrl } from '../hosts/thread-host.js';
+import type { Clock } from './clock.js';
+import type { Logger } from './logger.js';
+
+/** Ordered security levels: an agent serves requests at or below its own level. */
+export const SECURITY_LEVELS = ['low', 'medium', 'high', 'critical'] as const;
+/** A security level. */
+export type SecurityLevel = (typeof SECURITY_LEVELS)[number];
+
+/** Isolation a request can demand. `thread` = own V8 isolate and heap cap; `none` = caller's thread. */
+export const ISOLATION_LEVELS = ['none', 'thread', 'process'] as const;
+/** An isolation level. */
+export type IsolationLevel = (typeof ISOLATION_LEVELS)[number];
+
+/** What one agent of a pool offers (every agent of a pool is alike). */
+export interface AgentCapacity {
+  /** Heap per agent, MB. Enforced for thread agents (`resourceLimits`). @default 1024 */
+  memoryMb: number;
+  /** CPU cores per agent: a scheduling weight, not a hard cap (threads cannot be capped). @default 1 */
+  cpuCores: number;
+  /** Token budget one lease may use. @default 50_000 */
+  tokens: number;
+  /** Disk MB per agent (accounting). @default 500 */
+  diskMb: number;
+  /** Network Mbps per agent (accounting). @default 100 */
+  networkMbps: number;
+  /** Tools agents of this pool may use. @default [] */
+  tools: string[];
+  /** Highest security level the agents are cleared for. @default 'medium' */
+  securityLevel: SecurityLevel;
+  /** Specialisations (balancing hints). @default [] */
+  specializations: string[];
+  /** Balancing weight. @default 1 */
+  weight: number;
+}
+
+/** A pool's configuration after validation and defaults. */
+export interface PoolConfig {
+  type: string;
+  agent: URL | string | AgentDefinition;
+  host: HostKind;
+  min: number;
+  max: number;
+  /** Leases one agent may hold at once. @default 1 */
+  concurrency: number;
+  targetUtilization: number;
+  scaleUpThreshold: number;
+  scaleDownThreshold: number;
+  cooldownMs: number;
+  healthCheckIntervalMs: number;
+  /** Default acquire timeout. @default 30_000 */
+  acquireTimeoutMs: number;
+  /** Default graceful stop deadline of an agent on scale-down. @default 30_000 */
+  scaleDownGraceMs: number;
+  maxFailures: number;
+  capacity: AgentCapacity;
+  timings: AgentTimings;
+}
+
+/** A pool as the user writes it (all but `agent` optional). */
+export interface PoolOptions {
+  /** Agent module (file URL or path) for thread agents, or a `defineAgent()` object for inline agents. */
+  agent: URL | string | AgentDefinition;
+  /** Where agents run. @default 'thread' for a module, 'inline' for a definition */
+  host?: HostKind;
+  /** @default 1 (seed types: design 1, code 2, qa 1, data 1) */
+  min?: number;
+  /** @default 3 (seed types: design 3, code 5, qa 3, data 2) */
+  max?: number;
+  /** Leases one agent may hold at once. @default 1 */
+  concurrency?: number;
+  /** @default 0.75 */
+  targetUtilization?: number;
+  /** @default 0.8 */
+  scaleUpThreshold?: number;
+  /** @default 0.3 */
+  scaleDownThreshold?: number;
+  /** @default 60_000 */
+  cooldownMs?: number;
+  /** Idle health-check period; 0 disables. @default 30_000 */
+  healthCheckIntervalMs?: number;
+  /** @default 30_000 */
+  acquireTimeoutMs?: number;
+  /** @default 30_000 */
+  scaleDownGraceMs?: number;
+  /** Consecutive failures that evict an agent. @default 3 */
+  maxFailures?: number;
+  capacity?: Partial<AgentCapacity>;
+  timings?: Partial<AgentTimings>;
+}
+
+/** Global resource limits (totals over every allocation). */
+export interface Limits {
+  memoryMb?: number;
+  cpuCores?: number;
+  tokens?: number;
+  diskMb?: number;
+  networkMbps?: number;
+}
+
+/** Options of {@link createAgentPoolSystem}. */
+export interface SystemOptions {
+  /** Pools by type name. */
+  pools: Record<string, PoolOptions>;
+  /** Global limits. @default no limits */
+  limits?: Limits;
+  /** Time source. @default realClock */
+  clock?: Clock;
+  /** pino-compatible logger. @default silent pino */
+  logger?: Logger;
+  /** XState inspection callback (e.g. from @statelyai/inspect); off by default because it halves throughput. */
+  inspect?: (event: InspectionEvent) => void;
+  /** Graceful shutdown deadline. @default 30_000 */
+  shutdownDeadlineMs?: number;
+}
+
+/** Seed pool sizes from the design (design 1–3, code 2–5, qa 1–3, data 1–2). */
+export const SEED_SIZES: Readonly<Record<string, { min: number; max: number }>> = {
+  design: { min: 1, max: 3 },
+  code: { min: 2, max: 5 },
+  qa: { min: 1, max: 3 },
+  data: { min: 1, max: 2 },
+};
+
+/** Default agent timings. */
+export const DEFAULT_TIMINGS: AgentTimings = {
+  startTimeoutMs: 30_000,
+  abortGraceMs: 5_000,
+  heartbeatTimeoutMs: 0,
+  healthIntervalMs: 30_000,
+  healthTimeoutMs: 5_000,
+  stopGraceMs: 30_000,
+  drainTimeoutMs: 30_000,
+  backoffBaseMs: 500,
+  backoffMaxMs: 30_000,
+};
+
+const POOL_KEYS = new Set([
+  'agent',
+  'host',
+  'min',
+  'max',
+  'concurrency',
+  'targetUtilization',
+  'scaleUpThreshold',
+  'scaleDownThreshold',
+  'cooldownMs',
+  'healthCheckIntervalMs',
+  'acquireTimeoutMs',
+  'scaleDownGraceMs',
+  'maxFailures',
+  'capacity',
+  'timings',
+]);
+const CAPACITY_KEYS = new Set([
+  'memoryMb',
+  'cpuCores',
+  'tokens',
+  'diskMb',
+  'networkMbps',
+  'tools',
+  'securityLevel',
+  'specializations',
+  'weight',
+]);
+const SYSTEM_KEYS = new Set(['pools', 'limits', 'clock', 'logger', 'inspect', 'shutdownDeadlineMs']);
+/** Names of the numeric resources. */
+export const RESOURCE_NAMES = ['memoryMb', 'cpuCores', 'tokens', 'diskMb', 'networkMbps'] as const;
+/** A numeric resource name. */
+export type ResourceName = (typeof RESOURCE_NAMES)[number];
+const LIMIT_KEYS = new Set<string>(RESOURCE_NAMES);
+
+const POOL_NAME = /^[a-z][a-z0-9_-]{0,62}$/i;
+
+/** Validate and complete one pool's options. */
+export function parsePool(type: string, raw: unknown): PoolConfig {
+  const path = `pools.${type}`;
+  if (!POOL_NAME.test(type)) invalid('config', path, type, 'a pool name of letters, digits, - or _');
+  const o = record('config', path, raw);
+  knownKeys('config', path, o, POOL_KEYS);
+  const agent = o.agent;
+  if (agent === undefined) invalid('config', `${path}.agent`, agent, 'an agent module URL/path or a defineAgent() object');
+  const isDef = isAgentDefinition(agent);
+  if (!isDef && typeof agent !== 'string' && !(agent instanceof URL)) {
+    invalid('config', `${path}.agent`, agent, 'an agent module URL/path or a defineAgent() object');
+  }
+  const host = str('config', `${path}.host`, o.host, isDef ? 'inline' : 'thread', ['thread', 'inline']);
+  if (host === 'thread') {
+    if (isDef) invalid('config', `${path}.agent`, 'defineAgent() object', 'a module URL/path for thread agents');
+    try {
+      agentModuleUrl(agent as URL | string);
+    } catch {
+      throw new ConfigError(`${path}.agent`, agent instanceof URL ? agent.href : agent, 'an existing agent module', 'ERR_AGENT_MODULE');
+    }
+  }
+  const seed = SEED_SIZES[type];
+  const min = num('config', `${path}.min`, o.min, seed?.min ?? 1, { min: 0, integer: true });
+  const max = num('config', `${path}.max`, o.max, Math.max(min, seed?.max ?? 3), { min: 1, integer: true });
+  if (min > max) invalid('config', `${path}.min`, min, `a number <= max (${max})`);
+  const up = num('config', `${path}.scaleUpThreshold`, o.scaleUpThreshold, 0.8, { min: 0, max: 1 });
+  const down = num('config', `${path}.scaleDownThreshold`, o.scaleDownThreshold, 0.3, { min: 0, max: 1 });
+  if (up <= down) invalid('config', `${path}.scaleUpThreshold`, up, `a number > scaleDownThreshold (${down})`);
+  const cap = record('config', `${path}.capacity`, o.capacity ?? {});
+  knownKeys('config', `${path}.capacity`, cap, CAPACITY_KEYS);
+  const t = record('config', `${path}.timings`, o.timings ?? {});
+  knownKeys('config', `${path}.timings`, t, new Set(Object.keys(DEFAULT_TIMINGS)));
+  const timings = { ...DEFAULT_TIMINGS };
+  for (const k of Object.keys(DEFAULT_TIMINGS) as (keyof AgentTimings)[]) {
+    timings[k] = num('config', `${path}.timings.${k}`, t[k], DEFAULT_TIMINGS[k], { min: 0 });
+  }
+  const healthCheckIntervalMs = num('config', `${path}.healthCheckIntervalMs`, o.healthCheckIntervalMs, timings.healthIntervalMs, { min: 0 });
+  timings.healthIntervalMs = healthCheckIntervalMs;
+  return {
+    type,
+    agent: agent as URL | string | AgentDefinition,
+    host,
+    min,
+    max,
+    concurrency: num('config', `${path}.concurrency`, o.concurrency, 1, { min: 1, integer: true }),
+    targetUtilization: num('config', `${path}.targetUtilization`, o.targetUtilization, 0.75, { gt: 0, max: 1 }),
+    scaleUpThreshold: up,
+    scaleDownThreshold: down,
+    cooldownMs: num('config', `${path}.cooldownMs`, o.cooldownMs, 60_000, { min: 0 }),
+    healthCheckIntervalMs,
+    acquireTimeoutMs: num('config', `${path}.acquireTimeoutMs`, o.acquireTimeoutMs, 30_000, { gt: 0 }),
+    scaleDownGraceMs: num('config', `${path}.scaleDownGraceMs`, o.scaleDownGraceMs, 30_000, { min: 0 }),
+    maxFailures: num('config', `${path}.maxFailures`, o.maxFailures, 3, { min: 1, integer: true }),
+    capacity: {
+      memoryMb: num('config', `${path}.capacity.memoryMb`, cap.memoryMb, 1024, { gt: 0 }),
+      cpuCores: num('config', `${path}.capacity.cpuCores`, cap.cpuCores, 1, { gt: 0 }),
+      tokens: num('config', `${path}.capacity.tokens`, cap.tokens, 50_000, { min: 0 }),
+      diskMb: num('config', `${path}.capacity.diskMb`, cap.diskMb, 500, { min: 0 }),
+      networkMbps: num('config', `${path}.capacity.networkMbps`, cap.networkMbps, 100, { min: 0 }),
+      tools: strings('config', `${path}.capacity.tools`, cap.tools, []),
+      securityLevel: str('config', `${path}.capacity.securityLevel`, cap.securityLevel, 'medium', SECURITY_LEVELS),
+      specializations: strings('config', `${path}.capacity.specializations`, cap.specializations, []),
+      weight: num('config', `${path}.capacity.weight`, cap.weight, 1, { gt: 0 }),
+    },
+    timings,
+  };
+}
+
+/** Validated system configuration. */
+export interface SystemConfig {
+  pools: Map<string, PoolConfig>;
+  limits: Partial<Record<ResourceName, number>>;
+  shutdownDeadlineMs: number;
+}
+
+/** Validate the options of {@link createAgentPoolSystem}; throws before anything starts. */
+export function parseSystem(raw: unknown): SystemConfig {
+  const o = record('config', 'options', raw);
+  knownKeys('config', 'options', o, SYSTEM_KEYS);
+  const pools = record('config', 'pools', o.pools);
+  if (Object.keys(pools).length === 0) invalid('config', 'pools', pools, 'at least one pool');
+  const out = new Map<string, PoolConfig>();
+  for (const [type, p] of Object.entries(pools)) out.set(type, parsePool(type, p));
+  const l = record('config', 'limits', o.limits ?? {});
+  knownKeys('config', 'limits', l, LIMIT_KEYS);
+  const limits: Partial<Record<ResourceName, number>> = {};
+  for (const k of RESOURCE_NAMES) {
+    if (l[k] !== undefined) limits[k] = num('config', `limits.${k}`, l[k], 0, { min: 0 });
+  }
+  if (o.inspect !== undefined && typeof o.inspect !== 'function') invalid('config', 'inspect', o.inspect, 'a function');
+  return {
+    pools: out,
+    limits,
+    shutdownDeadlineMs: num('config', 'shutdownDeadlineMs', o.shutdownDeadlineMs, 30_000, { min: 0 }),
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * Admission gates shared by every pool: concurrency keys and the global resource ledger interface.
+ */
+import type { ResourceName } from './config.js';
+
+/**
+ * Concurrency keys: at most `limit` leases per key at once, across pools (e.g. one mutating code
+ * agent per repository while readers run in parallel).
+ */
+export class KeyGate {
+  private readonly held = new Map<string, number>();
+
+  /** Leases currently holding `key`. */
+  count(key: string): number {
+    return this.held.get(key) ?? 0;
+  }
+
+  /** Can one more lease take `key`? */
+  allows(key: string | undefined, limit: number): boolean {
+    return key === undefined || this.count(key) < limit;
+  }
+
+  /** Take one slot of `key`. */
+  take(key: string | undefined): void {
+    if (key !== undefined) this.held.set(key, this.count(key) + 1);
+  }
+
+  /** Give one slot of `key` back. */
+  release(key: string | undefined): void {
+    if (key === undefined) return;
+    const n = this.count(key) - 1;
+    if (n <= 0) this.held.delete(key);
+    else this.held.set(key, n);
+  }
+}
+
+/** Result of a ledger reservation. */
+export type GateReservation =
+  | { ok: true; release(): void }
+  | { ok: false; resource: string; requested: number; available: number };
+
+/** The global resource ledger as pools see it. */
+export interface ResourceGate {
+  /** Reserve `amounts` atomically for `owner`, or say which resource is short. */
+  reserve(owner: string, amounts: Partial<Record<ResourceName, number>>): GateReservation;
+}
+
+/** A gate with no limits (used when no limits are configured). */
+export const unlimitedGate: ResourceGate = {
+  reserve: () => ({ ok: true, release: () => {} }),
+};

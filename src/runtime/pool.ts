@@ -1,0 +1,550 @@
+/**
+ * One typed pool at run time: the agents (each an agent actor), the index of agents with a free lease
+ * slot, the FIFO of waiting acquisitions (each an acquisition actor), and the pool actor that owns
+ * sizing decisions.
+ *
+ * Finding an agent is O(1): every agent of a pool is alike (one capacity profile per pool), so whether
+ * a request fits is decided once per acquire against the pool's profile, and any agent in the `free`
+ * index will do. `free` is an insertion-ordered Set: the agent idle longest is handed out first.
+ */
+import { nanoid } from 'nanoid';
+import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import { acquisitionMachine } from '../../machines/acquisition.machine.js';
+import { poolMachine, type ScaleRecord } from '../../machines/pool.machine.js';
+import {
+  AbortedError,
+  AgentPoolError,
+  PoolExhaustedError,
+  ResourceExhaustedError,
+} from '../errors/errors.js';
+import { AgentHandle, type AgentAvailability } from './agent-handle.js';
+import type { Clock } from './clock.js';
+import type { PoolConfig, ResourceName } from './config.js';
+import type { KeyGate, ResourceGate } from './gates.js';
+import { Lease, type LeaseOwner } from './lease.js';
+import type { Logger } from './logger.js';
+import type { Requirements } from './requirements.js';
+import { amountsOf } from './requirements.js';
+import { WaitStats } from './wait-stats.js';
+
+/** Shared services a pool uses. */
+export interface PoolDeps {
+  clock: Clock;
+  logger: Logger;
+  keys: KeyGate;
+  gate: ResourceGate;
+  inspect?: (e: InspectionEvent) => void;
+  /** Token accounting hooks for agents (optional). */
+  agentHooks?: Pick<import('./agent-handle.js').AgentSpec, 'reserveTokens' | 'settleTokens' | 'onUsage'>;
+}
+
+/** A validated acquire request. */
+export interface AcquireRequest {
+  cycleId: string;
+  requirements: Requirements;
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
+  concurrencyKey: string | undefined;
+  concurrencyLimit: number;
+}
+
+interface Waiter {
+  id: string;
+  req: AcquireRequest;
+  startedAt: number;
+  actor: Actor<typeof acquisitionMachine>;
+  agent: AgentHandle | undefined;
+  reservation: (() => void) | undefined;
+}
+
+/** Counters of one pool. */
+export interface PoolCounters {
+  acquires: number;
+  grantedImmediately: number;
+  grantedAfterWait: number;
+  rejected: number;
+  cancelled: number;
+  exhausted: number;
+  scaleUpsOnTimeout: number;
+  agentsPeak: number;
+  agentsLost: number;
+}
+
+/** A snapshot of one pool. */
+export interface PoolStatus {
+  type: string;
+  state: string;
+  min: number;
+  max: number;
+  /** Agents not gone (starting, idle, busy, restarting…). */
+  size: number;
+  /** Agents that can take a lease now. */
+  available: number;
+  /** Leases held. */
+  leased: number;
+  /** Acquisitions waiting. */
+  waiting: number;
+  /** Agents by machine state. */
+  agents: Record<string, number>;
+  counters: PoolCounters;
+  acquireWaitMs: { p50: number; p99: number; count: number };
+  history: ScaleRecord[];
+}
+
+/** One typed pool. */
+export class Pool implements LeaseOwner {
+  readonly type: string;
+  readonly actor: Actor<typeof poolMachine>;
+  private readonly agents = new Map<string, AgentHandle>();
+  private readonly free = new Set<AgentHandle>();
+  private readonly waiters = new Set<Waiter>();
+  private readonly leases = new Set<Lease>();
+  private readonly retiring = new Set<AgentHandle>();
+  private readonly startWaiters = new Map<AgentHandle, (ok: boolean) => void>();
+  private accepting = true;
+  private seq = 0;
+  readonly waits = new WaitStats();
+  readonly counters: PoolCounters = {
+    acquires: 0,
+    grantedImmediately: 0,
+    grantedAfterWait: 0,
+    rejected: 0,
+    cancelled: 0,
+    exhausted: 0,
+    scaleUpsOnTimeout: 0,
+    agentsPeak: 0,
+    agentsLost: 0,
+  };
+  private drained: (() => void) | undefined;
+
+  constructor(
+    readonly config: PoolConfig,
+    private readonly deps: PoolDeps,
+  ) {
+    this.type = config.type;
+    const machine = poolMachine.provide({
+      actors: {
+        applyScale: fromPromise(async ({ input }) => this.applyScale(input.target)),
+        drainPool: fromPromise(async ({ input }) => this.drainAll(input.deadlineMs)),
+      },
+    });
+    this.actor = createActor(machine, {
+      input: { type: config.type, min: config.min, max: config.max, drainTimeoutMs: config.timings.drainTimeoutMs },
+      clock: deps.clock,
+      ...(deps.inspect ? { inspect: deps.inspect } : {}),
+    });
+    this.actor.subscribe({ error: (err) => deps.logger.error({ err, pool: this.type }, 'pool actor error') });
+  }
+
+  /** Start the pool actor and bring the pool to `min` agents. */
+  async start(): Promise<void> {
+    this.actor.start();
+    if (this.config.min > 0) await this.scaleTo(this.config.min, 'min size');
+  }
+
+  /** Agents not gone. */
+  get size(): number {
+    return this.agents.size;
+  }
+
+  /** All live agents (for balancing and metrics). */
+  agentList(): AgentHandle[] {
+    return [...this.agents.values()];
+  }
+
+  /**
+   * Acquire a lease. Grants at once when an agent is free (no actor needed: nothing to wait for);
+   * otherwise an acquisition actor waits, scales up on timeout, retries with half the timeout, and
+   * rejects with `ERR_POOL_EXHAUSTED`.
+   */
+  acquire(req: AcquireRequest): Promise<Lease> {
+    this.counters.acquires++;
+    if (!this.accepting) return Promise.reject(shuttingDown(this.type));
+    if (req.signal?.aborted) {
+      this.counters.cancelled++;
+      return Promise.reject(new AbortedError(`acquire(${this.type})`, req.signal.reason));
+    }
+    const now = this.deps.clock.now();
+    if (this.waiters.size === 0 && this.free.size > 0 && this.deps.keys.allows(req.concurrencyKey, req.concurrencyLimit)) {
+      const agent = this.takeFree()!;
+      const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
+      if (r.ok) {
+        this.counters.grantedImmediately++;
+        return Promise.resolve(this.grant(agent, req, now, r.release));
+      }
+      this.returnAgent(agent);
+      this.counters.rejected++;
+      return Promise.reject(new ResourceExhaustedError(r.resource, r.requested, r.available, 'global limit'));
+    }
+    return this.wait(req, now);
+  }
+
+  private wait(req: AcquireRequest, startedAt: number): Promise<Lease> {
+    return new Promise<Lease>((resolve, reject) => {
+      const w = { id: `${this.type}-acq-${++this.seq}`, req, startedAt, agent: undefined, reservation: undefined } as Omit<
+        Waiter,
+        'actor'
+      > as Waiter;
+      const onAbort = () => w.actor.send({ type: 'ABORT' });
+      const cleanup = () => req.signal?.removeEventListener('abort', onAbort);
+      const machine = acquisitionMachine.provide({
+        actions: {
+          enqueue: () => {
+            this.waiters.add(w);
+            this.ensureCapacity();
+            this.serveWaiters();
+          },
+          withdraw: () => {
+            this.waiters.delete(w);
+            if (w.reservation) {
+              w.reservation();
+              w.reservation = undefined;
+            }
+            if (w.agent) {
+              this.returnAgent(w.agent);
+              w.agent = undefined;
+            }
+          },
+          requestScaleUp: () => {
+            this.counters.scaleUpsOnTimeout++;
+            void this.scaleTo(this.size + 1, 'acquire timeout');
+          },
+          reserve: () => {
+            const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
+            if (r.ok) {
+              w.reservation = r.release;
+              w.actor.send({ type: 'RESERVED' });
+            } else {
+              w.actor.send({ type: 'RESERVE_FAILED', resource: r.resource });
+            }
+          },
+          onGranted: () => {
+            cleanup();
+            this.waiters.delete(w);
+            const agent = w.agent!;
+            const release = w.reservation;
+            w.agent = undefined;
+            w.reservation = undefined;
+            this.counters.grantedAfterWait++;
+            resolve(this.grant(agent, req, w.startedAt, release));
+          },
+          onRejected: (_, { failure: f }) => {
+            cleanup();
+            this.counters.rejected++;
+            if (f?.kind === 'pool-exhausted') {
+              this.counters.exhausted++;
+              const scaled = f.scaledUp ? 'scaled up by one and retried' : `could not scale up (at max ${this.config.max})`;
+              reject(
+                new PoolExhaustedError(
+                  `pool ${this.type}: no agent within ${req.timeoutMs} ms; ${scaled}; none within ${req.timeoutMs / 2} ms more`,
+                  { pool: this.type, timeoutMs: req.timeoutMs, scaledUp: f.scaledUp, size: this.size, max: this.config.max },
+                ),
+              );
+            } else if (f?.kind === 'resources') {
+              reject(new ResourceExhaustedError(f.resource, amountsOf(req.requirements)[f.resource as ResourceName] ?? 0, 'less', 'global limit'));
+            } else {
+              reject(new AgentPoolError('ERR_RESOURCE_EXHAUSTED', `pool ${this.type} cannot serve the request`));
+            }
+          },
+          onCancelled: () => {
+            cleanup();
+            this.counters.cancelled++;
+            reject(
+              this.accepting ? new AbortedError(`acquire(${this.type})`, req.signal?.reason) : shuttingDown(this.type),
+            );
+          },
+        },
+        guards: {
+          fits: () => true, // checked by the system before an acquisition is created
+          canScaleUp: () => this.size < this.config.max,
+        },
+      });
+      w.actor = createActor(machine, {
+        input: { pool: this.type, timeoutMs: req.timeoutMs },
+        clock: this.deps.clock,
+        ...(this.deps.inspect ? { inspect: this.deps.inspect } : {}),
+      });
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      w.actor.start();
+    });
+  }
+
+  private grant(agent: AgentHandle, req: AcquireRequest, startedAt: number, release: (() => void) | undefined): Lease {
+    const now = this.deps.clock.now();
+    this.deps.keys.take(req.concurrencyKey);
+    const lease = new Lease(
+      `${this.type}-lease-${++this.seq}`,
+      this.type,
+      req.cycleId,
+      req.requirements,
+      req.concurrencyKey,
+      agent,
+      this,
+      now,
+      now - startedAt,
+    );
+    lease.releaseResources = release;
+    this.leases.add(lease);
+    this.waits.record(now - startedAt);
+    return lease;
+  }
+
+  /** LeaseOwner: a lease ended (released by the caller or lost with its agent). */
+  releaseLease(lease: Lease): void {
+    if (!this.leases.delete(lease)) return;
+    this.deps.keys.release(lease.concurrencyKey);
+    lease.releaseResources?.();
+    lease.releaseResources = undefined;
+    const agent = lease.agent;
+    agent.leases = Math.max(0, agent.leases - 1);
+    if (this.retiring.has(agent)) {
+      if (agent.leases === 0) agent.drain();
+    } else if (agent.accepting && agent.leases < this.config.concurrency && this.accepting) {
+      this.free.add(agent);
+    }
+    this.serveWaiters();
+    if (this.drained && this.leases.size === 0) this.drained();
+  }
+
+  /** Take a free slot from the agent idle longest. */
+  private takeFree(): AgentHandle | undefined {
+    const it = this.free.values().next();
+    if (it.done) return undefined;
+    const agent = it.value;
+    agent.leases++;
+    if (agent.leases >= this.config.concurrency) this.free.delete(agent);
+    return agent;
+  }
+
+  /** Undo takeFree for an offer that was not used. */
+  private returnAgent(agent: AgentHandle): void {
+    agent.leases = Math.max(0, agent.leases - 1);
+    if (agent.accepting && this.accepting && !this.retiring.has(agent)) this.free.add(agent);
+    this.serveWaiters();
+  }
+
+  /** Offer free agents to waiters in FIFO order; a waiter blocked by its concurrency key does not block the rest. */
+  private serveWaiters(): void {
+    while (this.free.size > 0 && this.waiters.size > 0) {
+      let next: Waiter | undefined;
+      for (const w of this.waiters) {
+        if (w.agent === undefined && this.deps.keys.allows(w.req.concurrencyKey, w.req.concurrencyLimit)) {
+          next = w;
+          break;
+        }
+      }
+      if (!next) return;
+      const agent = this.takeFree()!;
+      this.waiters.delete(next);
+      next.agent = agent;
+      next.actor.send({ type: 'OFFER', agentId: agent.id });
+    }
+  }
+
+  /** Start agents for waiters nobody is starting an agent for yet (below max). */
+  private ensureCapacity(): void {
+    if (!this.accepting) return;
+    let starting = 0;
+    for (const a of this.agents.values()) if (a.availability === 'unavailable' && a.state === 'starting') starting++;
+    const want = Math.min(this.config.max, this.size + Math.max(0, this.waiters.size - this.free.size - starting));
+    if (want > this.size) void this.scaleTo(want, 'acquire demand');
+  }
+
+  /**
+   * Scale to `target` (clamped to [min, max]). Resolves with the decision record once applied.
+   * Scale-down stops idle agents first, gracefully; leased agents are retired when released.
+   */
+  scaleTo(target: number, reason: string): Promise<ScaleRecord | undefined> {
+    const before = this.actor.getSnapshot().context.seq;
+    this.actor.send({ type: 'SCALE_TO', target, reason });
+    return new Promise((resolve) => {
+      const check = (s: ReturnType<typeof this.actor.getSnapshot>) => {
+        const last = s.context.history[s.context.history.length - 1];
+        if (s.status !== 'active') return last;
+        if (last && last.seq > before && last.status !== 'pending' && s.matches({ active: 'steady' })) return last;
+        if (s.context.seq === before && s.matches({ active: 'steady' }) && s.context.queued === undefined) return null;
+        return undefined;
+      };
+      const now = check(this.actor.getSnapshot());
+      if (now !== undefined) {
+        resolve(now ?? undefined);
+        return;
+      }
+      const sub = this.actor.subscribe((s) => {
+        const r = check(s);
+        if (r !== undefined) {
+          sub.unsubscribe();
+          resolve(r ?? undefined);
+        }
+      });
+    });
+  }
+
+  private async applyScale(target: number): Promise<{ actualDelta: number; error?: string }> {
+    const current = this.size;
+    if (target > current) {
+      const n = target - current;
+      const results = await Promise.all(Array.from({ length: n }, () => this.spawnAgent()));
+      const ok = results.filter(Boolean).length;
+      return ok === n ? { actualDelta: ok } : { actualDelta: ok, error: `${n - ok} of ${n} agents failed to start` };
+    }
+    const n = current - target;
+    const idle = [...this.free].filter((a) => a.leases === 0).slice(0, n);
+    const rest = n - idle.length;
+    const victims = [...idle];
+    if (rest > 0) {
+      // Not enough idle agents: retire leased ones, each stopping once its leases are released.
+      for (const a of this.agents.values()) {
+        if (victims.length >= n) break;
+        if (!victims.includes(a) && !this.retiring.has(a)) victims.push(a);
+      }
+    }
+    for (const a of victims) {
+      this.retiring.add(a);
+      this.free.delete(a);
+      if (a.leases === 0) a.drain();
+    }
+    return { actualDelta: -victims.length };
+  }
+
+  /** Spawn one agent; resolves true once it can take work, false if it failed first. */
+  private spawnAgent(): Promise<boolean> {
+    const id = `${this.type}-${nanoid(8)}`;
+    const c = this.config;
+    const handle = new AgentHandle({
+      agentId: id,
+      pool: this.type,
+      host: c.host,
+      agent: c.agent,
+      tools: c.capacity.tools,
+      ...(c.host === 'thread' ? { memoryMb: c.capacity.memoryMb } : {}),
+      maxFailures: c.maxFailures,
+      timings: c.timings,
+      clock: this.deps.clock,
+      logger: this.deps.logger,
+      ...(this.deps.inspect ? { inspect: this.deps.inspect } : {}),
+      ...this.deps.agentHooks,
+      onAvailability: (a, av) => this.onAvailability(a, av),
+    });
+    this.agents.set(id, handle);
+    this.counters.agentsPeak = Math.max(this.counters.agentsPeak, this.agents.size);
+    this.actor.send({ type: 'AGENT_ADDED' });
+    const ready = new Promise<boolean>((resolve) => this.startWaiters.set(handle, resolve));
+    handle.start();
+    return ready;
+  }
+
+  private onAvailability(agent: AgentHandle, av: AgentAvailability): void {
+    const started = this.startWaiters.get(agent);
+    if (started && (av === 'idle' || av === 'gone')) {
+      this.startWaiters.delete(agent);
+      started(av === 'idle');
+    }
+    switch (av) {
+      case 'idle':
+      case 'busy':
+        if (this.accepting && !this.retiring.has(agent) && agent.leases < this.config.concurrency) {
+          this.free.add(agent);
+          this.serveWaiters();
+        }
+        break;
+      case 'unavailable':
+        this.free.delete(agent);
+        // An agent that fails loses its leases: their holders see the crash error / ERR_LEASE_RELEASED.
+        // (Retiring and starting agents hold none, so this only ever fires for failures.)
+        this.dropLeases(agent, 'agent failed');
+        break;
+      case 'gone':
+        this.free.delete(agent);
+        this.dropLeases(agent, 'agent gone');
+        if (this.agents.delete(agent.id)) this.actor.send({ type: 'AGENT_REMOVED' });
+        if (!this.retiring.delete(agent)) this.counters.agentsLost++;
+        if (this.accepting && this.size < this.config.min) void this.scaleTo(this.config.min, 'replace lost agent');
+        else if (this.accepting && this.waiters.size > 0) this.ensureCapacity();
+        break;
+    }
+  }
+
+  private dropLeases(agent: AgentHandle, reason: string): void {
+    if (agent.leases === 0) return;
+    for (const l of [...this.leases]) if (l.agent === agent) l.markLost(reason);
+  }
+
+  /** Stop taking work, cancel waiters, wait for leases up to the deadline, then stop every agent. */
+  drain(): Promise<void> {
+    this.actor.send({ type: 'DRAIN' });
+    return this.whenStopped();
+  }
+
+  private async drainAll(deadlineMs: number): Promise<void> {
+    this.accepting = false;
+    this.free.clear();
+    for (const w of [...this.waiters]) w.actor.send({ type: 'ABORT' });
+    if (this.leases.size > 0) {
+      await new Promise<void>((resolve) => {
+        const t = this.deps.clock.setTimeout(resolve, deadlineMs);
+        this.drained = () => {
+          this.deps.clock.clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+    this.drained = undefined;
+    await this.stopAgents();
+  }
+
+  /** Stop every agent now (leases are released as lost). */
+  async stopAgents(): Promise<void> {
+    this.accepting = false;
+    this.free.clear();
+    for (const w of [...this.waiters]) w.actor.send({ type: 'ABORT' });
+    for (const l of [...this.leases]) l.markLost('pool stopped');
+    const all = [...this.agents.values()];
+    for (const a of all) {
+      this.retiring.add(a);
+      a.stop();
+    }
+    const limit = this.config.timings.stopGraceMs + this.config.timings.abortGraceMs + 1_000;
+    await Promise.all(all.map((a) => a.whenGone(limit)));
+  }
+
+  /** Resolves when the pool actor is done. */
+  whenStopped(): Promise<void> {
+    if (this.actor.getSnapshot().status !== 'active') return Promise.resolve();
+    return new Promise((resolve) => {
+      const sub = this.actor.subscribe({
+        complete: () => {
+          sub.unsubscribe();
+          resolve();
+        },
+      });
+    });
+  }
+
+  /** Snapshot for status() and metrics. */
+  status(): PoolStatus {
+    const snap = this.actor.getSnapshot();
+    const states: Record<string, number> = {};
+    for (const a of this.agents.values()) states[a.state] = (states[a.state] ?? 0) + 1;
+    let available = 0;
+    for (const a of this.free) available += this.config.concurrency - a.leases;
+    return {
+      type: this.type,
+      state: typeof snap.value === 'string' ? snap.value : Object.keys(snap.value)[0]!,
+      min: this.config.min,
+      max: this.config.max,
+      size: this.size,
+      available,
+      leased: this.leases.size,
+      waiting: this.waiters.size,
+      agents: states,
+      counters: { ...this.counters },
+      acquireWaitMs: this.waits.summary(),
+      history: snap.context.history,
+    };
+  }
+}
+
+function shuttingDown(type: string): AgentPoolError {
+  return new AgentPoolError('ERR_SHUTTING_DOWN', `pool ${type} is shutting down`, { details: { pool: type } });
+}

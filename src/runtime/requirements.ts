@@ -1,0 +1,106 @@
+/**
+ * Acquire-time requirements: validation at the boundary, and the "can this pool ever serve it?" check
+ * that lets an impossible request fail fast instead of waiting out its timeout.
+ */
+import { AgentPoolError, ResourceExhaustedError } from '../errors/errors.js';
+import { invalid, knownKeys, num, record, str, strings } from '../errors/validate.js';
+import {
+  ISOLATION_LEVELS,
+  type IsolationLevel,
+  type PoolConfig,
+  RESOURCE_NAMES,
+  type ResourceName,
+  SECURITY_LEVELS,
+  type SecurityLevel,
+} from './config.js';
+
+/** What a caller needs from an agent. */
+export interface Requirements {
+  /** Heap MB. */
+  memoryMb?: number;
+  /** CPU cores (a scheduling weight). */
+  cpuCores?: number;
+  /** Token budget for the lease. */
+  tokens?: number;
+  diskMb?: number;
+  networkMbps?: number;
+  /** Tools the agent must be granted (⊆ the pool's tools). */
+  tools?: string[];
+  /** Minimum security clearance. */
+  securityLevel?: SecurityLevel;
+  /** Isolation the work needs; refused with `ERR_UNENFORCEABLE` when the pool's host cannot give it. */
+  isolation?: IsolationLevel;
+  /** Preferred specialisation (a balancing hint). */
+  specialization?: string;
+}
+
+const REQ_KEYS = new Set<string>([...RESOURCE_NAMES, 'tools', 'securityLevel', 'isolation', 'specialization']);
+
+/** Validate requirements; throws `ERR_INVALID_ARGUMENT` naming the path and value. */
+export function parseRequirements(raw: unknown, path = 'requirements'): Requirements {
+  if (raw === undefined) return {};
+  const o = record('argument', path, raw);
+  knownKeys('argument', path, o, REQ_KEYS);
+  const r: Requirements = {};
+  for (const k of RESOURCE_NAMES) {
+    if (o[k] !== undefined) r[k] = num('argument', `${path}.${k}`, o[k], 0, { min: 0 });
+  }
+  if (o.tools !== undefined) r.tools = strings('argument', `${path}.tools`, o.tools, []);
+  if (o.securityLevel !== undefined) r.securityLevel = str('argument', `${path}.securityLevel`, o.securityLevel, 'low', SECURITY_LEVELS);
+  if (o.isolation !== undefined) r.isolation = str('argument', `${path}.isolation`, o.isolation, 'none', ISOLATION_LEVELS);
+  if (o.specialization !== undefined) r.specialization = str('argument', `${path}.specialization`, o.specialization, 'x');
+  return r;
+}
+
+/** Numeric amounts to reserve in the global ledger for a lease with these requirements. */
+export function amountsOf(r: Requirements): Partial<Record<ResourceName, number>> {
+  const out: Partial<Record<ResourceName, number>> = {};
+  for (const k of RESOURCE_NAMES) if (r[k] !== undefined && r[k] > 0) out[k] = r[k];
+  return out;
+}
+
+/**
+ * Why `pool` can never serve `r` (every agent of a pool is alike, so this is one O(resources) check,
+ * not a scan over agents), or undefined if it can.
+ */
+export function neverFits(
+  r: Requirements,
+  pool: PoolConfig,
+  limits: Partial<Record<ResourceName, number>>,
+): AgentPoolError | undefined {
+  const cap = pool.capacity;
+  for (const k of RESOURCE_NAMES) {
+    const want = r[k];
+    if (want === undefined) continue;
+    if (want > cap[k]) return new ResourceExhaustedError(k, want, cap[k], `per-agent capacity of pool ${pool.type}`);
+    const limit = limits[k];
+    if (limit !== undefined && want > limit) return new ResourceExhaustedError(k, want, limit, 'global limit');
+  }
+  if (r.tools) {
+    const missing = r.tools.filter((t) => !cap.tools.includes(t));
+    if (missing.length > 0) {
+      return new ResourceExhaustedError('tools', missing.join(','), cap.tools.join(',') || 'none', `tools of pool ${pool.type}`);
+    }
+  }
+  if (r.securityLevel && SECURITY_LEVELS.indexOf(r.securityLevel) > SECURITY_LEVELS.indexOf(cap.securityLevel)) {
+    return new ResourceExhaustedError('securityLevel', r.securityLevel, cap.securityLevel, `clearance of pool ${pool.type}`);
+  }
+  if (r.isolation) {
+    const offered: IsolationLevel = pool.host === 'thread' ? 'thread' : 'none';
+    if (ISOLATION_LEVELS.indexOf(r.isolation) > ISOLATION_LEVELS.indexOf(offered)) {
+      return new AgentPoolError(
+        'ERR_UNENFORCEABLE',
+        `requirements.isolation: pool ${pool.type} runs ${pool.host} agents and cannot enforce ${JSON.stringify(r.isolation)} isolation`,
+        { details: { path: 'requirements.isolation', received: r.isolation, offered } },
+      );
+    }
+  }
+  return undefined;
+}
+
+/** Validate a positive timeout. */
+export function parseTimeout(v: unknown, path: string, fallback: number): number {
+  const t = num('argument', path, v, fallback, { gt: 0 });
+  if (t > 2 ** 31 - 1) invalid('argument', path, v, 'at most 2147483647 ms');
+  return t;
+}

@@ -1,0 +1,234 @@
+/**
+ * The system facade: `createAgentPoolSystem(options)` validates the configuration, builds the pools
+ * and the root system actor, and exposes a promise-based API over them.
+ */
+import { type Actor, createActor, fromPromise } from 'xstate';
+import { systemMachine } from '../../machines/system.machine.js';
+import type { ScaleRecord } from '../../machines/pool.machine.js';
+import { AgentPoolError, UnknownPoolError } from '../errors/errors.js';
+import { bool, knownKeys, num, record, signal as sig, str } from '../errors/validate.js';
+import { ThreadHost } from '../hosts/thread-host.js';
+import { type Clock, realClock } from './clock.js';
+import { parseSystem, type SystemConfig, type SystemOptions } from './config.js';
+import { KeyGate, type ResourceGate, unlimitedGate } from './gates.js';
+import type { Lease } from './lease.js';
+import { createLogger, type Logger } from './logger.js';
+import { type AcquireRequest, Pool, type PoolStatus } from './pool.js';
+import { neverFits, parseRequirements, parseTimeout, type Requirements } from './requirements.js';
+
+/** Options of {@link AgentPoolSystem.acquire}. */
+export interface AcquireOptions {
+  /** The cycle (e.g. a TDD story) the agent works for. */
+  cycleId: string;
+  /** What the agent must offer. @default {} */
+  requirements?: Requirements;
+  /** First wait; after it the pool scales up by one and waits half as long again. @default pool's acquireTimeoutMs (30 000) */
+  timeoutMs?: number;
+  /** Cancels the acquisition from any state; nothing stays reserved. */
+  signal?: AbortSignal;
+  /** At most `concurrencyLimit` leases hold this key at once (e.g. one writer per repository). */
+  concurrencyKey?: string;
+  /** @default 1 */
+  concurrencyLimit?: number;
+}
+
+/** Options of {@link AgentPoolSystem.shutdown}. */
+export interface ShutdownOptions {
+  /** Drain leases before stopping agents. @default true */
+  graceful?: boolean;
+  /** How long leases may take to finish. @default options.shutdownDeadlineMs (30 000) */
+  deadlineMs?: number;
+}
+
+/** A snapshot of the whole system. */
+export interface SystemStatus {
+  state: string;
+  pools: Record<string, PoolStatus>;
+  /** Worker threads alive in this process. */
+  threads: number;
+}
+
+const ACQUIRE_KEYS = new Set(['cycleId', 'requirements', 'timeoutMs', 'signal', 'concurrencyKey', 'concurrencyLimit']);
+const SHUTDOWN_KEYS = new Set(['graceful', 'deadlineMs']);
+
+/** A running agentpool: pools of agents, leases, scaling, shutdown. */
+export class AgentPoolSystem {
+  /** The root actor (inspectable). */
+  readonly actor: Actor<typeof systemMachine>;
+  /** Validated configuration. */
+  readonly config: SystemConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  private readonly pools = new Map<string, Pool>();
+  private readonly keys = new KeyGate();
+
+  constructor(options: SystemOptions, gate: ResourceGate = unlimitedGate) {
+    this.config = parseSystem(options);
+    this.clock = options.clock ?? realClock;
+    this.logger = options.logger ?? createLogger();
+    for (const [type, pc] of this.config.pools) {
+      this.pools.set(
+        type,
+        new Pool(pc, {
+          clock: this.clock,
+          logger: this.logger,
+          keys: this.keys,
+          gate,
+          ...(options.inspect ? { inspect: options.inspect } : {}),
+        }),
+      );
+    }
+    const machine = systemMachine.provide({
+      actors: {
+        startPools: fromPromise(async () => {
+          await Promise.all([...this.pools.values()].map((p) => p.start()));
+        }),
+        drainPools: fromPromise(async () => {
+          await Promise.all([...this.pools.values()].map((p) => p.drain()));
+        }),
+        stopPools: fromPromise(async () => {
+          await Promise.all([...this.pools.values()].map((p) => p.stopAgents()));
+        }),
+      },
+    });
+    this.actor = createActor(machine, {
+      input: {},
+      clock: this.clock,
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+    });
+    this.actor.subscribe({ error: (err) => this.logger.error({ err }, 'system actor error') });
+    this.actor.start();
+  }
+
+  /** The system machine's state. */
+  get state(): string {
+    return String(this.actor.getSnapshot().value);
+  }
+
+  /** Start every pool (each brought to its `min`). Resolves when the system is running. */
+  async start(): Promise<void> {
+    this.actor.send({ type: 'START' });
+    await this.until((s) => s === 'running' || s === 'stopped');
+    if (this.state !== 'running') {
+      throw new AgentPoolError('ERR_SHUTTING_DOWN', `system failed to start: ${this.actor.getSnapshot().context.error}`);
+    }
+  }
+
+  /** A pool by type; throws `ERR_UNKNOWN_POOL`. */
+  pool(type: string): Pool {
+    const p = this.pools.get(type);
+    if (!p) throw new UnknownPoolError(type, [...this.pools.keys()]);
+    return p;
+  }
+
+  /** Pool types. */
+  poolTypes(): string[] {
+    return [...this.pools.keys()];
+  }
+
+  /**
+   * Acquire an agent of `type` for a cycle. Resolves with a {@link Lease}; rejects with
+   * `ERR_RESOURCE_EXHAUSTED` (can never fit, names the resource), `ERR_POOL_EXHAUSTED` (timed out,
+   * scaled up, retried), `ERR_ABORTED`, `ERR_SHUTTING_DOWN`, `ERR_UNKNOWN_POOL` or `ERR_INVALID_ARGUMENT`.
+   *
+   * @example
+   * ```ts
+   * const lease = await system.acquire('code', { cycleId: 'story-42', requirements: { memoryMb: 512 }, timeoutMs: 30_000 });
+   * try { await lease.run('implement', { story }); } finally { await lease.release(); }
+   * ```
+   */
+  acquire(type: string, options: AcquireOptions): Promise<Lease> {
+    let pool: Pool;
+    let req: AcquireRequest;
+    try {
+      pool = this.pool(type);
+      req = this.parseAcquire(pool, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (this.state !== 'running') {
+      return Promise.reject(new AgentPoolError('ERR_SHUTTING_DOWN', `system is ${this.state}, not running`));
+    }
+    const never = neverFits(req.requirements, pool.config, this.config.limits);
+    if (never) return Promise.reject(never);
+    return pool.acquire(req);
+  }
+
+  private parseAcquire(pool: Pool, raw: unknown): AcquireRequest {
+    const o = record('argument', 'options', raw);
+    knownKeys('argument', 'options', o, ACQUIRE_KEYS);
+    const cycleId = str('argument', 'options.cycleId', o.cycleId, '' as string);
+    if (cycleId === '') throw new AgentPoolError('ERR_INVALID_ARGUMENT', 'options.cycleId: expected a non-empty string, received undefined', { details: { path: 'options.cycleId' } });
+    const key = o.concurrencyKey === undefined ? undefined : str('argument', 'options.concurrencyKey', o.concurrencyKey, 'k');
+    return {
+      cycleId,
+      requirements: parseRequirements(o.requirements, 'options.requirements'),
+      timeoutMs: parseTimeout(o.timeoutMs, 'options.timeoutMs', pool.config.acquireTimeoutMs),
+      signal: sig('argument', 'options.signal', o.signal),
+      concurrencyKey: key,
+      concurrencyLimit: num('argument', 'options.concurrencyLimit', o.concurrencyLimit, 1, { min: 1, integer: true }),
+    };
+  }
+
+  /** Scale a pool to `target` agents (clamped to [min, max]); resolves with the recorded decision. */
+  scalePool(type: string, target: number, reason = 'manual'): Promise<ScaleRecord | undefined> {
+    try {
+      const pool = this.pool(type);
+      num('argument', 'target', target, 0, { min: 0, integer: true });
+      return pool.scaleTo(target, reason);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** A snapshot of every pool. */
+  status(): SystemStatus {
+    const pools: Record<string, PoolStatus> = {};
+    for (const [t, p] of this.pools) pools[t] = p.status();
+    return { state: this.state, pools, threads: ThreadHost.live };
+  }
+
+  /**
+   * Stop taking work; gracefully: let leases finish up to the deadline; then stop every agent.
+   * Afterwards no worker thread, timer or handle of this system is left.
+   */
+  async shutdown(options: ShutdownOptions = {}): Promise<void> {
+    const o = record('argument', 'options', options);
+    knownKeys('argument', 'options', o, SHUTDOWN_KEYS);
+    const graceful = bool('argument', 'options.graceful', o.graceful, true);
+    const deadlineMs = num('argument', 'options.deadlineMs', o.deadlineMs, this.config.shutdownDeadlineMs, { min: 0 });
+    this.actor.send({ type: 'SHUTDOWN', graceful, deadlineMs });
+    await this.until((s) => s === 'stopped');
+  }
+
+  private until(pred: (state: string) => boolean): Promise<void> {
+    if (pred(this.state)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const sub = this.actor.subscribe({
+        next: (s) => {
+          if (pred(String(s.value))) {
+            sub.unsubscribe();
+            resolve();
+          }
+        },
+        complete: () => resolve(),
+      });
+    });
+  }
+}
+
+/**
+ * Create an agentpool system. Validates every option first (unknown keys are errors).
+ *
+ * @example
+ * ```ts
+ * const system = createAgentPoolSystem({
+ *   pools: { code: { agent: new URL('./code-agent.js', import.meta.url), min: 2, max: 5 } },
+ *   limits: { memoryMb: 16_384 },
+ * });
+ * await system.start();
+ * ```
+ */
+export function createAgentPoolSystem(options: SystemOptions): AgentPoolSystem {
+  return new AgentPoolSystem(options);
+}

@@ -1,0 +1,613 @@
+/**
+ * Discrete-event simulation of ONE pool under a scaling policy, on a simulated clock.
+ *
+ * - Arrivals: a seeded non-homogeneous Poisson process drawn from the scenario's λ(t) by thinning, or
+ *   a trace. Service times are drawn per task in arrival order from their own seeded stream, so every
+ *   policy sees exactly the same tasks for a given seed (common random numbers).
+ * - Agents: start-up delay, then serve one task at a time from a FIFO queue. Scale-down removes idle
+ *   agents first, then cancels starting ones, then lets busy ones finish and retire (graceful).
+ * - Policies: 'agentpool' runs the real scaler machine (`machines/scaler.machine.ts`) on the simulated
+ *   clock with the real policy, its `readMetrics`/`applyScale` actors provided by the simulator; 'hpa'
+ *   runs the Kubernetes HPA model every 15 s; 'fixed' is Little's law at 70 % of the mean rate; 'peak'
+ *   is sized for the peak rate at the target utilisation.
+ *
+ * Every timer — arrivals, completions, start-ups, the HPA loop, the scaler machine's `after` delays —
+ * lives on one {@link ManualClock}, so a run is a pure function of its options.
+ */
+import { createActor, fromPromise } from 'xstate';
+import { scalerMachine } from '../../../machines/scaler.machine.js';
+import type { ApplyScaleInput, ApplyScaleOutput, ReadMetricsInput } from '../../../machines/scaler.machine.js';
+import { InvalidArgumentError } from '../../errors/errors.js';
+import { PoolMetrics } from '../../metrics/pool-metrics.js';
+import { RateCounter } from '../../metrics/rate-counter.js';
+import type { ForecastOptions } from '../../policies/forecast.js';
+import { type ScalingConfigInput, validateScalingConfig } from '../../policies/scaling/config.js';
+import type { ScalingObservation } from '../../policies/scaling/decide.js';
+import { type HpaConfig, hpaApplied, hpaDecide, initialHpaState, validateHpaConfig } from '../../policies/scaling/hpa.js';
+import { littleTarget } from '../../policies/scaling/little.js';
+import { ManualClock, flushMicrotasks } from '../../runtime/clock.js';
+import { type Distribution, type Rng, createRng, exponential, sample } from '../random.js';
+import type { Scenario } from './scenarios.js';
+
+/** Policies the simulator can run. */
+export const POLICIES = ['agentpool', 'hpa', 'fixed', 'peak'] as const;
+
+/** A policy name. */
+export type PolicyName = (typeof POLICIES)[number];
+
+/** Options of {@link simulateScaling}. */
+export interface SimulationOptions {
+  scenario: Scenario;
+  policy: PolicyName;
+  /** Seed of the arrival and service streams. @default 1 */
+  seed?: number;
+  /** Pool bounds. `max` is also the peak pool's size cap. @default { min: 1, max: 50 } */
+  min?: number;
+  max?: number;
+  /** Service-time distribution (ms). @default lognormal mean 20 s, CV 1.5 */
+  service?: Distribution;
+  /** Agent start-up time, ms. @default 30000 */
+  startupMs?: number;
+  /** Target utilisation of the dynamic policies and of the peak pool. @default 0.75 */
+  targetUtilisation?: number;
+  /** Utilisation the fixed pool is sized for (Little's law). @default 0.7 */
+  fixedUtilisation?: number;
+  /** A wait longer than this is an SLO violation, ms. @default 30000 */
+  sloWaitMs?: number;
+  /** Resolution of the time series, ms. @default 60000 */
+  sampleMs?: number;
+  /** Window of the arrival-rate estimate given to the agentpool scaler, ms. @default 30000 */
+  rateWindowMs?: number;
+  /** Two scale events in opposite directions closer than this count as a flap, ms. @default 300000 */
+  flapWindowMs?: number;
+  /** agentpool scaler options (min/max/targetUtilisation come from the options above). */
+  scaling?: ScalingConfigInput;
+  /** agentpool forecaster options. */
+  forecast?: ForecastOptions;
+  /** HPA options (min/max/targetUtilisation come from the options above). */
+  hpa?: Partial<HpaConfig>;
+}
+
+/** Time series sampled every `sampleMs`. */
+export interface SimulationSeries {
+  /** End of each interval, seconds. */
+  t: number[];
+  /** Arrivals per minute in the interval. */
+  demandPerMin: number[];
+  /** Time-averaged pool size (agents held, starting included). */
+  size: number[];
+  /** busy / ready over the interval. */
+  utilisation: number[];
+  /** p99 wait of the tasks that started in the interval, seconds. */
+  waitP99S: number[];
+}
+
+/** One applied size change. */
+export interface ScaleEvent {
+  /** Seconds. */
+  t: number;
+  from: number;
+  to: number;
+}
+
+/** Result of one simulation. */
+export interface SimulationResult {
+  scenario: string;
+  policy: PolicyName;
+  seed: number;
+  simulatedS: number;
+  /** Tasks that arrived. */
+  tasks: number;
+  /** Tasks that completed within the run. */
+  completed: number;
+  /** Exact percentiles over every task (tasks still queued at the end count with their wait so far). */
+  p50WaitS: number;
+  p90WaitS: number;
+  p99WaitS: number;
+  meanWaitS: number;
+  /** % of tasks that waited longer than the SLO (30 s). */
+  sloViolationPct: number;
+  /** Agent-seconds held, start-up and draining included. */
+  agentSeconds: number;
+  /** Agent-seconds spent running tasks. */
+  busySeconds: number;
+  /** 100 × (1 − busy / held). */
+  slackPct: number;
+  meanSize: number;
+  maxSize: number;
+  /** Applied size changes. */
+  scaleEvents: number;
+  /** Direction reversals within the flap window. */
+  flaps: number;
+  events: ScaleEvent[];
+  series: SimulationSeries;
+  /** Wall-clock milliseconds the run took (informational; never asserted). */
+  wallMs: number;
+  /** Simulated seconds per wall-clock second. */
+  speed: number;
+}
+
+type AgentState = 'starting' | 'idle' | 'busy' | 'draining';
+
+interface Agent {
+  id: number;
+  state: AgentState;
+  timer: unknown;
+}
+
+interface Task {
+  arrival: number;
+  serviceMs: number;
+}
+
+/** A FIFO queue over an array with a moving head (amortised O(1), no shift()). */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(v: T): void {
+    this.items.push(v);
+  }
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const v = this.items[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return v;
+  }
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = this.head; i < this.items.length; i++) yield this.items[i] as T;
+  }
+}
+
+/** Growable Float64 array for the exact wait percentiles. */
+class Samples {
+  private data = new Float64Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Float64Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+  sorted(): Float64Array {
+    return this.data.slice(0, this.length).sort();
+  }
+}
+
+function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+function positiveInt(path: string, v: unknown, fallback: number, min = 0): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new InvalidArgumentError(path, v, `an integer >= ${min}`);
+  return v;
+}
+
+function positiveNum(path: string, v: unknown, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(path, v, 'a number > 0');
+  return v;
+}
+
+/** Mean of a service distribution (ms), for sizing the fixed pools. */
+function distributionMean(d: Distribution): number {
+  switch (d.kind) {
+    case 'constant':
+      return d.value;
+    case 'exponential':
+    case 'lognormal':
+      return d.mean;
+  }
+}
+
+/**
+ * Run one simulation.
+ *
+ * @example
+ * ```ts
+ * const r = await simulateScaling({ scenario: makeScenario('step', { peakRatePerS: 1.875 }), policy: 'agentpool', seed: 1 });
+ * console.log(r.p99WaitS, r.agentSeconds);
+ * ```
+ */
+export async function simulateScaling(options: SimulationOptions): Promise<SimulationResult> {
+  const wallStart = performance.now();
+  const { scenario, policy } = options;
+  if (!(POLICIES as readonly string[]).includes(policy)) {
+    throw new InvalidArgumentError('simulation.policy', policy, `one of ${POLICIES.join(', ')}`);
+  }
+  const seed = positiveInt('simulation.seed', options.seed, 1);
+  const max = positiveInt('simulation.max', options.max, 50, 1);
+  const min = positiveInt('simulation.min', options.min, 1);
+  if (min > max) throw new InvalidArgumentError('simulation.min', min, `an integer <= max (${max})`);
+  const service: Distribution = options.service ?? { kind: 'lognormal', mean: 20_000, cv: 1.5 };
+  const startupMs = options.startupMs ?? 30_000;
+  if (!(startupMs >= 0)) throw new InvalidArgumentError('simulation.startupMs', startupMs, 'a number >= 0');
+  const target = positiveNum('simulation.targetUtilisation', options.targetUtilisation, 0.75);
+  const fixedUtil = positiveNum('simulation.fixedUtilisation', options.fixedUtilisation, 0.7);
+  const sloWaitMs = positiveNum('simulation.sloWaitMs', options.sloWaitMs, 30_000);
+  const sampleMs = positiveNum('simulation.sampleMs', options.sampleMs, 60_000);
+  const rateWindowMs = positiveNum('simulation.rateWindowMs', options.rateWindowMs, 30_000);
+  const flapWindowMs = positiveNum('simulation.flapWindowMs', options.flapWindowMs, 300_000);
+  const meanServiceMs = distributionMean(service);
+  const endMs = scenario.durationMs;
+
+  const clock = new ManualClock(0);
+  const arrivalRng: Rng = createRng(seed);
+  const serviceRng: Rng = createRng((seed * 0x9e3779b1 + 0x7f4a7c15) >>> 0);
+
+  // ---- pool state -------------------------------------------------------------------------------
+  const agents = new Map<number, Agent>();
+  const idle: Agent[] = [];
+  const starting = new Set<Agent>();
+  const queue = new Fifo<Task>();
+  let nextAgentId = 1;
+  let nBusy = 0;
+  let nDraining = 0;
+
+  // Time integrals, advanced before every change.
+  let lastT = 0;
+  let heldArea = 0;
+  let busyArea = 0;
+  let readyArea = 0;
+  let sizeArea = 0; // non-draining agents (the size a policy sees)
+  const integrate = () => {
+    const now = clock.now();
+    const dt = now - lastT;
+    if (dt > 0) {
+      const held = agents.size;
+      heldArea += held * dt;
+      busyArea += nBusy * dt;
+      // Draining agents are busy agents marked to retire: not "ready" capacity any more.
+      readyArea += (idle.length + nBusy - nDraining) * dt;
+      sizeArea += (held - nDraining) * dt;
+      lastT = now;
+    }
+  };
+
+  const metrics = new PoolMetrics({ pool: 'sim', historyCapacity: 1, rateWindowMs });
+  const arrivalRate = new RateCounter({ windowMs: rateWindowMs, buckets: 30 });
+  const waits = new Samples();
+  // Waits of the tasks that started in the current time-series interval.
+  let intervalWaits = new Samples();
+  let tasks = 0;
+  let completed = 0;
+  let violations = 0;
+  const events: ScaleEvent[] = [];
+  let maxSize = 0;
+
+  const size = () => agents.size - nDraining;
+
+  const startTask = (agent: Agent, task: Task) => {
+    const now = clock.now();
+    integrate();
+    agent.state = 'busy';
+    nBusy++;
+    const w = now - task.arrival;
+    waits.push(w / 1000);
+    intervalWaits.push(w / 1000);
+    if (w > sloWaitMs) violations++;
+    metrics.recordWait(w / 1000);
+    agent.timer = clock.setTimeout(() => finishTask(agent, task), task.serviceMs);
+  };
+
+  const finishTask = (agent: Agent, task: Task) => {
+    integrate();
+    completed++;
+    metrics.recordCompletion(clock.now(), task.serviceMs / 1000);
+    nBusy--;
+    if (agent.state === 'draining') {
+      nDraining--;
+      agents.delete(agent.id);
+      return;
+    }
+    const next = queue.shift();
+    if (next) {
+      agent.state = 'idle';
+      startTask(agent, next);
+    } else {
+      agent.state = 'idle';
+      idle.push(agent);
+    }
+  };
+
+  const agentReady = (agent: Agent) => {
+    integrate();
+    starting.delete(agent);
+    const next = queue.shift();
+    agent.state = 'idle';
+    if (next) startTask(agent, next);
+    else idle.push(agent);
+  };
+
+  const spawn = () => {
+    const agent: Agent = { id: nextAgentId++, state: 'starting', timer: undefined };
+    agents.set(agent.id, agent);
+    if (startupMs > 0) {
+      starting.add(agent);
+      agent.timer = clock.setTimeout(() => agentReady(agent), startupMs);
+    } else {
+      agentReady(agent);
+    }
+  };
+
+  /** Resize to `to` (clamped to [min, max]); returns the size reached. */
+  const scaleTo = (requested: number): number => {
+    integrate();
+    const from = size();
+    const to = Math.min(max, Math.max(min, Math.round(requested)));
+    if (to === from) return from;
+    if (to > from) {
+      for (let i = from; i < to; i++) spawn();
+    } else {
+      let remove = from - to;
+      // Idle first. New work takes the most recently idle agent (pop), so the longest-idle agents sit at
+      // the front of the list and are the ones removed.
+      while (remove > 0 && idle.length > 0) {
+        const a = idle.shift() as Agent;
+        agents.delete(a.id);
+        remove--;
+      }
+      // Then agents still starting (cheapest to cancel: no work lost).
+      for (const a of [...starting]) {
+        if (remove === 0) break;
+        clock.clearTimeout(a.timer);
+        starting.delete(a);
+        agents.delete(a.id);
+        remove--;
+      }
+      // Then busy ones: they finish their task and retire (graceful drain).
+      if (remove > 0) {
+        for (const a of agents.values()) {
+          if (remove === 0) break;
+          if (a.state === 'busy') {
+            a.state = 'draining';
+            nDraining++;
+            remove--;
+          }
+        }
+      }
+    }
+    const reached = size();
+    events.push({ t: clock.now() / 1000, from, to: reached });
+    if (reached > maxSize) maxSize = reached;
+    return reached;
+  };
+
+  // ---- arrivals ---------------------------------------------------------------------------------
+  const onArrival = (task: Task) => {
+    integrate();
+    tasks++;
+    const now = clock.now();
+    metrics.recordRequest(now);
+    arrivalRate.add(now);
+    const agent = idle.pop();
+    if (agent) startTask(agent, task);
+    else queue.push(task);
+  };
+
+  if (scenario.arrivals) {
+    const list = scenario.arrivals;
+    const services = scenario.services ?? [];
+    let i = 0;
+    const scheduleNext = () => {
+      if (i >= list.length) return;
+      const at = list[i] as number;
+      const s = services[i] ?? sample(serviceRng, service);
+      i++;
+      if (at > endMs) return;
+      clock.setTimeout(
+        () => {
+          onArrival({ arrival: at, serviceMs: s });
+          scheduleNext();
+        },
+        Math.max(0, at - clock.now()),
+      );
+    };
+    scheduleNext();
+  } else {
+    // Thinning: candidates at the peak rate, accepted with probability λ(t)/peak.
+    const peak = Math.max(scenario.peakRatePerS, 1e-9);
+    const meanGapMs = 1000 / peak;
+    let t = 0;
+    const scheduleNext = () => {
+      for (;;) {
+        t += exponential(arrivalRng, meanGapMs);
+        if (t > endMs) return;
+        if (arrivalRng.next() * peak <= scenario.rate(t)) break;
+      }
+      const at = t;
+      const s = sample(serviceRng, service);
+      clock.setTimeout(
+        () => {
+          onArrival({ arrival: at, serviceMs: s });
+          scheduleNext();
+        },
+        at - clock.now(),
+      );
+    };
+    scheduleNext();
+  }
+
+  // ---- observation shared by the dynamic policies --------------------------------------------------
+  let obsBusy = 0;
+  let obsReady = 0;
+  const readObservation = (): ScalingObservation => {
+    integrate();
+    const now = clock.now();
+    const dBusy = busyArea - obsBusy;
+    const dReady = readyArea - obsReady;
+    obsBusy = busyArea;
+    obsReady = readyArea;
+    const ready = idle.length + nBusy - nDraining;
+    const utilisation = dReady > 0 ? Math.min(1, dBusy / dReady) : queue.length > 0 ? 1 : 0;
+    const sample = metrics.collect(now);
+    const oldest = queue.peek();
+    const waitMs = Math.max(sample.wait.p90 * 1000, oldest ? now - oldest.arrival : 0);
+    const snap = metrics.snapshot(now);
+    const observedService = snap.service.count > 0 ? (snap.service.sum / snap.service.count) * 1000 : meanServiceMs;
+    return {
+      now,
+      size: size(),
+      ready,
+      busy: nBusy - nDraining,
+      starting: starting.size,
+      waiters: queue.length,
+      utilisation,
+      waitMs,
+      arrivalRatePerS: arrivalRate.perSecond(now),
+      meanServiceMs: observedService,
+    };
+  };
+
+  // ---- initial pool -------------------------------------------------------------------------------
+  const peakSize = Math.min(max, Math.max(min, littleTarget(scenario.peakRatePerS, meanServiceMs / 1000, target)));
+  const fixedSize = Math.min(max, Math.max(min, littleTarget(scenario.meanRatePerS, meanServiceMs / 1000, fixedUtil)));
+  const initialDynamic = Math.min(max, Math.max(min, littleTarget(scenario.rate(0), meanServiceMs / 1000, target)));
+  const initial = policy === 'peak' ? peakSize : policy === 'fixed' ? fixedSize : initialDynamic;
+  for (let i = 0; i < initial; i++) {
+    const agent: Agent = { id: nextAgentId++, state: 'idle', timer: undefined };
+    agents.set(agent.id, agent);
+    idle.push(agent);
+  }
+  maxSize = initial;
+
+  // ---- policies -----------------------------------------------------------------------------------
+  let actor: ReturnType<typeof createActor<typeof scalerMachine>> | undefined;
+  if (policy === 'agentpool') {
+    const cfg = validateScalingConfig({ ...options.scaling, min, max, targetUtilisation: target }, 'simulation.scaling');
+    const machine = scalerMachine.provide({
+      actors: {
+        readMetrics: fromPromise<ScalingObservation, ReadMetricsInput>(async () => readObservation()),
+        applyScale: fromPromise<ApplyScaleOutput, ApplyScaleInput>(async ({ input }) => ({ size: scaleTo(input.target) })),
+      },
+    });
+    actor = createActor(machine, {
+      clock,
+      input: { pool: 'sim', config: cfg, ...(options.forecast ? { forecast: options.forecast } : {}) },
+    });
+    actor.start();
+  } else if (policy === 'hpa') {
+    const hcfg = validateHpaConfig({ ...options.hpa, min, max, targetUtilisation: target }, 'simulation.hpa');
+    let hstate = initialHpaState();
+    const loop = () => {
+      const obs = readObservation();
+      const r = hpaDecide({ now: obs.now, current: obs.size, ready: obs.ready, readyUsage: obs.utilisation * obs.ready }, hcfg, hstate);
+      hstate = r.state;
+      if (r.desired !== obs.size) {
+        const reached = scaleTo(r.desired);
+        hstate = hpaApplied(hstate, obs.now, reached - obs.size);
+      }
+      clock.setTimeout(loop, hcfg.syncPeriodMs);
+    };
+    clock.setTimeout(loop, hcfg.syncPeriodMs);
+  }
+
+  // ---- time series --------------------------------------------------------------------------------
+  const series: SimulationSeries = { t: [], demandPerMin: [], size: [], utilisation: [], waitP99S: [] };
+  let sT = 0;
+  let sBusy = 0;
+  let sReady = 0;
+  let sSize = 0;
+  let sTasks = 0;
+  const sampleSeries = () => {
+    integrate();
+    const now = clock.now();
+    const dt = now - sT;
+    if (dt <= 0) return;
+    const dReady = readyArea - sReady;
+    series.t.push(now / 1000);
+    series.demandPerMin.push(((tasks - sTasks) * 60_000) / dt);
+    series.size.push((sizeArea - sSize) / dt);
+    series.utilisation.push(dReady > 0 ? (busyArea - sBusy) / dReady : 0);
+    series.waitP99S.push(quantile(intervalWaits.sorted(), 0.99));
+    sT = now;
+    sBusy = busyArea;
+    sReady = readyArea;
+    sSize = sizeArea;
+    sTasks = tasks;
+    intervalWaits = new Samples();
+  };
+  const seriesLoop = () => {
+    sampleSeries();
+    if (clock.now() + sampleMs <= endMs) clock.setTimeout(seriesLoop, sampleMs);
+  };
+  clock.setTimeout(seriesLoop, Math.min(sampleMs, endMs));
+
+  // ---- run ----------------------------------------------------------------------------------------
+  for (;;) {
+    const next = clock.nextAt();
+    if (next === undefined || next > endMs) break;
+    clock.advance(next - clock.now());
+    if (actor) {
+      // The scaler's actors are promises: let them settle before simulated time moves on.
+      for (let guard = 0; guard < 50; guard++) {
+        const v = actor.getSnapshot().value;
+        if (v !== 'evaluating' && v !== 'scaling') break;
+        await flushMicrotasks(4);
+      }
+    }
+  }
+  clock.advance(Math.max(0, endMs - clock.now()));
+  integrate();
+  actor?.stop();
+
+  // Tasks still queued at the end count with the wait they have accrued.
+  for (const t of queue) {
+    const w = endMs - t.arrival;
+    waits.push(w / 1000);
+    if (w > sloWaitMs) violations++;
+  }
+  const sorted = waits.sorted();
+  let waitSum = 0;
+  for (const w of sorted) waitSum += w;
+
+  let flaps = 0;
+  for (let i = 1; i < events.length; i++) {
+    const a = events[i - 1] as ScaleEvent;
+    const b = events[i] as ScaleEvent;
+    const da = Math.sign(a.to - a.from);
+    const db = Math.sign(b.to - b.from);
+    if (da !== 0 && db !== 0 && da !== db && (b.t - a.t) * 1000 < flapWindowMs) flaps++;
+  }
+
+  const wallMs = performance.now() - wallStart;
+  const agentSeconds = heldArea / 1000;
+  const busySeconds = busyArea / 1000;
+  return {
+    scenario: scenario.name,
+    policy,
+    seed,
+    simulatedS: endMs / 1000,
+    tasks,
+    completed,
+    p50WaitS: quantile(sorted, 0.5),
+    p90WaitS: quantile(sorted, 0.9),
+    p99WaitS: quantile(sorted, 0.99),
+    meanWaitS: sorted.length ? waitSum / sorted.length : 0,
+    sloViolationPct: sorted.length ? (100 * violations) / sorted.length : 0,
+    agentSeconds,
+    busySeconds,
+    slackPct: agentSeconds > 0 ? 100 * (1 - busySeconds / agentSeconds) : 0,
+    meanSize: sizeArea / Math.max(1, endMs),
+    maxSize,
+    scaleEvents: events.length,
+    flaps,
+    events,
+    series,
+    wallMs,
+    speed: wallMs > 0 ? endMs / wallMs : Number.POSITIVE_INFINITY,
+  };
+}

@@ -161,7 +161,9 @@ export const poolMachine = setup({
               actions: assign(({ context, event }) => {
                 const history = context.history.slice();
                 const r = history[history.length - 1]!;
-                const status = event.output.actualDelta === r.delta ? 'completed' : 'partial';
+                // Nothing moved at all is a failure, not a partial success (the history must tell them apart).
+                const a = event.output.actualDelta;
+                const status = a === r.delta ? 'completed' : a === 0 ? 'failed' : 'partial';
                 history[history.length - 1] = {
                   ...r,
                   actualDelta: event.output.actualDelta,

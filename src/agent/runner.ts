@@ -21,9 +21,15 @@ export interface RunnerBridge {
 }
 
 interface Running {
-  controller: AbortController;
+  /** Created on first use: most tasks never look at their signal, and an AbortSignal costs microseconds. */
+  controller: AbortController | undefined;
   usage: Usage;
   budgetError?: SerializedError;
+}
+
+/** True for promises and other thenables (what `await` would wait on). */
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 }
 
 /** Executes tasks of one agent definition. */
@@ -47,8 +53,18 @@ export class AgentRunner {
     return this.running.size;
   }
 
-  /** Run one task to an outcome. Never throws. */
-  async run(taskId: string, task: string, input: unknown): Promise<TaskOutcome> {
+  /** Run one task to an outcome. Never throws, never rejects. */
+  run(taskId: string, task: string, input: unknown): Promise<TaskOutcome> {
+    const o = this.start(taskId, task, input);
+    return o instanceof Promise ? o : Promise.resolve(o);
+  }
+
+  /**
+   * Start one task. A handler that returns a plain value (not a promise) has its outcome returned
+   * synchronously, so a worker can answer a whole batch of such tasks in one message without waiting
+   * for the microtask queue; an async handler gives a promise of the outcome. Never throws, never rejects.
+   */
+  start(taskId: string, task: string, input: unknown): TaskOutcome | Promise<TaskOutcome> {
     const handler = this.def.handlers[task];
     const usage: Usage = {};
     if (typeof handler !== 'function') {
@@ -58,28 +74,45 @@ export class AgentRunner {
         error: { name: 'AgentPoolError', code: 'ERR_UNKNOWN_TASK', message: `agent has no task ${JSON.stringify(task)}` },
       };
     }
-    const r: Running = { controller: new AbortController(), usage };
+    const r: Running = { controller: undefined, usage };
     this.running.set(taskId, r);
+    let result: unknown;
     try {
-      const value = await (handler as (i: unknown, c: AgentContext) => unknown)(input, this.context(taskId, task, r));
-      if (r.budgetError) return { ok: false, error: r.budgetError, usage, partial: value };
-      return { ok: true, value, usage };
+      result = (handler as (i: unknown, c: AgentContext) => unknown)(input, this.context(taskId, task, r));
     } catch (err) {
-      const error = r.budgetError ?? serializeError(err);
-      return { ok: false, error, usage };
-    } finally {
       this.running.delete(taskId);
+      return { ok: false, error: r.budgetError ?? serializeError(err), usage };
     }
+    if (!isThenable(result)) {
+      this.running.delete(taskId);
+      return this.outcome(r, result);
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        this.running.delete(taskId);
+        return this.outcome(r, value);
+      },
+      (err: unknown) => {
+        this.running.delete(taskId);
+        return { ok: false, error: r.budgetError ?? serializeError(err), usage } as TaskOutcome;
+      },
+    );
+  }
+
+  private outcome(r: Running, value: unknown): TaskOutcome {
+    if (r.budgetError) return { ok: false, error: r.budgetError, usage: r.usage, partial: value };
+    return { ok: true, value, usage: r.usage };
   }
 
   /** Abort one task (its handler sees `ctx.signal` fire). Unknown ids are ignored. */
   abort(taskId: string, reason: string): void {
-    this.running.get(taskId)?.controller.abort(new Error(reason));
+    const r = this.running.get(taskId);
+    if (r) (r.controller ??= new AbortController()).abort(new Error(reason));
   }
 
   /** Abort every running task. */
   abortAll(reason: string): void {
-    for (const r of this.running.values()) r.controller.abort(new Error(reason));
+    for (const r of this.running.values()) (r.controller ??= new AbortController()).abort(new Error(reason));
   }
 
   private context(taskId: string, task: string, r: Running): AgentContext {
@@ -89,7 +122,11 @@ export class AgentRunner {
       agentId: this.agentId,
       taskId,
       task,
-      signal: r.controller.signal,
+      // A getter, so destructuring `{ signal }` still works but tasks that never look pay nothing.
+      get signal() {
+        r.controller ??= new AbortController();
+        return r.controller.signal;
+      },
       tools,
       heartbeat: () => bridge.heartbeat(taskId),
       reportUsage: (u) => {

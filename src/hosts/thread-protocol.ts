@@ -16,17 +16,52 @@ export interface WorkerInit {
 /** Result of loading the agent module in the worker. */
 export type InitResult = { ok: true; handlers: string[] } | { ok: false; error: SerializedError };
 
-/** The API a worker exposes over Comlink. */
+/**
+ * The control API a worker exposes over Comlink: rare calls where a Comlink round trip costs nothing
+ * that matters. Tasks do not go through it (see {@link RunBatch}).
+ */
 export interface WorkerApi {
   init(): Promise<InitResult>;
-  run(taskId: string, task: string, input: unknown): Promise<TaskOutcome>;
-  abort(taskId: string, reason: string): void;
   ping(): number;
   drain(): void;
 }
 
-/** One-way side-channel messages (no `id`, so Comlink ignores them). */
+/**
+ * Tasks, main → worker: every task started on one host in the same tick travels in one message.
+ * `b` is flat, four slots per task: `[callId, taskId, task, input, callId, taskId, task, input, …]`
+ * (a flat array clones faster than an array of small objects).
+ */
+export interface RunBatch {
+  type: 'ap:run';
+  b: unknown[];
+}
+
+/**
+ * Outcomes, worker → main: every task that finished in the same tick, in one message.
+ * `b` is flat, two slots per task: `[callId, outcome, callId, outcome, …]`.
+ */
+export interface DoneBatch {
+  type: 'ap:done';
+  b: unknown[];
+}
+
+/** Slots per task in {@link RunBatch.b}. */
+export const RUN_STRIDE = 4;
+/** Slots per task in {@link DoneBatch.b}. */
+export const DONE_STRIDE = 2;
+
+/** The outcome of one task inside a {@link DoneBatch}. */
+export type DoneOutcome = TaskOutcome;
+
+/**
+ * One-way messages outside Comlink's request/response (no `id`, so Comlink ignores them): the task
+ * channel, abort (ordered after the task's run message on the same channel), heartbeats, usage and
+ * token reservations, so each costs one message instead of a Comlink round trip.
+ */
 export type SideMessage =
+  | RunBatch
+  | DoneBatch
+  | { type: 'ap:abort'; taskId: string; reason: string }
   | { type: 'ap:hb'; taskId: string }
   | { type: 'ap:usage'; taskId: string; usage: Usage }
   | { type: 'ap:reserve'; rid: number; taskId: string; amount: number }

@@ -105,9 +105,13 @@ function slotOf(s: ForecastState, t: number): number {
 
 /** Seasonal offset at time t, only for slots seen at least one period before `now`. */
 function season(s: ForecastState, t: number, now: number): number {
-  const k = slotOf(s, t);
-  const seen = s.firstSeen[k];
-  return seen !== null && seen !== undefined && now - seen >= s.periodMs ? (s.seasonal[k] ?? 0) : 0;
+  return seasonKnown(s, t, now) ? (s.seasonal[slotOf(s, t)] ?? 0) : 0;
+}
+
+/** Whether the profile slot holding t was observed at least one period before `now`. */
+function seasonKnown(s: ForecastState, t: number, now: number): boolean {
+  const seen = s.firstSeen[slotOf(s, t)];
+  return seen !== null && seen !== undefined && now - seen >= s.periodMs;
 }
 
 /** Sum of damped trend steps: φ + φ² + … + φ^h, with h measured in slots. */
@@ -160,6 +164,10 @@ export function forecastDemand(s: ForecastState, now: number, horizonMs: number)
   const rate = predictAt(s, now, horizonMs);
   peak = Math.max(peak, rate);
   const warm = Math.min(1, s.n / s.warmup);
-  const confidence = Math.max(0, Math.min(1, warm * (1 - s.relError)));
+  // A forecast over slots whose season was never seen is trend-only extrapolation of noisy rates:
+  // halve its confidence, so with the default threshold only a learned profile can scale out early
+  // (as AWS predictive scaling, which wants a day of history first).
+  const seasonal = seasonKnown(s, now + horizonMs, now) ? 1 : 0.5;
+  const confidence = Math.max(0, Math.min(1, warm * seasonal * (1 - s.relError)));
   return { rate, peak, peakRatio: current > 1e-9 ? Math.max(1, peak / current) : 1, confidence };
 }

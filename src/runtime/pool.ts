@@ -382,6 +382,8 @@ export class Pool implements LeaseOwner {
 
   private async applyScale(target: number): Promise<{ actualDelta: number; error?: string }> {
     const current = this.size;
+    // A scale-up queued behind the drain/stop must not start agents after every agent was stopped.
+    if (target > current && !this.accepting) return { actualDelta: 0, error: 'pool is shutting down' };
     if (target > current) {
       const n = target - current;
       const results = await Promise.all(Array.from({ length: n }, () => this.spawnAgent()));
@@ -430,7 +432,19 @@ export class Pool implements LeaseOwner {
     this.counters.agentsPeak = Math.max(this.counters.agentsPeak, this.agents.size);
     this.actor.send({ type: 'AGENT_ADDED' });
     const ready = new Promise<boolean>((resolve) => this.startWaiters.set(handle, resolve));
+    // A start that crashes counts as failed now, not after the restart backoff: otherwise the pool
+    // machine stays in `scaling` (queuing every later scale-up) for as long as the agent keeps retrying.
+    const sub = handle.actor.subscribe((s) => {
+      if (s.status === 'active' && !s.matches('restarting')) return;
+      sub.unsubscribe();
+      const started = this.startWaiters.get(handle);
+      if (started) {
+        this.startWaiters.delete(handle);
+        started(false);
+      }
+    });
     handle.start();
+    void ready.then(() => sub.unsubscribe());
     return ready;
   }
 
@@ -506,6 +520,8 @@ export class Pool implements LeaseOwner {
     }
     const limit = this.config.timings.stopGraceMs + this.config.timings.abortGraceMs + 1_000;
     await Promise.all(all.map((a) => a.whenGone(limit)));
+    // A forced stop skips the pool's drain: end the pool actor too, or its queued scaling and timers live on.
+    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'DRAIN' });
   }
 
   /** Resolves when the pool actor is done. */

@@ -19,6 +19,11 @@ export class WaitStats {
     this.total++;
   }
 
+  /** The kept samples (most recent `capacity`), unordered. */
+  values(): number[] {
+    return Array.from(this.ring.subarray(0, Math.min(this.n, this.ring.length)));
+  }
+
   /** p50/p99 over the kept samples, and the total count. */
   summary(): { p50: number; p99: number; count: number } {
     const k = Math.min(this.n, this.ring.length);

@@ -42,7 +42,11 @@ export function parseArgs(
       else values.set(name, [value]);
       continue;
     }
-    throw new InvalidArgumentError(`${command} argv[${i}]`, arg, `one of ${[...switches, ...valued].join(', ')}`);
+    throw new InvalidArgumentError(
+      `${command} argv[${i}]`,
+      arg,
+      `one of ${[...switches, ...valued].join(', ')}`,
+    );
   }
   return { flags, values };
 }

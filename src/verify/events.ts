@@ -50,7 +50,9 @@ function activeInvokeIds(snapshot: AnyMachineSnapshot): string[] {
  * - A wildcard descriptor (`*`, `prefix.*`) is expanded into the spec events it matches, plus the
  *   done/error events of the active invocations when it covers those.
  */
-export function eventsFor(specEvents: readonly EventObject[]): (snapshot: AnyMachineSnapshot) => EventObject[] {
+export function eventsFor(
+  specEvents: readonly EventObject[],
+): (snapshot: AnyMachineSnapshot) => EventObject[] {
   const byType = new Map<string, EventObject[]>();
   for (const e of specEvents) {
     const list = byType.get(e.type);

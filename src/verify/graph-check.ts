@@ -53,7 +53,11 @@ function message(err: unknown): string {
  * Wrap the machine so a transition that throws (an `assign` or guard that throws) is recorded and
  * treated as "no transition" instead of aborting the whole traversal.
  */
-function guardedLogic(machine: AnyStateMachine, serialize: (s: AnyMachineSnapshot) => string, errors: RawError[]) {
+function guardedLogic(
+  machine: AnyStateMachine,
+  serialize: (s: AnyMachineSnapshot) => string,
+  errors: RawError[],
+) {
   const logic = Object.create(machine) as AnyStateMachine;
   logic.transition = ((snapshot: AnyMachineSnapshot, event: EventObject, scope: unknown) => {
     try {
@@ -93,7 +97,8 @@ function emptyReport(name: string): MachineReport {
 export function checkMachine(spec: MachineSpec): MachineReport {
   validateSpec(spec);
   const report = emptyReport(spec.name);
-  const serialize = (s: { value: unknown; context: unknown }) => (spec.serializeState ?? defaultSerializeState)(s);
+  const serialize = (s: { value: unknown; context: unknown }) =>
+    (spec.serializeState ?? defaultSerializeState)(s);
   const limit = spec.limit ?? DEFAULT_STATE_LIMIT;
   const rawErrors: RawError[] = [];
   const expanded = new Set<string>();
@@ -134,7 +139,9 @@ export function checkMachine(spec: MachineSpec): MachineReport {
     if (detail !== undefined) f.detail = detail;
     return f;
   };
-  const byDepth = [...nodes.keys()].sort((a, b) => (nodes.get(a) as Node).depth - (nodes.get(b) as Node).depth);
+  const byDepth = [...nodes.keys()].sort(
+    (a, b) => (nodes.get(a) as Node).depth - (nodes.get(b) as Node).depth,
+  );
 
   report.states = nodes.size;
   for (const [key, n] of nodes) {

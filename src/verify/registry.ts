@@ -20,7 +20,10 @@ export const DEFAULT_SPECS_DIR: URL = new URL('./specs/', import.meta.url);
  * skipped; when both `x.spec.ts` and `x.spec.js` exist, the one matching this module's own extension
  * wins (compiled code imports `.js`; TypeScript under vitest imports `.ts`).
  */
-export function selectSpecFiles(names: readonly string[], preferExt = extname(fileURLToPath(import.meta.url))): string[] {
+export function selectSpecFiles(
+  names: readonly string[],
+  preferExt = extname(fileURLToPath(import.meta.url)),
+): string[] {
   const byBase = new Map<string, string[]>();
   for (const name of names) {
     if (name.endsWith('.d.ts') || name.endsWith('.d.mts') || !SPEC_FILE.test(name)) continue;
@@ -63,7 +66,8 @@ export async function loadSpecs(dir: URL | string = DEFAULT_SPECS_DIR): Promise<
     const mod = (await import(new URL(file, dirUrl).href)) as { spec?: unknown };
     const spec = validateSpec(mod.spec, `${file}: spec`);
     const other = seen.get(spec.name);
-    if (other !== undefined) throw new ConfigError(`${file}: spec.name`, spec.name, `a name not already used by ${other}`);
+    if (other !== undefined)
+      throw new ConfigError(`${file}: spec.name`, spec.name, `a name not already used by ${other}`);
     seen.set(spec.name, file);
     specs.push(spec);
   }

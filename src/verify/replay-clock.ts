@@ -38,7 +38,12 @@ export class ReplayClock implements VerifyClock {
 
   setTimeout(fn: () => void, ms: number): number {
     const handle = ++this.seq;
-    this.timers.set(handle, { handle, due: this.time + Math.max(0, ms), fn, eventType: this.lastScheduledType() });
+    this.timers.set(handle, {
+      handle,
+      due: this.time + Math.max(0, ms),
+      fn,
+      eventType: this.lastScheduledType(),
+    });
     return handle;
   }
 

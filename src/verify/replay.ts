@@ -40,7 +40,10 @@ export function replayPath(
   const clock = new ReplayClock();
   let actorError: unknown;
   let hasError = false;
-  const actor = createActor(spec.machine, spec.input === undefined ? { clock } : { clock, input: spec.input });
+  const actor = createActor(
+    spec.machine,
+    spec.input === undefined ? { clock } : { clock, input: spec.input },
+  );
   clock.system = actor.system;
   // An error observer keeps XState from rethrowing the actor's error as an uncaught exception.
   actor.subscribe({

@@ -33,7 +33,12 @@ export function validateSpec(value: unknown, where = 'spec'): MachineSpec {
   }
   const m = s.machine as { root?: unknown; transition?: unknown } | null | undefined;
   if (m === null || typeof m !== 'object' || typeof m.transition !== 'function' || m.root === undefined) {
-    invalid('config', `${where}.machine`, s.machine, 'an XState machine (createMachine / setup().createMachine)');
+    invalid(
+      'config',
+      `${where}.machine`,
+      s.machine,
+      'an XState machine (createMachine / setup().createMachine)',
+    );
   }
   if (!Array.isArray(s.events)) invalid('config', `${where}.events`, s.events, 'an array of events');
   s.events.forEach((e: unknown, i: number) => {

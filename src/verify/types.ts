@@ -43,6 +43,13 @@ export interface ReplayHooks {
   deliver?: (actor: AnyActorRef, event: EventObject, clock: VerifyClock) => boolean | undefined;
 }
 
+/**
+ * An event with a payload, as written in a spec's `events` list. Listed next to `EventObject` in
+ * {@link MachineSpec.events} so object literals with payload fields (`{ type: 'REQUEST', priority: 'high' }`)
+ * pass TypeScript's excess-property check while `EventObject`-typed values still fit.
+ */
+export type SpecEvent = { type: string; [key: string]: unknown };
+
 /** What the checker needs to know about one machine. */
 export interface MachineSpec {
   /** Short name printed by `agentpool verify`, e.g. 'agent'. */
@@ -52,7 +59,7 @@ export interface MachineSpec {
   /** Input for createActor, if the machine needs one. */
   input?: unknown;
   /** Events to explore (payload variants included). Merged with the machine's own auto-derived event types. */
-  events: EventObject[];
+  events: Array<EventObject | SpecEvent>;
   /** A state value counts as "home" (idle/ready/final) if this returns true; liveness = home reachable from all. */
   isHome: (snapshot: { value: unknown; status: string; context: unknown }) => boolean;
   /** Serialise a snapshot for state identity (default: JSON of value + selected context). */

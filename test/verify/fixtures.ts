@@ -25,7 +25,12 @@ export const healthyMachine = setup({
   states: {
     idle: { on: { GO: 'working' } },
     working: {
-      invoke: { id: 'work', src: 'doWork', onDone: { target: 'cooldown', actions: 'countDone' }, onError: 'failed' },
+      invoke: {
+        id: 'work',
+        src: 'doWork',
+        onDone: { target: 'cooldown', actions: 'countDone' },
+        onError: 'failed',
+      },
       after: { workTimeout: 'failed' },
       on: { CANCEL: 'idle' },
     },
@@ -34,9 +39,13 @@ export const healthyMachine = setup({
   },
 });
 
+/**
+ * The spec provides a fake that never settles (as machine specs should): replays are synchronous and
+ * deliver the graph's own done/error events, and a settling fake would only message a stopped actor.
+ */
 export const healthySpec: MachineSpec = {
   name: 'healthy',
-  machine: healthyMachine,
+  machine: healthyMachine.provide({ actors: { doWork: fromPromise(() => new Promise<string>(() => {})) } }),
   events: [],
   isHome: (s) => s.value === 'idle',
 };

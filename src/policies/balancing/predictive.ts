@@ -13,7 +13,7 @@
  */
 import { AgentStatsTable } from './agent-stats.js';
 import type { AgentView, BalancingStrategy, RandomSource, TaskOutcome, TaskView } from './types.js';
-import { argmax, numOption, strategyOptions } from './util.js';
+import { numOption, strategyOptions } from './util.js';
 
 /** Score weights of {@link PredictiveStrategy}. */
 export interface PredictiveWeights {
@@ -46,6 +46,9 @@ export class PredictiveStrategy implements BalancingStrategy {
   probes = 0;
   private readonly w: Required<PredictiveWeights>;
   private readonly stats: AgentStatsTable;
+  // Scratch buffers reused across picks (no allocation per dispatch).
+  private service = new Float64Array(64);
+  private success = new Float64Array(64);
 
   /** @throws ConfigError on an unknown option or a bad value. */
   constructor(options?: PredictiveOptions) {
@@ -68,25 +71,47 @@ export class PredictiveStrategy implements BalancingStrategy {
   }
 
   pick(candidates: readonly AgentView[], _task: TaskView, rng: RandomSource): AgentView | undefined {
-    this.probes = candidates.length;
+    const n = candidates.length;
+    this.probes = n;
+    if (n === 0) return undefined;
+    const stats = this.stats;
+    const all = stats.resolve(candidates);
+    const service = this.service;
+    const success = this.success;
+    if (service.length < n) {
+      this.service = new Float64Array(n * 2);
+      this.success = new Float64Array(n * 2);
+      return this.pick(candidates, _task, rng);
+    }
     let bestEct = Number.POSITIVE_INFINITY;
     let bestEff = 0;
-    for (const a of candidates) {
-      const s = this.stats.serviceTime(a.id);
-      bestEct = Math.min(bestEct, expectedCompletion(a, s));
-      bestEff = Math.max(bestEff, this.stats.successRate(a.id) / s);
+    for (let i = 0; i < n; i++) {
+      const st = all[i];
+      const s = stats.serviceOf(st);
+      const p = stats.successOf(st);
+      service[i] = s;
+      success[i] = p;
+      bestEct = Math.min(bestEct, expectedCompletion(candidates[i] as AgentView, s));
+      bestEff = Math.max(bestEff, p / s);
     }
-    const { completion, success, efficiency } = this.w;
-    return argmax(
-      candidates,
-      (a) => {
-        const s = this.stats.serviceTime(a.id);
-        const p = this.stats.successRate(a.id);
-        const eff = bestEff > 0 ? p / s / bestEff : 0;
-        return completion * (bestEct / expectedCompletion(a, s)) + success * p + efficiency * eff;
-      },
-      rng,
-    );
+    const w = this.w;
+    // Argmax with random tie-breaking, inlined: this loop runs n times per dispatch.
+    let best = 0;
+    let bestScore = Number.NEGATIVE_INFINITY;
+    let ties = 0;
+    for (let i = 0; i < n; i++) {
+      const s = service[i] as number;
+      const p = success[i] as number;
+      const eff = bestEff > 0 ? p / s / bestEff : 0;
+      const score =
+        w.completion * (bestEct / expectedCompletion(candidates[i] as AgentView, s)) + w.success * p + w.efficiency * eff;
+      if (score > bestScore) {
+        best = i;
+        bestScore = score;
+        ties = 1;
+      } else if (score === bestScore && rng.int(++ties) === 0) best = i;
+    }
+    return candidates[best];
   }
 
   onComplete(agentId: string, _task: TaskView, outcome: TaskOutcome): void {

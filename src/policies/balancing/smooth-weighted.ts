@@ -12,7 +12,7 @@
  * neither loses nor gains its turn.
  */
 import type { AgentView, BalancingStrategy } from './types.js';
-import { Ordinals, strategyOptions } from './util.js';
+import { strategyOptions } from './util.js';
 
 /** Smooth weighted round robin has no options: weights come from {@link AgentView.weight}. */
 export type SmoothWeightedOptions = Record<string, never>;
@@ -27,8 +27,9 @@ export type SmoothWeightedOptions = Record<string, never>;
 export class SmoothWeightedStrategy implements BalancingStrategy {
   readonly name = 'smooth-weighted';
   probes = 0;
-  private readonly current = new Map<string, number>();
-  private readonly ordinals = new Ordinals();
+  /** Per agent: its running `current` weight and its stable ordinal (tie-breaker); one lookup per pick. */
+  private readonly state = new Map<string, { current: number; ordinal: number }>();
+  private nextOrdinal = 0;
 
   /** @throws ConfigError on any option (there are none). */
   constructor(options?: SmoothWeightedOptions) {
@@ -37,29 +38,33 @@ export class SmoothWeightedStrategy implements BalancingStrategy {
 
   pick(candidates: readonly AgentView[]): AgentView | undefined {
     let total = 0;
-    let best: AgentView | undefined;
+    let best: { current: number } | undefined;
+    let bestAgent: AgentView | undefined;
     let bestCurrent = Number.NEGATIVE_INFINITY;
     let bestOrd = Number.POSITIVE_INFINITY;
     for (const a of candidates) {
       // A non-positive or non-finite weight means "never, unless nobody else": weight 0.
       const w = Number.isFinite(a.weight) && a.weight > 0 ? a.weight : 0;
-      const c = (this.current.get(a.id) ?? 0) + w;
-      this.current.set(a.id, c);
+      let st = this.state.get(a.id);
+      if (!st) {
+        st = { current: 0, ordinal: this.nextOrdinal++ };
+        this.state.set(a.id, st);
+      }
+      st.current += w;
       total += w;
-      const o = this.ordinals.of(a.id);
       // Ties go to the lower ordinal so the sequence does not depend on candidate order.
-      if (c > bestCurrent || (c === bestCurrent && o < bestOrd)) {
-        best = a;
-        bestCurrent = c;
-        bestOrd = o;
+      if (st.current > bestCurrent || (st.current === bestCurrent && st.ordinal < bestOrd)) {
+        best = st;
+        bestAgent = a;
+        bestCurrent = st.current;
+        bestOrd = st.ordinal;
       }
     }
-    if (best) this.current.set(best.id, bestCurrent - total);
-    return best;
+    if (best) best.current -= total;
+    return bestAgent;
   }
 
   onAgentRemoved(agentId: string): void {
-    this.current.delete(agentId);
-    this.ordinals.delete(agentId);
+    this.state.delete(agentId);
   }
 }

@@ -102,10 +102,17 @@ export class Ewma {
  * term is neutral rather than excluding it.
  */
 export function freeFraction(agent: AgentView, requirements: Readonly<Record<string, number>> | undefined): number {
+  const keys = requirements ?? agent.capacityTotal;
+  // for…in, not Object.keys: this runs for every candidate on every dispatch, so no allocation.
+  // The common "no resources" case returns from inside the first iteration check.
+  for (const _ in keys) return meanFreeFraction(agent, keys);
+  return 1;
+}
+
+function meanFreeFraction(agent: AgentView, keys: Readonly<Record<string, number>>): number {
   let sum = 0;
   let n = 0;
-  const keys = requirements ? Object.keys(requirements) : Object.keys(agent.capacityTotal);
-  for (const k of keys) {
+  for (const k in keys) {
     const total = agent.capacityTotal[k];
     const free = agent.free[k];
     if (total === undefined || free === undefined || !(total > 0)) continue;

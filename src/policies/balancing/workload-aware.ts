@@ -14,7 +14,7 @@
  */
 import { AgentStatsTable } from './agent-stats.js';
 import type { AgentView, BalancingStrategy, RandomSource, TaskOutcome, TaskView } from './types.js';
-import { argmax, freeFraction, numOption, strategyOptions } from './util.js';
+import { freeFraction, numOption, strategyOptions } from './util.js';
 
 /** Score weights of {@link WorkloadAwareStrategy}. They need not sum to 1. */
 export interface WorkloadAwareWeights {
@@ -38,6 +38,18 @@ export interface WorkloadAwareOptions {
   alpha?: number;
   /** How many affinity keys to remember (oldest forgotten first). @default 10000 */
   maxAffinityKeys?: number;
+}
+
+/** Load term: 1 / (1 + active / capacity); 1 when idle, 1/2 with one task per slot, and so on. */
+export function loadScore(agent: AgentView): number {
+  return 1 / (1 + agent.active / Math.max(1, agent.capacity));
+}
+
+/** Specialisation term: 1 on a match (or when the task names none), 0.5 for a generalist, else 0. */
+export function specializationScore(agent: AgentView, specialization: string | undefined): number {
+  if (specialization === undefined) return 1;
+  if (agent.specializations.includes(specialization)) return 1;
+  return agent.specializations.length === 0 ? 0.5 : 0;
 }
 
 /** @example `createStrategy('workload-aware', { weights: { affinity: 0.3 } })` */
@@ -72,37 +84,53 @@ export class WorkloadAwareStrategy implements BalancingStrategy {
     this.maxAffinityKeys = numOption(`${path}.maxAffinityKeys`, o.maxAffinityKeys, 10_000, { integer: true, min: 0 });
   }
 
-  /** The five component scores of one agent (for tests and explaining a decision). */
-  components(agent: AgentView, task: TaskView, fastestService: number) {
-    const spec = task.specialization;
+  /**
+   * The five component scores of one agent, each in 0..1 (for tests and for explaining a decision).
+   * `fastestService` is the smallest expected service time among the candidates.
+   */
+  components(agent: AgentView, task: TaskView, fastestService: number): Record<keyof WorkloadAwareWeights, number> {
+    const st = this.stats.get(agent.id);
     return {
-      load: 1 / (1 + agent.active / Math.max(1, agent.capacity)),
-      specialization:
-        spec === undefined ? 1 : agent.specializations.includes(spec) ? 1 : agent.specializations.length === 0 ? 0.5 : 0,
+      load: loadScore(agent),
+      specialization: specializationScore(agent, task.specialization),
       resources: freeFraction(agent, task.requirements),
-      performance: this.stats.successRate(agent.id) * (fastestService / this.stats.serviceTime(agent.id)),
+      performance: this.stats.successOf(st) * (fastestService / this.stats.serviceOf(st)),
       affinity: task.affinityKey !== undefined && this.affinity.get(task.affinityKey) === agent.id ? 1 : 0,
     };
   }
 
-  /** Weighted total score of one agent. */
-  score(agent: AgentView, task: TaskView, fastestService: number): number {
-    const c = this.components(agent, task, fastestService);
-    const w = this.w;
-    return (
-      w.load * c.load +
-      w.specialization * c.specialization +
-      w.resources * c.resources +
-      w.performance * c.performance +
-      w.affinity * c.affinity
-    );
-  }
-
   pick(candidates: readonly AgentView[], task: TaskView, rng: RandomSource): AgentView | undefined {
-    this.probes = candidates.length;
+    const n = candidates.length;
+    this.probes = n;
+    if (n === 0) return undefined;
+    const stats = this.stats;
+    const all = stats.resolve(candidates);
     let fastest = Number.POSITIVE_INFINITY;
-    for (const a of candidates) fastest = Math.min(fastest, this.stats.serviceTime(a.id));
-    return argmax(candidates, (a) => this.score(a, task, fastest), rng);
+    for (let i = 0; i < n; i++) fastest = Math.min(fastest, stats.serviceOf(all[i]));
+    const w = this.w;
+    const spec = task.specialization;
+    const req = task.requirements;
+    const warm = task.affinityKey === undefined ? undefined : this.affinity.get(task.affinityKey);
+    // Argmax with random tie-breaking, inlined: this loop runs n times per dispatch.
+    let best = 0;
+    let bestScore = Number.NEGATIVE_INFINITY;
+    let ties = 0;
+    for (let i = 0; i < n; i++) {
+      const a = candidates[i] as AgentView;
+      const st = all[i];
+      const score =
+        w.load * loadScore(a) +
+        (spec === undefined ? w.specialization : w.specialization * specializationScore(a, spec)) +
+        w.resources * freeFraction(a, req) +
+        w.performance * stats.successOf(st) * (fastest / stats.serviceOf(st)) +
+        (warm === a.id ? w.affinity : 0);
+      if (score > bestScore) {
+        best = i;
+        bestScore = score;
+        ties = 1;
+      } else if (score === bestScore && rng.int(++ties) === 0) best = i;
+    }
+    return candidates[best];
   }
 
   onDispatch(agentId: string, task: TaskView): void {

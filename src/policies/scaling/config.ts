@@ -23,21 +23,28 @@ export interface ScalingConfig {
   maxAcceptableWaitMs: number;
   /** Scale down only when the observed wait is below this ("waits are short"). @default 500 */
   shortWaitMs: number;
-  /** One scale-up grows the pool to at most `ceil(size × maxScaleUpRatio)`. @default 2 */
+  /**
+   * One scale-up grows the pool to at most `ceil(size × maxScaleUpRatio)` (and at least size + 1). A
+   * guard against a wild metric, not a pacing tool: pacing comes from counting starting agents in the
+   * size. Generous by default because bursts usually land on a small, idle pool. @default 10
+   */
   maxScaleUpRatio: number;
   /**
    * A scale-down goes to the highest recommendation made within this window (never below min), so a
    * short dip does not shed agents that the next peak needs again. @default 300000
    */
   stabilisationWindowMs: number;
-  /** Minimum time between two scale-ups. @default 15000 */
+  /**
+   * Minimum time between two scale-ups. 0 (like Kubernetes' scale-up window) is safe because agents
+   * still starting count in the size, so the next evaluation does not add them again. @default 0
+   */
   scaleUpCooldownMs: number;
   /** Minimum time after any scale event before a scale-down. @default 60000 */
   scaleDownCooldownMs: number;
   /**
    * Waiters are drained within this time: the effective arrival rate used by Little's law is
    * λ + waiters / backlogDrainMs, so a backlog is cleared rather than merely kept from growing.
-   * @default 60000
+   * @default 30000
    */
   backlogDrainMs: number;
   /** Use the demand forecast to scale out ahead of a predicted peak (never to scale in). @default true */
@@ -65,11 +72,11 @@ export const DEFAULT_SCALING_CONFIG: Readonly<ScalingConfig> = Object.freeze({
   scaleDownThreshold: 0.5,
   maxAcceptableWaitMs: 2_000,
   shortWaitMs: 500,
-  maxScaleUpRatio: 2,
+  maxScaleUpRatio: 10,
   stabilisationWindowMs: 300_000,
-  scaleUpCooldownMs: 15_000,
+  scaleUpCooldownMs: 0,
   scaleDownCooldownMs: 60_000,
-  backlogDrainMs: 60_000,
+  backlogDrainMs: 30_000,
   predictive: true,
   minForecastConfidence: 0.6,
   forecastHorizonMs: 60_000,

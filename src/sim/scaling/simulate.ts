@@ -58,6 +58,11 @@ export interface SimulationOptions {
   sampleMs?: number;
   /** Window of the arrival-rate estimate given to the agentpool scaler, ms. @default 30000 */
   rateWindowMs?: number;
+  /**
+   * Warm-up before measuring, ms: arrivals at the scenario's initial rate and the policy already running,
+   * so no policy is judged on an artificially empty pool. @default 300000 (0 for traces)
+   */
+  warmupMs?: number;
   /** Two scale events in opposite directions closer than this count as a flap, ms. @default 300000 */
   flapWindowMs?: number;
   /** agentpool scaler options (min/max/targetUtilisation come from the options above). */
@@ -138,6 +143,8 @@ interface Agent {
 interface Task {
   arrival: number;
   serviceMs: number;
+  /** Arrived after the warm-up: counts in the results. */
+  measured: boolean;
 }
 
 /** A FIFO queue over an array with a moving head (amortised O(1), no shift()). */
@@ -242,7 +249,12 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
   const rateWindowMs = positiveNum('simulation.rateWindowMs', options.rateWindowMs, 30_000);
   const flapWindowMs = positiveNum('simulation.flapWindowMs', options.flapWindowMs, 300_000);
   const meanServiceMs = distributionMean(service);
-  const endMs = scenario.durationMs;
+  const warmupMs = options.warmupMs ?? (scenario.arrivals ? 0 : 300_000);
+  if (!(typeof warmupMs === 'number' && warmupMs >= 0 && Number.isFinite(warmupMs))) {
+    throw new InvalidArgumentError('simulation.warmupMs', warmupMs, 'a number >= 0');
+  }
+  // Clock time runs over [0, warmupMs + duration]; scenario time is clock time − warmupMs.
+  const endMs = warmupMs + scenario.durationMs;
 
   const clock = new ManualClock(0);
   const arrivalRng: Rng = createRng(seed);
@@ -296,16 +308,18 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     agent.state = 'busy';
     nBusy++;
     const w = now - task.arrival;
-    waits.push(w / 1000);
-    intervalWaits.push(w / 1000);
-    if (w > sloWaitMs) violations++;
+    if (task.measured) {
+      waits.push(w / 1000);
+      intervalWaits.push(w / 1000);
+      if (w > sloWaitMs) violations++;
+    }
     metrics.recordWait(w / 1000);
     agent.timer = clock.setTimeout(() => finishTask(agent, task), task.serviceMs);
   };
 
   const finishTask = (agent: Agent, task: Task) => {
     integrate();
-    completed++;
+    if (task.measured) completed++;
     metrics.recordCompletion(clock.now(), task.serviceMs / 1000);
     nBusy--;
     if (agent.state === 'draining') {
@@ -381,15 +395,17 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
       }
     }
     const reached = size();
-    events.push({ t: clock.now() / 1000, from, to: reached });
-    if (reached > maxSize) maxSize = reached;
+    if (clock.now() >= warmupMs) {
+      events.push({ t: (clock.now() - warmupMs) / 1000, from, to: reached });
+      if (reached > maxSize) maxSize = reached;
+    }
     return reached;
   };
 
   // ---- arrivals ---------------------------------------------------------------------------------
   const onArrival = (task: Task) => {
     integrate();
-    tasks++;
+    if (task.measured) tasks++;
     const now = clock.now();
     metrics.recordRequest(now);
     arrivalRate.add(now);
@@ -404,13 +420,13 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     let i = 0;
     const scheduleNext = () => {
       if (i >= list.length) return;
-      const at = list[i] as number;
+      const at = (list[i] as number) + warmupMs;
       const s = services[i] ?? sample(serviceRng, service);
       i++;
       if (at > endMs) return;
       clock.setTimeout(
         () => {
-          onArrival({ arrival: at, serviceMs: s });
+          onArrival({ arrival: at, serviceMs: s, measured: at >= warmupMs });
           scheduleNext();
         },
         Math.max(0, at - clock.now()),
@@ -426,13 +442,13 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
       for (;;) {
         t += exponential(arrivalRng, meanGapMs);
         if (t > endMs) return;
-        if (arrivalRng.next() * peak <= scenario.rate(t)) break;
+        if (arrivalRng.next() * peak <= scenario.rate(Math.max(0, t - warmupMs))) break;
       }
       const at = t;
       const s = sample(serviceRng, service);
       clock.setTimeout(
         () => {
-          onArrival({ arrival: at, serviceMs: s });
+          onArrival({ arrival: at, serviceMs: s, measured: at >= warmupMs });
           scheduleNext();
         },
         at - clock.now(),
@@ -482,7 +498,7 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     agents.set(agent.id, agent);
     idle.push(agent);
   }
-  maxSize = initial;
+  maxSize = 0;
 
   // ---- policies -----------------------------------------------------------------------------------
   let actor: ReturnType<typeof createActor<typeof scalerMachine>> | undefined;
@@ -515,20 +531,33 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     clock.setTimeout(loop, hcfg.syncPeriodMs);
   }
 
-  // ---- time series --------------------------------------------------------------------------------
+  // ---- measurement start and time series ----------------------------------------------------------
   const series: SimulationSeries = { t: [], demandPerMin: [], size: [], utilisation: [], waitP99S: [] };
-  let sT = 0;
+  let sT = warmupMs;
   let sBusy = 0;
   let sReady = 0;
   let sSize = 0;
   let sTasks = 0;
+  const base = { held: 0, busy: 0, size: 0 };
+  const startMeasuring = () => {
+    integrate();
+    base.held = heldArea;
+    base.busy = busyArea;
+    base.size = sizeArea;
+    sBusy = busyArea;
+    sReady = readyArea;
+    sSize = sizeArea;
+    maxSize = size();
+  };
+  if (warmupMs > 0) clock.setTimeout(startMeasuring, warmupMs);
+  else startMeasuring();
   const sampleSeries = () => {
     integrate();
     const now = clock.now();
     const dt = now - sT;
     if (dt <= 0) return;
     const dReady = readyArea - sReady;
-    series.t.push(now / 1000);
+    series.t.push((now - warmupMs) / 1000);
     series.demandPerMin.push(((tasks - sTasks) * 60_000) / dt);
     series.size.push((sizeArea - sSize) / dt);
     series.utilisation.push(dReady > 0 ? (busyArea - sBusy) / dReady : 0);
@@ -544,7 +573,7 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     sampleSeries();
     if (clock.now() + sampleMs <= endMs) clock.setTimeout(seriesLoop, sampleMs);
   };
-  clock.setTimeout(seriesLoop, Math.min(sampleMs, endMs));
+  clock.setTimeout(seriesLoop, warmupMs + Math.min(sampleMs, scenario.durationMs));
 
   // ---- run ----------------------------------------------------------------------------------------
   for (;;) {
@@ -566,6 +595,7 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
 
   // Tasks still queued at the end count with the wait they have accrued.
   for (const t of queue) {
+    if (!t.measured) continue;
     const w = endMs - t.arrival;
     waits.push(w / 1000);
     if (w > sloWaitMs) violations++;
@@ -584,13 +614,13 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
   }
 
   const wallMs = performance.now() - wallStart;
-  const agentSeconds = heldArea / 1000;
-  const busySeconds = busyArea / 1000;
+  const agentSeconds = (heldArea - base.held) / 1000;
+  const busySeconds = (busyArea - base.busy) / 1000;
   return {
     scenario: scenario.name,
     policy,
     seed,
-    simulatedS: endMs / 1000,
+    simulatedS: scenario.durationMs / 1000,
     tasks,
     completed,
     p50WaitS: quantile(sorted, 0.5),
@@ -601,7 +631,7 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     agentSeconds,
     busySeconds,
     slackPct: agentSeconds > 0 ? 100 * (1 - busySeconds / agentSeconds) : 0,
-    meanSize: sizeArea / Math.max(1, endMs),
+    meanSize: (sizeArea - base.size) / Math.max(1, scenario.durationMs),
     maxSize,
     scaleEvents: events.length,
     flaps,

@@ -3,9 +3,15 @@
  * the policy, actor results and failures, control events) and a coarse state identity so the
  * traversal stays finite. Home = observing (or stopped, the final state).
  */
-import { fromPromise } from 'xstate';
+
 import type { EventObject } from 'xstate';
-import type { ApplyScaleInput, ApplyScaleOutput, ReadMetricsInput, ScalerContext } from '../../../machines/scaler.machine.js';
+import { fromPromise } from 'xstate';
+import type {
+  ApplyScaleInput,
+  ApplyScaleOutput,
+  ReadMetricsInput,
+  ScalerContext,
+} from '../../../machines/scaler.machine.js';
 import { scalerMachine } from '../../../machines/scaler.machine.js';
 import type { ScalingObservation } from '../../policies/scaling/decide.js';
 import type { MachineSpec } from '../types.js';
@@ -30,8 +36,10 @@ const observations: Record<string, ScalingObservation> = {
   steady: base,
 };
 
-const done = (id: string, output: unknown): EventObject => ({ type: `xstate.done.actor.${id}`, output }) as EventObject;
-const error = (id: string): EventObject => ({ type: `xstate.error.actor.${id}`, error: new Error('fake failure') }) as EventObject;
+const done = (id: string, output: unknown): EventObject =>
+  ({ type: `xstate.done.actor.${id}`, output }) as EventObject;
+const error = (id: string): EventObject =>
+  ({ type: `xstate.error.actor.${id}`, error: new Error('fake failure') }) as EventObject;
 
 // Fakes never settle: the traversal delivers done/error events itself.
 const machine = scalerMachine.provide({

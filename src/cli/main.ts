@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/**
+ * The `agentpool` command line: demo, verify, docs, bench, simulate.
+ */
+import { parseArgs } from 'node:util';
+
+const HELP = `agentpool — pools of AI agents as XState actors
+
+usage:
+  agentpool demo [--stories N] [--json]     parallel TDD workload on four pools of worker-thread agents
+  agentpool verify [--json] [--machine M]   graph-check every statechart: deadlocks, liveness, replayed paths
+  agentpool docs                            regenerate docs/machines/*.md diagrams
+  agentpool bench <dispatch|acquire|balancers|scaling> [--json]
+  agentpool simulate --scenario S --policy P [--seed N] [--json] [--report out.html]
+`;
+
+async function demo(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { stories: { type: 'string', default: '40' }, json: { type: 'boolean', default: false } },
+    strict: true,
+  });
+  const stories = Number(values.stories);
+  if (!Number.isInteger(stories) || stories < 1 || stories > 100_000) {
+    process.stderr.write(`--stories: expected an integer from 1 to 100000, received ${JSON.stringify(values.stories)}\n`);
+    return 2;
+  }
+  const { runDemo, formatSummary } = await import('../demo/run.js');
+  const summary = await runDemo({ stories, live: !values.json && process.stdout.isTTY === true, acquireTimeoutMs: 1_000 });
+  process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
+  return summary.failed === 0 && summary.storiesPassed === summary.stories ? 0 : 1;
+}
+
+type Command = (argv: string[]) => Promise<number>;
+
+const benches: Record<string, () => Promise<Command>> = {};
+
+const commands: Record<string, () => Promise<Command>> = {
+  demo: async () => demo,
+  verify: async () => (await import('../verify/cli.js')).runVerify,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    process.stdout.write(HELP);
+    return cmd ? 0 : 2;
+  }
+  if (cmd === 'bench') {
+    const [which, ...args] = rest;
+    const load = which ? benches[which] : undefined;
+    if (!load) {
+      process.stderr.write(`bench: expected one of ${Object.keys(benches).join(', ')}, received ${JSON.stringify(which)}\n`);
+      return 2;
+    }
+    return (await load())(args);
+  }
+  const load = commands[cmd];
+  if (!load) {
+    process.stderr.write(`unknown command ${JSON.stringify(cmd)}\n${HELP}`);
+    return 2;
+  }
+  return (await load())(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,15 @@
+import { defineAgent } from '../../agent/define.js';
+import { type Design, implementations } from '../work.js';
+
+export default defineAgent({
+  /** "Implement" the design: pick the source and check it compiles, spending some CPU on "reasoning". */
+  implement(input: { design: Design; attempt: number; effort: number }, ctx) {
+    let h = 0;
+    for (let i = 0; i < input.effort * 40_000; i++) h = (h ^ (i * 2654435761)) | 0;
+    ctx.reportUsage({ tokens: 2_000 + (Math.abs(h) % 1_000) });
+    const source = implementations[input.design.kind];
+    // biome-ignore lint/security/noGlobalEval: syntax check of generated code
+    (0, eval)(source);
+    return { source, attempt: input.attempt };
+  },
+});

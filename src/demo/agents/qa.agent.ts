@@ -1,0 +1,23 @@
+import { defineAgent } from '../../agent/define.js';
+import { type Design, reference, same, type StoryKind, type TestCase } from '../work.js';
+
+export default defineAgent({
+  /** Write tests: expected outputs from the reference implementation. */
+  writeTests(input: { design: Design; inputs: unknown[] }, ctx): TestCase[] {
+    const ref = reference[input.design.kind] as (x: unknown) => unknown;
+    ctx.reportUsage({ tokens: 300 * input.inputs.length });
+    return input.inputs.map((x) => ({ input: x, expected: ref(x) }));
+  },
+  /** Run the tests against the implementation source. */
+  runTests(input: { kind: StoryKind; source: string; tests: TestCase[] }) {
+    // biome-ignore lint/security/noGlobalEval: the demo evaluates code its own code agent produced
+    const fn = (0, eval)(input.source) as (x: unknown) => unknown;
+    let passed = 0;
+    const failures: number[] = [];
+    input.tests.forEach((t, i) => {
+      if (same(fn(t.input), t.expected)) passed++;
+      else failures.push(i);
+    });
+    return { passed, failed: failures.length, failures };
+  },
+});

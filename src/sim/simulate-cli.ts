@@ -1,0 +1,137 @@
+/**
+ * `agentpool simulate --scenario S --policy P [--seed N] [--hours H] [--agents N] [--trace file]
+ * [--json] [--report out.html]`: one simulated pool under one scaling policy.
+ *
+ * `--agents N` is the pool's maximum and the size of the peak-sized pool; the scenario's peak rate is
+ * chosen so that N agents run at the 75 % target utilisation at the peak.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { InvalidArgumentError } from '../errors/errors.js';
+import { SCENARIOS, isScenarioName, makeScenario } from './scaling/scenarios.js';
+import type { Scenario } from './scaling/scenarios.js';
+import { renderHtmlReport } from './scaling/report-html.js';
+import { POLICIES, type PolicyName, type SimulationResult, simulateScaling } from './scaling/simulate.js';
+import { parseTrace, traceScenario } from './scaling/trace.js';
+
+/** Mean service time used by the CLI scenarios (lognormal, CV 1.5). */
+export const CLI_MEAN_SERVICE_S = 20;
+
+/** Peak arrival rate at which `agents` agents run at `utilisation` (Little's law). */
+export function peakRateFor(agents: number, utilisation = 0.75, meanServiceS = CLI_MEAN_SERVICE_S): number {
+  return (agents * utilisation) / meanServiceS;
+}
+
+/** Parsed flags of `agentpool simulate`. */
+export interface SimulateArgs {
+  scenario: string;
+  policy: PolicyName;
+  seed: number;
+  hours?: number;
+  agents: number;
+  trace?: string;
+  json: boolean;
+  report?: string;
+}
+
+const FLAGS = new Set(['--scenario', '--policy', '--seed', '--hours', '--agents', '--trace', '--json', '--report']);
+
+function numberFlag(name: string, v: string | undefined, integer: boolean, min: number): number {
+  const n = v === undefined ? Number.NaN : Number(v);
+  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    throw new InvalidArgumentError(name, v, integer ? `an integer >= ${min}` : `a number >= ${min}`);
+  }
+  return n;
+}
+
+/** Parse `simulate` flags; throws {@link InvalidArgumentError} naming the flag. */
+export function parseSimulateArgs(argv: readonly string[]): SimulateArgs {
+  const out: SimulateArgs = { scenario: 'step', policy: 'agentpool', seed: 1, agents: 50, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const raw = argv[i] as string;
+    const eq = raw.indexOf('=');
+    const flag = eq > 0 ? raw.slice(0, eq) : raw;
+    if (!FLAGS.has(flag)) throw new InvalidArgumentError('simulate', raw, `one of ${[...FLAGS].join(', ')}`);
+    if (flag === '--json') {
+      out.json = true;
+      continue;
+    }
+    const value = eq > 0 ? raw.slice(eq + 1) : argv[++i];
+    switch (flag) {
+      case '--scenario':
+        if (value === undefined || !isScenarioName(value)) {
+          throw new InvalidArgumentError('--scenario', value, `one of ${SCENARIOS.join(', ')}`);
+        }
+        out.scenario = value;
+        break;
+      case '--policy':
+        if (value === undefined || !(POLICIES as readonly string[]).includes(value)) {
+          throw new InvalidArgumentError('--policy', value, `one of ${POLICIES.join(', ')}`);
+        }
+        out.policy = value as PolicyName;
+        break;
+      case '--seed':
+        out.seed = numberFlag('--seed', value, true, 0);
+        break;
+      case '--hours':
+        out.hours = numberFlag('--hours', value, false, 0.01);
+        break;
+      case '--agents':
+        out.agents = numberFlag('--agents', value, true, 1);
+        break;
+      case '--trace':
+        if (!value) throw new InvalidArgumentError('--trace', value, 'a file path');
+        out.trace = value;
+        break;
+      case '--report':
+        if (!value) throw new InvalidArgumentError('--report', value, 'a file path');
+        out.report = value;
+        break;
+    }
+  }
+  return out;
+}
+
+/** Build the scenario named by the arguments (or the trace). */
+export function scenarioFor(args: SimulateArgs): Scenario {
+  if (args.trace !== undefined) {
+    const text = readFileSync(args.trace, 'utf8');
+    return traceScenario(parseTrace(text, args.trace.endsWith('.csv') ? 'csv' : undefined), `trace:${args.trace}`);
+  }
+  if (!isScenarioName(args.scenario)) throw new InvalidArgumentError('--scenario', args.scenario, SCENARIOS.join(', '));
+  return makeScenario(args.scenario, {
+    peakRatePerS: peakRateFor(args.agents),
+    ...(args.hours !== undefined ? { hours: args.hours } : {}),
+  });
+}
+
+/** Human-readable summary lines. */
+export function formatSummary(r: SimulationResult): string {
+  return [
+    `scenario ${r.scenario} · policy ${r.policy} · seed ${r.seed} · ${(r.simulatedS / 3600).toFixed(2)} h simulated`,
+    `tasks ${r.tasks} (completed ${r.completed})`,
+    `wait p50 ${r.p50WaitS.toFixed(2)} s · p90 ${r.p90WaitS.toFixed(2)} s · p99 ${r.p99WaitS.toFixed(2)} s · waiting > 30 s: ${r.sloViolationPct.toFixed(2)} %`,
+    `agent-seconds ${r.agentSeconds.toFixed(0)} · slack ${r.slackPct.toFixed(1)} % · mean size ${r.meanSize.toFixed(1)} · max ${r.maxSize}`,
+    `scale events ${r.scaleEvents} · flaps ${r.flaps}`,
+    `speed ${r.speed.toFixed(0)} simulated s per wall s (${r.wallMs.toFixed(0)} ms)`,
+  ].join('\n');
+}
+
+/**
+ * Entry point of `agentpool simulate`. Returns the process exit code.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await runSimulateCommand(['--scenario', 'diurnal', '--policy', 'hpa', '--json']);
+ * ```
+ */
+export async function runSimulateCommand(
+  argv: readonly string[],
+  out: (s: string) => void = (s) => process.stdout.write(s),
+): Promise<number> {
+  const args = parseSimulateArgs(argv);
+  const result = await simulateScaling({ scenario: scenarioFor(args), policy: args.policy, seed: args.seed, max: args.agents });
+  if (args.report !== undefined) writeFileSync(args.report, renderHtmlReport(result));
+  if (args.json) out(`${JSON.stringify(result)}\n`);
+  else out(`${formatSummary(result)}${args.report ? `\nreport written to ${args.report}` : ''}\n`);
+  return 0;
+}

@@ -1,0 +1,73 @@
+/**
+ * Verify spec of the agent machine (machines/agent.machine.ts): tasks starting and ending (ok or
+ * failed, the overdue one or another), overdue escalation, heartbeats, host exits, drain and stop, and
+ * the done/error outcomes of every invoked actor (start, health check, stop, kill). Heartbeat and
+ * health checks are enabled in the input so their guarded timers are walked. Home = idle or a final
+ * state (stopped, evicted).
+ *
+ * `inflight` is unbounded; it is bucketed -1 / 0 / 1 / 2+ in the state identity, which keeps the
+ * `lastTask` guard (inflight <= 1) exact. (-1: the graph sends TASK_END for tasks that never started,
+ * which the runtime never does; the machine then counts below zero.) `restarts` and `lastError` are left out (they only count and describe).
+ */
+import type { EventObject } from 'xstate';
+import { fromPromise } from 'xstate';
+import { type AgentMachineContext, agentMachine } from '../../../machines/agent.machine.js';
+import type { MachineSpec } from '../types.js';
+
+// Fakes never settle: the traversal delivers done/error events itself (auto-derived per invoke).
+const never = () => new Promise<void>(() => {});
+const machine = agentMachine.provide({
+  actors: {
+    startHost: fromPromise<void, { agentId: string }>(never),
+    stopHost: fromPromise<void, { graceMs: number }>(never),
+    killHost: fromPromise<void, { reason: string }>(never),
+    checkHealth: fromPromise<void, { agentId: string }>(never),
+  },
+});
+
+/** The agent machine's verify spec. */
+export const spec: MachineSpec = {
+  name: 'agent',
+  machine,
+  input: {
+    agentId: 'verify-agent',
+    pool: 'verify',
+    maxFailures: 2,
+    timings: {
+      startTimeoutMs: 1_000,
+      abortGraceMs: 100,
+      heartbeatTimeoutMs: 500,
+      healthIntervalMs: 1_000,
+      healthTimeoutMs: 100,
+      stopGraceMs: 200,
+      drainTimeoutMs: 1_000,
+      backoffBaseMs: 50,
+      backoffMaxMs: 400,
+    },
+  },
+  events: [
+    { type: 'TASK_START', taskId: 't1' },
+    { type: 'TASK_START', taskId: 't2' },
+    { type: 'TASK_END', taskId: 't1', ok: true },
+    { type: 'TASK_END', taskId: 't1', ok: false },
+    { type: 'TASK_END', taskId: 't2', ok: true },
+    { type: 'TASK_OVERDUE', taskId: 't1', reason: 'timeout' },
+    { type: 'TASK_OVERDUE', taskId: 't2', reason: 'cancelled' },
+    { type: 'HEARTBEAT' },
+    { type: 'HOST_EXITED', error: 'exit code 1' },
+    { type: 'DRAIN' },
+    { type: 'STOP' },
+  ] as EventObject[],
+  isHome: (s) => {
+    if (s.status === 'done') return true;
+    const v = s.value;
+    return v === 'idle' || (typeof v === 'object' && v !== null && 'idle' in v);
+  },
+  serializeState: (s) => {
+    const c = s.context as AgentMachineContext;
+    // Stray TASK_ENDs (for tasks never started) can push inflight below 0 in the model; -1 stands for all of those.
+    const inflight = Math.max(-1, Math.min(c.inflight, 2));
+    return JSON.stringify([s.value, inflight, c.failures, c.overdueTaskId ?? null]);
+  },
+  limit: 1000,
+};

@@ -1,0 +1,80 @@
+/**
+ * Verify spec of the pool machine (machines/pool.machine.ts): scaling decisions (targets below, inside
+ * and above [min, max]), the outcomes of `applyScale` (complete, partial, none, scale-down, failure),
+ * agents coming and going, and drain. Home = `active.steady` or `stopped`.
+ *
+ * `size` moves with AGENT_ADDED / AGENT_REMOVED and is unbounded, so the state identity caps it at
+ * max + 1 (every size above max behaves the same: all targets clamp below it). Only the last history
+ * record's status is kept; sequence numbers and reasons would make every state distinct.
+ */
+import type { EventObject } from 'xstate';
+import { fromPromise } from 'xstate';
+import {
+  type ApplyScaleOutput,
+  type PoolMachineContext,
+  poolMachine,
+} from '../../../machines/pool.machine.js';
+import type { MachineSpec } from '../types.js';
+
+const MAX = 3;
+
+// Fakes never settle: the traversal delivers done/error events itself.
+const machine = poolMachine.provide({
+  actors: {
+    applyScale: fromPromise<ApplyScaleOutput, { from: number; target: number; reason: string }>(
+      () => new Promise(() => {}),
+    ),
+    drainPool: fromPromise<void, { deadlineMs: number }>(() => new Promise(() => {})),
+  },
+});
+
+/** Invoke id of the state node invoking `src` (XState generates `<index>.<state id>` when none is given). */
+function invokeId(src: string): string {
+  const stack = [machine.root];
+  for (let n = stack.pop(); n; n = stack.pop()) {
+    const inv = n.invoke.find((i) => i.src === src);
+    if (inv) return inv.id;
+    stack.push(...Object.values(n.states));
+  }
+  throw new Error(`pool.spec: no state invokes ${src}`);
+}
+
+const applyScaleId = invokeId('applyScale');
+const done = (output: ApplyScaleOutput): EventObject =>
+  ({ type: `xstate.done.actor.${applyScaleId}`, output }) as EventObject;
+
+/** The pool machine's verify spec. */
+export const spec: MachineSpec = {
+  name: 'pool',
+  machine,
+  input: { type: 'verify', min: 1, max: MAX, drainTimeoutMs: 30_000 },
+  events: [
+    { type: 'SCALE_TO', target: 0, reason: 'down' },
+    { type: 'SCALE_TO', target: 2, reason: 'mid' },
+    { type: 'SCALE_TO', target: 9, reason: 'above max' },
+    { type: 'AGENT_ADDED' },
+    { type: 'AGENT_REMOVED' },
+    { type: 'DRAIN' },
+    done({ actualDelta: 1 }),
+    done({ actualDelta: 2 }),
+    done({ actualDelta: 0, error: '1 of 1 agents failed to start' }),
+    done({ actualDelta: -1 }),
+    {
+      type: `xstate.error.actor.${applyScaleId}`,
+      error: new Error('fake applyScale failure'),
+    } as EventObject,
+  ],
+  isHome: (s) => s.status === 'done' || JSON.stringify(s.value) === JSON.stringify({ active: 'steady' }),
+  serializeState: (s) => {
+    const c = s.context as PoolMachineContext;
+    const last = c.history[c.history.length - 1];
+    return JSON.stringify([
+      s.value,
+      Math.min(c.size, MAX + 1),
+      c.queued === undefined ? null : Math.max(c.min, Math.min(c.max, c.queued.target)),
+      last?.status ?? null,
+      last ? last.target : null,
+    ]);
+  },
+  limit: 3000,
+};

@@ -345,7 +345,15 @@ export async function measureActorCost(pairs: number): Promise<ActorCost> {
   return { busyUsPerTask: busy, idleBusyUsPerTask: idleBusy };
 }
 
-const ALL = ['agentpool', 'piscina', 'piscina-c16', 'raw', 'comlink', 'thread-host', 'agentpool-inline'] as const;
+const ALL = [
+  'agentpool',
+  'piscina',
+  'piscina-c16',
+  'raw',
+  'comlink',
+  'thread-host',
+  'agentpool-inline',
+] as const;
 
 function contenders(threads: number): Contender[] {
   return [
@@ -369,7 +377,12 @@ function contenders(threads: number): Contender[] {
  */
 export async function runDispatchBench(options: DispatchBenchOptions = {}): Promise<DispatchReport> {
   const o = record('argument', 'options', options);
-  knownKeys('argument', 'options', o, new Set(['json', 'tasks', 'inflight', 'roundTrips', 'rounds', 'threads', 'only']));
+  knownKeys(
+    'argument',
+    'options',
+    o,
+    new Set(['json', 'tasks', 'inflight', 'roundTrips', 'rounds', 'threads', 'only']),
+  );
   const params = {
     tasks: num('argument', 'options.tasks', o.tasks, 20_000, { integer: true, min: 1 }),
     inflight: num('argument', 'options.inflight', o.inflight, 256, { integer: true, min: 1 }),
@@ -492,7 +505,10 @@ export async function runDispatchCommand(argv: readonly string[]): Promise<Dispa
   const report = await runDispatchBench(opts);
   const md = renderDispatchMarkdown(report);
   writeSection('dispatch', md);
-  if (opts.json) process.stdout.write(`${JSON.stringify({ results: report.results, actorCost: report.actorCost }, null, 2)}\n`);
+  if (opts.json)
+    process.stdout.write(
+      `${JSON.stringify({ results: report.results, actorCost: report.actorCost }, null, 2)}\n`,
+    );
   else process.stdout.write(`${md}\n`);
   return report;
 }

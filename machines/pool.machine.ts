@@ -55,7 +55,8 @@ export type PoolMachineEvent =
   | { type: 'SCALE_TO'; target: number; reason: string }
   | { type: 'AGENT_ADDED' }
   | { type: 'AGENT_REMOVED' }
-  | { type: 'DRAIN' };
+  /** `deadlineMs` overrides the input's drain deadline (the system passes its shutdown deadline). */
+  | { type: 'DRAIN'; deadlineMs?: number };
 
 /** Output of the `applyScale` actor. */
 export interface ApplyScaleOutput {
@@ -192,7 +193,10 @@ export const poolMachine = setup({
       on: {
         AGENT_ADDED: { actions: assign({ size: ({ context }) => context.size + 1 }) },
         AGENT_REMOVED: { actions: assign({ size: ({ context }) => Math.max(0, context.size - 1) }) },
-        DRAIN: { target: 'draining' },
+        DRAIN: {
+          target: 'draining',
+          actions: assign({ drainTimeoutMs: ({ context, event }) => event.deadlineMs ?? context.drainTimeoutMs }),
+        },
       },
     },
     draining: {

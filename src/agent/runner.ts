@@ -27,9 +27,19 @@ interface Running {
   budgetError?: SerializedError;
 }
 
+/** The task's AbortController, created on first use. */
+function controllerOf(r: Running): AbortController {
+  if (r.controller === undefined) r.controller = new AbortController();
+  return r.controller;
+}
+
 /** True for promises and other thenables (what `await` would wait on). */
 function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+  return (
+    v !== null &&
+    (typeof v === 'object' || typeof v === 'function') &&
+    typeof (v as { then?: unknown }).then === 'function'
+  );
 }
 
 /** Executes tasks of one agent definition. */
@@ -71,7 +81,11 @@ export class AgentRunner {
       return {
         ok: false,
         usage,
-        error: { name: 'AgentPoolError', code: 'ERR_UNKNOWN_TASK', message: `agent has no task ${JSON.stringify(task)}` },
+        error: {
+          name: 'AgentPoolError',
+          code: 'ERR_UNKNOWN_TASK',
+          message: `agent has no task ${JSON.stringify(task)}`,
+        },
       };
     }
     const r: Running = { controller: undefined, usage };
@@ -107,12 +121,12 @@ export class AgentRunner {
   /** Abort one task (its handler sees `ctx.signal` fire). Unknown ids are ignored. */
   abort(taskId: string, reason: string): void {
     const r = this.running.get(taskId);
-    if (r) (r.controller ??= new AbortController()).abort(new Error(reason));
+    if (r) controllerOf(r).abort(new Error(reason));
   }
 
   /** Abort every running task. */
   abortAll(reason: string): void {
-    for (const r of this.running.values()) (r.controller ??= new AbortController()).abort(new Error(reason));
+    for (const r of this.running.values()) controllerOf(r).abort(new Error(reason));
   }
 
   private context(taskId: string, task: string, r: Running): AgentContext {
@@ -124,8 +138,7 @@ export class AgentRunner {
       task,
       // A getter, so destructuring `{ signal }` still works but tasks that never look pay nothing.
       get signal() {
-        r.controller ??= new AbortController();
-        return r.controller.signal;
+        return controllerOf(r).signal;
       },
       tools,
       heartbeat: () => bridge.heartbeat(taskId),
@@ -159,7 +172,9 @@ export class AgentRunner {
       },
       requireTool: (tool: string) => {
         if (!tools.includes(tool)) {
-          const e = new Error(`tool ${JSON.stringify(tool)} is not granted to agent ${this.agentId}`) as Error & {
+          const e = new Error(
+            `tool ${JSON.stringify(tool)} is not granted to agent ${this.agentId}`,
+          ) as Error & {
             code?: string;
           };
           e.code = 'ERR_UNENFORCEABLE';

@@ -175,6 +175,28 @@ export class AgentCrashedError extends AgentPoolError {
   }
 }
 
+/** A submitted task failed on every attempt (its agents kept dying); `causes` has each attempt's error. */
+export class TaskFailedError extends AgentPoolError {
+  readonly causes: unknown[];
+  constructor(task: string, attempts: number, causes: unknown[]) {
+    const last = causes[causes.length - 1] as Error | undefined;
+    super('ERR_TASK_FAILED', `task ${JSON.stringify(task)} failed after ${attempts} attempt(s): ${last?.message ?? 'unknown'}`, {
+      cause: last,
+      details: { task, attempts },
+    });
+    this.causes = causes;
+  }
+}
+
+/** A queued task's deadline passed before an agent could take it (or the deadline was already past). */
+export class DeadlineExceededError extends AgentPoolError {
+  constructor(task: string, deadline: number, now: number) {
+    super('ERR_DEADLINE_EXCEEDED', `task ${JSON.stringify(task)}: deadline ${deadline} passed (now ${now})`, {
+      details: { task, deadline, now },
+    });
+  }
+}
+
 /** Generic failure with a code; used for the less common cases. */
 export function makeError(code: ErrorCode, message: string, options: AgentPoolErrorOptions = {}): AgentPoolError {
   return new AgentPoolError(code, message, options);

@@ -1,9 +1,15 @@
 /**
- * The thread host: an agent in a `worker_threads` Worker, spoken to over Comlink.
+ * The thread host: an agent in a `worker_threads` Worker.
  *
- * Plain Comlink leaves a call pending forever when the worker dies. Here every call is raced against
- * a "death" promise that rejects with a typed {@link AgentCrashedError} the moment the worker exits,
- * errors or is terminated — so every pending and every later call rejects. Memory is capped with
+ * Two channels to the worker. Control calls (`init`, `ping`) go over Comlink. Tasks go over a small
+ * message protocol of their own (thread-protocol.ts): every task started on this host in the same tick
+ * is sent in ONE message, and outcomes come back batched the same way. Per task that saves a Comlink
+ * proxy, a request id string, a message each way and the wire-value wrapping; under load it is what
+ * lets a thread agent keep up with (and pass) piscina.
+ *
+ * Plain Comlink leaves a call pending forever when the worker dies. Here the host keeps every pending
+ * task and control call, and rejects them all with a typed {@link AgentCrashedError} the moment the
+ * worker exits, errors or is terminated; every later call rejects at once. Memory is capped with
  * `resourceLimits.maxOldGenerationSizeMb`; a worker that exceeds it dies with `ERR_AGENT_OUT_OF_MEMORY`.
  */
 import { existsSync } from 'node:fs';
@@ -15,7 +21,14 @@ import type { TaskOutcome } from '../agent/runner.js';
 import { AgentCrashedError, AgentPoolError } from '../errors/errors.js';
 import { sleep } from '../runtime/clock.js';
 import type { Host, HostOptions } from './host.js';
-import type { InitResult, SideMessage, WorkerApi, WorkerInit } from './thread-protocol.js';
+import {
+  DONE_STRIDE,
+  type InitResult,
+  RUN_STRIDE,
+  type SideMessage,
+  type WorkerApi,
+  type WorkerInit,
+} from './thread-protocol.js';
 
 const here = import.meta.url;
 const builtEntry = new URL('./thread-worker.js', here);
@@ -29,13 +42,20 @@ function workerEntry(): { url: URL; tsEntry?: string } {
 
 /** Normalise an agent module reference to a file URL string, checking that the file exists. */
 export function agentModuleUrl(agent: URL | string): string {
-  const url = agent instanceof URL ? agent : agent.startsWith('file:') ? new URL(agent) : pathToFileURL(agent);
+  const url =
+    agent instanceof URL ? agent : agent.startsWith('file:') ? new URL(agent) : pathToFileURL(agent);
   if (url.protocol === 'file:' && !existsSync(fileURLToPath(url))) {
     throw new AgentPoolError('ERR_AGENT_MODULE', `agent module not found: ${url.href}`, {
       details: { module: url.href },
     });
   }
   return url.href;
+}
+
+/** A task sent (or about to be sent) to the worker, waiting for its outcome. */
+interface PendingTask {
+  resolve(o: TaskOutcome): void;
+  reject(e: unknown): void;
 }
 
 /** Host that runs the agent in a worker thread. */
@@ -46,19 +66,21 @@ export class ThreadHost implements Host {
   private worker: Worker | undefined;
   private remote: Comlink.Remote<WorkerApi> | undefined;
   private deathError: AgentCrashedError | undefined;
-  private readonly death: Promise<never>;
-  private die!: (e: AgentCrashedError) => void;
   private stopping = false;
   private lastError: Error | undefined;
-  private readonly inflight = new Set<Promise<unknown>>();
+  /** Tasks in flight by call id. */
+  private readonly tasks = new Map<number, PendingTask>();
+  private nextCallId = 0;
+  /** Runs not yet posted, flat: [callId, taskId, task, input, …] (see RunBatch). */
+  private outbox: unknown[] = [];
+  private flushQueued = false;
+  private readonly flushNow = () => this.flush();
+  /** Rejecters of control calls in flight, so a dead worker can never leave one hanging. */
+  private readonly controls = new Set<(e: unknown) => void>();
+  /** Resolved when no task is in flight (graceful stop waits on these). */
+  private idleWaiters: (() => void)[] = [];
 
-  constructor(private readonly opts: HostOptions) {
-    this.death = new Promise<never>((_, reject) => {
-      this.die = reject;
-    });
-    // The death promise is only ever observed through races; never let it count as unhandled.
-    this.death.catch(() => {});
-  }
+  constructor(private readonly opts: HostOptions) {}
 
   get alive(): boolean {
     return this.worker !== undefined && this.deathError === undefined;
@@ -66,9 +88,13 @@ export class ThreadHost implements Host {
 
   async start(): Promise<string[]> {
     if (typeof this.opts.agent === 'object' && !(this.opts.agent instanceof URL)) {
-      throw new AgentPoolError('ERR_INVALID_CONFIG', 'thread agents need a module URL, not an inline definition', {
-        details: { agentId: this.opts.agentId },
-      });
+      throw new AgentPoolError(
+        'ERR_INVALID_CONFIG',
+        'thread agents need a module URL, not an inline definition',
+        {
+          details: { agentId: this.opts.agentId },
+        },
+      );
     }
     const agent = agentModuleUrl(this.opts.agent);
     const entry = workerEntry();
@@ -77,7 +103,14 @@ export class ThreadHost implements Host {
     const mem = this.opts.memoryMb;
     const worker = new Worker(entry.url, {
       workerData: data,
-      ...(mem ? { resourceLimits: { maxOldGenerationSizeMb: mem, maxYoungGenerationSizeMb: Math.min(64, Math.max(4, Math.floor(mem / 8))) } } : {}),
+      ...(mem
+        ? {
+            resourceLimits: {
+              maxOldGenerationSizeMb: mem,
+              maxYoungGenerationSizeMb: Math.min(64, Math.max(4, Math.floor(mem / 8))),
+            },
+          }
+        : {}),
     });
     this.worker = worker;
     ThreadHost.live++;
@@ -86,35 +119,67 @@ export class ThreadHost implements Host {
       this.lastError = e;
     });
     worker.on('exit', (code) => this.onExit(code));
-    worker.on('message', (m: SideMessage) => this.onSide(m));
+    worker.on('message', (m: SideMessage) => this.onMessage(m));
     this.remote = Comlink.wrap<WorkerApi>(nodeEndpoint(worker));
-    const res = await this.call(() => this.remote!.init() as Promise<InitResult>);
+    const remote = this.remote;
+    const res = await this.control(() => remote.init() as Promise<InitResult>);
     if (!res.ok) {
       await this.terminate('agent module failed to load');
-      throw new AgentPoolError('ERR_AGENT_MODULE', res.error.message, { details: { agentId: this.opts.agentId } });
+      throw new AgentPoolError('ERR_AGENT_MODULE', res.error.message, {
+        details: { agentId: this.opts.agentId },
+      });
     }
     return res.handlers;
   }
 
+  /**
+   * Run one task. Tasks started in the same tick are sent together when the tick ends
+   * (`process.nextTick`: after the current microtask queue, before any I/O), so batching adds no
+   * event-loop turn to a lone task's round trip.
+   */
   run(taskId: string, task: string, input: unknown): Promise<TaskOutcome> {
-    return this.call(() => this.remote!.run(taskId, task, input) as Promise<TaskOutcome>);
+    if (this.deathError) return Promise.reject(this.deathError);
+    if (!this.worker) {
+      return Promise.reject(new AgentCrashedError(this.opts.agentId, 'not started', 'ERR_AGENT_STOPPED'));
+    }
+    return new Promise<TaskOutcome>((resolve, reject) => {
+      const id = ++this.nextCallId;
+      this.tasks.set(id, { resolve, reject });
+      this.outbox.push(id, taskId, task, input);
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        process.nextTick(this.flushNow);
+      }
+    });
   }
 
   abort(taskId: string, reason: string): void {
-    if (this.alive) this.remote!.abort(taskId, reason).catch(() => {});
+    if (!this.alive) return;
+    // Post any batched runs first: the abort must reach the worker after the task it aborts.
+    this.flush();
+    this.worker!.postMessage({ type: 'ap:abort', taskId, reason } satisfies SideMessage);
   }
 
   async ping(): Promise<void> {
-    await this.call(() => this.remote!.ping());
+    const remote = this.remote;
+    if (!remote) throw new AgentCrashedError(this.opts.agentId, 'not started', 'ERR_AGENT_STOPPED');
+    await this.control(() => remote.ping());
   }
 
   async stop(graceMs: number): Promise<void> {
     if (!this.worker || this.deathError) return;
     this.stopping = true;
     // Let running tasks finish within the grace period, then abort them and terminate.
-    const settled = Promise.allSettled([...this.inflight]);
-    await Promise.race([settled, sleep(this.opts.clock, graceMs)]);
-    if (this.inflight.size > 0) this.remote!.drain().catch(() => {});
+    if (this.tasks.size > 0) {
+      const cancel = new AbortController();
+      const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      await Promise.race([idle, sleep(this.opts.clock, graceMs, cancel.signal).catch(() => {})]);
+      cancel.abort(); // drop the grace timer if the tasks finished first
+    }
+    if (this.tasks.size > 0 && this.alive) {
+      this.flush();
+      this.worker.postMessage({ type: 'ap:drain' } satisfies SideMessage);
+    }
     await this.terminate('stopped');
   }
 
@@ -122,25 +187,71 @@ export class ThreadHost implements Host {
     const w = this.worker;
     if (!w) return;
     this.stopping = true;
-    if (!this.deathError) this.markDead(new AgentCrashedError(this.opts.agentId, reason, 'ERR_AGENT_STOPPED'));
+    if (!this.deathError)
+      this.markDead(new AgentCrashedError(this.opts.agentId, reason, 'ERR_AGENT_STOPPED'));
     await w.terminate();
   }
 
-  /** Race a Comlink call against the worker's death, so no call can hang on a dead worker. */
-  private call<T>(fn: () => Promise<T>): Promise<T> {
+  /** Post every batched run in one message. */
+  private flush(): void {
+    this.flushQueued = false;
+    const b = this.outbox;
+    if (b.length === 0) return;
+    this.outbox = [];
+    const w = this.worker;
+    // A dead host already rejected these tasks (markDead); nothing to send.
+    if (!w || this.deathError) return;
+    try {
+      w.postMessage({ type: 'ap:run', b } satisfies SideMessage);
+    } catch {
+      // One input in the batch cannot be cloned (DataCloneError): send the tasks one by one so only
+      // that task fails, with the clone error the caller maps to ERR_INVALID_ARGUMENT.
+      for (let i = 0; i < b.length; i += RUN_STRIDE) {
+        try {
+          w.postMessage({ type: 'ap:run', b: b.slice(i, i + RUN_STRIDE) } satisfies SideMessage);
+        } catch (e) {
+          this.rejectTask(b[i] as number, e);
+        }
+      }
+    }
+  }
+
+  private rejectTask(id: number, e: unknown): void {
+    const t = this.tasks.get(id);
+    if (!t) return;
+    this.tasks.delete(id);
+    t.reject(e);
+    if (this.tasks.size === 0) this.wakeIdle();
+  }
+
+  /** Run a Comlink control call that rejects when the worker dies (plain Comlink would hang forever). */
+  private control<T>(fn: () => Promise<T>): Promise<T> {
     if (this.deathError) return Promise.reject(this.deathError);
-    const p = Promise.race([fn(), this.death]);
-    this.inflight.add(p);
-    const done = () => this.inflight.delete(p);
-    p.then(done, done);
-    return p;
+    return new Promise<T>((resolve, reject) => {
+      this.controls.add(reject);
+      fn().then(
+        (v) => {
+          this.controls.delete(reject);
+          resolve(v);
+        },
+        (e: unknown) => {
+          this.controls.delete(reject);
+          reject(e);
+        },
+      );
+    });
   }
 
   private onExit(code: number): void {
     if (this.deathError) return;
     const oom = (this.lastError as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
     const err = oom
-      ? new AgentCrashedError(this.opts.agentId, 'worker ran out of memory', 'ERR_AGENT_OUT_OF_MEMORY', this.lastError)
+      ? new AgentCrashedError(
+          this.opts.agentId,
+          'worker ran out of memory',
+          'ERR_AGENT_OUT_OF_MEMORY',
+          this.lastError,
+        )
       : new AgentCrashedError(
           this.opts.agentId,
           this.lastError ? `worker crashed: ${this.lastError.message}` : `worker exited with code ${code}`,
@@ -151,15 +262,41 @@ export class ThreadHost implements Host {
     if (!this.stopping) this.opts.listener.onExit(err);
   }
 
+  /** The worker is gone: every pending task and control call rejects with `err`, and so will every later one. */
   private markDead(err: AgentCrashedError): void {
     this.deathError = err;
-    this.die(err);
+    this.outbox = [];
+    const tasks = [...this.tasks.values()];
+    this.tasks.clear();
+    for (const t of tasks) t.reject(err);
+    const controls = [...this.controls];
+    this.controls.clear();
+    for (const reject of controls) reject(err);
+    this.wakeIdle();
   }
 
-  private onSide(m: SideMessage): void {
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private onMessage(m: SideMessage): void {
     if (!m || typeof m !== 'object') return;
     const l = this.opts.listener;
     switch (m.type) {
+      case 'ap:done': {
+        const b = m.b;
+        for (let i = 0; i < b.length; i += DONE_STRIDE) {
+          const id = b[i] as number;
+          const t = this.tasks.get(id);
+          if (!t) continue;
+          this.tasks.delete(id);
+          t.resolve(b[i + 1] as TaskOutcome);
+        }
+        if (this.tasks.size === 0 && this.idleWaiters.length > 0) this.wakeIdle();
+        break;
+      }
       case 'ap:hb':
         l.onHeartbeat(m.taskId);
         break;
@@ -170,7 +307,11 @@ export class ThreadHost implements Host {
         l.reserveTokens(m.taskId, m.amount).then(
           (error) => this.reply({ type: 'ap:reserve-reply', rid: m.rid, ...(error ? { error } : {}) }),
           (e: unknown) =>
-            this.reply({ type: 'ap:reserve-reply', rid: m.rid, error: { name: 'Error', message: String(e) } }),
+            this.reply({
+              type: 'ap:reserve-reply',
+              rid: m.rid,
+              error: { name: 'Error', message: String(e) },
+            }),
         );
         break;
       case 'ap:settle':

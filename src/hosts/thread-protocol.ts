@@ -1,6 +1,7 @@
 /** Messages and API shared by the thread host (main side) and the worker entry. */
 import type { Usage } from '../agent/define.js';
 import type { TaskOutcome } from '../agent/runner.js';
+import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../errors/errors.js';
 
 /** workerData given to a new agent thread. */
@@ -11,6 +12,13 @@ export interface WorkerInit {
   tools: string[];
   /** Set in development: the TypeScript entry the bootstrap loads through tsx. */
   tsEntry?: string;
+  /**
+   * The task channel: a dedicated MessagePort (transferred) carrying every `ap:*` message both ways.
+   * Dedicated so either side can drain it synchronously with `receiveMessageOnPort` (the worker's own
+   * port also carries Comlink's control traffic, which must stay with Comlink's listener), and so tasks,
+   * aborts, heartbeats, usage and outcomes of one agent stay in order on one queue.
+   */
+  port: MessagePort;
 }
 
 /** Result of loading the agent module in the worker. */
@@ -23,7 +31,6 @@ export type InitResult = { ok: true; handlers: string[] } | { ok: false; error: 
 export interface WorkerApi {
   init(): Promise<InitResult>;
   ping(): number;
-  drain(): void;
 }
 
 /**
@@ -54,14 +61,15 @@ export const DONE_STRIDE = 2;
 export type DoneOutcome = TaskOutcome;
 
 /**
- * One-way messages outside Comlink's request/response (no `id`, so Comlink ignores them): the task
- * channel, abort (ordered after the task's run message on the same channel), heartbeats, usage and
- * token reservations, so each costs one message instead of a Comlink round trip.
+ * Messages on the task channel ({@link WorkerInit.port}), outside Comlink: task batches, outcome
+ * batches, abort and drain (posted right after any batched runs, so an abort never overtakes the task
+ * it aborts), heartbeats, usage and token reservations — each one message, not a Comlink round trip.
  */
 export type SideMessage =
   | RunBatch
   | DoneBatch
   | { type: 'ap:abort'; taskId: string; reason: string }
+  | { type: 'ap:drain' }
   | { type: 'ap:hb'; taskId: string }
   | { type: 'ap:usage'; taskId: string; usage: Usage }
   | { type: 'ap:reserve'; rid: number; taskId: string; amount: number }

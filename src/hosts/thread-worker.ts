@@ -1,32 +1,131 @@
 /**
- * Entry point of an agent worker thread. Loads the agent module, exposes a small API over Comlink,
- * and uses one-way side-channel messages (`ap:*`, which Comlink ignores: they carry no `id`) for
- * heartbeats, usage and token reservations, so those cost one message instead of a Comlink round trip.
+ * Entry point of an agent worker thread. Loads the agent module and answers two channels:
+ * - control over Comlink on the worker's own port (`init`, `ping`): rare calls where a Comlink round
+ *   trip costs nothing that matters;
+ * - the task channel, a dedicated MessagePort (`ap:*` messages). Tasks arrive in batches (`ap:run`);
+ *   on each wake-up the worker also drains every batch already queued (`receiveMessageOnPort`), runs
+ *   them all, and answers every handler that returned a plain value in ONE `ap:done` message; async
+ *   handlers that settle in the same tick share one message too. Heartbeats, usage and token
+ *   reservations are single messages on the same channel, so they stay in order with the outcomes.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { AgentRunner } from '../agent/runner.js';
+import { AgentRunner, type TaskOutcome } from '../agent/runner.js';
 import { type SerializedError, serializeError } from '../errors/errors.js';
 import { loadDefinition } from './inline-host.js';
-import type { SideMessage, WorkerApi, WorkerInit } from './thread-protocol.js';
+import {
+  DONE_STRIDE,
+  RUN_STRIDE,
+  type SideMessage,
+  type WorkerApi,
+  type WorkerInit,
+} from './thread-protocol.js';
 
-const port = parentPort;
-if (!port) throw new Error('thread-worker must run in a worker thread');
+if (!parentPort) throw new Error('thread-worker must run in a worker thread');
 const init = workerData as WorkerInit;
+const port = init.port;
 let runner: AgentRunner | undefined;
 let nextRid = 0;
 const reservations = new Map<number, (r: SerializedError | undefined) => void>();
 
 const post = (m: SideMessage) => port.postMessage(m);
 
-port.on('message', (m: SideMessage) => {
-  if (m && m.type === 'ap:reserve-reply') {
-    const resolve = reservations.get(m.rid);
-    reservations.delete(m.rid);
-    resolve?.(m.error);
+const notInitialised: TaskOutcome = {
+  ok: false,
+  usage: {},
+  error: { name: 'Error', message: 'not initialised' },
+};
+
+/** Outcomes waiting to be sent, flat: [callId, outcome, …]. */
+let outbox: unknown[] = [];
+let flushQueued = false;
+
+/** Send every buffered outcome in one message. */
+function flush(): void {
+  flushQueued = false;
+  if (outbox.length === 0) return;
+  const b = outbox;
+  outbox = [];
+  try {
+    post({ type: 'ap:done', b });
+  } catch {
+    // Some handler returned a value that cannot be cloned: send one by one so only that task fails
+    // (with a task error the caller can read), never the others in the batch.
+    for (let i = 0; i < b.length; i += DONE_STRIDE) {
+      const one = b.slice(i, i + DONE_STRIDE);
+      try {
+        post({ type: 'ap:done', b: one });
+      } catch (e) {
+        post({ type: 'ap:done', b: [one[0], uncloneable(one[1] as TaskOutcome, e)] });
+      }
+    }
   }
+}
+
+function uncloneable(o: TaskOutcome, e: unknown): TaskOutcome {
+  const error = serializeError(e);
+  error.message = `task result is not structured-cloneable: ${error.message}`;
+  return { ok: false, usage: { ...o.usage }, error };
+}
+
+/** An async task finished: buffer it; all that finish before the microtask queue drains share one message. */
+function doneLater(id: unknown, o: TaskOutcome): void {
+  outbox.push(id, o);
+  if (!flushQueued) {
+    flushQueued = true;
+    // nextTick queued from a promise callback runs once the microtask queue is empty: the whole
+    // tick's completions are in the outbox by then, and no event-loop turn is spent waiting.
+    process.nextTick(flush);
+  }
+}
+
+function runBatch(b: unknown[]): void {
+  for (let i = 0; i < b.length; i += RUN_STRIDE) {
+    const id = b[i];
+    const o = runner ? runner.start(b[i + 1] as string, b[i + 2] as string, b[i + 3]) : notInitialised;
+    if (o instanceof Promise) o.then((v: TaskOutcome) => doneLater(id, v));
+    else outbox.push(id, o);
+  }
+}
+
+/** Most queued messages handled per wake-up before answering (keeps one wake-up's work bounded). */
+const DRAIN_LIMIT = 64;
+
+port.on('message', (m: SideMessage) => {
+  handle(m);
+  // Take what else is already queued now, instead of one event-loop callback per message: under load
+  // the batches grow by themselves, and one answer covers them all.
+  for (let n = 0; n < DRAIN_LIMIT; n++) {
+    const next = receiveMessageOnPort(port);
+    if (next === undefined) break;
+    handle(next.message as SideMessage);
+  }
+  // Handlers that returned plain values answer in one message, at once.
+  if (outbox.length > 0) flush();
 });
+
+function handle(m: SideMessage): void {
+  if (!m || typeof m !== 'object') return;
+  switch (m.type) {
+    case 'ap:run':
+      runBatch(m.b);
+      break;
+    case 'ap:abort':
+      runner?.abort(m.taskId, m.reason);
+      break;
+    case 'ap:drain':
+      // The host decides how long to wait (on its clock); this only tells every task to stop.
+      runner?.abortAll('agent stopping');
+      break;
+    case 'ap:reserve-reply': {
+      const resolve = reservations.get(m.rid);
+      reservations.delete(m.rid);
+      resolve?.(m.error);
+      break;
+    }
+  }
+}
 
 const api: WorkerApi = {
   async init() {
@@ -48,20 +147,9 @@ const api: WorkerApi = {
       return { ok: false, error: serializeError(e) };
     }
   },
-  run(taskId, task, input) {
-    if (!runner) return Promise.resolve({ ok: false, usage: {}, error: { name: 'Error', message: 'not initialised' } });
-    return runner.run(taskId, task, input);
-  },
-  abort(taskId, reason) {
-    runner?.abort(taskId, reason);
-  },
   ping() {
     return runner?.active ?? 0;
   },
-  drain() {
-    // The host decides how long to wait (on its clock); this only tells every task to stop.
-    runner?.abortAll('agent stopping');
-  },
 };
 
-Comlink.expose(api, nodeEndpoint(port));
+Comlink.expose(api, nodeEndpoint(parentPort));

@@ -196,8 +196,9 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     invalid('config', `${path}.agent`, agent, 'an agent module URL/path or a defineAgent() object');
   }
   const host = str('config', `${path}.host`, o.host, isDef ? 'inline' : 'thread', ['thread', 'inline']);
-  if (host === 'thread') {
-    if (isDef) invalid('config', `${path}.agent`, 'defineAgent() object', 'a module URL/path for thread agents');
+  if (host === 'thread' && isDef) invalid('config', `${path}.agent`, 'defineAgent() object', 'a module URL/path for thread agents');
+  // Inline agents may be modules too: a missing one must fail here, not as an endless start/crash loop.
+  if (!isDef) {
     try {
       agentModuleUrl(agent as URL | string);
     } catch {

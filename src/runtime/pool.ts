@@ -34,6 +34,8 @@ export interface PoolDeps {
   keys: KeyGate;
   gate: ResourceGate;
   inspect?: (e: InspectionEvent) => void;
+  /** Called when an agent slot became free and no acquire waiter took it (the dispatcher pulls work). */
+  onFreed?: (pool: Pool) => void;
   /** Token accounting hooks for agents (optional). */
   agentHooks?: Pick<import('./agent-handle.js').AgentSpec, 'reserveTokens' | 'settleTokens' | 'onUsage'>;
 }
@@ -179,6 +181,28 @@ export class Pool implements LeaseOwner {
     return this.wait(req, now);
   }
 
+  /**
+   * A lease right now, or undefined: no waiting, no actor. Used by the dispatcher, which keeps its
+   * own queue; acquire() waiters go first (FIFO fairness between the two paths).
+   */
+  tryLease(req: AcquireRequest): Lease | undefined {
+    if (!this.accepting || this.waiters.size > 0 || this.free.size === 0) return undefined;
+    if (!this.deps.keys.allows(req.concurrencyKey, req.concurrencyLimit)) return undefined;
+    const agent = this.takeFree()!;
+    const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
+    if (!r.ok) {
+      agent.leases--;
+      if (agent.accepting && !this.retiring.has(agent)) this.free.add(agent);
+      return undefined;
+    }
+    return this.grant(agent, req, this.deps.clock.now(), r.release);
+  }
+
+  /** Grow toward serving `queued` more tasks (within max); used by the dispatcher's backlog. */
+  requestCapacity(queued: number): void {
+    this.ensureCapacity(queued);
+  }
+
   private wait(req: AcquireRequest, startedAt: number): Promise<Lease> {
     return new Promise<Lease>((resolve, reject) => {
       const w = { id: `${this.type}-acq-${++this.seq}`, req, startedAt, agent: undefined, reservation: undefined } as Omit<
@@ -303,6 +327,7 @@ export class Pool implements LeaseOwner {
       this.free.add(agent);
     }
     this.serveWaiters();
+    if (this.free.size > 0) this.deps.onFreed?.(this);
     if (this.drained && this.leases.size === 0) this.drained();
   }
 
@@ -320,6 +345,11 @@ export class Pool implements LeaseOwner {
   private returnAgent(agent: AgentHandle): void {
     agent.leases = Math.max(0, agent.leases - 1);
     if (agent.accepting && this.accepting && !this.retiring.has(agent)) this.free.add(agent);
+    this.serveWaiters();
+  }
+
+  /** Offer free agents to waiters again (a concurrency key was released, possibly by another pool). */
+  wake(): void {
     this.serveWaiters();
   }
 
@@ -342,11 +372,12 @@ export class Pool implements LeaseOwner {
   }
 
   /** Start agents for waiters nobody is starting an agent for yet (below max). */
-  private ensureCapacity(): void {
+  private ensureCapacity(extraDemand = 0): void {
     if (!this.accepting) return;
     let starting = 0;
     for (const a of this.agents.values()) if (a.availability === 'unavailable' && a.state === 'starting') starting++;
-    const want = Math.min(this.config.max, this.size + Math.max(0, this.waiters.size - this.free.size - starting));
+    const demand = this.waiters.size + extraDemand;
+    const want = Math.min(this.config.max, this.size + Math.max(0, demand - this.free.size - starting));
     if (want > this.size) void this.scaleTo(want, 'acquire demand');
   }
 
@@ -460,6 +491,7 @@ export class Pool implements LeaseOwner {
         if (this.accepting && !this.retiring.has(agent) && agent.leases < this.config.concurrency) {
           this.free.add(agent);
           this.serveWaiters();
+          if (this.free.size > 0) this.deps.onFreed?.(this);
         }
         break;
       case 'unavailable':
@@ -484,9 +516,12 @@ export class Pool implements LeaseOwner {
     for (const l of [...this.leases]) if (l.agent === agent) l.markLost(reason);
   }
 
-  /** Stop taking work, cancel waiters, wait for leases up to the deadline, then stop every agent. */
-  drain(): Promise<void> {
-    this.actor.send({ type: 'DRAIN' });
+  /**
+   * Stop taking work, cancel waiters, wait for leases up to the deadline, then stop every agent.
+   * @param deadlineMs how long leases may take to be released. @default the pool's `timings.drainTimeoutMs`
+   */
+  drain(deadlineMs?: number): Promise<void> {
+    this.actor.send(deadlineMs === undefined ? { type: 'DRAIN' } : { type: 'DRAIN', deadlineMs });
     return this.whenStopped();
   }
 

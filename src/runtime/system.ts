@@ -10,6 +10,7 @@ import { bool, knownKeys, num, record, signal as sig, str } from '../errors/vali
 import { ThreadHost } from '../hosts/thread-host.js';
 import { type Clock, realClock } from './clock.js';
 import { parseSystem, type SystemConfig, type SystemOptions } from './config.js';
+import { Dispatcher, type DispatcherStats, type SubmitOptions } from './dispatcher.js';
 import { KeyGate, type ResourceGate, unlimitedGate } from './gates.js';
 import type { Lease } from './lease.js';
 import { createLogger, type Logger } from './logger.js';
@@ -44,12 +45,26 @@ export interface ShutdownOptions {
 export interface SystemStatus {
   state: string;
   pools: Record<string, PoolStatus>;
+  /** The submit path's counters. */
+  tasks: DispatcherStats;
   /** Worker threads alive in this process. */
   threads: number;
 }
 
 const ACQUIRE_KEYS = new Set(['cycleId', 'requirements', 'timeoutMs', 'signal', 'concurrencyKey', 'concurrencyLimit']);
 const SHUTDOWN_KEYS = new Set(['graceful', 'deadlineMs']);
+
+/** A {@link KeyGate} that calls `onRelease` after every release of a key. */
+class WakingKeyGate extends KeyGate {
+  constructor(private readonly onRelease: () => void) {
+    super();
+  }
+
+  override release(key: string | undefined): void {
+    super.release(key);
+    if (key !== undefined) this.onRelease();
+  }
+}
 
 /** A running agentpool: pools of agents, leases, scaling, shutdown. */
 export class AgentPoolSystem {
@@ -60,7 +75,13 @@ export class AgentPoolSystem {
   readonly clock: Clock;
   readonly logger: Logger;
   private readonly pools = new Map<string, Pool>();
-  private readonly keys = new KeyGate();
+  // Keys are shared across pools, so a release must wake the waiters of every pool, not only its own.
+  private readonly keys = new WakingKeyGate(() => {
+    for (const p of this.pools.values()) p.wake();
+    this.dispatcher?.onFreed();
+  });
+  /** The submit path. */
+  readonly dispatcher: Dispatcher;
 
   constructor(options: SystemOptions, gate: ResourceGate = unlimitedGate) {
     this.config = parseSystem(options);
@@ -74,19 +95,25 @@ export class AgentPoolSystem {
           logger: this.logger,
           keys: this.keys,
           gate,
+          onFreed: () => this.dispatcher.onFreed(),
           ...(options.inspect ? { inspect: options.inspect } : {}),
         }),
       );
     }
+    this.dispatcher = new Dispatcher(this.pools, this.clock, this.config.limits, options.inspect);
     const machine = systemMachine.provide({
       actors: {
         startPools: fromPromise(async () => {
           await Promise.all([...this.pools.values()].map((p) => p.start()));
         }),
-        drainPools: fromPromise(async () => {
-          await Promise.all([...this.pools.values()].map((p) => p.drain()));
+        drainPools: fromPromise(async ({ input }: { input: { deadlineMs: number } }) => {
+          // Queued tasks are rejected now; running ones hold leases, which the pools' drain waits for.
+          void this.dispatcher.drain();
+          // The shutdown's deadline, not each pool's own drain timeout, bounds the drain.
+          await Promise.all([...this.pools.values()].map((p) => p.drain(input.deadlineMs)));
         }),
         stopPools: fromPromise(async () => {
+          void this.dispatcher.drain();
           await Promise.all([...this.pools.values()].map((p) => p.stopAgents()));
         }),
       },
@@ -170,6 +197,22 @@ export class AgentPoolSystem {
     };
   }
 
+  /**
+   * Submit a task and get its result: queued by priority (then deadline, then FIFO), placed on a free
+   * agent of `type`, re-queued if its agent dies (up to `maxAttempts`).
+   *
+   * @example
+   * ```ts
+   * const report = await system.submit({ type: 'qa', task: 'runTests', input, priority: 'high' });
+   * ```
+   */
+  submit(options: SubmitOptions): Promise<unknown> {
+    if (this.state !== 'running') {
+      return Promise.reject(new AgentPoolError('ERR_SHUTTING_DOWN', `system is ${this.state}, not running`));
+    }
+    return this.dispatcher.submit(options);
+  }
+
   /** Scale a pool to `target` agents (clamped to [min, max]); resolves with the recorded decision. */
   scalePool(type: string, target: number, reason = 'manual'): Promise<ScaleRecord | undefined> {
     try {
@@ -185,7 +228,7 @@ export class AgentPoolSystem {
   status(): SystemStatus {
     const pools: Record<string, PoolStatus> = {};
     for (const [t, p] of this.pools) pools[t] = p.status();
-    return { state: this.state, pools, threads: ThreadHost.live };
+    return { state: this.state, pools, tasks: this.dispatcher.snapshot(), threads: ThreadHost.live };
   }
 
   /**

@@ -59,6 +59,12 @@ export interface QueueingResult {
   probesPerDispatch: number;
   /** Arrival rate used (tasks per unit time). */
   arrivalRate: number;
+  /**
+   * Mean time in system of the second half of the measured tasks divided by that of the first
+   * half. About 1 in steady state; well above 1 when queues grow without bound (an overloaded
+   * agent), in which case the other numbers depend on the run length and mean little.
+   */
+  drift: number;
 }
 
 /** Derive independent stream seeds from one run seed (splitmix-style mixing). */
@@ -156,6 +162,8 @@ export function simulateQueueing(o: QueueingRunOptions): QueueingResult {
   const departures = new BinaryHeap<Departure>((a, b) => a.t < b.t);
   const waits = new Float64Array(o.tasks);
   let sumTime = 0;
+  let sumTimeFirstHalf = 0;
+  const half = warmup + Math.floor(o.tasks / 2);
   let sumWait = 0;
   let probes = 0;
   let maxQueue = 0;
@@ -201,6 +209,7 @@ export function simulateQueueing(o: QueueingRunOptions): QueueingResult {
       const wait = task.start - task.arrival;
       if (task.index >= warmup) {
         sumTime += now - task.arrival;
+        if (task.index < half) sumTimeFirstHalf += now - task.arrival;
         sumWait += wait;
         waits[task.index - warmup] = wait;
       }
@@ -220,5 +229,9 @@ export function simulateQueueing(o: QueueingRunOptions): QueueingResult {
     maxQueue,
     probesPerDispatch: probes / o.tasks,
     arrivalRate: lambda,
+    drift:
+      sumTimeFirstHalf > 0
+        ? (sumTime - sumTimeFirstHalf) / (o.tasks - (half - warmup)) / (sumTimeFirstHalf / (half - warmup))
+        : 1,
   };
 }

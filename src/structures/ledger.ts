@@ -344,6 +344,31 @@ export class Ledger {
     return { ok: true, allocation: this.view(e) };
   }
 
+  /**
+   * An independent copy (O(allocations)): same config, same live allocations, same released-id memory.
+   * For snapshot-as-value uses (graph traversal, what-if planning); the hot path mutates in place.
+   */
+  clone(): Ledger {
+    const c: Ledger = Object.create(Ledger.prototype);
+    const fields = {
+      resources: this.resources,
+      index: this.index,
+      limit: this.limit,
+      max: this.max,
+      min: this.min,
+      used: Float64Array.from(this.used),
+      live: new Map([...this.live].map(([id, e]) => [id, { ...e, amounts: Float64Array.from(e.amounts) }])),
+      released: new Set(this.released),
+      releasedOrder: [...this.releasedOrder],
+      releasedHead: this.releasedHead,
+      releasedMemory: this.releasedMemory,
+      seq: this.seq,
+      scratch: new Float64Array(this.resources.length),
+    };
+    Object.assign(c, fields);
+    return c;
+  }
+
   /** Free amount of resource `i` (may be fractional; `Infinity` when unlimited). */
   private free(i: number): number {
     return Math.max(0, this.limit[i]! - this.used[i]!);

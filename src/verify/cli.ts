@@ -10,7 +10,7 @@ import { AgentPoolError } from '../errors/errors.js';
 import { parseArgs } from './argv.js';
 import { checkMachine } from './graph-check.js';
 import { loadSpecs } from './registry.js';
-import type { Finding, MachineReport } from './types.js';
+import type { Finding, MachineReport, MachineSpec } from './types.js';
 
 /** Options for {@link runVerify} beyond the CLI arguments (mostly for tests). */
 export interface RunVerifyOptions {
@@ -28,6 +28,30 @@ export function findingCount(r: MachineReport): number {
 /** True when the report should fail the run. */
 export function reportFails(r: MachineReport): boolean {
   return findingCount(r) > 0 || r.truncated;
+}
+
+/**
+ * Check one spec; a spec whose own callbacks throw (isHome, serializeState) becomes an error finding
+ * for that machine instead of hiding every other machine's report.
+ */
+function checkSafely(spec: MachineSpec): MachineReport {
+  try {
+    return checkMachine(spec);
+  } catch (e) {
+    return {
+      machine: spec.name,
+      states: 0,
+      transitions: 0,
+      paths: 0,
+      deadlocked: [],
+      cannotReachIdle: [],
+      replayFailures: [],
+      errors: [
+        { state: '(spec)', path: [], detail: e instanceof Error ? `${e.name}: ${e.message}` : String(e) },
+      ],
+      truncated: false,
+    };
+  }
 }
 
 function formatFinding(label: string, f: Finding): string {
@@ -105,7 +129,7 @@ export async function runVerify(
     return 2;
   }
   const selected = only.length ? specs.filter((s) => only.includes(s.name)) : specs;
-  const reports = selected.map((s) => checkMachine(s));
+  const reports = selected.map(checkSafely);
   const failing = reports.filter(reportFails);
 
   if (json) {

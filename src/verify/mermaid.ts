@@ -178,26 +178,38 @@ export function toMermaid(machine: AnyStateMachine): string {
   const ANY = '_any';
   const idOf = (n: AnyStateNode) => (n === machine.root ? ANY : (ids.get(n) ?? ANY));
 
-  // Each arrow goes into the block of the lowest common ancestor of its source's and target's
-  // parents, so Mermaid draws it inside the composite state both ends live in.
+  // Mermaid cannot draw an arrow between states of different composite blocks: a state id used
+  // outside its block becomes a second, unrelated state. So each arrow goes into the block of the
+  // lowest common ancestor of its ends' parents, and an end nested deeper is lifted to the composite
+  // state (a direct child of that block) that contains it, with the real state named in the label.
   const arrows = new Map<AnyStateNode, string[]>();
   const scopeOf = (a: AnyStateNode, b: AnyStateNode): AnyStateNode => {
     if (a === machine.root) return machine.root;
-    const pa = a.parent ?? a;
     const chain = new Set<AnyStateNode>();
-    for (let n: AnyStateNode | undefined = pa; n; n = n.parent) chain.add(n);
+    for (let n: AnyStateNode | undefined = a.parent ?? a; n; n = n.parent) chain.add(n);
     for (let n: AnyStateNode | undefined = b.parent ?? b; n; n = n.parent) if (chain.has(n)) return n;
     return machine.root;
   };
+  const lift = (n: AnyStateNode, scope: AnyStateNode): AnyStateNode => {
+    let x = n;
+    while (x.parent && x.parent !== scope && x !== scope) x = x.parent;
+    return x;
+  };
+  const below = (inner: AnyStateNode, outer: AnyStateNode) => inner.path.slice(outer.path.length).join('.');
   for (const n of [machine.root, ...allNodes(machine.root)]) {
     for (const t of transitionsOf(n)) {
       const targets = t.target ?? (t.reenter ? [n] : []);
       const guard = guardName(t.guard);
-      const label = safeLabel(`${eventLabel(n, t.eventType)}${guard ? ` [${guard}]` : ''}`);
+      const base = `${eventLabel(n, t.eventType)}${guard ? ` [${guard}]` : ''}`;
       for (const target of targets) {
         const scope = scopeOf(n, target);
+        const from = n === machine.root ? n : lift(n, scope);
+        const to = lift(target, scope);
+        let label = base;
+        if (from !== n) label += ` (from ${below(n, from)})`;
+        if (to !== target) label += ` (to ${below(target, to)})`;
         const list = arrows.get(scope) ?? [];
-        list.push(`${idOf(n)} --> ${idOf(target)} : ${label}`);
+        list.push(`${idOf(from)} --> ${idOf(to)} : ${safeLabel(label)}`);
         arrows.set(scope, list);
       }
     }

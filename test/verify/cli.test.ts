@@ -27,6 +27,16 @@ const stuckSpec = `
     isHome: (s) => s.value === 'a',
   };`;
 
+/** A spec whose isHome throws: reported as that machine's error, the others still checked. */
+const throwingSpec = `
+  import { createMachine } from ${JSON.stringify(xstateUrl)};
+  export const spec = {
+    name: 'throws',
+    machine: createMachine({ id: 't', initial: 'a', states: { a: {} } }),
+    events: [],
+    isHome: () => { throw new Error('isHome is broken'); },
+  };`;
+
 function capture() {
   const stream = new PassThrough();
   let text = '';
@@ -71,6 +81,26 @@ describe('runVerify', () => {
     expect(out.text()).toContain('deadlocked: jam\n    path: JAM');
     expect(out.text()).toContain('cannot reach idle/final: jam');
     expect(out.text()).toContain('FAIL: 2 findings in 1 of 1 machines');
+  });
+
+  it('reports a spec whose callbacks throw as an error of that machine and still checks the rest', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'agentpool-verify-throw-'));
+    try {
+      await writeFile(join(d, 'ok.spec.mjs'), okSpec);
+      await writeFile(join(d, 'throws.spec.mjs'), throwingSpec);
+      const out = capture();
+      expect(await runVerify(['--json'], out.stream, { specsDir: d })).toBe(1);
+      const { machines } = JSON.parse(out.text()) as {
+        machines: Array<{ machine: string; errors: unknown[] }>;
+      };
+      expect(machines.map((m) => [m.machine, m.errors.length])).toEqual([
+        ['ok', 0],
+        ['throws', 1],
+      ]);
+      expect(out.text()).toContain('isHome is broken');
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
   });
 
   it('exits 2 on an unknown flag or machine, writing the reason to err', async () => {

@@ -10,7 +10,14 @@ import { healthyMachine } from './fixtures.js';
 
 /** Nested, parallel, guarded, delayed, invoking and final states in one machine. */
 const known = setup({
-  types: { events: {} as { type: 'START' } | { type: 'STOP' } | { type: 'TICK' } | { type: 'KILL' } },
+  types: {
+    events: {} as
+      | { type: 'START' }
+      | { type: 'STOP' }
+      | { type: 'TICK' }
+      | { type: 'KILL' }
+      | { type: 'BURN' },
+  },
   guards: { ready: () => true, warm: () => true },
   delays: { grace: 1000 },
   actions: { log: () => {} },
@@ -23,7 +30,7 @@ const known = setup({
     on: {
       initial: 'cold',
       states: {
-        cold: { after: { 250: 'warm' } },
+        cold: { after: { 250: 'warm' }, on: { BURN: '#known.dead' } },
         warm: { on: { TICK: { target: 'cold', guard: and(['ready', 'warm']) } } },
       },
       on: { STOP: 'stopping' },
@@ -73,6 +80,14 @@ describe('toMermaid', () => {
     expect(lines).toContain('stopping_left_l1 --> stopping_left_l2 : after grace');
     expect(lines).toContain('stopping_left_l2 --> [*]');
     expect(lines).toContain('dead --> [*]');
+  });
+
+  it('lifts an arrow that leaves a composite state to that composite, naming the real source', () => {
+    // on.cold → dead crosses the `on` block: Mermaid would invent a second `on_cold` outside it.
+    expect(lines).toContain('on --> dead : BURN (from cold)');
+    expect(lines.filter((l) => l.includes('on_cold -->')).every((l) => l.startsWith('on_cold --> on_'))).toBe(
+      true,
+    );
   });
 
   it('declares every state exactly once', () => {
@@ -145,6 +160,13 @@ describe('writeMachineDocs', () => {
     const third = await writeMachineDocs([spec], dir, { check: true });
     expect(third.every((r) => !r.changed)).toBe(true);
     expect(await readFile(join(dir, 'README.md'), 'utf8')).toContain('| [known](./known.md) |');
+  });
+
+  it('ignores the marker when prose quotes it, and uses the last marker line', () => {
+    const existing = `# Doc\n\nText above \`${GENERATED_MARKER}\` is kept.\n\n${GENERATED_MARKER}\nold\n`;
+    expect(mergeGenerated(existing, 'x', 'NEW\n')).toBe(
+      `# Doc\n\nText above \`${GENERATED_MARKER}\` is kept.\n\n${GENERATED_MARKER}\nNEW\n`,
+    );
   });
 
   it('keeps a file without a marker whole, appending the generated part', () => {

@@ -1,44 +1,70 @@
 /**
- * Per-agent performance learned online from completions (EWMA of service time and of success),
- * shared by the workload-aware and predictive strategies.
+ * Per-agent performance learned online from completions, shared by the workload-aware and
+ * predictive strategies: a typical service time and a success rate (EWMAs).
+ *
+ * The service time is averaged in the **log domain** (an EWMA of ln t, reported as e^mean, a
+ * running geometric mean). Service times of agent work are heavy-tailed: with lognormal CV 3 a
+ * plain EWMA jumps by a factor of ten on one outlier and marks a fast agent slow for dozens of tasks,
+ * and the strategies then route on noise. In the log domain one outlier moves the estimate by a
+ * bounded factor. The geometric mean sits below the arithmetic mean by a factor that is the same
+ * for every agent with the same task mix, and strategies only compare agents with each other, so
+ * the bias cancels.
  */
 import type { AgentView, TaskOutcome } from './types.js';
 import { Ewma } from './util.js';
 
 /** What is known about one agent's past work. */
 export interface AgentStats {
-  /** EWMA of service time. */
-  readonly service: Ewma;
+  /** EWMA of ln(service time) over successful tasks. */
+  readonly logService: Ewma;
+  /** e^logService: the typical service time (cached here so hot loops do not call Math.exp). */
+  typicalService: number | undefined;
   /** EWMA of success (1 = ok, 0 = failed). */
   readonly success: Ewma;
 }
 
-/** Learned statistics per agent, plus a pool-wide service-time average used as the prior. */
+/** Smallest service time taken into the log average (a 0 would be ln 0 = −∞). */
+const MIN_SERVICE = 1e-9;
+
+/** Learned statistics per agent, plus a pool-wide typical service time used as the prior. */
 export class AgentStatsTable {
   private readonly byAgent = new Map<string, AgentStats>();
   private readonly cacheIds: (string | undefined)[] = [];
   private readonly cacheStats: (AgentStats | undefined)[] = [];
-  /** Pool-wide EWMA of service time: the estimate for an agent with no history yet. */
-  readonly globalService: Ewma;
+  /** Pool-wide EWMA of ln(service time): the estimate for an agent with no history yet. */
+  private readonly globalLog: Ewma;
+  private globalTypical: number | undefined;
 
   /** @param alpha EWMA weight of a new sample. */
   constructor(private readonly alpha: number) {
-    this.globalService = new Ewma(alpha);
+    this.globalLog = new Ewma(alpha);
   }
 
   /** Record a completion. */
   record(agentId: string, outcome: TaskOutcome): void {
     let s = this.byAgent.get(agentId);
     if (!s) {
-      s = { service: new Ewma(this.alpha), success: new Ewma(this.alpha) };
+      // Start from the pool's typical service time and an optimistic success rate, not from the
+      // first sample: one lucky 0.01 s first task would otherwise make the agent look 50× faster
+      // than it is, every strategy would pile work onto it, and the estimate would need hundreds
+      // of samples to recover (seen in simulation: a queue of 133 tasks on one agent).
+      const prior = this.globalLog.value;
+      s = {
+        logService: new Ewma(this.alpha, prior),
+        typicalService: prior === undefined ? undefined : Math.exp(prior),
+        success: new Ewma(this.alpha, 1),
+      };
       this.byAgent.set(agentId, s);
     }
     s.success.add(outcome.ok ? 1 : 0);
     // A failed task's service time says little about speed (it may have died at once): learn speed
     // from successes only.
-    if (outcome.ok) {
-      s.service.add(outcome.serviceTime);
-      this.globalService.add(outcome.serviceTime);
+    if (outcome.ok && Number.isFinite(outcome.serviceTime)) {
+      const x = Math.log(Math.max(MIN_SERVICE, outcome.serviceTime));
+      s.logService.add(x);
+      s.typicalService = Math.exp(s.logService.value as number);
+      this.globalLog.add(x);
+      this.globalTypical = Math.exp(this.globalLog.value as number);
     }
   }
 
@@ -70,11 +96,10 @@ export class AgentStatsTable {
     return this.byAgent.get(agentId);
   }
 
-  /** Expected service time from an agent's stats: its own average, else the pool's, else 1. */
+  /** Typical service time from an agent's stats: its own, else the pool's, else 1. */
   serviceOf(stats: AgentStats | undefined): number {
-    const v = stats?.service.value ?? this.globalService.value ?? 1;
-    // Guard the divisions that use it: a zero service time would make scores infinite.
-    return v > 1e-9 ? v : 1e-9;
+    // Never below MIN_SERVICE: the strategies divide by it.
+    return stats?.typicalService ?? this.globalTypical ?? 1;
   }
 
   /** Success probability from an agent's stats (optimistic prior 1 so new agents get tried). */

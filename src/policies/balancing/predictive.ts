@@ -8,8 +8,11 @@
  *   residual of the running task is a full service time, so an agent with k tasks finishes a new one
  *   after about (k + 1) service times.
  * - **success** = EWMA success rate (prior 1).
- * - **efficiency** = successful work per unit time, success / service, relative to the best
- *   candidate: it separates a fast-but-flaky agent from a slower reliable one.
+ * - **efficiency** = expected goodput of this placement, success probability / expected completion,
+ *   relative to the best candidate: it separates a fast-but-flaky agent from a slower reliable one.
+ *   It is deliberately load-aware. A first version used success / service time (speed alone); at
+ *   load 0.9 with 20 % slow agents that term outweighed the queue and piled work onto busy fast
+ *   agents (mean time in system 3.06 against 1.19 for join-shortest-queue).
  */
 import { AgentStatsTable } from './agent-stats.js';
 import type { AgentView, BalancingStrategy, RandomSource, TaskOutcome, TaskView } from './types.js';
@@ -29,7 +32,7 @@ export interface PredictiveWeights {
 export interface PredictiveOptions {
   /** Score weights. */
   weights?: PredictiveWeights;
-  /** EWMA weight of a new completion. @default 0.05 */
+  /** EWMA weight of a new completion. @default 0.02 */
   alpha?: number;
 }
 
@@ -47,7 +50,7 @@ export class PredictiveStrategy implements BalancingStrategy {
   private readonly w: Required<PredictiveWeights>;
   private readonly stats: AgentStatsTable;
   // Scratch buffers reused across picks (no allocation per dispatch).
-  private service = new Float64Array(64);
+  private ect = new Float64Array(64);
   private success = new Float64Array(64);
 
   /** @throws ConfigError on an unknown option or a bad value. */
@@ -57,7 +60,7 @@ export class PredictiveStrategy implements BalancingStrategy {
     const w = strategyOptions(`${path}.weights`, o.weights, ['completion', 'success', 'efficiency']);
     const weight = (k: keyof PredictiveWeights, d: number) => numOption(`${path}.weights.${k}`, w[k], d, { min: 0 });
     this.w = { completion: weight('completion', 0.4), success: weight('success', 0.3), efficiency: weight('efficiency', 0.3) };
-    this.stats = new AgentStatsTable(numOption(`${path}.alpha`, o.alpha, 0.05, { gt: 0, max: 1 }));
+    this.stats = new AgentStatsTable(numOption(`${path}.alpha`, o.alpha, 0.02, { gt: 0, max: 1 }));
   }
 
   /** Learned expected service time of an agent (pool average before its first completion). */
@@ -74,25 +77,24 @@ export class PredictiveStrategy implements BalancingStrategy {
     const n = candidates.length;
     this.probes = n;
     if (n === 0) return undefined;
+    if (this.ect.length < n) {
+      this.ect = new Float64Array(n * 2);
+      this.success = new Float64Array(n * 2);
+    }
+    const ect = this.ect;
+    const success = this.success;
     const stats = this.stats;
     const all = stats.resolve(candidates);
-    const service = this.service;
-    const success = this.success;
-    if (service.length < n) {
-      this.service = new Float64Array(n * 2);
-      this.success = new Float64Array(n * 2);
-      return this.pick(candidates, _task, rng);
-    }
     let bestEct = Number.POSITIVE_INFINITY;
-    let bestEff = 0;
+    let bestGoodput = 0;
     for (let i = 0; i < n; i++) {
       const st = all[i];
-      const s = stats.serviceOf(st);
+      const e = expectedCompletion(candidates[i] as AgentView, stats.serviceOf(st));
       const p = stats.successOf(st);
-      service[i] = s;
+      ect[i] = e;
       success[i] = p;
-      bestEct = Math.min(bestEct, expectedCompletion(candidates[i] as AgentView, s));
-      bestEff = Math.max(bestEff, p / s);
+      bestEct = Math.min(bestEct, e);
+      bestGoodput = Math.max(bestGoodput, p / e);
     }
     const w = this.w;
     // Argmax with random tie-breaking, inlined: this loop runs n times per dispatch.
@@ -100,11 +102,10 @@ export class PredictiveStrategy implements BalancingStrategy {
     let bestScore = Number.NEGATIVE_INFINITY;
     let ties = 0;
     for (let i = 0; i < n; i++) {
-      const s = service[i] as number;
+      const e = ect[i] as number;
       const p = success[i] as number;
-      const eff = bestEff > 0 ? p / s / bestEff : 0;
-      const score =
-        w.completion * (bestEct / expectedCompletion(candidates[i] as AgentView, s)) + w.success * p + w.efficiency * eff;
+      const eff = bestGoodput > 0 ? p / e / bestGoodput : 0;
+      const score = w.completion * (bestEct / e) + w.success * p + w.efficiency * eff;
       if (score > bestScore) {
         best = i;
         bestScore = score;

@@ -85,8 +85,16 @@ export class Ewma {
   value: number | undefined;
   /** Number of samples seen. */
   count = 0;
-  /** @param alpha weight of a new sample, 0 < alpha ≤ 1. */
-  constructor(private readonly alpha: number) {}
+  /**
+   * @param alpha weight of a new sample, 0 < alpha ≤ 1.
+   * @param initial starting value (a prior); without one the first sample becomes the value.
+   */
+  constructor(
+    private readonly alpha: number,
+    initial?: number,
+  ) {
+    this.value = initial;
+  }
 
   /** Add a sample. Non-finite samples are ignored (a strategy must never be poisoned by NaN). */
   add(x: number): void {

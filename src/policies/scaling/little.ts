@@ -20,7 +20,8 @@ export function littleAgents(arrivalRatePerS: number, meanServiceS: number, targ
 
 /** {@link littleAgents} rounded up (a tiny epsilon keeps 3.0000000001 from becoming 4). */
 export function littleTarget(arrivalRatePerS: number, meanServiceS: number, targetUtilisation: number): number {
-  return Math.ceil(littleAgents(arrivalRatePerS, meanServiceS, targetUtilisation) - 1e-9);
+  // max(0, …) also turns the -0 that ceil(-1e-9) gives into 0.
+  return Math.max(0, Math.ceil(littleAgents(arrivalRatePerS, meanServiceS, targetUtilisation) - 1e-9));
 }
 
 /**
@@ -29,5 +30,5 @@ export function littleTarget(arrivalRatePerS: number, meanServiceS: number, targ
  */
 export function sqrtStaffing(arrivalRatePerS: number, meanServiceS: number, beta = 1): number {
   const r = Math.max(0, arrivalRatePerS * meanServiceS);
-  return Math.ceil(r + beta * Math.sqrt(r) - 1e-9);
+  return Math.max(0, Math.ceil(r + beta * Math.sqrt(r) - 1e-9));
 }

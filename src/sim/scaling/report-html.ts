@@ -74,8 +74,8 @@ export function renderHtmlReport(r: SimulationResult, title = `agentpool simulat
     ['slack', `${fmt(r.slackPct)} %`],
     ['mean / max size', `${fmt(r.meanSize)} / ${r.maxSize}`],
     ['scale events / flaps', `${r.scaleEvents} / ${r.flaps}`],
-    ['simulated s per wall s', fmt(r.speed)],
   ];
+  // Wall-clock speed is left out on purpose: the same seed must give a byte-identical report.
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin-bottom:16px}

@@ -55,6 +55,7 @@ export const spec: MachineSpec = {
     { type: 'AGENT_ADDED' },
     { type: 'AGENT_REMOVED' },
     { type: 'DRAIN' },
+    { type: 'DRAIN', deadlineMs: 500 },
     done({ actualDelta: 1 }),
     done({ actualDelta: 2 }),
     done({ actualDelta: 0, error: '1 of 1 agents failed to start' }),

@@ -1,0 +1,224 @@
+/**
+ * Scaler quality benchmark (issue 6): scenarios step, diurnal, square and idle-gaps × policies
+ * agentpool (the real scaler machine), hpa (Kubernetes HPA model), fixed (Little's law at 70 % of the
+ * mean rate) and peak (sized for the peak), over several seeds, on the deterministic simulator.
+ * Service lognormal mean 20 s CV 1.5, agent start-up 30 s, a 50-agent pool (the peak needs 50 agents at
+ * 75 % utilisation). Results are means over the seeds.
+ */
+import { makeScenario } from '../src/sim/scaling/scenarios.js';
+import type { ScenarioName } from '../src/sim/scaling/scenarios.js';
+import { POLICIES, type PolicyName, type SimulationResult, simulateScaling } from '../src/sim/scaling/simulate.js';
+import { peakRateFor } from '../src/sim/simulate-cli.js';
+import { InvalidArgumentError } from '../src/errors/errors.js';
+import { machineLine, table, writeSection } from './report.js';
+
+/** Scenarios of the benchmark. */
+export const BENCH_SCENARIOS: readonly ScenarioName[] = ['step', 'diurnal', 'square', 'idle-gaps'];
+
+/** One (scenario, policy) row: means over the seeds. */
+export interface ScalingBenchRow {
+  scenario: string;
+  policy: PolicyName;
+  p50WaitS: number;
+  p99WaitS: number;
+  sloViolationPct: number;
+  agentSeconds: number;
+  slackPct: number;
+  scaleEvents: number;
+  flaps: number;
+  seeds: number;
+}
+
+/** Result of {@link runScalingBench}. */
+export interface ScalingBenchResult {
+  results: ScalingBenchRow[];
+  /** Simulated seconds per wall second of the agentpool policy on the 24 h diurnal day (mean over seeds). */
+  diurnalSpeed: number;
+  /** Wall ms of one 24 h, 50-agent agentpool day (mean over seeds). */
+  diurnalWallMs: number;
+  agents: number;
+  seedCount: number;
+}
+
+/** Options of {@link runScalingBench}. */
+export interface ScalingBenchOptions {
+  /** Seeds per (scenario, policy). @default 5 */
+  seeds?: number;
+  /** Return/print JSON instead of writing markdown. @default false */
+  json?: boolean;
+  /** Pool maximum / peak pool size. @default 50 */
+  agents?: number;
+  /** Write the section into docs/benchmarks.md. @default true unless json */
+  write?: boolean;
+  /** Scenario subset (tests use a short one). */
+  scenarios?: readonly ScenarioName[];
+  /** Override every scenario's duration (hours). */
+  hours?: number;
+}
+
+function mean(rs: readonly SimulationResult[], f: (r: SimulationResult) => number): number {
+  return rs.reduce((s, r) => s + f(r), 0) / Math.max(1, rs.length);
+}
+
+/** Run the benchmark. */
+export async function runScalingBench(options: ScalingBenchOptions = {}): Promise<ScalingBenchResult> {
+  const seeds = options.seeds ?? 5;
+  if (!Number.isInteger(seeds) || seeds < 1) throw new InvalidArgumentError('seeds', seeds, 'an integer >= 1');
+  const agents = options.agents ?? 50;
+  const results: ScalingBenchRow[] = [];
+  let diurnalWall = 0;
+  let diurnalRuns = 0;
+  for (const name of options.scenarios ?? BENCH_SCENARIOS) {
+    const scenario = makeScenario(name, {
+      peakRatePerS: peakRateFor(agents),
+      ...(options.hours !== undefined ? { hours: options.hours } : {}),
+    });
+    for (const policy of POLICIES) {
+      const runs: SimulationResult[] = [];
+      for (let seed = 1; seed <= seeds; seed++) {
+        const r = await simulateScaling({ scenario, policy, seed, max: agents });
+        runs.push(r);
+        if (name === 'diurnal' && policy === 'agentpool') {
+          diurnalWall += r.wallMs;
+          diurnalRuns++;
+        }
+      }
+      results.push({
+        scenario: name,
+        policy,
+        p50WaitS: mean(runs, (r) => r.p50WaitS),
+        p99WaitS: mean(runs, (r) => r.p99WaitS),
+        sloViolationPct: mean(runs, (r) => r.sloViolationPct),
+        agentSeconds: mean(runs, (r) => r.agentSeconds),
+        slackPct: mean(runs, (r) => r.slackPct),
+        scaleEvents: mean(runs, (r) => r.scaleEvents),
+        flaps: mean(runs, (r) => r.flaps),
+        seeds,
+      });
+    }
+  }
+  const diurnalWallMs = diurnalRuns ? diurnalWall / diurnalRuns : 0;
+  const out: ScalingBenchResult = {
+    results,
+    diurnalWallMs,
+    diurnalSpeed: diurnalWallMs > 0 ? (options.hours ?? 24) * 3_600_000 / diurnalWallMs : 0,
+    agents,
+    seedCount: seeds,
+  };
+  if (options.write ?? !options.json) writeSection('scaling', renderScalingMarkdown(out));
+  return out;
+}
+
+function row(rs: readonly ScalingBenchRow[], scenario: string, policy: PolicyName): ScalingBenchRow | undefined {
+  return rs.find((r) => r.scenario === scenario && r.policy === policy);
+}
+
+function pct(a: number, b: number): string {
+  if (b === 0) return a === 0 ? '±0 %' : 'n/a (baseline 0)';
+  const d = (100 * (a - b)) / b;
+  return `${d >= 0 ? '+' : ''}${d.toFixed(1)} %`;
+}
+
+/** Goal checks computed from the measured rows (the issue's acceptance criteria). */
+export function scalingGoals(rs: readonly ScalingBenchRow[]): string[] {
+  const lines: string[] = [];
+  const sq = { a: row(rs, 'square', 'agentpool'), h: row(rs, 'square', 'hpa') };
+  if (sq.a && sq.h) {
+    const asOk = sq.a.agentSeconds <= sq.h.agentSeconds;
+    const p99Ok = sq.a.p99WaitS <= 0.8 * sq.h.p99WaitS;
+    const flapOk = sq.a.flaps < sq.h.flaps;
+    lines.push(
+      `- square wave vs HPA: agent-seconds ${pct(sq.a.agentSeconds, sq.h.agentSeconds)} (${asOk ? 'met' : 'NOT met'}: ≤ HPA), ` +
+        `p99 wait ${sq.a.p99WaitS.toFixed(2)} s vs ${sq.h.p99WaitS.toFixed(2)} s = ${pct(sq.a.p99WaitS, sq.h.p99WaitS)} ` +
+        `(${p99Ok ? 'met' : 'NOT met'}: ≥ 20 % lower), flaps ${sq.a.flaps.toFixed(1)} vs ${sq.h.flaps.toFixed(1)} (${flapOk ? 'met' : 'NOT met'}: fewer)`,
+    );
+  }
+  for (const s of BENCH_SCENARIOS) {
+    const a = row(rs, s, 'agentpool');
+    const h = row(rs, s, 'hpa');
+    const p = row(rs, s, 'peak');
+    if (!a || !p) continue;
+    const sloOk = a.sloViolationPct - p.sloViolationPct <= 1;
+    const asOk = a.agentSeconds <= 0.7 * p.agentSeconds;
+    const vsHpa = h
+      ? `; vs HPA: p99 ${pct(a.p99WaitS, h.p99WaitS)}, agent-seconds ${pct(a.agentSeconds, h.agentSeconds)}, flaps ${a.flaps.toFixed(1)} vs ${h.flaps.toFixed(1)}`
+      : '';
+    lines.push(
+      `- ${s} vs peak pool: SLO violations ${a.sloViolationPct.toFixed(2)} % vs ${p.sloViolationPct.toFixed(2)} % ` +
+        `(${sloOk ? 'met' : 'NOT met'}: within 1 point), agent-seconds ${pct(a.agentSeconds, p.agentSeconds)} ` +
+        `(${asOk ? 'met' : 'NOT met'}: ≥ 30 % fewer)${vsHpa}`,
+    );
+  }
+  return lines;
+}
+
+/** Markdown section for docs/benchmarks.md. */
+export function renderScalingMarkdown(r: ScalingBenchResult): string {
+  const rows = r.results.map((x) => [
+    x.scenario,
+    x.policy,
+    x.p50WaitS,
+    x.p99WaitS,
+    x.sloViolationPct,
+    Math.round(x.agentSeconds),
+    x.slackPct,
+    x.scaleEvents,
+    x.flaps,
+  ]);
+  return [
+    '## Scaling (issue 6)',
+    '',
+    `${machineLine()} · \`agentpool bench scaling\` · ${r.seedCount} seeds per cell, means shown`,
+    '',
+    `One pool, max ${r.agents} agents; service lognormal mean 20 s CV 1.5; agent start-up 30 s; FIFO queue; ` +
+      `5 min warm-up not measured. Peak rate = ${r.agents} agents at 75 % utilisation. Scenarios: step (¼ peak, ×4 for 10 min, 1 h), ` +
+      'diurnal (sine ±60 %, 24 h), square (±30 %, 2-min period, 2 h), idle-gaps (10-min bursts at peak, 20-min gaps, 2 h). ' +
+      'Policies: agentpool = the real scaler machine on the simulated clock with default config; hpa = Kubernetes HPA model ' +
+      '(15 s loop, ±10 % tolerance, 300 s down-stabilisation, up max(4 pods, 100 %)/15 s, not-ready = 0 %), target 75 %; ' +
+      "fixed = Little's law at 70 % of the mean rate; peak = sized for the peak rate at 75 %.",
+    '',
+    table(
+      ['scenario', 'policy', 'p50 wait s', 'p99 wait s', '% wait > 30 s', 'agent-s', 'slack %', 'scale events', 'flaps'],
+      rows,
+    ),
+    '',
+    '### Against the goals (computed from the rows above)',
+    '',
+    ...scalingGoals(r.results),
+    '',
+    `Simulation speed: a 24 h, ${r.agents}-agent diurnal day under the agentpool scaler took ${r.diurnalWallMs.toFixed(0)} ms ` +
+      `of wall time on average = ${r.diurnalSpeed.toFixed(0)} simulated seconds per wall second.`,
+  ].join('\n');
+}
+
+/** Flags of `agentpool bench scaling`. */
+const FLAGS = new Set(['--json', '--seeds', '--agents', '--no-write']);
+
+/**
+ * Entry point of `agentpool bench scaling [--json] [--seeds N] [--agents N] [--no-write]`.
+ * Returns the exit code.
+ */
+export async function runScalingCommand(
+  argv: readonly string[],
+  out: (s: string) => void = (s) => process.stdout.write(s),
+): Promise<number> {
+  let json = false;
+  let write = true;
+  let seeds = 5;
+  let agents = 50;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!FLAGS.has(a)) throw new InvalidArgumentError('bench scaling', a, `one of ${[...FLAGS].join(', ')}`);
+    if (a === '--json') json = true;
+    else if (a === '--no-write') write = false;
+    else {
+      const v = Number(argv[++i]);
+      if (!Number.isInteger(v) || v < 1) throw new InvalidArgumentError(a, argv[i], 'an integer >= 1');
+      if (a === '--seeds') seeds = v;
+      else agents = v;
+    }
+  }
+  const r = await runScalingBench({ seeds, json, agents, write });
+  out(json ? `${JSON.stringify({ results: r.results }, null, 2)}\n` : `${renderScalingMarkdown(r)}\n`);
+  return 0;
+}

@@ -1,0 +1,86 @@
+/**
+ * The dispatcher's control plane: `submit()`ted tasks wait in a priority queue and are assigned to
+ * free agents.
+ *
+ * idle (queue empty) → dispatching (tasks queued: every `AGENT_FREED` or `TASK_QUEUED` runs the
+ * named `assign` action, which places what can be placed) → idle when the queue empties; `DRAIN`
+ * → draining (no new tasks; queued tasks are rejected, running ones finish) → stopped.
+ *
+ * Per-task bookkeeping (heap, deadlines, retries, idempotency) is in src/runtime/dispatcher.ts; the
+ * machine only sees edges (empty ⇄ non-empty), so the hot path costs no actor event per task.
+ */
+import { assign, setup } from 'xstate';
+
+/** Context of {@link dispatcherMachine}. */
+export interface DispatcherMachineContext {
+  /** Tasks re-queued after losing their agent. */
+  requeued: number;
+  /** Tasks rejected because their deadline passed while queued. */
+  expired: number;
+}
+
+/** Events {@link dispatcherMachine} accepts. */
+export type DispatcherMachineEvent =
+  | { type: 'TASK_QUEUED' }
+  | { type: 'AGENT_FREED' }
+  | { type: 'QUEUE_EMPTY' }
+  | { type: 'TASK_REQUEUED' }
+  | { type: 'TASK_EXPIRED' }
+  | { type: 'DRAIN' }
+  | { type: 'RUNNING_DONE' };
+
+/**
+ * The dispatcher statechart.
+ *
+ * @example
+ * ```ts
+ * const d = createActor(dispatcherMachine.provide({ actions: { assign: () => placeQueuedTasks() } })).start();
+ * ```
+ */
+export const dispatcherMachine = setup({
+  types: {
+    context: {} as DispatcherMachineContext,
+    events: {} as DispatcherMachineEvent,
+  },
+  actions: {
+    /** Place every queued task that can be placed now (skipping classes that cannot). */
+    assign: () => {},
+    /** Reject every queued task (shutting down). */
+    rejectQueued: () => {},
+  },
+  guards: {
+    /** No task is running any more. */
+    nothingRunning: () => true,
+  },
+}).createMachine({
+  id: 'dispatcher',
+  context: { requeued: 0, expired: 0 },
+  initial: 'idle',
+  states: {
+    idle: {
+      on: {
+        TASK_QUEUED: { target: 'dispatching' },
+      },
+    },
+    dispatching: {
+      entry: 'assign',
+      on: {
+        TASK_QUEUED: { actions: 'assign' },
+        AGENT_FREED: { actions: 'assign' },
+        QUEUE_EMPTY: { target: 'idle' },
+        TASK_REQUEUED: { actions: [assign({ requeued: ({ context }) => context.requeued + 1 }), 'assign'] },
+        TASK_EXPIRED: { actions: assign({ expired: ({ context }) => context.expired + 1 }) },
+      },
+    },
+    draining: {
+      entry: 'rejectQueued',
+      always: { guard: 'nothingRunning', target: 'stopped' },
+      on: { RUNNING_DONE: { guard: 'nothingRunning', target: 'stopped' } },
+    },
+    stopped: { type: 'final' },
+  },
+  on: {
+    DRAIN: { target: '.draining' },
+    TASK_REQUEUED: { actions: assign({ requeued: ({ context }) => context.requeued + 1 }) },
+  },
+});

@@ -1,0 +1,396 @@
+/**
+ * `submit()`: hand over a task, get its result. Tasks wait in one priority queue (critical > high >
+ * medium > low; earlier deadline first; then FIFO), one heap per pool type, and are placed on a free
+ * agent as soon as one exists. A type whose agents are all busy is skipped as a whole, so it never
+ * delays another type. A task whose agent dies is re-queued (up to `maxAttempts`, then
+ * `ERR_TASK_FAILED` with every cause); an idempotency key returns the first submission's result
+ * instead of running twice; `signal` cancels a queued or running task.
+ */
+import { type Actor, createActor, type InspectionEvent } from 'xstate';
+import { dispatcherMachine } from '../../machines/dispatcher.machine.js';
+import {
+  AbortedError,
+  AgentPoolError,
+  DeadlineExceededError,
+  InvalidArgumentError,
+  TaskFailedError,
+  UnknownPoolError,
+} from '../errors/errors.js';
+import { knownKeys, num, record, signal as sig, str, strings } from '../errors/validate.js';
+import { PRIORITIES, type Priority, TaskQueue } from '../structures/task-queue.js';
+import type { Clock, TimerHandle } from './clock.js';
+import type { ResourceName } from './config.js';
+import type { AcquireRequest, Pool } from './pool.js';
+import { neverFits, parseRequirements, type Requirements } from './requirements.js';
+
+/** Options of `system.submit()`. */
+export interface SubmitOptions {
+  /** Pool type. */
+  type: string;
+  /** Task (handler) name. */
+  task: string;
+  /** Task input (structured-cloneable for thread agents). */
+  input?: unknown;
+  /** @default 'medium' */
+  priority?: Priority;
+  /** Absolute deadline (clock ms) to *start* by; a task still queued then rejects with `ERR_DEADLINE_EXCEEDED`. */
+  deadline?: number;
+  /** Wall-clock limit of one run. */
+  timeoutMs?: number;
+  requirements?: Requirements;
+  /** Tools/specialisations the agent must have (⊆ the pool's tools ∪ specialisations). */
+  capabilities?: string[];
+  /** At most `concurrencyLimit` tasks with this key run at once. */
+  concurrencyKey?: string;
+  /** @default 1 */
+  concurrencyLimit?: number;
+  /** A second submit with the same key returns the first one's result instead of running again. */
+  idempotencyKey?: string;
+  /** Cancels the task, queued or running. */
+  signal?: AbortSignal;
+  /** Attempts when agents die under the task. @default 3 */
+  maxAttempts?: number;
+  /** Cycle the task belongs to. @default 'submit' */
+  cycleId?: string;
+}
+
+const SUBMIT_KEYS = new Set([
+  'type',
+  'task',
+  'input',
+  'priority',
+  'deadline',
+  'timeoutMs',
+  'requirements',
+  'capabilities',
+  'concurrencyKey',
+  'concurrencyLimit',
+  'idempotencyKey',
+  'signal',
+  'maxAttempts',
+  'cycleId',
+]);
+
+/** Errors that mean "the agent went away", not "the task failed": the task is re-queued. */
+const AGENT_LOSS = new Set([
+  'ERR_AGENT_CRASHED',
+  'ERR_AGENT_OUT_OF_MEMORY',
+  'ERR_AGENT_STOPPED',
+  'ERR_AGENT_UNAVAILABLE',
+  'ERR_LEASE_RELEASED',
+]);
+
+interface Job {
+  id: string;
+  type: string;
+  task: string;
+  input: unknown;
+  priority: Priority;
+  deadline: number | undefined;
+  timeoutMs: number | undefined;
+  req: AcquireRequest;
+  signal: AbortSignal | undefined;
+  maxAttempts: number;
+  attempts: number;
+  causes: unknown[];
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  timer: TimerHandle | undefined;
+  onAbort: (() => void) | undefined;
+  settled: boolean;
+}
+
+/** Counters of the dispatcher. */
+export interface DispatcherStats {
+  submitted: number;
+  completed: number;
+  failed: number;
+  requeued: number;
+  expired: number;
+  cancelled: number;
+  deduplicated: number;
+  queued: number;
+  running: number;
+}
+
+/** The submit path. */
+export class Dispatcher {
+  readonly actor: Actor<typeof dispatcherMachine>;
+  private readonly queue = new TaskQueue<Job>();
+  private readonly running = new Set<Job>();
+  private readonly idempotent = new Map<string, Promise<unknown>>();
+  private readonly idempotencyLimit = 10_000;
+  private seq = 0;
+  private accepting = true;
+  private assigning = false;
+  readonly stats: DispatcherStats = {
+    submitted: 0,
+    completed: 0,
+    failed: 0,
+    requeued: 0,
+    expired: 0,
+    cancelled: 0,
+    deduplicated: 0,
+    queued: 0,
+    running: 0,
+  };
+
+  constructor(
+    private readonly pools: ReadonlyMap<string, Pool>,
+    private readonly clock: Clock,
+    private readonly limits: Partial<Record<ResourceName, number>>,
+    inspect?: (e: InspectionEvent) => void,
+  ) {
+    const machine = dispatcherMachine.provide({
+      actions: {
+        assign: () => this.assign(),
+        rejectQueued: () => this.rejectQueued(),
+      },
+      guards: { nothingRunning: () => this.running.size === 0 },
+    });
+    this.actor = createActor(machine, { clock, ...(inspect ? { inspect } : {}) }).start();
+  }
+
+  /** Validate and queue a task; resolves with its result. Bad input rejects and leaves the queue unchanged. */
+  submit(raw: SubmitOptions): Promise<unknown> {
+    let job: Job;
+    try {
+      if (!this.accepting) throw shuttingDown();
+      const o = record('argument', 'submit', raw);
+      const key = o.idempotencyKey === undefined ? undefined : str('argument', 'submit.idempotencyKey', o.idempotencyKey, 'k');
+      if (key !== undefined) {
+        const first = this.idempotent.get(key);
+        if (first) {
+          this.stats.deduplicated++;
+          return first;
+        }
+      }
+      job = this.parse(o);
+      const p = new Promise<unknown>((resolve, reject) => {
+        job.resolve = resolve;
+        job.reject = reject;
+      });
+      if (key !== undefined) {
+        this.idempotent.set(key, p);
+        if (this.idempotent.size > this.idempotencyLimit) {
+          const oldest = this.idempotent.keys().next().value as string;
+          this.idempotent.delete(oldest);
+        }
+        // A failed submission may be retried under the same key.
+        p.catch(() => this.idempotent.delete(key));
+      }
+      this.stats.submitted++;
+      this.enqueue(job);
+      return p;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private parse(o: Record<string, unknown>): Job {
+    knownKeys('argument', 'submit', o, SUBMIT_KEYS);
+    const type = str('argument', 'submit.type', o.type, '' as string);
+    const pool = this.pools.get(type);
+    if (!pool) throw new UnknownPoolError(type, [...this.pools.keys()]);
+    const task = str('argument', 'submit.task', o.task, '' as string);
+    if (task === '') throw new InvalidArgumentError('submit.task', o.task, 'a task name');
+    const priority = str('argument', 'submit.priority', o.priority, 'medium', PRIORITIES);
+    const now = this.clock.now();
+    let deadline: number | undefined;
+    if (o.deadline !== undefined) {
+      deadline = num('argument', 'submit.deadline', o.deadline, 0);
+      if (deadline <= now) throw new DeadlineExceededError(task, deadline, now);
+    }
+    const requirements = parseRequirements(o.requirements, 'submit.requirements');
+    const never = neverFits(requirements, pool.config, this.limits);
+    if (never) throw never;
+    const caps = strings('argument', 'submit.capabilities', o.capabilities, []);
+    const offered = new Set([...pool.config.capacity.tools, ...pool.config.capacity.specializations]);
+    const missing = caps.filter((c) => !offered.has(c));
+    if (missing.length > 0) throw new InvalidArgumentError('submit.capabilities', missing, `capabilities of pool ${type} (${[...offered].join(', ') || 'none'})`);
+    if (pool.config.host === 'thread' && o.input !== undefined) {
+      try {
+        structuredClone(o.input);
+      } catch {
+        throw new InvalidArgumentError('submit.input', o.input, 'structured-cloneable data for a thread agent');
+      }
+    }
+    const signal = sig('argument', 'submit.signal', o.signal);
+    if (signal?.aborted) throw new AbortedError(`submit(${task})`, signal.reason);
+    const timeoutMs = o.timeoutMs === undefined ? undefined : num('argument', 'submit.timeoutMs', o.timeoutMs, 0, { gt: 0 });
+    const concurrencyKey = o.concurrencyKey === undefined ? undefined : str('argument', 'submit.concurrencyKey', o.concurrencyKey, 'k');
+    return {
+      id: `task-${++this.seq}`,
+      type,
+      task,
+      input: o.input,
+      priority,
+      deadline,
+      timeoutMs,
+      req: {
+        cycleId: str('argument', 'submit.cycleId', o.cycleId, 'submit'),
+        requirements,
+        timeoutMs: 1,
+        signal: undefined,
+        concurrencyKey,
+        concurrencyLimit: num('argument', 'submit.concurrencyLimit', o.concurrencyLimit, 1, { min: 1, integer: true }),
+      },
+      signal,
+      maxAttempts: num('argument', 'submit.maxAttempts', o.maxAttempts, 3, { min: 1, integer: true }),
+      attempts: 0,
+      causes: [],
+      resolve: () => {},
+      reject: () => {},
+      timer: undefined,
+      onAbort: undefined,
+      settled: false,
+    };
+  }
+
+  private enqueue(job: Job): void {
+    const wasEmpty = this.queue.size === 0;
+    this.queue.push({
+      id: job.id,
+      priority: job.priority,
+      ...(job.deadline !== undefined ? { deadline: job.deadline } : {}),
+      classKey: job.type,
+      payload: job,
+    });
+    if (job.deadline !== undefined && job.timer === undefined) {
+      job.timer = this.clock.setTimeout(() => this.expire(job), job.deadline - this.clock.now());
+    }
+    if (job.signal && !job.onAbort) {
+      job.onAbort = () => this.cancel(job);
+      job.signal.addEventListener('abort', job.onAbort, { once: true });
+    }
+    if (wasEmpty) this.actor.send({ type: 'TASK_QUEUED' });
+    else this.assign();
+  }
+
+  /** A pool has a free agent: pull work. */
+  onFreed(): void {
+    if (this.queue.size > 0) this.assign();
+  }
+
+  /** Place every task that can be placed now. */
+  private assign(): void {
+    if (this.assigning) return; // re-entered from a synchronous release inside the loop
+    this.assigning = true;
+    try {
+      const refused = new Set<string>();
+      for (;;) {
+        let lease: ReturnType<Pool['tryLease']>;
+        const t = this.queue.popFirstClass((cls, head) => {
+          lease = this.pools.get(cls)?.tryLease(head.payload.req);
+          if (!lease) refused.add(cls);
+          return lease !== undefined;
+        });
+        if (!t || !lease) break;
+        refused.delete(t.classKey);
+        this.start(t.payload, lease);
+      }
+      for (const cls of refused) this.pools.get(cls)?.requestCapacity(this.queue.sizeOf(cls));
+      if (this.queue.size === 0) this.actor.send({ type: 'QUEUE_EMPTY' });
+    } finally {
+      this.assigning = false;
+    }
+  }
+
+  private start(job: Job, lease: NonNullable<ReturnType<Pool['tryLease']>>): void {
+    if (job.timer !== undefined) {
+      this.clock.clearTimeout(job.timer);
+      job.timer = undefined;
+    }
+    job.attempts++;
+    this.running.add(job);
+    const opts = {
+      ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
+      ...(job.signal ? { signal: job.signal } : {}),
+    };
+    lease.run(job.task, job.input, opts).then(
+      (value) => this.finish(job, lease, () => {
+        this.stats.completed++;
+        job.resolve(value);
+      }),
+      (err: AgentPoolError) =>
+        this.finish(job, lease, () => {
+          if (AGENT_LOSS.has(err?.code) && !job.signal?.aborted && this.accepting) {
+            job.causes.push(err);
+            if (job.attempts < job.maxAttempts) {
+              this.stats.requeued++;
+              this.actor.send({ type: 'TASK_REQUEUED' });
+              this.enqueue(job);
+              return;
+            }
+            this.stats.failed++;
+            job.reject(new TaskFailedError(job.task, job.attempts, job.causes));
+            return;
+          }
+          this.stats.failed++;
+          job.reject(err);
+        }),
+    );
+  }
+
+  private finish(job: Job, lease: { release(): Promise<void> }, settle: () => void): void {
+    this.running.delete(job);
+    settle();
+    if (this.queue.has(job.id)) {
+      void lease.release();
+      return;
+    }
+    job.settled = true;
+    if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
+    void lease.release();
+    if (!this.accepting) this.actor.send({ type: 'RUNNING_DONE' });
+  }
+
+  private expire(job: Job): void {
+    job.timer = undefined;
+    if (!this.queue.remove(job.id)) return;
+    this.stats.expired++;
+    this.actor.send({ type: 'TASK_EXPIRED' });
+    this.drop(job, new DeadlineExceededError(job.task, job.deadline ?? 0, this.clock.now()));
+  }
+
+  private cancel(job: Job): void {
+    // Running tasks are cancelled by the same signal inside lease.run (ERR_ABORTED).
+    if (!this.queue.remove(job.id)) return;
+    this.stats.cancelled++;
+    this.drop(job, new AbortedError(`task ${job.task}`, job.signal?.reason));
+  }
+
+  private drop(job: Job, err: unknown): void {
+    if (job.timer !== undefined) this.clock.clearTimeout(job.timer);
+    if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
+    job.settled = true;
+    job.reject(err);
+    if (this.queue.size === 0) this.actor.send({ type: 'QUEUE_EMPTY' });
+  }
+
+  private rejectQueued(): void {
+    this.accepting = false;
+    for (let t = this.queue.pop(); t; t = this.queue.pop()) {
+      this.stats.cancelled++;
+      this.drop(t.payload, shuttingDown());
+    }
+  }
+
+  /** Stop taking tasks; reject queued ones; resolves when running ones finished. */
+  drain(): Promise<void> {
+    this.actor.send({ type: 'DRAIN' });
+    if (this.actor.getSnapshot().status !== 'active') return Promise.resolve();
+    return new Promise((resolve) => {
+      const sub = this.actor.subscribe({ complete: () => (sub.unsubscribe(), resolve()) });
+    });
+  }
+
+  /** Current counters. */
+  snapshot(): DispatcherStats {
+    return { ...this.stats, queued: this.queue.size, running: this.running.size };
+  }
+}
+
+function shuttingDown(): AgentPoolError {
+  return new AgentPoolError('ERR_SHUTTING_DOWN', 'the system is shutting down; no new tasks');
+}

@@ -1,0 +1,57 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../src/errors/errors.js';
+import { createForecast, forecastDemand, observeForecast } from '../../../src/policies/forecast.js';
+
+const MIN = 60_000;
+
+describe('demand forecast (Holt-Winters)', () => {
+  it('a constant series forecasts itself with high confidence and no peak', () => {
+    let s = createForecast({ periodMs: 60 * MIN, slotMs: 5 * MIN });
+    for (let t = 0; t <= 30 * MIN; t += 15_000) s = observeForecast(s, t, 4);
+    const f = forecastDemand(s, 30 * MIN, 2 * MIN);
+    expect(f.rate).toBeCloseTo(4, 6);
+    expect(f.peakRatio).toBeCloseTo(1, 6);
+    // trend-only (no season seen yet): confidence is halved
+    expect(f.confidence).toBeGreaterThan(0.45);
+    expect(f.confidence).toBeLessThanOrEqual(0.5);
+  });
+
+  it('learns a periodic profile and predicts the next peak ahead of time', () => {
+    // 10-minute period: 5 min at 1/s, 5 min at 3/s
+    const period = 10 * MIN;
+    const rate = (t: number) => ((t % period) < 5 * MIN ? 1 : 3);
+    let s = createForecast({ periodMs: period, slotMs: MIN, gamma: 0.5 });
+    let t = 0;
+    for (; t < 6 * period; t += 15_000) s = observeForecast(s, t, rate(t));
+    // t is now at the start of a low phase; 4.5 min later the high phase starts
+    const now = 6 * period + 4.5 * MIN - 15_000;
+    for (; t <= now; t += 15_000) s = observeForecast(s, t, rate(t));
+    const f = forecastDemand(s, now, MIN);
+    expect(f.peakRatio).toBeGreaterThan(2);
+    expect(f.confidence).toBeGreaterThan(0.6);
+  });
+
+  it('never returns a peak ratio below 1 nor confidence outside [0, 1]', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0, max: 100, noNaN: true }), { maxLength: 80 }), (values) => {
+        let s = createForecast({ periodMs: 10 * MIN, slotMs: MIN });
+        values.forEach((v, i) => {
+          s = observeForecast(s, i * 15_000, v);
+        });
+        const f = forecastDemand(s, values.length * 15_000, 2 * MIN);
+        expect(f.peakRatio).toBeGreaterThanOrEqual(1);
+        expect(f.confidence).toBeGreaterThanOrEqual(0);
+        expect(f.confidence).toBeLessThanOrEqual(1);
+        expect(f.rate).toBeGreaterThanOrEqual(0);
+      }),
+    );
+  });
+
+  it('ignores invalid observations and rejects bad options', () => {
+    const s = createForecast();
+    expect(observeForecast(s, 0, Number.NaN)).toBe(s);
+    expect(() => createForecast({ alpha: 2 })).toThrow(ConfigError);
+    expect(() => createForecast({ season: 1 } as never)).toThrow(/forecast.season/);
+  });
+});

@@ -1,0 +1,75 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderScalingMarkdown, runScalingBench, runScalingCommand } from '../../../bench/scaling.js';
+import { InvalidArgumentError } from '../../../src/errors/errors.js';
+import { parseSimulateArgs, peakRateFor, runSimulateCommand } from '../../../src/sim/simulate-cli.js';
+
+describe('agentpool simulate', () => {
+  it('parses flags and rejects unknown or bad ones with typed errors', () => {
+    expect(parseSimulateArgs(['--scenario', 'square', '--policy=hpa', '--seed', '3', '--json'])).toMatchObject({
+      scenario: 'square',
+      policy: 'hpa',
+      seed: 3,
+      json: true,
+    });
+    expect(() => parseSimulateArgs(['--scenario', 'tsunami'])).toThrow(InvalidArgumentError);
+    expect(() => parseSimulateArgs(['--agents', '0'])).toThrow(/--agents/);
+    expect(() => parseSimulateArgs(['--speed', '2'])).toThrow(/simulate/);
+    expect(peakRateFor(50)).toBeCloseTo(1.875, 12);
+  });
+
+  it('prints JSON and writes a self-contained HTML report with four SVG charts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentpool-sim-'));
+    try {
+      const file = join(dir, 'out.html');
+      let printed = '';
+      const code = await runSimulateCommand(
+        ['--scenario', 'step', '--policy', 'agentpool', '--hours', '0.5', '--agents', '8', '--json', '--report', file],
+        (s) => {
+          printed += s;
+        },
+      );
+      expect(code).toBe(0);
+      const json = JSON.parse(printed);
+      expect(json.policy).toBe('agentpool');
+      expect(json.simulatedS).toBe(1800);
+      expect(json.series.t.length).toBe(30);
+      const html = readFileSync(file, 'utf8');
+      expect(html.match(/<svg /g)?.length).toBe(4);
+      expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+      for (const title of ['Demand', 'Pool size', 'Utilisation', 'Wait p99']) expect(html).toContain(title);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('agentpool bench scaling', () => {
+  it('returns the documented JSON shape for every scenario × policy', async () => {
+    const r = await runScalingBench({ seeds: 1, scenarios: ['square', 'step'], hours: 0.25, agents: 6, write: false });
+    expect(r.results.map((x) => `${x.scenario}/${x.policy}`)).toEqual([
+      'square/agentpool',
+      'square/hpa',
+      'square/fixed',
+      'square/peak',
+      'step/agentpool',
+      'step/hpa',
+      'step/fixed',
+      'step/peak',
+    ]);
+    for (const row of r.results) {
+      for (const k of ['p50WaitS', 'p99WaitS', 'sloViolationPct', 'agentSeconds', 'scaleEvents', 'flaps'] as const) {
+        expect(Number.isFinite(row[k]), `${row.scenario}/${row.policy}.${k}`).toBe(true);
+      }
+    }
+    const md = renderScalingMarkdown(r);
+    expect(md).toContain('| square | agentpool |');
+    expect(md).toContain('square wave vs HPA');
+  });
+
+  it('rejects unknown flags', async () => {
+    await expect(runScalingCommand(['--fast'], () => {})).rejects.toThrow(InvalidArgumentError);
+  });
+});

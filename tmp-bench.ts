@@ -1,0 +1,2 @@
+import { runScalingCommand } from './bench/scaling.js';
+await runScalingCommand(['--no-write']);

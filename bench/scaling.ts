@@ -5,11 +5,17 @@
  * Service lognormal mean 20 s CV 1.5, agent start-up 30 s, a 50-agent pool (the peak needs 50 agents at
  * 75 % utilisation). Results are means over the seeds.
  */
-import { makeScenario } from '../src/sim/scaling/scenarios.js';
-import type { ScenarioName } from '../src/sim/scaling/scenarios.js';
-import { POLICIES, type PolicyName, type SimulationResult, simulateScaling } from '../src/sim/scaling/simulate.js';
-import { peakRateFor } from '../src/sim/simulate-cli.js';
+
 import { InvalidArgumentError } from '../src/errors/errors.js';
+import type { ScenarioName } from '../src/sim/scaling/scenarios.js';
+import { makeScenario } from '../src/sim/scaling/scenarios.js';
+import {
+  POLICIES,
+  type PolicyName,
+  type SimulationResult,
+  simulateScaling,
+} from '../src/sim/scaling/simulate.js';
+import { peakRateFor } from '../src/sim/simulate-cli.js';
 import { machineLine, table, writeSection } from './report.js';
 
 /** Scenarios of the benchmark. */
@@ -63,7 +69,8 @@ function mean(rs: readonly SimulationResult[], f: (r: SimulationResult) => numbe
 /** Run the benchmark. */
 export async function runScalingBench(options: ScalingBenchOptions = {}): Promise<ScalingBenchResult> {
   const seeds = options.seeds ?? 5;
-  if (!Number.isInteger(seeds) || seeds < 1) throw new InvalidArgumentError('seeds', seeds, 'an integer >= 1');
+  if (!Number.isInteger(seeds) || seeds < 1)
+    throw new InvalidArgumentError('seeds', seeds, 'an integer >= 1');
   const agents = options.agents ?? 50;
   const results: ScalingBenchRow[] = [];
   let diurnalWall = 0;
@@ -101,7 +108,7 @@ export async function runScalingBench(options: ScalingBenchOptions = {}): Promis
   const out: ScalingBenchResult = {
     results,
     diurnalWallMs,
-    diurnalSpeed: diurnalWallMs > 0 ? (options.hours ?? 24) * 3_600_000 / diurnalWallMs : 0,
+    diurnalSpeed: diurnalWallMs > 0 ? ((options.hours ?? 24) * 3_600_000) / diurnalWallMs : 0,
     agents,
     seedCount: seeds,
   };
@@ -109,7 +116,11 @@ export async function runScalingBench(options: ScalingBenchOptions = {}): Promis
   return out;
 }
 
-function row(rs: readonly ScalingBenchRow[], scenario: string, policy: PolicyName): ScalingBenchRow | undefined {
+function row(
+  rs: readonly ScalingBenchRow[],
+  scenario: string,
+  policy: PolicyName,
+): ScalingBenchRow | undefined {
   return rs.find((r) => r.scenario === scenario && r.policy === policy);
 }
 
@@ -178,7 +189,17 @@ export function renderScalingMarkdown(r: ScalingBenchResult): string {
       "fixed = Little's law at 70 % of the mean rate; peak = sized for the peak rate at 75 %.",
     '',
     table(
-      ['scenario', 'policy', 'p50 wait s', 'p99 wait s', '% wait > 30 s', 'agent-s', 'slack %', 'scale events', 'flaps'],
+      [
+        'scenario',
+        'policy',
+        'p50 wait s',
+        'p99 wait s',
+        '% wait > 30 s',
+        'agent-s',
+        'slack %',
+        'scale events',
+        'flaps',
+      ],
       rows,
     ),
     '',

@@ -164,10 +164,13 @@ export const agentMachine = setup({
     },
     idle: {
       entry: ['reportIdle', assign({ overdueTaskId: undefined })],
-      initial: 'waiting',
+      initial: 'entered',
       states: {
+        // Timers cost on every idle⇄busy edge: only schedule the health timer when checks are on.
+        entered: { always: [{ guard: 'healthEnabled', target: 'waiting' }, { target: 'unmonitored' }] },
+        unmonitored: {},
         waiting: {
-          after: { healthInterval: { target: 'checking', guard: 'healthEnabled' } },
+          after: { healthInterval: { target: 'checking' } },
         },
         checking: {
           invoke: {
@@ -191,13 +194,15 @@ export const agentMachine = setup({
     },
     busy: {
       entry: 'reportBusy',
-      initial: 'running',
+      initial: 'entered',
       states: {
+        // As for idle: the heartbeat timer exists only when heartbeats are required.
+        entered: { always: [{ guard: 'heartbeatEnabled', target: 'running' }, { target: 'unwatched' }] },
+        unwatched: {},
         running: {
           after: {
             heartbeatTimeout: {
               target: 'overdue',
-              guard: 'heartbeatEnabled',
               actions: [
                 assign({ overdueTaskId: '*', lastError: 'missed heartbeat' }),
                 { type: 'abortTask', params: { taskId: '*' } },
@@ -221,7 +226,7 @@ export const agentMachine = setup({
               },
               {
                 guard: 'isOverdueTask',
-                target: 'running',
+                target: 'entered',
                 actions: assign({ inflight: ({ context }) => context.inflight - 1, overdueTaskId: undefined }),
               },
               { actions: assign({ inflight: ({ context }) => context.inflight - 1 }) },

@@ -14,21 +14,27 @@
  * is in flight takes effect once the resize settles, so the scaler never forgets a resize it started.
  */
 import { assign, fromPromise, setup } from 'xstate';
-import { type ForecastOptions, type ForecastState, createForecast, forecastDemand, observeForecast } from '../src/policies/forecast.js';
 import {
+  createForecast,
+  type ForecastOptions,
+  type ForecastState,
+  forecastDemand,
+  observeForecast,
+} from '../src/policies/forecast.js';
+import {
+  DEFAULT_SCALING_CONFIG,
   type ScalingConfig,
   type ScalingConfigInput,
-  DEFAULT_SCALING_CONFIG,
   tryValidateScalingConfig,
 } from '../src/policies/scaling/config.js';
 import {
-  type ScalingDecision,
-  type ScalingObservation,
-  type ScalingPolicyState,
   checkObservation,
   decideScaling,
   initialPolicyState,
   markApplied,
+  type ScalingDecision,
+  type ScalingObservation,
+  type ScalingPolicyState,
 } from '../src/policies/scaling/decide.js';
 
 /** Input of the scaler machine. */
@@ -123,7 +129,7 @@ function pushRecord(ctx: ScalerContext, rec: ScalerRecord): ScalerRecord[] {
 /** Replace the last record (the pending one) with its outcome. */
 function settleLast(ctx: ScalerContext, patch: Partial<ScalerRecord>): ScalerRecord[] {
   const last = ctx.decisions[ctx.decisions.length - 1];
-  if (!last || last.outcome !== 'pending') return ctx.decisions;
+  if (last?.outcome !== 'pending') return ctx.decisions;
   return [...ctx.decisions.slice(0, -1), { ...last, ...patch }];
 }
 
@@ -164,7 +170,9 @@ export const scalerMachine = setup({
     readMetrics: fromPromise<ScalingObservation, ReadMetricsInput>(async () => {
       throw new Error('readMetrics is not provided');
     }),
-    applyScale: fromPromise<ApplyScaleOutput, ApplyScaleInput>(async ({ input }) => ({ size: input.current })),
+    applyScale: fromPromise<ApplyScaleOutput, ApplyScaleInput>(async ({ input }) => ({
+      size: input.current,
+    })),
   },
   delays: {
     evaluationInterval: ({ context }) => context.config.intervalMs,
@@ -209,7 +217,10 @@ export const scalerMachine = setup({
       const out = (event as { output?: unknown }).output as Partial<ApplyScaleOutput> | undefined;
       const reached = typeof out?.size === 'number' && Number.isFinite(out.size) ? out.size : d.target;
       const cfg = context.config;
-      const cooldownMs = d.direction === 'up' ? cfg.scaleUpCooldownMs : Math.min(cfg.scaleUpCooldownMs, cfg.scaleDownCooldownMs);
+      const cooldownMs =
+        d.direction === 'up'
+          ? cfg.scaleUpCooldownMs
+          : Math.min(cfg.scaleUpCooldownMs, cfg.scaleDownCooldownMs);
       return {
         policy: markApplied(context.policy, d),
         decisions: settleLast(context, { outcome: 'applied', reached }),

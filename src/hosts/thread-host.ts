@@ -1,11 +1,12 @@
 /**
  * The thread host: an agent in a `worker_threads` Worker.
  *
- * Two channels to the worker. Control calls (`init`, `ping`) go over Comlink. Tasks go over a small
- * message protocol of their own (thread-protocol.ts): every task started on this host in the same tick
- * is sent in ONE message, and outcomes come back batched the same way. Per task that saves a Comlink
- * proxy, a request id string, a message each way and the wire-value wrapping; under load it is what
- * lets a thread agent keep up with (and pass) piscina.
+ * Two channels to the worker. Control calls (`init`, `ping`) go over Comlink. Tasks go over a
+ * dedicated MessagePort with a small protocol of their own (thread-protocol.ts): every task started on
+ * this host in the same tick is sent in ONE message, outcomes come back batched the same way, and each
+ * side drains everything already queued on a wake-up (`receiveMessageOnPort`) before answering, so
+ * batches grow with load by themselves. Per task that saves a Comlink proxy, a request id string, the
+ * wire-value wrapping and, under load, most of the messages and wake-ups.
  *
  * Plain Comlink leaves a call pending forever when the worker dies. Here the host keeps every pending
  * task and control call, and rejects them all with a typed {@link AgentCrashedError} the moment the
@@ -14,7 +15,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { TaskOutcome } from '../agent/runner.js';
@@ -52,6 +53,9 @@ export function agentModuleUrl(agent: URL | string): string {
   return url.href;
 }
 
+/** Most queued messages handled per wake-up (keeps one wake-up's work bounded). */
+const DRAIN_LIMIT = 64;
+
 /** A task sent (or about to be sent) to the worker, waiting for its outcome. */
 interface PendingTask {
   resolve(o: TaskOutcome): void;
@@ -64,6 +68,8 @@ export class ThreadHost implements Host {
   static live = 0;
   readonly kind = 'thread' as const;
   private worker: Worker | undefined;
+  /** Our end of the task channel. */
+  private port: MessagePort | undefined;
   private remote: Comlink.Remote<WorkerApi> | undefined;
   private deathError: AgentCrashedError | undefined;
   private stopping = false;
@@ -98,11 +104,18 @@ export class ThreadHost implements Host {
     }
     const agent = agentModuleUrl(this.opts.agent);
     const entry = workerEntry();
-    const data: WorkerInit = { agentId: this.opts.agentId, agent, tools: [...this.opts.tools] };
+    const channel = new MessageChannel();
+    const data: WorkerInit = {
+      agentId: this.opts.agentId,
+      agent,
+      tools: [...this.opts.tools],
+      port: channel.port2,
+    };
     if (entry.tsEntry) data.tsEntry = entry.tsEntry;
     const mem = this.opts.memoryMb;
     const worker = new Worker(entry.url, {
       workerData: data,
+      transferList: [channel.port2],
       ...(mem
         ? {
             resourceLimits: {
@@ -119,7 +132,8 @@ export class ThreadHost implements Host {
       this.lastError = e;
     });
     worker.on('exit', (code) => this.onExit(code));
-    worker.on('message', (m: SideMessage) => this.onMessage(m));
+    this.port = channel.port1;
+    this.port.on('message', (m: SideMessage) => this.onPortMessage(m));
     this.remote = Comlink.wrap<WorkerApi>(nodeEndpoint(worker));
     const remote = this.remote;
     const res = await this.control(() => remote.init() as Promise<InitResult>);
@@ -157,7 +171,7 @@ export class ThreadHost implements Host {
     if (!this.alive) return;
     // Post any batched runs first: the abort must reach the worker after the task it aborts.
     this.flush();
-    this.worker!.postMessage({ type: 'ap:abort', taskId, reason } satisfies SideMessage);
+    this.port!.postMessage({ type: 'ap:abort', taskId, reason } satisfies SideMessage);
   }
 
   async ping(): Promise<void> {
@@ -178,7 +192,7 @@ export class ThreadHost implements Host {
     }
     if (this.tasks.size > 0 && this.alive) {
       this.flush();
-      this.worker.postMessage({ type: 'ap:drain' } satisfies SideMessage);
+      this.port!.postMessage({ type: 'ap:drain' } satisfies SideMessage);
     }
     await this.terminate('stopped');
   }
@@ -198,7 +212,7 @@ export class ThreadHost implements Host {
     const b = this.outbox;
     if (b.length === 0) return;
     this.outbox = [];
-    const w = this.worker;
+    const w = this.port;
     // A dead host already rejected these tasks (markDead); nothing to send.
     if (!w || this.deathError) return;
     try {
@@ -266,6 +280,8 @@ export class ThreadHost implements Host {
   private markDead(err: AgentCrashedError): void {
     this.deathError = err;
     this.outbox = [];
+    // An open port with a listener would keep the process alive after the worker is gone.
+    this.port?.close();
     const tasks = [...this.tasks.values()];
     this.tasks.clear();
     for (const t of tasks) t.reject(err);
@@ -279,6 +295,17 @@ export class ThreadHost implements Host {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
+  }
+
+  /** A wake-up on the task channel: handle it and everything else already queued, then let callers run. */
+  private onPortMessage(m: SideMessage): void {
+    this.onMessage(m);
+    const port = this.port!;
+    for (let n = 0; n < DRAIN_LIMIT && !this.deathError; n++) {
+      const next = receiveMessageOnPort(port);
+      if (next === undefined) break;
+      this.onMessage(next.message as SideMessage);
+    }
   }
 
   private onMessage(m: SideMessage): void {
@@ -321,6 +348,6 @@ export class ThreadHost implements Host {
   }
 
   private reply(m: SideMessage): void {
-    if (this.alive) this.worker!.postMessage(m);
+    if (this.alive) this.port!.postMessage(m);
   }
 }

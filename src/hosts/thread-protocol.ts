@@ -1,7 +1,8 @@
 /** Messages and API shared by the thread host (main side) and the worker entry. */
+
+import type { MessagePort } from 'node:worker_threads';
 import type { Usage } from '../agent/define.js';
 import type { TaskOutcome } from '../agent/runner.js';
-import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../errors/errors.js';
 
 /** workerData given to a new agent thread. */

@@ -8,7 +8,7 @@
  * histograms from different pools or intervals merge by adding counts.
  */
 import { InvalidArgumentError } from '../errors/errors.js';
-import { num, record as asRecord, knownKeys } from '../errors/validate.js';
+import { record as asRecord, knownKeys, num } from '../errors/validate.js';
 
 /** Layout of a {@link Histogram}. Two histograms merge only if their layouts are equal. */
 export interface HistogramOptions {
@@ -91,7 +91,8 @@ export class Histogram {
 
   /** Record `count` observations of `value` (negative and NaN values are rejected). O(1). */
   record(value: number, count = 1): void {
-    if (!Number.isFinite(value) || value < 0) throw new InvalidArgumentError('histogram.value', value, 'a finite number >= 0');
+    if (!Number.isFinite(value) || value < 0)
+      throw new InvalidArgumentError('histogram.value', value, 'a finite number >= 0');
     if (!(count > 0)) return;
     const i = this.indexOf(value);
     this.counts[i] = (this.counts[i] as number) + count;
@@ -121,7 +122,8 @@ export class Histogram {
    * value, clamped to the exact min/max seen. Returns 0 when empty.
    */
   percentile(q: number): number {
-    if (!(q >= 0 && q <= 1)) throw new InvalidArgumentError('histogram.percentile.q', q, 'a number in [0, 1]');
+    if (!(q >= 0 && q <= 1))
+      throw new InvalidArgumentError('histogram.percentile.q', q, 'a number in [0, 1]');
     if (this.total === 0) return 0;
     const rank = Math.max(1, Math.ceil(q * this.total));
     let seen = 0;
@@ -141,10 +143,19 @@ export class Histogram {
 
   /** Add every count of `other` into this histogram. Throws unless the layouts are identical. */
   merge(other: Histogram): this {
-    if (other.bounds.length !== this.bounds.length || other.lowest !== this.lowest || other.perDecade !== this.perDecade) {
-      throw new InvalidArgumentError('histogram.merge', 'a histogram with another layout', 'the same bucket layout');
+    if (
+      other.bounds.length !== this.bounds.length ||
+      other.lowest !== this.lowest ||
+      other.perDecade !== this.perDecade
+    ) {
+      throw new InvalidArgumentError(
+        'histogram.merge',
+        'a histogram with another layout',
+        'the same bucket layout',
+      );
     }
-    for (let i = 0; i < this.counts.length; i++) this.counts[i] = (this.counts[i] as number) + (other.counts[i] as number);
+    for (let i = 0; i < this.counts.length; i++)
+      this.counts[i] = (this.counts[i] as number) + (other.counts[i] as number);
     this.total += other.total;
     this.sumValues += other.sumValues;
     this.minValue = Math.min(this.minValue, other.minValue);

@@ -7,7 +7,7 @@
  * Time is always passed in (`now`, ms) so the collector runs on any clock.
  */
 import { InvalidArgumentError } from '../errors/errors.js';
-import { num, record as asRecord, knownKeys, str } from '../errors/validate.js';
+import { record as asRecord, knownKeys, num, str } from '../errors/validate.js';
 import { Histogram, type HistogramOptions, type HistogramSnapshot } from './histogram.js';
 import { RateCounter } from './rate-counter.js';
 import { TimeSeriesRing } from './time-series-ring.js';
@@ -121,11 +121,19 @@ const ZERO: ResourceAmounts = { memoryMb: 0, cpuCores: 0, tokens: 0 };
 
 function summary(h: Histogram): LatencySummary {
   const s = h.snapshot();
-  return { count: s.count, sum: s.sum, p50: h.percentile(0.5), p90: h.percentile(0.9), p99: h.percentile(0.99), max: s.max };
+  return {
+    count: s.count,
+    sum: s.sum,
+    p50: h.percentile(0.5),
+    p90: h.percentile(0.9),
+    p99: h.percentile(0.99),
+    max: s.max,
+  };
 }
 
 function nonNegative(path: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new InvalidArgumentError(path, v, 'a finite number >= 0');
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+    throw new InvalidArgumentError(path, v, 'a finite number >= 0');
   return v;
 }
 
@@ -173,7 +181,10 @@ export class PoolMetrics {
     }
     this.pool = o.pool;
     this.type = str('argument', 'poolMetrics.type', o.type, o.pool);
-    const cap = num('argument', 'poolMetrics.historyCapacity', o.historyCapacity, 1440, { integer: true, min: 1 });
+    const cap = num('argument', 'poolMetrics.historyCapacity', o.historyCapacity, 1440, {
+      integer: true,
+      min: 1,
+    });
     const windowMs = num('argument', 'poolMetrics.rateWindowMs', o.rateWindowMs, 60_000, { gt: 0 });
     const h = (o.histogram ?? {}) as HistogramOptions;
     this.waitAll = new Histogram(h);

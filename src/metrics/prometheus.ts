@@ -51,14 +51,44 @@ interface Family {
 }
 
 const FAMILIES: readonly Family[] = [
-  { name: 'agents', help: 'Agents in the pool, starting ones included.', kind: 'gauge', value: (s) => s.agents.total },
+  {
+    name: 'agents',
+    help: 'Agents in the pool, starting ones included.',
+    kind: 'gauge',
+    value: (s) => s.agents.total,
+  },
   { name: 'agents_available', help: 'Ready, idle agents.', kind: 'gauge', value: (s) => s.agents.available },
   { name: 'agents_busy', help: 'Agents running work.', kind: 'gauge', value: (s) => s.agents.busy },
-  { name: 'agents_starting', help: 'Agents spawned but not ready yet.', kind: 'gauge', value: (s) => s.agents.starting },
-  { name: 'utilisation_ratio', help: 'Busy agents / ready agents.', kind: 'gauge', value: (s) => s.utilisation },
-  { name: 'queue_depth', help: 'Acquisitions waiting for an agent.', kind: 'gauge', value: (s) => s.queueDepth },
-  { name: 'wait_seconds', help: 'Time waited for an agent.', kind: 'histogram', histogram: (s) => s.waitHistogram },
-  { name: 'service_seconds', help: 'Time an agent spent on a task.', kind: 'histogram', histogram: (s) => s.serviceHistogram },
+  {
+    name: 'agents_starting',
+    help: 'Agents spawned but not ready yet.',
+    kind: 'gauge',
+    value: (s) => s.agents.starting,
+  },
+  {
+    name: 'utilisation_ratio',
+    help: 'Busy agents / ready agents.',
+    kind: 'gauge',
+    value: (s) => s.utilisation,
+  },
+  {
+    name: 'queue_depth',
+    help: 'Acquisitions waiting for an agent.',
+    kind: 'gauge',
+    value: (s) => s.queueDepth,
+  },
+  {
+    name: 'wait_seconds',
+    help: 'Time waited for an agent.',
+    kind: 'histogram',
+    histogram: (s) => s.waitHistogram,
+  },
+  {
+    name: 'service_seconds',
+    help: 'Time an agent spent on a task.',
+    kind: 'histogram',
+    histogram: (s) => s.serviceHistogram,
+  },
   {
     name: 'requests_per_minute',
     help: 'Requests per minute over the rate window.',
@@ -71,25 +101,60 @@ const FAMILIES: readonly Family[] = [
     kind: 'gauge',
     value: (s) => s.completionRatePerMin,
   },
-  { name: 'tasks_succeeded_total', help: 'Tasks that succeeded.', kind: 'counter', value: (s) => s.outcomes.success },
-  { name: 'tasks_failed_total', help: 'Tasks that failed with an error.', kind: 'counter', value: (s) => s.outcomes.error },
-  { name: 'tasks_timed_out_total', help: 'Tasks that timed out.', kind: 'counter', value: (s) => s.outcomes.timeout },
+  {
+    name: 'tasks_succeeded_total',
+    help: 'Tasks that succeeded.',
+    kind: 'counter',
+    value: (s) => s.outcomes.success,
+  },
+  {
+    name: 'tasks_failed_total',
+    help: 'Tasks that failed with an error.',
+    kind: 'counter',
+    value: (s) => s.outcomes.error,
+  },
+  {
+    name: 'tasks_timed_out_total',
+    help: 'Tasks that timed out.',
+    kind: 'counter',
+    value: (s) => s.outcomes.timeout,
+  },
   {
     name: 'memory_allocated_bytes',
     help: 'Memory reserved for the pool.',
     kind: 'gauge',
     value: (s) => s.allocated.memoryMb * 1024 * 1024,
   },
-  { name: 'cpu_allocated_cores', help: 'CPU cores reserved for the pool.', kind: 'gauge', value: (s) => s.allocated.cpuCores },
-  { name: 'tokens_allocated', help: 'Tokens reserved for the pool.', kind: 'gauge', value: (s) => s.allocated.tokens },
+  {
+    name: 'cpu_allocated_cores',
+    help: 'CPU cores reserved for the pool.',
+    kind: 'gauge',
+    value: (s) => s.allocated.cpuCores,
+  },
+  {
+    name: 'tokens_allocated',
+    help: 'Tokens reserved for the pool.',
+    kind: 'gauge',
+    value: (s) => s.allocated.tokens,
+  },
   {
     name: 'memory_efficiency_ratio',
     help: 'Memory used / allocated.',
     kind: 'gauge',
     value: (s) => s.efficiency.memoryMb,
   },
-  { name: 'cpu_efficiency_ratio', help: 'CPU used / allocated.', kind: 'gauge', value: (s) => s.efficiency.cpuCores },
-  { name: 'tokens_efficiency_ratio', help: 'Tokens used / allocated.', kind: 'gauge', value: (s) => s.efficiency.tokens },
+  {
+    name: 'cpu_efficiency_ratio',
+    help: 'CPU used / allocated.',
+    kind: 'gauge',
+    value: (s) => s.efficiency.cpuCores,
+  },
+  {
+    name: 'tokens_efficiency_ratio',
+    help: 'Tokens used / allocated.',
+    kind: 'gauge',
+    value: (s) => s.efficiency.tokens,
+  },
   {
     name: 'throughput_per_agent_per_minute',
     help: 'Completions per minute per ready agent.',
@@ -108,7 +173,10 @@ const FAMILIES: readonly Family[] = [
  * res.end(toPrometheus(pools.map((p) => p.metrics.snapshot(clock.now()))));
  * ```
  */
-export function toPrometheus(snapshots: readonly PoolMetricsSnapshot[], options: PrometheusOptions = {}): string {
+export function toPrometheus(
+  snapshots: readonly PoolMetricsSnapshot[],
+  options: PrometheusOptions = {},
+): string {
   const prefix = options.prefix ?? 'agentpool';
   const stride = Math.max(1, Math.floor(options.bucketStride ?? 5));
   const lines: string[] = [];

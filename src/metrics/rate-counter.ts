@@ -6,7 +6,7 @@
  * moves past it. Cost: O(1) amortised per call, O(buckets) memory.
  */
 import { InvalidArgumentError } from '../errors/errors.js';
-import { num, record as asRecord, knownKeys } from '../errors/validate.js';
+import { record as asRecord, knownKeys, num } from '../errors/validate.js';
 
 /** Options of a {@link RateCounter}. */
 export interface RateCounterOptions {

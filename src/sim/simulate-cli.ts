@@ -7,9 +7,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { InvalidArgumentError } from '../errors/errors.js';
-import { SCENARIOS, isScenarioName, makeScenario } from './scaling/scenarios.js';
-import type { Scenario } from './scaling/scenarios.js';
 import { renderHtmlReport } from './scaling/report-html.js';
+import type { Scenario } from './scaling/scenarios.js';
+import { isScenarioName, makeScenario, SCENARIOS } from './scaling/scenarios.js';
 import { POLICIES, type PolicyName, type SimulationResult, simulateScaling } from './scaling/simulate.js';
 import { parseTrace, traceScenario } from './scaling/trace.js';
 
@@ -33,7 +33,16 @@ export interface SimulateArgs {
   report?: string;
 }
 
-const FLAGS = new Set(['--scenario', '--policy', '--seed', '--hours', '--agents', '--trace', '--json', '--report']);
+const FLAGS = new Set([
+  '--scenario',
+  '--policy',
+  '--seed',
+  '--hours',
+  '--agents',
+  '--trace',
+  '--json',
+  '--report',
+]);
 
 function numberFlag(name: string, v: string | undefined, integer: boolean, min: number): number {
   const n = v === undefined ? Number.NaN : Number(v);
@@ -95,9 +104,13 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateArgs {
 export function scenarioFor(args: SimulateArgs): Scenario {
   if (args.trace !== undefined) {
     const text = readFileSync(args.trace, 'utf8');
-    return traceScenario(parseTrace(text, args.trace.endsWith('.csv') ? 'csv' : undefined), `trace:${args.trace}`);
+    return traceScenario(
+      parseTrace(text, args.trace.endsWith('.csv') ? 'csv' : undefined),
+      `trace:${args.trace}`,
+    );
   }
-  if (!isScenarioName(args.scenario)) throw new InvalidArgumentError('--scenario', args.scenario, SCENARIOS.join(', '));
+  if (!isScenarioName(args.scenario))
+    throw new InvalidArgumentError('--scenario', args.scenario, SCENARIOS.join(', '));
   return makeScenario(args.scenario, {
     peakRatePerS: peakRateFor(args.agents),
     ...(args.hours !== undefined ? { hours: args.hours } : {}),
@@ -129,7 +142,12 @@ export async function runSimulateCommand(
   out: (s: string) => void = (s) => process.stdout.write(s),
 ): Promise<number> {
   const args = parseSimulateArgs(argv);
-  const result = await simulateScaling({ scenario: scenarioFor(args), policy: args.policy, seed: args.seed, max: args.agents });
+  const result = await simulateScaling({
+    scenario: scenarioFor(args),
+    policy: args.policy,
+    seed: args.seed,
+    max: args.agents,
+  });
   if (args.report !== undefined) writeFileSync(args.report, renderHtmlReport(result));
   if (args.json) out(`${JSON.stringify(result)}\n`);
   else out(`${formatSummary(result)}${args.report ? `\nreport written to ${args.report}` : ''}\n`);

@@ -7,7 +7,7 @@ import {
   scalerMachine,
 } from '../../machines/scaler.machine.js';
 import type { ScalingObservation } from '../../src/policies/scaling/decide.js';
-import { ManualClock, flushMicrotasks } from '../../src/runtime/clock.js';
+import { flushMicrotasks, ManualClock } from '../../src/runtime/clock.js';
 
 const hot = (now: number, size = 4): ScalingObservation => ({
   now,
@@ -87,7 +87,12 @@ describe('scaler machine', () => {
     const snap = h.actor.getSnapshot();
     expect(snap.value).toBe('cooldown');
     expect(snap.context.decisions).toHaveLength(1);
-    expect(snap.context.decisions[0]).toMatchObject({ current: 4, target: 20, outcome: 'applied', reached: 20 });
+    expect(snap.context.decisions[0]).toMatchObject({
+      current: 4,
+      target: 20,
+      outcome: 'applied',
+      reached: 20,
+    });
     expect(snap.context.stats.scaleUps).toBe(1);
     await h.clock.advanceAsync(10_000);
     expect(h.actor.getSnapshot().value).toBe('observing');
@@ -227,7 +232,13 @@ describe('scaler verify spec', () => {
       serializeState: ser as never,
       limit: spec.limit ?? 2000,
       input: spec.input,
-    } as never) as unknown as Record<string, { state: { value: unknown; status: string; context: unknown }; transitions: Record<string, { state: never }> }>;
+    } as never) as unknown as Record<
+      string,
+      {
+        state: { value: unknown; status: string; context: unknown };
+        transitions: Record<string, { state: never }>;
+      }
+    >;
     const keys = Object.keys(adj);
     expect(keys.length).toBeGreaterThan(10);
     const edges = new Map<string, Set<string>>();
@@ -235,7 +246,11 @@ describe('scaler verify spec', () => {
       const node = adj[k]!;
       const outs = new Set(Object.values(node.transitions).map((t) => ser(t.state)));
       edges.set(k, outs);
-      if (node.state.status !== 'done') expect([...outs].some((o) => o !== k), `stuck: ${k}`).toBe(true);
+      if (node.state.status !== 'done')
+        expect(
+          [...outs].some((o) => o !== k),
+          `stuck: ${k}`,
+        ).toBe(true);
     }
     // Liveness: reverse reachability from home states covers every state.
     const home = keys.filter((k) => spec.isHome(adj[k]!.state));

@@ -9,8 +9,13 @@ describe('PoolMetrics', () => {
     m.setAgents({ total: 5, available: 1, busy: 3, starting: 1 });
     for (let i = 0; i < 12; i++) m.recordRequest(i * 1000);
     const outcomes = ['success', 'success', 'error', 'timeout', 'success'] as const;
-    outcomes.forEach((o, i) => m.recordCompletion(10_000 + i, 2 + i, o));
-    m.setResources({ memoryMb: 4096, cpuCores: 4, tokens: 100_000 }, { memoryMb: 1024, cpuCores: 3, tokens: 25_000 });
+    outcomes.forEach((o, i) => {
+      m.recordCompletion(10_000 + i, 2 + i, o);
+    });
+    m.setResources(
+      { memoryMb: 4096, cpuCores: 4, tokens: 100_000 },
+      { memoryMb: 1024, cpuCores: 3, tokens: 25_000 },
+    );
     m.setQueueDepth(7);
     const s = m.snapshot(20_000);
     expect(s.utilisation).toBeCloseTo(3 / 4, 12);
@@ -47,7 +52,9 @@ describe('PoolMetrics', () => {
   it('rejects bad input and keeps the previous state', () => {
     const m = new PoolMetrics({ pool: 'p' });
     m.setAgents({ total: 2, available: 2, busy: 0, starting: 0 });
-    expect(() => m.setAgents({ total: -1, available: 0, busy: 0, starting: 0 })).toThrow(InvalidArgumentError);
+    expect(() => m.setAgents({ total: -1, available: 0, busy: 0, starting: 0 })).toThrow(
+      InvalidArgumentError,
+    );
     expect(m.snapshot(0).agents.total).toBe(2);
     expect(() => new PoolMetrics({ pool: '' })).toThrow(/poolMetrics.pool/);
     expect(() => new PoolMetrics({ pool: 'x', nope: 1 } as never)).toThrow(/poolMetrics.nope/);
@@ -61,7 +68,11 @@ interface Sample {
 }
 
 /** A small independent parser of the 0.0.4 text format (enough to check what we emit). */
-function parseExposition(text: string): { types: Map<string, string>; helps: Set<string>; samples: Sample[] } {
+function parseExposition(text: string): {
+  types: Map<string, string>;
+  helps: Set<string>;
+  samples: Sample[];
+} {
   const types = new Map<string, string>();
   const helps = new Set<string>();
   const samples: Sample[] = [];
@@ -77,14 +88,20 @@ function parseExposition(text: string): { types: Map<string, string>; helps: Set
       types.set(name as string, type as string);
       continue;
     }
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*)\} (\S+)$/.exec(line);
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*)\} (\S+)$/.exec(
+      line,
+    );
     expect(m, `bad sample line: ${line}`).not.toBeNull();
     const labels: Record<string, string> = {};
     for (const lm of (m?.[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[lm[1] as string] = (lm[2] as string).replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+      labels[lm[1] as string] = (lm[2] as string)
+        .replace(/\\n/g, '\n')
+        .replace(/\\"/g, '"')
+        .replace(/\\\\/g, '\\');
     }
     const raw = m?.[3] as string;
-    const value = raw === '+Inf' ? Number.POSITIVE_INFINITY : raw === '-Inf' ? Number.NEGATIVE_INFINITY : Number(raw);
+    const value =
+      raw === '+Inf' ? Number.POSITIVE_INFINITY : raw === '-Inf' ? Number.NEGATIVE_INFINITY : Number(raw);
     expect(Number.isNaN(value) && raw !== 'NaN').toBe(false);
     samples.push({ name: m?.[1] as string, labels, value });
   }
@@ -135,7 +152,10 @@ describe('toPrometheus', () => {
     expect(count).toBe(waits.length);
     expect(buckets[buckets.length - 1]?.value).toBe(waits.length);
     const sum = samples.find((s) => s.name === 'agentpool_wait_seconds_sum')?.value;
-    expect(sum).toBeCloseTo(waits.reduce((a, b) => a + b, 0), 6);
+    expect(sum).toBeCloseTo(
+      waits.reduce((a, b) => a + b, 0),
+      6,
+    );
     // each finite bucket holds exactly the values ≤ its bound (bounds are rounded to 6 digits)
     buckets.forEach((b, i) => {
       const le = les[i] as number;

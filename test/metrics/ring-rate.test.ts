@@ -7,15 +7,19 @@ import { TimeSeriesRing } from '../../src/metrics/time-series-ring.js';
 describe('TimeSeriesRing', () => {
   it('keeps the newest `capacity` samples in order', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 20 }), fc.array(fc.integer(), { maxLength: 100 }), (cap, values) => {
-        const r = new TimeSeriesRing<number>(cap);
-        for (const v of values) r.push(v);
-        const expected = values.slice(Math.max(0, values.length - cap));
-        expect(r.toArray()).toEqual(expected);
-        expect(r.size).toBe(expected.length);
-        expect(r.latest()).toBe(expected[expected.length - 1]);
-        expect(r.at(0)).toBe(expected[0]);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.integer(), { maxLength: 100 }),
+        (cap, values) => {
+          const r = new TimeSeriesRing<number>(cap);
+          for (const v of values) r.push(v);
+          const expected = values.slice(Math.max(0, values.length - cap));
+          expect(r.toArray()).toEqual(expected);
+          expect(r.size).toBe(expected.length);
+          expect(r.latest()).toBe(expected[expected.length - 1]);
+          expect(r.at(0)).toBe(expected[0]);
+        },
+      ),
     );
   });
 
@@ -38,7 +42,9 @@ describe('RateCounter', () => {
   it('matches a brute-force count at slot resolution', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.integer({ min: 0, max: 300_000 }), { maxLength: 200 }).map((a) => a.sort((x, y) => x - y)),
+        fc
+          .array(fc.integer({ min: 0, max: 300_000 }), { maxLength: 200 })
+          .map((a) => a.sort((x, y) => x - y)),
         (times) => {
           const c = new RateCounter({ windowMs: 60_000, buckets: 60 });
           for (const t of times) c.add(t);

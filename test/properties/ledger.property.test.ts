@@ -8,7 +8,7 @@ import { type Actor, createActor, fromPromise, sendTo } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { allocationMachine } from '../../machines/allocation.machine.js';
 import { type AllocatorEmitted, type AllocatorResult, allocatorMachine } from '../../machines/allocator.machine.js';
-import { rebalancerMachine } from '../../machines/rebalancer.machine.js';
+import { type RebalanceObservations, rebalancerMachine } from '../../machines/rebalancer.machine.js';
 import { applyOpportunities } from '../../src/policies/rebalancing.js';
 import { ManualClock } from '../../src/runtime/clock.js';
 import { TokenBudgets } from '../../src/structures/budget.js';
@@ -51,7 +51,7 @@ class World {
     this.rebalancer = createActor(
       rebalancerMachine.provide({
         actors: {
-          collectObservations: fromPromise(async () => {
+          collectObservations: fromPromise<RebalanceObservations, void>(async () => {
             await s.schedule(Promise.resolve('rebalance:collect'));
             const observations = this.ledger.allocations().map((a, i) => {
               const f = this.usageFractions[i % this.usageFractions.length]!;

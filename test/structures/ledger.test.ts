@@ -171,7 +171,7 @@ describe('Ledger.resize', () => {
     const refused = l.resize(a.allocation.id, { delta: { memoryMb: 2 } });
     expect(refused).toEqual({ ok: false, reason: { resource: 'memoryMb', requested: 1502, available: 1501, scope: 'global' } });
     expect(state(l)).toEqual(after);
-    expect(before.usage.memoryMb + free - 1).toBe(after.usage.memoryMb);
+    expect((before.usage.memoryMb ?? 0) + free - 1).toBe(after.usage.memoryMb);
   });
 
   it('shrinks with `to`, never below the per-agent minimum', () => {

@@ -3,7 +3,7 @@
  * {@link ScalingConfig} or throws a {@link ConfigError} naming the option path and the value received.
  */
 import { ConfigError } from '../../errors/errors.js';
-import { type Kind, bool, invalid, knownKeys, num, record } from '../../errors/validate.js';
+import { bool, invalid, type Kind, knownKeys, num, record } from '../../errors/validate.js';
 
 /** Resolved scaling configuration of one pool. All durations in ms. */
 export interface ScalingConfig {
@@ -127,15 +127,29 @@ export function validateScalingConfig(
     predictive: bool(kind, p('predictive'), o.predictive, base.predictive),
     minForecastConfidence: ratio('minForecastConfidence', base.minForecastConfidence),
     forecastHorizonMs: ms('forecastHorizonMs', base.forecastHorizonMs),
-    historySize: num(kind, p('historySize'), o.historySize, base.historySize, { integer: true, min: 1, max: 10_000 }),
+    historySize: num(kind, p('historySize'), o.historySize, base.historySize, {
+      integer: true,
+      min: 1,
+      max: 10_000,
+    }),
     applyTimeoutMs: num(kind, p('applyTimeoutMs'), o.applyTimeoutMs, base.applyTimeoutMs, { gt: 0 }),
   };
   if (cfg.min > cfg.max) invalid(kind, p('min'), cfg.min, `a number <= max (${cfg.max})`);
   if (cfg.scaleUpThreshold <= cfg.scaleDownThreshold) {
-    invalid(kind, p('scaleUpThreshold'), cfg.scaleUpThreshold, `a number > scaleDownThreshold (${cfg.scaleDownThreshold})`);
+    invalid(
+      kind,
+      p('scaleUpThreshold'),
+      cfg.scaleUpThreshold,
+      `a number > scaleDownThreshold (${cfg.scaleDownThreshold})`,
+    );
   }
   if (cfg.shortWaitMs > cfg.maxAcceptableWaitMs) {
-    invalid(kind, p('shortWaitMs'), cfg.shortWaitMs, `a number <= maxAcceptableWaitMs (${cfg.maxAcceptableWaitMs})`);
+    invalid(
+      kind,
+      p('shortWaitMs'),
+      cfg.shortWaitMs,
+      `a number <= maxAcceptableWaitMs (${cfg.maxAcceptableWaitMs})`,
+    );
   }
   return cfg;
 }

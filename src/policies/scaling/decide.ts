@@ -141,7 +141,10 @@ export function decideScaling(
 
   const confidence = forecast ? clamp(forecast.confidence, 0, 1) : 0;
   const forecastUsed =
-    cfg.predictive && forecast !== undefined && confidence >= cfg.minForecastConfidence && forecast.peakRatio > 1;
+    cfg.predictive &&
+    forecast !== undefined &&
+    confidence >= cfg.minForecastConfidence &&
+    forecast.peakRatio > 1;
   const peakRatio = forecastUsed ? Math.min(forecast.peakRatio, cfg.maxScaleUpRatio) : 1;
   const recommendation = clamp(Math.ceil(little * peakRatio - 1e-9), cfg.min, cfg.max);
 
@@ -159,8 +162,10 @@ export function decideScaling(
   });
 
   // Bounds first: a config update may have moved min/max past the current size.
-  if (size < cfg.min) return { decision: { ...base, target: cfg.min, direction: 'up', reason: 'below-min' }, state: next };
-  if (size > cfg.max) return { decision: { ...base, target: cfg.max, direction: 'down', reason: 'above-max' }, state: next };
+  if (size < cfg.min)
+    return { decision: { ...base, target: cfg.min, direction: 'up', reason: 'below-min' }, state: next };
+  if (size > cfg.max)
+    return { decision: { ...base, target: cfg.max, direction: 'down', reason: 'above-max' }, state: next };
 
   const upCooling = state.lastScaleUpAt !== null && now - state.lastScaleUpAt < cfg.scaleUpCooldownMs;
   const upCap = Math.min(cfg.max, Math.max(size + 1, Math.ceil(size * cfg.maxScaleUpRatio - 1e-9)));
@@ -186,13 +191,17 @@ export function decideScaling(
   if (quiet && size > cfg.min) {
     if (obs.waiters > 0) return hold('waiters-present');
     if (idle === 0) return hold('steady');
-    const lastScale = Math.max(state.lastScaleUpAt ?? Number.NEGATIVE_INFINITY, state.lastScaleDownAt ?? Number.NEGATIVE_INFINITY);
+    const lastScale = Math.max(
+      state.lastScaleUpAt ?? Number.NEGATIVE_INFINITY,
+      state.lastScaleDownAt ?? Number.NEGATIVE_INFINITY,
+    );
     if (now - lastScale < cfg.scaleDownCooldownMs) return hold('cooldown');
     let stabilised = recommendation;
     for (const r of recs) if (r.value > stabilised) stabilised = r.value;
     // Idle-first: never plan to remove more agents than are idle right now.
     const target = Math.max(cfg.min, stabilised, size - idle);
-    if (target < size) return { decision: { ...base, target, direction: 'down', reason: 'low-utilisation' }, state: next };
+    if (target < size)
+      return { decision: { ...base, target, direction: 'down', reason: 'low-utilisation' }, state: next };
     return hold('stabilising');
   }
   return hold('steady');

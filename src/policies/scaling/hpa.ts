@@ -77,14 +77,21 @@ export function validateHpaConfig(input: unknown, path = 'hpa'): HpaConfig {
     syncPeriodMs: num('config', `${path}.syncPeriodMs`, o.syncPeriodMs, d.syncPeriodMs, { gt: 0 }),
     scaleUpStabilisationMs: ms('scaleUpStabilisationMs'),
     scaleDownStabilisationMs: ms('scaleDownStabilisationMs'),
-    scaleUpPods: num('config', `${path}.scaleUpPods`, o.scaleUpPods, d.scaleUpPods, { integer: true, min: 0 }),
+    scaleUpPods: num('config', `${path}.scaleUpPods`, o.scaleUpPods, d.scaleUpPods, {
+      integer: true,
+      min: 0,
+    }),
     scaleUpPercent: num('config', `${path}.scaleUpPercent`, o.scaleUpPercent, d.scaleUpPercent, { min: 0 }),
-    scaleUpPeriodMs: num('config', `${path}.scaleUpPeriodMs`, o.scaleUpPeriodMs, d.scaleUpPeriodMs, { gt: 0 }),
+    scaleUpPeriodMs: num('config', `${path}.scaleUpPeriodMs`, o.scaleUpPeriodMs, d.scaleUpPeriodMs, {
+      gt: 0,
+    }),
     scaleDownPercent: num('config', `${path}.scaleDownPercent`, o.scaleDownPercent, d.scaleDownPercent, {
       min: 0,
       max: 100,
     }),
-    scaleDownPeriodMs: num('config', `${path}.scaleDownPeriodMs`, o.scaleDownPeriodMs, d.scaleDownPeriodMs, { gt: 0 }),
+    scaleDownPeriodMs: num('config', `${path}.scaleDownPeriodMs`, o.scaleDownPeriodMs, d.scaleDownPeriodMs, {
+      gt: 0,
+    }),
   };
   if (cfg.min > cfg.max) invalid('config', `${path}.min`, cfg.min, `a number <= max (${cfg.max})`);
   return cfg;
@@ -139,7 +146,7 @@ export function hpaRecommendation(obs: HpaObservation, cfg: HpaConfig): number {
   const newRatio = obs.readyUsage / (ready + unready) / cfg.targetUtilisation;
   if (Math.abs(1 - newRatio) <= cfg.tolerance || newRatio < 1) return current;
   const n = Math.ceil(newRatio * (ready + unready) - 1e-9);
-  return n < current ? current : n;
+  return Math.max(n, current);
 }
 
 /** One HPA sync. Pure. Call {@link hpaApplied} after the scale is applied. */
@@ -161,7 +168,9 @@ export function hpaDecide(obs: HpaObservation, cfg: HpaConfig, state: HpaState):
   if (desired < up) desired = up;
   if (desired > down) desired = down;
   // Rate policies (convertDesiredReplicasWithBehaviorRate).
-  const events = state.events.filter((e) => e.at > now - Math.max(cfg.scaleUpPeriodMs, cfg.scaleDownPeriodMs));
+  const events = state.events.filter(
+    (e) => e.at > now - Math.max(cfg.scaleUpPeriodMs, cfg.scaleDownPeriodMs),
+  );
   if (desired > current) {
     let added = 0;
     for (const e of events) if (e.at > now - cfg.scaleUpPeriodMs && e.delta > 0) added += e.delta;

@@ -12,14 +12,22 @@
  * littleAgents(2, 20, 0.75); // 53.33… → 54 agents after Math.ceil
  * ```
  */
-export function littleAgents(arrivalRatePerS: number, meanServiceS: number, targetUtilisation: number): number {
+export function littleAgents(
+  arrivalRatePerS: number,
+  meanServiceS: number,
+  targetUtilisation: number,
+): number {
   if (!(arrivalRatePerS > 0) || !(meanServiceS > 0)) return 0;
   const rho = targetUtilisation > 0 ? Math.min(1, targetUtilisation) : 1;
   return (arrivalRatePerS * meanServiceS) / rho;
 }
 
 /** {@link littleAgents} rounded up (a tiny epsilon keeps 3.0000000001 from becoming 4). */
-export function littleTarget(arrivalRatePerS: number, meanServiceS: number, targetUtilisation: number): number {
+export function littleTarget(
+  arrivalRatePerS: number,
+  meanServiceS: number,
+  targetUtilisation: number,
+): number {
   // max(0, …) also turns the -0 that ceil(-1e-9) gives into 0.
   return Math.max(0, Math.ceil(littleAgents(arrivalRatePerS, meanServiceS, targetUtilisation) - 1e-9));
 }

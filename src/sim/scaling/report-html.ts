@@ -6,7 +6,12 @@ import type { SimulationResult } from './simulate.js';
 
 /** Escape text for HTML element content and attribute values. */
 export function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 }
 
 /** Options of {@link svgLineChart}. */
@@ -53,14 +58,20 @@ export function svgLineChart(x: readonly number[], y: readonly number[], o: Char
     `<line x1="${padL}" y1="${padT}" x2="${padL}" y2="${h - padB}" stroke="#999"/>`,
     `<text x="${padL - 4}" y="${padT + 4}" font-size="11" text-anchor="end">${fmt(yMax)}${unit}</text>`,
     `<text x="${padL - 4}" y="${h - padB}" font-size="11" text-anchor="end">0</text>`,
-    ...ticks.map((t) => `<text x="${px(t).toFixed(1)}" y="${h - 8}" font-size="11" text-anchor="middle">${xLabel(t)}</text>`),
+    ...ticks.map(
+      (t) =>
+        `<text x="${px(t).toFixed(1)}" y="${h - 8}" font-size="11" text-anchor="middle">${xLabel(t)}</text>`,
+    ),
     `<polyline fill="none" stroke="${o.colour ?? '#1f77b4'}" stroke-width="1.5" points="${points}"/>`,
     '</svg>',
   ].join('\n');
 }
 
 /** Render the full report page. */
-export function renderHtmlReport(r: SimulationResult, title = `agentpool simulation: ${r.scenario} / ${r.policy}`): string {
+export function renderHtmlReport(
+  r: SimulationResult,
+  title = `agentpool simulation: ${r.scenario} / ${r.policy}`,
+): string {
   const s = r.series;
   const rows: [string, string][] = [
     ['scenario', r.scenario],

@@ -15,18 +15,28 @@
  * lives on one {@link ManualClock}, so a run is a pure function of its options.
  */
 import { createActor, fromPromise } from 'xstate';
+import type {
+  ApplyScaleInput,
+  ApplyScaleOutput,
+  ReadMetricsInput,
+} from '../../../machines/scaler.machine.js';
 import { scalerMachine } from '../../../machines/scaler.machine.js';
-import type { ApplyScaleInput, ApplyScaleOutput, ReadMetricsInput } from '../../../machines/scaler.machine.js';
 import { InvalidArgumentError } from '../../errors/errors.js';
 import { PoolMetrics } from '../../metrics/pool-metrics.js';
 import { RateCounter } from '../../metrics/rate-counter.js';
 import type { ForecastOptions } from '../../policies/forecast.js';
 import { type ScalingConfigInput, validateScalingConfig } from '../../policies/scaling/config.js';
 import type { ScalingObservation } from '../../policies/scaling/decide.js';
-import { type HpaConfig, hpaApplied, hpaDecide, initialHpaState, validateHpaConfig } from '../../policies/scaling/hpa.js';
+import {
+  type HpaConfig,
+  hpaApplied,
+  hpaDecide,
+  initialHpaState,
+  validateHpaConfig,
+} from '../../policies/scaling/hpa.js';
 import { littleTarget } from '../../policies/scaling/little.js';
-import { ManualClock, flushMicrotasks } from '../../runtime/clock.js';
-import { type Distribution, type Rng, createRng, exponential, sample } from '../random.js';
+import { flushMicrotasks, ManualClock } from '../../runtime/clock.js';
+import { createRng, type Distribution, exponential, type Rng, sample } from '../random.js';
 import type { Scenario } from './scenarios.js';
 
 /** Policies the simulator can run. */
@@ -199,13 +209,15 @@ function quantile(sorted: Float64Array, q: number): number {
 
 function positiveInt(path: string, v: unknown, fallback: number, min = 0): number {
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new InvalidArgumentError(path, v, `an integer >= ${min}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+    throw new InvalidArgumentError(path, v, `an integer >= ${min}`);
   return v;
 }
 
 function positiveNum(path: string, v: unknown, fallback: number): number {
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(path, v, 'a number > 0');
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+    throw new InvalidArgumentError(path, v, 'a number > 0');
   return v;
 }
 
@@ -446,13 +458,10 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
       }
       const at = t;
       const s = sample(serviceRng, service);
-      clock.setTimeout(
-        () => {
-          onArrival({ arrival: at, serviceMs: s, measured: at >= warmupMs });
-          scheduleNext();
-        },
-        at - clock.now(),
-      );
+      clock.setTimeout(() => {
+        onArrival({ arrival: at, serviceMs: s, measured: at >= warmupMs });
+        scheduleNext();
+      }, at - clock.now());
     };
     scheduleNext();
   }
@@ -473,7 +482,8 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     const oldest = queue.peek();
     const waitMs = Math.max(sample.wait.p90 * 1000, oldest ? now - oldest.arrival : 0);
     const snap = metrics.snapshot(now);
-    const observedService = snap.service.count > 0 ? (snap.service.sum / snap.service.count) * 1000 : meanServiceMs;
+    const observedService =
+      snap.service.count > 0 ? (snap.service.sum / snap.service.count) * 1000 : meanServiceMs;
     return {
       now,
       size: size(),
@@ -489,9 +499,18 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
   };
 
   // ---- initial pool -------------------------------------------------------------------------------
-  const peakSize = Math.min(max, Math.max(min, littleTarget(scenario.peakRatePerS, meanServiceMs / 1000, target)));
-  const fixedSize = Math.min(max, Math.max(min, littleTarget(scenario.meanRatePerS, meanServiceMs / 1000, fixedUtil)));
-  const initialDynamic = Math.min(max, Math.max(min, littleTarget(scenario.rate(0), meanServiceMs / 1000, target)));
+  const peakSize = Math.min(
+    max,
+    Math.max(min, littleTarget(scenario.peakRatePerS, meanServiceMs / 1000, target)),
+  );
+  const fixedSize = Math.min(
+    max,
+    Math.max(min, littleTarget(scenario.meanRatePerS, meanServiceMs / 1000, fixedUtil)),
+  );
+  const initialDynamic = Math.min(
+    max,
+    Math.max(min, littleTarget(scenario.rate(0), meanServiceMs / 1000, target)),
+  );
   const initial = policy === 'peak' ? peakSize : policy === 'fixed' ? fixedSize : initialDynamic;
   for (let i = 0; i < initial; i++) {
     const agent: Agent = { id: nextAgentId++, state: 'idle', timer: undefined };
@@ -503,11 +522,16 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
   // ---- policies -----------------------------------------------------------------------------------
   let actor: ReturnType<typeof createActor<typeof scalerMachine>> | undefined;
   if (policy === 'agentpool') {
-    const cfg = validateScalingConfig({ ...options.scaling, min, max, targetUtilisation: target }, 'simulation.scaling');
+    const cfg = validateScalingConfig(
+      { ...options.scaling, min, max, targetUtilisation: target },
+      'simulation.scaling',
+    );
     const machine = scalerMachine.provide({
       actors: {
         readMetrics: fromPromise<ScalingObservation, ReadMetricsInput>(async () => readObservation()),
-        applyScale: fromPromise<ApplyScaleOutput, ApplyScaleInput>(async ({ input }) => ({ size: scaleTo(input.target) })),
+        applyScale: fromPromise<ApplyScaleOutput, ApplyScaleInput>(async ({ input }) => ({
+          size: scaleTo(input.target),
+        })),
       },
     });
     actor = createActor(machine, {
@@ -520,7 +544,11 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     let hstate = initialHpaState();
     const loop = () => {
       const obs = readObservation();
-      const r = hpaDecide({ now: obs.now, current: obs.size, ready: obs.ready, readyUsage: obs.utilisation * obs.ready }, hcfg, hstate);
+      const r = hpaDecide(
+        { now: obs.now, current: obs.size, ready: obs.ready, readyUsage: obs.utilisation * obs.ready },
+        hcfg,
+        hstate,
+      );
       hstate = r.state;
       if (r.desired !== obs.size) {
         const reached = scaleTo(r.desired);

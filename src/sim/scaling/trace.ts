@@ -21,7 +21,8 @@ export interface Trace {
 
 function seconds(path: string, v: unknown): number {
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(path, v, 'a number of seconds >= 0');
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0)
+    throw new InvalidArgumentError(path, v, 'a number of seconds >= 0');
   return n;
 }
 
@@ -48,9 +49,11 @@ export function parseTrace(text: string, format?: 'json' | 'csv'): Trace {
       throw new InvalidArgumentError('trace', `${trimmed.slice(0, 40)}…`, 'valid JSON');
     }
     const list = Array.isArray(data) ? data : (data as { arrivals?: unknown } | null)?.arrivals;
-    if (!Array.isArray(list)) throw new InvalidArgumentError('trace', data, 'an array of arrivals or { arrivals: [...] }');
+    if (!Array.isArray(list))
+      throw new InvalidArgumentError('trace', data, 'an array of arrivals or { arrivals: [...] }');
     list.forEach((item, i) => {
-      if (typeof item === 'number' || typeof item === 'string') rows.push({ t: seconds(`trace[${i}]`, item), s: undefined });
+      if (typeof item === 'number' || typeof item === 'string')
+        rows.push({ t: seconds(`trace[${i}]`, item), s: undefined });
       else if (item && typeof item === 'object') {
         const o = item as { t?: unknown; service?: unknown };
         rows.push({

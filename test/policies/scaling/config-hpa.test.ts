@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/errors/errors.js';
-import { validateScalingConfig, tryValidateScalingConfig } from '../../../src/policies/scaling/config.js';
+import { tryValidateScalingConfig, validateScalingConfig } from '../../../src/policies/scaling/config.js';
 import {
   type HpaConfig,
   type HpaObservation,
@@ -56,7 +56,13 @@ describe('scaling config validation', () => {
 
 describe('Kubernetes HPA model', () => {
   const cfg = (o: Partial<HpaConfig> = {}) => validateHpaConfig({ min: 1, max: 100, ...o });
-  const at = (o: Partial<HpaObservation>): HpaObservation => ({ now: 0, current: 10, ready: 10, readyUsage: 7.5, ...o });
+  const at = (o: Partial<HpaObservation>): HpaObservation => ({
+    now: 0,
+    current: 10,
+    ready: 10,
+    readyUsage: 7.5,
+    ...o,
+  });
 
   it('desired = ceil(current × metric / target), no change within ±10 %', () => {
     const c = cfg({ targetUtilisation: 0.5 });

@@ -1,17 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SCALING_CONFIG, type ScalingConfig, validateScalingConfig } from '../../../src/policies/scaling/config.js';
 import {
-  type ScalingObservation,
-  type ScalingPolicyState,
+  DEFAULT_SCALING_CONFIG,
+  type ScalingConfig,
+  validateScalingConfig,
+} from '../../../src/policies/scaling/config.js';
+import {
   checkObservation,
   decideScaling,
   initialPolicyState,
   markApplied,
+  type ScalingObservation,
+  type ScalingPolicyState,
 } from '../../../src/policies/scaling/decide.js';
 import { littleAgents, littleTarget, sqrtStaffing } from '../../../src/policies/scaling/little.js';
 
-const cfg = (o: Partial<ScalingConfig> = {}): ScalingConfig => validateScalingConfig({ min: 1, max: 50, ...o });
+const cfg = (o: Partial<ScalingConfig> = {}): ScalingConfig =>
+  validateScalingConfig({ min: 1, max: 50, ...o });
 
 const obs = (o: Partial<ScalingObservation> = {}): ScalingObservation => ({
   now: 1_000_000,
@@ -56,7 +61,9 @@ describe('decideScaling', () => {
     const huge = { ...hot, arrivalRatePerS: 100 };
     expect(decideScaling(huge, cfg({ maxScaleUpRatio: 1.5 }), initialPolicyState()).decision.target).toBe(15);
     expect(decideScaling(huge, cfg({ max: 12 }), initialPolicyState()).decision.target).toBe(12);
-    expect(decideScaling({ ...huge, size: 12 }, cfg({ max: 12 }), initialPolicyState()).decision.reason).toBe('at-max');
+    expect(decideScaling({ ...huge, size: 12 }, cfg({ max: 12 }), initialPolicyState()).decision.reason).toBe(
+      'at-max',
+    );
   });
 
   it('does not scale up on utilisation alone or on wait alone', () => {
@@ -69,7 +76,11 @@ describe('decideScaling', () => {
   it('scales down idle-first, never below min nor below size − idle', () => {
     const c = cfg({ min: 3 });
     // 10 agents, 2 busy (8 idle), λ tiny → recommendation = min = 3 → target max(3, 10 − 8 = 2) = 3
-    const d = decideScaling(obs({ busy: 2, utilisation: 0.2, arrivalRatePerS: 0.01 }), c, initialPolicyState()).decision;
+    const d = decideScaling(
+      obs({ busy: 2, utilisation: 0.2, arrivalRatePerS: 0.01 }),
+      c,
+      initialPolicyState(),
+    ).decision;
     expect(d).toMatchObject({ direction: 'down', target: 3, reason: 'low-utilisation' });
     // only 1 idle: can drop at most 1 agent
     const e = decideScaling(
@@ -81,7 +92,11 @@ describe('decideScaling', () => {
   });
 
   it('does not scale down while anyone waits', () => {
-    const d = decideScaling(obs({ busy: 2, utilisation: 0.2, waiters: 1 }), cfg(), initialPolicyState()).decision;
+    const d = decideScaling(
+      obs({ busy: 2, utilisation: 0.2, waiters: 1 }),
+      cfg(),
+      initialPolicyState(),
+    ).decision;
     expect(d).toMatchObject({ direction: 'hold', reason: 'waiters-present' });
   });
 
@@ -89,7 +104,11 @@ describe('decideScaling', () => {
     const c = cfg({ stabilisationWindowMs: 300_000, scaleDownCooldownMs: 0 });
     let state = initialPolicyState();
     // a peak recommendation of 30 at t = 0 …
-    state = decideScaling(obs({ now: 0, size: 30, ready: 30, busy: 22, utilisation: 0.75, arrivalRatePerS: 1.1 }), c, state).state;
+    state = decideScaling(
+      obs({ now: 0, size: 30, ready: 30, busy: 22, utilisation: 0.75, arrivalRatePerS: 1.1 }),
+      c,
+      state,
+    ).state;
     expect(state.recommendations[0]?.value).toBe(30);
     // … quiet at t = 200 s: still inside the window, so the target stays at 30 → hold
     const q = obs({ now: 200_000, size: 30, ready: 30, busy: 2, utilisation: 0.1, arrivalRatePerS: 0.05 });
@@ -98,7 +117,9 @@ describe('decideScaling', () => {
     // at t = 301 s the peak has left the window: down to the quiet recommendation (2 agents)
     const late = decideScaling({ ...q, now: 301_000 }, c, mid.state);
     expect(late.decision.direction).toBe('down');
-    expect(late.decision.target).toBe(Math.max(1, littleTarget(0.05, 20, 0.75), mid.state.recommendations[1]?.value ?? 0));
+    expect(late.decision.target).toBe(
+      Math.max(1, littleTarget(0.05, 20, 0.75), mid.state.recommendations[1]?.value ?? 0),
+    );
   });
 
   it('cooldowns: up after up waits scaleUpCooldownMs; down waits scaleDownCooldownMs after any scale', () => {
@@ -202,7 +223,10 @@ describe('scaling properties', () => {
             waitMs: s.waitMs,
             arrivalRatePerS: s.rate,
           });
-          const { decision, state: next } = decideScaling(o, c, state, { peakRatio: s.peakRatio, confidence: s.confidence });
+          const { decision, state: next } = decideScaling(o, c, state, {
+            peakRatio: s.peakRatio,
+            confidence: s.confidence,
+          });
           expect(decision.target).toBeGreaterThanOrEqual(c.min);
           expect(decision.target).toBeLessThanOrEqual(c.max);
           if (s.waiters > 0) expect(decision.target).toBeGreaterThanOrEqual(size);

@@ -20,7 +20,7 @@ describe('demand forecast (Holt-Winters)', () => {
   it('learns a periodic profile and predicts the next peak ahead of time', () => {
     // 10-minute period: 5 min at 1/s, 5 min at 3/s
     const period = 10 * MIN;
-    const rate = (t: number) => ((t % period) < 5 * MIN ? 1 : 3);
+    const rate = (t: number) => (t % period < 5 * MIN ? 1 : 3);
     let s = createForecast({ periodMs: period, slotMs: MIN, gamma: 0.5 });
     let t = 0;
     for (; t < 6 * period; t += 15_000) s = observeForecast(s, t, rate(t));

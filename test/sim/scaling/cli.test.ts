@@ -8,7 +8,9 @@ import { parseSimulateArgs, peakRateFor, runSimulateCommand } from '../../../src
 
 describe('agentpool simulate', () => {
   it('parses flags and rejects unknown or bad ones with typed errors', () => {
-    expect(parseSimulateArgs(['--scenario', 'square', '--policy=hpa', '--seed', '3', '--json'])).toMatchObject({
+    expect(
+      parseSimulateArgs(['--scenario', 'square', '--policy=hpa', '--seed', '3', '--json']),
+    ).toMatchObject({
       scenario: 'square',
       policy: 'hpa',
       seed: 3,
@@ -26,7 +28,19 @@ describe('agentpool simulate', () => {
       const file = join(dir, 'out.html');
       let printed = '';
       const code = await runSimulateCommand(
-        ['--scenario', 'step', '--policy', 'agentpool', '--hours', '0.5', '--agents', '8', '--json', '--report', file],
+        [
+          '--scenario',
+          'step',
+          '--policy',
+          'agentpool',
+          '--hours',
+          '0.5',
+          '--agents',
+          '8',
+          '--json',
+          '--report',
+          file,
+        ],
         (s) => {
           printed += s;
         },
@@ -48,7 +62,13 @@ describe('agentpool simulate', () => {
 
 describe('agentpool bench scaling', () => {
   it('returns the documented JSON shape for every scenario × policy', async () => {
-    const r = await runScalingBench({ seeds: 1, scenarios: ['square', 'step'], hours: 0.25, agents: 6, write: false });
+    const r = await runScalingBench({
+      seeds: 1,
+      scenarios: ['square', 'step'],
+      hours: 0.25,
+      agents: 6,
+      write: false,
+    });
     expect(r.results.map((x) => `${x.scenario}/${x.policy}`)).toEqual([
       'square/agentpool',
       'square/hpa',
@@ -60,7 +80,14 @@ describe('agentpool bench scaling', () => {
       'step/peak',
     ]);
     for (const row of r.results) {
-      for (const k of ['p50WaitS', 'p99WaitS', 'sloViolationPct', 'agentSeconds', 'scaleEvents', 'flaps'] as const) {
+      for (const k of [
+        'p50WaitS',
+        'p99WaitS',
+        'sloViolationPct',
+        'agentSeconds',
+        'scaleEvents',
+        'flaps',
+      ] as const) {
         expect(Number.isFinite(row[k]), `${row.scenario}/${row.policy}.${k}`).toBe(true);
       }
     }

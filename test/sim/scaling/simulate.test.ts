@@ -86,8 +86,12 @@ describe('scaling simulation', () => {
 
   it('rejects bad options with typed errors', async () => {
     const scenario = makeScenario('step', { peakRatePerS: PEAK });
-    await expect(simulateScaling({ scenario, policy: 'magic' as never })).rejects.toThrow(InvalidArgumentError);
-    await expect(simulateScaling({ scenario, policy: 'hpa', min: 5, max: 2 })).rejects.toThrow(/simulation.min/);
+    await expect(simulateScaling({ scenario, policy: 'magic' as never })).rejects.toThrow(
+      InvalidArgumentError,
+    );
+    await expect(simulateScaling({ scenario, policy: 'hpa', min: 5, max: 2 })).rejects.toThrow(
+      /simulation.min/,
+    );
     expect(() => makeScenario('step', { peakRatePerS: -1 })).toThrow(InvalidArgumentError);
   });
 });

@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { MessagePort as Worker } from 'node:worker_threads';
 let posts = 0, items = 0;
 const orig = Worker.prototype.postMessage;
 Worker.prototype.postMessage = function (m: any, t?: any) { posts++; if (m?.b) items += m.b.length / 4; return orig.call(this, m, t); };

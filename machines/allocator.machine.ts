@@ -38,8 +38,18 @@ import type { Allocation, Ledger, Refusal, ResizeChange, ResourceAmounts } from 
 
 /** Input to {@link allocatorMachine}. */
 export interface AllocatorInput {
-  /** The ledger to own. Build it with `new Ledger(config)` at the boundary (it validates the config). */
-  ledger: Ledger;
+  /**
+   * The ledger to own. Build it with `new Ledger(config)` at the boundary (it validates the config).
+   * A factory is called once per actor — what verification and tests use so that every actor created
+   * from the same input gets its own ledger.
+   */
+  ledger: Ledger | (() => Ledger);
+  /**
+   * Copy the ledger before each change so every snapshot is an independent value (O(allocations) per
+   * event). Off on the hot path; on for graph traversal, which branches from old snapshots.
+   * @default false
+   */
+  copyOnWrite?: boolean;
   /** Allocation optimisation; `undefined` uses {@link DEFAULT_ALLOCATION_POLICY}. */
   policy?: AllocationPolicyConfig;
   /** How long `closing` waits for releases before releasing everything. @default 30000 */
@@ -49,6 +59,7 @@ export interface AllocatorInput {
 /** Context of {@link allocatorMachine}. */
 export interface AllocatorContext {
   ledger: Ledger;
+  copyOnWrite: boolean;
   policy: AllocationPolicyConfig;
   closeDeadlineMs: number;
   /** Bumped on every ledger change so each change is a new snapshot. */
@@ -121,13 +132,18 @@ export type AllocatorEmitted = AllocatorResult | AllocatorReleased;
 
 type Ctx = AllocatorContext;
 
+/** The ledger an action may write: the live one, or a fresh copy in copy-on-write mode. */
+function writable(ctx: Ctx): Ledger {
+  return ctx.copyOnWrite ? ctx.ledger.clone() : ctx.ledger;
+}
+
 function errorOf(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
 /** Release one id; returns the emitted events (0 or 1). Never throws. */
-function releaseOne(ctx: Ctx, id: string, cause: ReleaseCause): AllocatorReleased | undefined {
-  const r = ctx.ledger.release(id);
+function releaseOne(ledger: Ledger, id: string, cause: ReleaseCause): AllocatorReleased | undefined {
+  const r = ledger.release(id);
   if (!r.released) return undefined;
   return {
     type: 'allocator.released',
@@ -160,6 +176,7 @@ export const allocatorMachine = setup({
     /** Decide the grant, reserve it, answer. One event, O(resources). */
     reserve: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'RESERVE') return;
+      const ledger = writable(context);
       let result: AllocatorResult;
       try {
         const grant = decideGrant(
@@ -168,10 +185,10 @@ export const allocatorMachine = setup({
             ...(event.minimum === undefined ? {} : { minimum: event.minimum }),
             ...(event.exact === undefined ? {} : { exact: event.exact }),
           },
-          ledgerNumbers(context.ledger),
+          ledgerNumbers(ledger),
           context.policy,
         );
-        const r = context.ledger.reserve({
+        const r = ledger.reserve({
           amounts: grant.amounts,
           ...(event.allocationId === undefined ? {} : { id: event.allocationId }),
           ...(event.owner === undefined ? {} : { owner: event.owner }),
@@ -182,14 +199,15 @@ export const allocatorMachine = setup({
       } catch (e) {
         result = { type: 'allocator.result', requestId: event.requestId, op: 'reserve', ok: false, error: errorOf(e) };
       }
-      enqueue.assign(counted(context, result, 0));
+      enqueue.assign({ ...counted(context, result, 0), ledger });
       enqueue.emit(result);
     }),
     /** Release (RELEASE / EXPIRE): exactly once; a repeat answers `released: false`. */
     release: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'RELEASE' && event.type !== 'EXPIRE') return;
-      const out = releaseOne(context, event.allocationId, event.type === 'EXPIRE' ? 'expired' : 'released');
-      enqueue.assign({ version: context.version + 1, releasedCount: context.releasedCount + (out ? 1 : 0) });
+      const ledger = writable(context);
+      const out = releaseOne(ledger, event.allocationId, event.type === 'EXPIRE' ? 'expired' : 'released');
+      enqueue.assign({ ledger, version: context.version + 1, releasedCount: context.releasedCount + (out ? 1 : 0) });
       if (out) enqueue.emit(out);
       if (event.requestId !== undefined) {
         enqueue.emit({
@@ -204,42 +222,45 @@ export const allocatorMachine = setup({
     /** Resize atomically; growth must fit. */
     resize: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'RESIZE') return;
+      const ledger = writable(context);
       let result: AllocatorResult;
       try {
-        const r = context.ledger.resize(event.allocationId, event.change);
+        const r = ledger.resize(event.allocationId, event.change);
         result = r.ok
           ? { type: 'allocator.result', requestId: event.requestId, op: 'resize', ok: true, allocation: r.allocation }
           : { type: 'allocator.result', requestId: event.requestId, op: 'resize', ok: false, reason: r.reason };
       } catch (e) {
         result = { type: 'allocator.result', requestId: event.requestId, op: 'resize', ok: false, error: errorOf(e) };
       }
-      enqueue.assign(counted(context, result, 0));
+      enqueue.assign({ ...counted(context, result, 0), ledger });
       enqueue.emit(result);
     }),
     /** Release everything the lost agent held. O(allocations) — agent loss is rare. */
     releaseOwner: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'AGENT_LOST') return;
+      const ledger = writable(context);
       let n = 0;
-      for (const id of context.ledger.idsOwnedBy(event.owner)) {
-        const out = releaseOne(context, id, 'agent-lost');
+      for (const id of ledger.idsOwnedBy(event.owner)) {
+        const out = releaseOne(ledger, id, 'agent-lost');
         if (out) {
           n++;
           enqueue.emit(out);
         }
       }
-      enqueue.assign({ version: context.version + 1, releasedCount: context.releasedCount + n });
+      enqueue.assign({ ledger, version: context.version + 1, releasedCount: context.releasedCount + n });
     }),
     /** Closing deadline passed: release what is left. */
     releaseAll: enqueueActions(({ context, enqueue }) => {
+      const ledger = writable(context);
       let n = 0;
-      for (const a of context.ledger.allocations()) {
-        const out = releaseOne(context, a.id, 'closed');
+      for (const a of ledger.allocations()) {
+        const out = releaseOne(ledger, a.id, 'closed');
         if (out) {
           n++;
           enqueue.emit(out);
         }
       }
-      enqueue.assign({ version: context.version + 1, releasedCount: context.releasedCount + n });
+      enqueue.assign({ ledger, version: context.version + 1, releasedCount: context.releasedCount + n });
     }),
     /** While closing, new reservations are refused. */
     refuseClosing: enqueueActions(({ context, event, enqueue }) => {
@@ -264,7 +285,8 @@ export const allocatorMachine = setup({
 }).createMachine({
   id: 'allocator',
   context: ({ input }) => ({
-    ledger: input.ledger,
+    ledger: typeof input.ledger === 'function' ? input.ledger() : input.ledger,
+    copyOnWrite: input.copyOnWrite ?? false,
     policy: input.policy ?? DEFAULT_ALLOCATION_POLICY,
     closeDeadlineMs: input.closeDeadlineMs ?? 30_000,
     version: 0,

@@ -8,7 +8,13 @@ import {
 } from '../../machines/allocator.machine.js';
 import { ManualClock } from '../../src/runtime/clock.js';
 import { resolveAllocationPolicy } from '../../src/policies/allocation.js';
-import { Ledger } from '../../src/structures/ledger.js';
+import { type Allocation, Ledger } from '../../src/structures/ledger.js';
+
+/** The allocation of a successful reserve/resize answer (fails the test otherwise). */
+function granted(r: AllocatorResult | undefined): Allocation {
+  if (!r || !r.ok || !('allocation' in r)) throw new Error(`expected a grant, got ${JSON.stringify(r)}`);
+  return r.allocation;
+}
 
 function start(opts: { policy?: boolean; closeDeadlineMs?: number } = {}) {
   const clock = new ManualClock();
@@ -56,10 +62,8 @@ describe('allocatorMachine', () => {
 
   it('applies the allocation policy when enabled', () => {
     const { reserve } = start({ policy: true });
-    const r = reserve({ memoryMb: 1000 });
-    expect(r.ok && r.allocation.amounts.memoryMb).toBe(1500);
-    const exact = reserve({ memoryMb: 1000 }, 'a2', { exact: true });
-    expect(exact.ok && exact.allocation.amounts.memoryMb).toBe(1000);
+    expect(granted(reserve({ memoryMb: 1000 })).amounts.memoryMb).toBe(1500);
+    expect(granted(reserve({ memoryMb: 1000 }, 'a2', { exact: true })).amounts.memoryMb).toBe(1000);
   });
 
   it('turns invalid requests into error results and stays alive', () => {

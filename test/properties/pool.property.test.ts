@@ -51,6 +51,7 @@ interface Real {
   s: fc.Scheduler;
   acqs: Acq[];
   shutdown: Promise<void> | undefined;
+  advancing: Promise<void>;
   violations: string[];
 }
 
@@ -80,10 +81,13 @@ function checkAlways(r: Real, when: string): void {
 
 type Cmd = fc.AsyncCommand<object, Real>;
 
-/** Run `effect` when the scheduler says so (this is where interleavings come from). */
-function later(r: Real, label: string, effect: () => void): void {
-  void r.s.schedule(Promise.resolve(label), label).then(() => {
-    effect();
+/**
+ * Run `effect` when the scheduler says so: this is where interleavings come from. Effects pick their
+ * target (which lease, which agent) when they run, not when the command was generated.
+ */
+function later(r: Real, label: string, effect: () => void | Promise<void>): void {
+  void r.s.schedule(Promise.resolve(label), label).then(async () => {
+    await effect();
     checkAlways(r, label);
   });
 }
@@ -126,9 +130,10 @@ class ReleaseCmd implements Cmd {
   constructor(readonly i: number) {}
   check = () => true;
   async run(_: object, r: Real) {
-    const held = r.acqs.filter((a) => a.state === 'granted');
-    const a = held[this.i % Math.max(1, held.length)];
-    if (a) later(r, 'release', () => void a.lease!.release());
+    later(r, 'release', () => {
+      const held = r.acqs.filter((a) => a.state === 'granted');
+      void held[this.i % Math.max(1, held.length)]?.lease!.release();
+    });
   }
   toString = () => `release(${this.i})`;
 }
@@ -137,10 +142,11 @@ class RunTaskCmd implements Cmd {
   constructor(readonly i: number) {}
   check = () => true;
   async run(_: object, r: Real) {
-    const held = r.acqs.filter((a) => a.state === 'granted' && !a.lease!.released);
-    const a = held[this.i % Math.max(1, held.length)];
     // The task's completion is scheduled too; it may fail (agent crashed, lease lost): that is fine.
-    if (a) later(r, 'run', () => void a.lease!.run('work', null).catch(() => {}));
+    later(r, 'run', () => {
+      const held = r.acqs.filter((a) => a.state === 'granted' && !a.lease!.released);
+      held[this.i % Math.max(1, held.length)]?.lease!.run('work', null).catch(() => {});
+    });
   }
   toString = () => `run(${this.i})`;
 }
@@ -149,8 +155,7 @@ class AbortCmd implements Cmd {
   constructor(readonly i: number) {}
   check = () => true;
   async run(_: object, r: Real) {
-    const a = r.acqs[this.i % Math.max(1, r.acqs.length)];
-    if (a) later(r, 'abort', () => a.ctrl.abort());
+    later(r, 'abort', () => r.acqs[this.i % Math.max(1, r.acqs.length)]?.ctrl.abort());
   }
   toString = () => `abort(${this.i})`;
 }
@@ -174,8 +179,11 @@ class AdvanceCmd implements Cmd {
   constructor(readonly ms: number) {}
   check = () => true;
   async run(_: object, r: Real) {
-    await r.clock.advanceAsync(this.ms);
-    checkAlways(r, `advance ${this.ms}`);
+    // Clock advances are serialised (one at a time) but interleave with everything else.
+    later(r, 'advance', () => {
+      r.advancing = r.advancing.then(() => r.clock.advanceAsync(this.ms));
+      return r.advancing;
+    });
   }
   toString = () => `advance(${this.ms})`;
 }
@@ -224,6 +232,7 @@ const commands = fc.commands(
 async function quiesce(r: Real, rounds = 40): Promise<void> {
   for (let i = 0; i < rounds; i++) {
     await r.s.waitAll();
+    await r.advancing;
     await r.clock.advanceAsync(250);
     if (r.s.count() === 0 && r.acqs.every((a) => a.state !== 'pending') && r.clock.pending === 0) return;
   }
@@ -243,7 +252,7 @@ describe('pool properties under random interleavings', () => {
         );
         const sys = new AgentPoolSystem({ clock, pools });
         await sys.start();
-        const r: Real = { sys, clock, s, acqs: [], shutdown: undefined, violations: [] };
+        const r: Real = { sys, clock, s, acqs: [], shutdown: undefined, advancing: Promise.resolve(), violations: [] };
         await s.waitFor(fc.asyncModelRun(() => ({ model: {}, real: r }), cmds));
 
         // Quiet period without shutdown (if none was issued): everything settles, min is restored.

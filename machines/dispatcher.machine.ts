@@ -27,7 +27,7 @@ export type DispatcherMachineEvent =
   | { type: 'TASK_REQUEUED' }
   | { type: 'TASK_EXPIRED' }
   | { type: 'DRAIN' }
-  | { type: 'RUNNING_DONE' };
+  | { type: 'RUNNING_DONE'; remaining: number };
 
 /**
  * The dispatcher statechart.
@@ -49,8 +49,8 @@ export const dispatcherMachine = setup({
     rejectQueued: () => {},
   },
   guards: {
-    /** No task is running any more. */
-    nothingRunning: () => true,
+    /** No task is running any more (the runtime provides the live check for the eventless case). */
+    nothingRunning: ({ event }) => event.type === 'RUNNING_DONE' && event.remaining === 0,
   },
 }).createMachine({
   id: 'dispatcher',

@@ -38,6 +38,7 @@ const benches: Record<string, () => Promise<Command>> = {};
 const commands: Record<string, () => Promise<Command>> = {
   demo: async () => demo,
   verify: async () => (await import('../verify/cli.js')).runVerify,
+  docs: async () => (await import('../verify/docs.js')).runDocs,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -112,6 +112,16 @@ export class Histogram {
     return this.sumValues;
   }
 
+  /** Smallest recorded value, or 0 when empty. */
+  get min(): number {
+    return this.total === 0 ? 0 : this.minValue;
+  }
+
+  /** Largest recorded value, or 0 when empty. */
+  get max(): number {
+    return this.total === 0 ? 0 : this.maxValue;
+  }
+
   /** Mean of recorded values, or 0 when empty. */
   get mean(): number {
     return this.total === 0 ? 0 : this.sumValues / this.total;

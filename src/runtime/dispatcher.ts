@@ -342,7 +342,7 @@ export class Dispatcher {
     job.settled = true;
     if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
     void lease.release();
-    if (!this.accepting) this.actor.send({ type: 'RUNNING_DONE' });
+    if (!this.accepting) this.actor.send({ type: 'RUNNING_DONE', remaining: this.running.size });
   }
 
   private expire(job: Job): void {

@@ -358,7 +358,7 @@ export class Pool implements LeaseOwner {
     while (this.free.size > 0 && this.waiters.size > 0) {
       let next: Waiter | undefined;
       for (const w of this.waiters) {
-        if (w.agent === undefined) {
+        if (w.agent === undefined && this.deps.keys.allows(w.req.concurrencyKey, w.req.concurrencyLimit)) {
           next = w;
           break;
         }

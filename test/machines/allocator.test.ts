@@ -146,3 +146,16 @@ describe('allocatorMachine', () => {
     expect(actor.getSnapshot().status).toBe('done');
   });
 });
+
+describe('allocatorMachine copy-on-write mode', () => {
+  it('leaves earlier snapshots untouched and gives each actor its own ledger from a factory', () => {
+    const input = { ledger: () => new Ledger({ limits: { memoryMb: 10 } }), copyOnWrite: true };
+    const a = createActor(allocatorMachine, { input }).start();
+    const b = createActor(allocatorMachine, { input }).start();
+    const before = a.getSnapshot();
+    a.send({ type: 'RESERVE', requestId: '1', request: { memoryMb: 4 } });
+    expect(a.getSnapshot().context.ledger.usage().memoryMb).toBe(4);
+    expect(before.context.ledger.usage().memoryMb).toBe(0);
+    expect(b.getSnapshot().context.ledger.usage().memoryMb).toBe(0);
+  });
+});

@@ -212,20 +212,27 @@ class ShutdownCmd implements Cmd {
 }
 
 const poolArb = fc.constantFrom<PoolName>('code', 'qa');
+const w = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
+// Weighted so that most runs see many overlapping acquires and releases, and a shutdown only sometimes.
 const commands = fc.commands(
   [
-    fc.tuple(poolArb, fc.constantFrom<KeyName | undefined>(undefined, undefined, 'k1', 'k2'), fc.integer({ min: 50, max: 600 })).map(
-      ([p, k, t]) => new AcquireCmd(p, k, t),
+    fc.oneof(
+      w(
+        8,
+        fc
+          .tuple(poolArb, fc.constantFrom<KeyName | undefined>(undefined, 'k1', 'k1', 'k2'), fc.integer({ min: 50, max: 600 }))
+          .map(([p, k, t]): Cmd => new AcquireCmd(p, k, t)),
+      ),
+      w(5, fc.nat(20).map((i): Cmd => new ReleaseCmd(i))),
+      w(2, fc.nat(20).map((i): Cmd => new RunTaskCmd(i))),
+      w(2, fc.nat(20).map((i): Cmd => new AbortCmd(i))),
+      w(2, fc.tuple(poolArb, fc.nat(5)).map(([p, i]): Cmd => new CrashCmd(p, i))),
+      w(3, fc.integer({ min: 0, max: 400 }).map((ms): Cmd => new AdvanceCmd(ms))),
+      w(2, fc.tuple(poolArb, fc.integer({ min: -1, max: 5 })).map(([p, t]): Cmd => new ScaleCmd(p, Math.max(0, t)))),
+      w(1, fc.boolean().map((g): Cmd => new ShutdownCmd(g))),
     ),
-    fc.nat(20).map((i) => new ReleaseCmd(i)),
-    fc.nat(20).map((i) => new RunTaskCmd(i)),
-    fc.nat(20).map((i) => new AbortCmd(i)),
-    fc.tuple(poolArb, fc.nat(5)).map(([p, i]) => new CrashCmd(p, i)),
-    fc.integer({ min: 0, max: 400 }).map((ms) => new AdvanceCmd(ms)),
-    fc.tuple(poolArb, fc.integer({ min: -1, max: 5 })).map(([p, t]) => new ScaleCmd(p, Math.max(0, t))),
-    fc.boolean().map((g) => new ShutdownCmd(g)),
   ],
-  { maxCommands: 30 },
+  { maxCommands: 40, size: '+1' },
 );
 
 /** Advance virtual time and let scheduled work run until nothing is left to do (bounded). */
@@ -288,7 +295,7 @@ describe('pool properties under random interleavings', () => {
         expect(sys.state).toBe('stopped');
         expect(clock.pending).toBe(0);
       }),
-      { numRuns: 60 },
+      { numRuns: 100 },
     );
   });
 });

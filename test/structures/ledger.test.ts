@@ -213,3 +213,23 @@ describe('Ledger queries', () => {
     expect(l.get('z')).toBeUndefined();
   });
 });
+
+describe('Ledger.clone', () => {
+  it('copies live allocations and release memory; the copies evolve independently', () => {
+    const l = ledger();
+    const a = l.reserve({ id: 'a', amounts: { memoryMb: 500 } });
+    l.reserve({ id: 'gone', amounts: {} });
+    l.release('gone');
+    expect(a.ok).toBe(true);
+    const c = l.clone();
+    expect(c.usage()).toEqual(l.usage());
+    expect(c.release('gone')).toEqual({ released: false, reason: 'already-released' });
+    c.release('a');
+    c.reserve({ id: 'b', amounts: { memoryMb: 1000 } });
+    expect(l.usage().memoryMb).toBe(500);
+    expect(l.get('a')?.amounts.memoryMb).toBe(500);
+    expect(c.usage().memoryMb).toBe(1000);
+    l.resize('a', { to: { memoryMb: 700 } });
+    expect(c.get('a')).toBeUndefined();
+  });
+});

@@ -481,9 +481,7 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     const sample = metrics.collect(now);
     const oldest = queue.peek();
     const waitMs = Math.max(sample.wait.p90 * 1000, oldest ? now - oldest.arrival : 0);
-    const snap = metrics.snapshot(now);
-    const observedService =
-      snap.service.count > 0 ? (snap.service.sum / snap.service.count) * 1000 : meanServiceMs;
+    const observedService = metrics.meanServiceSeconds > 0 ? metrics.meanServiceSeconds * 1000 : meanServiceMs;
     return {
       now,
       size: size(),

@@ -173,7 +173,8 @@ export async function runBalancerBench(options: BalancerBenchOptions = {}): Prom
   const strategies = options.strategies ?? STRATEGY_NAMES;
   const scenarios = options.scenarios ?? Object.keys(SCENARIOS);
   for (const [i, s] of scenarios.entries()) {
-    if (!SCENARIOS[s]) throw new InvalidArgumentError(`scenarios[${i}]`, s, `one of ${Object.keys(SCENARIOS).join(', ')}`);
+    if (!SCENARIOS[s])
+      throw new InvalidArgumentError(`scenarios[${i}]`, s, `one of ${Object.keys(SCENARIOS).join(', ')}`);
   }
   for (const [i, s] of strategies.entries()) {
     if (!(STRATEGY_NAMES as readonly string[]).includes(s)) {
@@ -260,7 +261,16 @@ export function renderBalancerMarkdown(r: BalancerBenchResult): string {
     `### Baselines reproduced (uniform-0.9, ${b0?.tasks ?? 0} measured tasks after a 10 % warm-up, ${b0?.seeds ?? 0} seed(s))`,
     '',
     table(
-      ['strategy', 'mean T (ours)', 'published', 'deviation', 'theory', 'p99 wait (ours)', 'published p99', 'theory p99'],
+      [
+        'strategy',
+        'mean T (ours)',
+        'published',
+        'deviation',
+        'theory',
+        'p99 wait (ours)',
+        'published p99',
+        'theory p99',
+      ],
       r.baselines.map((b) => [
         b.strategy,
         f2(b.meanTimeInSystem),
@@ -280,7 +290,10 @@ export function renderBalancerMarkdown(r: BalancerBenchResult): string {
     `Within 5 % of the published figure: ${within.join(', ') || 'none'}.` +
       (outside.length
         ? ` Outside: ${outside
-            .map((b) => `${b.strategy} (${pct(b.deviation)}; theory ${f2(b.theory)}, ours ${pct((b.meanTimeInSystem - b.theory) / b.theory)} from theory)`)
+            .map(
+              (b) =>
+                `${b.strategy} (${pct(b.deviation)}; theory ${f2(b.theory)}, ours ${pct((b.meanTimeInSystem - b.theory) / b.theory)} from theory)`,
+            )
             .join('; ')}.`
         : ''),
     '',
@@ -329,7 +342,8 @@ export function renderBalancerMarkdown(r: BalancerBenchResult): string {
 /** Parse a positive integer flag value. */
 function intFlag(name: string, v: string | undefined): number {
   const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n < 1) throw new InvalidArgumentError(name, v, 'a positive integer');
+  if (v === undefined || !Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(name, v, 'a positive integer');
   return n;
 }
 
@@ -346,7 +360,9 @@ export async function runBalancersCommand(argv: readonly string[]): Promise<Bala
   let json = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
-    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const [flag, inline] = a.includes('=')
+      ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+      : [a, undefined];
     const value = () => inline ?? argv[++i];
     switch (flag) {
       case '--json':
@@ -368,7 +384,11 @@ export async function runBalancersCommand(argv: readonly string[]): Promise<Bala
         break;
       }
       default:
-        throw new InvalidArgumentError('argv', a, 'one of --json, --tasks N, --baseline-tasks N, --seeds a,b, --no-write');
+        throw new InvalidArgumentError(
+          'argv',
+          a,
+          'one of --json, --tasks N, --baseline-tasks N, --seeds a,b, --no-write',
+        );
     }
   }
   const result = await runBalancerBench(opts);

@@ -91,7 +91,9 @@ export const allocationMachine = setup({
   },
   actors: {
     /** Ask the allocator to resize; resolves with the new amounts, rejects when refused. */
-    resizeAllocation: fromPromise<ResourceAmounts, { allocationId: string; change: ResizeChange }>(async () => ({})),
+    resizeAllocation: fromPromise<ResourceAmounts, { allocationId: string; change: ResizeChange }>(
+      async () => ({}),
+    ),
   },
   actions: {
     /** The one release: tell the allocator. Runs on entry to `released`, so exactly once. */
@@ -167,7 +169,10 @@ export const allocationMachine = setup({
                     assign({ pendingChange: undefined }),
                     {
                       type: 'reportResizeFailed',
-                      params: ({ context }) => ({ allocationId: context.allocationId, error: 'resize timed out' }),
+                      params: ({ context }) => ({
+                        allocationId: context.allocationId,
+                        error: 'resize timed out',
+                      }),
                     },
                   ],
                 },
@@ -209,9 +214,15 @@ export const allocationMachine = setup({
       type: 'final',
       entry: {
         type: 'releaseAllocation',
-        params: ({ context }) => ({ allocationId: context.allocationId, cause: context.releaseCause ?? 'released' }),
+        params: ({ context }) => ({
+          allocationId: context.allocationId,
+          cause: context.releaseCause ?? 'released',
+        }),
       },
     },
   },
-  output: ({ context }) => ({ allocationId: context.allocationId, cause: context.releaseCause ?? 'released' }),
+  output: ({ context }) => ({
+    allocationId: context.allocationId,
+    cause: context.releaseCause ?? 'released',
+  }),
 });

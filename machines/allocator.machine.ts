@@ -99,7 +99,13 @@ export type AllocatorEvent =
 
 /** The answer to one request, emitted as `allocator.result`. */
 export type AllocatorResult =
-  | { type: 'allocator.result'; requestId: string; op: 'reserve' | 'resize'; ok: true; allocation: Allocation }
+  | {
+      type: 'allocator.result';
+      requestId: string;
+      op: 'reserve' | 'resize';
+      ok: true;
+      allocation: Allocation;
+    }
   | { type: 'allocator.result'; requestId: string; op: 'reserve' | 'resize'; ok: false; reason: Refusal }
   | {
       type: 'allocator.result';
@@ -194,10 +200,28 @@ export const allocatorMachine = setup({
           ...(event.owner === undefined ? {} : { owner: event.owner }),
         });
         result = r.ok
-          ? { type: 'allocator.result', requestId: event.requestId, op: 'reserve', ok: true, allocation: r.allocation }
-          : { type: 'allocator.result', requestId: event.requestId, op: 'reserve', ok: false, reason: r.reason };
+          ? {
+              type: 'allocator.result',
+              requestId: event.requestId,
+              op: 'reserve',
+              ok: true,
+              allocation: r.allocation,
+            }
+          : {
+              type: 'allocator.result',
+              requestId: event.requestId,
+              op: 'reserve',
+              ok: false,
+              reason: r.reason,
+            };
       } catch (e) {
-        result = { type: 'allocator.result', requestId: event.requestId, op: 'reserve', ok: false, error: errorOf(e) };
+        result = {
+          type: 'allocator.result',
+          requestId: event.requestId,
+          op: 'reserve',
+          ok: false,
+          error: errorOf(e),
+        };
       }
       enqueue.assign({ ...counted(context, result, 0), ledger });
       enqueue.emit(result);
@@ -207,7 +231,11 @@ export const allocatorMachine = setup({
       if (event.type !== 'RELEASE' && event.type !== 'EXPIRE') return;
       const ledger = writable(context);
       const out = releaseOne(ledger, event.allocationId, event.type === 'EXPIRE' ? 'expired' : 'released');
-      enqueue.assign({ ledger, version: context.version + 1, releasedCount: context.releasedCount + (out ? 1 : 0) });
+      enqueue.assign({
+        ledger,
+        version: context.version + 1,
+        releasedCount: context.releasedCount + (out ? 1 : 0),
+      });
       if (out) enqueue.emit(out);
       if (event.requestId !== undefined) {
         enqueue.emit({
@@ -227,10 +255,28 @@ export const allocatorMachine = setup({
       try {
         const r = ledger.resize(event.allocationId, event.change);
         result = r.ok
-          ? { type: 'allocator.result', requestId: event.requestId, op: 'resize', ok: true, allocation: r.allocation }
-          : { type: 'allocator.result', requestId: event.requestId, op: 'resize', ok: false, reason: r.reason };
+          ? {
+              type: 'allocator.result',
+              requestId: event.requestId,
+              op: 'resize',
+              ok: true,
+              allocation: r.allocation,
+            }
+          : {
+              type: 'allocator.result',
+              requestId: event.requestId,
+              op: 'resize',
+              ok: false,
+              reason: r.reason,
+            };
       } catch (e) {
-        result = { type: 'allocator.result', requestId: event.requestId, op: 'resize', ok: false, error: errorOf(e) };
+        result = {
+          type: 'allocator.result',
+          requestId: event.requestId,
+          op: 'resize',
+          ok: false,
+          error: errorOf(e),
+        };
       }
       enqueue.assign({ ...counted(context, result, 0), ledger });
       enqueue.emit(result);

@@ -17,11 +17,11 @@ import { assign, enqueueActions, fromPromise, setup } from 'xstate';
 import {
   type AllocationObservation,
   DEFAULT_REBALANCE_CONFIG,
+  findOpportunities,
   type Opportunity,
   type RebalanceConfig,
   type RebalanceLimits,
   type RebalanceOutcome,
-  findOpportunities,
 } from '../src/policies/rebalancing.js';
 
 /** Input to {@link rebalancerMachine}. */
@@ -104,20 +104,22 @@ export const rebalancerMachine = setup({
   },
   actions: {
     /** Record outcomes: bounded history, totals, one emitted event each. */
-    recordOutcomes: enqueueActions(({ context, event, enqueue }, params: { outcomes: RebalanceOutcome[] }) => {
-      void event;
-      const freed = { ...context.freed };
-      const granted = { ...context.granted };
-      for (const o of params.outcomes) {
-        const r = o.opportunity.resource;
-        if (o.freed > 0) freed[r] = (freed[r] ?? 0) + o.freed;
-        if (o.granted > 0) granted[r] = (granted[r] ?? 0) + o.granted;
-        enqueue.emit({ type: 'rebalancer.outcome', outcome: o });
-      }
-      const history = [...context.history, ...params.outcomes];
-      if (history.length > context.historySize) history.splice(0, history.length - context.historySize);
-      enqueue.assign({ freed, granted, history });
-    }),
+    recordOutcomes: enqueueActions(
+      ({ context, event, enqueue }, params: { outcomes: RebalanceOutcome[] }) => {
+        void event;
+        const freed = { ...context.freed };
+        const granted = { ...context.granted };
+        for (const o of params.outcomes) {
+          const r = o.opportunity.resource;
+          if (o.freed > 0) freed[r] = (freed[r] ?? 0) + o.freed;
+          if (o.granted > 0) granted[r] = (granted[r] ?? 0) + o.granted;
+          enqueue.emit({ type: 'rebalancer.outcome', outcome: o });
+        }
+        const history = [...context.history, ...params.outcomes];
+        if (history.length > context.historySize) history.splice(0, history.length - context.historySize);
+        enqueue.assign({ freed, granted, history });
+      },
+    ),
     endRound: assign({ rounds: ({ context }) => context.rounds + 1, opportunities: [] }),
   },
   guards: {
@@ -167,11 +169,17 @@ export const rebalancerMachine = setup({
         },
       },
       after: {
-        stepTimeout: { target: 'monitoring', actions: [assign({ lastError: 'collect timed out' }), 'endRound'] },
+        stepTimeout: {
+          target: 'monitoring',
+          actions: [assign({ lastError: 'collect timed out' }), 'endRound'],
+        },
       },
     },
     deciding: {
-      always: [{ guard: 'hasOpportunities', target: 'rebalancing' }, { target: 'monitoring', actions: 'endRound' }],
+      always: [
+        { guard: 'hasOpportunities', target: 'rebalancing' },
+        { target: 'monitoring', actions: 'endRound' },
+      ],
     },
     rebalancing: {
       invoke: {
@@ -179,7 +187,10 @@ export const rebalancerMachine = setup({
         input: ({ context }) => ({ opportunities: context.opportunities }),
         onDone: {
           target: 'monitoring',
-          actions: [{ type: 'recordOutcomes', params: ({ event }) => ({ outcomes: event.output }) }, 'endRound'],
+          actions: [
+            { type: 'recordOutcomes', params: ({ event }) => ({ outcomes: event.output }) },
+            'endRound',
+          ],
         },
         onError: {
           target: 'monitoring',
@@ -187,7 +198,10 @@ export const rebalancerMachine = setup({
         },
       },
       after: {
-        stepTimeout: { target: 'monitoring', actions: [assign({ lastError: 'apply timed out' }), 'endRound'] },
+        stepTimeout: {
+          target: 'monitoring',
+          actions: [assign({ lastError: 'apply timed out' }), 'endRound'],
+        },
       },
     },
     stopped: { type: 'final' },

@@ -16,7 +16,7 @@
  * which does the final fit check.
  */
 import { InvalidArgumentError } from '../errors/errors.js';
-import { type Kind, bool, invalid, knownKeys, num, record, strings } from '../errors/validate.js';
+import { bool, invalid, type Kind, knownKeys, num, record, strings } from '../errors/validate.js';
 import type { ResourceAmounts } from '../structures/ledger.js';
 
 /** Resolved policy configuration. */
@@ -71,7 +71,10 @@ export function resolveAllocationPolicy(input: unknown = {}, path = 'allocation'
   const o = record(kind, path, input);
   knownKeys(kind, path, o, KEYS);
   const d = DEFAULT_ALLOCATION_POLICY;
-  const lowUtilisation = num(kind, `${path}.lowUtilisation`, o.lowUtilisation, d.lowUtilisation, { min: 0, max: 1 });
+  const lowUtilisation = num(kind, `${path}.lowUtilisation`, o.lowUtilisation, d.lowUtilisation, {
+    min: 0,
+    max: 1,
+  });
   const highUtilisation = num(kind, `${path}.highUtilisation`, o.highUtilisation, d.highUtilisation, {
     min: 0,
     max: 1,
@@ -188,7 +191,11 @@ export function decideGrant(req: GrantRequest, ledger: LedgerNumbers, policy: Al
     }
     const statedMin = minimum?.[k];
     if (statedMin !== undefined && (typeof statedMin !== 'number' || !(statedMin <= want) || statedMin < 0)) {
-      throw new InvalidArgumentError(`request.minimum.${k}`, statedMin, `a number between 0 and the request (${want})`);
+      throw new InvalidArgumentError(
+        `request.minimum.${k}`,
+        statedMin,
+        `a number between 0 and the request (${want})`,
+      );
     }
     if (exactAll || exactList?.includes(k) || policy.exactResources.includes(k)) {
       amounts[k] = want;

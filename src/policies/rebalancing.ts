@@ -14,7 +14,7 @@
  *
  * Pure: observations in, opportunities out. The rebalancer machine applies them through the allocator.
  */
-import { type Kind, bool, invalid, knownKeys, num, record } from '../errors/validate.js';
+import { bool, invalid, type Kind, knownKeys, num, record } from '../errors/validate.js';
 import type { ResourceAmounts } from '../structures/ledger.js';
 
 /** Resolved rebalancing configuration. */
@@ -130,7 +130,7 @@ export interface Opportunity {
 }
 
 function clamp01(x: number): number {
-  return x < 0 ? 0 : x > 1 ? 1 : x;
+  return x < 0 ? 0 : Math.min(x, 1);
 }
 
 /**
@@ -160,14 +160,30 @@ export function findOpportunities(
         const give = Math.min(Math.floor(mem * cfg.memoryGiveBack), Math.max(0, mem - min));
         if (give > 0) {
           const confidence = weight * clamp01(1 - u / cfg.memoryUnderuse);
-          shrinks.push({ allocationId: o.allocationId, owner, kind: 'shrink-memory', resource: 'memoryMb', delta: -give, confidence, utilisation: u });
+          shrinks.push({
+            allocationId: o.allocationId,
+            owner,
+            kind: 'shrink-memory',
+            resource: 'memoryMb',
+            delta: -give,
+            confidence,
+            utilisation: u,
+          });
         }
       } else if (u > cfg.memoryPressure && cfg.grow) {
         const max = limits.perAgentMax.memoryMb ?? Number.POSITIVE_INFINITY;
         const grow = Math.min(Math.floor(mem * cfg.memoryGrow), Math.max(0, max - mem));
         if (grow > 0) {
           const confidence = weight * clamp01((u - cfg.memoryPressure) / (1 - cfg.memoryPressure || 1));
-          grows.push({ allocationId: o.allocationId, owner, kind: 'grow-memory', resource: 'memoryMb', delta: grow, confidence, utilisation: u });
+          grows.push({
+            allocationId: o.allocationId,
+            owner,
+            kind: 'grow-memory',
+            resource: 'memoryMb',
+            delta: grow,
+            confidence,
+            utilisation: u,
+          });
         }
       }
     }
@@ -180,7 +196,15 @@ export function findOpportunities(
         const give = Math.min(Math.floor(cpu * cfg.cpuGiveBack * 100) / 100, Math.max(0, cpu - min));
         if (give > 0) {
           const confidence = weight * clamp01(1 - u / cfg.cpuUnderuse);
-          shrinks.push({ allocationId: o.allocationId, owner, kind: 'shrink-cpu', resource: 'cpuCores', delta: -give, confidence, utilisation: u });
+          shrinks.push({
+            allocationId: o.allocationId,
+            owner,
+            kind: 'shrink-cpu',
+            resource: 'cpuCores',
+            delta: -give,
+            confidence,
+            utilisation: u,
+          });
         }
       }
     }

@@ -56,10 +56,13 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Cancels the task: the caller's promise rejects with `ERR_ABORTED` at once. */
   signal?: AbortSignal;
+  /** Cycle charged for the task's token reservations (set by the lease). */
+  cycleId?: string;
 }
 
 interface Pending {
   task: string;
+  cycleId: string | undefined;
   resolve(v: unknown): void;
   reject(e: unknown): void;
   timer: TimerHandle | undefined;
@@ -70,6 +73,8 @@ interface Pending {
 /** A live agent. */
 export class AgentHandle {
   readonly id: string;
+  /** Pool type the agent belongs to. */
+  readonly pool: string;
   readonly actor: Actor<typeof agentMachine>;
   /** Availability as last reported by the actor. */
   availability: AgentAvailability = 'unavailable';
@@ -86,6 +91,7 @@ export class AgentHandle {
 
   constructor(private readonly spec: AgentSpec) {
     this.id = spec.agentId;
+    this.pool = spec.pool;
     const listener: HostListener = {
       onExit: (err) => {
         this.lastCrash = err;
@@ -190,6 +196,16 @@ export class AgentHandle {
     return this.pending.size;
   }
 
+  /** The cycle of a task still in flight for its caller (undefined once settled). */
+  cycleOf(taskId: string): string | undefined {
+    return this.pending.get(taskId)?.cycleId;
+  }
+
+  /** Whether a task is still in flight for its caller. */
+  isPending(taskId: string): boolean {
+    return this.pending.has(taskId);
+  }
+
   /** The task handlers the agent module exports (known once started). */
   hasTask(task: string): boolean | undefined {
     return this.handlers?.has(task);
@@ -218,7 +234,7 @@ export class AgentHandle {
     if (opts.signal?.aborted) return Promise.reject(new AbortedError(`task ${task}`, opts.signal.reason));
     const taskId = `${this.id}#${++this.seq}`;
     return new Promise((resolve, reject) => {
-      const p: Pending = { task, resolve, reject, timer: undefined, signal: opts.signal, onAbort: undefined };
+      const p: Pending = { task, cycleId: opts.cycleId, resolve, reject, timer: undefined, signal: opts.signal, onAbort: undefined };
       this.pending.set(taskId, p);
       if (opts.timeoutMs !== undefined) {
         const ms = opts.timeoutMs;

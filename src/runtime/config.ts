@@ -123,6 +123,12 @@ export interface SystemOptions {
   inspect?: (event: InspectionEvent) => void;
   /** Graceful shutdown deadline. @default 30_000 */
   shutdownDeadlineMs?: number;
+  /**
+   * Token budgets, enforced before every model call (`ctx.tokens.reserve`): per cycle, per pool and
+   * for the whole system. @default unlimited
+   * @example { system: 2_000_000, pools: { code: 1_000_000 }, defaultCycle: 100_000 }
+   */
+  budgets?: { system?: number; pools?: Record<string, number>; defaultCycle?: number };
 }
 
 /** Seed pool sizes from the design (design 1–3, code 2–5, qa 1–3, data 1–2). */
@@ -174,7 +180,7 @@ const CAPACITY_KEYS = new Set([
   'specializations',
   'weight',
 ]);
-const SYSTEM_KEYS = new Set(['pools', 'limits', 'clock', 'logger', 'inspect', 'shutdownDeadlineMs']);
+const SYSTEM_KEYS = new Set(['pools', 'limits', 'clock', 'logger', 'inspect', 'shutdownDeadlineMs', 'budgets']);
 /** Names of the numeric resources. */
 export const RESOURCE_NAMES = ['memoryMb', 'cpuCores', 'tokens', 'diskMb', 'networkMbps'] as const;
 /** A numeric resource name. */

@@ -65,7 +65,7 @@ export class Lease {
         }),
       );
     }
-    return this.agent.run(task, input, opts);
+    return this.agent.run(task, input, { ...opts, cycleId: this.cycleId });
   }
 
   /** Give the agent back. Idempotent. */

@@ -322,7 +322,7 @@ export class Pool implements LeaseOwner {
     const agent = lease.agent;
     agent.leases = Math.max(0, agent.leases - 1);
     if (this.retiring.has(agent)) {
-      if (agent.leases === 0) agent.drain();
+      if (agent.leases === 0 && !agent.gone) agent.drain();
     } else if (agent.accepting && agent.leases < this.config.concurrency && this.accepting) {
       this.free.add(agent);
     }
@@ -386,6 +386,8 @@ export class Pool implements LeaseOwner {
    * Scale-down stops idle agents first, gracefully; leased agents are retired when released.
    */
   scaleTo(target: number, reason: string): Promise<ScaleRecord | undefined> {
+    // A stopped pool takes no decisions (and XState warns about events sent to stopped actors).
+    if (this.actor.getSnapshot().status !== 'active') return Promise.resolve(undefined);
     const before = this.actor.getSnapshot().context.seq;
     this.actor.send({ type: 'SCALE_TO', target, reason });
     return new Promise((resolve) => {

@@ -11,6 +11,10 @@ import { ThreadHost } from '../hosts/thread-host.js';
 import { type Clock, realClock } from './clock.js';
 import { parseSystem, type SystemConfig, type SystemOptions } from './config.js';
 import { Dispatcher, type DispatcherStats, type SubmitOptions } from './dispatcher.js';
+import { TokenBudgets } from '../structures/budget.js';
+import type { AgentSpec } from './agent-handle.js';
+import { AllocatorGate } from './allocator-gate.js';
+import { serializeError } from '../errors/errors.js';
 import { KeyGate, type ResourceGate, unlimitedGate } from './gates.js';
 import type { Lease } from './lease.js';
 import { createLogger, type Logger } from './logger.js';
@@ -83,10 +87,22 @@ export class AgentPoolSystem {
   /** The submit path. */
   readonly dispatcher: Dispatcher;
 
-  constructor(options: SystemOptions, gate: ResourceGate = unlimitedGate) {
+  /** Token budgets (cycle → pool → system), enforced on `ctx.tokens.reserve`. */
+  readonly budgets: TokenBudgets;
+  /** The allocator actor behind the global limits, when limits are configured. */
+  readonly allocator: AllocatorGate | undefined;
+
+  constructor(options: SystemOptions) {
     this.config = parseSystem(options);
+    this.budgets = new TokenBudgets(options.budgets ?? {});
     this.clock = options.clock ?? realClock;
     this.logger = options.logger ?? createLogger();
+    this.allocator =
+      Object.keys(this.config.limits).length > 0
+        ? new AllocatorGate(this.config.limits, this.clock, options.inspect)
+        : undefined;
+    const gate: ResourceGate = this.allocator ?? unlimitedGate;
+    const agentHooks = tokenHooks(this.budgets);
     for (const [type, pc] of this.config.pools) {
       this.pools.set(
         type,
@@ -95,6 +111,7 @@ export class AgentPoolSystem {
           logger: this.logger,
           keys: this.keys,
           gate,
+          agentHooks,
           onFreed: () => this.dispatcher.onFreed(),
           ...(options.inspect ? { inspect: options.inspect } : {}),
         }),
@@ -235,6 +252,11 @@ export class AgentPoolSystem {
    * Stop taking work; gracefully: let leases finish up to the deadline; then stop every agent.
    * Afterwards no worker thread, timer or handle of this system is left.
    */
+  /** Token usage and remaining budget per system, pool and cycle. */
+  tokenUsage(): ReturnType<TokenBudgets['snapshot']> {
+    return this.budgets.snapshot();
+  }
+
   async shutdown(options: ShutdownOptions = {}): Promise<void> {
     const o = record('argument', 'options', options);
     knownKeys('argument', 'options', o, SHUTDOWN_KEYS);
@@ -242,6 +264,7 @@ export class AgentPoolSystem {
     const deadlineMs = num('argument', 'options.deadlineMs', o.deadlineMs, this.config.shutdownDeadlineMs, { min: 0 });
     this.actor.send({ type: 'SHUTDOWN', graceful, deadlineMs });
     await this.until((s) => s === 'stopped');
+    this.allocator?.stop();
   }
 
   private until(pred: (state: string) => boolean): Promise<void> {
@@ -274,4 +297,32 @@ export class AgentPoolSystem {
  */
 export function createAgentPoolSystem(options: SystemOptions): AgentPoolSystem {
   return new AgentPoolSystem(options);
+}
+
+/** Token budget hooks for agents: reserve before a model call, settle after (see src/structures/budget.ts). */
+function tokenHooks(budgets: TokenBudgets): Pick<AgentSpec, 'reserveTokens' | 'settleTokens'> {
+  const held = new Map<string, string[]>();
+  return {
+    reserveTokens: async (agent, taskId, amount) => {
+      const cycle = agent.cycleOf(taskId);
+      if (cycle === undefined) {
+        return { name: 'AgentPoolError', code: 'ERR_ABORTED', message: 'task already ended for its caller' };
+      }
+      try {
+        const r = budgets.reserve({ cycle, pool: agent.pool }, amount);
+        const list = held.get(taskId) ?? [];
+        list.push(r.id);
+        held.set(taskId, list);
+        return undefined;
+      } catch (e) {
+        return serializeError(e);
+      }
+    },
+    settleTokens: (_agent, taskId, _reserved, actual) => {
+      const list = held.get(taskId);
+      const id = list?.shift();
+      if (list && list.length === 0) held.delete(taskId);
+      if (id !== undefined) budgets.settle(id, actual);
+    },
+  };
 }

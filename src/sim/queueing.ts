@@ -213,7 +213,12 @@ export function simulateQueueing(o: QueueingRunOptions): QueueingResult {
         sumWait += wait;
         waits[task.index - warmup] = wait;
       }
-      strategy.onComplete?.(v.id, task.view, { ok: true, serviceTime: now - task.start, waitTime: wait }, now);
+      strategy.onComplete?.(
+        v.id,
+        task.view,
+        { ok: true, serviceTime: now - task.start, waitTime: wait },
+        now,
+      );
       const next = (queues[dep.agent] as Deque<SimTask>).popTop();
       if (next) startService(dep.agent, next, now);
     } else break;

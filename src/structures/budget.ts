@@ -24,7 +24,7 @@
  * Pure and synchronous; no time. One writer (the runtime's budget service) — like the ledger.
  */
 import { BudgetExhaustedError } from '../errors/errors.js';
-import { type Kind, invalid, knownKeys, record, reqNum } from '../errors/validate.js';
+import { invalid, type Kind, knownKeys, record, reqNum } from '../errors/validate.js';
 
 /** A budget level. */
 export type BudgetLevel = 'cycle' | 'pool' | 'system';
@@ -112,7 +112,12 @@ function account(limit: number): Account {
 }
 
 function usageOf(a: Account): BudgetUsage {
-  return { limit: a.limit, used: a.used, reserved: a.reserved, remaining: Math.max(0, a.limit - a.used - a.reserved) };
+  return {
+    limit: a.limit,
+    used: a.used,
+    reserved: a.reserved,
+    remaining: Math.max(0, a.limit - a.used - a.reserved),
+  };
 }
 
 /**
@@ -262,7 +267,11 @@ export class TokenBudgets {
   }
 
   /** Every level at once, for metrics and `inspect`. */
-  snapshot(): { system: BudgetUsage; pools: Record<string, BudgetUsage>; cycles: Record<string, BudgetUsage> } {
+  snapshot(): {
+    system: BudgetUsage;
+    pools: Record<string, BudgetUsage>;
+    cycles: Record<string, BudgetUsage>;
+  } {
     const pools: Record<string, BudgetUsage> = {};
     for (const [k, a] of this.pools) pools[k] = usageOf(a);
     const cycles: Record<string, BudgetUsage> = {};

@@ -16,7 +16,7 @@
  * Either way the ledger is unchanged: every check runs before the first write.
  */
 import { ResourceExhaustedError } from '../errors/errors.js';
-import { type Kind, invalid, knownKeys, record, reqNum } from '../errors/validate.js';
+import { invalid, type Kind, knownKeys, record, reqNum } from '../errors/validate.js';
 
 /** The resources every ledger knows. User-defined names are added with {@link LedgerConfig.custom}. */
 export const STANDARD_RESOURCES = ['memoryMb', 'cpuCores', 'tokens', 'diskMb', 'networkMbps'] as const;
@@ -110,7 +110,13 @@ interface Entry {
   amounts: Float64Array;
 }
 
-const LEDGER_KEYS: ReadonlySet<string> = new Set(['custom', 'limits', 'perAgentMax', 'perAgentMin', 'releasedMemory']);
+const LEDGER_KEYS: ReadonlySet<string> = new Set([
+  'custom',
+  'limits',
+  'perAgentMax',
+  'perAgentMin',
+  'releasedMemory',
+]);
 
 /**
  * The multi-resource ledger.
@@ -170,8 +176,10 @@ export class Ledger {
     this.readAmounts(kind, 'ledger.perAgentMin', cfg.perAgentMin, this.min);
     for (let i = 0; i < n; i++) {
       const lo = this.min[i]!;
-      if (lo > this.max[i]!) invalid(kind, `ledger.perAgentMin.${names[i]}`, lo, `<= perAgentMax (${this.max[i]})`);
-      if (lo > this.limit[i]!) invalid(kind, `ledger.perAgentMin.${names[i]}`, lo, `<= limits (${this.limit[i]})`);
+      if (lo > this.max[i]!)
+        invalid(kind, `ledger.perAgentMin.${names[i]}`, lo, `<= perAgentMax (${this.max[i]})`);
+      if (lo > this.limit[i]!)
+        invalid(kind, `ledger.perAgentMin.${names[i]}`, lo, `<= limits (${this.limit[i]})`);
     }
     this.releasedMemory =
       cfg.releasedMemory === undefined
@@ -264,7 +272,8 @@ export class Ledger {
     if (r.id !== undefined && (typeof r.id !== 'string' || r.id.length === 0)) {
       invalid('argument', 'request.id', r.id, 'a non-empty string');
     }
-    if (r.owner !== undefined && typeof r.owner !== 'string') invalid('argument', 'request.owner', r.owner, 'a string');
+    if (r.owner !== undefined && typeof r.owner !== 'string')
+      invalid('argument', 'request.owner', r.owner, 'a string');
     if (req.id !== undefined && this.live.has(req.id)) {
       invalid('argument', 'request.id', req.id, 'an id that is not already live');
     }
@@ -410,7 +419,8 @@ export class Ledger {
 
   private indexOf(kind: Kind, path: string, name: string): number {
     const i = this.index.get(name);
-    if (i === undefined) invalid(kind, `${path}.${name}`, name, `a known resource (${this.resources.join(', ')})`);
+    if (i === undefined)
+      invalid(kind, `${path}.${name}`, name, `a known resource (${this.resources.join(', ')})`);
     return i;
   }
 

@@ -204,7 +204,8 @@ export class TaskQueue<T> {
    */
   push(input: TaskQueueInput<T>): QueuedTask<T> {
     const { id, payload } = input;
-    if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError('task.id', id, 'a non-empty string');
+    if (typeof id !== 'string' || id.length === 0)
+      throw new InvalidArgumentError('task.id', id, 'a non-empty string');
     if (this.byId.has(id)) throw new InvalidArgumentError('task.id', id, 'an id not already queued');
     const priority = input.priority ?? 'medium';
     const rank = RANK[priority];
@@ -301,14 +302,20 @@ export class TaskQueue<T> {
    *
    * @param maxScan how many tasks to examine at most. @default Infinity
    */
-  popFirst(pred: (task: QueuedTask<T>) => boolean, maxScan = Number.POSITIVE_INFINITY): QueuedTask<T> | undefined {
+  popFirst(
+    pred: (task: QueuedTask<T>) => boolean,
+    maxScan = Number.POSITIVE_INFINITY,
+  ): QueuedTask<T> | undefined {
     const found = this.findFirst(pred, maxScan) as Node<T> | undefined;
     if (found) this.detach(found);
     return found;
   }
 
   /** Like {@link popFirst} without removing the task. */
-  findFirst(pred: (task: QueuedTask<T>) => boolean, maxScan = Number.POSITIVE_INFINITY): QueuedTask<T> | undefined {
+  findFirst(
+    pred: (task: QueuedTask<T>) => boolean,
+    maxScan = Number.POSITIVE_INFINITY,
+  ): QueuedTask<T> | undefined {
     // Frontier of (heap, index) cells, ordered like the tasks: the heap property means a node's
     // children can only come after it, so popping the frontier yields the tasks in order.
     const frontier: { heap: IndexedHeap<T>; i: number }[] = [];

@@ -171,8 +171,14 @@ export class WorkStealingScheduler<T> {
       integer: true,
       min: 1,
     });
-    this.threshold = num('config', 'workStealing.stealThreshold', o.stealThreshold, 2, { integer: true, min: 1 });
-    this.capacity = num('config', 'workStealing.localCapacity', o.localCapacity, 256, { integer: true, min: 1 });
+    this.threshold = num('config', 'workStealing.stealThreshold', o.stealThreshold, 2, {
+      integer: true,
+      min: 1,
+    });
+    this.capacity = num('config', 'workStealing.localCapacity', o.localCapacity, 256, {
+      integer: true,
+      min: 1,
+    });
   }
 
   /** Register an agent with an empty local queue. Idempotent. */
@@ -291,7 +297,8 @@ export class WorkStealingScheduler<T> {
 
   private local(agentId: string): Deque<T> {
     const d = this.locals.get(agentId);
-    if (!d) throw new InvalidArgumentError('agentId', agentId, `a registered agent (${this.agents().join(', ')})`);
+    if (!d)
+      throw new InvalidArgumentError('agentId', agentId, `a registered agent (${this.agents().join(', ')})`);
     return d;
   }
 }

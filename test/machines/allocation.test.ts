@@ -1,6 +1,6 @@
-import { createActor, fromPromise } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ALLOCATION_TTL_MS, allocationMachine } from '../../machines/allocation.machine.js';
+import { createActor, fromPromise } from 'xstate';
+import { allocationMachine, DEFAULT_ALLOCATION_TTL_MS } from '../../machines/allocation.machine.js';
 import { ManualClock } from '../../src/runtime/clock.js';
 import type { ResizeChange } from '../../src/structures/ledger.js';
 

@@ -1,18 +1,18 @@
-import { createActor } from 'xstate';
 import { describe, expect, it } from 'vitest';
+import { createActor } from 'xstate';
 import {
   type AllocatorEmitted,
   type AllocatorReleased,
   type AllocatorResult,
   allocatorMachine,
 } from '../../machines/allocator.machine.js';
-import { ManualClock } from '../../src/runtime/clock.js';
 import { resolveAllocationPolicy } from '../../src/policies/allocation.js';
+import { ManualClock } from '../../src/runtime/clock.js';
 import { type Allocation, Ledger } from '../../src/structures/ledger.js';
 
 /** The allocation of a successful reserve/resize answer (fails the test otherwise). */
 function granted(r: AllocatorResult | undefined): Allocation {
-  if (!r || !r.ok || !('allocation' in r)) throw new Error(`expected a grant, got ${JSON.stringify(r)}`);
+  if (!r?.ok || !('allocation' in r)) throw new Error(`expected a grant, got ${JSON.stringify(r)}`);
   return r.allocation;
 }
 
@@ -46,7 +46,11 @@ describe('allocatorMachine', () => {
   it('answers a reserve synchronously, by request id', () => {
     const { reserve, ledger, actor } = start();
     const r = reserve({ memoryMb: 1024 });
-    expect(r).toMatchObject({ op: 'reserve', ok: true, allocation: { owner: 'agent-1', amounts: { memoryMb: 1024 } } });
+    expect(r).toMatchObject({
+      op: 'reserve',
+      ok: true,
+      allocation: { owner: 'agent-1', amounts: { memoryMb: 1024 } },
+    });
     expect(ledger.usage().memoryMb).toBe(1024);
     expect(actor.getSnapshot().context.reserved).toBe(1);
   });
@@ -56,7 +60,10 @@ describe('allocatorMachine', () => {
     const answers = [...Array(10)].map((_, i) => reserve({ memoryMb: 1000 }, `agent-${i}`));
     expect(answers.filter((a) => a.ok)).toHaveLength(Math.floor(4096 / 1000));
     const refused = answers.find((a) => !a.ok);
-    expect(refused).toMatchObject({ ok: false, reason: { resource: 'memoryMb', requested: 1000, available: 96 } });
+    expect(refused).toMatchObject({
+      ok: false,
+      reason: { resource: 'memoryMb', requested: 1000, available: 96 },
+    });
     expect(ledger.usage().memoryMb).toBe(4000);
   });
 
@@ -70,9 +77,13 @@ describe('allocatorMachine', () => {
     const { reserve, actor, ledger } = start();
     const bad = reserve({ memoryMb: -1 });
     expect(bad.ok).toBe(false);
-    expect(bad.ok === false && 'error' in bad && (bad.error as { code?: string }).code).toBe('ERR_INVALID_ARGUMENT');
+    expect(bad.ok === false && 'error' in bad && (bad.error as { code?: string }).code).toBe(
+      'ERR_INVALID_ARGUMENT',
+    );
     const tooBig = reserve({ memoryMb: 3000 });
-    expect(tooBig.ok === false && 'error' in tooBig && (tooBig.error as { code?: string }).code).toBe('ERR_RESOURCE_EXHAUSTED');
+    expect(tooBig.ok === false && 'error' in tooBig && (tooBig.error as { code?: string }).code).toBe(
+      'ERR_RESOURCE_EXHAUSTED',
+    );
     expect(actor.getSnapshot().status).toBe('active');
     expect(ledger.usage().memoryMb).toBe(0);
     expect(reserve({ memoryMb: 1 }).ok).toBe(true);
@@ -87,7 +98,15 @@ describe('allocatorMachine', () => {
     actor.send({ type: 'RELEASE', allocationId: id, requestId: 'x2' });
     expect(results.get('x1')).toMatchObject({ ok: true, released: true });
     expect(results.get('x2')).toMatchObject({ ok: true, released: false });
-    expect(released).toEqual([{ type: 'allocator.released', allocationId: id, owner: 'agent-1', amounts: expect.any(Object), cause: 'expired' }]);
+    expect(released).toEqual([
+      {
+        type: 'allocator.released',
+        allocationId: id,
+        owner: 'agent-1',
+        amounts: expect.any(Object),
+        cause: 'expired',
+      },
+    ]);
     expect(ledger.size).toBe(0);
   });
 
@@ -95,7 +114,12 @@ describe('allocatorMachine', () => {
     const { reserve, actor, results } = start();
     const r = reserve({ memoryMb: 1000 });
     if (!r.ok || !('allocation' in r)) throw new Error('expected ok');
-    actor.send({ type: 'RESIZE', requestId: 'z', allocationId: r.allocation.id, change: { delta: { memoryMb: 500 } } });
+    actor.send({
+      type: 'RESIZE',
+      requestId: 'z',
+      allocationId: r.allocation.id,
+      change: { delta: { memoryMb: 500 } },
+    });
     expect(results.get('z')).toMatchObject({ ok: true, allocation: { amounts: { memoryMb: 1500 } } });
     actor.send({ type: 'RESIZE', requestId: 'y', allocationId: 'ghost', change: { delta: {} } });
     expect(results.get('y')).toMatchObject({ ok: false, op: 'resize' });
@@ -122,7 +146,9 @@ describe('allocatorMachine', () => {
     actor.send({ type: 'CLOSE' });
     expect(actor.getSnapshot().value).toBe('closing');
     const refused = reserve({ memoryMb: 1 });
-    expect(refused.ok === false && 'error' in refused && (refused.error as { code?: string }).code).toBe('ERR_SHUTTING_DOWN');
+    expect(refused.ok === false && 'error' in refused && (refused.error as { code?: string }).code).toBe(
+      'ERR_SHUTTING_DOWN',
+    );
     actor.send({ type: 'RELEASE', allocationId: r.allocation.id });
     expect(actor.getSnapshot().status).toBe('done');
     expect(results.size).toBe(2);
@@ -153,7 +179,7 @@ describe('allocatorMachine copy-on-write mode', () => {
     const a = createActor(allocatorMachine, { input }).start();
     const b = createActor(allocatorMachine, { input }).start();
     const before = a.getSnapshot();
-    a.send({ type: 'RESERVE', requestId: '1', request: { memoryMb: 4 } });
+    a.send({ type: 'RESERVE', requestId: '1', request: { memoryMb: 4 }, exact: true });
     expect(a.getSnapshot().context.ledger.usage().memoryMb).toBe(4);
     expect(before.context.ledger.usage().memoryMb).toBe(0);
     expect(b.getSnapshot().context.ledger.usage().memoryMb).toBe(0);

@@ -1,12 +1,19 @@
-import { createActor, fromPromise } from 'xstate';
 import { describe, expect, it } from 'vitest';
+import { createActor, fromPromise } from 'xstate';
 import { type RebalanceObservations, rebalancerMachine } from '../../machines/rebalancer.machine.js';
-import { type Opportunity, type RebalanceOutcome, applyOpportunities } from '../../src/policies/rebalancing.js';
+import {
+  applyOpportunities,
+  type Opportunity,
+  type RebalanceOutcome,
+} from '../../src/policies/rebalancing.js';
 import { ManualClock } from '../../src/runtime/clock.js';
 
 const LIMITS = { available: { memoryMb: 1e6 }, perAgentMax: {}, perAgentMin: {} };
 
-function start(collect: () => Promise<RebalanceObservations>, apply?: (ops: Opportunity[]) => Promise<RebalanceOutcome[]>) {
+function start(
+  collect: () => Promise<RebalanceObservations>,
+  apply?: (ops: Opportunity[]) => Promise<RebalanceOutcome[]>,
+) {
   const clock = new ManualClock();
   const applied: Opportunity[][] = [];
   const machine = rebalancerMachine.provide({
@@ -70,16 +77,26 @@ describe('rebalancerMachine', () => {
     const failing = start(async () => Promise.reject(new Error('metrics down')));
     failing.actor.send({ type: 'TRIGGER' });
     await new Promise((r) => setImmediate(r));
-    expect(failing.actor.getSnapshot()).toMatchObject({ value: 'monitoring', context: { lastError: 'collect: metrics down' } });
+    expect(failing.actor.getSnapshot()).toMatchObject({
+      value: 'monitoring',
+      context: { lastError: 'collect: metrics down' },
+    });
     const hung = start(() => new Promise(() => {}));
     hung.actor.send({ type: 'TRIGGER' });
     await hung.clock.advanceAsync(100);
-    expect(hung.actor.getSnapshot()).toMatchObject({ value: 'monitoring', context: { lastError: 'collect timed out' } });
+    expect(hung.actor.getSnapshot()).toMatchObject({
+      value: 'monitoring',
+      context: { lastError: 'collect timed out' },
+    });
   });
 
   it('keeps a bounded history and stops from any state', async () => {
     const { actor, clock } = start(async () => ({
-      observations: [...Array(150)].map((_, i) => ({ allocationId: `a${i}`, allocated: { memoryMb: 1000 }, used: { memoryMb: 0 } })),
+      observations: [...Array(150)].map((_, i) => ({
+        allocationId: `a${i}`,
+        allocated: { memoryMb: 1000 },
+        used: { memoryMb: 0 },
+      })),
       limits: LIMITS,
     }));
     for (let i = 0; i < 3; i++) await clock.advanceAsync(1000);

@@ -39,7 +39,9 @@ describe('decideGrant', () => {
     // 50 % used → 5000 free; 3 × 1000 requests never see more than free.
     const n = at(0.55);
     const free = n.available.memoryMb!;
-    expect(decideGrant({ requested: { memoryMb: 3500 } }, n, P).amounts.memoryMb).toBe(Math.min(4000, free, 5250));
+    expect(decideGrant({ requested: { memoryMb: 3500 } }, n, P).amounts.memoryMb).toBe(
+      Math.min(4000, free, 5250),
+    );
   });
 
   it('grants exactly the request between 60 % and 80 %', () => {
@@ -48,7 +50,9 @@ describe('decideGrant', () => {
   });
 
   it('squeezes to 0.8x above 80 %, never below the per-agent or stated minimum', () => {
-    expect(decideGrant({ requested: { memoryMb: 1000 } }, at(0.85), P).amounts.memoryMb).toBe(1000 * P.shrinkFactor);
+    expect(decideGrant({ requested: { memoryMb: 1000 } }, at(0.85), P).amounts.memoryMb).toBe(
+      1000 * P.shrinkFactor,
+    );
     expect(decideGrant({ requested: { memoryMb: 1000 } }, at(0.85, 900), P).amounts.memoryMb).toBe(900);
     const stated = decideGrant({ requested: { memoryMb: 1000 }, minimum: { memoryMb: 950 } }, at(0.85), P);
     expect(stated.amounts.memoryMb).toBe(950);
@@ -56,8 +60,12 @@ describe('decideGrant', () => {
   });
 
   it('rounds grown grants down and squeezed grants up to the step', () => {
-    expect(decideGrant({ requested: { memoryMb: 333 } }, at(0), P).amounts.memoryMb).toBe(Math.floor(333 * 1.5));
-    expect(decideGrant({ requested: { memoryMb: 333 } }, at(0.9), P).amounts.memoryMb).toBe(Math.ceil(333 * 0.8));
+    expect(decideGrant({ requested: { memoryMb: 333 } }, at(0), P).amounts.memoryMb).toBe(
+      Math.floor(333 * 1.5),
+    );
+    expect(decideGrant({ requested: { memoryMb: 333 } }, at(0.9), P).amounts.memoryMb).toBe(
+      Math.ceil(333 * 0.8),
+    );
   });
 
   it('keeps tokens, exact resources and disabled policy exactly as asked', () => {

@@ -43,13 +43,18 @@ describe('DRF', () => {
   });
 
   it('dominantShare ignores unlimited resources; fits treats missing free as unlimited', () => {
-    expect(dominantShare({ cpuCores: 3, tokens: 5 }, { cpuCores: 9, tokens: Number.POSITIVE_INFINITY })).toBeCloseTo(1 / 3);
+    expect(
+      dominantShare({ cpuCores: 3, tokens: 5 }, { cpuCores: 9, tokens: Number.POSITIVE_INFINITY }),
+    ).toBeCloseTo(1 / 3);
     expect(fits({ gpus: 4 }, { cpuCores: 0 })).toBe(true);
     expect(fits({ cpuCores: 1 }, { cpuCores: 0.5 })).toBe(false);
   });
 
   it('property: never over-allocates, and no tenant could take one more task while its share is below another admitted tenant', () => {
-    const demand = fc.record({ cpuCores: fc.integer({ min: 1, max: 4 }), memoryMb: fc.integer({ min: 1, max: 8 }) });
+    const demand = fc.record({
+      cpuCores: fc.integer({ min: 1, max: 4 }),
+      memoryMb: fc.integer({ min: 1, max: 8 }),
+    });
     fc.assert(
       fc.property(fc.array(demand, { minLength: 1, maxLength: 5 }), (demands) => {
         const cap = { cpuCores: 20, memoryMb: 40 };
@@ -64,7 +69,8 @@ describe('DRF', () => {
         expect(cpu).toBeLessThanOrEqual(cap.cpuCores);
         expect(mem).toBeLessThanOrEqual(cap.memoryMb);
         // Termination: no tenant's next task still fits.
-        for (const t of tenants) expect(fits(t.perTask, { cpuCores: cap.cpuCores - cpu, memoryMb: cap.memoryMb - mem })).toBe(false);
+        for (const t of tenants)
+          expect(fits(t.perTask, { cpuCores: cap.cpuCores - cpu, memoryMb: cap.memoryMb - mem })).toBe(false);
       }),
     );
   });

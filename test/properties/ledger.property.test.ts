@@ -4,10 +4,14 @@
  * controls, so the allocator sees the requests in adversarial orders.
  */
 import fc from 'fast-check';
-import { type Actor, createActor, fromPromise, sendTo } from 'xstate';
 import { describe, expect, it } from 'vitest';
+import { type Actor, createActor, fromPromise, sendTo } from 'xstate';
 import { allocationMachine } from '../../machines/allocation.machine.js';
-import { type AllocatorEmitted, type AllocatorResult, allocatorMachine } from '../../machines/allocator.machine.js';
+import {
+  type AllocatorEmitted,
+  type AllocatorResult,
+  allocatorMachine,
+} from '../../machines/allocator.machine.js';
 import { type RebalanceObservations, rebalancerMachine } from '../../machines/rebalancer.machine.js';
 import { applyOpportunities } from '../../src/policies/rebalancing.js';
 import { ManualClock } from '../../src/runtime/clock.js';
@@ -23,7 +27,11 @@ type Lease = Actor<typeof allocationMachine>;
 /** The real system under test: one allocator, one lease actor per granted allocation, one rebalancer. */
 class World {
   readonly clock = new ManualClock();
-  readonly ledger = new Ledger({ limits: LIMITS, perAgentMax: { memoryMb: 600, cpuCores: 4 }, perAgentMin: { memoryMb: 10 } });
+  readonly ledger = new Ledger({
+    limits: LIMITS,
+    perAgentMax: { memoryMb: 600, cpuCores: 4 },
+    perAgentMin: { memoryMb: 10 },
+  });
   readonly allocator = createActor(allocatorMachine, { input: { ledger: this.ledger }, clock: this.clock });
   readonly results = new Map<string, AllocatorResult>();
   readonly leases = new Map<string, Lease>();
@@ -76,7 +84,8 @@ class World {
             return applyOpportunities(input.opportunities, (id, delta) => {
               const before = this.ledger.get(id);
               const r = this.send({ type: 'RESIZE', allocationId: id, change: { delta } });
-              if (!r?.ok || before === undefined || !('allocation' in r)) return { ok: false, error: 'refused' };
+              if (!r?.ok || before === undefined || !('allocation' in r))
+                return { ok: false, error: 'refused' };
               const key = Object.keys(delta)[0]!;
               return { ok: true, before: before.amounts[key]!, after: r.allocation.amounts[key]! };
             });
@@ -88,7 +97,11 @@ class World {
   }
 
   /** Send a request to the allocator and read its answer (synchronous: sent from outside any actor). */
-  send(e: { type: 'RESERVE'; owner: string; request: Record<string, number> } | { type: 'RESIZE'; allocationId: string; change: { delta: Record<string, number> } }) {
+  send(
+    e:
+      | { type: 'RESERVE'; owner: string; request: Record<string, number> }
+      | { type: 'RESIZE'; allocationId: string; change: { delta: Record<string, number> } },
+  ) {
     const requestId = `q${++this.seq}`;
     this.allocator.send({ ...e, requestId });
     return this.results.get(requestId);
@@ -96,7 +109,7 @@ class World {
 
   reserve(owner: string, request: Record<string, number>): void {
     const r = this.send({ type: 'RESERVE', owner, request });
-    if (!r || !r.ok || !('allocation' in r)) return;
+    if (!r?.ok || !('allocation' in r)) return;
     const id = r.allocation.id;
     this.granted.push(id);
     const lease = createActor(
@@ -105,14 +118,24 @@ class World {
           // The recommended wiring: a built-in `sendTo`, delivered after the lease's transition, so the
           // allocator never runs nested inside another actor's action.
           releaseAllocation: sendTo(this.allocator, ({ context }) => {
-            this.leaseReleases.set(context.allocationId, (this.leaseReleases.get(context.allocationId) ?? 0) + 1);
-            return { type: context.releaseCause === 'expired' ? 'EXPIRE' : 'RELEASE', allocationId: context.allocationId };
+            this.leaseReleases.set(
+              context.allocationId,
+              (this.leaseReleases.get(context.allocationId) ?? 0) + 1,
+            );
+            return {
+              type: context.releaseCause === 'expired' ? 'EXPIRE' : 'RELEASE',
+              allocationId: context.allocationId,
+            };
           }),
         },
         actors: {
           resizeAllocation: fromPromise(async ({ input }) => {
             await this.s.schedule(Promise.resolve(`resize:${input.allocationId}`));
-            const res = this.send({ type: 'RESIZE', allocationId: input.allocationId, change: input.change as { delta: Record<string, number> } });
+            const res = this.send({
+              type: 'RESIZE',
+              allocationId: input.allocationId,
+              change: input.change as { delta: Record<string, number> },
+            });
             if (!res?.ok || !('allocation' in res)) throw new Error('resize refused');
             return res.allocation.amounts;
           }),
@@ -161,20 +184,22 @@ const cmd = (name: string, op: (w: World) => void): Cmd => ({
   toString: () => name,
 });
 
-const reserveCmd =
-fc
-      .record({
-        owner: fc.constantFrom(...OWNERS),
-        // Mostly valid sizes; sometimes above the per-agent max or negative (answered as error results).
-        mem: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: 450 }) }, { weight: 1, arbitrary: fc.constantFrom(-1, 700) }),
-        cpu: fc.integer({ min: 0, max: 8 }),
-      })
-      .map(({ owner, mem, cpu }) =>
-        cmd(`reserve(${owner},${mem},${cpu / 4})`, (w) => {
-          // Sizes above the per-agent max throw inside the allocator and come back as error results.
-          w.reserve(owner, { memoryMb: mem, cpuCores: cpu / 4 });
-        }),
-      );
+const reserveCmd = fc
+  .record({
+    owner: fc.constantFrom(...OWNERS),
+    // Mostly valid sizes; sometimes above the per-agent max or negative (answered as error results).
+    mem: fc.oneof(
+      { weight: 9, arbitrary: fc.integer({ min: 0, max: 450 }) },
+      { weight: 1, arbitrary: fc.constantFrom(-1, 700) },
+    ),
+    cpu: fc.integer({ min: 0, max: 8 }),
+  })
+  .map(({ owner, mem, cpu }) =>
+    cmd(`reserve(${owner},${mem},${cpu / 4})`, (w) => {
+      // Sizes above the per-agent max throw inside the allocator and come back as error results.
+      w.reserve(owner, { memoryMb: mem, cpuCores: cpu / 4 });
+    }),
+  );
 
 const commands = fc.commands(
   [
@@ -188,15 +213,19 @@ const commands = fc.commands(
     fc.integer({ min: 0, max: TTL }).map((ms) => cmd(`advance(${ms})`, (w) => w.clock.advance(ms))),
     fc
       .tuple(fc.nat(), fc.integer({ min: -300, max: 300 }))
-      .map(([i, d]) => cmd(`resize(${i},${d})`, (w) => w.pick(i)?.send({ type: 'RESIZE', change: { delta: { memoryMb: d } } }))),
+      .map(([i, d]) =>
+        cmd(`resize(${i},${d})`, (w) =>
+          w.pick(i)?.send({ type: 'RESIZE', change: { delta: { memoryMb: d } } }),
+        ),
+      ),
     fc.nat().map((i) => cmd(`renew(${i})`, (w) => w.pick(i)?.send({ type: 'RENEW' }))),
     fc.constantFrom(...OWNERS).map((o) => cmd(`crash(${o})`, (w) => w.crash(o))),
-    fc
-      .array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 4 })
-      .map((fr) => cmd(`rebalance(${fr.map((x) => x.toFixed(2))})`, (w) => {
+    fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 4 }).map((fr) =>
+      cmd(`rebalance(${fr.map((x) => x.toFixed(2))})`, (w) => {
         w.usageFractions = fr;
         w.rebalancer.send({ type: 'TRIGGER' });
-      })),
+      }),
+    ),
   ],
   { maxCommands: 40, size: '+1' },
 );
@@ -215,11 +244,14 @@ describe('allocator under scheduler interleavings', () => {
         for (const a of live) for (const [k, v] of Object.entries(a.amounts)) sum[k] = (sum[k] ?? 0) + v;
         for (const [k, v] of Object.entries(w.ledger.usage())) expect(v).toBeCloseTo(sum[k] ?? 0, 6);
         // …and those are exactly the leases still live (every other lease has released its allocation).
-        const liveLeases = [...w.leases].filter(([, l]) => l.getSnapshot().status === 'active').map(([id]) => id);
+        const liveLeases = [...w.leases]
+          .filter(([, l]) => l.getSnapshot().status === 'active')
+          .map(([id]) => id);
         expect(live.map((a) => a.id).sort()).toEqual(liveLeases.sort());
 
         // Release everything still held; then every granted allocation has been released exactly once.
-        for (const l of w.leases.values()) if (l.getSnapshot().status === 'active') l.send({ type: 'RELEASE' });
+        for (const l of w.leases.values())
+          if (l.getSnapshot().status === 'active') l.send({ type: 'RELEASE' });
         await s.waitIdle();
         w.rebalancer.stop();
         expect(w.violations).toEqual([]);
@@ -250,7 +282,11 @@ describe('token budgets under concurrent calls', () => {
     await fc.assert(
       fc.asyncProperty(fc.scheduler(), fc.array(call, { maxLength: 30 }), async (s, calls) => {
         const limits = { system: 1000, pool: 800, cycle: 500 };
-        const b = new TokenBudgets({ system: limits.system, defaultPool: limits.pool, defaultCycle: limits.cycle });
+        const b = new TokenBudgets({
+          system: limits.system,
+          defaultPool: limits.pool,
+          defaultCycle: limits.cycle,
+        });
         const poolOf = (c: string) => (c === 'c3' ? 'p2' : 'p1');
         type Level = { key: string; limit: number; usage: () => { used: number; reserved: number } };
         const levels: Level[] = [
@@ -272,7 +308,10 @@ describe('token budgets under concurrent calls', () => {
             const u = l.usage();
             const committed = u.used + u.reserved;
             if (committed <= l.limit) {
-              okSet.set(l.key, new Set([...outstanding].filter(([, o]) => o.keys.includes(l.key)).map(([id]) => id)));
+              okSet.set(
+                l.key,
+                new Set([...outstanding].filter(([, o]) => o.keys.includes(l.key)).map(([id]) => id)),
+              );
               continue;
             }
             let bound = l.limit;
@@ -311,7 +350,9 @@ describe('token budgets under concurrent calls', () => {
   it('one call at a time: usage exceeds a budget by at most the last settled overshoot', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 300 }), fc.double({ min: 0, max: 3, noNaN: true })), { maxLength: 40 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 300 }), fc.double({ min: 0, max: 3, noNaN: true })), {
+          maxLength: 40,
+        }),
         (calls) => {
           const budget = 1000;
           const b = new TokenBudgets({ defaultCycle: budget });

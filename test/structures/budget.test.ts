@@ -3,7 +3,12 @@ import { BudgetExhaustedError, ConfigError, InvalidArgumentError } from '../../s
 import { TokenBudgets } from '../../src/structures/budget.js';
 
 function budgets() {
-  return new TokenBudgets({ system: 10_000, pools: { code: 5_000 }, defaultPool: 3_000, defaultCycle: 2_000 });
+  return new TokenBudgets({
+    system: 10_000,
+    pools: { code: 5_000 },
+    defaultPool: 3_000,
+    defaultCycle: 2_000,
+  });
 }
 
 describe('TokenBudgets', () => {
@@ -47,7 +52,11 @@ describe('TokenBudgets', () => {
     } catch (e) {
       err = e;
     }
-    expect((err as BudgetExhaustedError).details).toMatchObject({ level: 'system', requested: 1501, available: 1500 });
+    expect((err as BudgetExhaustedError).details).toMatchObject({
+      level: 'system',
+      requested: 1501,
+      available: 1500,
+    });
     expect(b.poolUsage('p2').reserved).toBe(0);
     expect(b.cycleUsage('b')).toBeUndefined();
   });

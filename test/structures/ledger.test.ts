@@ -67,7 +67,10 @@ describe('Ledger.reserve', () => {
     expect(l.reserve({ amounts: { memoryMb: 2000 } }).ok).toBe(true);
     const before = state(l);
     const r = l.reserve({ amounts: { cpuCores: 1, memoryMb: 100 } });
-    expect(r).toEqual({ ok: false, reason: { resource: 'memoryMb', requested: 128, available: 48, scope: 'global' } });
+    expect(r).toEqual({
+      ok: false,
+      reason: { resource: 'memoryMb', requested: 128, available: 48, scope: 'global' },
+    });
     expect(state(l)).toEqual(before);
   });
 
@@ -137,7 +140,10 @@ describe('Ledger.release', () => {
       l.release(r.allocation.id);
       return r.allocation.id;
     });
-    expect(l.release(ids[0]!).released === false && l.release(ids[0]!)).toEqual({ released: false, reason: 'unknown' });
+    expect(l.release(ids[0]!).released === false && l.release(ids[0]!)).toEqual({
+      released: false,
+      reason: 'unknown',
+    });
     expect(l.release(ids[2]!)).toEqual({ released: false, reason: 'already-released' });
   });
 
@@ -169,7 +175,10 @@ describe('Ledger.resize', () => {
     expect(r.ok).toBe(true);
     const after = state(l);
     const refused = l.resize(a.allocation.id, { delta: { memoryMb: 2 } });
-    expect(refused).toEqual({ ok: false, reason: { resource: 'memoryMb', requested: 1502, available: 1501, scope: 'global' } });
+    expect(refused).toEqual({
+      ok: false,
+      reason: { resource: 'memoryMb', requested: 1502, available: 1501, scope: 'global' },
+    });
     expect(state(l)).toEqual(after);
     expect((before.usage.memoryMb ?? 0) + free - 1).toBe(after.usage.memoryMb);
   });
@@ -194,7 +203,9 @@ describe('Ledger.resize', () => {
     expect(() => l.resize(a.allocation.id, {} as never)).toThrow(InvalidArgumentError);
     expect(() => l.resize(a.allocation.id, { delta: {}, to: {} } as never)).toThrow(InvalidArgumentError);
     expect(() => l.resize(a.allocation.id, { to: { memoryMb: -1 } })).toThrow(InvalidArgumentError);
-    expect(() => l.resize(a.allocation.id, { delta: { memoryMb: Number.NaN } })).toThrow(InvalidArgumentError);
+    expect(() => l.resize(a.allocation.id, { delta: { memoryMb: Number.NaN } })).toThrow(
+      InvalidArgumentError,
+    );
     expect(() => l.resize(a.allocation.id, { delta: { disk: 1 } })).toThrow(InvalidArgumentError);
     expect(() => l.resize(a.allocation.id, { to: { memoryMb: 3000 } })).toThrow(ResourceExhaustedError);
     expect(state(l)).toEqual(before);

@@ -50,7 +50,13 @@ class PushCmd implements fc.Command<Model, Real> {
       payload: m.nextSeq,
       ...(this.deadline === undefined ? {} : { deadline: this.deadline }),
     });
-    m.tasks.push({ id, priority: this.priority, deadline: this.deadline, classKey: this.classKey, seq: m.nextSeq++ });
+    m.tasks.push({
+      id,
+      priority: this.priority,
+      deadline: this.deadline,
+      classKey: this.classKey,
+      seq: m.nextSeq++,
+    });
     expect(got.id).toBe(id);
     expect(r.size).toBe(m.tasks.length);
   }
@@ -110,7 +116,8 @@ class RemoveCmd implements fc.Command<Model, Real> {
   check = () => true;
   run(m: Model, r: Real): void {
     // Sometimes an id that is not queued (already popped or never existed).
-    const id = m.tasks.length > 0 && this.pick >= 0 ? m.tasks[this.pick % m.tasks.length]!.id : `t${m.nextId + 7}`;
+    const id =
+      m.tasks.length > 0 && this.pick >= 0 ? m.tasks[this.pick % m.tasks.length]!.id : `t${m.nextId + 7}`;
     const present = m.tasks.some((t) => t.id === id);
     expect(idOf(r.remove(id))).toBe(present ? id : undefined);
     takeOut(m, id);
@@ -139,10 +146,16 @@ class ExpireCmd implements fc.Command<Model, Real> {
 
 const commands = [
   fc
-    .tuple(fc.constantFrom(...PRIORITIES), fc.option(fc.integer({ min: 0, max: 50 })), fc.constantFrom(...CLASSES))
+    .tuple(
+      fc.constantFrom(...PRIORITIES),
+      fc.option(fc.integer({ min: 0, max: 50 })),
+      fc.constantFrom(...CLASSES),
+    )
     .map(([p, d, c]) => new PushCmd(p, d ?? undefined, c)),
   fc.constant(new PopCmd()),
-  fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 20 })).map(([m, s]) => new PopFirstCmd(m, s)),
+  fc
+    .tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 20 }))
+    .map(([m, s]) => new PopFirstCmd(m, s)),
   fc.subarray(CLASSES).map((a) => new PopFirstClassCmd(a)),
   fc.integer({ min: -1, max: 100 }).map((i) => new RemoveCmd(i)),
   fc.integer({ min: 0, max: 50 }).map((n) => new ExpireCmd(n)),
@@ -173,11 +186,17 @@ describe('TaskQueue removal from large heaps', () => {
       fc.property(
         // Mostly-distinct deadlines in random order: ties (broken by insertion order) would make
         // the heap nearly sorted and hide a missing sift-up.
-        fc.array(fc.tuple(fc.constantFrom(...PRIORITIES), fc.option(fc.integer({ min: 0, max: 1_000_000 }), { freq: 10 })), {
-          minLength: 1,
-          maxLength: 300,
-          size: 'max',
-        }),
+        fc.array(
+          fc.tuple(
+            fc.constantFrom(...PRIORITIES),
+            fc.option(fc.integer({ min: 0, max: 1_000_000 }), { freq: 10 }),
+          ),
+          {
+            minLength: 1,
+            maxLength: 300,
+            size: 'max',
+          },
+        ),
         fc.array(fc.nat(), { maxLength: 150, size: 'max' }),
         (items, removals) => {
           const q = new TaskQueue<number>();
@@ -189,7 +208,12 @@ describe('TaskQueue removal from large heaps', () => {
             seq,
           }));
           for (const t of model)
-            q.push({ id: t.id, priority: t.priority, payload: t.seq, ...(t.deadline === undefined ? {} : { deadline: t.deadline }) });
+            q.push({
+              id: t.id,
+              priority: t.priority,
+              payload: t.seq,
+              ...(t.deadline === undefined ? {} : { deadline: t.deadline }),
+            });
           let live = model;
           for (const r of removals) {
             if (live.length === 0) break;
@@ -223,7 +247,8 @@ describe('TaskQueue', () => {
 
   it('a class that cannot be placed does not block another class', () => {
     const q = new TaskQueue<null>();
-    for (let i = 0; i < 1000; i++) q.push({ id: `code${i}`, priority: 'critical', classKey: 'code', payload: null });
+    for (let i = 0; i < 1000; i++)
+      q.push({ id: `code${i}`, priority: 'critical', classKey: 'code', payload: null });
     q.push({ id: 'qa0', priority: 'low', classKey: 'qa', payload: null });
     let asked = 0;
     const got = q.popFirstClass((k) => {

@@ -6,20 +6,23 @@ import { Deque, WorkStealingScheduler } from '../../src/structures/work-stealing
 describe('Deque', () => {
   it('behaves like an array: push at the end, pop from either end (model test)', () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('push', 'popBottom', 'popTop'), { maxLength: 300, size: 'max' }), (ops) => {
-        const d = new Deque<number>();
-        const model: number[] = [];
-        let n = 0;
-        for (const op of ops) {
-          if (op === 'push') {
-            d.pushBottom(n);
-            model.push(n++);
-          } else if (op === 'popBottom') expect(d.popBottom()).toBe(model.pop());
-          else expect(d.popTop()).toBe(model.shift());
-          expect(d.size).toBe(model.length);
-        }
-        expect(d.toArray()).toEqual(model);
-      }),
+      fc.property(
+        fc.array(fc.constantFrom('push', 'popBottom', 'popTop'), { maxLength: 300, size: 'max' }),
+        (ops) => {
+          const d = new Deque<number>();
+          const model: number[] = [];
+          let n = 0;
+          for (const op of ops) {
+            if (op === 'push') {
+              d.pushBottom(n);
+              model.push(n++);
+            } else if (op === 'popBottom') expect(d.popBottom()).toBe(model.pop());
+            else expect(d.popTop()).toBe(model.shift());
+            expect(d.size).toBe(model.length);
+          }
+          expect(d.toArray()).toEqual(model);
+        },
+      ),
     );
   });
 

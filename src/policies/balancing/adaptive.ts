@@ -46,7 +46,14 @@ export interface AdaptiveOptions {
 }
 
 /** Keys accepted in {@link AdaptiveOptions} (the registry adds `strategies`). */
-export const ADAPTIVE_OPTION_KEYS = ['exploration', 'history', 'window', 'evaluateEvery', 'minSamples', 'weights'];
+export const ADAPTIVE_OPTION_KEYS = [
+  'exploration',
+  'history',
+  'window',
+  'evaluateEvery',
+  'minSamples',
+  'weights',
+];
 
 /** One child's score breakdown, as computed at the last evaluation. */
 export interface AdaptiveScore {
@@ -134,7 +141,8 @@ export class AdaptiveStrategy implements BalancingStrategy {
     this.evaluateEvery = numOption(`${path}.evaluateEvery`, o.evaluateEvery, 50, { integer: true, min: 1 });
     this.minSamples = numOption(`${path}.minSamples`, o.minSamples, 20, { integer: true, min: 0 });
     const w = strategyOptions(`${path}.weights`, o.weights, ['responseTime', 'throughput', 'errorRate']);
-    const weight = (k: keyof AdaptiveWeights, d: number) => numOption(`${path}.weights.${k}`, w[k], d, { min: 0 });
+    const weight = (k: keyof AdaptiveWeights, d: number) =>
+      numOption(`${path}.weights.${k}`, w[k], d, { min: 0 });
     this.w = {
       responseTime: weight('responseTime', 0.5),
       throughput: weight('throughput', 0.2),

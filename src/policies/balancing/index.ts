@@ -111,7 +111,10 @@ export const DEFAULT_ADAPTIVE_CHILDREN: readonly Exclude<StrategyName, 'adaptive
  * const a = createStrategy('adaptive', { strategies: ['least-connections', 'predictive'], exploration: 0.02 });
  * ```
  */
-export function createStrategy<N extends StrategyName>(name: N, options?: StrategyOptionsMap[N]): BalancingStrategy;
+export function createStrategy<N extends StrategyName>(
+  name: N,
+  options?: StrategyOptionsMap[N],
+): BalancingStrategy;
 export function createStrategy(name: string, options?: unknown): BalancingStrategy;
 export function createStrategy(name: string, options?: unknown): BalancingStrategy {
   switch (name) {

@@ -58,8 +58,13 @@ export class PredictiveStrategy implements BalancingStrategy {
     const path = 'balancing.predictive';
     const o = strategyOptions(path, options, ['weights', 'alpha']);
     const w = strategyOptions(`${path}.weights`, o.weights, ['completion', 'success', 'efficiency']);
-    const weight = (k: keyof PredictiveWeights, d: number) => numOption(`${path}.weights.${k}`, w[k], d, { min: 0 });
-    this.w = { completion: weight('completion', 0.4), success: weight('success', 0.3), efficiency: weight('efficiency', 0.3) };
+    const weight = (k: keyof PredictiveWeights, d: number) =>
+      numOption(`${path}.weights.${k}`, w[k], d, { min: 0 });
+    this.w = {
+      completion: weight('completion', 0.4),
+      success: weight('success', 0.3),
+      efficiency: weight('efficiency', 0.3),
+    };
     this.stats = new AgentStatsTable(numOption(`${path}.alpha`, o.alpha, 0.02, { gt: 0, max: 1 }));
   }
 

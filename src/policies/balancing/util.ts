@@ -9,7 +9,11 @@ import type { AgentView, RandomSource } from './types.js';
  * Validate a strategy's options object: must be a plain object (or undefined) with only `allowed`
  * keys. Returns it as a record. Throws ConfigError naming `path`.
  */
-export function strategyOptions(path: string, options: unknown, allowed: readonly string[]): Record<string, unknown> {
+export function strategyOptions(
+  path: string,
+  options: unknown,
+  allowed: readonly string[],
+): Record<string, unknown> {
   if (options === undefined) return {};
   const o = record('config', path, options);
   knownKeys('config', path, o, new Set(allowed));
@@ -109,7 +113,10 @@ export class Ewma {
  * task names none), in 0..1. An agent with no resource information counts as fully free, so the
  * term is neutral rather than excluding it.
  */
-export function freeFraction(agent: AgentView, requirements: Readonly<Record<string, number>> | undefined): number {
+export function freeFraction(
+  agent: AgentView,
+  requirements: Readonly<Record<string, number>> | undefined,
+): number {
   const keys = requirements ?? agent.capacityTotal;
   // for…in, not Object.keys: this runs for every candidate on every dispatch, so no allocation.
   // The common "no resources" case returns from inside the first iteration check.

@@ -72,7 +72,8 @@ export class WorkloadAwareStrategy implements BalancingStrategy {
       'performance',
       'affinity',
     ]);
-    const weight = (k: keyof WorkloadAwareWeights, d: number) => numOption(`${path}.weights.${k}`, w[k], d, { min: 0 });
+    const weight = (k: keyof WorkloadAwareWeights, d: number) =>
+      numOption(`${path}.weights.${k}`, w[k], d, { min: 0 });
     this.w = {
       load: weight('load', 0.3),
       specialization: weight('specialization', 0.25),
@@ -81,14 +82,21 @@ export class WorkloadAwareStrategy implements BalancingStrategy {
       affinity: weight('affinity', 0.1),
     };
     this.stats = new AgentStatsTable(numOption(`${path}.alpha`, o.alpha, 0.05, { gt: 0, max: 1 }));
-    this.maxAffinityKeys = numOption(`${path}.maxAffinityKeys`, o.maxAffinityKeys, 10_000, { integer: true, min: 0 });
+    this.maxAffinityKeys = numOption(`${path}.maxAffinityKeys`, o.maxAffinityKeys, 10_000, {
+      integer: true,
+      min: 0,
+    });
   }
 
   /**
    * The five component scores of one agent, each in 0..1 (for tests and for explaining a decision).
    * `fastestService` is the smallest expected service time among the candidates.
    */
-  components(agent: AgentView, task: TaskView, fastestService: number): Record<keyof WorkloadAwareWeights, number> {
+  components(
+    agent: AgentView,
+    task: TaskView,
+    fastestService: number,
+  ): Record<keyof WorkloadAwareWeights, number> {
     const st = this.stats.get(agent.id);
     return {
       load: loadScore(agent),

@@ -38,7 +38,13 @@ const resizeId = invokeId('resizeAllocation');
 export const spec: MachineSpec = {
   name: 'allocation',
   machine,
-  input: { allocationId: 'a1', owner: 'agent-1', amounts: { memoryMb: 1024 }, ttlMs: 10_000, resizeTimeoutMs: 500 },
+  input: {
+    allocationId: 'a1',
+    owner: 'agent-1',
+    amounts: { memoryMb: 1024 },
+    ttlMs: 10_000,
+    resizeTimeoutMs: 500,
+  },
   events: [
     { type: 'ACTIVATE' },
     { type: 'RESIZE', change: { delta: { memoryMb: 512 } } },
@@ -51,7 +57,8 @@ export const spec: MachineSpec = {
     { type: `xstate.error.actor.${resizeId}`, error: new Error('fake: resize refused') } as EventObject,
   ],
   isHome: (s) =>
-    s.status === 'done' || JSON.stringify(s.value) === JSON.stringify({ live: { lease: 'active', ttl: 'counting' } }),
+    s.status === 'done' ||
+    JSON.stringify(s.value) === JSON.stringify({ live: { lease: 'active', ttl: 'counting' } }),
   serializeState: (s) => {
     const c = s.context as AllocationContext;
     return JSON.stringify([s.value, c.pendingChange !== undefined, c.releaseCause ?? null]);

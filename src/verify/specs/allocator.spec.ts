@@ -8,7 +8,7 @@
  * Two named allocation ids and a 3 MB memory limit keep the space finite; the state identity is the
  * state value plus the live ids and memory used (counters and versions are left out: they only grow).
  */
-import { allocatorMachine, type AllocatorContext } from '../../../machines/allocator.machine.js';
+import { type AllocatorContext, allocatorMachine } from '../../../machines/allocator.machine.js';
 import { resolveAllocationPolicy } from '../../policies/allocation.js';
 import { Ledger } from '../../structures/ledger.js';
 import type { MachineSpec } from '../types.js';

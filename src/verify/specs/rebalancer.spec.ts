@@ -20,7 +20,9 @@ import type { MachineSpec } from '../types.js';
 const machine = rebalancerMachine.provide({
   actors: {
     collectObservations: fromPromise<RebalanceObservations, void>(() => new Promise(() => {})),
-    applyOpportunities: fromPromise<RebalanceOutcome[], { opportunities: Opportunity[] }>(() => new Promise(() => {})),
+    applyOpportunities: fromPromise<RebalanceOutcome[], { opportunities: Opportunity[] }>(
+      () => new Promise(() => {}),
+    ),
   },
 });
 

@@ -37,12 +37,16 @@ describe('jsq', () => {
 describe('least-connections', () => {
   it('picks the smallest active / weight', () => {
     fc.assert(
-      fc.property(loads, fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 12, maxLength: 12 }), (actives, ws) => {
-        const cands = actives.map((a, i) => agent(`a${i}`, { active: a, weight: ws[i]! }));
-        const got = new LeastConnectionsStrategy().pick(cands, {}, createRng(1))!;
-        const best = Math.min(...cands.map((c) => c.active / c.weight));
-        expect(got.active / got.weight).toBe(best);
-      }),
+      fc.property(
+        loads,
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 12, maxLength: 12 }),
+        (actives, ws) => {
+          const cands = actives.map((a, i) => agent(`a${i}`, { active: a, weight: ws[i]! }));
+          const got = new LeastConnectionsStrategy().pick(cands, {}, createRng(1))!;
+          const best = Math.min(...cands.map((c) => c.active / c.weight));
+          expect(got.active / got.weight).toBe(best);
+        },
+      ),
     );
   });
 
@@ -72,7 +76,9 @@ describe('p2c', () => {
     expect(s.pick([light, heavy], {}, createRng(1))!.id).toBe('heavy');
     // bias 0 ignores load entirely: pure weight.
     const w = new P2cStrategy({ bias: 0 });
-    expect(w.pick([agent('x', { weight: 1 }), agent('y', { weight: 2, active: 50 })], {}, createRng(1))!.id).toBe('y');
+    expect(
+      w.pick([agent('x', { weight: 1 }), agent('y', { weight: 2, active: 50 })], {}, createRng(1))!.id,
+    ).toBe('y');
   });
 
   it('takes the least loaded of d distinct samples: at least d − 1 other agents are as loaded or more', () => {

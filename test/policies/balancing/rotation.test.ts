@@ -34,7 +34,7 @@ describe('round-robin', () => {
   it('stays in turn when agents join and leave: a leaving agent is skipped, a joining one gets its turn', () => {
     const rr = new RoundRobinStrategy();
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((id) => agent(id));
-    const pick = (cands: typeof a[]) => rr.pick(cands as never)!.id;
+    const pick = (cands: (typeof a)[]) => rr.pick(cands as never)!.id;
     expect([pick([a!, b!, c!]), pick([a!, b!, c!])]).toEqual(['a', 'b']);
     // b and c not eligible now: a plain i % n counter would also have lost its place here.
     expect(pick([a!])).toBe('a');

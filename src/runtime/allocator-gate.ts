@@ -1,0 +1,70 @@
+/**
+ * The pools' view of the global ledger, backed by the allocator actor (machines/allocator.machine.ts),
+ * the ledger's only writer. A reservation is one RESERVE event; the allocator answers with an
+ * emitted `allocator.result` that is delivered while the event is processed, so the answer is there
+ * when `send` returns — no promise, no check-then-act window.
+ */
+import { type Actor, createActor, type InspectionEvent } from 'xstate';
+import { type AllocatorResult, allocatorMachine } from '../../machines/allocator.machine.js';
+import { DEFAULT_ALLOCATION_POLICY } from '../policies/allocation.js';
+import { Ledger } from '../structures/ledger.js';
+import type { Clock } from './clock.js';
+import type { ResourceName } from './config.js';
+import type { GateReservation, ResourceGate } from './gates.js';
+
+/** A {@link ResourceGate} over the allocator actor. */
+export class AllocatorGate implements ResourceGate {
+  readonly actor: Actor<typeof allocatorMachine>;
+  private readonly results = new Map<string, AllocatorResult>();
+  private seq = 0;
+
+  constructor(limits: Partial<Record<ResourceName, number>>, clock: Clock, inspect?: (e: InspectionEvent) => void) {
+    this.actor = createActor(allocatorMachine, {
+      // Leases get exactly what they asked for: the grow/squeeze optimisation is for rebalanced
+      // long-lived allocations, not for a caller that sized its request.
+      input: { ledger: new Ledger({ limits }), policy: { ...DEFAULT_ALLOCATION_POLICY, enabled: false } },
+      clock,
+      ...(inspect ? { inspect } : {}),
+    });
+    this.actor.on('allocator.result', (r) => {
+      this.results.set(r.requestId, r);
+    });
+    this.actor.start();
+  }
+
+  reserve(owner: string, amounts: Partial<Record<ResourceName, number>>): GateReservation {
+    if (Object.keys(amounts).length === 0) return { ok: true, release: () => {} };
+    const requestId = `r${++this.seq}`;
+    this.actor.send({ type: 'RESERVE', requestId, owner, request: amounts as Record<string, number>, exact: true });
+    const r = this.results.get(requestId);
+    this.results.delete(requestId);
+    if (r?.ok === true && 'allocation' in r) {
+      const id = r.allocation.id;
+      let released = false;
+      return {
+        ok: true,
+        release: () => {
+          if (released) return;
+          released = true;
+          this.actor.send({ type: 'RELEASE', allocationId: id });
+        },
+      };
+    }
+    if (r && r.ok === false && 'reason' in r) {
+      return { ok: false, resource: r.reason.resource, requested: r.reason.requested, available: r.reason.available };
+    }
+    const why = r && 'error' in r ? r.error.message : 'allocator did not answer';
+    return { ok: false, resource: why, requested: 0, available: 0 };
+  }
+
+  /** Ledger usage and availability, per resource. */
+  usage(): { used: Record<string, number>; available: Record<string, number> } {
+    const l = this.actor.getSnapshot().context.ledger;
+    return { used: l.usage(), available: l.available() };
+  }
+
+  /** Stop the allocator actor. */
+  stop(): void {
+    this.actor.stop();
+  }
+}

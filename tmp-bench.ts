@@ -1,2 +1,0 @@
-import { runScalingCommand } from './bench/scaling.js';
-await runScalingCommand(['--no-write']);

@@ -8,7 +8,7 @@
  */
 import { InvalidArgumentError } from '../src/errors/errors.js';
 import { createStrategy, STRATEGY_NAMES } from '../src/policies/balancing/index.js';
-import { type QueueingScenario, simulateQueueing } from '../src/sim/queueing.js';
+import { type QueueingResult, type QueueingScenario, simulateQueueing } from '../src/sim/queueing.js';
 import {
   mm1TimeInSystem,
   mm1WaitQuantile,
@@ -132,12 +132,12 @@ async function runAveraged(
   tasks: number,
   seeds: readonly number[],
 ): Promise<{ row: BalancerRow; perSeed: number[] }> {
-  const runs = [];
+  const runs: QueueingResult[] = [];
   for (const seed of seeds) {
     runs.push(simulateQueueing({ ...scenario, strategy: createStrategy(strategy), seed, tasks }));
     await yieldToLoop();
   }
-  const mean = (f: (r: (typeof runs)[number]) => number) => runs.reduce((s, r) => s + f(r), 0) / runs.length;
+  const mean = (f: (r: QueueingResult) => number) => runs.reduce((s, r) => s + f(r), 0) / runs.length;
   return {
     row: {
       scenario: scenarioName,
@@ -292,10 +292,17 @@ export function renderBalancerMarkdown(r: BalancerBenchResult): string {
         ? ` Outside: ${outside
             .map(
               (b) =>
-                `${b.strategy} (${pct(b.deviation)}; theory ${f2(b.theory)}, ours ${pct((b.meanTimeInSystem - b.theory) / b.theory)} from theory)`,
+                `${b.strategy} (${pct(b.deviation)}; the exact ${b.theoryNote} value is ${f2(b.theory)}: ours is ${pct((b.meanTimeInSystem - b.theory) / b.theory)} from it, the published figure ${pct((b.published - b.theory) / b.theory)})`,
             )
             .join('; ')}.`
         : ''),
+    '',
+    'Reading the tables below: weights are the agents’ speeds (so smooth-weighted equals round robin',
+    'when all agents are alike); in this model agents have no resource figures and utilisation is 0 or 1,',
+    'so resource-aware reduces to its tie-break (fewer active tasks) and matches JSQ. Unweighted random',
+    'and round robin send slow agents more work than they can serve in slow20: their queues grow for the',
+    'whole run (steady? = no) and their numbers depend on its length. The matrix runs are shorter than the',
+    'baseline runs, so the same strategy can differ by a few % between the two tables (sampling noise).',
     '',
   );
   for (const scenario of [...new Set(r.results.map((x) => x.scenario))]) {

@@ -431,8 +431,10 @@ export async function runDispatchBench(options: DispatchBenchOptions = {}): Prom
     rounds: num('argument', 'options.rounds', o.rounds, 3, { integer: true, min: 1, max: 50 }),
     threads: num('argument', 'options.threads', o.threads, 2, { integer: true, min: 1, max: 64 }),
   };
-  const only = options.only;
+  const only = o.only as readonly string[] | undefined;
   if (only !== undefined) {
+    if (!Array.isArray(only))
+      throw new InvalidArgumentError('options.only', only, 'an array of contender names');
     for (const [i, n] of only.entries()) {
       if (!(ALL as readonly string[]).includes(n)) {
         throw new InvalidArgumentError(`options.only[${i}]`, n, `one of ${ALL.join(', ')}`);
@@ -524,8 +526,9 @@ export function renderDispatchMarkdown(report: DispatchReport): string {
 /**
  * `agentpool bench dispatch [--json] [--tasks N] [--rounds N] [--inflight N] [--round-trips N]`:
  * runs the bench, writes the `dispatch` section of docs/benchmarks.md, prints markdown or JSON.
+ * Resolves with the process exit code (0); bad arguments reject with `ERR_INVALID_ARGUMENT`.
  */
-export async function runDispatchCommand(argv: readonly string[]): Promise<DispatchReport> {
+export async function runDispatchCommand(argv: readonly string[]): Promise<number> {
   const opts: DispatchBenchOptions = {};
   const flags: Record<string, 'tasks' | 'rounds' | 'inflight' | 'roundTrips'> = {
     '--tasks': 'tasks',
@@ -551,5 +554,5 @@ export async function runDispatchCommand(argv: readonly string[]): Promise<Dispa
       `${JSON.stringify({ results: report.results, actorCost: report.actorCost }, null, 2)}\n`,
     );
   else process.stdout.write(`${md}\n`);
-  return report;
+  return 0;
 }

@@ -109,7 +109,9 @@ export const acquisitionMachine = setup({
       after: {
         retryWait: {
           target: 'rejected',
-          actions: assign({ failure: ({ context }) => ({ kind: 'pool-exhausted', scaledUp: context.scaledUp }) }),
+          actions: assign({
+            failure: ({ context }) => ({ kind: 'pool-exhausted', scaledUp: context.scaledUp }),
+          }),
         },
       },
     },

@@ -130,7 +130,10 @@ export const agentMachine = setup({
     stopDeadline: ({ context }) => context.timings.stopGraceMs + context.timings.abortGraceMs,
     drainTimeout: ({ context }) => context.timings.drainTimeoutMs,
     backoff: ({ context }) =>
-      Math.min(context.timings.backoffMaxMs, context.timings.backoffBaseMs * 2 ** Math.max(0, context.failures - 1)),
+      Math.min(
+        context.timings.backoffMaxMs,
+        context.timings.backoffBaseMs * 2 ** Math.max(0, context.failures - 1),
+      ),
   },
 }).createMachine({
   id: 'agent',
@@ -152,7 +155,10 @@ export const agentMachine = setup({
         onDone: { target: 'idle' },
         onError: {
           target: 'crashed',
-          actions: assign({ lastError: ({ event }) => `start failed: ${String((event.error as Error)?.message ?? event.error)}` }),
+          actions: assign({
+            lastError: ({ event }) =>
+              `start failed: ${String((event.error as Error)?.message ?? event.error)}`,
+          }),
         },
       },
       after: { startTimeout: { target: 'crashed', actions: assign({ lastError: 'start timed out' }) } },
@@ -182,7 +188,12 @@ export const agentMachine = setup({
               actions: assign({ lastError: 'health check failed' }),
             },
           },
-          after: { healthTimeout: { target: '#agent.terminating', actions: assign({ lastError: 'health check timed out' }) } },
+          after: {
+            healthTimeout: {
+              target: '#agent.terminating',
+              actions: assign({ lastError: 'health check timed out' }),
+            },
+          },
         },
       },
       on: {
@@ -227,7 +238,10 @@ export const agentMachine = setup({
               {
                 guard: 'isOverdueTask',
                 target: 'entered',
-                actions: assign({ inflight: ({ context }) => context.inflight - 1, overdueTaskId: undefined }),
+                actions: assign({
+                  inflight: ({ context }) => context.inflight - 1,
+                  overdueTaskId: undefined,
+                }),
               },
               { actions: assign({ inflight: ({ context }) => context.inflight - 1 }) },
             ],
@@ -255,7 +269,10 @@ export const agentMachine = setup({
         TASK_OVERDUE: {
           target: '.overdue',
           actions: [
-            assign({ overdueTaskId: ({ event }) => event.taskId, lastError: ({ event }) => `task ${event.reason}` }),
+            assign({
+              overdueTaskId: ({ event }) => event.taskId,
+              lastError: ({ event }) => `task ${event.reason}`,
+            }),
             { type: 'abortTask', params: ({ event }) => ({ taskId: event.taskId }) },
           ],
         },

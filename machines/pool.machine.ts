@@ -66,7 +66,10 @@ export interface ApplyScaleOutput {
 
 const clamp = (c: { min: number; max: number }, n: number) => Math.max(c.min, Math.min(c.max, Math.round(n)));
 
-function pushRecord(ctx: PoolMachineContext, r: Omit<ScaleRecord, 'seq'>): Pick<PoolMachineContext, 'history' | 'seq'> {
+function pushRecord(
+  ctx: PoolMachineContext,
+  r: Omit<ScaleRecord, 'seq'>,
+): Pick<PoolMachineContext, 'history' | 'seq'> {
   const seq = ctx.seq + 1;
   const history = [...ctx.history, { ...r, seq }];
   if (history.length > ctx.historyLimit) history.splice(0, history.length - ctx.historyLimit);
@@ -91,9 +94,11 @@ export const poolMachine = setup({
   },
   actors: {
     /** Start or (idle-first, gracefully) stop agents to move from `from` to `target`. */
-    applyScale: fromPromise<ApplyScaleOutput, { from: number; target: number; reason: string }>(async ({ input }) => ({
-      actualDelta: input.target - input.from,
-    })),
+    applyScale: fromPromise<ApplyScaleOutput, { from: number; target: number; reason: string }>(
+      async ({ input }) => ({
+        actualDelta: input.target - input.from,
+      }),
+    ),
     /** Stop taking work, let leases finish, stop every agent. */
     drainPool: fromPromise<void, { deadlineMs: number }>(async () => {}),
   },
@@ -102,8 +107,10 @@ export const poolMachine = setup({
     reportStopped: () => {},
   },
   guards: {
-    changesSize: ({ context, event }) => event.type === 'SCALE_TO' && clamp(context, event.target) !== context.size,
-    hasQueued: ({ context }) => context.queued !== undefined && clamp(context, context.queued.target) !== context.size,
+    changesSize: ({ context, event }) =>
+      event.type === 'SCALE_TO' && clamp(context, event.target) !== context.size,
+    hasQueued: ({ context }) =>
+      context.queued !== undefined && clamp(context, context.queued.target) !== context.size,
   },
   delays: {
     drainTimeout: ({ context }) => context.drainTimeoutMs,
@@ -147,7 +154,10 @@ export const poolMachine = setup({
             }),
           },
           on: {
-            SCALE_TO: { guard: 'changesSize', actions: assign({ queued: ({ event }) => ({ target: event.target, reason: event.reason }) }) },
+            SCALE_TO: {
+              guard: 'changesSize',
+              actions: assign({ queued: ({ event }) => ({ target: event.target, reason: event.reason }) }),
+            },
           },
         },
         scaling: {
@@ -180,13 +190,19 @@ export const poolMachine = setup({
               actions: assign(({ context, event }) => {
                 const history = context.history.slice();
                 const r = history[history.length - 1]!;
-                history[history.length - 1] = { ...r, status: 'failed', error: String((event.error as Error)?.message ?? event.error) };
+                history[history.length - 1] = {
+                  ...r,
+                  status: 'failed',
+                  error: String((event.error as Error)?.message ?? event.error),
+                };
                 return { history };
               }),
             },
           },
           on: {
-            SCALE_TO: { actions: assign({ queued: ({ event }) => ({ target: event.target, reason: event.reason }) }) },
+            SCALE_TO: {
+              actions: assign({ queued: ({ event }) => ({ target: event.target, reason: event.reason }) }),
+            },
           },
         },
       },
@@ -195,7 +211,9 @@ export const poolMachine = setup({
         AGENT_REMOVED: { actions: assign({ size: ({ context }) => Math.max(0, context.size - 1) }) },
         DRAIN: {
           target: 'draining',
-          actions: assign({ drainTimeoutMs: ({ context, event }) => event.deadlineMs ?? context.drainTimeoutMs }),
+          actions: assign({
+            drainTimeoutMs: ({ context, event }) => event.deadlineMs ?? context.drainTimeoutMs,
+          }),
         },
       },
     },

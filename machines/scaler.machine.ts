@@ -1,6 +1,6 @@
 /**
  * The scaler: one per pool. Every `evaluationInterval` it reads the pool's metrics (the `readMetrics`
- * actor), asks the pure policy (`decideScaling`, with a Holt-Winters demand forecast) what to do, and if
+ * actor), asks the pure policy (`decideScaling`, with a periodic-profile demand forecast) what to do, and if
  * the answer is to resize, runs the `applyScale` actor, then cools down before observing again.
  *
  *   observing ─(after evaluationInterval | SCALER.EVALUATE)→ evaluating ─(metrics)→ deciding
@@ -139,6 +139,7 @@ function evaluate(ctx: ScalerContext, obs: ScalingObservation) {
   const f = forecastDemand(forecast, obs.now, ctx.config.forecastHorizonMs);
   const { decision, state } = decideScaling(obs, ctx.config, ctx.policy, {
     peakRatio: f.peakRatio,
+    peakRatePerS: f.peak,
     confidence: f.confidence,
   });
   return { decision, policy: state, forecast };

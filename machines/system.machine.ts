@@ -24,7 +24,9 @@ export interface SystemInput {
 }
 
 /** Events {@link systemMachine} accepts. */
-export type SystemMachineEvent = { type: 'START' } | { type: 'SHUTDOWN'; graceful: boolean; deadlineMs: number };
+export type SystemMachineEvent =
+  | { type: 'START' }
+  | { type: 'SHUTDOWN'; graceful: boolean; deadlineMs: number };
 
 /**
  * The system statechart.

@@ -77,12 +77,17 @@ export function defineAgent<H extends AgentHandlers>(handlers: H): AgentDefiniti
     throw new TypeError('defineAgent: expected an object of task handlers');
   }
   for (const [name, fn] of Object.entries(handlers)) {
-    if (typeof fn !== 'function') throw new TypeError(`defineAgent: handler ${JSON.stringify(name)} is not a function`);
+    if (typeof fn !== 'function')
+      throw new TypeError(`defineAgent: handler ${JSON.stringify(name)} is not a function`);
   }
   return Object.freeze({ [AGENT_DEFINITION]: true as const, handlers });
 }
 
 /** True if `value` was made by {@link defineAgent}. */
 export function isAgentDefinition(value: unknown): value is AgentDefinition {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[AGENT_DEFINITION] === true;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[AGENT_DEFINITION] === true
+  );
 }

@@ -1,3 +1,11 @@
 /** The agent-side API: what an agent module imports. */
+
+export type {
+  AgentContext,
+  AgentDefinition,
+  AgentHandlers,
+  TaskHandler,
+  TokenReservation,
+  Usage,
+} from './define.js';
 export { defineAgent, isAgentDefinition } from './define.js';
-export type { AgentContext, AgentDefinition, AgentHandlers, TaskHandler, TokenReservation, Usage } from './define.js';

@@ -22,11 +22,17 @@ async function demo(argv: string[]): Promise<number> {
   });
   const stories = Number(values.stories);
   if (!Number.isInteger(stories) || stories < 1 || stories > 100_000) {
-    process.stderr.write(`--stories: expected an integer from 1 to 100000, received ${JSON.stringify(values.stories)}\n`);
+    process.stderr.write(
+      `--stories: expected an integer from 1 to 100000, received ${JSON.stringify(values.stories)}\n`,
+    );
     return 2;
   }
   const { runDemo, formatSummary } = await import('../demo/run.js');
-  const summary = await runDemo({ stories, live: !values.json && process.stdout.isTTY === true, acquireTimeoutMs: 1_000 });
+  const summary = await runDemo({
+    stories,
+    live: !values.json && process.stdout.isTTY === true,
+    acquireTimeoutMs: 1_000,
+  });
   process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
   return summary.failed === 0 && summary.storiesPassed === summary.stories ? 0 : 1;
 }
@@ -51,7 +57,9 @@ export async function main(argv: string[]): Promise<number> {
     const [which, ...args] = rest;
     const load = which ? benches[which] : undefined;
     if (!load) {
-      process.stderr.write(`bench: expected one of ${Object.keys(benches).join(', ')}, received ${JSON.stringify(which)}\n`);
+      process.stderr.write(
+        `bench: expected one of ${Object.keys(benches).join(', ')}, received ${JSON.stringify(which)}\n`,
+      );
       return 2;
     }
     return (await load())(args);

@@ -33,7 +33,10 @@ export interface DemoSummary {
   /** Acquisitions retried by the demo after ERR_POOL_EXHAUSTED. */
   acquireRetries: number;
   durationMs: number;
-  pools: Record<string, { min: number; max: number; agentsPeak: number; tasks: number; utilization: number; scaleUps: number }>;
+  pools: Record<
+    string,
+    { min: number; max: number; agentsPeak: number; tasks: number; utilization: number; scaleUps: number }
+  >;
   errors: string[];
 }
 
@@ -43,7 +46,10 @@ function agentUrl(name: string): URL {
 }
 
 /** Run the demo and return its summary. */
-export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = process.stdout): Promise<DemoSummary> {
+export async function runDemo(
+  opts: DemoOptions,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<DemoSummary> {
   const pool = (name: string, min: number, max: number): PoolOptions => ({
     agent: agentUrl(name),
     host: 'thread',
@@ -54,7 +60,12 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = pr
     healthCheckIntervalMs: 5_000,
   });
   const system = createAgentPoolSystem({
-    pools: { design: pool('design', 4, 6), data: pool('data', 3, 4), qa: pool('qa', 7, 10), code: pool('code', 6, 10) },
+    pools: {
+      design: pool('design', 4, 6),
+      data: pool('data', 3, 4),
+      qa: pool('qa', 7, 10),
+      code: pool('code', 6, 10),
+    },
   });
   const t0 = performance.now();
   await system.start();
@@ -103,7 +114,11 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = pr
         step<Record<StoryKind, unknown[]>>('data', id, 'fixtures', { story: id, count: 6 }),
       ]);
       const tests = await step<TestCase[]>('qa', id, 'writeTests', { design, inputs: fixtures[design.kind] });
-      const impl = await step<{ source: string }>('code', id, 'implement', { design, attempt: 1, effort: 20 });
+      const impl = await step<{ source: string }>('code', id, 'implement', {
+        design,
+        attempt: 1,
+        effort: 20,
+      });
       const result = await step<{ passed: number; failed: number }>('qa', id, 'runTests', {
         kind: design.kind,
         source: impl.source,
@@ -139,8 +154,12 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = pr
 
   const durationMs = performance.now() - t0;
   const status = system.status();
-  const waitSamples = system.poolTypes().flatMap((t) => system.pool(t).waits.values()).sort((a, b) => a - b);
-  const pct = (q: number) => waitSamples[Math.min(waitSamples.length - 1, Math.floor(q * waitSamples.length))] ?? 0;
+  const waitSamples = system
+    .poolTypes()
+    .flatMap((t) => system.pool(t).waits.values())
+    .sort((a, b) => a - b);
+  const pct = (q: number) =>
+    waitSamples[Math.min(waitSamples.length - 1, Math.floor(q * waitSamples.length))] ?? 0;
   await system.shutdown({ graceful: true, deadlineMs: 5_000 });
 
   let agentsPeak = 0;

@@ -100,9 +100,13 @@ export class InvalidArgumentError extends ConfigError {
 /** No pool of the requested type exists. */
 export class UnknownPoolError extends AgentPoolError {
   constructor(type: string, known: readonly string[]) {
-    super('ERR_UNKNOWN_POOL', `unknown pool type ${JSON.stringify(type)} (known: ${known.join(', ') || 'none'})`, {
-      details: { type, known },
-    });
+    super(
+      'ERR_UNKNOWN_POOL',
+      `unknown pool type ${JSON.stringify(type)} (known: ${known.join(', ') || 'none'})`,
+      {
+        details: { type, known },
+      },
+    );
   }
 }
 
@@ -159,7 +163,10 @@ export class TaskTimeoutError extends AgentPoolError {
 /** The agent's own handler threw; `cause` is the re-created error (with its `code` if it had one). */
 export class TaskError extends AgentPoolError {
   constructor(task: string, cause: Error) {
-    super('ERR_TASK_ERROR', `task ${JSON.stringify(task)} failed: ${cause.message}`, { cause, details: { task } });
+    super('ERR_TASK_ERROR', `task ${JSON.stringify(task)} failed: ${cause.message}`, {
+      cause,
+      details: { task },
+    });
   }
 }
 
@@ -171,7 +178,10 @@ export class AgentCrashedError extends AgentPoolError {
     code: 'ERR_AGENT_CRASHED' | 'ERR_AGENT_OUT_OF_MEMORY' | 'ERR_AGENT_STOPPED' = 'ERR_AGENT_CRASHED',
     cause?: unknown,
   ) {
-    super(code, `agent ${agentId}: ${reason}`, { details: { agentId }, ...(cause === undefined ? {} : { cause }) });
+    super(code, `agent ${agentId}: ${reason}`, {
+      details: { agentId },
+      ...(cause === undefined ? {} : { cause }),
+    });
   }
 }
 
@@ -180,10 +190,14 @@ export class TaskFailedError extends AgentPoolError {
   readonly causes: unknown[];
   constructor(task: string, attempts: number, causes: unknown[]) {
     const last = causes[causes.length - 1] as Error | undefined;
-    super('ERR_TASK_FAILED', `task ${JSON.stringify(task)} failed after ${attempts} attempt(s): ${last?.message ?? 'unknown'}`, {
-      cause: last,
-      details: { task, attempts },
-    });
+    super(
+      'ERR_TASK_FAILED',
+      `task ${JSON.stringify(task)} failed after ${attempts} attempt(s): ${last?.message ?? 'unknown'}`,
+      {
+        cause: last,
+        details: { task, attempts },
+      },
+    );
     this.causes = causes;
   }
 }
@@ -198,7 +212,11 @@ export class DeadlineExceededError extends AgentPoolError {
 }
 
 /** Generic failure with a code; used for the less common cases. */
-export function makeError(code: ErrorCode, message: string, options: AgentPoolErrorOptions = {}): AgentPoolError {
+export function makeError(
+  code: ErrorCode,
+  message: string,
+  options: AgentPoolErrorOptions = {},
+): AgentPoolError {
   return new AgentPoolError(code, message, options);
 }
 

@@ -17,14 +17,21 @@ function fail(kind: Kind, path: string, value: unknown, expected: string): never
 
 /** Throw unless `value` is a plain object; returns it typed as a record. */
 export function record(kind: Kind, path: string, value: unknown): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(kind, path, value, 'an object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    fail(kind, path, value, 'an object');
   return value as Record<string, unknown>;
 }
 
 /** Throw on the first key of `obj` not in `allowed` ("unknown config keys are errors"). */
-export function knownKeys(kind: Kind, path: string, obj: Record<string, unknown>, allowed: ReadonlySet<string>): void {
+export function knownKeys(
+  kind: Kind,
+  path: string,
+  obj: Record<string, unknown>,
+  allowed: ReadonlySet<string>,
+): void {
   for (const k in obj) {
-    if (!allowed.has(k)) fail(kind, `${path}.${k}`, obj[k], `one of the known options (${[...allowed].join(', ')})`);
+    if (!allowed.has(k))
+      fail(kind, `${path}.${k}`, obj[k], `one of the known options (${[...allowed].join(', ')})`);
   }
 }
 

@@ -37,7 +37,8 @@ export class InlineHost implements Host {
   run(taskId: string, task: string, input: unknown): Promise<TaskOutcome> {
     if (this.dead) return Promise.reject(this.dead);
     const runner = this.runner;
-    if (!runner) return Promise.reject(new AgentCrashedError(this.opts.agentId, 'not started', 'ERR_AGENT_STOPPED'));
+    if (!runner)
+      return Promise.reject(new AgentCrashedError(this.opts.agentId, 'not started', 'ERR_AGENT_STOPPED'));
     return new Promise<TaskOutcome>((resolve, reject) => {
       this.pending.set(taskId, reject);
       runner.run(taskId, task, input).then((o) => {
@@ -80,15 +81,23 @@ export async function loadDefinition(agent: URL | string | AgentDefinition): Pro
   try {
     mod = (await import(spec)) as { default?: unknown };
   } catch (cause) {
-    throw new AgentPoolError('ERR_AGENT_MODULE', `cannot load agent module ${spec}: ${(cause as Error).message}`, {
-      cause,
-      details: { module: spec },
-    });
+    throw new AgentPoolError(
+      'ERR_AGENT_MODULE',
+      `cannot load agent module ${spec}: ${(cause as Error).message}`,
+      {
+        cause,
+        details: { module: spec },
+      },
+    );
   }
   if (!isAgentDefinition(mod.default)) {
-    throw new AgentPoolError('ERR_AGENT_MODULE', `agent module ${spec} has no default export made by defineAgent()`, {
-      details: { module: spec },
-    });
+    throw new AgentPoolError(
+      'ERR_AGENT_MODULE',
+      `agent module ${spec} has no default export made by defineAgent()`,
+      {
+        details: { module: spec },
+      },
+    );
   }
   return mod.default;
 }

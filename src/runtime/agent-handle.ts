@@ -6,7 +6,7 @@
  * (TASK_START/TASK_END); timers for deadlines go through the injected clock.
  */
 import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
-import { agentMachine, type AgentTimings } from '../../machines/agent.machine.js';
+import { type AgentTimings, agentMachine } from '../../machines/agent.machine.js';
 import type { AgentDefinition, Usage } from '../agent/define.js';
 import type { TaskOutcome } from '../agent/runner.js';
 import {
@@ -219,22 +219,38 @@ export class AgentHandle {
     const host = this.host;
     if (!host || !this.accepting) {
       return Promise.reject(
-        new AgentPoolError('ERR_AGENT_UNAVAILABLE', `agent ${this.id} is ${this.state}, not accepting tasks`, {
-          details: { agentId: this.id, state: this.state },
-        }),
+        new AgentPoolError(
+          'ERR_AGENT_UNAVAILABLE',
+          `agent ${this.id} is ${this.state}, not accepting tasks`,
+          {
+            details: { agentId: this.id, state: this.state },
+          },
+        ),
       );
     }
     if (this.handlers && !this.handlers.has(task)) {
       return Promise.reject(
-        new AgentPoolError('ERR_UNKNOWN_TASK', `task: agent ${this.id} has no handler ${JSON.stringify(task)}`, {
-          details: { path: 'task', received: task, known: [...this.handlers] },
-        }),
+        new AgentPoolError(
+          'ERR_UNKNOWN_TASK',
+          `task: agent ${this.id} has no handler ${JSON.stringify(task)}`,
+          {
+            details: { path: 'task', received: task, known: [...this.handlers] },
+          },
+        ),
       );
     }
     if (opts.signal?.aborted) return Promise.reject(new AbortedError(`task ${task}`, opts.signal.reason));
     const taskId = `${this.id}#${++this.seq}`;
     return new Promise((resolve, reject) => {
-      const p: Pending = { task, cycleId: opts.cycleId, resolve, reject, timer: undefined, signal: opts.signal, onAbort: undefined };
+      const p: Pending = {
+        task,
+        cycleId: opts.cycleId,
+        resolve,
+        reject,
+        timer: undefined,
+        signal: opts.signal,
+        onAbort: undefined,
+      };
       this.pending.set(taskId, p);
       if (opts.timeoutMs !== undefined) {
         const ms = opts.timeoutMs;
@@ -306,7 +322,9 @@ export class AgentHandle {
   private setAvailability(a: AgentAvailability): void {
     if (this.availability === a) return;
     this.availability = a;
-    this.spec.onAvailability(this, a);
+    // Called from the actor's entry actions: the pool reacts (and drives other actors) just after
+    // this transition, not inside it — XState actions must not synchronously run other actors.
+    queueMicrotask(() => this.spec.onAvailability(this, a));
   }
 
   private settleOutcome(taskId: string, task: string, o: TaskOutcome): void {
@@ -338,7 +356,10 @@ export class AgentHandle {
   private failAll(): void {
     const err =
       this.lastCrash ??
-      new AgentPoolError('ERR_AGENT_CRASHED', `agent ${this.id} failed: ${this.actor.getSnapshot().context.lastError}`);
+      new AgentPoolError(
+        'ERR_AGENT_CRASHED',
+        `agent ${this.id} failed: ${this.actor.getSnapshot().context.lastError}`,
+      );
     for (const id of [...this.pending.keys()]) this.settle(id, err, false);
     this.lastCrash = undefined;
   }
@@ -347,6 +368,7 @@ export class AgentHandle {
 /** Map an agent-side failure to the typed error the caller sees. */
 function outcomeError(task: string, e: SerializedError, partial: unknown): Error {
   if (e.code === 'ERR_BUDGET_EXHAUSTED') return new BudgetExhaustedError(e.message, e.details ?? {}, partial);
-  if (e.code === 'ERR_UNKNOWN_TASK') return new AgentPoolError('ERR_UNKNOWN_TASK', e.message, { details: { task } });
+  if (e.code === 'ERR_UNKNOWN_TASK')
+    return new AgentPoolError('ERR_UNKNOWN_TASK', e.message, { details: { task } });
   return new TaskError(task, deserializeError(e));
 }

@@ -18,7 +18,11 @@ export class AllocatorGate implements ResourceGate {
   private readonly results = new Map<string, AllocatorResult>();
   private seq = 0;
 
-  constructor(limits: Partial<Record<ResourceName, number>>, clock: Clock, inspect?: (e: InspectionEvent) => void) {
+  constructor(
+    limits: Partial<Record<ResourceName, number>>,
+    clock: Clock,
+    inspect?: (e: InspectionEvent) => void,
+  ) {
     this.actor = createActor(allocatorMachine, {
       // Leases get exactly what they asked for: the grow/squeeze optimisation is for rebalanced
       // long-lived allocations, not for a caller that sized its request.
@@ -35,7 +39,13 @@ export class AllocatorGate implements ResourceGate {
   reserve(owner: string, amounts: Partial<Record<ResourceName, number>>): GateReservation {
     if (Object.keys(amounts).length === 0) return { ok: true, release: () => {} };
     const requestId = `r${++this.seq}`;
-    this.actor.send({ type: 'RESERVE', requestId, owner, request: amounts as Record<string, number>, exact: true });
+    this.actor.send({
+      type: 'RESERVE',
+      requestId,
+      owner,
+      request: amounts as Record<string, number>,
+      exact: true,
+    });
     const r = this.results.get(requestId);
     this.results.delete(requestId);
     if (r?.ok === true && 'allocation' in r) {
@@ -51,7 +61,12 @@ export class AllocatorGate implements ResourceGate {
       };
     }
     if (r && r.ok === false && 'reason' in r) {
-      return { ok: false, resource: r.reason.resource, requested: r.reason.requested, available: r.reason.available };
+      return {
+        ok: false,
+        resource: r.reason.resource,
+        requested: r.reason.requested,
+        available: r.reason.available,
+      };
     }
     const why = r && 'error' in r ? r.error.message : 'allocator did not answer';
     return { ok: false, resource: why, requested: 0, available: 0 };

@@ -54,7 +54,9 @@ interface ManualTimer {
 export class ManualClock implements Clock {
   private time: number;
   private seq = 0;
-  private readonly heap = new BinaryHeap<ManualTimer>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
+  private readonly heap = new BinaryHeap<ManualTimer>(
+    (a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq),
+  );
   private readonly live = new Set<number>();
 
   /** @param start initial time in ms. @default 0 */

@@ -180,7 +180,15 @@ const CAPACITY_KEYS = new Set([
   'specializations',
   'weight',
 ]);
-const SYSTEM_KEYS = new Set(['pools', 'limits', 'clock', 'logger', 'inspect', 'shutdownDeadlineMs', 'budgets']);
+const SYSTEM_KEYS = new Set([
+  'pools',
+  'limits',
+  'clock',
+  'logger',
+  'inspect',
+  'shutdownDeadlineMs',
+  'budgets',
+]);
 /** Names of the numeric resources. */
 export const RESOURCE_NAMES = ['memoryMb', 'cpuCores', 'tokens', 'diskMb', 'networkMbps'] as const;
 /** A numeric resource name. */
@@ -196,19 +204,26 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
   const o = record('config', path, raw);
   knownKeys('config', path, o, POOL_KEYS);
   const agent = o.agent;
-  if (agent === undefined) invalid('config', `${path}.agent`, agent, 'an agent module URL/path or a defineAgent() object');
+  if (agent === undefined)
+    invalid('config', `${path}.agent`, agent, 'an agent module URL/path or a defineAgent() object');
   const isDef = isAgentDefinition(agent);
   if (!isDef && typeof agent !== 'string' && !(agent instanceof URL)) {
     invalid('config', `${path}.agent`, agent, 'an agent module URL/path or a defineAgent() object');
   }
   const host = str('config', `${path}.host`, o.host, isDef ? 'inline' : 'thread', ['thread', 'inline']);
-  if (host === 'thread' && isDef) invalid('config', `${path}.agent`, 'defineAgent() object', 'a module URL/path for thread agents');
+  if (host === 'thread' && isDef)
+    invalid('config', `${path}.agent`, 'defineAgent() object', 'a module URL/path for thread agents');
   // Inline agents may be modules too: a missing one must fail here, not as an endless start/crash loop.
   if (!isDef) {
     try {
       agentModuleUrl(agent as URL | string);
     } catch {
-      throw new ConfigError(`${path}.agent`, agent instanceof URL ? agent.href : agent, 'an existing agent module', 'ERR_AGENT_MODULE');
+      throw new ConfigError(
+        `${path}.agent`,
+        agent instanceof URL ? agent.href : agent,
+        'an existing agent module',
+        'ERR_AGENT_MODULE',
+      );
     }
   }
   const seed = SEED_SIZES[type];
@@ -217,7 +232,8 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
   if (min > max) invalid('config', `${path}.min`, min, `a number <= max (${max})`);
   const up = num('config', `${path}.scaleUpThreshold`, o.scaleUpThreshold, 0.8, { min: 0, max: 1 });
   const down = num('config', `${path}.scaleDownThreshold`, o.scaleDownThreshold, 0.3, { min: 0, max: 1 });
-  if (up <= down) invalid('config', `${path}.scaleUpThreshold`, up, `a number > scaleDownThreshold (${down})`);
+  if (up <= down)
+    invalid('config', `${path}.scaleUpThreshold`, up, `a number > scaleDownThreshold (${down})`);
   const cap = record('config', `${path}.capacity`, o.capacity ?? {});
   knownKeys('config', `${path}.capacity`, cap, CAPACITY_KEYS);
   const t = record('config', `${path}.timings`, o.timings ?? {});
@@ -226,7 +242,13 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
   for (const k of Object.keys(DEFAULT_TIMINGS) as (keyof AgentTimings)[]) {
     timings[k] = num('config', `${path}.timings.${k}`, t[k], DEFAULT_TIMINGS[k], { min: 0 });
   }
-  const healthCheckIntervalMs = num('config', `${path}.healthCheckIntervalMs`, o.healthCheckIntervalMs, timings.healthIntervalMs, { min: 0 });
+  const healthCheckIntervalMs = num(
+    'config',
+    `${path}.healthCheckIntervalMs`,
+    o.healthCheckIntervalMs,
+    timings.healthIntervalMs,
+    { min: 0 },
+  );
   timings.healthIntervalMs = healthCheckIntervalMs;
   return {
     type,
@@ -235,7 +257,10 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     min,
     max,
     concurrency: num('config', `${path}.concurrency`, o.concurrency, 1, { min: 1, integer: true }),
-    targetUtilization: num('config', `${path}.targetUtilization`, o.targetUtilization, 0.75, { gt: 0, max: 1 }),
+    targetUtilization: num('config', `${path}.targetUtilization`, o.targetUtilization, 0.75, {
+      gt: 0,
+      max: 1,
+    }),
     scaleUpThreshold: up,
     scaleDownThreshold: down,
     cooldownMs: num('config', `${path}.cooldownMs`, o.cooldownMs, 60_000, { min: 0 }),
@@ -250,7 +275,13 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
       diskMb: num('config', `${path}.capacity.diskMb`, cap.diskMb, 500, { min: 0 }),
       networkMbps: num('config', `${path}.capacity.networkMbps`, cap.networkMbps, 100, { min: 0 }),
       tools: strings('config', `${path}.capacity.tools`, cap.tools, []),
-      securityLevel: str('config', `${path}.capacity.securityLevel`, cap.securityLevel, 'medium', SECURITY_LEVELS),
+      securityLevel: str(
+        'config',
+        `${path}.capacity.securityLevel`,
+        cap.securityLevel,
+        'medium',
+        SECURITY_LEVELS,
+      ),
       specializations: strings('config', `${path}.capacity.specializations`, cap.specializations, []),
       weight: num('config', `${path}.capacity.weight`, cap.weight, 1, { gt: 0 }),
     },
@@ -279,7 +310,8 @@ export function parseSystem(raw: unknown): SystemConfig {
   for (const k of RESOURCE_NAMES) {
     if (l[k] !== undefined) limits[k] = num('config', `limits.${k}`, l[k], 0, { min: 0 });
   }
-  if (o.inspect !== undefined && typeof o.inspect !== 'function') invalid('config', 'inspect', o.inspect, 'a function');
+  if (o.inspect !== undefined && typeof o.inspect !== 'function')
+    invalid('config', 'inspect', o.inspect, 'a function');
   return {
     pools: out,
     limits,

@@ -143,8 +143,12 @@ export class Dispatcher {
   ) {
     const machine = dispatcherMachine.provide({
       actions: {
-        assign: () => this.assign(),
-        rejectQueued: () => this.rejectQueued(),
+        // Placing tasks drives pool and agent actors: do it just after the transition, not inside it.
+        assign: () => queueMicrotask(() => this.assign()),
+        rejectQueued: () => {
+          this.accepting = false;
+          queueMicrotask(() => this.rejectQueued());
+        },
       },
       guards: { nothingRunning: () => this.running.size === 0 },
     });
@@ -157,7 +161,10 @@ export class Dispatcher {
     try {
       if (!this.accepting) throw shuttingDown();
       const o = record('argument', 'submit', raw);
-      const key = o.idempotencyKey === undefined ? undefined : str('argument', 'submit.idempotencyKey', o.idempotencyKey, 'k');
+      const key =
+        o.idempotencyKey === undefined
+          ? undefined
+          : str('argument', 'submit.idempotencyKey', o.idempotencyKey, 'k');
       if (key !== undefined) {
         const first = this.idempotent.get(key);
         if (first) {
@@ -207,18 +214,31 @@ export class Dispatcher {
     const caps = strings('argument', 'submit.capabilities', o.capabilities, []);
     const offered = new Set([...pool.config.capacity.tools, ...pool.config.capacity.specializations]);
     const missing = caps.filter((c) => !offered.has(c));
-    if (missing.length > 0) throw new InvalidArgumentError('submit.capabilities', missing, `capabilities of pool ${type} (${[...offered].join(', ') || 'none'})`);
+    if (missing.length > 0)
+      throw new InvalidArgumentError(
+        'submit.capabilities',
+        missing,
+        `capabilities of pool ${type} (${[...offered].join(', ') || 'none'})`,
+      );
     if (pool.config.host === 'thread' && o.input !== undefined) {
       try {
         structuredClone(o.input);
       } catch {
-        throw new InvalidArgumentError('submit.input', o.input, 'structured-cloneable data for a thread agent');
+        throw new InvalidArgumentError(
+          'submit.input',
+          o.input,
+          'structured-cloneable data for a thread agent',
+        );
       }
     }
     const signal = sig('argument', 'submit.signal', o.signal);
     if (signal?.aborted) throw new AbortedError(`submit(${task})`, signal.reason);
-    const timeoutMs = o.timeoutMs === undefined ? undefined : num('argument', 'submit.timeoutMs', o.timeoutMs, 0, { gt: 0 });
-    const concurrencyKey = o.concurrencyKey === undefined ? undefined : str('argument', 'submit.concurrencyKey', o.concurrencyKey, 'k');
+    const timeoutMs =
+      o.timeoutMs === undefined ? undefined : num('argument', 'submit.timeoutMs', o.timeoutMs, 0, { gt: 0 });
+    const concurrencyKey =
+      o.concurrencyKey === undefined
+        ? undefined
+        : str('argument', 'submit.concurrencyKey', o.concurrencyKey, 'k');
     return {
       id: `task-${++this.seq}`,
       type,
@@ -233,7 +253,10 @@ export class Dispatcher {
         timeoutMs: 1,
         signal: undefined,
         concurrencyKey,
-        concurrencyLimit: num('argument', 'submit.concurrencyLimit', o.concurrencyLimit, 1, { min: 1, integer: true }),
+        concurrencyLimit: num('argument', 'submit.concurrencyLimit', o.concurrencyLimit, 1, {
+          min: 1,
+          integer: true,
+        }),
       },
       signal,
       maxAttempts: num('argument', 'submit.maxAttempts', o.maxAttempts, 3, { min: 1, integer: true }),
@@ -264,7 +287,7 @@ export class Dispatcher {
       job.signal.addEventListener('abort', job.onAbort, { once: true });
     }
     if (wasEmpty) this.actor.send({ type: 'TASK_QUEUED' });
-    else this.assign();
+    this.assign();
   }
 
   /** A pool has a free agent: pull work. */
@@ -308,10 +331,11 @@ export class Dispatcher {
       ...(job.signal ? { signal: job.signal } : {}),
     };
     lease.run(job.task, job.input, opts).then(
-      (value) => this.finish(job, lease, () => {
-        this.stats.completed++;
-        job.resolve(value);
-      }),
+      (value) =>
+        this.finish(job, lease, () => {
+          this.stats.completed++;
+          job.resolve(value);
+        }),
       (err: AgentPoolError) =>
         this.finish(job, lease, () => {
           if (AGENT_LOSS.has(err?.code) && !job.signal?.aborted && this.accepting) {

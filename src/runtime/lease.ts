@@ -60,9 +60,13 @@ export class Lease {
   run(task: string, input?: unknown, opts: RunOptions = {}): Promise<unknown> {
     if (this.releasedFlag) {
       return Promise.reject(
-        new AgentPoolError('ERR_LEASE_RELEASED', `lease ${this.id} was released${this.lostReason ? `: ${this.lostReason}` : ''}`, {
-          details: { leaseId: this.id },
-        }),
+        new AgentPoolError(
+          'ERR_LEASE_RELEASED',
+          `lease ${this.id} was released${this.lostReason ? `: ${this.lostReason}` : ''}`,
+          {
+            details: { leaseId: this.id },
+          },
+        ),
       );
     }
     return this.agent.run(task, input, { ...opts, cycleId: this.cycleId });

@@ -17,7 +17,7 @@ import {
   PoolExhaustedError,
   ResourceExhaustedError,
 } from '../errors/errors.js';
-import { AgentHandle, type AgentAvailability } from './agent-handle.js';
+import { type AgentAvailability, AgentHandle } from './agent-handle.js';
 import type { Clock } from './clock.js';
 import type { PoolConfig, ResourceName } from './config.js';
 import type { KeyGate, ResourceGate } from './gates.js';
@@ -131,7 +131,12 @@ export class Pool implements LeaseOwner {
       },
     });
     this.actor = createActor(machine, {
-      input: { type: config.type, min: config.min, max: config.max, drainTimeoutMs: config.timings.drainTimeoutMs },
+      input: {
+        type: config.type,
+        min: config.min,
+        max: config.max,
+        drainTimeoutMs: config.timings.drainTimeoutMs,
+      },
       clock: deps.clock,
       ...(deps.inspect ? { inspect: deps.inspect } : {}),
     });
@@ -167,7 +172,11 @@ export class Pool implements LeaseOwner {
       return Promise.reject(new AbortedError(`acquire(${this.type})`, req.signal.reason));
     }
     const now = this.deps.clock.now();
-    if (this.waiters.size === 0 && this.free.size > 0 && this.deps.keys.allows(req.concurrencyKey, req.concurrencyLimit)) {
+    if (
+      this.waiters.size === 0 &&
+      this.free.size > 0 &&
+      this.deps.keys.allows(req.concurrencyKey, req.concurrencyLimit)
+    ) {
       const agent = this.takeFree()!;
       const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
       if (r.ok) {
@@ -205,42 +214,58 @@ export class Pool implements LeaseOwner {
 
   private wait(req: AcquireRequest, startedAt: number): Promise<Lease> {
     return new Promise<Lease>((resolve, reject) => {
-      const w = { id: `${this.type}-acq-${++this.seq}`, req, startedAt, agent: undefined, reservation: undefined } as Omit<
-        Waiter,
-        'actor'
-      > as Waiter;
+      const w = {
+        id: `${this.type}-acq-${++this.seq}`,
+        req,
+        startedAt,
+        agent: undefined,
+        reservation: undefined,
+      } as Omit<Waiter, 'actor'> as Waiter;
       const onAbort = () => w.actor.send({ type: 'ABORT' });
       const cleanup = () => req.signal?.removeEventListener('abort', onAbort);
       const machine = acquisitionMachine.provide({
         actions: {
+          // Actions that drive other actors (pool, agents, allocator) run just after the transition
+          // (queueMicrotask): XState actions must not synchronously run other actors.
           enqueue: () => {
             this.waiters.add(w);
-            this.ensureCapacity();
-            this.serveWaiters();
+            queueMicrotask(() => {
+              this.ensureCapacity();
+              this.serveWaiters();
+            });
           },
           withdraw: () => {
             this.waiters.delete(w);
-            if (w.reservation) {
-              w.reservation();
-              w.reservation = undefined;
-            }
-            if (w.agent) {
-              this.returnAgent(w.agent);
-              w.agent = undefined;
+            const { reservation, agent } = w;
+            w.reservation = undefined;
+            w.agent = undefined;
+            if (reservation || agent) {
+              queueMicrotask(() => {
+                reservation?.();
+                if (agent) {
+                  this.deps.keys.release(req.concurrencyKey); // taken with the offer
+                  this.returnAgent(agent);
+                }
+              });
             }
           },
           requestScaleUp: () => {
             this.counters.scaleUpsOnTimeout++;
-            void this.scaleTo(this.size + 1, 'acquire timeout');
+            queueMicrotask(() => void this.scaleTo(this.size + 1, 'acquire timeout'));
           },
           reserve: () => {
-            const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
-            if (r.ok) {
-              w.reservation = r.release;
-              w.actor.send({ type: 'RESERVED' });
-            } else {
-              w.actor.send({ type: 'RESERVE_FAILED', resource: r.resource });
-            }
+            queueMicrotask(() => {
+              if (w.actor.getSnapshot().status !== 'active' || !w.agent) return;
+              const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
+              if (!r.ok) {
+                w.actor.send({ type: 'RESERVE_FAILED', resource: r.resource });
+              } else if (w.actor.getSnapshot().status === 'active') {
+                w.reservation = r.release;
+                w.actor.send({ type: 'RESERVED' });
+              } else {
+                r.release();
+              }
+            });
           },
           onGranted: () => {
             cleanup();
@@ -250,31 +275,50 @@ export class Pool implements LeaseOwner {
             w.agent = undefined;
             w.reservation = undefined;
             this.counters.grantedAfterWait++;
-            resolve(this.grant(agent, req, w.startedAt, release));
+            resolve(this.grant(agent, req, w.startedAt, release, true));
           },
           onRejected: (_, { failure: f }) => {
             cleanup();
             this.counters.rejected++;
             if (f?.kind === 'pool-exhausted') {
               this.counters.exhausted++;
-              const scaled = f.scaledUp ? 'scaled up by one and retried' : `could not scale up (at max ${this.config.max})`;
+              const scaled = f.scaledUp
+                ? 'scaled up by one and retried'
+                : `could not scale up (at max ${this.config.max})`;
               reject(
                 new PoolExhaustedError(
                   `pool ${this.type}: no agent within ${req.timeoutMs} ms; ${scaled}; none within ${req.timeoutMs / 2} ms more`,
-                  { pool: this.type, timeoutMs: req.timeoutMs, scaledUp: f.scaledUp, size: this.size, max: this.config.max },
+                  {
+                    pool: this.type,
+                    timeoutMs: req.timeoutMs,
+                    scaledUp: f.scaledUp,
+                    size: this.size,
+                    max: this.config.max,
+                  },
                 ),
               );
             } else if (f?.kind === 'resources') {
-              reject(new ResourceExhaustedError(f.resource, amountsOf(req.requirements)[f.resource as ResourceName] ?? 0, 'less', 'global limit'));
+              reject(
+                new ResourceExhaustedError(
+                  f.resource,
+                  amountsOf(req.requirements)[f.resource as ResourceName] ?? 0,
+                  'less',
+                  'global limit',
+                ),
+              );
             } else {
-              reject(new AgentPoolError('ERR_RESOURCE_EXHAUSTED', `pool ${this.type} cannot serve the request`));
+              reject(
+                new AgentPoolError('ERR_RESOURCE_EXHAUSTED', `pool ${this.type} cannot serve the request`),
+              );
             }
           },
           onCancelled: () => {
             cleanup();
             this.counters.cancelled++;
             reject(
-              this.accepting ? new AbortedError(`acquire(${this.type})`, req.signal?.reason) : shuttingDown(this.type),
+              this.accepting
+                ? new AbortedError(`acquire(${this.type})`, req.signal?.reason)
+                : shuttingDown(this.type),
             );
           },
         },
@@ -293,9 +337,15 @@ export class Pool implements LeaseOwner {
     });
   }
 
-  private grant(agent: AgentHandle, req: AcquireRequest, startedAt: number, release: (() => void) | undefined): Lease {
+  private grant(
+    agent: AgentHandle,
+    req: AcquireRequest,
+    startedAt: number,
+    release: (() => void) | undefined,
+    keyTaken = false,
+  ): Lease {
     const now = this.deps.clock.now();
-    this.deps.keys.take(req.concurrencyKey);
+    if (!keyTaken) this.deps.keys.take(req.concurrencyKey);
     const lease = new Lease(
       `${this.type}-lease-${++this.seq}`,
       this.type,
@@ -367,6 +417,9 @@ export class Pool implements LeaseOwner {
       const agent = this.takeFree()!;
       this.waiters.delete(next);
       next.agent = agent;
+      // The key is held from the offer on (not from the grant), so a second free agent in the same
+      // turn cannot go to another waiter of the same key while this offer is being reserved.
+      this.deps.keys.take(next.req.concurrencyKey);
       next.actor.send({ type: 'OFFER', agentId: agent.id });
     }
   }
@@ -375,7 +428,8 @@ export class Pool implements LeaseOwner {
   private ensureCapacity(extraDemand = 0): void {
     if (!this.accepting) return;
     let starting = 0;
-    for (const a of this.agents.values()) if (a.availability === 'unavailable' && a.state === 'starting') starting++;
+    for (const a of this.agents.values())
+      if (a.availability === 'unavailable' && a.state === 'starting') starting++;
     const demand = this.waiters.size + extraDemand;
     const want = Math.min(this.config.max, this.size + Math.max(0, demand - this.free.size - starting));
     if (want > this.size) void this.scaleTo(want, 'acquire demand');
@@ -394,8 +448,10 @@ export class Pool implements LeaseOwner {
       const check = (s: ReturnType<typeof this.actor.getSnapshot>) => {
         const last = s.context.history[s.context.history.length - 1];
         if (s.status !== 'active') return last;
-        if (last && last.seq > before && last.status !== 'pending' && s.matches({ active: 'steady' })) return last;
-        if (s.context.seq === before && s.matches({ active: 'steady' }) && s.context.queued === undefined) return null;
+        if (last && last.seq > before && last.status !== 'pending' && s.matches({ active: 'steady' }))
+          return last;
+        if (s.context.seq === before && s.matches({ active: 'steady' }) && s.context.queued === undefined)
+          return null;
         return undefined;
       };
       const now = check(this.actor.getSnapshot());
@@ -421,7 +477,9 @@ export class Pool implements LeaseOwner {
       const n = target - current;
       const results = await Promise.all(Array.from({ length: n }, () => this.spawnAgent()));
       const ok = results.filter(Boolean).length;
-      return ok === n ? { actualDelta: ok } : { actualDelta: ok, error: `${n - ok} of ${n} agents failed to start` };
+      return ok === n
+        ? { actualDelta: ok }
+        : { actualDelta: ok, error: `${n - ok} of ${n} agents failed to start` };
     }
     const n = current - target;
     const idle = [...this.free].filter((a) => a.leases === 0).slice(0, n);
@@ -507,7 +565,8 @@ export class Pool implements LeaseOwner {
         this.dropLeases(agent, 'agent gone');
         if (this.agents.delete(agent.id)) this.actor.send({ type: 'AGENT_REMOVED' });
         if (!this.retiring.delete(agent)) this.counters.agentsLost++;
-        if (this.accepting && this.size < this.config.min) void this.scaleTo(this.config.min, 'replace lost agent');
+        if (this.accepting && this.size < this.config.min)
+          void this.scaleTo(this.config.min, 'replace lost agent');
         else if (this.accepting && this.waiters.size > 0) this.ensureCapacity();
         break;
     }
@@ -599,5 +658,7 @@ export class Pool implements LeaseOwner {
 }
 
 function shuttingDown(type: string): AgentPoolError {
-  return new AgentPoolError('ERR_SHUTTING_DOWN', `pool ${type} is shutting down`, { details: { pool: type } });
+  return new AgentPoolError('ERR_SHUTTING_DOWN', `pool ${type} is shutting down`, {
+    details: { pool: type },
+  });
 }

@@ -34,7 +34,13 @@ export interface Requirements {
   specialization?: string;
 }
 
-const REQ_KEYS = new Set<string>([...RESOURCE_NAMES, 'tools', 'securityLevel', 'isolation', 'specialization']);
+const REQ_KEYS = new Set<string>([
+  ...RESOURCE_NAMES,
+  'tools',
+  'securityLevel',
+  'isolation',
+  'specialization',
+]);
 
 /** Validate requirements; throws `ERR_INVALID_ARGUMENT` naming the path and value. */
 export function parseRequirements(raw: unknown, path = 'requirements'): Requirements {
@@ -46,9 +52,12 @@ export function parseRequirements(raw: unknown, path = 'requirements'): Requirem
     if (o[k] !== undefined) r[k] = num('argument', `${path}.${k}`, o[k], 0, { min: 0 });
   }
   if (o.tools !== undefined) r.tools = strings('argument', `${path}.tools`, o.tools, []);
-  if (o.securityLevel !== undefined) r.securityLevel = str('argument', `${path}.securityLevel`, o.securityLevel, 'low', SECURITY_LEVELS);
-  if (o.isolation !== undefined) r.isolation = str('argument', `${path}.isolation`, o.isolation, 'none', ISOLATION_LEVELS);
-  if (o.specialization !== undefined) r.specialization = str('argument', `${path}.specialization`, o.specialization, 'x');
+  if (o.securityLevel !== undefined)
+    r.securityLevel = str('argument', `${path}.securityLevel`, o.securityLevel, 'low', SECURITY_LEVELS);
+  if (o.isolation !== undefined)
+    r.isolation = str('argument', `${path}.isolation`, o.isolation, 'none', ISOLATION_LEVELS);
+  if (o.specialization !== undefined)
+    r.specialization = str('argument', `${path}.specialization`, o.specialization, 'x');
   return r;
 }
 
@@ -72,18 +81,33 @@ export function neverFits(
   for (const k of RESOURCE_NAMES) {
     const want = r[k];
     if (want === undefined) continue;
-    if (want > cap[k]) return new ResourceExhaustedError(k, want, cap[k], `per-agent capacity of pool ${pool.type}`);
+    if (want > cap[k])
+      return new ResourceExhaustedError(k, want, cap[k], `per-agent capacity of pool ${pool.type}`);
     const limit = limits[k];
-    if (limit !== undefined && want > limit) return new ResourceExhaustedError(k, want, limit, 'global limit');
+    if (limit !== undefined && want > limit)
+      return new ResourceExhaustedError(k, want, limit, 'global limit');
   }
   if (r.tools) {
     const missing = r.tools.filter((t) => !cap.tools.includes(t));
     if (missing.length > 0) {
-      return new ResourceExhaustedError('tools', missing.join(','), cap.tools.join(',') || 'none', `tools of pool ${pool.type}`);
+      return new ResourceExhaustedError(
+        'tools',
+        missing.join(','),
+        cap.tools.join(',') || 'none',
+        `tools of pool ${pool.type}`,
+      );
     }
   }
-  if (r.securityLevel && SECURITY_LEVELS.indexOf(r.securityLevel) > SECURITY_LEVELS.indexOf(cap.securityLevel)) {
-    return new ResourceExhaustedError('securityLevel', r.securityLevel, cap.securityLevel, `clearance of pool ${pool.type}`);
+  if (
+    r.securityLevel &&
+    SECURITY_LEVELS.indexOf(r.securityLevel) > SECURITY_LEVELS.indexOf(cap.securityLevel)
+  ) {
+    return new ResourceExhaustedError(
+      'securityLevel',
+      r.securityLevel,
+      cap.securityLevel,
+      `clearance of pool ${pool.type}`,
+    );
   }
   if (r.isolation) {
     const offered: IsolationLevel = pool.host === 'thread' ? 'thread' : 'none';

@@ -3,18 +3,17 @@
  * and the root system actor, and exposes a promise-based API over them.
  */
 import { type Actor, createActor, fromPromise } from 'xstate';
-import { systemMachine } from '../../machines/system.machine.js';
 import type { ScaleRecord } from '../../machines/pool.machine.js';
-import { AgentPoolError, UnknownPoolError } from '../errors/errors.js';
+import { systemMachine } from '../../machines/system.machine.js';
+import { AgentPoolError, serializeError, UnknownPoolError } from '../errors/errors.js';
 import { bool, knownKeys, num, record, signal as sig, str } from '../errors/validate.js';
 import { ThreadHost } from '../hosts/thread-host.js';
-import { type Clock, realClock } from './clock.js';
-import { parseSystem, type SystemConfig, type SystemOptions } from './config.js';
-import { Dispatcher, type DispatcherStats, type SubmitOptions } from './dispatcher.js';
 import { TokenBudgets } from '../structures/budget.js';
 import type { AgentSpec } from './agent-handle.js';
 import { AllocatorGate } from './allocator-gate.js';
-import { serializeError } from '../errors/errors.js';
+import { type Clock, realClock } from './clock.js';
+import { parseSystem, type SystemConfig, type SystemOptions } from './config.js';
+import { Dispatcher, type DispatcherStats, type SubmitOptions } from './dispatcher.js';
 import { KeyGate, type ResourceGate, unlimitedGate } from './gates.js';
 import type { Lease } from './lease.js';
 import { createLogger, type Logger } from './logger.js';
@@ -55,7 +54,14 @@ export interface SystemStatus {
   threads: number;
 }
 
-const ACQUIRE_KEYS = new Set(['cycleId', 'requirements', 'timeoutMs', 'signal', 'concurrencyKey', 'concurrencyLimit']);
+const ACQUIRE_KEYS = new Set([
+  'cycleId',
+  'requirements',
+  'timeoutMs',
+  'signal',
+  'concurrencyKey',
+  'concurrencyLimit',
+]);
 const SHUTDOWN_KEYS = new Set(['graceful', 'deadlineMs']);
 
 /** A {@link KeyGate} that calls `onRelease` after every release of a key. */
@@ -92,16 +98,20 @@ export class AgentPoolSystem {
   /** The allocator actor behind the global limits, when limits are configured. */
   readonly allocator: AllocatorGate | undefined;
 
-  constructor(options: SystemOptions) {
+  /**
+   * @param options see {@link SystemOptions}
+   * @param gateOverride a custom resource gate instead of the allocator actor (tests, external ledgers)
+   */
+  constructor(options: SystemOptions, gateOverride?: ResourceGate) {
     this.config = parseSystem(options);
     this.budgets = new TokenBudgets(options.budgets ?? {});
     this.clock = options.clock ?? realClock;
     this.logger = options.logger ?? createLogger();
     this.allocator =
-      Object.keys(this.config.limits).length > 0
+      gateOverride === undefined && Object.keys(this.config.limits).length > 0
         ? new AllocatorGate(this.config.limits, this.clock, options.inspect)
         : undefined;
-    const gate: ResourceGate = this.allocator ?? unlimitedGate;
+    const gate: ResourceGate = gateOverride ?? this.allocator ?? unlimitedGate;
     const agentHooks = tokenHooks(this.budgets);
     for (const [type, pc] of this.config.pools) {
       this.pools.set(
@@ -154,7 +164,10 @@ export class AgentPoolSystem {
     this.actor.send({ type: 'START' });
     await this.until((s) => s === 'running' || s === 'stopped');
     if (this.state !== 'running') {
-      throw new AgentPoolError('ERR_SHUTTING_DOWN', `system failed to start: ${this.actor.getSnapshot().context.error}`);
+      throw new AgentPoolError(
+        'ERR_SHUTTING_DOWN',
+        `system failed to start: ${this.actor.getSnapshot().context.error}`,
+      );
     }
   }
 
@@ -202,15 +215,26 @@ export class AgentPoolSystem {
     const o = record('argument', 'options', raw);
     knownKeys('argument', 'options', o, ACQUIRE_KEYS);
     const cycleId = str('argument', 'options.cycleId', o.cycleId, '' as string);
-    if (cycleId === '') throw new AgentPoolError('ERR_INVALID_ARGUMENT', 'options.cycleId: expected a non-empty string, received undefined', { details: { path: 'options.cycleId' } });
-    const key = o.concurrencyKey === undefined ? undefined : str('argument', 'options.concurrencyKey', o.concurrencyKey, 'k');
+    if (cycleId === '')
+      throw new AgentPoolError(
+        'ERR_INVALID_ARGUMENT',
+        'options.cycleId: expected a non-empty string, received undefined',
+        { details: { path: 'options.cycleId' } },
+      );
+    const key =
+      o.concurrencyKey === undefined
+        ? undefined
+        : str('argument', 'options.concurrencyKey', o.concurrencyKey, 'k');
     return {
       cycleId,
       requirements: parseRequirements(o.requirements, 'options.requirements'),
       timeoutMs: parseTimeout(o.timeoutMs, 'options.timeoutMs', pool.config.acquireTimeoutMs),
       signal: sig('argument', 'options.signal', o.signal),
       concurrencyKey: key,
-      concurrencyLimit: num('argument', 'options.concurrencyLimit', o.concurrencyLimit, 1, { min: 1, integer: true }),
+      concurrencyLimit: num('argument', 'options.concurrencyLimit', o.concurrencyLimit, 1, {
+        min: 1,
+        integer: true,
+      }),
     };
   }
 
@@ -261,7 +285,9 @@ export class AgentPoolSystem {
     const o = record('argument', 'options', options);
     knownKeys('argument', 'options', o, SHUTDOWN_KEYS);
     const graceful = bool('argument', 'options.graceful', o.graceful, true);
-    const deadlineMs = num('argument', 'options.deadlineMs', o.deadlineMs, this.config.shutdownDeadlineMs, { min: 0 });
+    const deadlineMs = num('argument', 'options.deadlineMs', o.deadlineMs, this.config.shutdownDeadlineMs, {
+      min: 0,
+    });
     this.actor.send({ type: 'SHUTDOWN', graceful, deadlineMs });
     await this.until((s) => s === 'stopped');
     this.allocator?.stop();

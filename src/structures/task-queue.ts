@@ -16,6 +16,7 @@
  * `expire(now)` takes the time as an argument.
  */
 import { InvalidArgumentError } from '../errors/errors.js';
+import { knownKeys, record, str } from '../errors/validate.js';
 
 /** Task priorities, most urgent first. */
 export const PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
@@ -148,6 +149,8 @@ export interface TaskQueueOptions {
   defaultClass?: string;
 }
 
+const OPTION_KEYS: ReadonlySet<string> = new Set(['defaultClass']);
+
 /**
  * Priority queue of tasks with deadlines, one heap per class, merged at the heads.
  *
@@ -169,8 +172,11 @@ export class TaskQueue<T> {
   private readonly defaultClass: string;
   private seq = 0;
 
+  /** @throws ConfigError on an unknown option or a bad value. */
   constructor(options: TaskQueueOptions = {}) {
-    this.defaultClass = options.defaultClass ?? 'default';
+    const o = record('config', 'taskQueue', options);
+    knownKeys('config', 'taskQueue', o, OPTION_KEYS);
+    this.defaultClass = str('config', 'taskQueue.defaultClass', o.defaultClass, 'default');
   }
 
   /** Number of queued tasks. O(1). */

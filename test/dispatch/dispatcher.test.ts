@@ -62,8 +62,12 @@ describe('dispatcher', () => {
     });
     await sys.start();
     void sys.submit({ type: 'a', task: 'block' }).catch(() => {});
-    const starved = Array.from({ length: 5 }, () => sys.submit({ type: 'a', task: 'quick' }).catch((e) => e.code));
-    const other = await Promise.all(Array.from({ length: 5 }, () => sys.submit({ type: 'b', task: 'quick' })));
+    const starved = Array.from({ length: 5 }, () =>
+      sys.submit({ type: 'a', task: 'quick' }).catch((e) => e.code),
+    );
+    const other = await Promise.all(
+      Array.from({ length: 5 }, () => sys.submit({ type: 'b', task: 'quick' })),
+    );
     expect(other).toEqual(['done', 'done', 'done', 'done', 'done']);
     expect(sys.status().tasks.queued).toBe(5); // the a-tasks still wait
     await sys.shutdown({ graceful: false });
@@ -88,7 +92,8 @@ describe('dispatcher', () => {
     const clock = new ManualClock();
     const sys = system(clock, {
       hold: (ms: number) => sleep(clock, ms),
-      waitAbort: (_: unknown, ctx) => new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('x')))),
+      waitAbort: (_: unknown, ctx) =>
+        new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('x')))),
     });
     await sys.start();
     const busy = sys.submit({ type: 'a', task: 'hold', input: 100 });
@@ -123,7 +128,11 @@ describe('dispatcher', () => {
       [{ type: 'a', task: 'quick', deadline: 999 }, 'ERR_DEADLINE_EXCEEDED', undefined],
       [{ type: 'a', task: 'quick', deadline: Number.NaN }, 'ERR_INVALID_ARGUMENT', 'submit.deadline'],
       [{ type: 'a', task: 'quick', bogus: 1 }, 'ERR_INVALID_ARGUMENT', 'submit.bogus'],
-      [{ type: 'a', task: 'quick', requirements: { memoryMb: -1 } }, 'ERR_INVALID_ARGUMENT', 'submit.requirements.memoryMb'],
+      [
+        { type: 'a', task: 'quick', requirements: { memoryMb: -1 } },
+        'ERR_INVALID_ARGUMENT',
+        'submit.requirements.memoryMb',
+      ],
       [{ type: 'a', task: 'quick', capabilities: ['gpu'] }, 'ERR_INVALID_ARGUMENT', 'submit.capabilities'],
       [{ type: 'a', task: 'quick', requirements: { memoryMb: 1e9 } }, 'ERR_RESOURCE_EXHAUSTED', undefined],
     ];
@@ -140,7 +149,10 @@ describe('dispatcher', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.scheduler(),
-        fc.array(fc.record({ type: fc.constantFrom('a', 'b'), crash: fc.boolean() }), { minLength: 1, maxLength: 25 }),
+        fc.array(fc.record({ type: fc.constantFrom('a', 'b'), crash: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 25,
+        }),
         async (s, plan) => {
           const clock = new ManualClock();
           const sys = system(

@@ -3,7 +3,7 @@
  * error, the agent machine ends where it should, a replacement starts, and no worker is left.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { AgentPoolError } from '../../src/errors/errors.js';
+import type { AgentPoolError } from '../../src/errors/errors.js';
 import { ThreadHost } from '../../src/hosts/thread-host.js';
 import type { AgentHandle } from '../../src/runtime/agent-handle.js';
 import { fixture, makeAgent, until } from '../helpers/agents.js';
@@ -53,7 +53,9 @@ describe('thread agents with misbehaving fixtures', () => {
   it('throws: ERR_TASK_ERROR with the original code preserved; agent not crashed', async () => {
     const a = agent({ agent: fixture('throws') });
     await until(() => a.accepting);
-    const err = (await a.run('fail', { message: 'boom', code: 'E_CUSTOM' }).catch((x) => x)) as AgentPoolError;
+    const err = (await a
+      .run('fail', { message: 'boom', code: 'E_CUSTOM' })
+      .catch((x) => x)) as AgentPoolError;
     expect(err.code).toBe('ERR_TASK_ERROR');
     expect((err.cause as { code?: string }).code).toBe('E_CUSTOM');
     expect((err.cause as Error).message).toBe('boom');
@@ -114,7 +116,9 @@ describe('thread agents with misbehaving fixtures', () => {
   it('slow without heartbeats: missed heartbeat → ERR_TASK_TIMEOUT (heartbeat), task aborted, agent kept', async () => {
     const a = agent({ agent: fixture('slow') }, { heartbeatTimeoutMs: 150, abortGraceMs: 1_000 });
     await until(() => a.accepting);
-    const err = (await a.run('work', { ms: 5_000, step: 20, heartbeat: false }).catch((x) => x)) as AgentPoolError;
+    const err = (await a
+      .run('work', { ms: 5_000, step: 20, heartbeat: false })
+      .catch((x) => x)) as AgentPoolError;
     expect(err.code).toBe('ERR_TASK_TIMEOUT');
     expect(err.details.kind).toBe('heartbeat');
     await until(() => a.state === 'idle', 5_000, 'idle after abort');
@@ -133,7 +137,10 @@ describe('thread agents with misbehaving fixtures', () => {
   });
 
   it('missing agent module: start fails with the agent evicted after its retries', async () => {
-    const a = agent({ agent: new URL('../fixtures/does-not-exist.agent.ts', import.meta.url), maxFailures: 1 });
+    const a = agent({
+      agent: new URL('../fixtures/does-not-exist.agent.ts', import.meta.url),
+      maxFailures: 1,
+    });
     await until(() => a.gone, 10_000, 'evicted');
     expect(a.actor.getSnapshot().context.lastError).toMatch(/agent module not found/);
   });

@@ -13,10 +13,20 @@ import { fastTimings, fixture, until } from '../helpers/agents.js';
 
 const systems: AgentPoolSystem[] = [];
 
-async function threadSystem(pool: Partial<PoolOptions> & Pick<PoolOptions, 'agent'>, clock?: Clock): Promise<AgentPoolSystem> {
+async function threadSystem(
+  pool: Partial<PoolOptions> & Pick<PoolOptions, 'agent'>,
+  clock?: Clock,
+): Promise<AgentPoolSystem> {
   const sys = new AgentPoolSystem({
     ...(clock ? { clock } : {}),
-    pools: { code: { host: 'thread', healthCheckIntervalMs: 0, ...pool, timings: { ...fastTimings, ...pool.timings } } },
+    pools: {
+      code: {
+        host: 'thread',
+        healthCheckIntervalMs: 0,
+        ...pool,
+        timings: { ...fastTimings, ...pool.timings },
+      },
+    },
   });
   systems.push(sys);
   await sys.start();
@@ -54,7 +64,10 @@ describe('thread pools: acquire timeouts', () => {
     expect(sys.status().pools.code!.counters.scaleUpsOnTimeout).toBe(1);
     await p;
     // The scale-up was queued behind the demand start still in flight; it lands as a third agent.
-    await until(() => sys.pool('code').size === 3 && sys.pool('code').actor.getSnapshot().matches({ active: 'steady' }), 10_000);
+    await until(
+      () => sys.pool('code').size === 3 && sys.pool('code').actor.getSnapshot().matches({ active: 'steady' }),
+      10_000,
+    );
     expect(granted!.agentId).not.toBe(held.agentId);
     expect(granted!.waitedMs).toBe(1_000);
     await expect(granted!.run('add', { a: 1, b: 2 })).resolves.toBe(3);

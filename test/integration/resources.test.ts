@@ -8,7 +8,13 @@ import { ThreadHost } from '../../src/hosts/thread-host.js';
 import { AgentPoolSystem } from '../../src/runtime/system.js';
 import { fixture, until } from '../helpers/agents.js';
 
-const fast = { startTimeoutMs: 10_000, backoffBaseMs: 10, backoffMaxMs: 50, stopGraceMs: 200, abortGraceMs: 200 };
+const fast = {
+  startTimeoutMs: 10_000,
+  backoffBaseMs: 10,
+  backoffMaxMs: 50,
+  stopGraceMs: 200,
+  abortGraceMs: 200,
+};
 
 describe('resources', () => {
   it('global limits: the allocator refuses what does not fit, names the resource, and the ledger is unchanged', async () => {
@@ -20,7 +26,9 @@ describe('resources', () => {
     const a = await sys.acquire('code', { cycleId: 'c1', requirements: { memoryMb: 600 } });
     const before = sys.allocator!.usage();
     expect(before.used.memoryMb).toBe(600);
-    const err = (await sys.acquire('code', { cycleId: 'c2', requirements: { memoryMb: 600 } }).catch((e) => e)) as AgentPoolError;
+    const err = (await sys
+      .acquire('code', { cycleId: 'c2', requirements: { memoryMb: 600 } })
+      .catch((e) => e)) as AgentPoolError;
     expect(err.code).toBe('ERR_RESOURCE_EXHAUSTED');
     expect(err.details).toMatchObject({ resource: 'memoryMb', requested: 600, available: 400 });
     expect(sys.allocator!.usage()).toEqual(before);
@@ -39,7 +47,9 @@ describe('resources', () => {
     });
     await sys.start();
     const lease = await sys.acquire('code', { cycleId: 'story-1' });
-    const err = (await lease.run('spendTokens', { tokens: 1_000, calls: 5 }).catch((e) => e)) as BudgetExhaustedError;
+    const err = (await lease
+      .run('spendTokens', { tokens: 1_000, calls: 5 })
+      .catch((e) => e)) as BudgetExhaustedError;
     expect(err.code).toBe('ERR_BUDGET_EXHAUSTED');
     expect(err.partial).toEqual([0, 1]); // two calls fitted in 2,500
     const usage = sys.tokenUsage();

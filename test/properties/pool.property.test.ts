@@ -132,7 +132,7 @@ class ReleaseCmd implements Cmd {
   async run(_: object, r: Real) {
     later(r, 'release', () => {
       const held = r.acqs.filter((a) => a.state === 'granted');
-      void held[this.i % Math.max(1, held.length)]?.lease!.release();
+      void held[this.i % Math.max(1, held.length)]?.lease?.release();
     });
   }
   toString = () => `release(${this.i})`;
@@ -145,7 +145,7 @@ class RunTaskCmd implements Cmd {
     // The task's completion is scheduled too; it may fail (agent crashed, lease lost): that is fine.
     later(r, 'run', () => {
       const held = r.acqs.filter((a) => a.state === 'granted' && !a.lease!.released);
-      held[this.i % Math.max(1, held.length)]?.lease!.run('work', null).catch(() => {});
+      held[this.i % Math.max(1, held.length)]?.lease?.run('work', null).catch(() => {});
     });
   }
   toString = () => `run(${this.i})`;
@@ -169,7 +169,10 @@ class CrashCmd implements Cmd {
   async run(_: object, r: Real) {
     later(r, 'crash', () => {
       const agents = r.sys.pool(this.pool).agentList();
-      agents[this.i % Math.max(1, agents.length)]?.actor.send({ type: 'HOST_EXITED', error: 'property crash' });
+      agents[this.i % Math.max(1, agents.length)]?.actor.send({
+        type: 'HOST_EXITED',
+        error: 'property crash',
+      });
     });
   }
   toString = () => `crash(${this.pool}, ${this.i})`;
@@ -220,16 +223,43 @@ const commands = fc.commands(
       w(
         8,
         fc
-          .tuple(poolArb, fc.constantFrom<KeyName | undefined>(undefined, 'k1', 'k1', 'k2'), fc.integer({ min: 50, max: 600 }))
+          .tuple(
+            poolArb,
+            fc.constantFrom<KeyName | undefined>(undefined, 'k1', 'k1', 'k2'),
+            fc.integer({ min: 50, max: 600 }),
+          )
           .map(([p, k, t]): Cmd => new AcquireCmd(p, k, t)),
       ),
-      w(5, fc.nat(20).map((i): Cmd => new ReleaseCmd(i))),
-      w(2, fc.nat(20).map((i): Cmd => new RunTaskCmd(i))),
-      w(2, fc.nat(20).map((i): Cmd => new AbortCmd(i))),
-      w(2, fc.tuple(poolArb, fc.nat(5)).map(([p, i]): Cmd => new CrashCmd(p, i))),
-      w(3, fc.integer({ min: 0, max: 400 }).map((ms): Cmd => new AdvanceCmd(ms))),
-      w(2, fc.tuple(poolArb, fc.integer({ min: -1, max: 5 })).map(([p, t]): Cmd => new ScaleCmd(p, Math.max(0, t)))),
-      w(1, fc.boolean().map((g): Cmd => new ShutdownCmd(g))),
+      w(
+        5,
+        fc.nat(20).map((i): Cmd => new ReleaseCmd(i)),
+      ),
+      w(
+        2,
+        fc.nat(20).map((i): Cmd => new RunTaskCmd(i)),
+      ),
+      w(
+        2,
+        fc.nat(20).map((i): Cmd => new AbortCmd(i)),
+      ),
+      w(
+        2,
+        fc.tuple(poolArb, fc.nat(5)).map(([p, i]): Cmd => new CrashCmd(p, i)),
+      ),
+      w(
+        3,
+        fc.integer({ min: 0, max: 400 }).map((ms): Cmd => new AdvanceCmd(ms)),
+      ),
+      w(
+        2,
+        fc
+          .tuple(poolArb, fc.integer({ min: -1, max: 5 }))
+          .map(([p, t]): Cmd => new ScaleCmd(p, Math.max(0, t))),
+      ),
+      w(
+        1,
+        fc.boolean().map((g): Cmd => new ShutdownCmd(g)),
+      ),
     ),
   ],
   { maxCommands: 40, size: '+1' },
@@ -255,11 +285,22 @@ describe('pool properties under random interleavings', () => {
           work: async () => s.schedule(Promise.resolve('done'), 'task'),
         });
         const pools = Object.fromEntries(
-          (Object.keys(POOLS) as PoolName[]).map((t) => [t, { agent, ...POOLS[t], healthCheckIntervalMs: 0, timings }]),
+          (Object.keys(POOLS) as PoolName[]).map((t) => [
+            t,
+            { agent, ...POOLS[t], healthCheckIntervalMs: 0, timings },
+          ]),
         );
         const sys = new AgentPoolSystem({ clock, pools });
         await sys.start();
-        const r: Real = { sys, clock, s, acqs: [], shutdown: undefined, advancing: Promise.resolve(), violations: [] };
+        const r: Real = {
+          sys,
+          clock,
+          s,
+          acqs: [],
+          shutdown: undefined,
+          advancing: Promise.resolve(),
+          violations: [],
+        };
         await s.waitFor(fc.asyncModelRun(() => ({ model: {}, real: r }), cmds));
 
         // Quiet period without shutdown (if none was issued): everything settles, min is restored.

@@ -13,7 +13,12 @@ describe('acquire: fast path and waiting', () => {
     expect(clock.now()).toBe(t0);
     expect(lease.waitedMs).toBe(0);
     expect(lease.cycleId).toBe('story-1');
-    expect(sys.pool('code').agentList().map((a) => a.id)).toContain(lease.agentId);
+    expect(
+      sys
+        .pool('code')
+        .agentList()
+        .map((a) => a.id),
+    ).toContain(lease.agentId);
     await expect(lease.run('echo', { n: 7 })).resolves.toEqual({ n: 7 });
     const s = sys.status().pools.code!;
     expect(s.counters.grantedImmediately).toBe(1);
@@ -24,7 +29,10 @@ describe('acquire: fast path and waiting', () => {
 
   it('hands out the agent idle longest first (FIFO over the free index)', async () => {
     const { sys } = await startSystem({ code: { min: 3, max: 3 } });
-    const ids = sys.pool('code').agentList().map((a) => a.id);
+    const ids = sys
+      .pool('code')
+      .agentList()
+      .map((a) => a.id);
     const a = await sys.acquire('code', { cycleId: 'a' });
     const b = await sys.acquire('code', { cycleId: 'b' });
     await a.release();
@@ -46,13 +54,22 @@ describe('acquire: fast path and waiting', () => {
     expect(second.at).toBe(0);
     expect(second.value!.agentId).not.toBe(first.agentId);
     const h = sys.status().pools.code!.history;
-    expect(h.at(-1)).toMatchObject({ current: 1, target: 2, delta: 1, actualDelta: 1, reason: 'acquire demand', status: 'completed' });
+    expect(h.at(-1)).toMatchObject({
+      current: 1,
+      target: 2,
+      delta: 1,
+      actualDelta: 1,
+      reason: 'acquire demand',
+      status: 'completed',
+    });
     await sys.shutdown({ graceful: false });
   });
 
   it('waiting → timeout → scale-up by one → granted (the agent started on demand failed to come up)', async () => {
     const flaky = flakyAgent();
-    const { sys, clock } = await startSystem({ code: { agent: flaky.agent, min: 1, max: 3, timings: { backoffBaseMs: 10_000, backoffMaxMs: 10_000 } } });
+    const { sys, clock } = await startSystem({
+      code: { agent: flaky.agent, min: 1, max: 3, timings: { backoffBaseMs: 10_000, backoffMaxMs: 10_000 } },
+    });
     const held = await sys.acquire('code', { cycleId: 'a' });
     flaky.failNextStarts(1);
     const p = track(sys.acquire('code', { cycleId: 'b', timeoutMs: 1_000 }), clock);
@@ -89,7 +106,13 @@ describe('acquire: fast path and waiting', () => {
     expect(p.state).toBe('rejected');
     expect(p.at).toBe(3_000);
     expect(p.error!.code).toBe('ERR_POOL_EXHAUSTED');
-    expect(p.error!.details).toMatchObject({ pool: 'code', scaledUp: false, size: 2, max: 2, timeoutMs: 2_000 });
+    expect(p.error!.details).toMatchObject({
+      pool: 'code',
+      scaledUp: false,
+      size: 2,
+      max: 2,
+      timeoutMs: 2_000,
+    });
     const s = sys.status().pools.code!;
     expect(s.counters.exhausted).toBe(1);
     expect(s.counters.scaleUpsOnTimeout).toBe(0);
@@ -124,7 +147,13 @@ describe('acquire: abort and release', () => {
     expect(gate.total('memoryMb')).toBe(100);
     const ac = new AbortController();
     const p = track(
-      sys.acquire('code', { cycleId: 'b', requirements: { memoryMb: 200 }, timeoutMs: 5_000, signal: ac.signal, concurrencyKey: 'repo' }),
+      sys.acquire('code', {
+        cycleId: 'b',
+        requirements: { memoryMb: 200 },
+        timeoutMs: 5_000,
+        signal: ac.signal,
+        concurrencyKey: 'repo',
+      }),
       clock,
     );
     await clock.advanceAsync(10);
@@ -179,7 +208,11 @@ describe('acquire: abort and release', () => {
 
 describe('acquire: requests that can never fit fail fast', () => {
   const pools = {
-    code: { min: 1, max: 2, capacity: { memoryMb: 512, tokens: 1_000, tools: ['git', 'npm'], securityLevel: 'medium' as const } },
+    code: {
+      min: 1,
+      max: 2,
+      capacity: { memoryMb: 512, tokens: 1_000, tools: ['git', 'npm'], securityLevel: 'medium' as const },
+    },
   };
 
   it('above the per-agent capacity: ERR_RESOURCE_EXHAUSTED naming the resource, at once', async () => {
@@ -197,16 +230,25 @@ describe('acquire: requests that can never fit fail fast', () => {
     const { sys } = await startSystem(pools, { limits: { tokens: 500 } });
     const e = await rejection(sys.acquire('code', { cycleId: 'x', requirements: { tokens: 600 } }));
     expect(e.code).toBe('ERR_RESOURCE_EXHAUSTED');
-    expect(e.details).toMatchObject({ resource: 'tokens', requested: 600, available: 500, scope: 'global limit' });
+    expect(e.details).toMatchObject({
+      resource: 'tokens',
+      requested: 600,
+      available: 500,
+      scope: 'global limit',
+    });
     await sys.shutdown({ graceful: false });
   });
 
   it('tools not granted: names the missing tools', async () => {
     const { sys } = await startSystem(pools);
-    const e = await rejection(sys.acquire('code', { cycleId: 'x', requirements: { tools: ['git', 'docker', 'kubectl'] } }));
+    const e = await rejection(
+      sys.acquire('code', { cycleId: 'x', requirements: { tools: ['git', 'docker', 'kubectl'] } }),
+    );
     expect(e.code).toBe('ERR_RESOURCE_EXHAUSTED');
     expect(e.details).toMatchObject({ resource: 'tools', requested: 'docker,kubectl' });
-    await expect(sys.acquire('code', { cycleId: 'ok', requirements: { tools: ['npm'] } })).resolves.toBeDefined();
+    await expect(
+      sys.acquire('code', { cycleId: 'ok', requirements: { tools: ['npm'] } }),
+    ).resolves.toBeDefined();
     await sys.shutdown({ graceful: false });
   });
 
@@ -215,7 +257,9 @@ describe('acquire: requests that can never fit fail fast', () => {
     const e = await rejection(sys.acquire('code', { cycleId: 'x', requirements: { securityLevel: 'high' } }));
     expect(e.code).toBe('ERR_RESOURCE_EXHAUSTED');
     expect(e.details).toMatchObject({ resource: 'securityLevel', requested: 'high', available: 'medium' });
-    await expect(sys.acquire('code', { cycleId: 'ok', requirements: { securityLevel: 'low' } })).resolves.toBeDefined();
+    await expect(
+      sys.acquire('code', { cycleId: 'ok', requirements: { securityLevel: 'low' } }),
+    ).resolves.toBeDefined();
     await sys.shutdown({ graceful: false });
   });
 
@@ -224,9 +268,15 @@ describe('acquire: requests that can never fit fail fast', () => {
     for (const isolation of ['process', 'thread'] as const) {
       const e = await rejection(sys.acquire('code', { cycleId: 'x', requirements: { isolation } }));
       expect(e.code).toBe('ERR_UNENFORCEABLE');
-      expect(e.details).toMatchObject({ path: 'requirements.isolation', received: isolation, offered: 'none' });
+      expect(e.details).toMatchObject({
+        path: 'requirements.isolation',
+        received: isolation,
+        offered: 'none',
+      });
     }
-    await expect(sys.acquire('code', { cycleId: 'ok', requirements: { isolation: 'none' } })).resolves.toBeDefined();
+    await expect(
+      sys.acquire('code', { cycleId: 'ok', requirements: { isolation: 'none' } }),
+    ).resolves.toBeDefined();
     await sys.shutdown({ graceful: false });
   });
 

@@ -9,7 +9,10 @@ describe('concurrency keys', () => {
   it('one writer per key; other keys and keyless requests proceed at once', async () => {
     const { sys, clock } = await startSystem({ code: { min: 4, max: 4 } });
     const w1 = await sys.acquire('code', { cycleId: 's1', concurrencyKey: 'repo-a' });
-    const w2 = track(sys.acquire('code', { cycleId: 's2', concurrencyKey: 'repo-a', timeoutMs: 10_000 }), clock);
+    const w2 = track(
+      sys.acquire('code', { cycleId: 's2', concurrencyKey: 'repo-a', timeoutMs: 10_000 }),
+      clock,
+    );
     const b = track(sys.acquire('code', { cycleId: 's3', concurrencyKey: 'repo-b' }), clock);
     const free = track(sys.acquire('code', { cycleId: 's4' }), clock);
     await clock.advanceAsync(0);
@@ -31,8 +34,14 @@ describe('concurrency keys', () => {
     const { sys, clock } = await startSystem({ code: { min: 2, max: 2 } });
     const keyed = await sys.acquire('code', { cycleId: 'k', concurrencyKey: 'k' });
     const plain = await sys.acquire('code', { cycleId: 'p' });
-    const first = track(sys.acquire('code', { cycleId: 'w1', concurrencyKey: 'k', timeoutMs: 10_000 }), clock);
-    const second = track(sys.acquire('code', { cycleId: 'w2', concurrencyKey: 'j', timeoutMs: 10_000 }), clock);
+    const first = track(
+      sys.acquire('code', { cycleId: 'w1', concurrencyKey: 'k', timeoutMs: 10_000 }),
+      clock,
+    );
+    const second = track(
+      sys.acquire('code', { cycleId: 'w2', concurrencyKey: 'j', timeoutMs: 10_000 }),
+      clock,
+    );
     await clock.advanceAsync(0);
     expect(sys.status().pools.code!.waiting).toBe(2);
     await plain.release();
@@ -44,6 +53,24 @@ describe('concurrency keys', () => {
     await clock.advanceAsync(0);
     expect(first.state).toBe('fulfilled');
     expect(first.value!.agentId).toBe(keyed.agentId);
+    await sys.shutdown({ graceful: false });
+  });
+
+  it('two agents freed in the same turn do not both go to waiters of the same key', async () => {
+    const { sys, clock } = await startSystem({ code: { min: 2, max: 2 } });
+    const l1 = await sys.acquire('code', { cycleId: 'a' });
+    const l2 = await sys.acquire('code', { cycleId: 'b' });
+    const w1 = track(sys.acquire('code', { cycleId: 'w1', concurrencyKey: 'k', timeoutMs: 10_000 }), clock);
+    const w2 = track(sys.acquire('code', { cycleId: 'w2', concurrencyKey: 'k', timeoutMs: 10_000 }), clock);
+    await clock.advanceAsync(0);
+    // Both releases before any promise callback runs: the first offer is still in flight for the second.
+    void l1.release();
+    void l2.release();
+    await clock.advanceAsync(0);
+    expect([w1.state, w2.state]).toEqual(['fulfilled', 'pending']);
+    await w1.value!.release();
+    await clock.advanceAsync(0);
+    expect(w2.state).toBe('fulfilled');
     await sys.shutdown({ graceful: false });
   });
 
@@ -64,7 +91,10 @@ describe('concurrency keys', () => {
   it('keys hold across pools, and a release in one pool wakes a waiter in another', async () => {
     const { sys, clock } = await startSystem({ code: { min: 1, max: 1 }, qa: { min: 1, max: 1 } });
     const writer = await sys.acquire('code', { cycleId: 'c', concurrencyKey: 'repo' });
-    const tester = track(sys.acquire('qa', { cycleId: 'q', concurrencyKey: 'repo', timeoutMs: 10_000 }), clock);
+    const tester = track(
+      sys.acquire('qa', { cycleId: 'q', concurrencyKey: 'repo', timeoutMs: 10_000 }),
+      clock,
+    );
     await clock.advanceAsync(100);
     expect(tester.state).toBe('pending');
     await writer.release();

@@ -25,8 +25,18 @@ describe('configuration validation', () => {
   const cases: [string, unknown, string, unknown, string?][] = [
     ['unknown top-level key', { pools: { code: { agent } }, pool: {} }, 'options.pool', {}],
     ['unknown pool key', { pools: { code: { agent, maxSize: 4 } } }, 'pools.code.maxSize', 4],
-    ['unknown capacity key', { pools: { code: { agent, capacity: { gpus: 2 } } } }, 'pools.code.capacity.gpus', 2],
-    ['unknown timings key', { pools: { code: { agent, timings: { startMs: 5 } } } }, 'pools.code.timings.startMs', 5],
+    [
+      'unknown capacity key',
+      { pools: { code: { agent, capacity: { gpus: 2 } } } },
+      'pools.code.capacity.gpus',
+      2,
+    ],
+    [
+      'unknown timings key',
+      { pools: { code: { agent, timings: { startMs: 5 } } } },
+      'pools.code.timings.startMs',
+      5,
+    ],
     ['unknown limit', { pools: { code: { agent } }, limits: { gpus: 1 } }, 'limits.gpus', 1],
     ['min > max', { pools: { code: { agent, min: 5, max: 2 } } }, 'pools.code.min', 5],
     ['negative min', { pools: { code: { agent, min: -1 } } }, 'pools.code.min', -1],
@@ -34,7 +44,12 @@ describe('configuration validation', () => {
     ['fractional max', { pools: { code: { agent, max: 2.5 } } }, 'pools.code.max', 2.5],
     ['NaN min', { pools: { code: { agent, min: Number.NaN } } }, 'pools.code.min', Number.NaN],
     ['unknown host type', { pools: { code: { agent, host: 'process' } } }, 'pools.code.host', 'process'],
-    ['bad security level', { pools: { code: { agent, capacity: { securityLevel: 'top' } } } }, 'pools.code.capacity.securityLevel', 'top'],
+    [
+      'bad security level',
+      { pools: { code: { agent, capacity: { securityLevel: 'top' } } } },
+      'pools.code.capacity.securityLevel',
+      'top',
+    ],
     ['bad pool name', { pools: { 'code agents!': { agent } } }, 'pools.code agents!', 'code agents!'],
     ['no pools', { pools: {} }, 'pools', {}],
     ['pools not an object', { pools: 3 }, 'pools', 3],
@@ -53,8 +68,18 @@ describe('configuration validation', () => {
       '/nonexistent/agent.js',
       'ERR_AGENT_MODULE',
     ],
-    ['inline definition on a thread host', { pools: { code: { agent, host: 'thread' } } }, 'pools.code.agent', 'defineAgent() object'],
-    ['negative shutdown deadline', { pools: { code: { agent } }, shutdownDeadlineMs: -1 }, 'shutdownDeadlineMs', -1],
+    [
+      'inline definition on a thread host',
+      { pools: { code: { agent, host: 'thread' } } },
+      'pools.code.agent',
+      'defineAgent() object',
+    ],
+    [
+      'negative shutdown deadline',
+      { pools: { code: { agent } }, shutdownDeadlineMs: -1 },
+      'shutdownDeadlineMs',
+      -1,
+    ],
   ];
 
   for (const [what, options, path, received, code] of cases) {

@@ -44,7 +44,12 @@ export function flakyAgent(): { agent: AgentDefinition; failNextStarts(n: number
       return handlers;
     },
   };
-  return { agent, failNextStarts: (n) => void (failStarts = n) };
+  return {
+    agent,
+    failNextStarts: (n) => {
+      failStarts = n;
+    },
+  };
 }
 
 /** A gate that keeps real totals so tests can see that nothing stays reserved. */
@@ -56,9 +61,11 @@ export class CountingGate implements ResourceGate {
     for (const [k, v] of Object.entries(amounts) as [ResourceName, number][]) {
       const limit = this.limits[k];
       const have = this.reserved.get(k) ?? 0;
-      if (limit !== undefined && have + v > limit) return { ok: false, resource: k, requested: v, available: limit - have };
+      if (limit !== undefined && have + v > limit)
+        return { ok: false, resource: k, requested: v, available: limit - have };
     }
-    for (const [k, v] of Object.entries(amounts) as [ResourceName, number][]) this.reserved.set(k, (this.reserved.get(k) ?? 0) + v);
+    for (const [k, v] of Object.entries(amounts) as [ResourceName, number][])
+      this.reserved.set(k, (this.reserved.get(k) ?? 0) + v);
     this.reservations++;
     let released = false;
     return {
@@ -67,7 +74,8 @@ export class CountingGate implements ResourceGate {
         if (released) throw new Error('released twice');
         released = true;
         this.reservations--;
-        for (const [k, v] of Object.entries(amounts) as [ResourceName, number][]) this.reserved.set(k, (this.reserved.get(k) ?? 0) - v);
+        for (const [k, v] of Object.entries(amounts) as [ResourceName, number][])
+          this.reserved.set(k, (this.reserved.get(k) ?? 0) - v);
       },
     };
   }
@@ -79,12 +87,21 @@ export class CountingGate implements ResourceGate {
 /** Build a started system of inline pools on a fresh ManualClock. */
 export async function startSystem(
   pools: Record<string, Partial<PoolOptions>>,
-  opts: { gate?: ResourceGate; limits?: Partial<Record<ResourceName, number>>; shutdownDeadlineMs?: number } = {},
+  opts: {
+    gate?: ResourceGate;
+    limits?: Partial<Record<ResourceName, number>>;
+    shutdownDeadlineMs?: number;
+  } = {},
 ): Promise<{ sys: AgentPoolSystem; clock: ManualClock }> {
   const clock = new ManualClock();
   const full: Record<string, PoolOptions> = {};
   for (const [k, p] of Object.entries(pools)) {
-    full[k] = { agent: echoAgent(), healthCheckIntervalMs: 0, ...p, timings: { ...testTimings, ...p.timings } };
+    full[k] = {
+      agent: echoAgent(),
+      healthCheckIntervalMs: 0,
+      ...p,
+      timings: { ...testTimings, ...p.timings },
+    };
   }
   const sys = new AgentPoolSystem(
     {

@@ -9,7 +9,14 @@ describe('scalePool', () => {
   it('records current, target, delta, actualDelta, reason and status; clamps to [min, max]', async () => {
     const { sys } = await startSystem({ code: { min: 1, max: 4 } });
     const up = await sys.scalePool('code', 3, 'burst');
-    expect(up).toMatchObject({ current: 1, target: 3, delta: 2, actualDelta: 2, reason: 'burst', status: 'completed' });
+    expect(up).toMatchObject({
+      current: 1,
+      target: 3,
+      delta: 2,
+      actualDelta: 2,
+      reason: 'burst',
+      status: 'completed',
+    });
     expect(up!.error).toBeUndefined();
     expect(sys.pool('code').size).toBe(3);
     const capped = await sys.scalePool('code', 99, 'way too many');
@@ -28,7 +35,14 @@ describe('scalePool', () => {
     const { sys } = await startSystem({ code: { agent: flaky.agent, min: 1, max: 5, maxFailures: 1 } });
     flaky.failNextStarts(1);
     const r = await sys.scalePool('code', 4, 'burst');
-    expect(r).toMatchObject({ current: 1, target: 4, delta: 3, actualDelta: 2, status: 'partial', error: '1 of 3 agents failed to start' });
+    expect(r).toMatchObject({
+      current: 1,
+      target: 4,
+      delta: 3,
+      actualDelta: 2,
+      status: 'partial',
+      error: '1 of 3 agents failed to start',
+    });
     const s = sys.status().pools.code!;
     expect(s.size).toBe(3);
     expect(s.counters.agentsLost).toBe(1);
@@ -41,7 +55,12 @@ describe('scalePool', () => {
     const { sys } = await startSystem({ code: { agent: flaky.agent, min: 1, max: 5, maxFailures: 1 } });
     flaky.failNextStarts(2);
     const r = await sys.scalePool('code', 3, 'burst');
-    expect(r).toMatchObject({ delta: 2, actualDelta: 0, status: 'failed', error: '2 of 2 agents failed to start' });
+    expect(r).toMatchObject({
+      delta: 2,
+      actualDelta: 0,
+      status: 'failed',
+      error: '2 of 2 agents failed to start',
+    });
     expect(sys.pool('code').size).toBe(1);
     await sys.shutdown({ graceful: false });
   });
@@ -65,7 +84,11 @@ describe('scalePool', () => {
     const b = await sys.acquire('code', { cycleId: 'b' });
     const r = await sys.scalePool('code', 2, 'down');
     expect(r).toMatchObject({ current: 4, target: 2, actualDelta: -2, status: 'completed' });
-    const ids = sys.pool('code').agentList().map((x) => x.id).sort();
+    const ids = sys
+      .pool('code')
+      .agentList()
+      .map((x) => x.id)
+      .sort();
     expect(ids).toEqual([a.agentId, b.agentId].sort());
     await expect(a.run('echo', 'still mine')).resolves.toBe('still mine');
     expect(a.released).toBe(false);
@@ -99,8 +122,12 @@ describe('agent loss', () => {
     const { sys, clock } = await startSystem({ code: { min: 1, max: 1 } });
     const lease = await sys.acquire('code', { cycleId: 'a', concurrencyKey: 'repo' });
     const agent = sys.pool('code').agentList()[0]!;
-    const waiter = track(sys.acquire('code', { cycleId: 'b', concurrencyKey: 'repo', timeoutMs: 5_000 }), clock);
+    const waiter = track(
+      sys.acquire('code', { cycleId: 'b', concurrencyKey: 'repo', timeoutMs: 5_000 }),
+      clock,
+    );
     agent.actor.send({ type: 'HOST_EXITED', error: 'segfault' });
+    await clock.advanceAsync(0);
     expect(lease.released).toBe(true);
     expect(lease.lostReason).toBe('agent failed');
     expect((await rejection(lease.run('echo', 1))).code).toBe('ERR_LEASE_RELEASED');
@@ -115,7 +142,10 @@ describe('agent loss', () => {
   it('an evicted agent is replaced: min is restored and the decision recorded', async () => {
     const { sys, clock } = await startSystem({ code: { min: 2, max: 3, maxFailures: 1 } });
     const lease = await sys.acquire('code', { cycleId: 'a' });
-    const victim = sys.pool('code').agentList().find((a) => a.id === lease.agentId)!;
+    const victim = sys
+      .pool('code')
+      .agentList()
+      .find((a) => a.id === lease.agentId)!;
     victim.actor.send({ type: 'HOST_EXITED', error: 'oom' });
     await clock.advanceAsync(0);
     expect(lease.released).toBe(true);
@@ -123,8 +153,18 @@ describe('agent loss', () => {
     const s = sys.status().pools.code!;
     expect(s.size).toBe(2);
     expect(s.counters.agentsLost).toBe(1);
-    expect(sys.pool('code').agentList().map((a) => a.id)).not.toContain(victim.id);
-    expect(s.history.at(-1)).toMatchObject({ current: 1, target: 2, reason: 'replace lost agent', status: 'completed' });
+    expect(
+      sys
+        .pool('code')
+        .agentList()
+        .map((a) => a.id),
+    ).not.toContain(victim.id);
+    expect(s.history.at(-1)).toMatchObject({
+      current: 1,
+      target: 2,
+      reason: 'replace lost agent',
+      status: 'completed',
+    });
     expect(s.leased).toBe(0);
     await sys.shutdown({ graceful: false });
   });

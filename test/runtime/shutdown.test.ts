@@ -102,7 +102,9 @@ describe('shutdown', () => {
     nothingLeft(sys);
     expect(clock.pending).toBe(0);
     expect((await rejection(sys.acquire('code', { cycleId: 'x' }))).code).toBe('ERR_SHUTTING_DOWN');
-    const e = await sys.shutdown({ bogus: true } as never).catch((x: unknown) => x as { code: string; path: string });
+    const e = await sys
+      .shutdown({ bogus: true } as never)
+      .catch((x: unknown) => x as { code: string; path: string });
     expect(e).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', path: 'options.bogus' });
   });
 });

@@ -106,3 +106,34 @@ describe('simulateQueueing', () => {
     expect(() => simulateQueueing({ agents: 2, load: 1, tasks: 10, seed: 1, strategy })).toThrow(RangeError);
   });
 });
+
+describe('balancer benchmark', () => {
+  it('produces baselines with computed deviations, the matrix and the goal check (small run)', async () => {
+    const { runBalancerBench, renderBalancerMarkdown, PUBLISHED } = await import('../../bench/balancers.js');
+    const r = await runBalancerBench({
+      tasks: 2_000,
+      baselineTasks: 2_000,
+      scenarios: ['uniform-0.9'],
+      strategies: ['jsq', 'p2c', 'adaptive', 'workload-aware'],
+    });
+    expect(r.baselines.map((b) => b.strategy)).toEqual(Object.keys(PUBLISHED));
+    for (const b of r.baselines) {
+      expect(b.deviation).toBeCloseTo((b.meanTimeInSystem - b.published) / b.published, 12);
+    }
+    expect(r.results).toHaveLength(4);
+    expect(r.goal.map((g) => g.strategy)).toEqual(['adaptive', 'workload-aware']);
+    const jsq = r.results.find((x) => x.strategy === 'jsq')!;
+    const adaptive = r.results.find((x) => x.strategy === 'adaptive')!;
+    expect(r.goal[0]!.meanVsJsq).toBeCloseTo(adaptive.meanTimeInSystem / jsq.meanTimeInSystem, 12);
+    const md = renderBalancerMarkdown(r);
+    expect(md).toContain('### uniform-0.9');
+    expect(md).toContain('| jsq |');
+  });
+
+  it('rejects unknown flags and scenarios before running anything', async () => {
+    const { runBalancersCommand, runBalancerBench } = await import('../../bench/balancers.js');
+    await expect(runBalancersCommand(['--fast'])).rejects.toThrow(/argv/);
+    await expect(runBalancersCommand(['--tasks', '0'])).rejects.toThrow(/--tasks/);
+    await expect(runBalancerBench({ scenarios: ['nope'] })).rejects.toThrow(/scenarios\[0\]/);
+  });
+});

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/errors/errors.js';
+import { ConfigError, InvalidArgumentError } from '../../src/errors/errors.js';
 import { PRIORITIES, type Priority, type QueuedTask, TaskQueue } from '../../src/structures/task-queue.js';
 
 /** The model: a plain array, sorted on demand with an independently written comparator. */
@@ -279,6 +279,12 @@ describe('TaskQueue', () => {
     expect(q.toArray()).toEqual(before);
     expect(q.nextDeadline()).toBe(5);
     expect(q.size).toBe(1);
+  });
+
+  it('rejects unknown options with ConfigError', () => {
+    expect(() => new TaskQueue({ defaultClas: 'x' } as never)).toThrow(ConfigError);
+    expect(() => new TaskQueue({ defaultClass: '' })).toThrow(/taskQueue\.defaultClass/);
+    expect(new TaskQueue({ defaultClass: 'k' }).push({ id: 'a', payload: 1 }).classKey).toBe('k');
   });
 
   it('drops empty classes', () => {

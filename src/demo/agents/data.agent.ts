@@ -7,7 +7,8 @@ export default defineAgent({
     const rnd = seeded(`${input.story}:data`);
     const out: Record<StoryKind, unknown[]> = { sort: [], primes: [], fib: [], wordfreq: [] };
     for (const kind of STORY_KINDS) {
-      for (let i = 0; i < input.count; i++) out[kind].push(makeInput(kind, 100 + Math.floor(rnd() * 500), rnd));
+      for (let i = 0; i < input.count; i++)
+        out[kind].push(makeInput(kind, 100 + Math.floor(rnd() * 500), rnd));
     }
     return out;
   },

@@ -1,5 +1,5 @@
 import { defineAgent } from '../../agent/define.js';
-import { type Design, reference, same, type StoryKind, type TestCase } from '../work.js';
+import { type Design, reference, type StoryKind, same, type TestCase } from '../work.js';
 
 export default defineAgent({
   /** Write tests: expected outputs from the reference implementation. */

@@ -47,7 +47,7 @@ export class P2cStrategy implements BalancingStrategy {
       if (this.picked.includes(i)) continue;
       this.picked.push(i);
       const a = candidates[i] as AgentView;
-      const score = (a.weight > 0 ? a.weight : 0) / (a.active + 1) ** this.bias;
+      const score = Math.max(a.weight, 0) / (a.active + 1) ** this.bias;
       if (score > bestScore) {
         best = a;
         bestScore = score;

@@ -120,7 +120,7 @@ export class PredictiveStrategy implements BalancingStrategy {
     return candidates[best];
   }
 
-  onComplete(agentId: string, _task: TaskView, outcome: TaskOutcome): void {
+  onComplete(agentId: string, _task: TaskView, outcome: TaskOutcome, _now?: number): void {
     this.stats.record(agentId, outcome);
   }
 

@@ -8,7 +8,7 @@
  * unchanged candidate set of size n, every candidate is picked exactly once per n picks; an agent
  * joining is visited at its ordinal's turn, one leaving is simply skipped.
  */
-import type { AgentView, BalancingStrategy } from './types.js';
+import type { AgentView, BalancingStrategy, RandomSource, TaskView } from './types.js';
 import { Ordinals, strategyOptions } from './util.js';
 
 /** Round robin has no options; an options object must be empty. */
@@ -32,7 +32,7 @@ export class RoundRobinStrategy implements BalancingStrategy {
     strategyOptions('balancing.round-robin', options, []);
   }
 
-  pick(candidates: readonly AgentView[]): AgentView | undefined {
+  pick(candidates: readonly AgentView[], _task?: TaskView, _rng?: RandomSource): AgentView | undefined {
     let next: AgentView | undefined; // smallest ordinal > last
     let nextOrd = Number.POSITIVE_INFINITY;
     let first: AgentView | undefined; // smallest ordinal overall (wrap-around)

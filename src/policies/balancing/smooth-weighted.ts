@@ -11,7 +11,7 @@
  * Agents not among the candidates keep their `current` (as in nginx) so a briefly ineligible agent
  * neither loses nor gains its turn.
  */
-import type { AgentView, BalancingStrategy } from './types.js';
+import type { AgentView, BalancingStrategy, RandomSource, TaskView } from './types.js';
 import { strategyOptions } from './util.js';
 
 /** Smooth weighted round robin has no options: weights come from {@link AgentView.weight}. */
@@ -36,7 +36,7 @@ export class SmoothWeightedStrategy implements BalancingStrategy {
     strategyOptions('balancing.smooth-weighted', options, []);
   }
 
-  pick(candidates: readonly AgentView[]): AgentView | undefined {
+  pick(candidates: readonly AgentView[], _task?: TaskView, _rng?: RandomSource): AgentView | undefined {
     let total = 0;
     let best: { current: number } | undefined;
     let bestAgent: AgentView | undefined;

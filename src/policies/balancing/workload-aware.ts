@@ -141,7 +141,7 @@ export class WorkloadAwareStrategy implements BalancingStrategy {
     return candidates[best];
   }
 
-  onDispatch(agentId: string, task: TaskView): void {
+  onDispatch(agentId: string, task: TaskView, _now?: number): void {
     const key = task.affinityKey;
     if (key === undefined || this.maxAffinityKeys === 0) return;
     // Re-insert so Map order is least-recently-used first; evict from the front.
@@ -153,7 +153,7 @@ export class WorkloadAwareStrategy implements BalancingStrategy {
     }
   }
 
-  onComplete(agentId: string, _task: TaskView, outcome: TaskOutcome): void {
+  onComplete(agentId: string, _task: TaskView, outcome: TaskOutcome, _now?: number): void {
     this.stats.record(agentId, outcome);
   }
 

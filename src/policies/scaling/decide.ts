@@ -45,6 +45,11 @@ export interface ScalingObservation {
 export interface ForecastHint {
   /** Predicted peak rate over the horizon / current rate (values < 1 are treated as 1). */
   peakRatio: number;
+  /**
+   * Predicted peak rate (requests/s). When given it is used directly — the only way a forecast can
+   * speak while the current rate is ~0 (a burst due after an idle gap), where a ratio means nothing.
+   */
+  peakRatePerS?: number;
   /** 0..1; below `minForecastConfidence` the hint is ignored. */
   confidence: number;
 }
@@ -137,16 +142,30 @@ export function decideScaling(
   const meanServiceS = Math.max(0, obs.meanServiceMs) / 1000;
   // A backlog must be drained, not just kept from growing: count it as extra arrivals.
   const lambda = Math.max(0, obs.arrivalRatePerS) + Math.max(0, obs.waiters) / (cfg.backlogDrainMs / 1000);
-  const little = littleAgents(lambda, meanServiceS, cfg.targetUtilisation);
 
   const confidence = forecast ? clamp(forecast.confidence, 0, 1) : 0;
+  const rate = Math.max(0, obs.arrivalRatePerS);
+  // The forecast's peak rate: given directly, or as a ratio of the current rate (capped by maxScaleUpRatio).
+  let forecastRate = 0;
+  if (forecast !== undefined) {
+    const direct = forecast.peakRatePerS;
+    forecastRate =
+      direct !== undefined && Number.isFinite(direct)
+        ? Math.max(0, direct)
+        : rate * Math.min(Math.max(1, forecast.peakRatio), cfg.maxScaleUpRatio);
+  }
   const forecastUsed =
     cfg.predictive &&
     forecast !== undefined &&
     confidence >= cfg.minForecastConfidence &&
-    forecast.peakRatio > 1;
-  const peakRatio = forecastUsed ? Math.min(forecast.peakRatio, cfg.maxScaleUpRatio) : 1;
-  const recommendation = clamp(Math.ceil(little * peakRatio - 1e-9), cfg.min, cfg.max);
+    forecastRate > rate;
+  // Little's law × predicted peak ratio: a forecast can only raise the rate the pool is sized for.
+  const sizedFor = forecastUsed ? lambda - rate + forecastRate : lambda;
+  const recommendation = clamp(
+    Math.ceil(littleAgents(sizedFor, meanServiceS, cfg.targetUtilisation) - 1e-9),
+    cfg.min,
+    cfg.max,
+  );
 
   // Record the recommendation and forget those that left the window.
   const cutoff = now - cfg.stabilisationWindowMs;

@@ -481,7 +481,8 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     const sample = metrics.collect(now);
     const oldest = queue.peek();
     const waitMs = Math.max(sample.wait.p90 * 1000, oldest ? now - oldest.arrival : 0);
-    const observedService = metrics.meanServiceSeconds > 0 ? metrics.meanServiceSeconds * 1000 : meanServiceMs;
+    const observedService =
+      metrics.meanServiceSeconds > 0 ? metrics.meanServiceSeconds * 1000 : meanServiceMs;
     return {
       now,
       size: size(),

@@ -151,12 +151,13 @@ describe('adaptive', () => {
     const rng = createRng(seed);
     const cands = [agent('x')];
     const chosen: string[] = [];
-    const children = (adaptive as unknown as { children: BalancingStrategy[] }).children;
+    const children = (adaptive as unknown as { children: (BalancingStrategy & { picks: number })[] })
+      .children;
     for (let i = 0; i < n; i++) {
-      const before = children.map((c) => (c as { picks: number }).picks);
+      const before = children.map((c) => c.picks);
       const task: TaskView = { id: `t${i}` };
       adaptive.pick(cands, task, rng);
-      const idx = children.findIndex((c, j) => (c as { picks: number }).picks !== before[j]);
+      const idx = children.findIndex((c, j) => c.picks !== before[j]);
       const name = children[idx]!.name;
       chosen.push(name);
       adaptive.onDispatch('x', task, i);

@@ -81,7 +81,7 @@ describe('smooth-weighted (nginx)', () => {
               });
             }
             const t = tally(cycle);
-            weights.forEach((w, i) => expect(t[`a${i}`] ?? 0).toBe(w));
+            for (const [i, w] of weights.entries()) expect(t[`a${i}`] ?? 0).toBe(w);
           }
         },
       ),

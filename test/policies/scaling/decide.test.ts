@@ -147,6 +147,17 @@ describe('decideScaling', () => {
     expect(low.direction).not.toBe('down');
   });
 
+  it('a forecast peak rate scales out of an idle gap, where a ratio cannot', () => {
+    const idle = obs({ size: 1, ready: 1, busy: 0, utilisation: 0, arrivalRatePerS: 0 });
+    const d = decideScaling(idle, cfg(), initialPolicyState(), {
+      peakRatio: 1,
+      peakRatePerS: 1.5,
+      confidence: 0.8,
+    }).decision;
+    // 1.5/s × 20 s / 0.75 = 40, capped by ceil(1 × maxScaleUpRatio 10) = 10
+    expect(d).toMatchObject({ direction: 'up', reason: 'forecast-peak', recommendation: 40, target: 10 });
+  });
+
   it('moves a pool outside [min, max] back inside', () => {
     expect(decideScaling(obs({ size: 0 }), cfg({ min: 2 }), initialPolicyState()).decision).toMatchObject({
       target: 2,

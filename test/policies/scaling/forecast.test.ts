@@ -5,16 +5,39 @@ import { createForecast, forecastDemand, observeForecast } from '../../../src/po
 
 const MIN = 60_000;
 
-describe('demand forecast (Holt-Winters)', () => {
-  it('a constant series forecasts itself with high confidence and no peak', () => {
+describe('demand forecast (EWMA level + periodic profile)', () => {
+  it('without a learned profile it forecasts the level with zero confidence', () => {
     let s = createForecast({ periodMs: 60 * MIN, slotMs: 5 * MIN });
     for (let t = 0; t <= 30 * MIN; t += 15_000) s = observeForecast(s, t, 4);
     const f = forecastDemand(s, 30 * MIN, 2 * MIN);
     expect(f.rate).toBeCloseTo(4, 6);
     expect(f.peakRatio).toBeCloseTo(1, 6);
-    // trend-only (no season seen yet): confidence is halved
-    expect(f.confidence).toBeGreaterThan(0.45);
-    expect(f.confidence).toBeLessThanOrEqual(0.5);
+    // the next slots were never seen: nothing to predict from, so no confidence
+    expect(f.confidence).toBe(0);
+  });
+
+  it('a constant series, once a period is learned, forecasts itself with high confidence', () => {
+    let s = createForecast({ periodMs: 10 * MIN, slotMs: MIN });
+    for (let t = 0; t <= 30 * MIN; t += 15_000) s = observeForecast(s, t, 4);
+    const f = forecastDemand(s, 30 * MIN, 2 * MIN);
+    expect(f.rate).toBeCloseTo(4, 6);
+    expect(f.peakRatio).toBeCloseTo(1, 6);
+    expect(f.confidence).toBeGreaterThan(0.9);
+  });
+
+  it('predicts a burst after an idle gap (peak rate given although the level is 0)', () => {
+    // 30-minute period: 10 min at 2/s, 20 min idle
+    const period = 30 * MIN;
+    const rate = (t: number) => (t % period < 10 * MIN ? 2 : 0);
+    let s = createForecast({ periodMs: period, slotMs: MIN });
+    for (let t = 0; t < 3 * period; t += 15_000) s = observeForecast(s, t, rate(t));
+    // 90 s before the 4th burst: the level is 0 but the profile knows what comes
+    const now = 4 * period - 90_000;
+    for (let t = 3 * period; t <= now; t += 15_000) s = observeForecast(s, t, rate(t));
+    const f = forecastDemand(s, now, 2 * MIN);
+    expect(s.level).toBeLessThan(0.01);
+    expect(f.peak).toBeGreaterThan(1.5);
+    expect(f.confidence).toBeGreaterThan(0.6);
   });
 
   it('learns a periodic profile and predicts the next peak ahead of time', () => {

@@ -1,0 +1,229 @@
+/**
+ * The dispatch bench (a tiny smoke run: shape and sanity only, never timing) and the batched task
+ * channel of the thread host it measures: every task of a batch settles on its own, a bad input or
+ * result fails only its own task, an abort never overtakes its task, and a dying worker rejects
+ * everything pending and later.
+ */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  median,
+  renderDispatchMarkdown,
+  runDispatchBench,
+  runDispatchCommand,
+} from '../../bench/dispatch.js';
+import type { TaskOutcome } from '../../src/agent/runner.js';
+import type { AgentPoolError } from '../../src/errors/errors.js';
+import type { HostListener } from '../../src/hosts/host.js';
+import { ThreadHost } from '../../src/hosts/thread-host.js';
+import { ManualClock, realClock } from '../../src/runtime/clock.js';
+import { makeAgent, until } from '../helpers/agents.js';
+
+const mixed = pathToFileURL(join(import.meta.dirname, '../../bench/fixtures/mixed.agent.mjs'));
+
+const listener: HostListener = {
+  onExit: () => {},
+  onHeartbeat: () => {},
+  onUsage: () => {},
+  reserveTokens: async () => undefined,
+  settleTokens: () => {},
+};
+
+const hosts: ThreadHost[] = [];
+async function host(clock = realClock): Promise<ThreadHost> {
+  const h = new ThreadHost({ agentId: `t-${hosts.length}`, agent: mixed, tools: [], listener, clock });
+  hosts.push(h);
+  await h.start();
+  return h;
+}
+
+afterAll(async () => {
+  await Promise.all(hosts.map((h) => h.terminate('test done')));
+  await until(() => ThreadHost.live === 0, 5_000, 'all workers exited');
+});
+
+interface Settled {
+  ok: boolean;
+  value: unknown;
+}
+
+async function settle(p: Promise<unknown>): Promise<Settled> {
+  try {
+    return { ok: true, value: await p };
+  } catch (e) {
+    return { ok: false, value: e };
+  }
+}
+
+describe('median', () => {
+  it('splits a list in halves', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ noNaN: true, min: -1e9, max: 1e9 }), { minLength: 1, maxLength: 50 }),
+        (xs) => {
+          const m = median(xs);
+          expect(xs.filter((x) => x <= m).length).toBeGreaterThanOrEqual(Math.ceil(xs.length / 2));
+          expect(xs.filter((x) => x >= m).length).toBeGreaterThanOrEqual(Math.ceil(xs.length / 2));
+        },
+      ),
+    );
+  });
+  it('averages the two middle values of an even list', () => {
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(Number.isNaN(median([]))).toBe(true);
+  });
+});
+
+describe('thread host task channel (batched)', () => {
+  it('a tick of mixed sync and async tasks: every task gets its own result', async () => {
+    const h = await host();
+    const inputs = Array.from({ length: 300 }, (_, i) => ({ i, s: `x${i}` }));
+    const out = await Promise.all(
+      inputs.map((x, i) => h.run(`t${i}`, i % 3 === 0 ? 'asyncEcho' : 'echo', x)),
+    );
+    expect(out.map((o) => (o.ok ? o.value : o.error))).toEqual(inputs);
+  });
+
+  it('a non-cloneable input fails only its own task (DataCloneError); the rest of the batch runs', async () => {
+    const h = await host();
+    const ps = [h.run('a', 'echo', 1), h.run('b', 'echo', { f: () => 1 }), h.run('c', 'echo', 3)];
+    const [a, b, c] = (await Promise.all(ps.map(settle))) as [Settled, Settled, Settled];
+    expect(a).toEqual({ ok: true, value: { ok: true, value: 1, usage: {} } });
+    expect(b.ok).toBe(false);
+    expect((b.value as Error).name).toBe('DataCloneError');
+    expect(c).toEqual({ ok: true, value: { ok: true, value: 3, usage: {} } });
+    await expect(h.run('d', 'echo', 'still serving')).resolves.toMatchObject({
+      ok: true,
+      value: 'still serving',
+    });
+  });
+
+  it('a result that cannot be cloned is a task error for that task only', async () => {
+    const h = await host();
+    const [a, bad, c] = await Promise.all([
+      h.run('a', 'echo', 'a'),
+      h.run('b', 'badResult', null),
+      h.run('c', 'echo', 'c'),
+    ]);
+    expect(a).toMatchObject({ ok: true, value: 'a' });
+    expect(c).toMatchObject({ ok: true, value: 'c' });
+    expect(bad?.ok).toBe(false);
+    expect((bad as Extract<TaskOutcome, { ok: false }>).error.message).toMatch(/not structured-cloneable/);
+  });
+
+  it('an abort sent in the same tick as its task still reaches it (never overtakes the batched run)', async () => {
+    const h = await host();
+    const p = h.run('w1', 'waitForAbort', null);
+    h.abort('w1', 'cancelled');
+    await expect(p).resolves.toMatchObject({ ok: true, value: 'aborted' });
+  });
+
+  it('thrown errors keep their code across the batch boundary', async () => {
+    const h = await host();
+    const o = await h.run('t', 'throws', { message: 'boom', code: 'E_CUSTOM' });
+    expect(o).toMatchObject({ ok: false, error: { message: 'boom', code: 'E_CUSTOM' } });
+  });
+
+  it('a worker dying mid-batch rejects every pending task and every later one with ERR_AGENT_CRASHED', async () => {
+    const h = await host();
+    const live = ThreadHost.live;
+    const pending = [
+      h.run('w', 'waitForAbort', null),
+      h.run('x', 'exit', { code: 5 }),
+      h.run('y', 'waitForAbort', null),
+    ];
+    const results = await Promise.all(pending.map(settle));
+    expect(results.map((r) => r.ok)).toEqual([false, false, false]);
+    expect(results.map((r) => (r.value as AgentPoolError).code)).toEqual([
+      'ERR_AGENT_CRASHED',
+      'ERR_AGENT_CRASHED',
+      'ERR_AGENT_CRASHED',
+    ]);
+    expect(h.alive).toBe(false);
+    expect(((await settle(h.run('z', 'echo', 1))).value as AgentPoolError).code).toBe('ERR_AGENT_CRASHED');
+    await until(() => ThreadHost.live === live - 1, 5_000, 'worker gone');
+  });
+
+  it('graceful stop waits for tasks on the injected clock, then drains and terminates', async () => {
+    const clock = new ManualClock();
+    const h = await host(clock);
+    const p = settle(h.run('w', 'waitForAbort', null));
+    const stopped = h.stop(1_000);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(h.alive).toBe(true); // grace period not over on the manual clock
+    clock.advance(1_000);
+    await stopped;
+    expect(h.alive).toBe(false);
+    const r = await p;
+    // Drain (abort) and terminate race: the task either saw its abort or was rejected as stopped.
+    expect(r.ok ? (r.value as TaskOutcome).ok : (r.value as AgentPoolError).code).toSatisfy(
+      (v: unknown) => v === true || v === 'ERR_AGENT_STOPPED',
+    );
+  });
+
+  it('through an agent: a non-cloneable result is ERR_TASK_ERROR and the agent goes back to idle', async () => {
+    const a = makeAgent({ agent: mixed }).start();
+    try {
+      await until(() => a.accepting, 10_000, 'agent start');
+      const e = (await a.run('badResult', null).catch((x: unknown) => x)) as AgentPoolError;
+      expect(e.code).toBe('ERR_TASK_ERROR');
+      await until(() => a.state === 'idle', 5_000, 'idle');
+      await expect(a.run('echo', 7)).resolves.toBe(7);
+    } finally {
+      a.stop();
+      await a.whenGone(5_000);
+    }
+  });
+});
+
+describe('dispatch bench (smoke: shape only, no timing)', () => {
+  it('measures every requested contender and renders the issue JSON shape', async () => {
+    const report = await runDispatchBench({
+      tasks: 300,
+      inflight: 32,
+      roundTrips: 20,
+      rounds: 2,
+      only: ['agentpool', 'piscina', 'raw', 'thread-host', 'agentpool-submit'],
+    });
+    expect(report.results.map((r) => r.name)).toEqual([
+      'agentpool',
+      'agentpool-submit',
+      'piscina',
+      'raw',
+      'thread-host',
+    ]);
+    for (const r of report.results) {
+      expect(r.throughputPerSec).toBeGreaterThan(0);
+      expect(Number.isFinite(r.throughputPerSec)).toBe(true);
+      expect(r.roundTripUs).toBeGreaterThan(0);
+      expect(r.throughputRuns).toHaveLength(2);
+      expect(r.roundTripRuns).toHaveLength(2);
+      // the reported number is the median of the rounds (runs are listed rounded, hence ±1)
+      expect(Math.abs(r.throughputPerSec - median(r.throughputRuns))).toBeLessThanOrEqual(1);
+    }
+    expect(report.actorCost.busyUsPerTask).toBeGreaterThan(0);
+    expect(report.actorCost.idleBusyUsPerTask).toBeGreaterThan(0);
+    const md = renderDispatchMarkdown(report);
+    for (const r of report.results) expect(md).toContain(`| ${r.name} |`);
+    expect(md).toMatch(/agentpool \/ piscina \(default\): \*\*\d+\.\d\d×\*\*/);
+    expect(JSON.parse(JSON.stringify({ results: report.results })).results[0]).toMatchObject({
+      name: 'agentpool',
+      throughputPerSec: expect.any(Number),
+      roundTripUs: expect.any(Number),
+    });
+  });
+
+  it('rejects bad options with typed errors before starting anything', async () => {
+    const live = ThreadHost.live;
+    const code = async (p: Promise<unknown>) => ((await p.catch((e: unknown) => e)) as AgentPoolError).code;
+    expect(await code(runDispatchBench({ tasks: 0 }))).toBe('ERR_INVALID_ARGUMENT');
+    expect(await code(runDispatchBench({ tasks: 1.5 }))).toBe('ERR_INVALID_ARGUMENT');
+    expect(await code(runDispatchBench({ only: ['nope'] }))).toBe('ERR_INVALID_ARGUMENT');
+    expect(await code(runDispatchBench({ bogus: 1 } as never))).toBe('ERR_INVALID_ARGUMENT');
+    expect(await code(runDispatchCommand(['--fast']))).toBe('ERR_INVALID_ARGUMENT');
+    expect(await code(runDispatchCommand(['--tasks', 'many']))).toBe('ERR_INVALID_ARGUMENT');
+    expect(ThreadHost.live).toBe(live);
+  });
+});

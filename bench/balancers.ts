@@ -357,11 +357,12 @@ function intFlag(name: string, v: string | undefined): number {
 /**
  * `agentpool bench balancers [--json] [--tasks N] [--baseline-tasks N] [--seeds 1,2,3] [--no-write]`.
  * Writes the `balancers` section of docs/benchmarks.md (unless `--no-write`) and prints markdown, or
- * the JSON result with `--json`. Returns the result.
+ * the JSON result with `--json`. Resolves to the process exit code (0), matching the CLI's command
+ * shape; use {@link runBalancerBench} for the result object.
  *
  * @throws InvalidArgumentError on an unknown flag or a bad value.
  */
-export async function runBalancersCommand(argv: readonly string[]): Promise<BalancerBenchResult> {
+export async function runBalancersCommand(argv: readonly string[]): Promise<number> {
   const opts: BalancerBenchOptions = {};
   let write = true;
   let json = false;
@@ -402,5 +403,5 @@ export async function runBalancersCommand(argv: readonly string[]): Promise<Bala
   const md = renderBalancerMarkdown(result);
   if (write) writeSection('balancers', md);
   process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : `${md}\n`);
-  return result;
+  return 0;
 }

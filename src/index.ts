@@ -9,8 +9,21 @@ export { acquisitionMachine } from '../machines/acquisition.machine.js';
 export type { AgentMachineContext, AgentMachineEvent, AgentTimings } from '../machines/agent.machine.js';
 // Machines (for inspection, the Stately editor, and your own model tests)
 export { agentMachine } from '../machines/agent.machine.js';
+export { allocationMachine } from '../machines/allocation.machine.js';
+export type {
+  AllocatorContext,
+  AllocatorEvent,
+  AllocatorInput,
+  AllocatorResult,
+} from '../machines/allocator.machine.js';
+export { allocatorMachine } from '../machines/allocator.machine.js';
+export type { DispatcherMachineContext, DispatcherMachineEvent } from '../machines/dispatcher.machine.js';
+export { dispatcherMachine } from '../machines/dispatcher.machine.js';
 export type { PoolMachineContext, PoolMachineEvent, ScaleRecord } from '../machines/pool.machine.js';
 export { poolMachine } from '../machines/pool.machine.js';
+export { rebalancerMachine } from '../machines/rebalancer.machine.js';
+export type { ScalerContext, ScalerEvent, ScalerInput } from '../machines/scaler.machine.js';
+export { scalerMachine } from '../machines/scaler.machine.js';
 export type { SystemMachineContext, SystemMachineEvent } from '../machines/system.machine.js';
 export { systemMachine } from '../machines/system.machine.js';
 export type { AgentContext, AgentDefinition, TaskHandler, TokenReservation, Usage } from './agent/define.js';
@@ -23,14 +36,46 @@ export {
   AgentPoolError,
   BudgetExhaustedError,
   ConfigError,
+  DeadlineExceededError,
   type ErrorCode,
   InvalidArgumentError,
   PoolExhaustedError,
   ResourceExhaustedError,
   TaskError,
+  TaskFailedError,
   TaskTimeoutError,
   UnknownPoolError,
 } from './errors/errors.js';
+// Scaling, metrics, simulation
+export * from './metrics/index.js';
+export { DEFAULT_ALLOCATION_POLICY, resolveAllocationPolicy } from './policies/allocation.js';
+export type {
+  AgentView,
+  BalancingStrategy,
+  StrategyName,
+  StrategyOptionsMap,
+  TaskView,
+} from './policies/balancing/index.js';
+// Balancing strategies and queues
+export {
+  AdaptiveStrategy,
+  createStrategy,
+  DEFAULT_ADAPTIVE_CHILDREN,
+  JsqStrategy,
+  LeastConnectionsStrategy,
+  P2cStrategy,
+  PredictiveStrategy,
+  RandomStrategy,
+  ResourceAwareStrategy,
+  RoundRobinStrategy,
+  SmoothWeightedStrategy,
+  STRATEGY_NAMES,
+  WorkloadAwareStrategy,
+} from './policies/balancing/index.js';
+export { dominantShare, drfAllocate, drfOrder, drfPick } from './policies/drf.js';
+export { createForecast, forecastDemand, observeForecast } from './policies/forecast.js';
+export { applyOpportunities, findOpportunities, resolveRebalanceConfig } from './policies/rebalancing.js';
+export * from './policies/scaling/index.js';
 export type { RunOptions } from './runtime/agent-handle.js';
 // Time and logging
 export { type Clock, ManualClock, realClock, sleep } from './runtime/clock.js';
@@ -50,6 +95,8 @@ export {
   SECURITY_LEVELS,
   SEED_SIZES,
 } from './runtime/config.js';
+// Dispatcher (submit)
+export type { DispatcherStats, SubmitOptions } from './runtime/dispatcher.js';
 export { Lease } from './runtime/lease.js';
 export { createLogger, type Logger } from './runtime/logger.js';
 export type { PoolCounters, PoolStatus } from './runtime/pool.js';
@@ -57,3 +104,21 @@ export type { Requirements } from './runtime/requirements.js';
 export type { AcquireOptions, ShutdownOptions, SystemStatus } from './runtime/system.js';
 // System facade
 export { AgentPoolSystem, createAgentPoolSystem } from './runtime/system.js';
+export { createRng, type Rng } from './sim/random.js';
+export { makeScenario, simulateScaling } from './sim/scaling/index.js';
+export type { BudgetScope, BudgetUsage, TokenBudgetsConfig } from './structures/budget.js';
+export { TokenBudgets } from './structures/budget.js';
+export type {
+  Allocation,
+  LedgerConfig,
+  Refusal,
+  ReserveResult,
+  ResourceAmounts,
+} from './structures/ledger.js';
+// Resources
+export { Ledger, STANDARD_RESOURCES } from './structures/ledger.js';
+export { PRIORITIES, type Priority, TaskQueue } from './structures/task-queue.js';
+export { Deque, WorkStealingScheduler } from './structures/work-stealing.js';
+export type { Finding, MachineReport, MachineSpec } from './verify/index.js';
+// Verification
+export { checkMachine, loadSpecs } from './verify/index.js';

@@ -11,7 +11,8 @@ usage:
   agentpool verify [--json] [--machine M]   graph-check every statechart: deadlocks, liveness, replayed paths
   agentpool docs                            regenerate docs/machines/*.md diagrams
   agentpool bench <dispatch|acquire|balancers|scaling> [--json]
-  agentpool simulate --scenario S --policy P [--seed N] [--json] [--report out.html]
+  agentpool simulate --scenario S --policy P [--seed N] [--hours H] [--agents N] [--trace file]
+                    [--json] [--report out.html]
 `;
 
 async function demo(argv: string[]): Promise<number> {
@@ -39,12 +40,22 @@ async function demo(argv: string[]): Promise<number> {
 
 type Command = (argv: string[]) => Promise<number>;
 
-const benches: Record<string, () => Promise<Command>> = {};
+// Benchmarks live in bench/ (compiled to dist/bench/); each loads only when asked for.
+const benches: Record<string, () => Promise<Command>> = {
+  dispatch: async () => (await import('../../bench/dispatch.js')).runDispatchCommand,
+  acquire: async () => async (argv) => {
+    await (await import('../../bench/acquire.js')).runAcquireCommand(argv);
+    return 0;
+  },
+  balancers: async () => (await import('../../bench/balancers.js')).runBalancersCommand,
+  scaling: async () => (await import('../../bench/scaling.js')).runScalingCommand,
+};
 
 const commands: Record<string, () => Promise<Command>> = {
   demo: async () => demo,
   verify: async () => (await import('../verify/cli.js')).runVerify,
   docs: async () => (await import('../verify/docs.js')).runDocs,
+  simulate: async () => (await import('../sim/simulate-cli.js')).runSimulateCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -77,7 +88,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
-    process.exitCode = 1;
+    // Typed input errors are the user's to fix: print the message, not a stack.
+    const e = err as { code?: string; message?: string; stack?: string };
+    const typed = e?.code === 'ERR_INVALID_ARGUMENT' || e?.code === 'ERR_INVALID_CONFIG';
+    process.stderr.write(`${typed ? `${e.code}: ${e.message}` : (e?.stack ?? String(err))}\n`);
+    process.exitCode = typed ? 2 : 1;
   },
 );

@@ -10,6 +10,11 @@ import { ConfigError } from '../errors/errors.js';
 import { invalid, knownKeys, num, record, str, strings } from '../errors/validate.js';
 import type { HostKind } from '../hosts/host.js';
 import { agentModuleUrl } from '../hosts/thread-host.js';
+import {
+  type ScalingConfig,
+  type ScalingConfigInput,
+  validateScalingConfig,
+} from '../policies/scaling/config.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 
@@ -66,6 +71,8 @@ export interface PoolConfig {
   maxFailures: number;
   capacity: AgentCapacity;
   timings: AgentTimings;
+  /** Validated autoscaling config, or undefined when off. */
+  autoscale: ScalingConfig | undefined;
 }
 
 /** A pool as the user writes it (all but `agent` optional). */
@@ -98,6 +105,12 @@ export interface PoolOptions {
   maxFailures?: number;
   capacity?: Partial<AgentCapacity>;
   timings?: Partial<AgentTimings>;
+  /**
+   * Autoscale the pool from its metrics (Little's law, utilisation and wait thresholds, stabilisation,
+   * cooldowns; see docs/guides/scaling.md). `true` for the defaults; `min`/`max` always come from the pool.
+   * @default false
+   */
+  autoscale?: boolean | Omit<ScalingConfigInput, 'min' | 'max'>;
 }
 
 /** Global resource limits (totals over every allocation). */
@@ -168,6 +181,7 @@ const POOL_KEYS = new Set([
   'maxFailures',
   'capacity',
   'timings',
+  'autoscale',
 ]);
 const CAPACITY_KEYS = new Set([
   'memoryMb',
@@ -250,6 +264,32 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     { min: 0 },
   );
   timings.healthIntervalMs = healthCheckIntervalMs;
+  const targetUtilization = num('config', `${path}.targetUtilization`, o.targetUtilization, 0.75, {
+    gt: 0,
+    max: 1,
+  });
+  const cooldownMs = num('config', `${path}.cooldownMs`, o.cooldownMs, 60_000, { min: 0 });
+  let autoscale: ScalingConfig | undefined;
+  if (o.autoscale !== undefined && o.autoscale !== false) {
+    const given = o.autoscale === true ? {} : record('config', `${path}.autoscale`, o.autoscale);
+    for (const k of ['min', 'max'] as const) {
+      if (given[k] !== undefined)
+        invalid('config', `${path}.autoscale.${k}`, given[k], `no value (the pool's ${k} applies)`);
+    }
+    // The pool's own scaling options are the defaults; the autoscale object refines them.
+    autoscale = validateScalingConfig(
+      {
+        targetUtilisation: targetUtilization,
+        scaleUpThreshold: up,
+        scaleDownThreshold: down,
+        scaleDownCooldownMs: cooldownMs,
+        ...given,
+        min,
+        max,
+      },
+      `${path}.autoscale`,
+    );
+  }
   return {
     type,
     agent: agent as URL | string | AgentDefinition,
@@ -257,13 +297,10 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     min,
     max,
     concurrency: num('config', `${path}.concurrency`, o.concurrency, 1, { min: 1, integer: true }),
-    targetUtilization: num('config', `${path}.targetUtilization`, o.targetUtilization, 0.75, {
-      gt: 0,
-      max: 1,
-    }),
+    targetUtilization,
     scaleUpThreshold: up,
     scaleDownThreshold: down,
-    cooldownMs: num('config', `${path}.cooldownMs`, o.cooldownMs, 60_000, { min: 0 }),
+    cooldownMs,
     healthCheckIntervalMs,
     acquireTimeoutMs: num('config', `${path}.acquireTimeoutMs`, o.acquireTimeoutMs, 30_000, { gt: 0 }),
     scaleDownGraceMs: num('config', `${path}.scaleDownGraceMs`, o.scaleDownGraceMs, 30_000, { min: 0 }),
@@ -286,6 +323,7 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
       weight: num('config', `${path}.capacity.weight`, cap.weight, 1, { gt: 0 }),
     },
     timings,
+    autoscale,
   };
 }
 

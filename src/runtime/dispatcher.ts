@@ -402,10 +402,16 @@ export class Dispatcher {
 
   /** Stop taking tasks; reject queued ones; resolves when running ones finished. */
   drain(): Promise<void> {
+    if (this.actor.getSnapshot().status !== 'active') return Promise.resolve();
     this.actor.send({ type: 'DRAIN' });
     if (this.actor.getSnapshot().status !== 'active') return Promise.resolve();
     return new Promise((resolve) => {
-      const sub = this.actor.subscribe({ complete: () => (sub.unsubscribe(), resolve()) });
+      const sub = this.actor.subscribe({
+        complete: () => {
+          sub.unsubscribe();
+          resolve();
+        },
+      });
     });
   }
 

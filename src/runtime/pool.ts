@@ -11,13 +11,17 @@ import { nanoid } from 'nanoid';
 import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
 import { acquisitionMachine } from '../../machines/acquisition.machine.js';
 import { poolMachine, type ScaleRecord } from '../../machines/pool.machine.js';
+import type { ScalerRecord, scalerMachine } from '../../machines/scaler.machine.js';
 import {
   AbortedError,
   AgentPoolError,
   PoolExhaustedError,
   ResourceExhaustedError,
 } from '../errors/errors.js';
+import { PoolMetrics, type PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
+import type { ScalingObservation } from '../policies/scaling/decide.js';
 import { type AgentAvailability, AgentHandle } from './agent-handle.js';
+import { startAutoscaler } from './autoscaler.js';
 import type { Clock } from './clock.js';
 import type { PoolConfig, ResourceName } from './config.js';
 import type { KeyGate, ResourceGate } from './gates.js';
@@ -106,6 +110,12 @@ export class Pool implements LeaseOwner {
   private accepting = true;
   private seq = 0;
   readonly waits = new WaitStats();
+  /** Metrics: requests, waits, service times, rates, agent counts (src/metrics). */
+  readonly metrics: PoolMetrics;
+  /** ∫ leases dt (lease-ms), for utilisation averaged over an interval. */
+  private leaseMs = 0;
+  private leaseMark = 0;
+  private lastObservation = { at: 0, leaseMs: 0 };
   readonly counters: PoolCounters = {
     acquires: 0,
     grantedImmediately: 0,
@@ -124,6 +134,9 @@ export class Pool implements LeaseOwner {
     private readonly deps: PoolDeps,
   ) {
     this.type = config.type;
+    this.metrics = new PoolMetrics({ pool: config.type, type: config.type });
+    this.leaseMark = deps.clock.now();
+    this.lastObservation = { at: this.leaseMark, leaseMs: 0 };
     const machine = poolMachine.provide({
       actors: {
         applyScale: fromPromise(async ({ input }) => this.applyScale(input.target)),
@@ -143,10 +156,32 @@ export class Pool implements LeaseOwner {
     this.actor.subscribe({ error: (err) => deps.logger.error({ err, pool: this.type }, 'pool actor error') });
   }
 
-  /** Start the pool actor and bring the pool to `min` agents. */
+  private scaler: Actor<typeof scalerMachine> | undefined;
+
+  /** Start the pool actor, bring the pool to `min` agents, then start its scaler if autoscaled. */
   async start(): Promise<void> {
     this.actor.start();
     if (this.config.min > 0) await this.scaleTo(this.config.min, 'min size');
+    if (this.config.autoscale && this.accepting) {
+      this.scaler = startAutoscaler(
+        this,
+        this.config.autoscale,
+        this.deps.clock,
+        this.deps.logger,
+        this.deps.inspect,
+      );
+    }
+  }
+
+  /** The scaler's decisions (empty when not autoscaled). */
+  scalerHistory(): readonly ScalerRecord[] {
+    return this.scaler?.getSnapshot().context.decisions ?? [];
+  }
+
+  private stopScaler(): void {
+    this.scaler?.send({ type: 'SCALER.STOP' });
+    this.scaler?.stop();
+    this.scaler = undefined;
   }
 
   /** Agents not gone. */
@@ -172,6 +207,7 @@ export class Pool implements LeaseOwner {
       return Promise.reject(new AbortedError(`acquire(${this.type})`, req.signal.reason));
     }
     const now = this.deps.clock.now();
+    this.metrics.recordRequest(now);
     if (
       this.waiters.size === 0 &&
       this.free.size > 0 &&
@@ -358,14 +394,23 @@ export class Pool implements LeaseOwner {
       now - startedAt,
     );
     lease.releaseResources = release;
+    this.markLeases(now);
     this.leases.add(lease);
     this.waits.record(now - startedAt);
+    this.metrics.recordWait((now - startedAt) / 1000);
     return lease;
   }
 
   /** LeaseOwner: a lease ended (released by the caller or lost with its agent). */
   releaseLease(lease: Lease): void {
+    const now = this.deps.clock.now();
+    this.markLeases(now);
     if (!this.leases.delete(lease)) return;
+    this.metrics.recordCompletion(
+      now,
+      (now - lease.grantedAt) / 1000,
+      lease.lostReason ? 'error' : 'success',
+    );
     this.deps.keys.release(lease.concurrencyKey);
     lease.releaseResources?.();
     lease.releaseResources = undefined;
@@ -379,6 +424,64 @@ export class Pool implements LeaseOwner {
     this.serveWaiters();
     if (this.free.size > 0) this.deps.onFreed?.(this);
     if (this.drained && this.leases.size === 0) this.drained();
+  }
+
+  private markLeases(now: number): void {
+    this.leaseMs += this.leases.size * (now - this.leaseMark);
+    this.leaseMark = now;
+  }
+
+  /** Agent counts by availability (draining/retiring agents are not counted). */
+  private agentCounts(): { total: number; available: number; busy: number; starting: number } {
+    let ready = 0;
+    let starting = 0;
+    for (const a of this.agents.values()) {
+      if (this.retiring.has(a)) continue;
+      if (a.accepting) ready++;
+      else if (a.state === 'starting' || a.state === 'restarting') starting++;
+    }
+    const busy = Math.min(ready, this.leases.size);
+    return { total: ready + starting, available: ready - busy, busy, starting };
+  }
+
+  /** A metrics snapshot of this pool (see src/metrics/pool-metrics.ts). */
+  metricsSnapshot(): PoolMetricsSnapshot {
+    this.metrics.setAgents(this.agentCounts());
+    this.metrics.setQueueDepth(this.waiters.size);
+    return this.metrics.snapshot(this.deps.clock.now());
+  }
+
+  /** What the scaler sees: counts now, utilisation averaged since the last observation. */
+  observe(): ScalingObservation {
+    const now = this.deps.clock.now();
+    this.markLeases(now);
+    const c = this.agentCounts();
+    const dt = now - this.lastObservation.at;
+    const capacity = Math.max(1, c.available + c.busy) * this.config.concurrency;
+    const utilisation =
+      dt > 0
+        ? Math.min(1, (this.leaseMs - this.lastObservation.leaseMs) / (dt * capacity))
+        : c.busy / capacity;
+    this.lastObservation = { at: now, leaseMs: this.leaseMs };
+    let oldest = 0;
+    for (const w of this.waiters) {
+      oldest = now - w.startedAt;
+      break; // FIFO: the first is the oldest
+    }
+    const snap = this.metrics.snapshot(now);
+    return {
+      now,
+      size: c.total,
+      ready: c.available + c.busy,
+      busy: c.busy,
+      starting: c.starting,
+      waiters: this.waiters.size,
+      utilisation,
+      // recent waits (the last few thousand grants) and the age of whoever still waits
+      waitMs: Math.max(this.waits.summary().p50, oldest),
+      arrivalRatePerS: snap.requestRatePerMin / 60,
+      meanServiceMs: this.metrics.meanServiceSeconds * 1000,
+    };
   }
 
   /** Take a free slot from the agent idle longest. */
@@ -588,6 +691,7 @@ export class Pool implements LeaseOwner {
 
   private async drainAll(deadlineMs: number): Promise<void> {
     this.accepting = false;
+    this.stopScaler();
     this.free.clear();
     for (const w of [...this.waiters]) w.actor.send({ type: 'ABORT' });
     if (this.leases.size > 0) {
@@ -606,6 +710,7 @@ export class Pool implements LeaseOwner {
   /** Stop every agent now (leases are released as lost). */
   async stopAgents(): Promise<void> {
     this.accepting = false;
+    this.stopScaler();
     this.free.clear();
     for (const w of [...this.waiters]) w.actor.send({ type: 'ABORT' });
     for (const l of [...this.leases]) l.markLost('pool stopped');

@@ -8,6 +8,8 @@ import { systemMachine } from '../../machines/system.machine.js';
 import { AgentPoolError, serializeError, UnknownPoolError } from '../errors/errors.js';
 import { bool, knownKeys, num, record, signal as sig, str } from '../errors/validate.js';
 import { ThreadHost } from '../hosts/thread-host.js';
+import type { PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
+import { toPrometheus } from '../metrics/prometheus.js';
 import { TokenBudgets } from '../structures/budget.js';
 import type { AgentSpec } from './agent-handle.js';
 import { AllocatorGate } from './allocator-gate.js';
@@ -276,6 +278,16 @@ export class AgentPoolSystem {
    * Stop taking work; gracefully: let leases finish up to the deadline; then stop every agent.
    * Afterwards no worker thread, timer or handle of this system is left.
    */
+  /** Metrics of every pool (src/metrics/pool-metrics.ts). */
+  metrics(): PoolMetricsSnapshot[] {
+    return [...this.pools.values()].map((p) => p.metricsSnapshot());
+  }
+
+  /** Prometheus text exposition (format 0.0.4) of every pool's metrics; labels: pool, type. */
+  metricsText(): string {
+    return toPrometheus(this.metrics());
+  }
+
   /** Token usage and remaining budget per system, pool and cycle. */
   tokenUsage(): ReturnType<TokenBudgets['snapshot']> {
     return this.budgets.snapshot();

@@ -9,7 +9,9 @@ import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  type DispatchReport,
   median,
+  medianRun,
   renderDispatchMarkdown,
   runDispatchBench,
   runDispatchCommand,
@@ -224,6 +226,40 @@ describe('dispatch bench (smoke: shape only, no timing)', () => {
     expect(await code(runDispatchBench({ bogus: 1 } as never))).toBe('ERR_INVALID_ARGUMENT');
     expect(await code(runDispatchCommand(['--fast']))).toBe('ERR_INVALID_ARGUMENT');
     expect(await code(runDispatchCommand(['--tasks', 'many']))).toBe('ERR_INVALID_ARGUMENT');
+    expect(await code(runDispatchCommand(['--repeat', '0']))).toBe('ERR_INVALID_ARGUMENT');
     expect(ThreadHost.live).toBe(live);
+  });
+
+  it('of repeated runs, reports the median one by agentpool throughput and lists every run', () => {
+    const fake = (agentpool: number, piscina: number): DispatchReport => ({
+      results: [
+        {
+          name: 'agentpool',
+          config: '',
+          throughputPerSec: agentpool,
+          roundTripUs: 1,
+          throughputRuns: [agentpool],
+          roundTripRuns: [1],
+        },
+        {
+          name: 'piscina',
+          config: '',
+          throughputPerSec: piscina,
+          roundTripUs: 1,
+          throughputRuns: [piscina],
+          roundTripRuns: [1],
+        },
+      ],
+      actorCost: { busyUsPerTask: 1, idleBusyUsPerTask: 2 },
+      params: { tasks: 1, inflight: 1, roundTrips: 1, rounds: 1, threads: 2 },
+      machine: 'test',
+    });
+    const runs = [fake(300, 100), fake(100, 100), fake(200, 50)];
+    expect(medianRun(runs)).toBe(runs[2]);
+    const md = renderDispatchMarkdown(medianRun(runs), runs);
+    expect(md).toContain('agentpool / piscina (default): **4.00×**');
+    expect(md).toContain('3 full runs');
+    expect(md).toContain('3.00× / 1.00× / 4.00×');
+    expect(() => medianRun([])).toThrow(/at least one report/);
   });
 });

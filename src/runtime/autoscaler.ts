@@ -1,0 +1,38 @@
+/**
+ * One scaler actor per autoscaled pool (machines/scaler.machine.ts), wired to the pool: `readMetrics`
+ * observes the pool (counts, utilisation averaged over the interval, recent waits, arrival rate, mean
+ * service time), `applyScale` goes through the pool actor's SCALE_TO (idle-first, graceful
+ * scale-down; partial success recorded).
+ */
+import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import { scalerMachine } from '../../machines/scaler.machine.js';
+import type { ScalingConfig } from '../policies/scaling/config.js';
+import type { Clock } from './clock.js';
+import type { Logger } from './logger.js';
+import type { Pool } from './pool.js';
+
+/** Start the scaler of `pool` with a validated config. */
+export function startAutoscaler(
+  pool: Pool,
+  config: ScalingConfig,
+  clock: Clock,
+  logger: Logger,
+  inspect?: (e: InspectionEvent) => void,
+): Actor<typeof scalerMachine> {
+  const machine = scalerMachine.provide({
+    actors: {
+      readMetrics: fromPromise(async () => pool.observe()),
+      applyScale: fromPromise(async ({ input }) => {
+        await pool.scaleTo(input.target, `autoscale: ${input.reason}`);
+        return { size: pool.size };
+      }),
+    },
+  });
+  const actor = createActor(machine, {
+    input: { pool: pool.type, config },
+    clock,
+    ...(inspect ? { inspect } : {}),
+  });
+  actor.subscribe({ error: (err) => logger.error({ err, pool: pool.type }, 'scaler actor error') });
+  return actor.start();
+}

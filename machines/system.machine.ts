@@ -25,8 +25,7 @@ export interface SystemInput {
 
 /** Events {@link systemMachine} accepts. */
 export type SystemMachineEvent =
-  | { type: 'START' }
-  | { type: 'SHUTDOWN'; graceful: boolean; deadlineMs: number };
+  { type: 'START' } | { type: 'SHUTDOWN'; graceful: boolean; deadlineMs: number };
 
 /**
  * The system statechart.

@@ -10,6 +10,7 @@ import { ConfigError } from '../errors/errors.js';
 import { invalid, knownKeys, num, record, str, strings } from '../errors/validate.js';
 import type { HostKind } from '../hosts/host.js';
 import { agentModuleUrl } from '../hosts/thread-host.js';
+import { STRATEGY_NAMES, type StrategyName } from '../policies/balancing/index.js';
 import {
   type ScalingConfig,
   type ScalingConfigInput,
@@ -73,6 +74,8 @@ export interface PoolConfig {
   timings: AgentTimings;
   /** Validated autoscaling config, or undefined when off. */
   autoscale: ScalingConfig | undefined;
+  /** Balancing strategy among free agents, or undefined for idle-longest-first. */
+  balancing: StrategyName | undefined;
 }
 
 /** A pool as the user writes it (all but `agent` optional). */
@@ -111,6 +114,13 @@ export interface PoolOptions {
    * @default false
    */
   autoscale?: boolean | Omit<ScalingConfigInput, 'min' | 'max'>;
+  /**
+   * Which free agent gets the next lease or task (src/policies/balancing). Without it the agent idle
+   * longest goes first (O(1)); a strategy looks at every free agent (O(free agents)) and learns from
+   * completions. @default undefined (idle-longest-first)
+   * @example 'least-connections'
+   */
+  balancing?: StrategyName;
 }
 
 /** Global resource limits (totals over every allocation). */
@@ -182,6 +192,7 @@ const POOL_KEYS = new Set([
   'capacity',
   'timings',
   'autoscale',
+  'balancing',
 ]);
 const CAPACITY_KEYS = new Set([
   'memoryMb',
@@ -324,6 +335,10 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     },
     timings,
     autoscale,
+    balancing:
+      o.balancing === undefined
+        ? undefined
+        : str('config', `${path}.balancing`, o.balancing, 'round-robin' as StrategyName, STRATEGY_NAMES),
   };
 }
 

@@ -36,8 +36,7 @@ export class KeyGate {
 
 /** Result of a ledger reservation. */
 export type GateReservation =
-  | { ok: true; release(): void }
-  | { ok: false; resource: string; requested: number; available: number };
+  { ok: true; release(): void } | { ok: false; resource: string; requested: number; available: number };
 
 /** The global resource ledger as pools see it. */
 export interface ResourceGate {

@@ -20,8 +20,10 @@ import {
 } from '../errors/errors.js';
 import { PoolMetrics, type PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
 import type { ScalingObservation } from '../policies/scaling/decide.js';
-import { type AgentAvailability, AgentHandle } from './agent-handle.js';
+import { type AgentAvailability, AgentHandle, type AgentSpec } from './agent-handle.js';
 import { startAutoscaler } from './autoscaler.js';
+import { type AgentView, type BalancingStrategy, createStrategy } from '../policies/balancing/index.js';
+import { createRng, type Rng } from '../sim/random.js';
 import type { Clock } from './clock.js';
 import type { PoolConfig, ResourceName } from './config.js';
 import type { KeyGate, ResourceGate } from './gates.js';
@@ -41,7 +43,7 @@ export interface PoolDeps {
   /** Called when an agent slot became free and no acquire waiter took it (the dispatcher pulls work). */
   onFreed?: (pool: Pool) => void;
   /** Token accounting hooks for agents (optional). */
-  agentHooks?: Pick<import('./agent-handle.js').AgentSpec, 'reserveTokens' | 'settleTokens' | 'onUsage'>;
+  agentHooks?: Pick<AgentSpec, 'reserveTokens' | 'settleTokens' | 'onUsage'>;
 }
 
 /** A validated acquire request. */
@@ -135,6 +137,8 @@ export class Pool implements LeaseOwner {
   ) {
     this.type = config.type;
     this.metrics = new PoolMetrics({ pool: config.type, type: config.type });
+    this.strategy = config.balancing ? createStrategy(config.balancing) : undefined;
+    this.rng = createRng([...config.type].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 7));
     this.leaseMark = deps.clock.now();
     this.lastObservation = { at: this.leaseMark, leaseMs: 0 };
     const machine = poolMachine.provide({
@@ -157,6 +161,9 @@ export class Pool implements LeaseOwner {
   }
 
   private scaler: Actor<typeof scalerMachine> | undefined;
+  /** Balancing among free agents (pool option `balancing`), seeded per pool so runs are reproducible. */
+  private readonly strategy: BalancingStrategy | undefined;
+  private readonly rng: Rng;
 
   /** Start the pool actor, bring the pool to `min` agents, then start its scaler if autoscaled. */
   async start(): Promise<void> {
@@ -398,6 +405,7 @@ export class Pool implements LeaseOwner {
     this.leases.add(lease);
     this.waits.record(now - startedAt);
     this.metrics.recordWait((now - startedAt) / 1000);
+    this.strategy?.onDispatch?.(agent.id, { id: lease.id }, now);
     return lease;
   }
 
@@ -424,6 +432,20 @@ export class Pool implements LeaseOwner {
     this.serveWaiters();
     if (this.free.size > 0) this.deps.onFreed?.(this);
     if (this.drained && this.leases.size === 0) this.drained();
+  }
+
+  private view(a: AgentHandle): AgentView {
+    const cap = this.config.concurrency;
+    return {
+      id: a.id,
+      weight: this.config.capacity.weight,
+      active: a.leases,
+      capacity: cap,
+      utilization: a.leases / cap,
+      free: {},
+      capacityTotal: {},
+      specializations: this.config.capacity.specializations,
+    };
   }
 
   private markLeases(now: number): void {
@@ -484,11 +506,17 @@ export class Pool implements LeaseOwner {
     };
   }
 
-  /** Take a free slot from the agent idle longest. */
+  /** Take a free slot: from the agent idle longest, or the one the pool's balancing strategy picks. */
   private takeFree(): AgentHandle | undefined {
     const it = this.free.values().next();
     if (it.done) return undefined;
-    const agent = it.value;
+    let agent = it.value;
+    if (this.strategy && this.free.size > 1) {
+      const views: AgentView[] = [];
+      for (const a of this.free) views.push(this.view(a));
+      const picked = this.strategy.pick(views, {}, this.rng);
+      agent = (picked && this.agents.get(picked.id)) || agent;
+    }
     agent.leases++;
     if (agent.leases >= this.config.concurrency) this.free.delete(agent);
     return agent;

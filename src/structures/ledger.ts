@@ -88,8 +88,7 @@ export type ReserveResult = { ok: true; allocation: Allocation } | { ok: false; 
 
 /** Result of {@link Ledger.release}: a second release is a no-op and says so. */
 export type ReleaseResult =
-  | { released: true; allocation: Allocation }
-  | { released: false; reason: 'already-released' | 'unknown' };
+  { released: true; allocation: Allocation } | { released: false; reason: 'already-released' | 'unknown' };
 
 /** A reservation request. */
 export interface ReserveRequest {

@@ -2,6 +2,7 @@
  * acquire() on inline pools in virtual time: the fast path, waiting, the timeout → scale-up → retry
  * path, exhaustion at 1.5 × the timeout, abort, release, and requests that can never fit.
  */
+import type { ConfigError } from '../../src/errors/errors.js';
 import { describe, expect, it } from 'vitest';
 import { CountingGate, flakyAgent, rejection, startSystem, track } from './helpers.js';
 
@@ -317,4 +318,4 @@ describe('acquire: requests that can never fit fail fast', () => {
   });
 });
 
-type AgentPoolErrorWithPath = import('../../src/errors/errors.js').ConfigError;
+type AgentPoolErrorWithPath = ConfigError;

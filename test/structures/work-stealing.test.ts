@@ -150,7 +150,7 @@ describe('WorkStealingScheduler', () => {
           }
           // Drain: every agent pops until no agent gets anything; everything comes out exactly once.
           ws.addAgent('drain');
-          for (let progress = true; progress; ) {
+          for (let progress = true; progress;) {
             progress = false;
             for (const id of ws.agents()) {
               for (let got = ws.next(id); got; got = ws.next(id)) {

@@ -12,11 +12,7 @@ import { healthyMachine } from './fixtures.js';
 const known = setup({
   types: {
     events: {} as
-      | { type: 'START' }
-      | { type: 'STOP' }
-      | { type: 'TICK' }
-      | { type: 'KILL' }
-      | { type: 'BURN' },
+      { type: 'START' } | { type: 'STOP' } | { type: 'TICK' } | { type: 'KILL' } | { type: 'BURN' },
   },
   guards: { ready: () => true, warm: () => true },
   delays: { grace: 1000 },

@@ -118,6 +118,8 @@ export class Pool implements LeaseOwner {
   private leaseMs = 0;
   private leaseMark = 0;
   private lastObservation = { at: 0, leaseMs: 0 };
+  /** Grant waits since the last scaler observation (ms), bounded. */
+  private windowWaits: number[] = [];
   readonly counters: PoolCounters = {
     acquires: 0,
     grantedImmediately: 0,
@@ -405,6 +407,7 @@ export class Pool implements LeaseOwner {
     this.leases.add(lease);
     this.waits.record(now - startedAt);
     this.metrics.recordWait((now - startedAt) / 1000);
+    if (this.windowWaits.length < 10_000) this.windowWaits.push(now - startedAt);
     this.strategy?.onDispatch?.(agent.id, { id: lease.id }, now);
     return lease;
   }
@@ -499,11 +502,17 @@ export class Pool implements LeaseOwner {
       starting: c.starting,
       waiters: this.waiters.size,
       utilisation,
-      // recent waits (the last few thousand grants) and the age of whoever still waits
-      waitMs: Math.max(this.waits.summary().p50, oldest),
+      // waits granted during this interval (p90) and the age of whoever still waits
+      waitMs: Math.max(this.takeWindowP90(), oldest),
       arrivalRatePerS: snap.requestRatePerMin / 60,
       meanServiceMs: this.metrics.meanServiceSeconds * 1000,
     };
+  }
+
+  private takeWindowP90(): number {
+    const w = this.windowWaits.sort((a, b) => a - b);
+    this.windowWaits = [];
+    return w.length === 0 ? 0 : (w[Math.min(w.length - 1, Math.floor(0.9 * w.length))] ?? 0);
   }
 
   /** Take a free slot: from the agent idle longest, or the one the pool's balancing strategy picks. */

@@ -1,0 +1,88 @@
+/**
+ * The pool's scaler actor, metrics and balancing option, wired end to end on a ManualClock.
+ */
+import { describe, expect, it } from 'vitest';
+import { defineAgent } from '../../src/agent/define.js';
+import { sleep } from '../../src/runtime/clock.js';
+import { startSystem } from './helpers.js';
+
+describe('autoscaling, metrics and balancing through the system', () => {
+  it('the scaler grows a loaded pool within max and shrinks it back to min when idle', async () => {
+    const { sys, clock } = await startSystem({
+      code: {
+        min: 1,
+        max: 6,
+        acquireTimeoutMs: 600_000,
+        autoscale: {
+          intervalMs: 1_000,
+          maxAcceptableWaitMs: 100,
+          shortWaitMs: 50,
+          stabilisationWindowMs: 5_000,
+        },
+      },
+    });
+    const pool = sys.pool('code');
+    // 20 long acquisitions: one runs, the rest wait; the scaler must add agents.
+    const held = Array.from({ length: 20 }, (_, i) =>
+      sys.acquire('code', { cycleId: `c${i}` }).then(async (lease) => {
+        await sleep(clock, 5_000);
+        await lease.release();
+      }),
+    );
+    let peak = 0;
+    for (let t = 0; t < 120 && peak < 6; t++) {
+      await clock.advanceAsync(500);
+      peak = Math.max(peak, pool.size);
+      expect(pool.size).toBeLessThanOrEqual(6);
+    }
+    expect(peak).toBeGreaterThan(1);
+    await Promise.all([...held, clock.advanceAsync(200_000)]);
+    // idle: back to min after the stabilisation window and cooldowns
+    for (let t = 0; t < 200 && pool.size > 1; t++) await clock.advanceAsync(5_000);
+    expect(pool.size).toBe(1);
+    const reasons = pool.status().history.map((h) => h.reason);
+    expect(reasons.some((r) => r.startsWith('autoscale'))).toBe(true);
+    expect(pool.scalerHistory().length).toBeGreaterThan(0);
+    await sys.shutdown({ graceful: false });
+  });
+
+  it('metrics() and metricsText() report requests, waits and completions with pool/type labels', async () => {
+    const { sys, clock } = await startSystem({ qa: { min: 2, max: 2 } });
+    for (let i = 0; i < 5; i++) {
+      const l = await sys.acquire('qa', { cycleId: `c${i}` });
+      await clock.advanceAsync(100);
+      await l.release();
+    }
+    const [m] = sys.metrics();
+    expect(m!.pool).toBe('qa');
+    expect(m!.outcomes.success).toBe(5);
+    expect(m!.service.count).toBe(5);
+    expect(m!.service.sum / m!.service.count).toBeCloseTo(0.1, 5);
+    const text = sys.metricsText();
+    expect(text).toMatch(/# TYPE \S+ histogram/);
+    expect(text).toMatch(/\{[^}]*pool="qa"[^}]*\}/);
+    expect(text).not.toMatch(/cycle|agentId/); // low-cardinality labels only
+    await sys.shutdown({ graceful: false });
+  });
+
+  it('balancing: least-connections spreads leases over agents; the default fills the idle-longest agent first', async () => {
+    const agentsOf = async (balancing?: 'least-connections') => {
+      const { sys } = await startSystem({
+        code: {
+          min: 2,
+          max: 2,
+          concurrency: 3,
+          ...(balancing ? { balancing } : {}),
+          agent: defineAgent({ x: () => 1 }),
+        },
+      });
+      const leases = [];
+      for (let i = 0; i < 4; i++) leases.push(await sys.acquire('code', { cycleId: `c${i}` }));
+      const ids = leases.map((l) => l.agentId);
+      await sys.shutdown({ graceful: false });
+      return new Set(ids.slice(0, 2)).size;
+    };
+    expect(await agentsOf('least-connections')).toBe(2); // first two leases on different agents
+    expect(await agentsOf()).toBe(1); // FIFO free set: the same agent until its slots are full
+  });
+});

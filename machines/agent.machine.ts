@@ -239,11 +239,11 @@ export const agentMachine = setup({
                 guard: 'isOverdueTask',
                 target: 'entered',
                 actions: assign({
-                  inflight: ({ context }) => context.inflight - 1,
+                  inflight: ({ context }) => Math.max(0, context.inflight - 1),
                   overdueTaskId: undefined,
                 }),
               },
-              { actions: assign({ inflight: ({ context }) => context.inflight - 1 }) },
+              { actions: assign({ inflight: ({ context }) => Math.max(0, context.inflight - 1) }) },
             ],
           },
         },
@@ -261,7 +261,7 @@ export const agentMachine = setup({
           },
           {
             actions: assign({
-              inflight: ({ context }) => context.inflight - 1,
+              inflight: ({ context }) => Math.max(0, context.inflight - 1),
               failures: ({ context, event }) => (event.ok ? 0 : context.failures),
             }),
           },
@@ -288,7 +288,7 @@ export const agentMachine = setup({
         TASK_START: { actions: 'incInflight' },
         TASK_END: [
           { guard: 'lastTask', target: 'stopping', actions: assign({ inflight: 0 }) },
-          { actions: assign({ inflight: ({ context }) => context.inflight - 1 }) },
+          { actions: assign({ inflight: ({ context }) => Math.max(0, context.inflight - 1) }) },
         ],
         TASK_OVERDUE: {
           actions: { type: 'abortTask', params: ({ event }) => ({ taskId: event.taskId }) },

@@ -100,9 +100,12 @@ export interface PoolOptions {
   cooldownMs?: number;
   /** Idle health-check period; 0 disables. @default 30_000 */
   healthCheckIntervalMs?: number;
-  /** @default 30_000 */
+  /** First wait of an acquire; after it the pool scales up by one and waits half as long again. @default 30_000 */
   acquireTimeoutMs?: number;
-  /** @default 30_000 */
+  /**
+   * Graceful scale-down: a retired agent finishes its work for at most this long, then is stopped
+   * (sets `timings.drainTimeoutMs` unless that is given). @default 30_000
+   */
   scaleDownGraceMs?: number;
   /** Consecutive failures that evict an agent. @default 3 */
   maxFailures?: number;
@@ -275,6 +278,17 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     { min: 0 },
   );
   timings.healthIntervalMs = healthCheckIntervalMs;
+  const scaleDownGraceMs = num(
+    'config',
+    `${path}.scaleDownGraceMs`,
+    o.scaleDownGraceMs,
+    timings.drainTimeoutMs,
+    {
+      min: 0,
+    },
+  );
+  // A retired agent drains for this long before it is stopped anyway (graceful scale-down).
+  if (t.drainTimeoutMs === undefined) timings.drainTimeoutMs = scaleDownGraceMs;
   const targetUtilization = num('config', `${path}.targetUtilization`, o.targetUtilization, 0.75, {
     gt: 0,
     max: 1,
@@ -314,7 +328,7 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     cooldownMs,
     healthCheckIntervalMs,
     acquireTimeoutMs: num('config', `${path}.acquireTimeoutMs`, o.acquireTimeoutMs, 30_000, { gt: 0 }),
-    scaleDownGraceMs: num('config', `${path}.scaleDownGraceMs`, o.scaleDownGraceMs, 30_000, { min: 0 }),
+    scaleDownGraceMs,
     maxFailures: num('config', `${path}.maxFailures`, o.maxFailures, 3, { min: 1, integer: true }),
     capacity: {
       memoryMb: num('config', `${path}.capacity.memoryMb`, cap.memoryMb, 1024, { gt: 0 }),

@@ -15,7 +15,9 @@ import type { GateReservation, ResourceGate } from './gates.js';
 /** A {@link ResourceGate} over the allocator actor. */
 export class AllocatorGate implements ResourceGate {
   readonly actor: Actor<typeof allocatorMachine>;
+  /** Answers to this gate's own reserves only (other senders' results are not kept: no leak). */
   private readonly results = new Map<string, AllocatorResult>();
+  private readonly awaiting = new Set<string>();
   private seq = 0;
 
   constructor(
@@ -31,7 +33,7 @@ export class AllocatorGate implements ResourceGate {
       ...(inspect ? { inspect } : {}),
     });
     this.actor.on('allocator.result', (r) => {
-      this.results.set(r.requestId, r);
+      if (this.awaiting.has(r.requestId)) this.results.set(r.requestId, r);
     });
     this.actor.start();
   }
@@ -39,6 +41,7 @@ export class AllocatorGate implements ResourceGate {
   reserve(owner: string, amounts: Partial<Record<ResourceName, number>>): GateReservation {
     if (Object.keys(amounts).length === 0) return { ok: true, release: () => {} };
     const requestId = `r${++this.seq}`;
+    this.awaiting.add(requestId);
     this.actor.send({
       type: 'RESERVE',
       requestId,
@@ -46,6 +49,7 @@ export class AllocatorGate implements ResourceGate {
       request: amounts as Record<string, number>,
       exact: true,
     });
+    this.awaiting.delete(requestId);
     const r = this.results.get(requestId);
     this.results.delete(requestId);
     if (r?.ok === true && 'allocation' in r) {

@@ -12,6 +12,11 @@ import type { HostKind } from '../hosts/host.js';
 import { agentModuleUrl } from '../hosts/thread-host.js';
 import { STRATEGY_NAMES, type StrategyName } from '../policies/balancing/index.js';
 import {
+  type RebalanceConfig,
+  type RebalanceConfigInput,
+  resolveRebalanceConfig,
+} from '../policies/rebalancing.js';
+import {
   type ScalingConfig,
   type ScalingConfigInput,
   validateScalingConfig,
@@ -76,7 +81,14 @@ export interface PoolConfig {
   autoscale: ScalingConfig | undefined;
   /** Balancing strategy among free agents, or undefined for idle-longest-first. */
   balancing: StrategyName | undefined;
+  /** Order in which waiting acquisitions are admitted. @default 'fifo' */
+  admission: AdmissionOrder;
 }
+
+/** Admission orders of waiting acquisitions (see {@link PoolOptions.admission}). */
+export const ADMISSION_ORDERS = ['fifo', 'drf'] as const;
+/** An admission order. */
+export type AdmissionOrder = (typeof ADMISSION_ORDERS)[number];
 
 /** A pool as the user writes it (all but `agent` optional). */
 export interface PoolOptions {
@@ -124,6 +136,37 @@ export interface PoolOptions {
    * @example 'least-connections'
    */
   balancing?: StrategyName;
+  /**
+   * Which waiting acquisition gets an agent that frees up. `'fifo'`: the oldest (a waiter blocked by
+   * its concurrency key does not block the rest). `'drf'`: Dominant Resource Fairness across tenants
+   * (cycles) — the waiter whose cycle holds the smallest dominant share of the global `limits` (over
+   * every pool's leases), ties FIFO; waiters whose requirements do not fit what is free keep waiting
+   * instead of being offered an agent they cannot reserve. Without global limits every share is 0,
+   * so `'drf'` behaves as `'fifo'`.
+   * @default 'fifo'
+   */
+  admission?: AdmissionOrder;
+}
+
+/**
+ * Rebalancing options (see src/runtime/rebalance.ts): the rules of {@link RebalanceConfigInput} plus
+ * the round timing.
+ */
+export interface RebalanceOptions extends RebalanceConfigInput {
+  /** Time between rounds (clock ms). @default 60_000 */
+  intervalMs?: number;
+  /** A collect or apply step that takes longer is abandoned. @default 10_000 */
+  stepTimeoutMs?: number;
+  /** Outcomes kept for `system.rebalanceHistory()`. @default 100 */
+  historySize?: number;
+}
+
+/** Validated rebalancing settings. */
+export interface RebalanceSettings {
+  intervalMs: number;
+  stepTimeoutMs: number;
+  historySize: number;
+  rules: RebalanceConfig;
 }
 
 /** Global resource limits (totals over every allocation). */
@@ -155,6 +198,15 @@ export interface SystemOptions {
    * @example { system: 2_000_000, pools: { code: 1_000_000 }, defaultCycle: 100_000 }
    */
   budgets?: { system?: number; pools?: Record<string, number>; defaultCycle?: number };
+  /**
+   * Rebalance live lease allocations to their reported use (`lease.reportUsage`) every interval,
+   * through the allocator: memory used < 30 % gives back 40 %, CPU < 25 % gives back 30 %, memory
+   * > 90 % grows 50 % when the ledger allows. `true` for the defaults. Needs `limits` (the allocator
+   * owns the ledger it resizes). Outcomes: `system.rebalanceHistory()`.
+   * @default off
+   * @example { intervalMs: 30_000, memoryGiveBack: 0.25 }
+   */
+  rebalance?: boolean | RebalanceOptions;
 }
 
 /** Seed pool sizes from the design (design 1–3, code 2–5, qa 1–3, data 1–2). */
@@ -196,6 +248,7 @@ const POOL_KEYS = new Set([
   'timings',
   'autoscale',
   'balancing',
+  'admission',
 ]);
 const CAPACITY_KEYS = new Set([
   'memoryMb',
@@ -216,6 +269,7 @@ const SYSTEM_KEYS = new Set([
   'inspect',
   'shutdownDeadlineMs',
   'budgets',
+  'rebalance',
 ]);
 /** Names of the numeric resources. */
 export const RESOURCE_NAMES = ['memoryMb', 'cpuCores', 'tokens', 'diskMb', 'networkMbps'] as const;
@@ -353,6 +407,7 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
       o.balancing === undefined
         ? undefined
         : str('config', `${path}.balancing`, o.balancing, 'round-robin' as StrategyName, STRATEGY_NAMES),
+    admission: str('config', `${path}.admission`, o.admission, 'fifo' as AdmissionOrder, ADMISSION_ORDERS),
   };
 }
 
@@ -361,6 +416,8 @@ export interface SystemConfig {
   pools: Map<string, PoolConfig>;
   limits: Partial<Record<ResourceName, number>>;
   shutdownDeadlineMs: number;
+  /** Rebalancing settings, or undefined when off. */
+  rebalance: RebalanceSettings | undefined;
 }
 
 /** Validate the options of {@link createAgentPoolSystem}; throws before anything starts. */
@@ -383,5 +440,31 @@ export function parseSystem(raw: unknown): SystemConfig {
     pools: out,
     limits,
     shutdownDeadlineMs: num('config', 'shutdownDeadlineMs', o.shutdownDeadlineMs, 30_000, { min: 0 }),
+    rebalance: parseRebalance(o.rebalance, limits),
   };
+}
+
+/** Validate the `rebalance` option: round timing here, the rules by {@link resolveRebalanceConfig}. */
+function parseRebalance(
+  raw: unknown,
+  limits: Partial<Record<ResourceName, number>>,
+): RebalanceSettings | undefined {
+  if (raw === undefined || raw === false) return undefined;
+  const given = raw === true ? {} : record('config', 'rebalance', raw);
+  const { intervalMs, stepTimeoutMs, historySize, ...rules } = given;
+  const settings: RebalanceSettings = {
+    intervalMs: num('config', 'rebalance.intervalMs', intervalMs, 60_000, { gt: 0 }),
+    stepTimeoutMs: num('config', 'rebalance.stepTimeoutMs', stepTimeoutMs, 10_000, { gt: 0 }),
+    historySize: num('config', 'rebalance.historySize', historySize, 100, { min: 1, integer: true }),
+    rules: resolveRebalanceConfig(rules, 'rebalance'),
+  };
+  // The rebalancer resizes allocations in the allocator's ledger, which exists only with global limits.
+  if (Object.keys(limits).length === 0)
+    invalid(
+      'config',
+      'rebalance',
+      raw,
+      'off, or global `limits` configured too (the rebalancer resizes allocations in the allocator ledger)',
+    );
+  return settings;
 }

@@ -3,6 +3,7 @@
  * by the caller, or automatically when the agent dies or the system shuts down.
  */
 import { AgentPoolError } from '../errors/errors.js';
+import { knownKeys, num, record } from '../errors/validate.js';
 import type { AgentHandle, RunOptions } from './agent-handle.js';
 import type { Requirements } from './requirements.js';
 
@@ -11,6 +12,16 @@ export interface LeaseOwner {
   releaseLease(lease: Lease): void;
 }
 
+/** Resource use a lease reports: what its agent really uses now (rebalancing input). */
+export interface LeaseUsage {
+  /** Heap MB in use. */
+  memoryMb?: number;
+  /** CPU cores busy. */
+  cpuCores?: number;
+}
+
+const USAGE_KEYS = new Set(['memoryMb', 'cpuCores']);
+
 /** A granted acquisition. */
 export class Lease {
   private releasedFlag = false;
@@ -18,6 +29,9 @@ export class Lease {
   lostReason: string | undefined;
   /** Give back what the global ledger reserved for this lease (set by the pool). */
   releaseResources: (() => void) | undefined;
+  /** Peak use reported since the rebalancer last looked, and how many reports it is over. */
+  private usagePeak: LeaseUsage | undefined;
+  private usageSamples = 0;
 
   constructor(
     /** Unique id. */
@@ -79,6 +93,43 @@ export class Lease {
       this.owner.releaseLease(this);
     }
     return Promise.resolve();
+  }
+
+  /**
+   * Report what the leased agent uses now. With the system option `rebalance`, the rebalancer resizes
+   * the lease's allocation to the peak reported over each interval (peak, not mean: shrinking to a
+   * mean starves the next spike). Reports after release are ignored.
+   *
+   * @throws {InvalidArgumentError} unknown keys, negative or non-finite amounts (nothing recorded).
+   * @example lease.reportUsage({ memoryMb: process.memoryUsage().heapUsed / 2 ** 20 });
+   */
+  reportUsage(usage: LeaseUsage): void {
+    const o = record('argument', 'usage', usage);
+    knownKeys('argument', 'usage', o, USAGE_KEYS);
+    const memoryMb =
+      o.memoryMb === undefined ? undefined : num('argument', 'usage.memoryMb', o.memoryMb, 0, { min: 0 });
+    const cpuCores =
+      o.cpuCores === undefined ? undefined : num('argument', 'usage.cpuCores', o.cpuCores, 0, { min: 0 });
+    if (this.releasedFlag) return;
+    // A resource never reported stays absent (unknown), so it is not mistaken for "unused".
+    const p: LeaseUsage = this.usagePeak ?? {};
+    if (memoryMb !== undefined) p.memoryMb = Math.max(p.memoryMb ?? 0, memoryMb);
+    if (cpuCores !== undefined) p.cpuCores = Math.max(p.cpuCores ?? 0, cpuCores);
+    this.usagePeak = p;
+    this.usageSamples++;
+  }
+
+  /**
+   * The peak use reported since the last call and how many reports it covers, or undefined when none
+   * came; starts a new window. For the rebalancer (src/runtime/rebalance.ts).
+   * @internal
+   */
+  takeUsage(): { peak: LeaseUsage; samples: number } | undefined {
+    const peak = this.usagePeak;
+    const samples = this.usageSamples;
+    this.usagePeak = undefined;
+    this.usageSamples = 0;
+    return peak === undefined ? undefined : { peak, samples };
   }
 
   /** Released by the runtime (agent lost, shutdown). */

@@ -19,8 +19,10 @@ import {
   ResourceExhaustedError,
 } from '../errors/errors.js';
 import { PoolMetrics, type PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
+import { drfPick } from '../policies/drf.js';
 import type { ScalingObservation } from '../policies/scaling/decide.js';
 import { type AgentAvailability, AgentHandle, type AgentSpec } from './agent-handle.js';
+import { AllocatorGate } from './allocator-gate.js';
 import { startAutoscaler } from './autoscaler.js';
 import { type AgentView, type BalancingStrategy, createStrategy } from '../policies/balancing/index.js';
 import { createRng, type Rng } from '../sim/random.js';
@@ -543,14 +545,22 @@ export class Pool implements LeaseOwner {
     this.serveWaiters();
   }
 
-  /** Offer free agents to waiters in FIFO order; a waiter blocked by its concurrency key does not block the rest. */
+  /**
+   * Offer free agents to waiters: in FIFO order, or by Dominant Resource Fairness with pool option
+   * `admission: 'drf'`. A waiter blocked by its concurrency key does not block the rest.
+   */
   private serveWaiters(): void {
+    const drf = this.config.admission === 'drf';
     while (this.free.size > 0 && this.waiters.size > 0) {
       let next: Waiter | undefined;
-      for (const w of this.waiters) {
-        if (w.agent === undefined && this.deps.keys.allows(w.req.concurrencyKey, w.req.concurrencyLimit)) {
-          next = w;
-          break;
+      if (drf) {
+        next = this.nextDrfWaiter();
+      } else {
+        for (const w of this.waiters) {
+          if (w.agent === undefined && this.deps.keys.allows(w.req.concurrencyKey, w.req.concurrencyLimit)) {
+            next = w;
+            break;
+          }
         }
       }
       if (!next) return;
@@ -560,8 +570,64 @@ export class Pool implements LeaseOwner {
       // The key is held from the offer on (not from the grant), so a second free agent in the same
       // turn cannot go to another waiter of the same key while this offer is being reserved.
       this.deps.keys.take(next.req.concurrencyKey);
+      if (drf) this.drfOffered.add(next);
       next.actor.send({ type: 'OFFER', agentId: agent.id });
     }
+  }
+
+  /**
+   * Offers not yet reserved in the ledger (the reservation runs a microtask after the offer): DRF
+   * charges them to their tenant so that several agents freed in one turn are not all handed to the
+   * same lowest-share tenant. Pruned lazily once the offer is granted or withdrawn.
+   */
+  private readonly drfOffered = new Set<Waiter>();
+
+  /**
+   * The waiter DRF admits next: among waiters not blocked by their concurrency key whose requirements
+   * fit what the ledger has free, the one whose tenant (cycle) holds the lowest dominant share of the
+   * global limits, ties FIFO. What a tenant holds is read from the allocator's ledger (every pool's
+   * leases, owner `type:cycle`) plus its offers not yet reserved. A waiter that does not fit keeps
+   * waiting rather than being offered an agent its reservation would fail on. Without an allocator
+   * (no global limits, or a custom gate) there is nothing to share fairly: FIFO.
+   * O(allocations + waiters × resources).
+   */
+  private nextDrfWaiter(): Waiter | undefined {
+    const eligible: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (w.agent === undefined && this.deps.keys.allows(w.req.concurrencyKey, w.req.concurrencyLimit))
+        eligible.push(w);
+    }
+    const gate = this.deps.gate;
+    if (eligible.length === 0 || !(gate instanceof AllocatorGate)) return eligible[0];
+    const ledger = gate.actor.getSnapshot().context.ledger;
+    const held = new Map<string, Record<string, number>>();
+    const free = ledger.available();
+    const charge = (tenant: string, amounts: Readonly<Record<string, number>>, pending: boolean) => {
+      const h = held.get(tenant) ?? {};
+      for (const k in amounts) {
+        const v = amounts[k] ?? 0;
+        h[k] = (h[k] ?? 0) + v;
+        if (pending && free[k] !== undefined) free[k] -= v;
+      }
+      held.set(tenant, h);
+    };
+    for (const a of ledger.allocations()) {
+      if (a.owner === undefined) continue;
+      // Pool names cannot contain ':', so the tenant is everything after the first one.
+      const i = a.owner.indexOf(':');
+      charge(i < 0 ? a.owner : a.owner.slice(i + 1), a.amounts, false);
+    }
+    for (const w of this.drfOffered) {
+      if (w.agent === undefined) this.drfOffered.delete(w);
+      else if (w.reservation === undefined) charge(w.req.cycleId, amountsOf(w.req.requirements), true);
+    }
+    const i = drfPick(
+      eligible.map((w) => ({ tenant: w.req.cycleId, demand: amountsOf(w.req.requirements) })),
+      held,
+      ledger.limits(),
+      free,
+    );
+    return i < 0 ? undefined : eligible[i];
   }
 
   /** Start agents for waiters nobody is starting an agent for yet (below max). */

@@ -20,6 +20,8 @@ import { KeyGate, type ResourceGate, unlimitedGate } from './gates.js';
 import type { Lease } from './lease.js';
 import { createLogger, type Logger } from './logger.js';
 import { type AcquireRequest, Pool, type PoolStatus } from './pool.js';
+import { Rebalancer, RebalancingGate } from './rebalance.js';
+import type { RebalanceOutcome } from '../policies/rebalancing.js';
 import { neverFits, parseRequirements, parseTimeout, type Requirements } from './requirements.js';
 
 /** Options of {@link AgentPoolSystem.acquire}. */
@@ -99,6 +101,9 @@ export class AgentPoolSystem {
   readonly budgets: TokenBudgets;
   /** The allocator actor behind the global limits, when limits are configured. */
   readonly allocator: AllocatorGate | undefined;
+  /** The rebalancer (system option `rebalance`), when on and the allocator is the gate. */
+  readonly rebalancer: Rebalancer | undefined;
+  private rebalancerStarted = false;
 
   /**
    * @param options see {@link SystemOptions}
@@ -109,9 +114,16 @@ export class AgentPoolSystem {
     this.budgets = new TokenBudgets(options.budgets ?? {});
     this.clock = options.clock ?? realClock;
     this.logger = options.logger ?? createLogger();
+    const rebalance = gateOverride === undefined ? this.config.rebalance : undefined;
     this.allocator =
       gateOverride === undefined && Object.keys(this.config.limits).length > 0
-        ? new AllocatorGate(this.config.limits, this.clock, options.inspect)
+        ? rebalance
+          ? new RebalancingGate(this.config.limits, this.clock, options.inspect)
+          : new AllocatorGate(this.config.limits, this.clock, options.inspect)
+        : undefined;
+    this.rebalancer =
+      rebalance && this.allocator instanceof RebalancingGate
+        ? new Rebalancer(this.allocator, rebalance, this.clock, this.logger, options.inspect)
         : undefined;
     const gate: ResourceGate = gateOverride ?? this.allocator ?? unlimitedGate;
     const agentHooks = tokenHooks(this.budgets);
@@ -165,6 +177,11 @@ export class AgentPoolSystem {
   async start(): Promise<void> {
     this.actor.send({ type: 'START' });
     await this.until((s) => s === 'running' || s === 'stopped');
+    // Rounds begin once the pools are up (and only once, whatever start() is called again).
+    if (this.state === 'running' && !this.rebalancerStarted) {
+      this.rebalancerStarted = true;
+      this.rebalancer?.start();
+    }
     if (this.state !== 'running') {
       throw new AgentPoolError(
         'ERR_SHUTTING_DOWN',
@@ -210,7 +227,12 @@ export class AgentPoolSystem {
     }
     const never = neverFits(req.requirements, pool.config, this.config.limits);
     if (never) return Promise.reject(never);
-    return pool.acquire(req);
+    const rebalancer = this.rebalancer;
+    if (!rebalancer) return pool.acquire(req);
+    return pool.acquire(req).then((lease) => {
+      rebalancer.track(lease);
+      return lease;
+    });
   }
 
   private parseAcquire(pool: Pool, raw: unknown): AcquireRequest {
@@ -288,6 +310,15 @@ export class AgentPoolSystem {
     return toPrometheus(this.metrics());
   }
 
+  /**
+   * What the rebalancer did, oldest first (bounded by `rebalance.historySize`): per opportunity, the
+   * allocation, the planned change, whether the allocator applied it, and what was freed or granted.
+   * Empty when `rebalance` is off.
+   */
+  rebalanceHistory(): readonly RebalanceOutcome[] {
+    return this.rebalancer?.history() ?? [];
+  }
+
   /** Token usage and remaining budget per system, pool and cycle. */
   tokenUsage(): ReturnType<TokenBudgets['snapshot']> {
     return this.budgets.snapshot();
@@ -301,6 +332,8 @@ export class AgentPoolSystem {
       min: 0,
     });
     this.actor.send({ type: 'SHUTDOWN', graceful, deadlineMs });
+    // No resizes while leases drain: a rebalancing round is an optimisation, not shutdown work.
+    this.rebalancer?.stop();
     await this.until((s) => s === 'stopped');
     this.allocator?.stop();
   }

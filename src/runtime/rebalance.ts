@@ -1,0 +1,195 @@
+/**
+ * The rebalancer wired to the runtime: machines/rebalancer.machine.ts on the system's clock, reading
+ * live lease allocations from the allocator's ledger and the use their leases report
+ * (`lease.reportUsage`), and applying every opportunity as a RESIZE through the allocator actor — the
+ * ledger's only writer — so a resize can never race a reservation.
+ *
+ * Which allocation is a lease's: {@link RebalancingGate} is the {@link AllocatorGate} that also
+ * remembers, per reservation, the allocation id the allocator granted, keyed by the release function
+ * the pool stores on the lease (`lease.releaseResources`).
+ */
+import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import type { AllocatorResult } from '../../machines/allocator.machine.js';
+import { type RebalanceObservations, rebalancerMachine } from '../../machines/rebalancer.machine.js';
+import {
+  type AllocationObservation,
+  applyOpportunities,
+  type RebalanceOutcome,
+  type ResizeThroughAllocator,
+} from '../policies/rebalancing.js';
+import { AllocatorGate } from './allocator-gate.js';
+import type { Clock } from './clock.js';
+import type { RebalanceSettings, ResourceName } from './config.js';
+import type { GateReservation } from './gates.js';
+import type { Lease } from './lease.js';
+import type { Logger } from './logger.js';
+
+/** An {@link AllocatorGate} that knows which allocation each reservation made, and can resize it. */
+export class RebalancingGate extends AllocatorGate {
+  /** Allocation id by the release function handed to the pool (weak: dropped with the lease). */
+  private readonly ids = new WeakMap<() => void, string>();
+  /** The result of the request being sent, captured while `send` runs (results are synchronous). */
+  private captured: AllocatorResult | undefined;
+  private resizeSeq = 0;
+
+  constructor(
+    limits: Partial<Record<ResourceName, number>>,
+    clock: Clock,
+    inspect?: (e: InspectionEvent) => void,
+  ) {
+    super(limits, clock, inspect);
+    this.actor.on('allocator.result', (r) => {
+      this.captured = r;
+    });
+  }
+
+  override reserve(owner: string, amounts: Partial<Record<ResourceName, number>>): GateReservation {
+    this.captured = undefined;
+    const r = super.reserve(owner, amounts);
+    const c = this.captured as AllocatorResult | undefined;
+    if (r.ok && c?.ok === true && 'allocation' in c) this.ids.set(r.release, c.allocation.id);
+    this.captured = undefined;
+    return r;
+  }
+
+  /** The allocation a lease holds, if its reservation went through this gate and is still live. */
+  allocationOf(lease: Lease): string | undefined {
+    const release = lease.releaseResources;
+    return release === undefined ? undefined : this.ids.get(release);
+  }
+
+  /** The ledger the allocator owns (read-only use). */
+  ledger() {
+    return this.actor.getSnapshot().context.ledger;
+  }
+
+  /**
+   * One RESIZE through the allocator, answered synchronously; `before`/`after` are the allocation's
+   * amounts of the resized resource, so a shrink clamped at the per-agent minimum reports what it
+   * really freed.
+   */
+  readonly resize: ResizeThroughAllocator = (allocationId, delta) => {
+    const resource = Object.keys(delta)[0];
+    if (resource === undefined) return { ok: false, error: 'empty change' };
+    const before = this.ledger().get(allocationId)?.amounts[resource];
+    if (before === undefined) return { ok: false, error: `allocation ${allocationId} was released` };
+    this.captured = undefined;
+    const requestId = `rebalance-${++this.resizeSeq}`;
+    this.actor.send({ type: 'RESIZE', requestId, allocationId, change: { delta } });
+    const r = this.captured as AllocatorResult | undefined;
+    this.captured = undefined;
+    if (r === undefined || r.requestId !== requestId) return { ok: false, error: 'allocator did not answer' };
+    if (r.ok && 'allocation' in r) return { ok: true, before, after: r.allocation.amounts[resource] ?? 0 };
+    if (!r.ok && 'reason' in r) {
+      const { resource: res, requested, available, scope } = r.reason;
+      return { ok: false, error: `${res}: ${requested} requested, ${available} available (${scope} limit)` };
+    }
+    return { ok: false, error: 'error' in r ? r.error.message : 'refused' };
+  };
+}
+
+/**
+ * Runs the rebalancer machine for a system. Leases are registered with {@link track} when granted;
+ * each round samples the peak use they reported since the previous round.
+ */
+export class Rebalancer {
+  /** The rebalancer actor (inspectable). */
+  readonly actor: Actor<typeof rebalancerMachine>;
+  private readonly leases = new Set<Lease>();
+
+  constructor(
+    private readonly gate: RebalancingGate,
+    settings: RebalanceSettings,
+    clock: Clock,
+    logger: Logger,
+    inspect?: (e: InspectionEvent) => void,
+  ) {
+    const machine = rebalancerMachine.provide({
+      actors: {
+        collectObservations: fromPromise<RebalanceObservations, void>(async () => this.collect()),
+        applyOpportunities: fromPromise(async ({ input }) =>
+          applyOpportunities(input.opportunities, this.gate.resize),
+        ),
+      },
+    });
+    this.actor = createActor(machine, {
+      input: {
+        config: settings.rules,
+        intervalMs: settings.intervalMs,
+        stepTimeoutMs: settings.stepTimeoutMs,
+        historySize: settings.historySize,
+      },
+      clock,
+      ...(inspect ? { inspect } : {}),
+    });
+    this.actor.subscribe({ error: (err) => logger.error({ err }, 'rebalancer actor error') });
+    this.actor.on('rebalancer.outcome', ({ outcome }) => logger.debug({ outcome }, 'rebalance'));
+  }
+
+  /** Start the rounds (the first one an interval from now). */
+  start(): void {
+    this.actor.start();
+  }
+
+  /** Stop: no further rounds. Idempotent. */
+  stop(): void {
+    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'STOP' });
+    this.actor.stop();
+    this.leases.clear();
+  }
+
+  /** Follow a granted lease: its reported use drives its allocation's size. */
+  track(lease: Lease): void {
+    if (!lease.released && this.gate.allocationOf(lease) !== undefined) this.leases.add(lease);
+  }
+
+  /** Run a round now instead of at the next interval (ignored while a round is running). */
+  trigger(): void {
+    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'TRIGGER' });
+  }
+
+  /** Recorded outcomes, oldest first (bounded by `historySize`). */
+  history(): readonly RebalanceOutcome[] {
+    return this.actor.getSnapshot().context.history;
+  }
+
+  /**
+   * One observation per live tracked lease that reported use this interval. Only reported resources
+   * appear in `allocated`: a resource nobody measured must not look unused and be shrunk.
+   * The ledger's free amounts are not passed as a planning limit: the allocator is the authority, so
+   * a grow it cannot fit is attempted and recorded as refused instead of silently dropped.
+   */
+  private collect(): RebalanceObservations {
+    const ledger = this.gate.ledger();
+    const observations: AllocationObservation[] = [];
+    for (const lease of [...this.leases]) {
+      const id = this.gate.allocationOf(lease);
+      const allocation = id === undefined ? undefined : ledger.get(id);
+      if (lease.released || id === undefined || allocation === undefined) {
+        this.leases.delete(lease);
+        continue;
+      }
+      const usage = lease.takeUsage();
+      if (usage === undefined) continue;
+      const allocated: Record<string, number> = {};
+      const used: Record<string, number> = {};
+      for (const k of ['memoryMb', 'cpuCores'] as const) {
+        const u = usage.peak[k];
+        if (u === undefined) continue;
+        allocated[k] = allocation.amounts[k] ?? 0;
+        used[k] = u;
+      }
+      observations.push({
+        allocationId: id,
+        owner: allocation.owner ?? lease.cycleId,
+        allocated,
+        used,
+        samples: usage.samples,
+      });
+    }
+    return {
+      observations,
+      limits: { available: {}, perAgentMax: ledger.perAgentMax(), perAgentMin: ledger.perAgentMin() },
+    };
+  }
+}

@@ -122,3 +122,7 @@ export { Deque, WorkStealingScheduler } from './structures/work-stealing.js';
 export type { Finding, MachineReport, MachineSpec } from './verify/index.js';
 // Verification
 export { checkMachine, loadSpecs } from './verify/index.js';
+
+// Admission order and rebalancing at run time
+export { ADMISSION_ORDERS, type AdmissionOrder, type RebalanceOptions } from './runtime/config.js';
+export type { LeaseUsage } from './runtime/lease.js';

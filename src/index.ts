@@ -126,3 +126,24 @@ export { checkMachine, loadSpecs } from './verify/index.js';
 // Admission order and rebalancing at run time
 export { ADMISSION_ORDERS, type AdmissionOrder, type RebalanceOptions } from './runtime/config.js';
 export type { LeaseUsage } from './runtime/lease.js';
+
+// Optimisers and the resource scaler
+export {
+  analysePools,
+  applyRecommendations,
+  erlangC,
+  mmcWaitQuantile,
+  RECOMMENDATION_KINDS,
+  type Recommendation,
+  type RecommendationKind,
+  type RecommendedAction,
+} from './policies/optimizers.js';
+export {
+  decideResourceQuotas,
+  DEFAULT_RESOURCE_SCALING,
+  initialResourceScalerState,
+  validateResourceScalerConfig,
+  type ResourceDecision,
+  type ResourceScalerConfig,
+  type ResourceScalerState,
+} from './policies/scaling/resource-scaler.js';

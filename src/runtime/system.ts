@@ -10,6 +10,7 @@ import { bool, knownKeys, num, record, signal as sig, str } from '../errors/vali
 import { ThreadHost } from '../hosts/thread-host.js';
 import type { PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
 import { toPrometheus } from '../metrics/prometheus.js';
+import { type AnalyseOptions, analysePools, type Recommendation } from '../policies/optimizers.js';
 import { TokenBudgets } from '../structures/budget.js';
 import type { AgentSpec } from './agent-handle.js';
 import { AllocatorGate } from './allocator-gate.js';
@@ -303,6 +304,15 @@ export class AgentPoolSystem {
   /** Metrics of every pool (src/metrics/pool-metrics.ts). */
   metrics(): PoolMetricsSnapshot[] {
     return [...this.pools.values()].map((p) => p.metricsSnapshot());
+  }
+
+  /**
+   * What the optimisers see in the current metrics: high waits, low utilisation, waste, poor throughput,
+   * imbalance… each with evidence, a recommended action and its expected impact (src/policies/optimizers.ts).
+   * Nothing is applied here; pass the result to `applyRecommendations` with the kinds you allow.
+   */
+  recommendations(options?: AnalyseOptions): Recommendation[] {
+    return analysePools(this.metrics(), options);
   }
 
   /** Prometheus text exposition (format 0.0.4) of every pool's metrics; labels: pool, type. */

@@ -85,4 +85,20 @@ describe('autoscaling, metrics and balancing through the system', () => {
     expect(await agentsOf('least-connections')).toBe(2); // first two leases on different agents
     expect(await agentsOf()).toBe(1); // FIFO free set: the same agent until its slots are full
   });
+
+  it('recommendations(): long waits on a small pool produce a high-wait recommendation to scale up', async () => {
+    const { sys, clock } = await startSystem({ code: { min: 1, max: 1, acquireTimeoutMs: 600_000 } });
+    const done = Array.from({ length: 6 }, (_, i) =>
+      sys.acquire('code', { cycleId: `c${i}` }).then(async (l) => {
+        await sleep(clock, 20_000);
+        await l.release();
+      }),
+    );
+    await Promise.all([...done, clock.advanceAsync(200_000)]);
+    const recs = sys.recommendations({ maxWaitP99S: 30 });
+    const high = recs.find((r) => r.kind === 'high-wait');
+    expect(high?.pool).toBe('code');
+    expect(high?.action).toMatchObject({ type: 'scale' });
+    await sys.shutdown({ graceful: false });
+  });
 });

@@ -191,16 +191,16 @@ function threadHostContender(threads: number): Contender {
  * dispatcher's priority queue, placement and a lease per task; pool concurrency `window / threads` so
  * as many tasks can be in flight as in the other contenders).
  */
-function systemContender(threads: number, path: 'lease' | 'submit', window: number): Contender {
+function systemContender(threads: number, path: 'lease' | 'submit' | 'submit-ws', window: number): Contender {
   let system: AgentPoolSystem | undefined;
   const leases: Lease[] = [];
-  const concurrency = path === 'submit' ? Math.max(1, Math.ceil(window / threads)) : 1;
+  const concurrency = path === 'lease' ? 1 : Math.max(1, Math.ceil(window / threads));
   return {
     name: `agentpool-${path}`,
     config:
       path === 'lease'
         ? `system.acquire() 2 leases on ${threads} thread agents, lease.run (pool concurrency 1)`
-        : `system.submit() to a pool of ${threads} thread agents (pool concurrency ${concurrency})`,
+        : `system.submit() to a pool of ${threads} thread agents (pool concurrency ${concurrency}, dispatch ${path === 'submit' ? "'central'" : "'work-stealing'"})`,
     async start() {
       system = createAgentPoolSystem({
         pools: {
@@ -210,6 +210,7 @@ function systemContender(threads: number, path: 'lease' | 'submit', window: numb
             min: threads,
             max: threads,
             concurrency,
+            dispatch: path === 'submit-ws' ? 'work-stealing' : 'central',
           },
         },
       });
@@ -392,6 +393,7 @@ const ALL = [
   'agentpool-inline',
   'agentpool-lease',
   'agentpool-submit',
+  'agentpool-submit-ws',
 ] as const;
 
 function contenders(threads: number, window: number): Contender[] {
@@ -399,6 +401,7 @@ function contenders(threads: number, window: number): Contender[] {
     agentpoolContender(threads, 'thread'),
     systemContender(threads, 'lease', window),
     systemContender(threads, 'submit', window),
+    systemContender(threads, 'submit-ws', window),
     piscinaContender(threads, 1),
     piscinaContender(threads, 16),
     rawContender(threads),
@@ -539,6 +542,9 @@ export function renderDispatchMarkdown(
     `- agentpool / piscina (default): **${fmtRatio(ratio(report, 'agentpool', 'piscina'))}**; ` +
       `agentpool / piscina-c16: **${fmtRatio(ratio(report, 'agentpool', 'piscina-c16'))}**; ` +
       `agentpool / raw postMessage: **${fmtRatio(ratio(report, 'agentpool', 'raw'))}**.`,
+    `- submit() path: agentpool-submit / agentpool-lease **${fmtRatio(ratio(report, 'agentpool-submit', 'agentpool-lease'))}**; ` +
+      `work-stealing / central submit **${fmtRatio(ratio(report, 'agentpool-submit-ws', 'agentpool-submit'))}**; ` +
+      `agentpool-submit / piscina-c16 **${fmtRatio(ratio(report, 'agentpool-submit', 'piscina-c16'))}**.`,
     `- Actor layer under load (agentpool vs thread-host, from throughput): ${fmtUs(costDelta(report, 'agentpool', 'thread-host'))} per task. ` +
       `Measured on its own in-process: ${fmtUs(a.busyUsPerTask)} per task while busy (TASK_START + TASK_END), ` +
       `${fmtUs(a.idleBusyUsPerTask)} per task one at a time (idle → busy → idle).`,
@@ -560,7 +566,8 @@ export function renderDispatchMarkdown(
     'Configurations: `agentpool`, `thread-host`, `raw` and `comlink` put no cap on tasks in flight per thread ' +
       '(up to 128 each here); piscina runs 1 task per worker at a time by default and up to 16 with ' +
       '`concurrentTasksPerWorker: 16` — so `piscina-c16` is the like-for-like comparison. `agentpool-submit` ' +
-      'runs every task through `system.submit()` (queue, placement, a lease per task) with pool concurrency 128. ' +
+      'runs every task through `system.submit()` (queue, placement, a lease per task) with pool concurrency 128; ' +
+      "`agentpool-submit-ws` is the same with `dispatch: 'work-stealing'` (local deques, global queue, steals). " +
       'The thread host sends every task started in one tick in one message and the worker answers a whole ' +
       'batch in one message (each side also drains what is already queued before answering): the fewer ' +
       'messages and wake-ups are why `thread-host` comes near `raw` (one message per task), and on a heavily ' +

@@ -83,7 +83,14 @@ export interface PoolConfig {
   balancing: StrategyName | undefined;
   /** Order in which waiting acquisitions are admitted. @default 'fifo' */
   admission: AdmissionOrder;
+  /** How `submit()` places this pool's tasks. @default 'central' */
+  dispatch: DispatchMode;
 }
+
+/** Placement modes of `submit()` tasks (see {@link PoolOptions.dispatch}). */
+export const DISPATCH_MODES = ['central', 'work-stealing'] as const;
+/** A placement mode. */
+export type DispatchMode = (typeof DISPATCH_MODES)[number];
 
 /** Admission orders of waiting acquisitions (see {@link PoolOptions.admission}). */
 export const ADMISSION_ORDERS = ['fifo', 'drf'] as const;
@@ -146,6 +153,17 @@ export interface PoolOptions {
    * @default 'fifo'
    */
   admission?: AdmissionOrder;
+  /**
+   * How `submit()` places this pool's tasks. `'central'`: one priority queue per type, a task goes to
+   * whichever agent frees up first (strict priority > deadline > FIFO order). `'work-stealing'`: a task
+   * is bound at submit time to one agent's local queue (chosen by `balancing`, else least-loaded;
+   * bounded depth, overflow to a global queue); an agent runs its newest local task first (LIFO, warm
+   * context), checks the global queue every 61st pick so it is never starved, and an idle agent steals
+   * the oldest half of the busiest queue. Priorities and deadlines do NOT order tasks in this mode
+   * (deadlines still expire queued tasks). See docs/machines/dispatcher.md.
+   * @default 'central'
+   */
+  dispatch?: DispatchMode;
 }
 
 /**
@@ -249,6 +267,7 @@ const POOL_KEYS = new Set([
   'autoscale',
   'balancing',
   'admission',
+  'dispatch',
 ]);
 const CAPACITY_KEYS = new Set([
   'memoryMb',
@@ -408,6 +427,7 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
         ? undefined
         : str('config', `${path}.balancing`, o.balancing, 'round-robin' as StrategyName, STRATEGY_NAMES),
     admission: str('config', `${path}.admission`, o.admission, 'fifo' as AdmissionOrder, ADMISSION_ORDERS),
+    dispatch: str('config', `${path}.dispatch`, o.dispatch, 'central' as DispatchMode, DISPATCH_MODES),
   };
 }
 

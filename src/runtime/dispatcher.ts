@@ -5,6 +5,10 @@
  * delays another type. A task whose agent dies is re-queued (up to `maxAttempts`, then
  * `ERR_TASK_FAILED` with every cause); an idempotency key returns the first submission's result
  * instead of running twice; `signal` cancels a queued or running task.
+ *
+ * Pools with `dispatch: 'work-stealing'` queue their tasks in per-agent local queues plus a global
+ * queue instead (src/runtime/stealing-dispatch.ts); everything else above still holds for them
+ * except the priority/deadline ordering (local queues are LIFO by design).
  */
 import { type Actor, createActor, type InspectionEvent } from 'xstate';
 import { dispatcherMachine } from '../../machines/dispatcher.machine.js';
@@ -22,6 +26,7 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { ResourceName } from './config.js';
 import type { AcquireRequest, Pool } from './pool.js';
 import { neverFits, parseRequirements, type Requirements } from './requirements.js';
+import { type StealStats, StealingQueues } from './stealing-dispatch.js';
 
 /** Options of `system.submit()`. */
 export interface SubmitOptions {
@@ -117,6 +122,8 @@ export interface DispatcherStats {
 export class Dispatcher {
   readonly actor: Actor<typeof dispatcherMachine>;
   private readonly queue = new TaskQueue<Job>();
+  /** Tasks of pools with `dispatch: 'work-stealing'`. */
+  private readonly stealing = new StealingQueues<Job>();
   private readonly running = new Set<Job>();
   private readonly idempotent = new Map<string, Promise<unknown>>();
   private readonly idempotencyLimit = 10_000;
@@ -141,6 +148,8 @@ export class Dispatcher {
     private readonly limits: Partial<Record<ResourceName, number>>,
     inspect?: (e: InspectionEvent) => void,
   ) {
+    for (const [type, pool] of pools)
+      if (pool.config.dispatch === 'work-stealing') this.stealing.register(type);
     const machine = dispatcherMachine.provide({
       actions: {
         // Placing tasks drives pool and agent actors: do it just after the transition, not inside it.
@@ -270,15 +279,33 @@ export class Dispatcher {
     };
   }
 
+  /** Queued tasks, central and work-stealing. */
+  private get queuedCount(): number {
+    return this.queue.size + this.stealing.size;
+  }
+
+  private isQueued(job: Job): boolean {
+    return this.queue.has(job.id) || this.stealing.has(job);
+  }
+
+  private removeQueued(job: Job): boolean {
+    return this.queue.remove(job.id) !== undefined || this.stealing.remove(job);
+  }
+
   private enqueue(job: Job): void {
-    const wasEmpty = this.queue.size === 0;
-    this.queue.push({
-      id: job.id,
-      priority: job.priority,
-      ...(job.deadline !== undefined ? { deadline: job.deadline } : {}),
-      classKey: job.type,
-      payload: job,
-    });
+    const wasEmpty = this.queuedCount === 0;
+    const pool = this.pools.get(job.type);
+    if (pool && this.stealing.handles(job.type)) {
+      this.stealing.enqueue(job.type, pool, job);
+    } else {
+      this.queue.push({
+        id: job.id,
+        priority: job.priority,
+        ...(job.deadline !== undefined ? { deadline: job.deadline } : {}),
+        classKey: job.type,
+        payload: job,
+      });
+    }
     if (job.deadline !== undefined && job.timer === undefined) {
       job.timer = this.clock.setTimeout(() => this.expire(job), job.deadline - this.clock.now());
     }
@@ -292,7 +319,22 @@ export class Dispatcher {
 
   /** A pool has a free agent: pull work. */
   onFreed(): void {
-    if (this.queue.size > 0) this.assign();
+    if (this.queuedCount > 0) this.assign();
+  }
+
+  /**
+   * Work-stealing counters and queue layout of one pool type; undefined for a `'central'` pool.
+   * @example
+   * ```ts
+   * system.dispatcher.stealingStatus('code')?.stats.steals; // steal operations so far
+   * ```
+   */
+  stealingStatus(
+    type: string,
+  ): { stats: StealStats; global: number; locals: Record<string, number> } | undefined {
+    const stats = this.stealing.stats(type);
+    const layout = this.stealing.layout(type);
+    return stats && layout ? { stats, ...layout } : undefined;
   }
 
   /** Place every task that can be placed now. */
@@ -313,7 +355,13 @@ export class Dispatcher {
         this.start(t.payload, lease);
       }
       for (const cls of refused) this.pools.get(cls)?.requestCapacity(this.queue.sizeOf(cls));
-      if (this.queue.size === 0) this.actor.send({ type: 'QUEUE_EMPTY' });
+      for (const type of this.stealing.types()) {
+        const pool = this.pools.get(type);
+        if (!pool || this.stealing.sizeOf(type) === 0) continue;
+        const left = this.stealing.place(type, pool, (job, lease) => this.start(job, lease));
+        if (left > 0) pool.requestCapacity(left);
+      }
+      if (this.queuedCount === 0) this.actor.send({ type: 'QUEUE_EMPTY' });
     } finally {
       this.assigning = false;
     }
@@ -359,7 +407,7 @@ export class Dispatcher {
   private finish(job: Job, lease: { release(): Promise<void> }, settle: () => void): void {
     this.running.delete(job);
     settle();
-    if (this.queue.has(job.id)) {
+    if (this.isQueued(job)) {
       void lease.release();
       return;
     }
@@ -371,7 +419,7 @@ export class Dispatcher {
 
   private expire(job: Job): void {
     job.timer = undefined;
-    if (!this.queue.remove(job.id)) return;
+    if (!this.removeQueued(job)) return;
     this.stats.expired++;
     this.actor.send({ type: 'TASK_EXPIRED' });
     this.drop(job, new DeadlineExceededError(job.task, job.deadline ?? 0, this.clock.now()));
@@ -379,7 +427,7 @@ export class Dispatcher {
 
   private cancel(job: Job): void {
     // Running tasks are cancelled by the same signal inside lease.run (ERR_ABORTED).
-    if (!this.queue.remove(job.id)) return;
+    if (!this.removeQueued(job)) return;
     this.stats.cancelled++;
     this.drop(job, new AbortedError(`task ${job.task}`, job.signal?.reason));
   }
@@ -389,7 +437,7 @@ export class Dispatcher {
     if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
     job.settled = true;
     job.reject(err);
-    if (this.queue.size === 0) this.actor.send({ type: 'QUEUE_EMPTY' });
+    if (this.queuedCount === 0) this.actor.send({ type: 'QUEUE_EMPTY' });
   }
 
   private rejectQueued(): void {
@@ -397,6 +445,10 @@ export class Dispatcher {
     for (let t = this.queue.pop(); t; t = this.queue.pop()) {
       this.stats.cancelled++;
       this.drop(t.payload, shuttingDown());
+    }
+    for (const job of this.stealing.takeAll()) {
+      this.stats.cancelled++;
+      this.drop(job, shuttingDown());
     }
   }
 
@@ -417,7 +469,7 @@ export class Dispatcher {
 
   /** Current counters. */
   snapshot(): DispatcherStats {
-    return { ...this.stats, queued: this.queue.size, running: this.running.size };
+    return { ...this.stats, queued: this.queuedCount, running: this.running.size };
   }
 }
 

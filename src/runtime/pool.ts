@@ -259,6 +259,63 @@ export class Pool implements LeaseOwner {
     this.ensureCapacity(queued);
   }
 
+  /**
+   * Ids of the agents that can take work now (idle or busy, not retiring), in spawn order. Used by
+   * the work-stealing dispatcher to keep one local queue per live agent.
+   */
+  acceptingAgentIds(): string[] {
+    const ids: string[] = [];
+    for (const a of this.agents.values()) if (a.accepting && !this.retiring.has(a)) ids.push(a.id);
+    return ids;
+  }
+
+  /** True when `agentId` has a free slot now (and the pool is accepting). */
+  hasFreeSlot(agentId: string): boolean {
+    const a = this.agents.get(agentId);
+    return this.accepting && a !== undefined && this.free.has(a);
+  }
+
+  /**
+   * The agent a new task should be bound to: the pool's balancing strategy over the accepting agents
+   * (their load counted as in-flight leases plus `queued(id)`), else the least-loaded one (ties: first
+   * spawned). Only agents passing `eligible` are considered. Undefined when none qualifies.
+   */
+  chooseAgent(
+    queued: (agentId: string) => number,
+    eligible?: (agentId: string) => boolean,
+  ): string | undefined {
+    const views: AgentView[] = [];
+    for (const a of this.agents.values()) {
+      if (!a.accepting || this.retiring.has(a) || (eligible && !eligible(a.id))) continue;
+      const v = this.view(a);
+      const active = a.leases + queued(a.id);
+      views.push({ ...v, active, utilization: Math.min(1, active / v.capacity) });
+    }
+    if (views.length === 0) return undefined;
+    if (this.strategy && views.length > 1) {
+      const picked = this.strategy.pick(views, {}, this.rng);
+      if (picked) return picked.id;
+    }
+    let best = views[0]!;
+    for (const v of views) if (v.active < best.active) best = v;
+    return best.id;
+  }
+
+  /**
+   * A lease on one specific agent right now, or undefined (agent not free, acquire() waiters first,
+   * concurrency key or global limits refuse). Like {@link tryLease} but the caller picks the agent.
+   */
+  tryLeaseAgent(agentId: string, req: AcquireRequest): Lease | undefined {
+    const agent = this.agents.get(agentId);
+    if (!agent || !this.accepting || this.waiters.size > 0 || !this.free.has(agent)) return undefined;
+    if (!this.deps.keys.allows(req.concurrencyKey, req.concurrencyLimit)) return undefined;
+    const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
+    if (!r.ok) return undefined;
+    agent.leases++;
+    if (agent.leases >= this.config.concurrency) this.free.delete(agent);
+    return this.grant(agent, req, this.deps.clock.now(), r.release);
+  }
+
   private wait(req: AcquireRequest, startedAt: number): Promise<Lease> {
     return new Promise<Lease>((resolve, reject) => {
       const w = {

@@ -24,6 +24,12 @@ export interface PoolMetricsOptions {
   rateWindowMs?: number;
   /** Layout of the wait/service histograms (values in seconds). */
   histogram?: HistogramOptions;
+  /**
+   * When the pool began (ms, the caller's clock): rates in the first window are divided by the time
+   * elapsed since then, not the full window (see `RateCounterOptions.startMs`).
+   * @default undefined (full window)
+   */
+  startMs?: number;
 }
 
 /** Agent counts by state. `total` = available + busy + starting (draining agents are not counted). */
@@ -116,7 +122,7 @@ export interface PoolMetricsSample {
   service: LatencySummary;
 }
 
-const KEYS = new Set(['pool', 'type', 'historyCapacity', 'rateWindowMs', 'histogram']);
+const KEYS = new Set(['pool', 'type', 'historyCapacity', 'rateWindowMs', 'histogram', 'startMs']);
 const ZERO: ResourceAmounts = { memoryMb: 0, cpuCores: 0, tokens: 0 };
 
 function summary(h: Histogram): LatencySummary {
@@ -192,7 +198,10 @@ export class PoolMetrics {
     this.waitInterval = new Histogram(h);
     this.serviceInterval = new Histogram(h);
     this.history = new TimeSeriesRing(cap);
-    const rc = () => new RateCounter({ windowMs, buckets: 60 });
+    const startMs =
+      o.startMs === undefined ? undefined : num('argument', 'poolMetrics.startMs', o.startMs, 0);
+    const rc = () =>
+      new RateCounter({ windowMs, buckets: 60, ...(startMs !== undefined ? { startMs } : {}) });
     this.requests = rc();
     this.completions = rc();
     this.outcomeRates = { success: rc(), error: rc(), timeout: rc() };

@@ -14,9 +14,17 @@ export interface RateCounterOptions {
   windowMs?: number;
   /** Number of slots the window is divided into (resolution = windowMs / buckets). @default 60 */
   buckets?: number;
+  /**
+   * When counting began (ms, the caller's clock). Until a whole window has passed, rates are divided by
+   * the time elapsed since then (at least one slot) instead of the full window — otherwise a fresh
+   * counter under-reports: 20 s of 4 events/s would read as 80 per minute → 1.33/s, and a scaler fed
+   * that rate would undersize the pool right when demand first arrives.
+   * @default undefined (always divide by the full window)
+   */
+  startMs?: number;
 }
 
-const KEYS = new Set(['windowMs', 'buckets']);
+const KEYS = new Set(['windowMs', 'buckets', 'startMs']);
 
 /**
  * Sliding-window event counter.
@@ -37,6 +45,7 @@ export class RateCounter {
   private readonly slotIds: Float64Array;
   private lastSlot = Number.NEGATIVE_INFINITY;
   private runningTotal = 0;
+  private readonly startMs: number | undefined;
 
   constructor(options: RateCounterOptions = {}) {
     const o = asRecord('argument', 'rateCounter', options);
@@ -44,6 +53,7 @@ export class RateCounter {
     this.windowMs = num('argument', 'rateCounter.windowMs', o.windowMs, 60_000, { gt: 0 });
     const n = num('argument', 'rateCounter.buckets', o.buckets, 60, { integer: true, min: 1, max: 100_000 });
     this.slotMs = this.windowMs / n;
+    this.startMs = o.startMs === undefined ? undefined : num('argument', 'rateCounter.startMs', o.startMs, 0);
     this.slots = new Float64Array(n);
     this.slotIds = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
   }
@@ -83,11 +93,17 @@ export class RateCounter {
 
   /** Events per minute over the window ending at `now`. */
   perMinute(now: number): number {
-    return (this.total(now) * 60_000) / this.windowMs;
+    return (this.total(now) * 60_000) / this.span(now);
   }
 
   /** Events per second over the window ending at `now`. */
   perSecond(now: number): number {
-    return (this.total(now) * 1000) / this.windowMs;
+    return (this.total(now) * 1000) / this.span(now);
+  }
+
+  /** The time the window's count covers: the full window, or less for a counter started recently. */
+  private span(now: number): number {
+    if (this.startMs === undefined) return this.windowMs;
+    return Math.min(this.windowMs, Math.max(this.slotMs, now - this.startMs));
   }
 }

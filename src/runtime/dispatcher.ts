@@ -26,6 +26,7 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { ResourceName } from './config.js';
 import type { AcquireRequest, Pool } from './pool.js';
 import { neverFits, parseRequirements, type Requirements } from './requirements.js';
+import { Backlog } from './backlog.js';
 import { type StealStats, StealingQueues } from './stealing-dispatch.js';
 
 /** Options of `system.submit()`. */
@@ -97,6 +98,8 @@ interface Job {
   signal: AbortSignal | undefined;
   maxAttempts: number;
   attempts: number;
+  /** When it was last queued (submission or re-queue): its wait counts from here. */
+  queuedAt: number;
   causes: unknown[];
   resolve(v: unknown): void;
   reject(e: unknown): void;
@@ -125,6 +128,8 @@ export class Dispatcher {
   /** Tasks of pools with `dispatch: 'work-stealing'`. */
   private readonly stealing = new StealingQueues<Job>();
   private readonly running = new Set<Job>();
+  /** Per type: the oldest queued task's age, reported to the pool's scaler. */
+  private readonly backlogs = new Map<string, Backlog<Job>>();
   private readonly idempotent = new Map<string, Promise<unknown>>();
   private readonly idempotencyLimit = 10_000;
   private seq = 0;
@@ -148,8 +153,15 @@ export class Dispatcher {
     private readonly limits: Partial<Record<ResourceName, number>>,
     inspect?: (e: InspectionEvent) => void,
   ) {
-    for (const [type, pool] of pools)
+    for (const [type, pool] of pools) {
       if (pool.config.dispatch === 'work-stealing') this.stealing.register(type);
+      const backlog = new Backlog<Job>(
+        (job) => this.isQueued(job),
+        () => (this.stealing.handles(type) ? this.stealing.sizeOf(type) : this.queue.sizeOf(type)),
+      );
+      this.backlogs.set(type, backlog);
+      pool.setBacklog(() => backlog.read());
+    }
     const machine = dispatcherMachine.provide({
       actions: {
         // Placing tasks drives pool and agent actors: do it just after the transition, not inside it.
@@ -196,6 +208,7 @@ export class Dispatcher {
         p.catch(() => this.idempotent.delete(key));
       }
       this.stats.submitted++;
+      this.pools.get(job.type)?.noteRequest(job.queuedAt);
       this.enqueue(job);
       return p;
     } catch (e) {
@@ -270,6 +283,7 @@ export class Dispatcher {
       signal,
       maxAttempts: num('argument', 'submit.maxAttempts', o.maxAttempts, 3, { min: 1, integer: true }),
       attempts: 0,
+      queuedAt: now,
       causes: [],
       resolve: () => {},
       reject: () => {},
@@ -295,6 +309,7 @@ export class Dispatcher {
   private enqueue(job: Job): void {
     const wasEmpty = this.queuedCount === 0;
     const pool = this.pools.get(job.type);
+    job.queuedAt = this.clock.now();
     if (pool && this.stealing.handles(job.type)) {
       this.stealing.enqueue(job.type, pool, job);
     } else {
@@ -306,6 +321,7 @@ export class Dispatcher {
         payload: job,
       });
     }
+    this.backlogs.get(job.type)?.add(job);
     if (job.deadline !== undefined && job.timer === undefined) {
       job.timer = this.clock.setTimeout(() => this.expire(job), job.deadline - this.clock.now());
     }
@@ -346,7 +362,7 @@ export class Dispatcher {
       for (;;) {
         let lease: ReturnType<Pool['tryLease']>;
         const t = this.queue.popFirstClass((cls, head) => {
-          lease = this.pools.get(cls)?.tryLease(head.payload.req);
+          lease = this.pools.get(cls)?.tryLease(head.payload.req, head.payload.queuedAt);
           if (!lease) refused.add(cls);
           return lease !== undefined;
         });

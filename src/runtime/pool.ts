@@ -101,6 +101,8 @@ export interface PoolStatus {
   history: ScaleRecord[];
 }
 
+const NO_BACKLOG = { count: 0, oldestAt: undefined };
+
 /** One typed pool. */
 export class Pool implements LeaseOwner {
   readonly type: string;
@@ -122,6 +124,8 @@ export class Pool implements LeaseOwner {
   private lastObservation = { at: 0, leaseMs: 0 };
   /** Grant waits since the last scaler observation (ms), bounded. */
   private windowWaits: number[] = [];
+  /** Demand queued elsewhere for this pool (the dispatcher's queue); see {@link setBacklog}. */
+  private backlog: () => { count: number; oldestAt: number | undefined } = () => NO_BACKLOG;
   readonly counters: PoolCounters = {
     acquires: 0,
     grantedImmediately: 0,
@@ -140,7 +144,7 @@ export class Pool implements LeaseOwner {
     private readonly deps: PoolDeps,
   ) {
     this.type = config.type;
-    this.metrics = new PoolMetrics({ pool: config.type, type: config.type });
+    this.metrics = new PoolMetrics({ pool: config.type, type: config.type, startMs: deps.clock.now() });
     this.strategy = config.balancing ? createStrategy(config.balancing) : undefined;
     this.rng = createRng([...config.type].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 7));
     this.leaseMark = deps.clock.now();
@@ -241,7 +245,7 @@ export class Pool implements LeaseOwner {
    * A lease right now, or undefined: no waiting, no actor. Used by the dispatcher, which keeps its
    * own queue; acquire() waiters go first (FIFO fairness between the two paths).
    */
-  tryLease(req: AcquireRequest): Lease | undefined {
+  tryLease(req: AcquireRequest, queuedAt?: number): Lease | undefined {
     if (!this.accepting || this.waiters.size > 0 || this.free.size === 0) return undefined;
     if (!this.deps.keys.allows(req.concurrencyKey, req.concurrencyLimit)) return undefined;
     const agent = this.takeFree()!;
@@ -251,7 +255,24 @@ export class Pool implements LeaseOwner {
       if (agent.accepting && !this.retiring.has(agent)) this.free.add(agent);
       return undefined;
     }
-    return this.grant(agent, req, this.deps.clock.now(), r.release);
+    return this.grant(agent, req, queuedAt ?? this.deps.clock.now(), r.release);
+  }
+
+  /**
+   * Count one arrival of work placed through another queue (the dispatcher's), so the arrival rate the
+   * scaler sees (Little's law) includes submitted tasks, not only acquire() calls.
+   */
+  noteRequest(at: number): void {
+    this.metrics.recordRequest(at);
+  }
+
+  /**
+   * Work queued for this pool outside its own waiters (the dispatcher's queue for the type): counted
+   * by the scaler as waiting demand (no scale-down while it waits; its age is a wait) and in metrics as
+   * queue depth. Set once by the dispatcher.
+   */
+  setBacklog(backlog: () => { count: number; oldestAt: number | undefined }): void {
+    this.backlog = backlog;
   }
 
   /** Grow toward serving `queued` more tasks (within max); used by the dispatcher's backlog. */
@@ -305,7 +326,7 @@ export class Pool implements LeaseOwner {
    * A lease on one specific agent right now, or undefined (agent not free, acquire() waiters first,
    * concurrency key or global limits refuse). Like {@link tryLease} but the caller picks the agent.
    */
-  tryLeaseAgent(agentId: string, req: AcquireRequest): Lease | undefined {
+  tryLeaseAgent(agentId: string, req: AcquireRequest, queuedAt?: number): Lease | undefined {
     const agent = this.agents.get(agentId);
     if (!agent || !this.accepting || this.waiters.size > 0 || !this.free.has(agent)) return undefined;
     if (!this.deps.keys.allows(req.concurrencyKey, req.concurrencyLimit)) return undefined;
@@ -313,7 +334,7 @@ export class Pool implements LeaseOwner {
     if (!r.ok) return undefined;
     agent.leases++;
     if (agent.leases >= this.config.concurrency) this.free.delete(agent);
-    return this.grant(agent, req, this.deps.clock.now(), r.release);
+    return this.grant(agent, req, queuedAt ?? this.deps.clock.now(), r.release);
   }
 
   private wait(req: AcquireRequest, startedAt: number): Promise<Lease> {
@@ -531,7 +552,7 @@ export class Pool implements LeaseOwner {
   /** A metrics snapshot of this pool (see src/metrics/pool-metrics.ts). */
   metricsSnapshot(): PoolMetricsSnapshot {
     this.metrics.setAgents(this.agentCounts());
-    this.metrics.setQueueDepth(this.waiters.size);
+    this.metrics.setQueueDepth(this.waiters.size + this.backlog().count);
     return this.metrics.snapshot(this.deps.clock.now());
   }
 
@@ -552,6 +573,8 @@ export class Pool implements LeaseOwner {
       oldest = now - w.startedAt;
       break; // FIFO: the first is the oldest
     }
+    const backlog = this.backlog();
+    if (backlog.oldestAt !== undefined) oldest = Math.max(oldest, now - backlog.oldestAt);
     const snap = this.metrics.snapshot(now);
     return {
       now,
@@ -559,7 +582,7 @@ export class Pool implements LeaseOwner {
       ready: c.available + c.busy,
       busy: c.busy,
       starting: c.starting,
-      waiters: this.waiters.size,
+      waiters: this.waiters.size + backlog.count,
       utilisation,
       // waits granted during this interval (p90) and the age of whoever still waits
       waitMs: Math.max(this.takeWindowP90(), oldest),

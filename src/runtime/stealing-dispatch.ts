@@ -51,6 +51,8 @@ export interface StealingOptions {
 /** What a task must expose to be leased. */
 export interface Placeable {
   req: AcquireRequest;
+  /** When the task was queued: the lease's wait counts from here. */
+  queuedAt: number;
 }
 
 /** Per-type local/global queues for the work-stealing mode. */
@@ -177,7 +179,7 @@ export class StealingQueues<J extends Placeable> {
           c.steals++;
           c.stolen += n.stolen ?? 1;
         }
-        const lease = pool.tryLeaseAgent(id, n.task.req);
+        const lease = pool.tryLeaseAgent(id, n.task.req, n.task.queuedAt);
         if (!lease) {
           s.pushLocal(id, n.task);
           refused.add(id);

@@ -30,6 +30,20 @@ describe('TimeSeriesRing', () => {
 });
 
 describe('RateCounter', () => {
+  it('startMs: a young counter divides by the time elapsed, then by the full window', () => {
+    const young = new RateCounter({ windowMs: 60_000, startMs: 10_000 });
+    const plain = new RateCounter({ windowMs: 60_000 });
+    for (let t = 10_000; t < 30_000; t += 250) {
+      young.add(t);
+      plain.add(t);
+    }
+    expect(young.perSecond(30_000)).toBeCloseTo(4, 5); // 80 events over the 20 s since the start
+    expect(plain.perSecond(30_000)).toBeCloseTo(80 / 60, 5); // the full-window reading under-reports
+    for (let t = 30_000; t < 100_000; t += 250) young.add(t);
+    expect(Math.abs(young.perSecond(100_000) - 4)).toBeLessThan(0.1); // a full window later (±1 slot)
+    expect(() => new RateCounter({ startMs: Number.NaN })).toThrow(InvalidArgumentError);
+  });
+
   it('counts events inside the sliding window only', () => {
     const c = new RateCounter({ windowMs: 60_000, buckets: 60 });
     for (let t = 0; t < 60_000; t += 1000) c.add(t); // 60 events over a minute

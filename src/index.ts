@@ -26,7 +26,15 @@ export type { ScalerContext, ScalerEvent, ScalerInput } from '../machines/scaler
 export { scalerMachine } from '../machines/scaler.machine.js';
 export type { SystemMachineContext, SystemMachineEvent } from '../machines/system.machine.js';
 export { systemMachine } from '../machines/system.machine.js';
-export type { AgentContext, AgentDefinition, TaskHandler, TokenReservation, Usage } from './agent/define.js';
+export type {
+  AgentContext,
+  AgentDefinition,
+  AgentOptions,
+  SetupContext,
+  TaskHandler,
+  TokenReservation,
+  Usage,
+} from './agent/define.js';
 // Agents
 export { defineAgent, isAgentDefinition } from './agent/define.js';
 // Errors
@@ -48,6 +56,12 @@ export {
 } from './errors/errors.js';
 // Scaling, metrics, simulation
 export * from './metrics/index.js';
+export {
+  type MetricsEndpoint,
+  type MetricsSource,
+  serveMetrics,
+  type ServeMetricsOptions,
+} from './metrics/http-endpoint.js';
 export { DEFAULT_ALLOCATION_POLICY, resolveAllocationPolicy } from './policies/allocation.js';
 export type {
   AgentView,

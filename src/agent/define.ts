@@ -46,6 +46,32 @@ export type TaskHandler<I = unknown, O = unknown> = (input: I, ctx: AgentContext
 /** Handlers by task name. */
 export type AgentHandlers = Record<string, TaskHandler<never, unknown>>;
 
+/** What an agent's {@link AgentOptions.setup} receives. */
+export interface SetupContext {
+  /** The agent's id. */
+  readonly agentId: string;
+  /** Tools this agent's security profile grants. */
+  readonly tools: readonly string[];
+}
+
+/** Options of {@link defineAgent}. */
+export interface AgentOptions {
+  /**
+   * Runs once when the agent starts, before it is handed any task: load a model, open a client, warm a
+   * cache. The agent is `starting` until it resolves; if it throws (or outlasts the pool's
+   * `timings.startTimeoutMs`) the start fails and the agent is restarted with backoff like any failed
+   * start. In simulations it is where a start-up delay is modelled.
+   * @default undefined (ready at once)
+   * @example
+   * ```ts
+   * export default defineAgent({ review: (pr, ctx) => review(client, pr) }, {
+   *   async setup() { client = await connect(process.env.MODEL_URL); },
+   * });
+   * ```
+   */
+  setup?: (ctx: SetupContext) => void | Promise<void>;
+}
+
 /** Marker so hosts can tell an agent definition from any other default export. */
 export const AGENT_DEFINITION = Symbol.for('agentpool.agent-definition');
 
@@ -54,6 +80,8 @@ export interface AgentDefinition<H extends AgentHandlers = AgentHandlers> {
   readonly [AGENT_DEFINITION]: true;
   /** Task handlers by name. */
   readonly handlers: H;
+  /** Start-up hook, see {@link AgentOptions.setup}. */
+  readonly setup?: (ctx: SetupContext) => void | Promise<void>;
 }
 
 /**
@@ -72,7 +100,10 @@ export interface AgentDefinition<H extends AgentHandlers = AgentHandlers> {
  * });
  * ```
  */
-export function defineAgent<H extends AgentHandlers>(handlers: H): AgentDefinition<H> {
+export function defineAgent<H extends AgentHandlers>(
+  handlers: H,
+  options: AgentOptions = {},
+): AgentDefinition<H> {
   if (handlers === null || typeof handlers !== 'object') {
     throw new TypeError('defineAgent: expected an object of task handlers');
   }
@@ -80,7 +111,14 @@ export function defineAgent<H extends AgentHandlers>(handlers: H): AgentDefiniti
     if (typeof fn !== 'function')
       throw new TypeError(`defineAgent: handler ${JSON.stringify(name)} is not a function`);
   }
-  return Object.freeze({ [AGENT_DEFINITION]: true as const, handlers });
+  if (options === null || typeof options !== 'object')
+    throw new TypeError('defineAgent: options must be an object');
+  for (const k of Object.keys(options))
+    if (k !== 'setup') throw new TypeError(`defineAgent: unknown option ${JSON.stringify(k)} (known: setup)`);
+  const { setup } = options;
+  if (setup !== undefined && typeof setup !== 'function')
+    throw new TypeError('defineAgent: options.setup must be a function');
+  return Object.freeze({ [AGENT_DEFINITION]: true as const, handlers, ...(setup ? { setup } : {}) });
 }
 
 /** True if `value` was made by {@link defineAgent}. */

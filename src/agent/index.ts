@@ -4,6 +4,8 @@ export type {
   AgentContext,
   AgentDefinition,
   AgentHandlers,
+  AgentOptions,
+  SetupContext,
   TaskHandler,
   TokenReservation,
   Usage,

@@ -53,6 +53,11 @@ export class AgentRunner {
     private readonly bridge: RunnerBridge,
   ) {}
 
+  /** Run the definition's start-up hook, if any (hosts call it once, before any task). */
+  async setup(): Promise<void> {
+    await this.def.setup?.({ agentId: this.agentId, tools: this.tools });
+  }
+
   /** Names of the handlers this agent has. */
   handlerNames(): string[] {
     return Object.keys(this.def.handlers);

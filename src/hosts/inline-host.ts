@@ -31,6 +31,7 @@ export class InlineHost implements Host {
       reserveTokens: (t, n) => l.reserveTokens(t, n),
       settleTokens: (t, r, a) => l.settleTokens(t, r, a),
     });
+    await this.runner.setup();
     return this.runner.handlerNames();
   }
 

@@ -131,7 +131,7 @@ const api: WorkerApi = {
   async init() {
     try {
       const def = await loadDefinition(init.agent);
-      runner = new AgentRunner(init.agentId, def, init.tools, {
+      const r = new AgentRunner(init.agentId, def, init.tools, {
         heartbeat: (taskId) => post({ type: 'ap:hb', taskId }),
         usage: (taskId, usage) => post({ type: 'ap:usage', taskId, usage }),
         reserveTokens: (taskId, amount) =>
@@ -142,7 +142,9 @@ const api: WorkerApi = {
           }),
         settleTokens: (taskId, reserved, actual) => post({ type: 'ap:settle', taskId, reserved, actual }),
       });
-      return { ok: true, handlers: runner.handlerNames() };
+      await r.setup(); // tasks are only routed to a runner whose setup finished
+      runner = r;
+      return { ok: true, handlers: r.handlerNames() };
     } catch (e) {
       return { ok: false, error: serializeError(e) };
     }

@@ -41,6 +41,12 @@ describe('thread agents with misbehaving fixtures', () => {
     expect(a.completed).toBe(2);
   });
 
+  it('setup runs in the worker once, before the first task', async () => {
+    const a = agent({ agent: fixture('setup') });
+    await until(() => a.accepting, 10_000, 'start');
+    await expect(a.run('whoWarmed', null)).resolves.toBe(`setup:${a.id}`);
+  });
+
   it('unknown handler and non-cloneable input are typed errors; the agent keeps serving', async () => {
     const a = agent({ agent: fixture('echo') });
     await until(() => a.accepting);

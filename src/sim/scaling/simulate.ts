@@ -36,7 +36,9 @@ import {
 } from '../../policies/scaling/hpa.js';
 import { littleTarget } from '../../policies/scaling/little.js';
 import { flushMicrotasks, ManualClock } from '../../runtime/clock.js';
-import { createRng, type Distribution, exponential, type Rng, sample } from '../random.js';
+import type { Distribution } from '../random.js';
+import { type SimTask, scheduleArrivals } from './arrivals.js';
+import { countFlaps, distributionMean, quantile, Samples } from './measure.js';
 import type { Scenario } from './scenarios.js';
 
 /** Policies the simulator can run. */
@@ -150,12 +152,7 @@ interface Agent {
   timer: unknown;
 }
 
-interface Task {
-  arrival: number;
-  serviceMs: number;
-  /** Arrived after the warm-up: counts in the results. */
-  measured: boolean;
-}
+type Task = SimTask;
 
 /** A FIFO queue over an array with a moving head (amortised O(1), no shift()). */
 class Fifo<T> {
@@ -184,29 +181,6 @@ class Fifo<T> {
   }
 }
 
-/** Growable Float64 array for the exact wait percentiles. */
-class Samples {
-  private data = new Float64Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Float64Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-  sorted(): Float64Array {
-    return this.data.slice(0, this.length).sort();
-  }
-}
-
-function quantile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return 0;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i] as number;
-}
-
 function positiveInt(path: string, v: unknown, fallback: number, min = 0): number {
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
@@ -219,17 +193,6 @@ function positiveNum(path: string, v: unknown, fallback: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
     throw new InvalidArgumentError(path, v, 'a number > 0');
   return v;
-}
-
-/** Mean of a service distribution (ms), for sizing the fixed pools. */
-function distributionMean(d: Distribution): number {
-  switch (d.kind) {
-    case 'constant':
-      return d.value;
-    case 'exponential':
-    case 'lognormal':
-      return d.mean;
-  }
 }
 
 /**
@@ -269,8 +232,6 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
   const endMs = warmupMs + scenario.durationMs;
 
   const clock = new ManualClock(0);
-  const arrivalRng: Rng = createRng(seed);
-  const serviceRng: Rng = createRng((seed * 0x9e3779b1 + 0x7f4a7c15) >>> 0);
 
   // ---- pool state -------------------------------------------------------------------------------
   const agents = new Map<number, Agent>();
@@ -426,45 +387,7 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     else queue.push(task);
   };
 
-  if (scenario.arrivals) {
-    const list = scenario.arrivals;
-    const services = scenario.services ?? [];
-    let i = 0;
-    const scheduleNext = () => {
-      if (i >= list.length) return;
-      const at = (list[i] as number) + warmupMs;
-      const s = services[i] ?? sample(serviceRng, service);
-      i++;
-      if (at > endMs) return;
-      clock.setTimeout(
-        () => {
-          onArrival({ arrival: at, serviceMs: s, measured: at >= warmupMs });
-          scheduleNext();
-        },
-        Math.max(0, at - clock.now()),
-      );
-    };
-    scheduleNext();
-  } else {
-    // Thinning: candidates at the peak rate, accepted with probability λ(t)/peak.
-    const peak = Math.max(scenario.peakRatePerS, 1e-9);
-    const meanGapMs = 1000 / peak;
-    let t = 0;
-    const scheduleNext = () => {
-      for (;;) {
-        t += exponential(arrivalRng, meanGapMs);
-        if (t > endMs) return;
-        if (arrivalRng.next() * peak <= scenario.rate(Math.max(0, t - warmupMs))) break;
-      }
-      const at = t;
-      const s = sample(serviceRng, service);
-      clock.setTimeout(() => {
-        onArrival({ arrival: at, serviceMs: s, measured: at >= warmupMs });
-        scheduleNext();
-      }, at - clock.now());
-    };
-    scheduleNext();
-  }
+  scheduleArrivals(clock, scenario, { seed, service, warmupMs, endMs }, onArrival);
 
   // ---- observation shared by the dynamic policies --------------------------------------------------
   let obsBusy = 0;
@@ -631,14 +554,7 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
   let waitSum = 0;
   for (const w of sorted) waitSum += w;
 
-  let flaps = 0;
-  for (let i = 1; i < events.length; i++) {
-    const a = events[i - 1] as ScaleEvent;
-    const b = events[i] as ScaleEvent;
-    const da = Math.sign(a.to - a.from);
-    const db = Math.sign(b.to - b.from);
-    if (da !== 0 && db !== 0 && da !== db && (b.t - a.t) * 1000 < flapWindowMs) flaps++;
-  }
+  const flaps = countFlaps(events, flapWindowMs);
 
   const wallMs = performance.now() - wallStart;
   const agentSeconds = (heldArea - base.held) / 1000;

@@ -119,7 +119,15 @@ export type { AcquireOptions, ShutdownOptions, SystemStatus } from './runtime/sy
 // System facade
 export { AgentPoolSystem, createAgentPoolSystem } from './runtime/system.js';
 export { createRng, type Rng } from './sim/random.js';
-export { makeScenario, simulateScaling } from './sim/scaling/index.js';
+export {
+  makeScenario,
+  type SimulationOptions,
+  type SimulationResult,
+  type SystemSimulationOptions,
+  type SystemSimulationResult,
+  simulateScaling,
+  simulateSystem,
+} from './sim/scaling/index.js';
 export type { BudgetScope, BudgetUsage, TokenBudgetsConfig } from './structures/budget.js';
 export { TokenBudgets } from './structures/budget.js';
 export type {

@@ -307,9 +307,19 @@ export class Dispatcher {
   }
 
   private enqueue(job: Job): void {
-    const wasEmpty = this.queuedCount === 0;
     const pool = this.pools.get(job.type);
     job.queuedAt = this.clock.now();
+    // Fast path: nothing of its type is queued ahead of it and an agent is free — start it at once.
+    // The dispatcher actor models the queue; a task that never queues costs it no event (as an
+    // acquire() that is granted at once costs no acquisition actor).
+    if (pool && !this.stealing.handles(job.type) && this.queue.sizeOf(job.type) === 0) {
+      const lease = pool.tryLease(job.req, job.queuedAt);
+      if (lease) {
+        this.start(job, lease);
+        return;
+      }
+    }
+    const wasEmpty = this.queuedCount === 0;
     if (pool && this.stealing.handles(job.type)) {
       this.stealing.enqueue(job.type, pool, job);
     } else {
@@ -353,6 +363,12 @@ export class Dispatcher {
     return stats && layout ? { stats, ...layout } : undefined;
   }
 
+  /** Tell the actor the queue emptied — only on the edge (in `idle` the event would be a no-op step). */
+  private sendIfEmpty(): void {
+    if (this.queuedCount === 0 && this.actor.getSnapshot().value === 'dispatching')
+      this.actor.send({ type: 'QUEUE_EMPTY' });
+  }
+
   /** Place every task that can be placed now. */
   private assign(): void {
     if (this.assigning) return; // re-entered from a synchronous release inside the loop
@@ -377,7 +393,7 @@ export class Dispatcher {
         const left = this.stealing.place(type, pool, (job, lease) => this.start(job, lease));
         if (left > 0) pool.requestCapacity(left);
       }
-      if (this.queuedCount === 0) this.actor.send({ type: 'QUEUE_EMPTY' });
+      this.sendIfEmpty();
     } finally {
       this.assigning = false;
     }
@@ -453,7 +469,7 @@ export class Dispatcher {
     if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
     job.settled = true;
     job.reject(err);
-    if (this.queuedCount === 0) this.actor.send({ type: 'QUEUE_EMPTY' });
+    this.sendIfEmpty();
   }
 
   private rejectQueued(): void {

@@ -537,7 +537,11 @@ export class Pool implements LeaseOwner {
   }
 
   /** Agent counts by availability (draining/retiring agents are not counted). */
-  private agentCounts(): { total: number; available: number; busy: number; starting: number } {
+  /**
+   * Agents by state, retiring ones excluded: `total` (the size the scaler sees), `available` (ready,
+   * free), `busy` (ready, leased), `starting`. O(agents). Retiring agents still count in {@link size}.
+   */
+  agentCounts(): { total: number; available: number; busy: number; starting: number } {
     let ready = 0;
     let starting = 0;
     for (const a of this.agents.values()) {

@@ -1,6 +1,8 @@
 /**
- * `agentpool simulate --scenario S --policy P [--seed N] [--hours H] [--agents N] [--trace file]
- * [--json] [--report out.html]`: one simulated pool under one scaling policy.
+ * `agentpool simulate --scenario S --policy P [--engine model|system] [--path submit|acquire] [--seed N]
+ * [--hours H] [--agents N] [--trace file] [--json] [--report out.html]`: one simulated pool under one
+ * scaling policy — on the pool model (`model`, default: every policy, fastest) or on the real
+ * AgentPoolSystem with synthetic inline agents (`system`: agentpool, fixed, peak).
  *
  * `--agents N` is the pool's maximum and the size of the peak-sized pool; the scenario's peak rate is
  * chosen so that N agents run at the 75 % target utilisation at the peak.
@@ -11,6 +13,7 @@ import { renderHtmlReport } from './scaling/report-html.js';
 import type { Scenario } from './scaling/scenarios.js';
 import { isScenarioName, makeScenario, SCENARIOS } from './scaling/scenarios.js';
 import { POLICIES, type PolicyName, type SimulationResult, simulateScaling } from './scaling/simulate.js';
+import { SYSTEM_POLICIES, simulateSystem } from './scaling/system-sim.js';
 import { parseTrace, traceScenario } from './scaling/trace.js';
 
 /** Mean service time used by the CLI scenarios (lognormal, CV 1.5). */
@@ -28,6 +31,10 @@ export interface SimulateArgs {
   seed: number;
   hours?: number;
   agents: number;
+  /** `model` (the pool model, every policy) or `system` (the real system). @default 'model' */
+  engine: 'model' | 'system';
+  /** How tasks enter the real system (engine `system`). @default 'submit' */
+  path: 'submit' | 'acquire';
   trace?: string;
   json: boolean;
   report?: string;
@@ -42,6 +49,8 @@ const FLAGS = new Set([
   '--trace',
   '--json',
   '--report',
+  '--engine',
+  '--path',
 ]);
 
 function numberFlag(name: string, v: string | undefined, integer: boolean, min: number): number {
@@ -54,7 +63,15 @@ function numberFlag(name: string, v: string | undefined, integer: boolean, min: 
 
 /** Parse `simulate` flags; throws {@link InvalidArgumentError} naming the flag. */
 export function parseSimulateArgs(argv: readonly string[]): SimulateArgs {
-  const out: SimulateArgs = { scenario: 'step', policy: 'agentpool', seed: 1, agents: 50, json: false };
+  const out: SimulateArgs = {
+    scenario: 'step',
+    policy: 'agentpool',
+    seed: 1,
+    agents: 50,
+    engine: 'model',
+    path: 'submit',
+    json: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i] as string;
     const eq = raw.indexOf('=');
@@ -78,6 +95,16 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateArgs {
         }
         out.policy = value as PolicyName;
         break;
+      case '--engine':
+        if (value !== 'model' && value !== 'system')
+          throw new InvalidArgumentError('--engine', value, "'model' or 'system'");
+        out.engine = value;
+        break;
+      case '--path':
+        if (value !== 'submit' && value !== 'acquire')
+          throw new InvalidArgumentError('--path', value, "'submit' or 'acquire'");
+        out.path = value;
+        break;
       case '--seed':
         out.seed = numberFlag('--seed', value, true, 0);
         break;
@@ -96,6 +123,13 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateArgs {
         out.report = value;
         break;
     }
+  }
+  if (out.engine === 'system' && !(SYSTEM_POLICIES as readonly string[]).includes(out.policy)) {
+    throw new InvalidArgumentError(
+      '--policy',
+      out.policy,
+      `one of ${SYSTEM_POLICIES.join(', ')} with --engine system (hpa is a model of Kubernetes, not a product policy)`,
+    );
   }
   return out;
 }
@@ -120,7 +154,7 @@ export function scenarioFor(args: SimulateArgs): Scenario {
 /** Human-readable summary lines. */
 export function formatSummary(r: SimulationResult): string {
   return [
-    `scenario ${r.scenario} · policy ${r.policy} · seed ${r.seed} · ${(r.simulatedS / 3600).toFixed(2)} h simulated`,
+    `scenario ${r.scenario} · policy ${r.policy} · engine ${'engine' in r ? `${r.engine} (${String((r as { path?: string }).path)})` : 'model'} · seed ${r.seed} · ${(r.simulatedS / 3600).toFixed(2)} h simulated`,
     `tasks ${r.tasks} (completed ${r.completed})`,
     `wait p50 ${r.p50WaitS.toFixed(2)} s · p90 ${r.p90WaitS.toFixed(2)} s · p99 ${r.p99WaitS.toFixed(2)} s · waiting > 30 s: ${r.sloViolationPct.toFixed(2)} %`,
     `agent-seconds ${r.agentSeconds.toFixed(0)} · slack ${r.slackPct.toFixed(1)} % · mean size ${r.meanSize.toFixed(1)} · max ${r.maxSize}`,
@@ -142,12 +176,15 @@ export async function runSimulateCommand(
   out: (s: string) => void = (s) => process.stdout.write(s),
 ): Promise<number> {
   const args = parseSimulateArgs(argv);
-  const result = await simulateScaling({
-    scenario: scenarioFor(args),
-    policy: args.policy,
-    seed: args.seed,
-    max: args.agents,
-  });
+  const common = { scenario: scenarioFor(args), seed: args.seed, max: args.agents };
+  const result =
+    args.engine === 'system'
+      ? await simulateSystem({
+          ...common,
+          policy: args.policy as (typeof SYSTEM_POLICIES)[number],
+          path: args.path,
+        })
+      : await simulateScaling({ ...common, policy: args.policy });
   if (args.report !== undefined) writeFileSync(args.report, renderHtmlReport(result));
   if (args.json) out(`${JSON.stringify(result)}\n`);
   else out(`${formatSummary(result)}${args.report ? `\nreport written to ${args.report}` : ''}\n`);

@@ -2,4 +2,5 @@
 export * from './report-html.js';
 export * from './scenarios.js';
 export * from './simulate.js';
+export * from './system-sim.js';
 export * from './trace.js';

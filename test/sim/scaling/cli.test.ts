@@ -20,6 +20,13 @@ describe('agentpool simulate', () => {
     expect(() => parseSimulateArgs(['--agents', '0'])).toThrow(/--agents/);
     expect(() => parseSimulateArgs(['--speed', '2'])).toThrow(/simulate/);
     expect(peakRateFor(50)).toBeCloseTo(1.875, 12);
+    expect(parseSimulateArgs(['--engine', 'system', '--path=acquire'])).toMatchObject({
+      engine: 'system',
+      path: 'acquire',
+    });
+    expect(() => parseSimulateArgs(['--engine', 'system', '--policy', 'hpa'])).toThrow(/--policy/);
+    expect(() => parseSimulateArgs(['--engine', 'cloud'])).toThrow(/--engine/);
+    expect(() => parseSimulateArgs(['--path', 'x'])).toThrow(/--path/);
   });
 
   it('prints JSON and writes a self-contained HTML report with four SVG charts', async () => {

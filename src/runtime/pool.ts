@@ -19,6 +19,7 @@ import {
   ResourceExhaustedError,
 } from '../errors/errors.js';
 import { PoolMetrics, type PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
+import { RateCounter } from '../metrics/rate-counter.js';
 import { drfPick } from '../policies/drf.js';
 import type { ScalingObservation } from '../policies/scaling/decide.js';
 import { type AgentAvailability, AgentHandle, type AgentSpec } from './agent-handle.js';
@@ -124,6 +125,12 @@ export class Pool implements LeaseOwner {
   private lastObservation = { at: 0, leaseMs: 0 };
   /** Grant waits since the last scaler observation (ms), bounded. */
   private windowWaits: number[] = [];
+  /**
+   * Arrival rate for the scaler's Little's-law target: a 30 s window, shorter than the metrics' 60 s
+   * one, so the estimate follows bursts (and the stabilisation window's max over it holds capacity
+   * through a wave instead of shedding it) — the setting the scaling benchmark evaluates.
+   */
+  private readonly arrivals: RateCounter;
   /** Demand queued elsewhere for this pool (the dispatcher's queue); see {@link setBacklog}. */
   private backlog: () => { count: number; oldestAt: number | undefined } = () => NO_BACKLOG;
   readonly counters: PoolCounters = {
@@ -145,6 +152,7 @@ export class Pool implements LeaseOwner {
   ) {
     this.type = config.type;
     this.metrics = new PoolMetrics({ pool: config.type, type: config.type, startMs: deps.clock.now() });
+    this.arrivals = new RateCounter({ windowMs: 30_000, buckets: 30, startMs: deps.clock.now() });
     this.strategy = config.balancing ? createStrategy(config.balancing) : undefined;
     this.rng = createRng([...config.type].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 7));
     this.leaseMark = deps.clock.now();
@@ -169,6 +177,8 @@ export class Pool implements LeaseOwner {
   }
 
   private scaler: Actor<typeof scalerMachine> | undefined;
+  /** The scale-up being applied (its target and every agent start), for {@link extendScaleUp}. */
+  private scalingUp: { target: number; starts: Promise<boolean>[] } | undefined;
   /** Balancing among free agents (pool option `balancing`), seeded per pool so runs are reproducible. */
   private readonly strategy: BalancingStrategy | undefined;
   private readonly rng: Rng;
@@ -223,6 +233,7 @@ export class Pool implements LeaseOwner {
     }
     const now = this.deps.clock.now();
     this.metrics.recordRequest(now);
+    this.arrivals.add(now);
     if (
       this.waiters.size === 0 &&
       this.free.size > 0 &&
@@ -264,6 +275,7 @@ export class Pool implements LeaseOwner {
    */
   noteRequest(at: number): void {
     this.metrics.recordRequest(at);
+    this.arrivals.add(at);
   }
 
   /**
@@ -579,7 +591,6 @@ export class Pool implements LeaseOwner {
     }
     const backlog = this.backlog();
     if (backlog.oldestAt !== undefined) oldest = Math.max(oldest, now - backlog.oldestAt);
-    const snap = this.metrics.snapshot(now);
     return {
       now,
       size: c.total,
@@ -590,7 +601,7 @@ export class Pool implements LeaseOwner {
       utilisation,
       // waits granted during this interval (p90) and the age of whoever still waits
       waitMs: Math.max(this.takeWindowP90(), oldest),
-      arrivalRatePerS: snap.requestRatePerMin / 60,
+      arrivalRatePerS: this.arrivals.perSecond(now),
       meanServiceMs: this.metrics.meanServiceSeconds * 1000,
     };
   }
@@ -717,9 +728,23 @@ export class Pool implements LeaseOwner {
   /** Start agents for waiters nobody is starting an agent for yet (below max). */
   private ensureCapacity(extraDemand = 0): void {
     if (!this.accepting) return;
+    if (!this.config.growOnDemand) {
+      // The scaler owns the size (see PoolOptions.growOnDemand); only an empty pool grows here, so a
+      // first request never waits for a scaler interval or an acquire timeout.
+      if (this.size > this.retiring.size) return;
+      if (this.waiters.size + extraDemand > 0)
+        void this.scaleTo(this.size + 1, 'acquire demand (empty pool)');
+      return;
+    }
+    // Agents about to serve: still starting, or ready but not yet in the free set (the agent reports
+    // availability a microtask after its actor moved) — counting those keeps this from starting one
+    // agent too many.
     let starting = 0;
-    for (const a of this.agents.values())
-      if (a.availability === 'unavailable' && a.state === 'starting') starting++;
+    for (const a of this.agents.values()) {
+      if (this.retiring.has(a) || this.free.has(a)) continue;
+      const readySoon = (a.accepting || a.state === 'idle') && a.leases < this.config.concurrency;
+      if (a.state === 'starting' || readySoon) starting++;
+    }
     const demand = this.waiters.size + extraDemand;
     const want = Math.min(this.config.max, this.size + Math.max(0, demand - this.free.size - starting));
     if (want > this.size) void this.scaleTo(want, 'acquire demand');
@@ -732,8 +757,35 @@ export class Pool implements LeaseOwner {
   scaleTo(target: number, reason: string): Promise<ScaleRecord | undefined> {
     // A stopped pool takes no decisions (and XState warns about events sent to stopped actors).
     if (this.actor.getSnapshot().status !== 'active') return Promise.resolve(undefined);
+    const extended = this.extendScaleUp(target, reason);
+    if (extended !== undefined) return this.recordSettled(extended - 1);
     const before = this.actor.getSnapshot().context.seq;
     this.actor.send({ type: 'SCALE_TO', target, reason });
+    return this.recordSettled(before);
+  }
+
+  /**
+   * A higher target while a scale-up is being applied: start the extra agents now and raise the
+   * in-flight record (SCALE_EXTENDED) instead of queueing a second decision behind the first one's
+   * start-ups. Returns the extended record's seq, or undefined when this is not such a case.
+   */
+  private extendScaleUp(target: number, reason: string): number | undefined {
+    const up = this.scalingUp;
+    if (!up || !this.accepting) return undefined;
+    const snap = this.actor.getSnapshot();
+    const clamped = Math.max(this.config.min, Math.min(this.config.max, Math.round(target)));
+    if (clamped <= up.target || !snap.matches({ active: 'scaling' })) return undefined;
+    const seq = snap.context.seq;
+    this.actor.send({ type: 'SCALE_EXTENDED', target: clamped, reason });
+    const r = this.actor.getSnapshot().context.history.at(-1);
+    if (!r || r.seq !== seq || r.target !== clamped) return undefined; // refused: fall back to queueing
+    for (let i = up.target; i < clamped; i++) up.starts.push(this.spawnAgent());
+    up.target = clamped;
+    return seq;
+  }
+
+  /** Resolves with the first record after `before` once it is applied (undefined if none was needed). */
+  private recordSettled(before: number): Promise<ScaleRecord | undefined> {
     return new Promise((resolve) => {
       const check = (s: ReturnType<typeof this.actor.getSnapshot>) => {
         const last = s.context.history[s.context.history.length - 1];
@@ -764,8 +816,17 @@ export class Pool implements LeaseOwner {
     // A scale-up queued behind the drain/stop must not start agents after every agent was stopped.
     if (target > current && !this.accepting) return { actualDelta: 0, error: 'pool is shutting down' };
     if (target > current) {
-      const n = target - current;
-      const results = await Promise.all(Array.from({ length: n }, () => this.spawnAgent()));
+      const up = { target, starts: Array.from({ length: target - current }, () => this.spawnAgent()) };
+      this.scalingUp = up;
+      let results: boolean[];
+      try {
+        // SCALE_EXTENDED may add starts while these run: wait until no new ones arrived.
+        do results = await Promise.all(up.starts.slice());
+        while (results.length < up.starts.length);
+      } finally {
+        this.scalingUp = undefined;
+      }
+      const n = results.length;
       const ok = results.filter(Boolean).length;
       return ok === n
         ? { actualDelta: ok }

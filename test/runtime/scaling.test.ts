@@ -3,7 +3,10 @@
  * [min, max], idle-first graceful scale-down, and automatic lease release + replacement on a crash.
  */
 import { describe, expect, it } from 'vitest';
-import { flakyAgent, rejection, startSystem, track } from './helpers.js';
+import { defineAgent } from '../../src/agent/define.js';
+import { ManualClock, sleep } from '../../src/runtime/clock.js';
+import { AgentPoolSystem } from '../../src/runtime/system.js';
+import { flakyAgent, rejection, startSystem, testTimings, track } from './helpers.js';
 
 describe('scalePool', () => {
   it('records current, target, delta, actualDelta, reason and status; clamps to [min, max]', async () => {
@@ -62,6 +65,45 @@ describe('scalePool', () => {
       error: '2 of 2 agents failed to start',
     });
     expect(sys.pool('code').size).toBe(1);
+    await sys.shutdown({ graceful: false });
+  });
+
+  it('a higher target during a scale-up starts the extra agents at once, in the same record', async () => {
+    const clock = new ManualClock();
+    let warm = false;
+    const agent = defineAgent({ x: () => 1 }, { setup: () => (warm ? sleep(clock, 30_000) : undefined) });
+    const sys = new AgentPoolSystem({
+      clock,
+      pools: { code: { agent, min: 1, max: 8, timings: { ...testTimings, startTimeoutMs: 60_000 } } },
+    });
+    await sys.start();
+    warm = true;
+    const first = sys.scalePool('code', 3, 'burst');
+    await clock.advanceAsync(10_000); // 2 agents 10 s into a 30 s start-up
+    const second = sys.scalePool('code', 6, 'bigger burst');
+    await clock.advanceAsync(0);
+    const pool = sys.pool('code');
+    expect(pool.size).toBe(6); // the 3 extra agents started now, not after the first 2 are ready
+    await clock.advanceAsync(30_000);
+    const [a, b] = await Promise.all([first, second]);
+    expect(a).toEqual(b);
+    expect(a).toMatchObject({
+      current: 1,
+      target: 6,
+      delta: 5,
+      actualDelta: 5,
+      status: 'completed',
+      reason: 'burst; bigger burst',
+    });
+    expect(pool.status().history.map((h) => h.reason)).toEqual(['min size', 'burst; bigger burst']);
+    // A lower target while scaling up is not an extension: it is queued and applied afterwards.
+    const third = sys.scalePool('code', 8, 'again');
+    await clock.advanceAsync(5_000);
+    const lower = sys.scalePool('code', 7, 'lower');
+    await clock.advanceAsync(60_000);
+    await third;
+    expect(await lower).toMatchObject({ current: 8, target: 7, status: 'completed' });
+    expect(pool.size).toBe(7);
     await sys.shutdown({ graceful: false });
   });
 

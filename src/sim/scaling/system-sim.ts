@@ -15,7 +15,8 @@
  *   pure function of its options.
  *
  * Measured exactly like the model: waits from arrival to the handler starting, agent-seconds held
- * (starting and retiring agents included), busy seconds, size changes from the pool's decision history.
+ * (starting and retiring agents included), busy seconds, and a scale event whenever the size the scaler
+ * sees (starting agents in, retiring ones out) changes at an instant.
  */
 import { defineAgent } from '../../agent/define.js';
 import { InvalidArgumentError } from '../../errors/errors.js';
@@ -224,20 +225,18 @@ export async function simulateSystem(options: SystemSimulationOptions): Promise<
     lastT = to;
   };
 
-  // ---- size changes from the pool's decision history ---------------------------------------------------
+  // ---- size changes: the size the scaler sees (starting agents in, retiring ones out), per instant -------
   const events: ScaleEvent[] = [];
   let maxSize = 0;
-  let lastSeq = pool.actor.getSnapshot().context.seq;
+  let lastSize = pool.agentCounts().total;
   const collectEvents = () => {
-    const history = pool.actor.getSnapshot().context.history;
-    for (const h of history) {
-      if (h.seq <= lastSeq) continue;
-      if (h.status === 'pending') break;
-      lastSeq = h.seq;
-      if (h.actualDelta === 0 || clock.now() < warmupMs) continue;
-      events.push({ t: (clock.now() - warmupMs) / 1000, from: h.current, to: h.current + h.actualDelta });
-      maxSize = Math.max(maxSize, h.current + h.actualDelta);
+    const size = pool.agentCounts().total;
+    if (size === lastSize) return;
+    if (clock.now() >= warmupMs) {
+      events.push({ t: (clock.now() - warmupMs) / 1000, from: lastSize, to: size });
+      maxSize = Math.max(maxSize, size);
     }
+    lastSize = size;
   };
 
   // ---- series ---------------------------------------------------------------------------------------

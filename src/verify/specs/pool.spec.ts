@@ -1,6 +1,6 @@
 /**
  * Verify spec of the pool machine (machines/pool.machine.ts): scaling decisions (targets below, inside
- * and above [min, max]), the outcomes of `applyScale` (complete, partial, none, scale-down, failure),
+ * and above [min, max]), scale-ups extended while in flight, the outcomes of `applyScale` (complete, partial, none, scale-down, failure),
  * agents coming and going, and drain. Home = `active.steady` or `stopped`.
  *
  * `size` moves with AGENT_ADDED / AGENT_REMOVED and is unbounded, so the state identity caps it at
@@ -52,6 +52,8 @@ export const spec: MachineSpec = {
     { type: 'SCALE_TO', target: 0, reason: 'down' },
     { type: 'SCALE_TO', target: 2, reason: 'mid' },
     { type: 'SCALE_TO', target: 9, reason: 'above max' },
+    { type: 'SCALE_EXTENDED', target: 3, reason: 'burst' },
+    { type: 'SCALE_EXTENDED', target: 9, reason: 'burst above max' },
     { type: 'AGENT_ADDED' },
     { type: 'AGENT_REMOVED' },
     { type: 'DRAIN' },

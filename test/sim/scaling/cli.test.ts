@@ -98,9 +98,15 @@ describe('agentpool bench scaling', () => {
         expect(Number.isFinite(row[k]), `${row.scenario}/${row.policy}.${k}`).toBe(true);
       }
     }
+    expect(r.systemResults.map((x) => `${x.scenario}/${x.policy}/${x.engine}`)).toEqual([
+      'square/agentpool/system',
+      'step/agentpool/system',
+    ]);
+    for (const row of r.systemResults) expect(Number.isFinite(row.p99WaitS)).toBe(true);
     const md = renderScalingMarkdown(r);
     expect(md).toContain('| square | agentpool |');
     expect(md).toContain('square wave vs HPA');
+    expect(md).toContain('The same traffic on the real system');
   });
 
   it('rejects unknown flags', async () => {

@@ -75,6 +75,11 @@ describe('simulateSystem (the real system on a simulated clock)', () => {
     expect(a.failed).toBe(0);
     expect(a.completed).toBeLessThanOrEqual(a.tasks);
     expect(a.tasks - a.completed).toBeLessThan(AGENTS * 3); // only the tail of the run is unfinished
+    // The real autoscaled pool behaves as the policy the model evaluates (same decisions, same waits).
+    const model = await simulateScaling({ ...common, scenario: sc, policy: 'agentpool', seed: 5, min: 2 });
+    expect(Math.abs(a.agentSeconds - model.agentSeconds) / model.agentSeconds).toBeLessThan(0.01);
+    expect(a.p99WaitS).toBeCloseTo(model.p99WaitS, 1);
+    expect(a.events.map((e) => [e.from, e.to])).toEqual(model.events.map((e) => [e.from, e.to]));
     const other = await simulateSystem({ ...common, scenario: sc, policy: 'agentpool', seed: 6, min: 2 });
     expect(other.tasks).not.toBe(a.tasks);
   });

@@ -39,6 +39,12 @@ export interface HostOptions {
   clock: Clock;
 }
 
+/** Per-task limits a host enforces where it can (see {@link Host.run}). */
+export interface TaskLimits {
+  /** The task's memory allocation in MB. */
+  memoryMb?: number;
+}
+
 /** A running (or stopped) agent host. */
 export interface Host {
   readonly kind: HostKind;
@@ -46,8 +52,12 @@ export interface Host {
   readonly alive: boolean;
   /** Load the agent; resolves with its handler names, rejects `ERR_AGENT_MODULE`. */
   start(): Promise<string[]>;
-  /** Run one task; resolves with its outcome, rejects only when the host dies. */
-  run(taskId: string, task: string, input: unknown): Promise<TaskOutcome>;
+  /**
+   * Run one task; resolves with its outcome, rejects only when the host dies. `limits.memoryMb` is the
+   * task's memory allocation: a thread host stops the agent (`ERR_AGENT_OUT_OF_MEMORY`) when the heap
+   * stays above it; the inline host cannot measure one task's memory and ignores it.
+   */
+  run(taskId: string, task: string, input: unknown, limits?: TaskLimits): Promise<TaskOutcome>;
   /** Signal one task to stop (its `ctx.signal` fires). */
   abort(taskId: string, reason: string): void;
   /** Round trip to the agent; rejects if it does not answer. */

@@ -7,7 +7,7 @@
 import { type AgentDefinition, isAgentDefinition } from '../agent/define.js';
 import { AgentRunner, type TaskOutcome } from '../agent/runner.js';
 import { AgentCrashedError, AgentPoolError } from '../errors/errors.js';
-import type { Host, HostOptions } from './host.js';
+import type { Host, HostOptions, TaskLimits } from './host.js';
 
 /** Host that runs the agent in the current thread. */
 export class InlineHost implements Host {
@@ -35,7 +35,8 @@ export class InlineHost implements Host {
     return this.runner.handlerNames();
   }
 
-  run(taskId: string, task: string, input: unknown): Promise<TaskOutcome> {
+  // Limits are ignored: one task's memory cannot be told apart in a shared heap (see Host.run).
+  run(taskId: string, task: string, input: unknown, _limits?: TaskLimits): Promise<TaskOutcome> {
     if (this.dead) return Promise.reject(this.dead);
     const runner = this.runner;
     if (!runner)

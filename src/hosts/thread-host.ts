@@ -21,7 +21,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { TaskOutcome } from '../agent/runner.js';
 import { AgentCrashedError, AgentPoolError } from '../errors/errors.js';
 import { sleep } from '../runtime/clock.js';
-import type { Host, HostOptions } from './host.js';
+import type { Host, HostOptions, TaskLimits } from './host.js';
 import {
   DONE_STRIDE,
   type InitResult,
@@ -74,6 +74,8 @@ export class ThreadHost implements Host {
   private deathError: AgentCrashedError | undefined;
   private stopping = false;
   private lastError: Error | undefined;
+  /** Set when the worker reported its heap above the tasks' allocation (then it is terminated). */
+  private memExceeded: { usedMb: number; allocatedMb: number } | undefined;
   /** Tasks in flight by call id. */
   private readonly tasks = new Map<number, PendingTask>();
   private nextCallId = 0;
@@ -151,11 +153,14 @@ export class ThreadHost implements Host {
    * (`process.nextTick`: after the current microtask queue, before any I/O), so batching adds no
    * event-loop turn to a lone task's round trip.
    */
-  run(taskId: string, task: string, input: unknown): Promise<TaskOutcome> {
+  run(taskId: string, task: string, input: unknown, limits?: TaskLimits): Promise<TaskOutcome> {
     if (this.deathError) return Promise.reject(this.deathError);
     if (!this.worker) {
       return Promise.reject(new AgentCrashedError(this.opts.agentId, 'not started', 'ERR_AGENT_STOPPED'));
     }
+    // Sent at once, so it reaches the worker before the batched run it belongs to (same port, in order).
+    if (limits?.memoryMb !== undefined)
+      this.port!.postMessage({ type: 'ap:mem', taskId, mb: limits.memoryMb } satisfies SideMessage);
     return new Promise<TaskOutcome>((resolve, reject) => {
       const id = ++this.nextCallId;
       this.tasks.set(id, { resolve, reject });
@@ -259,19 +264,26 @@ export class ThreadHost implements Host {
   private onExit(code: number): void {
     if (this.deathError) return;
     const oom = (this.lastError as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
-    const err = oom
+    const over = this.memExceeded;
+    const err = over
       ? new AgentCrashedError(
           this.opts.agentId,
-          'worker ran out of memory',
+          `heap ${over.usedMb} MB stayed above the running tasks' memory allocation of ${over.allocatedMb} MB`,
           'ERR_AGENT_OUT_OF_MEMORY',
-          this.lastError,
         )
-      : new AgentCrashedError(
-          this.opts.agentId,
-          this.lastError ? `worker crashed: ${this.lastError.message}` : `worker exited with code ${code}`,
-          'ERR_AGENT_CRASHED',
-          this.lastError,
-        );
+      : oom
+        ? new AgentCrashedError(
+            this.opts.agentId,
+            'worker ran out of memory',
+            'ERR_AGENT_OUT_OF_MEMORY',
+            this.lastError,
+          )
+        : new AgentCrashedError(
+            this.opts.agentId,
+            this.lastError ? `worker crashed: ${this.lastError.message}` : `worker exited with code ${code}`,
+            'ERR_AGENT_CRASHED',
+            this.lastError,
+          );
     this.markDead(err);
     if (!this.stopping) this.opts.listener.onExit(err);
   }
@@ -326,6 +338,13 @@ export class ThreadHost implements Host {
       }
       case 'ap:hb':
         l.onHeartbeat(m.taskId);
+        break;
+      case 'ap:mem-exceeded':
+        // The worker measured it; the host enforces it (the worker may be too busy to stop itself).
+        if (!this.memExceeded) {
+          this.memExceeded = { usedMb: m.usedMb, allocatedMb: m.allocatedMb };
+          void this.worker?.terminate();
+        }
         break;
       case 'ap:usage':
         l.onUsage(m.taskId, m.usage);

@@ -8,6 +8,7 @@
  *   handlers that settle in the same tick share one message too. Heartbeats, usage and token
  *   reservations are single messages on the same channel, so they stay in order with the outcomes.
  */
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
@@ -83,10 +84,68 @@ function doneLater(id: unknown, o: TaskOutcome): void {
 function runBatch(b: unknown[]): void {
   for (let i = 0; i < b.length; i += RUN_STRIDE) {
     const id = b[i];
-    const o = runner ? runner.start(b[i + 1] as string, b[i + 2] as string, b[i + 3]) : notInitialised;
-    if (o instanceof Promise) o.then((v: TaskOutcome) => doneLater(id, v));
-    else outbox.push(id, o);
+    const taskId = b[i + 1] as string;
+    const o = runner ? runner.start(taskId, b[i + 2] as string, b[i + 3]) : notInitialised;
+    if (o instanceof Promise)
+      o.then((v: TaskOutcome) => {
+        unlimit(taskId);
+        doneLater(id, v);
+      });
+    else {
+      unlimit(taskId);
+      outbox.push(id, o);
+    }
   }
+}
+
+// ---- memory allocations ----------------------------------------------------------------------------
+// The worker's hard cap (resourceLimits) is the agent's capacity; a task's allocation is usually less.
+// While tasks with an allocation run, the heap is sampled every MEM_SAMPLE_MS; above the sum of their
+// allocations for MEM_SAMPLES samples in a row (not-yet-collected garbage counts in `used_heap_size`,
+// so one high sample is not proof) the host is told and terminates the worker. A task that never
+// yields cannot be sampled: the hard cap still stops it.
+const MEM_SAMPLE_MS = 20;
+const MEM_SAMPLES = 3;
+const memLimits = new Map<string, number>();
+let memTimer: ReturnType<typeof setInterval> | undefined;
+let memOver = 0;
+
+function limit(taskId: string, mb: number): void {
+  memLimits.set(taskId, mb);
+  if (!memTimer) {
+    memTimer = setInterval(sampleMemory, MEM_SAMPLE_MS);
+    memTimer.unref(); // never what keeps the worker alive
+  }
+}
+
+function unlimit(taskId: string): void {
+  if (!memLimits.delete(taskId) || memLimits.size > 0) return;
+  clearInterval(memTimer);
+  memTimer = undefined;
+  memOver = 0;
+}
+
+function sampleMemory(): void {
+  // A task without an allocation is running too: there is no budget to hold the shared heap to.
+  if (!runner || runner.active > memLimits.size) {
+    memOver = 0;
+    return;
+  }
+  let allocated = 0;
+  for (const mb of memLimits.values()) allocated += mb;
+  const used = getHeapStatistics().used_heap_size / 2 ** 20;
+  if (used <= allocated) {
+    memOver = 0;
+    return;
+  }
+  if (++memOver < MEM_SAMPLES) return;
+  memOver = 0;
+  post({
+    type: 'ap:mem-exceeded',
+    usedMb: Math.round(used),
+    allocatedMb: allocated,
+    taskIds: [...memLimits.keys()],
+  });
 }
 
 /** Most queued messages handled per wake-up before answering (keeps one wake-up's work bounded). */
@@ -113,6 +172,9 @@ function handle(m: SideMessage): void {
       break;
     case 'ap:abort':
       runner?.abort(m.taskId, m.reason);
+      break;
+    case 'ap:mem':
+      limit(m.taskId, m.mb);
       break;
     case 'ap:drain':
       // The host decides how long to wait (on its clock); this only tells every task to stop.

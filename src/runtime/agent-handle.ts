@@ -58,6 +58,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Cycle charged for the task's token reservations (set by the lease). */
   cycleId?: string;
+  /** The task's memory allocation in MB (set by the lease from its requirements); see `Host.run`. */
+  memoryMb?: number;
 }
 
 interface Pending {
@@ -270,21 +272,27 @@ export class AgentHandle {
         opts.signal.addEventListener('abort', p.onAbort, { once: true });
       }
       this.actor.send({ type: 'TASK_START', taskId });
-      host.run(taskId, task, input).then(
-        (outcome) => {
-          this.settleOutcome(taskId, task, outcome);
-          this.actor.send({ type: 'TASK_END', taskId, ok: true });
-        },
-        (err: unknown) => {
-          if ((err as Error)?.name === 'DataCloneError') {
-            this.settle(taskId, new InvalidArgumentError('input', input, 'structured-cloneable data'), false);
+      host
+        .run(taskId, task, input, opts.memoryMb !== undefined ? { memoryMb: opts.memoryMb } : undefined)
+        .then(
+          (outcome) => {
+            this.settleOutcome(taskId, task, outcome);
             this.actor.send({ type: 'TASK_END', taskId, ok: true });
-            return;
-          }
-          // Host died: the machine hears it through HOST_EXITED; the caller hears it here.
-          this.settle(taskId, err, false);
-        },
-      );
+          },
+          (err: unknown) => {
+            if ((err as Error)?.name === 'DataCloneError') {
+              this.settle(
+                taskId,
+                new InvalidArgumentError('input', input, 'structured-cloneable data'),
+                false,
+              );
+              this.actor.send({ type: 'TASK_END', taskId, ok: true });
+              return;
+            }
+            // Host died: the machine hears it through HOST_EXITED; the caller hears it here.
+            this.settle(taskId, err, false);
+          },
+        );
     });
   }
 

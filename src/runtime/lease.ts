@@ -83,7 +83,13 @@ export class Lease {
         ),
       );
     }
-    return this.agent.run(task, input, { ...opts, cycleId: this.cycleId });
+    const memoryMb = this.requirements.memoryMb;
+    return this.agent.run(task, input, {
+      ...opts,
+      cycleId: this.cycleId,
+      // The lease's memory allocation: a thread agent whose heap stays above it is stopped.
+      ...(memoryMb !== undefined ? { memoryMb } : {}),
+    });
   }
 
   /** Give the agent back. Idempotent. */

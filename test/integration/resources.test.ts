@@ -62,7 +62,7 @@ describe('resources', () => {
     await sys.shutdown({ graceful: false });
   });
 
-  it('a thread agent past its memory allocation is stopped; its lease is lost; the pool keeps serving', async () => {
+  it('a thread agent past its hard memory cap (capacity.memoryMb) is stopped; its lease is lost; the pool keeps serving', async () => {
     const sys = new AgentPoolSystem({
       pools: { data: { agent: fixture('oom'), min: 2, max: 2, capacity: { memoryMb: 32 }, timings: fast } },
     });
@@ -76,6 +76,36 @@ describe('resources', () => {
     expect(await ok.run('ok', null)).toBe('fine');
     await ok.release();
     await until(() => sys.status().pools.data!.available === 2, 10_000, 'the crashed agent restarted');
+    await sys.shutdown({ graceful: true, deadlineMs: 1_000 });
+    await until(() => ThreadHost.live === 0, 5_000, 'no worker left');
+  });
+
+  it('a task whose heap stays above its lease allocation is stopped (below the hard cap); within it, it runs', async () => {
+    const sys = new AgentPoolSystem({
+      pools: {
+        data: { agent: fixture('grows'), min: 2, max: 2, capacity: { memoryMb: 512 }, timings: fast },
+      },
+    });
+    await sys.start();
+    const probe = await sys.acquire('data', { cycleId: 'probe' });
+    const baseline = (await probe.run('heapMb', null)) as number;
+    await probe.release();
+    const allocation = baseline + 48;
+    // Within the allocation: 16 MB more than the baseline.
+    const fits = await sys.acquire('data', { cycleId: 'c1', requirements: { memoryMb: allocation } });
+    expect(await fits.run('grow', { mb: 16 })).toBe(4);
+    await fits.release();
+    // Past it: 160 MB, far below the 512 MB hard cap — stopped by the allocation.
+    const hog = await sys.acquire('data', { cycleId: 'c2', requirements: { memoryMb: allocation } });
+    const err = (await hog.run('grow', { mb: 160 }).catch((e) => e)) as AgentPoolError;
+    expect(err.code).toBe('ERR_AGENT_OUT_OF_MEMORY');
+    expect(err.message).toMatch(new RegExp(`memory allocation of ${allocation} MB`));
+    expect(hog.released).toBe(true);
+    // Without an allocation the same task runs: the hard cap is the only limit.
+    const free = await sys.acquire('data', { cycleId: 'c3', timeoutMs: 5_000 });
+    expect(await free.run('grow', { mb: 160 })).toBe(40);
+    await free.release();
+    await until(() => sys.status().pools.data!.available === 2, 10_000, 'the stopped agent restarted');
     await sys.shutdown({ graceful: true, deadlineMs: 1_000 });
     await until(() => ThreadHost.live === 0, 5_000, 'no worker left');
   });

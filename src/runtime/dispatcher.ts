@@ -309,10 +309,14 @@ export class Dispatcher {
   private enqueue(job: Job): void {
     const pool = this.pools.get(job.type);
     job.queuedAt = this.clock.now();
-    // Fast path: nothing of its type is queued ahead of it and an agent is free — start it at once.
+    // Fast path: nothing of its type is queued ahead of it and an agent is free — start it at once
+    // (in work-stealing mode too: binding it to that idle agent's deque only to pop it again is waste).
     // The dispatcher actor models the queue; a task that never queues costs it no event (as an
     // acquire() that is granted at once costs no acquisition actor).
-    if (pool && !this.stealing.handles(job.type) && this.queue.sizeOf(job.type) === 0) {
+    const queuedAhead = this.stealing.handles(job.type)
+      ? this.stealing.sizeOf(job.type)
+      : this.queue.sizeOf(job.type);
+    if (pool && queuedAhead === 0) {
       const lease = pool.tryLease(job.req, job.queuedAt);
       if (lease) {
         this.start(job, lease);

@@ -2,12 +2,12 @@
  * submit(): ordering, per-type independence, re-queue on agent loss, idempotency, deadlines,
  * cancellation, and bad submissions — on inline agents and a ManualClock (deterministic).
  */
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/define.js';
 import type { AgentPoolError } from '../../src/errors/errors.js';
 import { ManualClock, sleep } from '../../src/runtime/clock.js';
 import { AgentPoolSystem } from '../../src/runtime/system.js';
+import { noTaskLostUnderCrashes } from './crash-property.js';
 
 const code = async (p: Promise<unknown>) =>
   p.then(
@@ -145,66 +145,6 @@ describe('dispatcher', () => {
     await sys.shutdown({ graceful: false });
   });
 
-  it('property: under random agent crashes no task is lost and none is answered twice', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.scheduler(),
-        fc.array(fc.record({ type: fc.constantFrom('a', 'b'), crash: fc.boolean() }), {
-          minLength: 1,
-          maxLength: 25,
-        }),
-        async (s, plan) => {
-          const clock = new ManualClock();
-          const sys = system(
-            clock,
-            {
-              work: async (x: { id: number }) => {
-                await s.schedule(Promise.resolve(), `work ${x.id}`);
-                return x.id;
-              },
-            },
-            { a: 2, b: 1 },
-          );
-          await sys.start();
-          const settled = new Map<number, number>();
-          const outcomes = plan.map((p, id) =>
-            sys.submit({ type: p.type, task: 'work', input: { id }, maxAttempts: 4 }).then(
-              (v) => {
-                settled.set(id, (settled.get(id) ?? 0) + 1);
-                expect(v).toBe(id);
-                return 'ok';
-              },
-              (e: AgentPoolError) => {
-                settled.set(id, (settled.get(id) ?? 0) + 1);
-                return e.code;
-              },
-            ),
-          );
-          // crashes interleaved with the work, at points the scheduler picks
-          plan.forEach((p, i) => {
-            if (!p.crash) return;
-            void s.scheduleFunction(async () => {
-              const pool = sys.pool(p.type);
-              const victims = pool.agentList().filter((a) => a.accepting);
-              victims[i % Math.max(1, victims.length)]?.actor.send({ type: 'HOST_EXITED', error: 'chaos' });
-            })();
-          });
-          // drive: scheduled work and virtual time (restart backoff) until everything settled
-          for (let round = 0; round < 500 && settled.size < plan.length; round++) {
-            if (s.count() > 0) await s.waitOne();
-            else await clock.advanceAsync(5);
-          }
-          const codes = await Promise.all(outcomes);
-          expect(settled.size).toBe(plan.length); // none lost
-          for (const n of settled.values()) expect(n).toBe(1); // none answered twice
-          for (const c of codes) expect(['ok', 'ERR_TASK_FAILED']).toContain(c);
-          const st = sys.status().tasks;
-          expect(st.completed).toBe(codes.filter((c) => c === 'ok').length);
-          expect(st.queued + st.running).toBe(0);
-          await sys.shutdown({ graceful: false });
-        },
-      ),
-      { numRuns: 40 },
-    );
-  });
+  it('property: under random agent crashes no task is lost and none is answered twice', () =>
+    noTaskLostUnderCrashes(system, { a: 2, b: 1 }));
 });

@@ -1,13 +1,15 @@
 /**
- * Measurement helpers shared by the two scaling-simulation engines: exact wait percentiles, flap
- * counting, and the mean of a service distribution.
+ * Measurement helpers shared by the two scaling-simulation engines: exact wait percentiles and their
+ * summary, flap counting, and the mean of a service distribution.
  */
-import type { Distribution } from '../random.js';
+export { distributionMean } from '../queueing.js';
 
 /** Growable Float64 array for the exact wait percentiles. */
 export class Samples {
+  /** Storage; grows by doubling. */
   private data = new Float64Array(1024);
   length = 0;
+  /** Add one sample. */
   push(v: number): void {
     if (this.length === this.data.length) {
       const next = new Float64Array(this.data.length * 2);
@@ -16,26 +18,33 @@ export class Samples {
     }
     this.data[this.length++] = v;
   }
+  /** A sorted copy of the samples. */
   sorted(): Float64Array {
     return this.data.slice(0, this.length).sort();
   }
 }
 
+/** The q-quantile (nearest rank) of ascending samples; 0 when empty. */
 export function quantile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return 0;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[i] as number;
 }
 
-/** Mean of a service distribution (ms), for sizing the fixed pools. */
-export function distributionMean(d: Distribution): number {
-  switch (d.kind) {
-    case 'constant':
-      return d.value;
-    case 'exponential':
-    case 'lognormal':
-      return d.mean;
-  }
+/** Wait percentiles, mean and SLO share of a run, from its sorted waits (seconds). */
+export function waitStats(
+  sorted: Float64Array,
+  violations: number,
+): { p50WaitS: number; p90WaitS: number; p99WaitS: number; meanWaitS: number; sloViolationPct: number } {
+  let sum = 0;
+  for (const w of sorted) sum += w;
+  return {
+    p50WaitS: quantile(sorted, 0.5),
+    p90WaitS: quantile(sorted, 0.9),
+    p99WaitS: quantile(sorted, 0.99),
+    meanWaitS: sorted.length ? sum / sorted.length : 0,
+    sloViolationPct: sorted.length ? (100 * violations) / sorted.length : 0,
+  };
 }
 
 /** An applied size change at `t` seconds. */

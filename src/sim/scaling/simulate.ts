@@ -38,7 +38,7 @@ import { littleTarget } from '../../policies/scaling/little.js';
 import { flushMicrotasks, ManualClock } from '../../runtime/clock.js';
 import type { Distribution } from '../random.js';
 import { type SimTask, scheduleArrivals } from './arrivals.js';
-import { countFlaps, distributionMean, quantile, Samples } from './measure.js';
+import { countFlaps, distributionMean, quantile, Samples, waitStats } from './measure.js';
 import type { Scenario } from './scenarios.js';
 
 /** Policies the simulator can run. */
@@ -551,8 +551,6 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     if (w > sloWaitMs) violations++;
   }
   const sorted = waits.sorted();
-  let waitSum = 0;
-  for (const w of sorted) waitSum += w;
 
   const flaps = countFlaps(events, flapWindowMs);
 
@@ -566,11 +564,7 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     simulatedS: scenario.durationMs / 1000,
     tasks,
     completed,
-    p50WaitS: quantile(sorted, 0.5),
-    p90WaitS: quantile(sorted, 0.9),
-    p99WaitS: quantile(sorted, 0.99),
-    meanWaitS: sorted.length ? waitSum / sorted.length : 0,
-    sloViolationPct: sorted.length ? (100 * violations) / sorted.length : 0,
+    ...waitStats(sorted, violations),
     agentSeconds,
     busySeconds,
     slackPct: agentSeconds > 0 ? 100 * (1 - busySeconds / agentSeconds) : 0,

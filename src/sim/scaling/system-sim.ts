@@ -25,7 +25,7 @@ import { littleTarget } from '../../policies/scaling/little.js';
 import { ManualClock, sleep } from '../../runtime/clock.js';
 import { AgentPoolSystem } from '../../runtime/system.js';
 import { type SimTask, scheduleArrivals } from './arrivals.js';
-import { countFlaps, distributionMean, quantile, Samples } from './measure.js';
+import { countFlaps, distributionMean, quantile, Samples, waitStats } from './measure.js';
 import type {
   PolicyName,
   ScaleEvent,
@@ -297,8 +297,6 @@ export async function simulateSystem(options: SystemSimulationOptions): Promise<
   await settle();
 
   const sorted = waits.sorted();
-  let waitSum = 0;
-  for (const w of sorted) waitSum += w;
   const wallMs = performance.now() - wallStart;
   const agentSeconds = (heldArea - base.held) / 1000;
   const busySeconds = (busyArea - base.busy) / 1000;
@@ -312,11 +310,7 @@ export async function simulateSystem(options: SystemSimulationOptions): Promise<
     tasks,
     completed,
     failed,
-    p50WaitS: quantile(sorted, 0.5),
-    p90WaitS: quantile(sorted, 0.9),
-    p99WaitS: quantile(sorted, 0.99),
-    meanWaitS: sorted.length ? waitSum / sorted.length : 0,
-    sloViolationPct: sorted.length ? (100 * violations) / sorted.length : 0,
+    ...waitStats(sorted, violations),
     agentSeconds,
     busySeconds,
     slackPct: agentSeconds > 0 ? 100 * (1 - busySeconds / agentSeconds) : 0,

@@ -42,6 +42,11 @@ export interface AgentCounts {
   busy: number;
   /** Spawned, not yet ready. */
   starting: number;
+  /**
+   * Held but not taking new work: starting, restarting after a crash, or retiring (draining its last
+   * leases before it stops). Retiring agents are not in `total`. @default 0
+   */
+  standby?: number;
 }
 
 /** Resource amounts (allocated or used). */
@@ -163,7 +168,7 @@ export class PoolMetrics {
   readonly type: string;
   /** Per-interval samples, oldest first. */
   readonly history: TimeSeriesRing<PoolMetricsSample>;
-  private agents: AgentCounts = { total: 0, available: 0, busy: 0, starting: 0 };
+  private agents: AgentCounts = { total: 0, available: 0, busy: 0, starting: 0, standby: 0 };
   private queue = 0;
   private readonly waitAll: Histogram;
   private readonly serviceAll: Histogram;
@@ -215,6 +220,7 @@ export class PoolMetrics {
       available: nonNegative('agents.available', c.available),
       busy: nonNegative('agents.busy', c.busy),
       starting: nonNegative('agents.starting', c.starting),
+      standby: c.standby === undefined ? 0 : nonNegative('agents.standby', c.standby),
     };
     this.agents = next;
   }

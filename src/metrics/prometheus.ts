@@ -66,6 +66,12 @@ const FAMILIES: readonly Family[] = [
     value: (s) => s.agents.starting,
   },
   {
+    name: 'agents_standby',
+    help: 'Agents held but not taking new work: starting, restarting or retiring.',
+    kind: 'gauge',
+    value: (s) => s.agents.standby ?? 0,
+  },
+  {
     name: 'utilisation_ratio',
     help: 'Busy agents / ready agents.',
     kind: 'gauge',

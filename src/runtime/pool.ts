@@ -551,9 +551,10 @@ export class Pool implements LeaseOwner {
   /** Agent counts by availability (draining/retiring agents are not counted). */
   /**
    * Agents by state, retiring ones excluded: `total` (the size the scaler sees), `available` (ready,
-   * free), `busy` (ready, leased), `starting`. O(agents). Retiring agents still count in {@link size}.
+   * free), `busy` (ready, leased), `starting` (or restarting); `standby` = starting + retiring (held,
+   * not taking new work). O(agents). Retiring agents still count in {@link size}.
    */
-  agentCounts(): { total: number; available: number; busy: number; starting: number } {
+  agentCounts(): { total: number; available: number; busy: number; starting: number; standby: number } {
     let ready = 0;
     let starting = 0;
     for (const a of this.agents.values()) {
@@ -562,7 +563,8 @@ export class Pool implements LeaseOwner {
       else if (a.state === 'starting' || a.state === 'restarting') starting++;
     }
     const busy = Math.min(ready, this.leases.size);
-    return { total: ready + starting, available: ready - busy, busy, starting };
+    const standby = starting + this.retiring.size;
+    return { total: ready + starting, available: ready - busy, busy, starting, standby };
   }
 
   /** A metrics snapshot of this pool (see src/metrics/pool-metrics.ts). */

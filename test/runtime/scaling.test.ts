@@ -146,12 +146,16 @@ describe('scalePool', () => {
     // Nobody lost a lease: every task still runs.
     await clock.advanceAsync(1_000);
     expect(sys.pool('code').size).toBe(3);
+    // The two retiring agents are held but take no new work: standby, not in the total.
+    expect(sys.metrics()[0]!.agents).toMatchObject({ total: 1, standby: 2 });
+    expect(sys.metricsText()).toMatch(/agentpool_agents_standby\{pool="code",type="code"\} 2/);
     for (const l of leases) await expect(l.run('echo', l.cycleId)).resolves.toBe(l.cycleId);
     for (const l of leases) await l.release();
     await clock.advanceAsync(1_000);
     const s = sys.status().pools.code!;
     expect(s.size).toBe(1);
     expect(s.counters.agentsLost).toBe(0);
+    expect(sys.metrics()[0]!.agents).toMatchObject({ total: 1, standby: 0 });
     // The survivor is one of the three and takes work again.
     const again = await sys.acquire('code', { cycleId: 'd' });
     expect(leases.map((l) => l.agentId)).toContain(again.agentId);

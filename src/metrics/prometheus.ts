@@ -79,7 +79,7 @@ const FAMILIES: readonly Family[] = [
   },
   {
     name: 'queue_depth',
-    help: 'Acquisitions waiting for an agent.',
+    help: 'Acquisitions and submitted tasks waiting for an agent.',
     kind: 'gauge',
     value: (s) => s.queueDepth,
   },

@@ -111,6 +111,12 @@ export const agentMachine = setup({
     /** Make sure no host is left running (final states). Idempotent. */
     killHostNow: () => {},
     incInflight: assign({ inflight: ({ context }) => context.inflight + 1 }),
+    /** The last task in flight ended: none left; a success resets the failure count. */
+    endLastTask: assign({
+      inflight: 0,
+      failures: ({ context, event }) =>
+        event.type === 'TASK_END' && !event.ok ? context.failures : 0,
+    }),
   },
   guards: {
     heartbeatEnabled: ({ context }) => context.timings.heartbeatTimeoutMs > 0,
@@ -197,7 +203,11 @@ export const agentMachine = setup({
         },
       },
       on: {
-        TASK_START: { target: 'busy', actions: 'incInflight' },
+        // The hot edge targets busy's child directly: no transient `entered` microstep per task.
+        TASK_START: [
+          { guard: 'heartbeatEnabled', target: 'busy.running', actions: 'incInflight' },
+          { target: 'busy.unwatched', actions: 'incInflight' },
+        ],
         HOST_EXITED: { target: 'crashed', actions: assign({ lastError: ({ event }) => event.error }) },
         DRAIN: { target: 'stopping' },
         STOP: { target: 'stopping' },
@@ -251,14 +261,13 @@ export const agentMachine = setup({
       on: {
         TASK_START: { actions: 'incInflight' },
         TASK_END: [
+          // As for TASK_START: straight to idle's child, skipping the transient `entered`.
           {
-            guard: 'lastTask',
-            target: 'idle',
-            actions: assign({
-              inflight: 0,
-              failures: ({ context, event }) => (event.ok ? 0 : context.failures),
-            }),
+            guard: and(['lastTask', 'healthEnabled']),
+            target: 'idle.waiting',
+            actions: 'endLastTask',
           },
+          { guard: 'lastTask', target: 'idle.unmonitored', actions: 'endLastTask' },
           {
             actions: assign({
               inflight: ({ context }) => Math.max(0, context.inflight - 1),

@@ -114,8 +114,7 @@ export const agentMachine = setup({
     /** The last task in flight ended: none left; a success resets the failure count. */
     endLastTask: assign({
       inflight: 0,
-      failures: ({ context, event }) =>
-        event.type === 'TASK_END' && !event.ok ? context.failures : 0,
+      failures: ({ context, event }) => (event.type === 'TASK_END' && !event.ok ? context.failures : 0),
     }),
   },
   guards: {

@@ -35,6 +35,12 @@ export interface ScalingConfig {
    */
   stabilisationWindowMs: number;
   /**
+   * Which recommendation of the window a scale-down keeps: 1 = the highest (Kubernetes' rule); lower
+   * values ignore the top few, which are often noise of a short rate window rather than demand.
+   * @default 1
+   */
+  stabilisationQuantile: number;
+  /**
    * Minimum time between two scale-ups. 0 (like Kubernetes' scale-up window) is safe because agents
    * still starting count in the size, so the next evaluation does not add them again. @default 0
    */
@@ -74,6 +80,7 @@ export const DEFAULT_SCALING_CONFIG: Readonly<ScalingConfig> = Object.freeze({
   shortWaitMs: 500,
   maxScaleUpRatio: 10,
   stabilisationWindowMs: 300_000,
+  stabilisationQuantile: 1,
   scaleUpCooldownMs: 0,
   scaleDownCooldownMs: 60_000,
   backlogDrainMs: 30_000,
@@ -121,6 +128,16 @@ export function validateScalingConfig(
     shortWaitMs: ms('shortWaitMs', base.shortWaitMs),
     maxScaleUpRatio: num(kind, p('maxScaleUpRatio'), o.maxScaleUpRatio, base.maxScaleUpRatio, { gt: 1 }),
     stabilisationWindowMs: ms('stabilisationWindowMs', base.stabilisationWindowMs),
+    stabilisationQuantile: num(
+      kind,
+      p('stabilisationQuantile'),
+      o.stabilisationQuantile,
+      base.stabilisationQuantile,
+      {
+        gt: 0,
+        max: 1,
+      },
+    ),
     scaleUpCooldownMs: ms('scaleUpCooldownMs', base.scaleUpCooldownMs),
     scaleDownCooldownMs: ms('scaleDownCooldownMs', base.scaleDownCooldownMs),
     backlogDrainMs: num(kind, p('backlogDrainMs'), o.backlogDrainMs, base.backlogDrainMs, { gt: 0 }),

@@ -215,8 +215,10 @@ export function decideScaling(
       state.lastScaleDownAt ?? Number.NEGATIVE_INFINITY,
     );
     if (now - lastScale < cfg.scaleDownCooldownMs) return hold('cooldown');
-    let stabilised = recommendation;
-    for (const r of recs) if (r.value > stabilised) stabilised = r.value;
+    const values = recs.map((r) => r.value).sort((a, b) => a - b);
+    const q = cfg.stabilisationQuantile;
+    const held = values[Math.min(values.length - 1, Math.max(0, Math.ceil(q * values.length) - 1))] ?? 0;
+    const stabilised = Math.max(recommendation, held);
     // Idle-first: never plan to remove more agents than are idle right now.
     const target = Math.max(cfg.min, stabilised, size - idle);
     if (target < size)

@@ -122,6 +122,31 @@ describe('decideScaling', () => {
     );
   });
 
+  it('stabilisationQuantile: a scale-down keeps that quantile of the window, not its single highest', () => {
+    const quiet = obs({ size: 30, ready: 30, busy: 2, utilisation: 0.1, arrivalRatePerS: 0.05 });
+    // Window: one spike of 30 and nine recommendations of 10 (rates 0.36/s × 20 s / 0.75 ≈ 9.6 → 10).
+    const run = (q: number) => {
+      const c = cfg({ stabilisationWindowMs: 300_000, scaleDownCooldownMs: 0, stabilisationQuantile: q });
+      let state = initialPolicyState();
+      state = decideScaling(
+        obs({ now: 0, size: 30, ready: 30, busy: 22, utilisation: 0.75, arrivalRatePerS: 1.1 }),
+        c,
+        state,
+      ).state;
+      for (let i = 1; i <= 9; i++)
+        state = decideScaling(
+          obs({ now: i * 15_000, size: 30, ready: 30, busy: 22, utilisation: 0.75, arrivalRatePerS: 0.36 }),
+          c,
+          state,
+        ).state;
+      return decideScaling({ ...quiet, now: 150_000 }, c, state).decision;
+    };
+    expect(run(1)).toMatchObject({ direction: 'hold', reason: 'stabilising' }); // the spike holds 30
+    expect(run(0.9)).toMatchObject({ direction: 'down', target: 10 }); // 10 of 11 values ≤ 10
+    expect(() => cfg({ stabilisationQuantile: 0 })).toThrow(/stabilisationQuantile/);
+    expect(() => cfg({ stabilisationQuantile: 1.5 })).toThrow(/stabilisationQuantile/);
+  });
+
   it('cooldowns: up after up waits scaleUpCooldownMs; down waits scaleDownCooldownMs after any scale', () => {
     const c = cfg({ scaleUpCooldownMs: 30_000, scaleDownCooldownMs: 60_000, stabilisationWindowMs: 0 });
     const hot = obs({ now: 10_000, size: 10, busy: 10, utilisation: 1, waitMs: 9000, arrivalRatePerS: 2 });

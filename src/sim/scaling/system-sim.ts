@@ -214,23 +214,29 @@ export async function simulateSystem(options: SystemSimulationOptions): Promise<
   let busyArea = 0;
   let readyArea = 0;
   let sizeArea = 0;
+  // Pool counts as of the last settled instant (read once per instant: they cost O(agents)).
+  let counts = pool.agentCounts();
+  let held = pool.size; // retiring agents included: still held, still paid for
+  const readCounts = () => {
+    counts = pool.agentCounts();
+    held = pool.size;
+  };
   const integrateTo = (to: number) => {
     const dt = to - lastT;
     if (dt <= 0) return;
-    const c = pool.agentCounts();
-    heldArea += pool.size * dt; // retiring agents are still held (and paid for)
+    heldArea += held * dt;
     busyArea += busy * dt;
-    readyArea += (c.available + c.busy) * dt;
-    sizeArea += c.total * dt;
+    readyArea += (counts.available + counts.busy) * dt;
+    sizeArea += counts.total * dt;
     lastT = to;
   };
 
   // ---- size changes: the size the scaler sees (starting agents in, retiring ones out), per instant -------
   const events: ScaleEvent[] = [];
   let maxSize = 0;
-  let lastSize = pool.agentCounts().total;
+  let lastSize = counts.total;
   const collectEvents = () => {
-    const size = pool.agentCounts().total;
+    const size = counts.total;
     if (size === lastSize) return;
     if (clock.now() >= warmupMs) {
       events.push({ t: (clock.now() - warmupMs) / 1000, from: lastSize, to: size });
@@ -247,7 +253,7 @@ export async function simulateSystem(options: SystemSimulationOptions): Promise<
     integrateTo(clock.now());
     Object.assign(base, { held: heldArea, busy: busyArea, size: sizeArea });
     Object.assign(mark, { t: clock.now(), busy: busyArea, ready: readyArea, size: sizeArea, tasks });
-    maxSize = pool.agentCounts().total;
+    maxSize = counts.total;
   };
   const sampleSeries = () => {
     integrateTo(clock.now());
@@ -275,12 +281,14 @@ export async function simulateSystem(options: SystemSimulationOptions): Promise<
   // One macrotask turn drains every microtask chain the fired timers started, however long.
   const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
   await settle();
+  readCounts();
   for (;;) {
     const next = clock.nextAt();
     if (next === undefined || next > endMs) break;
     integrateTo(next);
     clock.advance(next - clock.now());
     await settle();
+    readCounts();
     collectEvents();
   }
   integrateTo(endMs);

@@ -24,6 +24,8 @@ export interface ScaleRecord {
   reason: string;
   status: 'pending' | 'completed' | 'partial' | 'failed';
   error?: string;
+  /** When the decision was taken (ms on the runtime's clock), when its SCALE_TO said so. */
+  at?: number;
 }
 
 /** Input to {@link poolMachine}. */
@@ -47,14 +49,15 @@ export interface PoolMachineContext {
   /** Agents counted by the pool (starting or up). */
   size: number;
   /** A SCALE_TO that arrived while scaling. */
-  queued: { target: number; reason: string } | undefined;
+  queued: { target: number; reason: string; at?: number } | undefined;
   history: ScaleRecord[];
   seq: number;
 }
 
 /** Events {@link poolMachine} accepts. */
 export type PoolMachineEvent =
-  | { type: 'SCALE_TO'; target: number; reason: string }
+  /** `at`: when the decision was taken (the machine keeps no clock; the runtime passes its time). */
+  | { type: 'SCALE_TO'; target: number; reason: string; at?: number }
   /** While scaling up: the in-flight scale-up now aims higher (the runtime started the extra agents). */
   | { type: 'SCALE_EXTENDED'; target: number; reason: string }
   | { type: 'AGENT_ADDED' }
@@ -161,6 +164,7 @@ export const poolMachine = setup({
                   actualDelta: 0,
                   reason: q.reason,
                   status: 'pending',
+                  ...(q.at !== undefined ? { at: q.at } : {}),
                 }),
               };
             }),
@@ -168,7 +172,13 @@ export const poolMachine = setup({
           on: {
             SCALE_TO: {
               guard: 'changesSize',
-              actions: assign({ queued: ({ event }) => ({ target: event.target, reason: event.reason }) }),
+              actions: assign({
+                queued: ({ event }) => ({
+                  target: event.target,
+                  reason: event.reason,
+                  ...(event.at !== undefined ? { at: event.at } : {}),
+                }),
+              }),
             },
           },
         },
@@ -213,7 +223,13 @@ export const poolMachine = setup({
           },
           on: {
             SCALE_TO: {
-              actions: assign({ queued: ({ event }) => ({ target: event.target, reason: event.reason }) }),
+              actions: assign({
+                queued: ({ event }) => ({
+                  target: event.target,
+                  reason: event.reason,
+                  ...(event.at !== undefined ? { at: event.at } : {}),
+                }),
+              }),
             },
             SCALE_EXTENDED: {
               guard: 'extendsScaleUp',

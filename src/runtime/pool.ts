@@ -762,7 +762,7 @@ export class Pool implements LeaseOwner {
     const extended = this.extendScaleUp(target, reason);
     if (extended !== undefined) return this.recordSettled(extended - 1);
     const before = this.actor.getSnapshot().context.seq;
-    this.actor.send({ type: 'SCALE_TO', target, reason });
+    this.actor.send({ type: 'SCALE_TO', target, reason, at: this.deps.clock.now() });
     return this.recordSettled(before);
   }
 

@@ -78,6 +78,8 @@ describe('scalePool', () => {
     });
     await sys.start();
     warm = true;
+    await clock.advanceAsync(5_000);
+    const decidedAt = clock.now();
     const first = sys.scalePool('code', 3, 'burst');
     await clock.advanceAsync(10_000); // 2 agents 10 s into a 30 s start-up
     const second = sys.scalePool('code', 6, 'bigger burst');
@@ -94,6 +96,7 @@ describe('scalePool', () => {
       actualDelta: 5,
       status: 'completed',
       reason: 'burst; bigger burst',
+      at: decidedAt, // when the decision was taken, not when it completed
     });
     expect(pool.status().history.map((h) => h.reason)).toEqual(['min size', 'burst; bigger burst']);
     // A lower target while scaling up is not an extension: it is queued and applied afterwards.

@@ -50,7 +50,7 @@ export const spec: MachineSpec = {
   input: { type: 'verify', min: 1, max: MAX, drainTimeoutMs: 30_000 },
   events: [
     { type: 'SCALE_TO', target: 0, reason: 'down' },
-    { type: 'SCALE_TO', target: 2, reason: 'mid' },
+    { type: 'SCALE_TO', target: 2, reason: 'mid', at: 1_000 },
     { type: 'SCALE_TO', target: 9, reason: 'above max' },
     { type: 'SCALE_EXTENDED', target: 3, reason: 'burst' },
     { type: 'SCALE_EXTENDED', target: 9, reason: 'burst above max' },

@@ -4,7 +4,8 @@
  *
  * idle (queue empty) → dispatching (tasks queued: every `AGENT_FREED` or `TASK_QUEUED` runs the
  * named `assign` action, which places what can be placed) → idle when the queue empties; `DRAIN`
- * → draining (no new tasks; queued tasks are rejected, running ones finish) → stopped.
+ * → draining (no new tasks; queued tasks are rejected, running ones finish) → stopped. In
+ * work-stealing pools every steal is a `TASKS_STOLEN` event (counted, in any state).
  *
  * Per-task bookkeeping (heap, deadlines, retries, idempotency) is in src/runtime/dispatcher.ts; the
  * machine only sees edges (empty ⇄ non-empty), so the hot path costs no actor event per task.
@@ -17,6 +18,8 @@ export interface DispatcherMachineContext {
   requeued: number;
   /** Tasks rejected because their deadline passed while queued. */
   expired: number;
+  /** Steal operations (work-stealing pools): an idle agent took half of the busiest agent's deque. */
+  steals: number;
 }
 
 /** Events {@link dispatcherMachine} accepts. */
@@ -26,6 +29,8 @@ export type DispatcherMachineEvent =
   | { type: 'QUEUE_EMPTY' }
   | { type: 'TASK_REQUEUED' }
   | { type: 'TASK_EXPIRED' }
+  /** Work-stealing pools: an idle agent stole `count` tasks from the busiest agent's deque. */
+  | { type: 'TASKS_STOLEN'; count: number }
   | { type: 'DRAIN' }
   | { type: 'RUNNING_DONE'; remaining: number };
 
@@ -54,7 +59,7 @@ export const dispatcherMachine = setup({
   },
 }).createMachine({
   id: 'dispatcher',
-  context: { requeued: 0, expired: 0 },
+  context: { requeued: 0, expired: 0, steals: 0 },
   initial: 'idle',
   states: {
     idle: {
@@ -82,5 +87,6 @@ export const dispatcherMachine = setup({
   on: {
     DRAIN: { target: '.draining' },
     TASK_REQUEUED: { actions: assign({ requeued: ({ context }) => context.requeued + 1 }) },
+    TASKS_STOLEN: { actions: assign({ steals: ({ context }) => context.steals + 1 }) },
   },
 });

@@ -394,7 +394,13 @@ export class Dispatcher {
       for (const type of this.stealing.types()) {
         const pool = this.pools.get(type);
         if (!pool || this.stealing.sizeOf(type) === 0) continue;
-        const left = this.stealing.place(type, pool, (job, lease) => this.start(job, lease));
+        const left = this.stealing.place(
+          type,
+          pool,
+          (job, lease) => this.start(job, lease),
+          // A steal is an explicit transition of the dispatcher actor (visible in the inspector).
+          (count) => this.actor.send({ type: 'TASKS_STOLEN', count }),
+        );
         if (left > 0) pool.requestCapacity(left);
       }
       this.sendIfEmpty();

@@ -163,6 +163,7 @@ export class StealingQueues<J extends Placeable> {
     type: string,
     pool: Pool,
     start: (job: J, lease: NonNullable<ReturnType<Pool['tryLease']>>) => void,
+    onSteal?: (count: number) => void,
   ): number {
     const s = this.scheduler(type);
     const c = this.counters.get(type) as StealStats;
@@ -178,6 +179,7 @@ export class StealingQueues<J extends Placeable> {
         if (n.source === 'stolen') {
           c.steals++;
           c.stolen += n.stolen ?? 1;
+          onSteal?.(n.stolen ?? 1);
         }
         const lease = pool.tryLeaseAgent(id, n.task.req, n.task.queuedAt);
         if (!lease) {

@@ -75,6 +75,8 @@ describe("dispatch: 'work-stealing'", () => {
     const st = sys.dispatcher.stealingStatus('a');
     expect(st?.stats.steals).toBeGreaterThan(0);
     expect(st?.stats.fromSteal).toBeGreaterThan(0);
+    // Every steal was also an explicit transition of the dispatcher actor.
+    expect(sys.dispatcher.actor.getSnapshot().context.steals).toBe(st?.stats.steals);
     // Everything that was queued behind the slow agent ran elsewhere, before the slow task ended.
     const onSlow = [...ranOn.entries()].filter(([id, ag]) => id !== 0 && ag === slowAgent).length;
     expect(onSlow).toBeLessThan(queuedOnSlow);

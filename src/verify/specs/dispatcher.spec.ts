@@ -24,6 +24,7 @@ export const spec: MachineSpec = {
     { type: 'QUEUE_EMPTY' },
     { type: 'TASK_REQUEUED' },
     { type: 'TASK_EXPIRED' },
+    { type: 'TASKS_STOLEN', count: 2 },
     { type: 'DRAIN' },
     { type: 'RUNNING_DONE', remaining: 1 },
     { type: 'RUNNING_DONE', remaining: 0 },

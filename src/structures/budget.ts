@@ -286,7 +286,10 @@ export class TokenBudgets {
 
   private check(level: BudgetLevel, id: string, a: Account, n: number): void {
     const available = Math.max(0, a.limit - a.used - a.reserved);
-    if (n > available) {
+    // `committed + n ≤ limit`, not `n ≤ available`: once a level is over its budget (an overshoot), even
+    // a 0-token reservation is refused there — else its settle could report a zero overshoot while
+    // usage already sits above the budget, breaking the guarantee above.
+    if (a.used + a.reserved + n > a.limit) {
       throw new BudgetExhaustedError(
         `token budget of ${level} ${JSON.stringify(id)} exhausted: requested ${n}, available ${available}`,
         { level, scope: id, requested: n, available, limit: a.limit, used: a.used, reserved: a.reserved },

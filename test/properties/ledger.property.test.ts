@@ -350,9 +350,19 @@ describe('token budgets under concurrent calls', () => {
   it('one call at a time: usage exceeds a budget by at most the last settled overshoot', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 300 }), fc.double({ min: 0, max: 3, noNaN: true })), {
-          maxLength: 40,
-        }),
+        fc.array(
+          fc.tuple(
+            // 0-token calls are frequent on purpose: over budget they must be refused too.
+            fc.oneof(
+              { arbitrary: fc.constant(0), weight: 1 },
+              { arbitrary: fc.integer({ min: 1, max: 300 }), weight: 3 },
+            ),
+            fc.double({ min: 0, max: 3, noNaN: true }),
+          ),
+          {
+            maxLength: 40,
+          },
+        ),
         (calls) => {
           const budget = 1000;
           const b = new TokenBudgets({ defaultCycle: budget });
@@ -369,6 +379,8 @@ describe('token budgets under concurrent calls', () => {
           }
         },
       ),
+      // Cheap per run; enough runs that an over-budget 0-token call (a past bug) is always found.
+      { numRuns: 5_000 },
     );
   });
 });

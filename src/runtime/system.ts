@@ -279,7 +279,19 @@ export class AgentPoolSystem {
     return this.dispatcher.submit(options);
   }
 
-  /** Scale a pool to `target` agents (clamped to [min, max]); resolves with the recorded decision. */
+  /**
+   * Scale a pool to `target` agents (clamped to [min, max]); resolves once the pool has applied it, with
+   * the decision record (`current, target, delta, actualDelta, reason, status, error?, at`), or
+   * undefined when the size already matches. Decisions that arrive while the pool is scaling are queued
+   * and the latest wins, so a superseded call resolves with the record that was applied in its place;
+   * a higher target during a scale-up extends the running record instead (reasons joined with `; `).
+   *
+   * @example
+   * ```ts
+   * const r = await system.scalePool('code', 5, 'sprint planning');
+   * if (r?.status === 'partial') console.warn(r.error); // e.g. "1 of 3 agents failed to start"
+   * ```
+   */
   scalePool(type: string, target: number, reason = 'manual'): Promise<ScaleRecord | undefined> {
     try {
       const pool = this.pool(type);

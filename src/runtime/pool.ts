@@ -738,16 +738,23 @@ export class Pool implements LeaseOwner {
         void this.scaleTo(this.size + 1, 'acquire demand (empty pool)');
       return;
     }
+    // At max, or with free agents to cover the demand, there is nothing to start: skip the O(agents) walk.
+    const demandNow = this.waiters.size + extraDemand;
+    if (this.size >= this.config.max || demandNow <= this.free.size) return;
     // Agents about to serve: still starting, or ready but not yet in the free set (the agent reports
     // availability a microtask after its actor moved) — counting those keeps this from starting one
     // agent too many.
     let starting = 0;
     for (const a of this.agents.values()) {
       if (this.retiring.has(a) || this.free.has(a)) continue;
-      const readySoon = (a.accepting || a.state === 'idle') && a.leases < this.config.concurrency;
-      if (a.state === 'starting' || readySoon) starting++;
+      // `availability` first: `state` reads the actor's snapshot, too costly for every leased agent.
+      const comingUp =
+        a.availability === 'unavailable'
+          ? a.state === 'starting' || a.state === 'idle'
+          : a.accepting && a.leases < this.config.concurrency;
+      if (comingUp) starting++;
     }
-    const demand = this.waiters.size + extraDemand;
+    const demand = demandNow;
     const want = Math.min(this.config.max, this.size + Math.max(0, demand - this.free.size - starting));
     if (want > this.size) void this.scaleTo(want, 'acquire demand');
   }

@@ -548,7 +548,6 @@ export class Pool implements LeaseOwner {
     this.leaseMark = now;
   }
 
-  /** Agent counts by availability (draining/retiring agents are not counted). */
   /**
    * Agents by state, retiring ones excluded: `total` (the size the scaler sees), `available` (ready,
    * free), `busy` (ready, leased), `starting` (or restarting); `standby` = starting + retiring (held,

@@ -222,6 +222,13 @@ export interface SystemOptions {
   /** Graceful shutdown deadline. @default 30_000 */
   shutdownDeadlineMs?: number;
   /**
+   * Every this many ms (on the system's clock) each pool's metrics close an interval into their
+   * time-series ring (`system.metricsHistory(type)`: counts, rates and wait/service percentiles per
+   * interval, a day of 1-minute samples kept). 0 turns the ring off.
+   * @default 60_000
+   */
+  metricsIntervalMs?: number;
+  /**
    * Token budgets, enforced before every model call (`ctx.tokens.reserve`): per cycle, per pool and
    * for the whole system. @default unlimited
    * @example { system: 2_000_000, pools: { code: 1_000_000 }, defaultCycle: 100_000 }
@@ -299,6 +306,7 @@ const SYSTEM_KEYS = new Set([
   'logger',
   'inspect',
   'shutdownDeadlineMs',
+  'metricsIntervalMs',
   'budgets',
   'rebalance',
 ]);
@@ -449,6 +457,8 @@ export interface SystemConfig {
   pools: Map<string, PoolConfig>;
   limits: Partial<Record<ResourceName, number>>;
   shutdownDeadlineMs: number;
+  /** Metrics collection interval (0 = off). */
+  metricsIntervalMs: number;
   /** Rebalancing settings, or undefined when off. */
   rebalance: RebalanceSettings | undefined;
 }
@@ -473,6 +483,7 @@ export function parseSystem(raw: unknown): SystemConfig {
     pools: out,
     limits,
     shutdownDeadlineMs: num('config', 'shutdownDeadlineMs', o.shutdownDeadlineMs, 30_000, { min: 0 }),
+    metricsIntervalMs: num('config', 'metricsIntervalMs', o.metricsIntervalMs, 60_000, { min: 0 }),
     rebalance: parseRebalance(o.rebalance, limits),
   };
 }

@@ -18,7 +18,7 @@ import {
   PoolExhaustedError,
   ResourceExhaustedError,
 } from '../errors/errors.js';
-import { PoolMetrics, type PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
+import { PoolMetrics, type PoolMetricsSample, type PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
 import { RateCounter } from '../metrics/rate-counter.js';
 import { drfPick } from '../policies/drf.js';
 import type { ScalingObservation } from '../policies/scaling/decide.js';
@@ -564,6 +564,18 @@ export class Pool implements LeaseOwner {
     const busy = Math.min(ready, this.leases.size);
     const standby = starting + this.retiring.size;
     return { total: ready + starting, available: ready - busy, busy, starting, standby };
+  }
+
+  /** Close one metrics interval into the pool's time-series ring (see `SystemOptions.metricsIntervalMs`). */
+  collectMetrics(): PoolMetricsSample {
+    this.metrics.setAgents(this.agentCounts());
+    this.metrics.setQueueDepth(this.waiters.size + this.backlog().count);
+    return this.metrics.collect(this.deps.clock.now());
+  }
+
+  /** The pool's metrics intervals, oldest first (bounded ring). */
+  metricsHistory(): PoolMetricsSample[] {
+    return this.metrics.history.toArray();
   }
 
   /** A metrics snapshot of this pool (see src/metrics/pool-metrics.ts). */

@@ -8,13 +8,13 @@ import { systemMachine } from '../../machines/system.machine.js';
 import { AgentPoolError, serializeError, UnknownPoolError } from '../errors/errors.js';
 import { bool, knownKeys, num, record, signal as sig, str } from '../errors/validate.js';
 import { ThreadHost } from '../hosts/thread-host.js';
-import type { PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
+import type { PoolMetricsSample, PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
 import { toPrometheus } from '../metrics/prometheus.js';
 import { type AnalyseOptions, analysePools, type Recommendation } from '../policies/optimizers.js';
 import { TokenBudgets } from '../structures/budget.js';
 import type { AgentSpec } from './agent-handle.js';
 import { AllocatorGate } from './allocator-gate.js';
-import { type Clock, realClock } from './clock.js';
+import { type Clock, realClock, type TimerHandle } from './clock.js';
 import { parseSystem, type SystemConfig, type SystemOptions } from './config.js';
 import { Dispatcher, type DispatcherStats, type SubmitOptions } from './dispatcher.js';
 import { KeyGate, type ResourceGate, unlimitedGate } from './gates.js';
@@ -105,6 +105,8 @@ export class AgentPoolSystem {
   /** The rebalancer (system option `rebalance`), when on and the allocator is the gate. */
   readonly rebalancer: Rebalancer | undefined;
   private rebalancerStarted = false;
+  /** Next metrics collection (see `SystemOptions.metricsIntervalMs`), while running. */
+  private metricsTimer: TimerHandle | undefined;
 
   /**
    * @param options see {@link SystemOptions}
@@ -182,6 +184,7 @@ export class AgentPoolSystem {
     if (this.state === 'running' && !this.rebalancerStarted) {
       this.rebalancerStarted = true;
       this.rebalancer?.start();
+      this.scheduleMetrics();
     }
     if (this.state !== 'running') {
       throw new AgentPoolError(
@@ -327,6 +330,31 @@ export class AgentPoolSystem {
     return analysePools(this.metrics(), options);
   }
 
+  /**
+   * One pool's metrics intervals, oldest first: per `metricsIntervalMs`, requests, completions,
+   * outcomes, wait and service percentiles, agent counts, utilisation (a bounded ring, a day of
+   * 1-minute samples by default). Empty when `metricsIntervalMs` is 0.
+   *
+   * @example
+   * ```ts
+   * const lastHour = system.metricsHistory('code').slice(-60).map((s) => s.wait.p99);
+   * ```
+   */
+  metricsHistory(type: string): PoolMetricsSample[] {
+    return this.pool(type).metricsHistory();
+  }
+
+  private scheduleMetrics(): void {
+    const every = this.config.metricsIntervalMs;
+    if (every <= 0 || this.state !== 'running') return;
+    this.metricsTimer = this.clock.setTimeout(() => {
+      this.metricsTimer = undefined;
+      if (this.state !== 'running') return;
+      for (const p of this.pools.values()) p.collectMetrics();
+      this.scheduleMetrics();
+    }, every);
+  }
+
   /** Prometheus text exposition (format 0.0.4) of every pool's metrics; labels: pool, type. */
   metricsText(): string {
     return toPrometheus(this.metrics());
@@ -353,6 +381,8 @@ export class AgentPoolSystem {
     const deadlineMs = num('argument', 'options.deadlineMs', o.deadlineMs, this.config.shutdownDeadlineMs, {
       min: 0,
     });
+    if (this.metricsTimer !== undefined) this.clock.clearTimeout(this.metricsTimer);
+    this.metricsTimer = undefined;
     this.actor.send({ type: 'SHUTDOWN', graceful, deadlineMs });
     // No resizes while leases drain: a rebalancing round is an optimisation, not shutdown work.
     this.rebalancer?.stop();

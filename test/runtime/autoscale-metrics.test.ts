@@ -3,8 +3,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/define.js';
-import { sleep } from '../../src/runtime/clock.js';
-import { startSystem } from './helpers.js';
+import { ManualClock, sleep } from '../../src/runtime/clock.js';
+import { AgentPoolSystem } from '../../src/runtime/system.js';
+import { startSystem, testTimings } from './helpers.js';
 
 describe('autoscaling, metrics and balancing through the system', () => {
   it('the scaler grows a loaded pool within max and shrinks it back to min when idle', async () => {
@@ -44,6 +45,52 @@ describe('autoscaling, metrics and balancing through the system', () => {
     expect(reasons.some((r) => r.startsWith('autoscale'))).toBe(true);
     expect(pool.scalerHistory().length).toBeGreaterThan(0);
     await sys.shutdown({ graceful: false });
+  });
+
+  it('metricsHistory(): one sample per metricsIntervalMs into a time-series ring; off at 0; stops at shutdown', async () => {
+    const clock = new ManualClock();
+    const sys = new AgentPoolSystem({
+      clock,
+      metricsIntervalMs: 1_000,
+      pools: {
+        qa: {
+          agent: defineAgent({ hold: (ms: number) => sleep(clock, ms) }),
+          min: 2,
+          max: 2,
+          timings: testTimings,
+        },
+      },
+    });
+    await sys.start();
+    // Interval 1: 3 tasks of 400 ms; interval 2: 1 task; interval 3: nothing.
+    const first = [1, 2, 3].map(() => sys.submit({ type: 'qa', task: 'hold', input: 400 }));
+    await clock.advanceAsync(1_000);
+    await Promise.all(first);
+    const second = sys.submit({ type: 'qa', task: 'hold', input: 100 });
+    await clock.advanceAsync(1_000);
+    await second;
+    await clock.advanceAsync(1_000);
+    const h = sys.metricsHistory('qa');
+    expect(h.map((x) => x.at)).toEqual([1_000, 2_000, 3_000]);
+    expect(h.map((x) => x.requests)).toEqual([3, 1, 0]);
+    expect(h.map((x) => x.completions)).toEqual([3, 1, 0]); // 2 agents: 0–400, 0–400, then 400–800
+    expect(h[0]!.wait.count).toBe(3);
+    expect(h[0]!.agents.total).toBe(2);
+    await sys.shutdown({ graceful: false });
+    expect(clock.pending).toBe(0);
+    const off = new AgentPoolSystem({
+      clock,
+      metricsIntervalMs: 0,
+      pools: { qa: { agent: defineAgent({ x: () => 1 }), min: 1, max: 1, timings: testTimings } },
+    });
+    await off.start();
+    await clock.advanceAsync(120_000);
+    expect(off.metricsHistory('qa')).toEqual([]);
+    await off.shutdown({ graceful: false });
+    expect(
+      () =>
+        new AgentPoolSystem({ metricsIntervalMs: -1, pools: { qa: { agent: defineAgent({ x: () => 1 }) } } }),
+    ).toThrow(/metricsIntervalMs/);
   });
 
   it('metrics() and metricsText() report requests, waits and completions with pool/type labels', async () => {

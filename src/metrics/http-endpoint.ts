@@ -16,6 +16,11 @@ import { invalid, knownKeys, num, record, str } from '../errors/validate.js';
 export interface MetricsSource {
   /** Prometheus text exposition (format 0.0.4). Called once per scrape; may throw (the scrape gets a 500). */
   metricsText(): string;
+  /**
+   * Optional: register work to run when the source shuts down; returns an unregister function. An
+   * `AgentPoolSystem` has it, so `system.shutdown()` also closes an endpoint serving that system.
+   */
+  onShutdown?(hook: () => Promise<void> | void): () => void;
 }
 
 /** Options of {@link serveMetrics}. Unknown keys are errors (`ERR_INVALID_ARGUMENT`). */
@@ -165,8 +170,9 @@ function formatUrl(address: AddressInfo, path: string): string {
  * scrape sees current values; labels stay `pool` and `type` only (see `toPrometheus`), so series
  * count does not grow with traffic.
  *
- * The system does not start or stop this endpoint: while it is open it keeps the process alive like any
- * server, so call {@link MetricsEndpoint.close} on shutdown (next to `system.shutdown()`).
+ * While open it keeps the process alive like any server. Serving an `AgentPoolSystem` (any source with
+ * `onShutdown`), it is closed by `system.shutdown()` — no handle is left behind; otherwise call
+ * {@link MetricsEndpoint.close}.
  *
  * @param source - anything with `metricsText(): string`, typically an `AgentPoolSystem`.
  * @param options - {@link ServeMetricsOptions}: `port` (default 9464), `host` (default `'127.0.0.1'`),
@@ -186,8 +192,7 @@ function formatUrl(address: AddressInfo, path: string): string {
  * await system.start();
  * const metrics = await serveMetrics(system); // http://127.0.0.1:9464/metrics
  * // … later
- * await metrics.close();
- * await system.shutdown({ graceful: true });
+ * await system.shutdown({ graceful: true }); // also closes the endpoint (or call metrics.close())
  * ```
  */
 export async function serveMetrics(
@@ -213,9 +218,11 @@ export async function serveMetrics(
 
   const url = formatUrl(server.address() as AddressInfo, path);
   let closing: Promise<void> | undefined;
-  return {
+  let unregister: (() => void) | undefined;
+  const endpoint: MetricsEndpoint = {
     url,
     close(): Promise<void> {
+      unregister?.();
       closing ??= new Promise<void>((resolve) => {
         // The callback's error (server not running) is not a failure of close(): the goal state is reached.
         server.close(() => resolve());
@@ -228,6 +235,8 @@ export async function serveMetrics(
       return closing;
     },
   };
+  if (typeof source.onShutdown === 'function') unregister = source.onShutdown(() => endpoint.close());
+  return endpoint;
 }
 
 /** `server.listen` as a promise that settles exactly once: listening, or a typed error. */

@@ -5,7 +5,7 @@
 import { type Actor, createActor, fromPromise } from 'xstate';
 import type { ScaleRecord } from '../../machines/pool.machine.js';
 import { systemMachine } from '../../machines/system.machine.js';
-import { AgentPoolError, serializeError, UnknownPoolError } from '../errors/errors.js';
+import { AgentPoolError, InvalidArgumentError, serializeError, UnknownPoolError } from '../errors/errors.js';
 import { bool, knownKeys, num, record, signal as sig, str } from '../errors/validate.js';
 import { ThreadHost } from '../hosts/thread-host.js';
 import type { PoolMetricsSample, PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
@@ -105,6 +105,8 @@ export class AgentPoolSystem {
   /** The rebalancer (system option `rebalance`), when on and the allocator is the gate. */
   readonly rebalancer: Rebalancer | undefined;
   private rebalancerStarted = false;
+  /** Work registered with {@link onShutdown}, run once the system has stopped. */
+  private readonly shutdownHooks = new Set<() => Promise<void> | void>();
   /** Next metrics collection (see `SystemOptions.metricsIntervalMs`), while running. */
   private metricsTimer: TimerHandle | undefined;
 
@@ -388,6 +390,28 @@ export class AgentPoolSystem {
     this.rebalancer?.stop();
     await this.until((s) => s === 'stopped');
     this.allocator?.stop();
+    const hooks = [...this.shutdownHooks];
+    this.shutdownHooks.clear();
+    // A failing hook must not keep shutdown from resolving or the other hooks from running.
+    await Promise.allSettled(hooks.map(async (h) => h()));
+  }
+
+  /**
+   * Run `hook` once the system has shut down (after every agent stopped) — e.g. closing a metrics
+   * endpoint serving it, which `serveMetrics(system)` registers by itself. Returns an unregister
+   * function. A hook that throws is ignored (it cannot stop the shutdown).
+   *
+   * @example
+   * ```ts
+   * const off = system.onShutdown(() => db.close());
+   * ```
+   */
+  onShutdown(hook: () => Promise<void> | void): () => void {
+    if (typeof hook !== 'function') throw new InvalidArgumentError('hook', hook, 'a function');
+    this.shutdownHooks.add(hook);
+    return () => {
+      this.shutdownHooks.delete(hook);
+    };
   }
 
   private until(pred: (state: string) => boolean): Promise<void> {

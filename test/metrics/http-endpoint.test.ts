@@ -244,6 +244,27 @@ describe('serveMetrics', () => {
     await expect(fetch(ep.url)).rejects.toThrow();
   });
 
+  it('system.shutdown() closes an endpoint serving that system; a closed endpoint unregisters itself', async () => {
+    const sys = await startSystem();
+    const ep = await serveMetrics(sys, { port: 0 });
+    expect((await fetch(ep.url)).status).toBe(200);
+    const other = await serveMetrics(sys, { port: 0 });
+    await other.close(); // no longer tied to the system: shutdown must not touch it again
+    let hookRan = false;
+    const off = sys.onShutdown(() => {
+      hookRan = true;
+    });
+    const failing = sys.onShutdown(() => {
+      throw new Error('a failing hook does not stop the shutdown');
+    });
+    await sys.shutdown({ graceful: false });
+    await expect(fetch(ep.url)).rejects.toThrow();
+    expect(hookRan).toBe(true);
+    off();
+    failing();
+    expect(() => sys.onShutdown(5 as never)).toThrow(InvalidArgumentError);
+  });
+
   it('close() does not wait for a connection with a request still in flight', async () => {
     const ep = await serveMetrics(
       fake(() => 'x 1\n'),

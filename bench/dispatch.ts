@@ -23,7 +23,7 @@ import { type AgentTimings, agentMachine } from '../machines/agent.machine.js';
 import { AGENT_DEFINITION, type AgentDefinition } from '../src/agent/define.js';
 import { InvalidArgumentError } from '../src/errors/errors.js';
 import { knownKeys, num, record } from '../src/errors/validate.js';
-import type { HostListener } from '../src/hosts/host.js';
+import { IGNORING_LISTENER } from '../src/hosts/host.js';
 import { ThreadHost } from '../src/hosts/thread-host.js';
 import { AgentHandle } from '../src/runtime/agent-handle.js';
 import { realClock } from '../src/runtime/clock.js';
@@ -153,13 +153,7 @@ function agentpoolContender(threads: number, host: 'thread' | 'inline'): Contend
 function threadHostContender(threads: number): Contender {
   const hosts: ThreadHost[] = [];
   let seq = 0;
-  const listener: HostListener = {
-    onExit: () => {},
-    onHeartbeat: () => {},
-    onUsage: () => {},
-    reserveTokens: async () => undefined,
-    settleTokens: () => {},
-  };
+  const listener = IGNORING_LISTENER;
   return {
     name: 'thread-host',
     config: `ThreadHost.run on ${threads} threads, without the agent actor`,

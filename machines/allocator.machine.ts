@@ -147,6 +147,24 @@ function errorOf(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
+/**
+ * Run one ledger write of a reserve/resize request and phrase the answer: the allocation, the refusal
+ * naming the resource, or the error (a request that can never succeed). Never throws.
+ */
+function answer(
+  requestId: string,
+  op: 'reserve' | 'resize',
+  write: () => { ok: true; allocation: Allocation } | { ok: false; reason: Refusal },
+): AllocatorResult {
+  const base = { type: 'allocator.result', requestId, op } as const;
+  try {
+    const r = write();
+    return r.ok ? { ...base, ok: true, allocation: r.allocation } : { ...base, ok: false, reason: r.reason };
+  } catch (e) {
+    return { ...base, ok: false, error: errorOf(e) };
+  }
+}
+
 /** Release one id; returns the emitted events (0 or 1). Never throws. */
 function releaseOne(ledger: Ledger, id: string, cause: ReleaseCause): AllocatorReleased | undefined {
   const r = ledger.release(id);
@@ -183,8 +201,7 @@ export const allocatorMachine = setup({
     reserve: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'RESERVE') return;
       const ledger = writable(context);
-      let result: AllocatorResult;
-      try {
+      const result = answer(event.requestId, 'reserve', () => {
         // The policy needs five O(resources) views of the ledger; skip them when it is off.
         const amounts = context.policy.enabled
           ? decideGrant(
@@ -197,35 +214,12 @@ export const allocatorMachine = setup({
               context.policy,
             ).amounts
           : event.request;
-        const r = ledger.reserve({
+        return ledger.reserve({
           amounts,
           ...(event.allocationId === undefined ? {} : { id: event.allocationId }),
           ...(event.owner === undefined ? {} : { owner: event.owner }),
         });
-        result = r.ok
-          ? {
-              type: 'allocator.result',
-              requestId: event.requestId,
-              op: 'reserve',
-              ok: true,
-              allocation: r.allocation,
-            }
-          : {
-              type: 'allocator.result',
-              requestId: event.requestId,
-              op: 'reserve',
-              ok: false,
-              reason: r.reason,
-            };
-      } catch (e) {
-        result = {
-          type: 'allocator.result',
-          requestId: event.requestId,
-          op: 'reserve',
-          ok: false,
-          error: errorOf(e),
-        };
-      }
+      });
       enqueue.assign({ ...counted(context, result, 0), ledger });
       enqueue.emit(result);
     }),
@@ -254,33 +248,7 @@ export const allocatorMachine = setup({
     resize: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'RESIZE') return;
       const ledger = writable(context);
-      let result: AllocatorResult;
-      try {
-        const r = ledger.resize(event.allocationId, event.change);
-        result = r.ok
-          ? {
-              type: 'allocator.result',
-              requestId: event.requestId,
-              op: 'resize',
-              ok: true,
-              allocation: r.allocation,
-            }
-          : {
-              type: 'allocator.result',
-              requestId: event.requestId,
-              op: 'resize',
-              ok: false,
-              reason: r.reason,
-            };
-      } catch (e) {
-        result = {
-          type: 'allocator.result',
-          requestId: event.requestId,
-          op: 'resize',
-          ok: false,
-          error: errorOf(e),
-        };
-      }
+      const result = answer(event.requestId, 'resize', () => ledger.resize(event.allocationId, event.change));
       enqueue.assign({ ...counted(context, result, 0), ledger });
       enqueue.emit(result);
     }),

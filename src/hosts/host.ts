@@ -25,6 +25,15 @@ export interface HostListener {
   settleTokens(taskId: string, reserved: number, actual: number): void;
 }
 
+/** A listener that ignores everything and grants every token reservation (benchmarks, bare hosts). */
+export const IGNORING_LISTENER: HostListener = {
+  onExit: () => {},
+  onHeartbeat: () => {},
+  onUsage: () => {},
+  reserveTokens: async () => undefined,
+  settleTokens: () => {},
+};
+
 /** What a host needs to start an agent. */
 export interface HostOptions {
   agentId: string;

@@ -169,7 +169,8 @@ export interface PoolOptions {
   /**
    * Start an agent (below `max`) as soon as an acquisition or a submitted task waits with no agent free.
    * With `autoscale` the scaler owns the pool's size: growing on every queued request would undo its
-   * thresholds and stabilisation (measured: 78 size reversals a day instead of 7), so by default an
+   * thresholds and stabilisation (measured on a simulated 50-agent diurnal day: 283 size changes and 31
+   * reversals with it, 107 and 4 without — for a lower p99 wait, 0.51 s vs 0.93 s), so by default an
    * autoscaled pool only grows on demand when it has no agent at all (scale from zero), and otherwise
    * through its scaler and the acquire timeout's scale-up-and-retry.
    * @default true, or false when `autoscale` is set

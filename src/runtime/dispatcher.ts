@@ -11,6 +11,7 @@
  * except the priority/deadline ordering (local queues are LIFO by design).
  */
 import { type Actor, createActor, type InspectionEvent } from 'xstate';
+import { whenDone } from './actor-done.js';
 import { dispatcherMachine } from '../../machines/dispatcher.machine.js';
 import {
   AbortedError,
@@ -498,15 +499,7 @@ export class Dispatcher {
   drain(): Promise<void> {
     if (this.actor.getSnapshot().status !== 'active') return Promise.resolve();
     this.actor.send({ type: 'DRAIN' });
-    if (this.actor.getSnapshot().status !== 'active') return Promise.resolve();
-    return new Promise((resolve) => {
-      const sub = this.actor.subscribe({
-        complete: () => {
-          sub.unsubscribe();
-          resolve();
-        },
-      });
-    });
+    return whenDone(this.actor);
   }
 
   /** Current counters. */

@@ -9,6 +9,7 @@
  */
 import { nanoid } from 'nanoid';
 import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import { whenDone } from './actor-done.js';
 import { acquisitionMachine } from '../../machines/acquisition.machine.js';
 import { poolMachine, type ScaleRecord } from '../../machines/pool.machine.js';
 import type { ScalerRecord, scalerMachine } from '../../machines/scaler.machine.js';
@@ -995,15 +996,7 @@ export class Pool implements LeaseOwner {
 
   /** Resolves when the pool actor is done. */
   whenStopped(): Promise<void> {
-    if (this.actor.getSnapshot().status !== 'active') return Promise.resolve();
-    return new Promise((resolve) => {
-      const sub = this.actor.subscribe({
-        complete: () => {
-          sub.unsubscribe();
-          resolve();
-        },
-      });
-    });
+    return whenDone(this.actor);
   }
 
   /** Snapshot for status() and metrics. */

@@ -8,7 +8,7 @@
  */
 import { AgentPoolError } from '../errors/errors.js';
 import { parseArgs } from './argv.js';
-import { checkMachine } from './graph-check.js';
+import { checkMachine, emptyReport } from './graph-check.js';
 import { loadSpecs } from './registry.js';
 import type { Finding, MachineReport, MachineSpec } from './types.js';
 
@@ -39,17 +39,10 @@ function checkSafely(spec: MachineSpec): MachineReport {
     return checkMachine(spec);
   } catch (e) {
     return {
-      machine: spec.name,
-      states: 0,
-      transitions: 0,
-      paths: 0,
-      deadlocked: [],
-      cannotReachIdle: [],
-      replayFailures: [],
+      ...emptyReport(spec.name),
       errors: [
         { state: '(spec)', path: [], detail: e instanceof Error ? `${e.name}: ${e.message}` : String(e) },
       ],
-      truncated: false,
     };
   }
 }

@@ -70,7 +70,8 @@ function guardedLogic(
   return logic;
 }
 
-function emptyReport(name: string): MachineReport {
+/** A report with nothing checked yet (also the base of a report for a spec that could not be checked). */
+export function emptyReport(name: string): MachineReport {
   return {
     machine: name,
     states: 0,

@@ -18,20 +18,14 @@ import {
 } from '../../bench/dispatch.js';
 import type { TaskOutcome } from '../../src/agent/runner.js';
 import type { AgentPoolError } from '../../src/errors/errors.js';
-import type { HostListener } from '../../src/hosts/host.js';
+import { IGNORING_LISTENER } from '../../src/hosts/host.js';
 import { ThreadHost } from '../../src/hosts/thread-host.js';
 import { ManualClock, realClock } from '../../src/runtime/clock.js';
 import { makeAgent, until } from '../helpers/agents.js';
 
 const mixed = pathToFileURL(join(import.meta.dirname, '../../bench/fixtures/mixed.agent.mjs'));
 
-const listener: HostListener = {
-  onExit: () => {},
-  onHeartbeat: () => {},
-  onUsage: () => {},
-  reserveTokens: async () => undefined,
-  settleTokens: () => {},
-};
+const listener = IGNORING_LISTENER;
 
 const hosts: ThreadHost[] = [];
 async function host(clock = realClock): Promise<ThreadHost> {

@@ -2,6 +2,8 @@
  * Measurement helpers shared by the two scaling-simulation engines: exact wait percentiles and their
  * summary, flap counting, and the mean of a service distribution.
  */
+import type { PolicyName, ScaleEvent, SimulationResult, SimulationSeries } from './simulate.js';
+
 export { distributionMean } from '../queueing.js';
 
 /** Growable Float64 array for the exact wait percentiles. */
@@ -65,4 +67,55 @@ export function countFlaps(events: readonly SizeChange[], windowMs: number): num
     if (da !== 0 && db !== 0 && da !== db && (b.t - a.t) * 1000 < windowMs) flaps++;
   }
   return flaps;
+}
+
+/** What both engines measured over a run, as {@link resultOf} turns it into a result. */
+export interface RunMeasures {
+  scenario: { name: string; durationMs: number };
+  policy: PolicyName;
+  seed: number;
+  tasks: number;
+  completed: number;
+  /** Every measured wait, seconds (tasks still queued at the end with their wait so far). */
+  waits: Samples;
+  /** Waits above the SLO. */
+  violations: number;
+  /** Agent-ms held and busy, and size-ms, over the measured part of the run. */
+  heldMs: number;
+  busyMs: number;
+  sizeMs: number;
+  maxSize: number;
+  events: ScaleEvent[];
+  flapWindowMs: number;
+  series: SimulationSeries;
+  /** `performance.now()` when the run began, and the simulated end (ms). */
+  wallStart: number;
+  endMs: number;
+}
+
+/** The result both engines report, from what they measured. */
+export function resultOf(m: RunMeasures): SimulationResult {
+  const wallMs = performance.now() - m.wallStart;
+  const agentSeconds = m.heldMs / 1000;
+  const busySeconds = m.busyMs / 1000;
+  return {
+    scenario: m.scenario.name,
+    policy: m.policy,
+    seed: m.seed,
+    simulatedS: m.scenario.durationMs / 1000,
+    tasks: m.tasks,
+    completed: m.completed,
+    ...waitStats(m.waits.sorted(), m.violations),
+    agentSeconds,
+    busySeconds,
+    slackPct: agentSeconds > 0 ? 100 * (1 - busySeconds / agentSeconds) : 0,
+    meanSize: m.sizeMs / Math.max(1, m.scenario.durationMs),
+    maxSize: m.maxSize,
+    scaleEvents: m.events.length,
+    flaps: countFlaps(m.events, m.flapWindowMs),
+    events: m.events,
+    series: m.series,
+    wallMs,
+    speed: wallMs > 0 ? m.endMs / wallMs : Number.POSITIVE_INFINITY,
+  };
 }

@@ -38,7 +38,7 @@ import { littleTarget } from '../../policies/scaling/little.js';
 import { flushMicrotasks, ManualClock } from '../../runtime/clock.js';
 import type { Distribution } from '../random.js';
 import { type SimTask, scheduleArrivals } from './arrivals.js';
-import { countFlaps, distributionMean, quantile, Samples, waitStats } from './measure.js';
+import { distributionMean, quantile, resultOf, Samples } from './measure.js';
 import type { Scenario } from './scenarios.js';
 
 /** Policies the simulator can run. */
@@ -550,31 +550,22 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     waits.push(w / 1000);
     if (w > sloWaitMs) violations++;
   }
-  const sorted = waits.sorted();
-
-  const flaps = countFlaps(events, flapWindowMs);
-
-  const wallMs = performance.now() - wallStart;
-  const agentSeconds = (heldArea - base.held) / 1000;
-  const busySeconds = (busyArea - base.busy) / 1000;
-  return {
-    scenario: scenario.name,
+  return resultOf({
+    scenario,
     policy,
     seed,
-    simulatedS: scenario.durationMs / 1000,
     tasks,
     completed,
-    ...waitStats(sorted, violations),
-    agentSeconds,
-    busySeconds,
-    slackPct: agentSeconds > 0 ? 100 * (1 - busySeconds / agentSeconds) : 0,
-    meanSize: (sizeArea - base.size) / Math.max(1, scenario.durationMs),
+    waits,
+    violations,
+    heldMs: heldArea - base.held,
+    busyMs: busyArea - base.busy,
+    sizeMs: sizeArea - base.size,
     maxSize,
-    scaleEvents: events.length,
-    flaps,
     events,
+    flapWindowMs,
     series,
-    wallMs,
-    speed: wallMs > 0 ? endMs / wallMs : Number.POSITIVE_INFINITY,
-  };
+    wallStart,
+    endMs,
+  });
 }

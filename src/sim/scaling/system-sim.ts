@@ -25,7 +25,7 @@ import { littleTarget } from '../../policies/scaling/little.js';
 import { ManualClock, sleep } from '../../runtime/clock.js';
 import { AgentPoolSystem } from '../../runtime/system.js';
 import { type SimTask, scheduleArrivals } from './arrivals.js';
-import { countFlaps, distributionMean, quantile, Samples, waitStats } from './measure.js';
+import { distributionMean, quantile, resultOf, Samples } from './measure.js';
 import type {
   PolicyName,
   ScaleEvent,
@@ -304,31 +304,27 @@ export async function simulateSystem(options: SystemSimulationOptions): Promise<
   await system.shutdown({ graceful: false, deadlineMs: 1 });
   await settle();
 
-  const sorted = waits.sorted();
-  const wallMs = performance.now() - wallStart;
-  const agentSeconds = (heldArea - base.held) / 1000;
-  const busySeconds = (busyArea - base.busy) / 1000;
   return {
+    ...resultOf({
+      scenario,
+      policy: policy as PolicyName,
+      seed,
+      tasks,
+      completed,
+      waits,
+      violations,
+      heldMs: heldArea - base.held,
+      busyMs: busyArea - base.busy,
+      sizeMs: sizeArea - base.size,
+      maxSize,
+      events,
+      flapWindowMs,
+      series,
+      wallStart,
+      endMs,
+    }),
     engine: 'system',
     path,
-    scenario: scenario.name,
-    policy: policy as PolicyName,
-    seed,
-    simulatedS: scenario.durationMs / 1000,
-    tasks,
-    completed,
     failed,
-    ...waitStats(sorted, violations),
-    agentSeconds,
-    busySeconds,
-    slackPct: agentSeconds > 0 ? 100 * (1 - busySeconds / agentSeconds) : 0,
-    meanSize: (sizeArea - base.size) / Math.max(1, scenario.durationMs),
-    maxSize,
-    scaleEvents: events.length,
-    flaps: countFlaps(events, flapWindowMs),
-    events,
-    series,
-    wallMs,
-    speed: wallMs > 0 ? endMs / wallMs : Number.POSITIVE_INFINITY,
   };
 }

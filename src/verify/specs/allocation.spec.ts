@@ -12,6 +12,7 @@ import { fromPromise } from 'xstate';
 import { type AllocationContext, allocationMachine } from '../../../machines/allocation.machine.js';
 import type { ResizeChange, ResourceAmounts } from '../../structures/ledger.js';
 import type { MachineSpec } from '../types.js';
+import { invokeId } from './invoke-id.js';
 
 const machine = allocationMachine.provide({
   actors: {
@@ -21,18 +22,7 @@ const machine = allocationMachine.provide({
   },
 });
 
-/** Invoke id of the state node invoking `src` (XState generates one when none is given). */
-function invokeId(src: string): string {
-  const stack = [machine.root];
-  for (let n = stack.pop(); n; n = stack.pop()) {
-    const inv = n.invoke.find((i) => i.src === src);
-    if (inv) return inv.id;
-    stack.push(...Object.values(n.states));
-  }
-  throw new Error(`allocation.spec: no state invokes ${src}`);
-}
-
-const resizeId = invokeId('resizeAllocation');
+const resizeId = invokeId(machine, 'resizeAllocation');
 
 /** The allocation machine's verify spec. */
 export const spec: MachineSpec = {

@@ -15,6 +15,7 @@ import {
   poolMachine,
 } from '../../../machines/pool.machine.js';
 import type { MachineSpec } from '../types.js';
+import { invokeId } from './invoke-id.js';
 
 const MAX = 3;
 
@@ -28,18 +29,7 @@ const machine = poolMachine.provide({
   },
 });
 
-/** Invoke id of the state node invoking `src` (XState generates `<index>.<state id>` when none is given). */
-function invokeId(src: string): string {
-  const stack = [machine.root];
-  for (let n = stack.pop(); n; n = stack.pop()) {
-    const inv = n.invoke.find((i) => i.src === src);
-    if (inv) return inv.id;
-    stack.push(...Object.values(n.states));
-  }
-  throw new Error(`pool.spec: no state invokes ${src}`);
-}
-
-const applyScaleId = invokeId('applyScale');
+const applyScaleId = invokeId(machine, 'applyScale');
 const done = (output: ApplyScaleOutput): EventObject =>
   ({ type: `xstate.done.actor.${applyScaleId}`, output }) as EventObject;
 

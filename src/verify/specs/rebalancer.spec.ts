@@ -16,6 +16,7 @@ import {
 } from '../../../machines/rebalancer.machine.js';
 import type { Opportunity, RebalanceOutcome } from '../../policies/rebalancing.js';
 import type { MachineSpec } from '../types.js';
+import { invokeId } from './invoke-id.js';
 
 const machine = rebalancerMachine.provide({
   actors: {
@@ -26,18 +27,8 @@ const machine = rebalancerMachine.provide({
   },
 });
 
-function invokeId(src: string): string {
-  const stack = [machine.root];
-  for (let n = stack.pop(); n; n = stack.pop()) {
-    const inv = n.invoke.find((i) => i.src === src);
-    if (inv) return inv.id;
-    stack.push(...Object.values(n.states));
-  }
-  throw new Error(`rebalancer.spec: no state invokes ${src}`);
-}
-
-const collectId = invokeId('collectObservations');
-const applyId = invokeId('applyOpportunities');
+const collectId = invokeId(machine, 'collectObservations');
+const applyId = invokeId(machine, 'applyOpportunities');
 const LIMITS = { available: { memoryMb: 10_000 }, perAgentMax: {}, perAgentMin: {} };
 const idle: RebalanceObservations = {
   observations: [{ allocationId: 'idle', allocated: { memoryMb: 1000 }, used: { memoryMb: 0 } }],

@@ -10,19 +10,10 @@ import {
   initialHpaState,
   validateHpaConfig,
 } from '../../../src/policies/scaling/hpa.js';
+import { configErrorOf } from '../../helpers/config-error.js';
 
-function rejects(input: unknown, path: string): ConfigError {
-  try {
-    validateScalingConfig(input, 'pools.code.scaling');
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    const err = e as ConfigError;
-    expect(err.code).toBe('ERR_INVALID_CONFIG');
-    expect(err.path).toBe(path);
-    return err;
-  }
-  throw new Error(`accepted ${JSON.stringify(input)}`);
-}
+const rejects = (input: unknown, path: string) =>
+  configErrorOf(() => validateScalingConfig(input, 'pools.code.scaling'), path);
 
 describe('scaling config validation', () => {
   it('rejects thresholds outside 0..1, up ≤ down, negative cooldowns, min > max, unknown keys', () => {

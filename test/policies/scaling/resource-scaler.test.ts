@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, InvalidArgumentError } from '../../../src/errors/errors.js';
+import { InvalidArgumentError } from '../../../src/errors/errors.js';
 import {
   decideResourceQuotas,
   initialResourceScalerState,
@@ -10,19 +10,10 @@ import {
   type ResourceScalerState,
   validateResourceScalerConfig,
 } from '../../../src/policies/scaling/resource-scaler.js';
+import { configErrorOf } from '../../helpers/config-error.js';
 
-function rejects(input: unknown, path: string): ConfigError {
-  try {
-    validateResourceScalerConfig(input, 'rs');
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    const err = e as ConfigError;
-    expect(err.code).toBe('ERR_INVALID_CONFIG');
-    expect(err.path).toBe(path);
-    return err;
-  }
-  throw new Error(`accepted ${JSON.stringify(input)}`);
-}
+const rejects = (input: unknown, path: string) =>
+  configErrorOf(() => validateResourceScalerConfig(input, 'rs'), path);
 
 const cpu = (extra: Record<string, unknown> = {}) => ({ min: 2, max: 16, step: 2, ...extra });
 const oneRule = (rule: Record<string, unknown>) => ({ limits: { cpu: 32 }, pools: { a: { cpu: rule } } });

@@ -3,11 +3,9 @@
  * cancellation, and bad submissions — on inline agents and a ManualClock (deterministic).
  */
 import { describe, expect, it } from 'vitest';
-import { defineAgent } from '../../src/agent/define.js';
 import type { AgentPoolError } from '../../src/errors/errors.js';
 import { ManualClock, sleep } from '../../src/runtime/clock.js';
-import { AgentPoolSystem } from '../../src/runtime/system.js';
-import { noTaskLostUnderCrashes } from './crash-property.js';
+import { noTaskLostUnderCrashes, twoPools } from './helpers.js';
 
 const code = async (p: Promise<unknown>) =>
   p.then(
@@ -15,17 +13,7 @@ const code = async (p: Promise<unknown>) =>
     (e: AgentPoolError) => e.code,
   );
 
-function system(clock: ManualClock, handlers: Parameters<typeof defineAgent>[0], sizes = { a: 1, b: 1 }) {
-  const agent = defineAgent(handlers);
-  const pool = (n: number) => ({
-    agent,
-    min: n,
-    max: n,
-    healthCheckIntervalMs: 0,
-    timings: { backoffBaseMs: 1, backoffMaxMs: 1, stopGraceMs: 10, abortGraceMs: 10 },
-  });
-  return new AgentPoolSystem({ clock, pools: { a: pool(sizes.a), b: pool(sizes.b) } });
-}
+const system = twoPools;
 
 describe('dispatcher', () => {
   it('runs by priority, then deadline, then FIFO', async () => {

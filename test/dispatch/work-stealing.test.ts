@@ -10,7 +10,7 @@ import { type AgentPoolError, ConfigError } from '../../src/errors/errors.js';
 import { ManualClock, sleep } from '../../src/runtime/clock.js';
 import type { DispatchMode } from '../../src/runtime/config.js';
 import { AgentPoolSystem } from '../../src/runtime/system.js';
-import { noTaskLostUnderCrashes } from './crash-property.js';
+import { noTaskLostUnderCrashes, twoPools } from './helpers.js';
 
 const code = async (p: Promise<unknown>) =>
   p.then(
@@ -18,24 +18,12 @@ const code = async (p: Promise<unknown>) =>
     (e: AgentPoolError) => e.code,
   );
 
-function system(
+const system = (
   clock: ManualClock,
   handlers: Parameters<typeof defineAgent>[0],
   sizes: { a: number; b: number } = { a: 1, b: 1 },
   extra: Record<string, unknown> = {},
-) {
-  const agent = defineAgent(handlers);
-  const pool = (n: number) => ({
-    agent,
-    min: n,
-    max: n,
-    healthCheckIntervalMs: 0,
-    dispatch: 'work-stealing' as DispatchMode,
-    timings: { backoffBaseMs: 1, backoffMaxMs: 1, stopGraceMs: 10, abortGraceMs: 10 },
-    ...extra,
-  });
-  return new AgentPoolSystem({ clock, pools: { a: pool(sizes.a), b: pool(sizes.b) } });
-}
+) => twoPools(clock, handlers, sizes, { dispatch: 'work-stealing' as DispatchMode, ...extra });
 
 describe("dispatch: 'work-stealing'", () => {
   it('spreads tasks over local queues; idle agents steal from a slow one; every result arrives', async () => {

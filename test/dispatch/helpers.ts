@@ -1,14 +1,14 @@
 /**
- * The delivery property shared by both dispatch modes: under random agent crashes interleaved with the
+ * Shared by the dispatch tests: a two-pool system factory, and the delivery property of both modes: under random agent crashes interleaved with the
  * work by `fc.scheduler()`, every submitted task settles exactly once (a result or ERR_TASK_FAILED),
  * and nothing is left queued or running.
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import type { defineAgent } from '../../src/agent/define.js';
+import { defineAgent } from '../../src/agent/define.js';
 import type { AgentPoolError } from '../../src/errors/errors.js';
 import { ManualClock } from '../../src/runtime/clock.js';
-import type { AgentPoolSystem } from '../../src/runtime/system.js';
+import { AgentPoolSystem } from '../../src/runtime/system.js';
 
 /** Builds a system with pools `a` and `b` of the given sizes running `handlers`. */
 export type SystemFactory = (
@@ -16,6 +16,28 @@ export type SystemFactory = (
   handlers: Parameters<typeof defineAgent>[0],
   sizes: { a: number; b: number },
 ) => AgentPoolSystem;
+
+/**
+ * Pools `a` and `b` of inline agents running `handlers`, fixed at `sizes`, with fast restarts; `extra`
+ * is merged into both pools' options (e.g. `{ dispatch: 'work-stealing' }`).
+ */
+export function twoPools(
+  clock: ManualClock,
+  handlers: Parameters<typeof defineAgent>[0],
+  sizes: { a: number; b: number } = { a: 1, b: 1 },
+  extra: Record<string, unknown> = {},
+): AgentPoolSystem {
+  const agent = defineAgent(handlers);
+  const pool = (n: number) => ({
+    agent,
+    min: n,
+    max: n,
+    healthCheckIntervalMs: 0,
+    timings: { backoffBaseMs: 1, backoffMaxMs: 1, stopGraceMs: 10, abortGraceMs: 10 },
+    ...extra,
+  });
+  return new AgentPoolSystem({ clock, pools: { a: pool(sizes.a), b: pool(sizes.b) } });
+}
 
 /** Run the property (40 runs) against systems made by `system`. */
 export async function noTaskLostUnderCrashes(

@@ -2,6 +2,7 @@
  * What an agent module exports. An agent is a set of named task handlers; the host (thread or inline)
  * calls them with the task input and an {@link AgentContext}.
  */
+import { invalid, knownKeys, record } from '../errors/validate.js';
 
 /** Resource usage an agent reports (tokens, or any named counter). */
 export interface Usage {
@@ -84,9 +85,14 @@ export interface AgentDefinition<H extends AgentHandlers = AgentHandlers> {
   readonly setup?: (ctx: SetupContext) => void | Promise<void>;
 }
 
+const OPTION_KEYS: ReadonlySet<string> = new Set(['setup']);
+
 /**
  * Define an agent: the default export of an agent module.
  *
+ * @throws {InvalidArgumentError} (`ERR_INVALID_ARGUMENT`) `handlers` not an object, a handler not a
+ * function (`handlers.<name>`), `options` not an object, an unknown option, `options.setup` not a
+ * function.
  * @example
  * ```ts
  * import { defineAgent } from 'agentpool/agent';
@@ -104,21 +110,20 @@ export function defineAgent<H extends AgentHandlers>(
   handlers: H,
   options: AgentOptions = {},
 ): AgentDefinition<H> {
-  if (handlers === null || typeof handlers !== 'object') {
-    throw new TypeError('defineAgent: expected an object of task handlers');
+  const h = record('argument', 'handlers', handlers);
+  for (const [name, fn] of Object.entries(h)) {
+    if (typeof fn !== 'function') invalid('argument', `handlers.${name}`, fn, 'a task handler function');
   }
-  for (const [name, fn] of Object.entries(handlers)) {
-    if (typeof fn !== 'function')
-      throw new TypeError(`defineAgent: handler ${JSON.stringify(name)} is not a function`);
-  }
-  if (options === null || typeof options !== 'object')
-    throw new TypeError('defineAgent: options must be an object');
-  for (const k of Object.keys(options))
-    if (k !== 'setup') throw new TypeError(`defineAgent: unknown option ${JSON.stringify(k)} (known: setup)`);
-  const { setup } = options;
+  const o = record('argument', 'options', options);
+  knownKeys('argument', 'options', o, OPTION_KEYS);
+  const { setup } = o;
   if (setup !== undefined && typeof setup !== 'function')
-    throw new TypeError('defineAgent: options.setup must be a function');
-  return Object.freeze({ [AGENT_DEFINITION]: true as const, handlers, ...(setup ? { setup } : {}) });
+    invalid('argument', 'options.setup', setup, 'a function');
+  return Object.freeze({
+    [AGENT_DEFINITION]: true as const,
+    handlers,
+    ...(setup ? { setup: setup as NonNullable<AgentOptions['setup']> } : {}),
+  });
 }
 
 /** True if `value` was made by {@link defineAgent}. */

@@ -3,6 +3,7 @@
  * option path and the value received. Kept hand-written (not a schema library) because they run on
  * the acquire/submit hot path and must cost well under a microsecond.
  */
+import { MAX_DURATION_MS } from '../runtime/clock.js';
 import { ConfigError, InvalidArgumentError } from './errors.js';
 
 type Ctor = new (path: string, received: unknown, expected: string) => ConfigError;
@@ -57,6 +58,37 @@ export function reqNum(kind: Kind, path: string, value: unknown, o: NumOpts = {}
   if (o.min !== undefined && value < o.min) fail(kind, path, value, `a number >= ${o.min}`);
   if (o.gt !== undefined && value <= o.gt) fail(kind, path, value, `a number > ${o.gt}`);
   if (o.max !== undefined && value > o.max) fail(kind, path, value, `a number <= ${o.max}`);
+  return value;
+}
+
+/** Options for {@link duration}. */
+export interface DurationOpts {
+  /** Refuse 0 too (a timeout or interval that must elapse). @default false */
+  positive?: boolean;
+}
+
+/**
+ * Validate an optional duration in ms: a finite number from 0 (or above 0 with `positive`) to
+ * {@link MAX_DURATION_MS} (Node's timer range); returns `fallback` when undefined. Every duration
+ * option is parsed with it, so none can overflow a timer.
+ *
+ * @example duration('config', 'pools.code.timings.startTimeoutMs', o.startTimeoutMs, 30_000)
+ */
+export function duration(
+  kind: Kind,
+  path: string,
+  value: unknown,
+  fallback: number,
+  o: DurationOpts = {},
+): number {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== 'number' ||
+    !(o.positive ? value > 0 : value >= 0) ||
+    !(value <= MAX_DURATION_MS) // also refuses NaN and Infinity
+  ) {
+    fail(kind, path, value, `a duration in ms ${o.positive ? '> 0' : '>= 0'} and <= ${MAX_DURATION_MS}`);
+  }
   return value;
 }
 

@@ -5,7 +5,7 @@
  * owns the data plane: the host, the tasks in flight and their promises. Tasks cost two actor events
  * (TASK_START/TASK_END); timers for deadlines go through the injected clock.
  */
-import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import { type Actor, createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
 import { type AgentTimings, agentMachine } from '../../machines/agent.machine.js';
 import type { AgentDefinition, Usage } from '../agent/define.js';
 import type { TaskOutcome } from '../agent/runner.js';
@@ -41,7 +41,7 @@ export interface AgentSpec {
   timings: AgentTimings;
   clock: Clock;
   logger: Logger;
-  inspect?: (e: InspectionEvent) => void;
+  inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void);
   /** Called on every availability change (from the actor's entry actions). */
   onAvailability(agent: AgentHandle, availability: AgentAvailability): void;
   /** Token reservation check for this agent's task; resolve undefined to grant. */

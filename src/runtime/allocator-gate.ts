@@ -4,7 +4,7 @@
  * emitted `allocator.result` that is delivered while the event is processed, so the answer is there
  * when `send` returns — no promise, no check-then-act window.
  */
-import { type Actor, createActor, type InspectionEvent } from 'xstate';
+import { type Actor, createActor, type InspectionEvent, type Observer } from 'xstate';
 import { type AllocatorResult, allocatorMachine } from '../../machines/allocator.machine.js';
 import { DEFAULT_ALLOCATION_POLICY } from '../policies/allocation.js';
 import { Ledger } from '../structures/ledger.js';
@@ -23,7 +23,7 @@ export class AllocatorGate implements ResourceGate {
   constructor(
     limits: Partial<Record<ResourceName, number>>,
     clock: Clock,
-    inspect?: (e: InspectionEvent) => void,
+    inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void),
   ) {
     this.actor = createActor(allocatorMachine, {
       // Leases get exactly what they asked for: the grow/squeeze optimisation is for rebalanced

@@ -4,7 +4,7 @@
  * service time), `applyScale` hands the target to the pool actor's SCALE_TO (idle-first, graceful
  * scale-down; partial success recorded) without waiting for new agents to be ready.
  */
-import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import { type Actor, createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
 import { scalerMachine } from '../../machines/scaler.machine.js';
 import type { ScalingConfig } from '../policies/scaling/config.js';
 import type { Clock } from './clock.js';
@@ -17,7 +17,7 @@ export function startAutoscaler(
   config: ScalingConfig,
   clock: Clock,
   logger: Logger,
-  inspect?: (e: InspectionEvent) => void,
+  inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void),
 ): Actor<typeof scalerMachine> {
   const machine = scalerMachine.provide({
     actors: {

@@ -11,6 +11,16 @@ import { BinaryHeap } from '../structures/heap.js';
 /** Opaque timer handle. */
 export type TimerHandle = unknown;
 
+/**
+ * The longest duration, in ms, that agentpool accepts for any option or timer: 2^31 − 1 ms (about
+ * 24.8 days), the largest delay a Node.js timer honours — Node fires a longer one after 1 ms instead.
+ * Every duration option (timeouts, intervals, cooldowns, windows, graces, deadlines) must be a finite
+ * number from 0 to this, else the boundary throws `ERR_INVALID_CONFIG` / `ERR_INVALID_ARGUMENT`
+ * naming the option. {@link realClock} itself never hands Node a longer delay: it re-arms a long
+ * timer in chunks of at most this until it is due.
+ */
+export const MAX_DURATION_MS = 2_147_483_647;
+
 /** A source of time and timers. */
 export interface Clock {
   /** Current time in milliseconds (fractional allowed). Monotonic. */
@@ -21,15 +31,48 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
+/** A delay as a clock understands it: NaN and negative delays are 0 (due now). */
+function delayOf(ms: number): number {
+  return ms > 0 ? ms : 0;
+}
+
+const realNow = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * A real timer longer than {@link MAX_DURATION_MS}: re-armed in chunks of at most that until due
+ * (`Infinity` is never due). `timer` is the Node timer currently armed.
+ */
+class LongTimer {
+  timer: ReturnType<typeof setTimeout> | undefined;
+  constructor(
+    private readonly fn: () => void,
+    private readonly due: number,
+  ) {
+    this.arm();
+  }
+  private arm(): void {
+    const left = this.due - realNow();
+    this.timer =
+      left > MAX_DURATION_MS
+        ? setTimeout(() => this.arm(), MAX_DURATION_MS)
+        : setTimeout(this.fn, Math.max(0, left));
+  }
+}
+
 /**
  * Wall-clock time. Timers are ordinary (ref'd) timers: a pending wait keeps the process alive, as the
- * caller awaiting it expects; `shutdown()` ends every actor, which clears every timer.
+ * caller awaiting it expects; `shutdown()` ends every actor, which clears every timer. A NaN or
+ * negative delay is 0; a delay beyond {@link MAX_DURATION_MS} (Node's timer range) is re-armed in
+ * chunks until due, and `Infinity` never fires — `clearTimeout` cancels either.
  */
 export const realClock: Clock = {
-  now: () => performance.timeOrigin + performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, ms)),
+  now: realNow,
+  setTimeout(fn, ms) {
+    const delay = delayOf(ms);
+    return delay <= MAX_DURATION_MS ? setTimeout(fn, delay) : new LongTimer(fn, realNow() + delay);
+  },
   clearTimeout(handle) {
-    clearTimeout(handle as ReturnType<typeof setTimeout>);
+    clearTimeout((handle instanceof LongTimer ? handle.timer : handle) as ReturnType<typeof setTimeout>);
   },
 };
 
@@ -41,8 +84,9 @@ interface ManualTimer {
 }
 
 /**
- * A clock that only moves when told to. Timers fire in due-time order (FIFO among equal times).
- * Compatible with XState's `SimulatedClock` use: pass it as `createActor(machine, { clock })`.
+ * A clock that only moves when told to. Timers fire in due-time order (FIFO among equal times). A NaN
+ * or negative delay is 0 (due now); an `Infinity` delay never fires (it is pending until cleared, but
+ * never due: {@link nextAt} and {@link advance} do not see it). Compatible with XState's `SimulatedClock` use: pass it as `createActor(machine, { clock })`.
  *
  * @example
  * ```ts
@@ -70,7 +114,9 @@ export class ManualClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = ++this.seq;
-    this.heap.push({ id, at: this.time + Math.max(0, ms), seq: id, fn });
+    const at = this.time + delayOf(ms);
+    // A timer that is never due stays out of the heap: no advance, however far, reaches it.
+    if (at !== Number.POSITIVE_INFINITY) this.heap.push({ id, at, seq: id, fn });
     this.live.add(id);
     return id;
   }
@@ -100,9 +146,9 @@ export class ManualClock implements Clock {
     this.advance(Math.max(0, time - this.time));
   }
 
-  /** Move time forward by `ms`, firing due timers synchronously in order. */
+  /** Move time forward by `ms` (NaN or negative: not at all), firing due timers synchronously in order. */
   advance(ms: number): void {
-    const end = this.time + ms;
+    const end = this.time + delayOf(ms);
     for (;;) {
       const t = this.takeDue(end);
       if (!t) break;
@@ -116,7 +162,7 @@ export class ManualClock implements Clock {
    * after each one (so async runtime code reacts before the next timer, as it would live).
    */
   async advanceAsync(ms: number): Promise<void> {
-    const end = this.time + ms;
+    const end = this.time + delayOf(ms);
     await flushMicrotasks();
     for (;;) {
       const t = this.takeDue(end);

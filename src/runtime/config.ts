@@ -3,11 +3,11 @@
  * impossible values are {@link ConfigError}s naming the option path and the value received, thrown
  * before anything starts.
  */
-import type { InspectionEvent } from 'xstate';
+import type { ActorOptions, AnyActorLogic } from 'xstate';
 import type { AgentTimings } from '../../machines/agent.machine.js';
 import { type AgentDefinition, isAgentDefinition } from '../agent/define.js';
-import { ConfigError } from '../errors/errors.js';
-import { bool, invalid, knownKeys, num, record, str, strings } from '../errors/validate.js';
+import { ConfigError, InvalidArgumentError } from '../errors/errors.js';
+import { bool, duration, invalid, knownKeys, num, record, str, strings } from '../errors/validate.js';
 import type { HostKind } from '../hosts/host.js';
 import { agentModuleUrl } from '../hosts/thread-host.js';
 import { STRATEGY_NAMES, type StrategyName } from '../policies/balancing/index.js';
@@ -105,9 +105,9 @@ export interface PoolOptions {
   agent: URL | string | AgentDefinition;
   /** Where agents run. @default 'thread' for a module, 'inline' for a definition */
   host?: HostKind;
-  /** @default 1 (seed types: design 1, code 2, qa 1, data 1) */
+  /** Fewest agents, whatever the pool's name (for the TDD demo's sizes see {@link tddPool}). @default 1 */
   min?: number;
-  /** @default 3 (seed types: design 3, code 5, qa 3, data 2) */
+  /** Most agents, whatever the pool's name. @default max(3, min) */
   max?: number;
   /** Leases one agent may hold at once. @default 1 */
   concurrency?: number;
@@ -218,8 +218,14 @@ export interface SystemOptions {
   clock?: Clock;
   /** pino-compatible logger. @default silent pino */
   logger?: Logger;
-  /** XState inspection callback (e.g. from @statelyai/inspect); off by default because it halves throughput. */
-  inspect?: (event: InspectionEvent) => void;
+  /**
+   * An XState inspector for every actor of the system — XState's own `inspect` option of
+   * `createActor`: an observer `{ next, error, complete }` (e.g. `createBrowserInspector().inspect` /
+   * `createSkyInspector().inspect` from `@statelyai/inspect`) or a function of each
+   * `InspectionEvent`. Off by default because it halves throughput.
+   * @example { inspect: { next: (e) => { if (e.type === '@xstate.snapshot') log(e.snapshot); } } }
+   */
+  inspect?: ActorOptions<AnyActorLogic>['inspect'];
   /** Graceful shutdown deadline. @default 30_000 */
   shutdownDeadlineMs?: number;
   /**
@@ -246,13 +252,56 @@ export interface SystemOptions {
   rebalance?: boolean | RebalanceOptions;
 }
 
-/** Seed pool sizes from the design (design 1–3, code 2–5, qa 1–3, data 1–2). */
-export const SEED_SIZES: Readonly<Record<string, { min: number; max: number }>> = {
-  design: { min: 1, max: 3 },
-  code: { min: 2, max: 5 },
-  qa: { min: 1, max: 3 },
-  data: { min: 1, max: 2 },
-};
+/** An XState inspector as the runtime passes it to `createActor`: an observer object or a function. */
+export type Inspector = NonNullable<ActorOptions<AnyActorLogic>['inspect']>;
+
+/**
+ * The TDD preset: pool sizes of the design's four agent types (design 1–3, code 2–5, qa 1–3, data
+ * 1–2). A preset, not a default — a pool's defaults (min 1, max 3) never depend on its name; spread
+ * {@link tddPool} into a pool to use these.
+ */
+export const TDD_POOL_SIZES = Object.freeze({
+  design: Object.freeze({ min: 1, max: 3 }),
+  code: Object.freeze({ min: 2, max: 5 }),
+  qa: Object.freeze({ min: 1, max: 3 }),
+  data: Object.freeze({ min: 1, max: 2 }),
+});
+
+/** A pool type of the TDD preset. */
+export type TddPoolType = keyof typeof TDD_POOL_SIZES;
+
+/**
+ * The TDD preset's `min`/`max` for one pool type, to spread into its options (explicit values after
+ * the spread win).
+ *
+ * @throws {InvalidArgumentError} `type` is not one of design, code, qa, data.
+ * @example
+ * ```ts
+ * createAgentPoolSystem({
+ *   pools: {
+ *     code: { ...tddPool('code'), agent: new URL('./code-agent.js', import.meta.url) }, // 2–5
+ *     qa: { ...tddPool('qa'), agent: qaAgent, max: 4 }, // 1–4
+ *   },
+ * });
+ * ```
+ */
+export function tddPool(type: TddPoolType): { min: number; max: number } {
+  const sizes = Object.hasOwn(TDD_POOL_SIZES, type) ? TDD_POOL_SIZES[type] : undefined;
+  if (!sizes)
+    throw new InvalidArgumentError(
+      'type',
+      type,
+      `a TDD pool type (${Object.keys(TDD_POOL_SIZES).join(', ')})`,
+    );
+  return { min: sizes.min, max: sizes.max };
+}
+
+/**
+ * @deprecated Pool sizes no longer depend on the pool's name; this is {@link TDD_POOL_SIZES}, applied
+ * only through {@link tddPool}.
+ */
+export const SEED_SIZES: Readonly<Record<string, { readonly min: number; readonly max: number }>> =
+  TDD_POOL_SIZES;
 
 /** Default agent timings. */
 export const DEFAULT_TIMINGS: AgentTimings = {
@@ -348,9 +397,8 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
       );
     }
   }
-  const seed = SEED_SIZES[type];
-  const min = num('config', `${path}.min`, o.min, seed?.min ?? 1, { min: 0, integer: true });
-  const max = num('config', `${path}.max`, o.max, Math.max(min, seed?.max ?? 3), { min: 1, integer: true });
+  const min = num('config', `${path}.min`, o.min, 1, { min: 0, integer: true });
+  const max = num('config', `${path}.max`, o.max, Math.max(min, 3), { min: 1, integer: true });
   if (min > max) invalid('config', `${path}.min`, min, `a number <= max (${max})`);
   const up = num('config', `${path}.scaleUpThreshold`, o.scaleUpThreshold, 0.8, { min: 0, max: 1 });
   const down = num('config', `${path}.scaleDownThreshold`, o.scaleDownThreshold, 0.3, { min: 0, max: 1 });
@@ -362,24 +410,20 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
   knownKeys('config', `${path}.timings`, t, new Set(Object.keys(DEFAULT_TIMINGS)));
   const timings = { ...DEFAULT_TIMINGS };
   for (const k of Object.keys(DEFAULT_TIMINGS) as (keyof AgentTimings)[]) {
-    timings[k] = num('config', `${path}.timings.${k}`, t[k], DEFAULT_TIMINGS[k], { min: 0 });
+    timings[k] = duration('config', `${path}.timings.${k}`, t[k], DEFAULT_TIMINGS[k]);
   }
-  const healthCheckIntervalMs = num(
+  const healthCheckIntervalMs = duration(
     'config',
     `${path}.healthCheckIntervalMs`,
     o.healthCheckIntervalMs,
     timings.healthIntervalMs,
-    { min: 0 },
   );
   timings.healthIntervalMs = healthCheckIntervalMs;
-  const scaleDownGraceMs = num(
+  const scaleDownGraceMs = duration(
     'config',
     `${path}.scaleDownGraceMs`,
     o.scaleDownGraceMs,
     timings.drainTimeoutMs,
-    {
-      min: 0,
-    },
   );
   // A retired agent drains for this long before it is stopped anyway (graceful scale-down).
   if (t.drainTimeoutMs === undefined) timings.drainTimeoutMs = scaleDownGraceMs;
@@ -387,7 +431,7 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     gt: 0,
     max: 1,
   });
-  const cooldownMs = num('config', `${path}.cooldownMs`, o.cooldownMs, 60_000, { min: 0 });
+  const cooldownMs = duration('config', `${path}.cooldownMs`, o.cooldownMs, 60_000);
   let autoscale: ScalingConfig | undefined;
   if (o.autoscale !== undefined && o.autoscale !== false) {
     const given = o.autoscale === true ? {} : record('config', `${path}.autoscale`, o.autoscale);
@@ -421,7 +465,9 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     scaleDownThreshold: down,
     cooldownMs,
     healthCheckIntervalMs,
-    acquireTimeoutMs: num('config', `${path}.acquireTimeoutMs`, o.acquireTimeoutMs, 30_000, { gt: 0 }),
+    acquireTimeoutMs: duration('config', `${path}.acquireTimeoutMs`, o.acquireTimeoutMs, 30_000, {
+      positive: true,
+    }),
     scaleDownGraceMs,
     maxFailures: num('config', `${path}.maxFailures`, o.maxFailures, 3, { min: 1, integer: true }),
     capacity: {
@@ -462,31 +508,89 @@ export interface SystemConfig {
   metricsIntervalMs: number;
   /** Rebalancing settings, or undefined when off. */
   rebalance: RebalanceSettings | undefined;
+  /** The XState inspector passed to every actor, or undefined when off. */
+  inspect: Inspector | undefined;
 }
 
 /** Validate the options of {@link createAgentPoolSystem}; throws before anything starts. */
 export function parseSystem(raw: unknown): SystemConfig {
   const o = record('config', 'options', raw);
   knownKeys('config', 'options', o, SYSTEM_KEYS);
+  if (o.clock !== undefined) methods('clock', o.clock, CLOCK_METHODS, 'a clock');
+  if (o.logger !== undefined) methods('logger', o.logger, LOGGER_METHODS, 'a logger');
+  const inspect = parseInspect(o.inspect);
   const pools = record('config', 'pools', o.pools);
   if (Object.keys(pools).length === 0) invalid('config', 'pools', pools, 'at least one pool');
   const out = new Map<string, PoolConfig>();
   for (const [type, p] of Object.entries(pools)) out.set(type, parsePool(type, p));
+  checkBudgetPools(o.budgets, out);
   const l = record('config', 'limits', o.limits ?? {});
   knownKeys('config', 'limits', l, LIMIT_KEYS);
   const limits: Partial<Record<ResourceName, number>> = {};
   for (const k of RESOURCE_NAMES) {
     if (l[k] !== undefined) limits[k] = num('config', `limits.${k}`, l[k], 0, { min: 0 });
   }
-  if (o.inspect !== undefined && typeof o.inspect !== 'function')
-    invalid('config', 'inspect', o.inspect, 'a function');
   return {
     pools: out,
     limits,
-    shutdownDeadlineMs: num('config', 'shutdownDeadlineMs', o.shutdownDeadlineMs, 30_000, { min: 0 }),
-    metricsIntervalMs: num('config', 'metricsIntervalMs', o.metricsIntervalMs, 60_000, { min: 0 }),
+    shutdownDeadlineMs: duration('config', 'shutdownDeadlineMs', o.shutdownDeadlineMs, 30_000),
+    metricsIntervalMs: duration('config', 'metricsIntervalMs', o.metricsIntervalMs, 60_000),
     rebalance: parseRebalance(o.rebalance, limits),
+    inspect,
   };
+}
+
+const CLOCK_METHODS = ['now', 'setTimeout', 'clearTimeout'] as const;
+/** What the runtime calls on a logger (any pino logger, or `console`, has them). */
+const LOGGER_METHODS = ['debug', 'info', 'warn', 'error'] as const;
+const OBSERVER_METHODS = ['next', 'error', 'complete'] as const;
+
+/** Throw unless `value` is an object whose `names` are all functions (`path.name` for a bad one). */
+function methods(path: string, value: unknown, names: readonly string[], what: string): void {
+  const expected = `${what}: an object with ${names.map((n) => `${n}()`).join(', ')}`;
+  if (value === null || typeof value !== 'object') invalid('config', path, value, expected);
+  for (const n of names) {
+    const m = (value as Record<string, unknown>)[n];
+    if (typeof m !== 'function') invalid('config', `${path}.${n}`, m, `a function (${expected})`);
+  }
+}
+
+/**
+ * Validate the `inspect` option: XState's `inspect` of `createActor`, a function or an observer with
+ * at least one of `next`/`error`/`complete` (each given one a function). Passed on as it is.
+ */
+function parseInspect(value: unknown): Inspector | undefined {
+  if (value === undefined || typeof value === 'function') return value as Inspector | undefined;
+  const expected = 'an XState inspector: a function or an observer { next, error, complete }';
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    invalid('config', 'inspect', value, expected);
+  const o = value as Record<string, unknown>;
+  if (!OBSERVER_METHODS.some((n) => o[n] !== undefined)) invalid('config', 'inspect', value, expected);
+  for (const n of OBSERVER_METHODS) {
+    if (o[n] !== undefined && typeof o[n] !== 'function')
+      invalid('config', `inspect.${n}`, o[n], `a function (${expected})`);
+  }
+  return value as Inspector;
+}
+
+/**
+ * Budgets may only name configured pools (a typo would otherwise be an unenforced budget). The rest of
+ * `budgets` is validated by `TokenBudgets` (src/structures/budget.ts).
+ */
+function checkBudgetPools(raw: unknown, pools: ReadonlyMap<string, PoolConfig>): void {
+  if (raw === undefined) return;
+  const b = record('config', 'budgets', raw);
+  if (b.pools === undefined) return;
+  const p = record('config', 'budgets.pools', b.pools);
+  for (const name of Object.keys(p)) {
+    if (!pools.has(name))
+      invalid(
+        'config',
+        `budgets.pools.${name}`,
+        p[name],
+        `a configured pool (${[...pools.keys()].join(', ')})`,
+      );
+  }
 }
 
 /** Validate the `rebalance` option: round timing here, the rules by {@link resolveRebalanceConfig}. */
@@ -498,8 +602,8 @@ function parseRebalance(
   const given = raw === true ? {} : record('config', 'rebalance', raw);
   const { intervalMs, stepTimeoutMs, historySize, ...rules } = given;
   const settings: RebalanceSettings = {
-    intervalMs: num('config', 'rebalance.intervalMs', intervalMs, 60_000, { gt: 0 }),
-    stepTimeoutMs: num('config', 'rebalance.stepTimeoutMs', stepTimeoutMs, 10_000, { gt: 0 }),
+    intervalMs: duration('config', 'rebalance.intervalMs', intervalMs, 60_000, { positive: true }),
+    stepTimeoutMs: duration('config', 'rebalance.stepTimeoutMs', stepTimeoutMs, 10_000, { positive: true }),
     historySize: num('config', 'rebalance.historySize', historySize, 100, { min: 1, integer: true }),
     rules: resolveRebalanceConfig(rules, 'rebalance'),
   };

@@ -10,7 +10,7 @@
  * queue instead (src/runtime/stealing-dispatch.ts); everything else above still holds for them
  * except the priority/deadline ordering (local queues are LIFO by design).
  */
-import { type Actor, createActor, type InspectionEvent } from 'xstate';
+import { type Actor, createActor, type InspectionEvent, type Observer } from 'xstate';
 import { whenDone } from './actor-done.js';
 import { dispatcherMachine } from '../../machines/dispatcher.machine.js';
 import {
@@ -152,7 +152,7 @@ export class Dispatcher {
     private readonly pools: ReadonlyMap<string, Pool>,
     private readonly clock: Clock,
     private readonly limits: Partial<Record<ResourceName, number>>,
-    inspect?: (e: InspectionEvent) => void,
+    inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void),
   ) {
     for (const [type, pool] of pools) {
       if (pool.config.dispatch === 'work-stealing') this.stealing.register(type);

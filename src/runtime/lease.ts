@@ -3,7 +3,7 @@
  * by the caller, or automatically when the agent dies or the system shuts down.
  */
 import { AgentPoolError } from '../errors/errors.js';
-import { knownKeys, num, record } from '../errors/validate.js';
+import { duration, knownKeys, num, record, signal } from '../errors/validate.js';
 import type { AgentHandle, RunOptions } from './agent-handle.js';
 import type { Requirements } from './requirements.js';
 
@@ -21,6 +21,23 @@ export interface LeaseUsage {
 }
 
 const USAGE_KEYS = new Set(['memoryMb', 'cpuCores']);
+
+/** Options of {@link Lease.run}: the caller's part of the agent's run options. */
+export type LeaseRunOptions = Pick<RunOptions, 'timeoutMs' | 'signal'>;
+
+const RUN_KEYS: ReadonlySet<string> = new Set(['timeoutMs', 'signal']);
+
+/** Validate `lease.run` options; throws `ERR_INVALID_ARGUMENT` naming `options.<key>`. */
+function parseRunOptions(raw: unknown): LeaseRunOptions {
+  const o = record('argument', 'options', raw);
+  knownKeys('argument', 'options', o, RUN_KEYS);
+  const timeoutMs =
+    o.timeoutMs === undefined
+      ? undefined
+      : duration('argument', 'options.timeoutMs', o.timeoutMs, 0, { positive: true });
+  const sig = signal('argument', 'options.signal', o.signal);
+  return { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(sig ? { signal: sig } : {}) };
+}
 
 /** A granted acquisition. */
 export class Lease {
@@ -66,12 +83,22 @@ export class Lease {
   /**
    * Run a task on the leased agent.
    *
+   * Options are validated before anything is sent: `timeoutMs` a duration > 0 and <= `MAX_DURATION_MS`,
+   * `signal` an `AbortSignal`, no other keys — else the promise rejects with `ERR_INVALID_ARGUMENT`
+   * naming `options.<key>` and the lease is untouched.
+   *
    * @example
    * ```ts
    * const out = await lease.run('implement', { story }, { timeoutMs: 60_000, signal });
    * ```
    */
-  run(task: string, input?: unknown, opts: RunOptions = {}): Promise<unknown> {
+  run(task: string, input?: unknown, opts: LeaseRunOptions = {}): Promise<unknown> {
+    let options: LeaseRunOptions;
+    try {
+      options = parseRunOptions(opts);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
     if (this.releasedFlag) {
       return Promise.reject(
         new AgentPoolError(
@@ -85,7 +112,7 @@ export class Lease {
     }
     const memoryMb = this.requirements.memoryMb;
     return this.agent.run(task, input, {
-      ...opts,
+      ...options,
       cycleId: this.cycleId,
       // The lease's memory allocation: a thread agent whose heap stays above it is stopped.
       ...(memoryMb !== undefined ? { memoryMb } : {}),

@@ -8,7 +8,7 @@
  * index will do. `free` is an insertion-ordered Set: the agent idle longest is handed out first.
  */
 import { nanoid } from 'nanoid';
-import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import { type Actor, createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
 import { whenDone } from './actor-done.js';
 import { acquisitionMachine } from '../../machines/acquisition.machine.js';
 import { poolMachine, type ScaleRecord } from '../../machines/pool.machine.js';
@@ -43,7 +43,7 @@ export interface PoolDeps {
   logger: Logger;
   keys: KeyGate;
   gate: ResourceGate;
-  inspect?: (e: InspectionEvent) => void;
+  inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void);
   /** Called when an agent slot became free and no acquire waiter took it (the dispatcher pulls work). */
   onFreed?: (pool: Pool) => void;
   /** Token accounting hooks for agents (optional). */

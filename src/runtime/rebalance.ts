@@ -8,7 +8,7 @@
  * remembers, per reservation, the allocation id the allocator granted, keyed by the release function
  * the pool stores on the lease (`lease.releaseResources`).
  */
-import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
+import { type Actor, createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
 import type { AllocatorResult } from '../../machines/allocator.machine.js';
 import { type RebalanceObservations, rebalancerMachine } from '../../machines/rebalancer.machine.js';
 import {
@@ -35,7 +35,7 @@ export class RebalancingGate extends AllocatorGate {
   constructor(
     limits: Partial<Record<ResourceName, number>>,
     clock: Clock,
-    inspect?: (e: InspectionEvent) => void,
+    inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void),
   ) {
     super(limits, clock, inspect);
     this.actor.on('allocator.result', (r) => {
@@ -102,7 +102,7 @@ export class Rebalancer {
     settings: RebalanceSettings,
     clock: Clock,
     logger: Logger,
-    inspect?: (e: InspectionEvent) => void,
+    inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void),
   ) {
     const machine = rebalancerMachine.provide({
       actors: {

@@ -3,7 +3,7 @@
  * that lets an impossible request fail fast instead of waiting out its timeout.
  */
 import { AgentPoolError, ResourceExhaustedError } from '../errors/errors.js';
-import { invalid, knownKeys, num, record, str, strings } from '../errors/validate.js';
+import { duration, knownKeys, num, record, str, strings } from '../errors/validate.js';
 import {
   ISOLATION_LEVELS,
   type IsolationLevel,
@@ -122,9 +122,13 @@ export function neverFits(
   return undefined;
 }
 
-/** Validate a positive timeout. */
+/**
+ * Validate an optional timeout argument: a duration in ms, > 0 and <= `MAX_DURATION_MS`; throws
+ * `ERR_INVALID_ARGUMENT` naming `path` and the value received. When `v` is undefined the `fallback`
+ * is returned as it is: it is a config value (e.g. the pool's `acquireTimeoutMs`), already validated
+ * at its own path (`pools.<type>.acquireTimeoutMs`) before the system started, so an error here only
+ * ever names the argument the caller gave.
+ */
 export function parseTimeout(v: unknown, path: string, fallback: number): number {
-  const t = num('argument', path, v, fallback, { gt: 0 });
-  if (t > 2 ** 31 - 1) invalid('argument', path, v, 'at most 2147483647 ms');
-  return t;
+  return duration('argument', path, v, fallback, { positive: true });
 }

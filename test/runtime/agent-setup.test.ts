@@ -1,7 +1,7 @@
 /**
  * defineAgent's `setup` hook on inline agents and a ManualClock: an agent is not handed work until its
  * setup resolved (acquire waits for it), a failing setup is a failed start (restart with backoff), and
- * a setup longer than `timings.startTimeoutMs` is a start timeout. Bad options are TypeErrors.
+ * a setup longer than `timings.startTimeoutMs` is a start timeout. Bad options are ERR_INVALID_ARGUMENT.
  */
 import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/define.js';
@@ -80,8 +80,8 @@ describe('defineAgent setup', () => {
     await sys.shutdown({ graceful: false });
   });
 
-  it('bad options are TypeErrors', () => {
-    expect(() => defineAgent({ a: () => 1 }, { setup: 5 as never })).toThrow(TypeError);
-    expect(() => defineAgent({ a: () => 1 }, { init: () => {} } as never)).toThrow(/unknown option "init"/);
+  it('bad options are ERR_INVALID_ARGUMENT errors naming the option', () => {
+    expect(() => defineAgent({ a: () => 1 }, { setup: 5 as never })).toThrow(/^options\.setup: /);
+    expect(() => defineAgent({ a: () => 1 }, { init: () => {} } as never)).toThrow(/^options\.init: /);
   });
 });

@@ -95,13 +95,13 @@ describe('configuration validation', () => {
     });
   }
 
-  it('seed types get their design sizes; any other type name is allowed', () => {
+  it('default sizes do not depend on the pool name (the TDD sizes are the tddPool preset); any name is allowed', () => {
     const sys = createAgentPoolSystem({
       clock: new ManualClock(),
       pools: { design: { agent }, code: { agent }, qa: { agent }, data: { agent }, review: { agent } },
     });
     const sizes = Object.fromEntries([...sys.config.pools].map(([t, p]) => [t, [p.min, p.max]]));
-    expect(sizes).toEqual({ design: [1, 3], code: [2, 5], qa: [1, 3], data: [1, 2], review: [1, 3] });
+    expect(sizes).toEqual({ design: [1, 3], code: [1, 3], qa: [1, 3], data: [1, 3], review: [1, 3] });
     expect(sys.state).toBe('idle');
   });
 

@@ -3,7 +3,7 @@
  * {@link ScalingConfig} or throws a {@link ConfigError} naming the option path and the value received.
  */
 import { ConfigError } from '../../errors/errors.js';
-import { bool, invalid, type Kind, knownKeys, num, record } from '../../errors/validate.js';
+import { bool, duration, invalid, type Kind, knownKeys, num, record } from '../../errors/validate.js';
 
 /** Resolved scaling configuration of one pool. All durations in ms. */
 export interface ScalingConfig {
@@ -113,11 +113,13 @@ export function validateScalingConfig(
   knownKeys(kind, path, o, KEYS);
   const p = (k: string) => `${path}.${k}`;
   const ratio = (k: keyof ScalingConfig, fb: number) => num(kind, p(k), o[k], fb, { min: 0, max: 1 });
-  const ms = (k: keyof ScalingConfig, fb: number) => num(kind, p(k), o[k], fb, { min: 0 });
+  // Durations: finite, within the timer range (MAX_DURATION_MS); `positive` ones must elapse.
+  const ms = (k: keyof ScalingConfig, fb: number, positive = false) =>
+    duration(kind, p(k), o[k], fb, { positive });
   const cfg: ScalingConfig = {
     min: num(kind, p('min'), o.min, base.min, { integer: true, min: 0 }),
     max: num(kind, p('max'), o.max, base.max, { integer: true, min: 1 }),
-    intervalMs: num(kind, p('intervalMs'), o.intervalMs, base.intervalMs, { gt: 0 }),
+    intervalMs: ms('intervalMs', base.intervalMs, true),
     targetUtilisation: num(kind, p('targetUtilisation'), o.targetUtilisation, base.targetUtilisation, {
       gt: 0,
       max: 1,
@@ -140,7 +142,7 @@ export function validateScalingConfig(
     ),
     scaleUpCooldownMs: ms('scaleUpCooldownMs', base.scaleUpCooldownMs),
     scaleDownCooldownMs: ms('scaleDownCooldownMs', base.scaleDownCooldownMs),
-    backlogDrainMs: num(kind, p('backlogDrainMs'), o.backlogDrainMs, base.backlogDrainMs, { gt: 0 }),
+    backlogDrainMs: ms('backlogDrainMs', base.backlogDrainMs, true),
     predictive: bool(kind, p('predictive'), o.predictive, base.predictive),
     minForecastConfidence: ratio('minForecastConfidence', base.minForecastConfidence),
     forecastHorizonMs: ms('forecastHorizonMs', base.forecastHorizonMs),
@@ -149,7 +151,7 @@ export function validateScalingConfig(
       min: 1,
       max: 10_000,
     }),
-    applyTimeoutMs: num(kind, p('applyTimeoutMs'), o.applyTimeoutMs, base.applyTimeoutMs, { gt: 0 }),
+    applyTimeoutMs: ms('applyTimeoutMs', base.applyTimeoutMs, true),
   };
   if (cfg.min > cfg.max) invalid(kind, p('min'), cfg.min, `a number <= max (${cfg.max})`);
   if (cfg.scaleUpThreshold <= cfg.scaleDownThreshold) {

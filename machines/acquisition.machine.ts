@@ -25,6 +25,8 @@ export type AcquisitionFailure =
   | { kind: 'never-fits' }
   | { kind: 'pool-exhausted'; scaledUp: boolean }
   | { kind: 'resources'; resource: string }
+  /** The pool's agents cannot start (see the pool machine's `active.failed`). */
+  | { kind: 'pool-failed'; error: string }
   | { kind: 'cancelled' };
 
 /** Context of {@link acquisitionMachine}. */
@@ -41,6 +43,8 @@ export type AcquisitionEvent =
   | { type: 'OFFER'; agentId: string }
   | { type: 'RESERVED' }
   | { type: 'RESERVE_FAILED'; resource: string }
+  /** The pool gave up starting agents: waiting is pointless, reject with its start error. */
+  | { type: 'POOL_FAILED'; error: string }
   | { type: 'ABORT' };
 
 /**
@@ -134,5 +138,9 @@ export const acquisitionMachine = setup({
   },
   on: {
     ABORT: { target: '.cancelled', actions: assign({ failure: { kind: 'cancelled' } }) },
+    POOL_FAILED: {
+      target: '.rejected',
+      actions: assign({ failure: ({ event }) => ({ kind: 'pool-failed', error: event.error }) }),
+    },
   },
 });

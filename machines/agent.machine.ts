@@ -15,6 +15,9 @@
  */
 import { and, assign, fromPromise, setup } from 'xstate';
 
+/** Backstop beyond a stop's own grace periods for a host whose stop itself hangs (ms). */
+export const STOP_MARGIN_MS = 1_000;
+
 /** Timing knobs of one agent (all milliseconds). */
 export interface AgentTimings {
   /** Start (spawn + load module) must finish within this. */
@@ -58,6 +61,14 @@ export interface AgentMachineContext extends AgentInput {
   overdueTaskId: string | undefined;
   /** Why the agent last failed. */
   lastError: string | undefined;
+  /** Has the agent ever reached idle? A start failure before that points at the module, not the agent. */
+  started: boolean;
+  /**
+   * The stop in progress: how long running tasks may go on before they are aborted (`graceMs`), then
+   * how long they get to let go of their abort signal before the host is killed (`abortGraceMs`). Set by
+   * `STOP` (shutdown passes its own), defaulting to the timings.
+   */
+  stop: { graceMs: number; abortGraceMs: number };
 }
 
 /** Events {@link agentMachine} accepts. */
@@ -68,7 +79,8 @@ export type AgentMachineEvent =
   | { type: 'HEARTBEAT' }
   | { type: 'HOST_EXITED'; error: string }
   | { type: 'DRAIN' }
-  | { type: 'STOP' };
+  /** Stop; `graceMs`/`abortGraceMs` override `timings.stopGraceMs`/`abortGraceMs` (0/0: at once). */
+  | { type: 'STOP'; graceMs?: number; abortGraceMs?: number };
 
 /**
  * The agent statechart. Provide the effectful implementations with `agentMachine.provide(...)`.
@@ -88,8 +100,8 @@ export const agentMachine = setup({
   actors: {
     /** Spawn the host and load the agent module. */
     startHost: fromPromise<void, { agentId: string }>(async () => {}),
-    /** Graceful stop: wait for tasks up to the grace period, then terminate. */
-    stopHost: fromPromise<void, { graceMs: number }>(async () => {}),
+    /** Graceful stop: wait for tasks up to `graceMs`, abort them, give them `abortGraceMs`, terminate. */
+    stopHost: fromPromise<void, { graceMs: number; abortGraceMs: number }>(async () => {}),
     /** Kill the host now. */
     killHost: fromPromise<void, { reason: string }>(async () => {}),
     /** Round trip to the agent. */
@@ -102,14 +114,32 @@ export const agentMachine = setup({
     reportIdle: () => {},
     /** The agent is running work. */
     reportBusy: () => {},
+    /**
+     * A task is overdue (aborted, not yet let go): the agent keeps its leases but must not be offered to
+     * anyone until it is idle again or replaced — a new task would die with the hung one.
+     */
+    reportOverdue: () => {},
     /** The agent cannot take work for now (starting, crashed, restarting, draining). */
     reportUnavailable: () => {},
     /** The agent is gone for good (stopped or evicted). */
     reportGone: () => {},
     /** Every in-flight task failed with the agent (the host already rejected them). */
     failInflight: () => {},
-    /** Make sure no host is left running (final states). Idempotent. */
+    /** Make sure no host is left running (crashed and final states). Idempotent. */
     killHostNow: () => {},
+    /** The start succeeded (the pool resets its count of failed starts). */
+    reportStarted: () => {},
+    /** The start failed: tell the pool why (it counts consecutive start failures). */
+    reportStartFailed: () => {},
+    setStop: assign({
+      stop: ({ context, event }) =>
+        event.type === 'STOP'
+          ? {
+              graceMs: event.graceMs ?? context.timings.stopGraceMs,
+              abortGraceMs: event.abortGraceMs ?? context.timings.abortGraceMs,
+            }
+          : context.stop,
+    }),
     incInflight: assign({ inflight: ({ context }) => context.inflight + 1 }),
     /** The last task in flight ended: none left; a success resets the failure count. */
     endLastTask: assign({
@@ -132,7 +162,7 @@ export const agentMachine = setup({
     healthInterval: ({ context }) => context.timings.healthIntervalMs,
     healthTimeout: ({ context }) => context.timings.healthTimeoutMs,
     // The host's own stop waits stopGraceMs; this is the backstop if even that hangs.
-    stopDeadline: ({ context }) => context.timings.stopGraceMs + context.timings.abortGraceMs,
+    stopDeadline: ({ context }) => context.stop.graceMs + context.stop.abortGraceMs + STOP_MARGIN_MS,
     drainTimeout: ({ context }) => context.timings.drainTimeoutMs,
     backoff: ({ context }) =>
       Math.min(
@@ -149,6 +179,8 @@ export const agentMachine = setup({
     restarts: 0,
     overdueTaskId: undefined,
     lastError: undefined,
+    started: false,
+    stop: { graceMs: input.timings.stopGraceMs, abortGraceMs: input.timings.abortGraceMs },
   }),
   initial: 'starting',
   states: {
@@ -157,19 +189,32 @@ export const agentMachine = setup({
       invoke: {
         src: 'startHost',
         input: ({ context }) => ({ agentId: context.agentId }),
-        onDone: { target: 'idle' },
+        onDone: { target: 'idle', actions: [assign({ started: true }), 'reportStarted'] },
         onError: {
           target: 'crashed',
-          actions: assign({
-            lastError: ({ event }) =>
-              `start failed: ${String((event.error as Error)?.message ?? event.error)}`,
-          }),
+          actions: [
+            assign({
+              lastError: ({ event }) =>
+                `start failed: ${String((event.error as Error)?.message ?? event.error)}`,
+            }),
+            'reportStartFailed',
+          ],
         },
       },
-      after: { startTimeout: { target: 'crashed', actions: assign({ lastError: 'start timed out' }) } },
+      // Leaving `starting` any way but to idle stops the startHost actor (the runtime terminates the
+      // host it was starting) and `crashed` kills whatever host is left: an agent owns at most one.
+      after: {
+        startTimeout: {
+          target: 'crashed',
+          actions: [assign({ lastError: 'start timed out' }), 'reportStartFailed'],
+        },
+      },
       on: {
-        HOST_EXITED: { target: 'crashed', actions: assign({ lastError: ({ event }) => event.error }) },
-        STOP: { target: 'stopping' },
+        HOST_EXITED: {
+          target: 'crashed',
+          actions: [assign({ lastError: ({ event }) => event.error }), 'reportStartFailed'],
+        },
+        STOP: { target: 'stopping', actions: 'setStop' },
         DRAIN: { target: 'stopping' },
       },
     },
@@ -209,7 +254,7 @@ export const agentMachine = setup({
         ],
         HOST_EXITED: { target: 'crashed', actions: assign({ lastError: ({ event }) => event.error }) },
         DRAIN: { target: 'stopping' },
-        STOP: { target: 'stopping' },
+        STOP: { target: 'stopping', actions: 'setStop' },
       },
     },
     busy: {
@@ -235,6 +280,7 @@ export const agentMachine = setup({
           },
         },
         overdue: {
+          entry: 'reportOverdue',
           after: { abortGrace: { target: '#agent.terminating' } },
           on: {
             // The overdue task let go after its abort signal: no escalation needed.
@@ -247,10 +293,14 @@ export const agentMachine = setup({
               {
                 guard: 'isOverdueTask',
                 target: 'entered',
-                actions: assign({
-                  inflight: ({ context }) => Math.max(0, context.inflight - 1),
-                  overdueTaskId: undefined,
-                }),
+                actions: [
+                  assign({
+                    inflight: ({ context }) => Math.max(0, context.inflight - 1),
+                    overdueTaskId: undefined,
+                  }),
+                  // Offered again: busy's entry does not run for a move inside busy.
+                  'reportBusy',
+                ],
               },
               { actions: assign({ inflight: ({ context }) => Math.max(0, context.inflight - 1) }) },
             ],
@@ -286,12 +336,18 @@ export const agentMachine = setup({
         },
         HOST_EXITED: { target: 'crashed', actions: assign({ lastError: ({ event }) => event.error }) },
         DRAIN: { target: 'draining' },
-        STOP: { target: 'stopping' },
+        STOP: { target: 'stopping', actions: 'setStop' },
       },
     },
     draining: {
       entry: 'reportUnavailable',
-      after: { drainTimeout: { target: 'stopping' } },
+      // The work had its drain time: abort what is left now (no second grace period).
+      after: {
+        drainTimeout: {
+          target: 'stopping',
+          actions: assign({ stop: ({ context }) => ({ ...context.stop, graceMs: 0 }) }),
+        },
+      },
       on: {
         TASK_START: { actions: 'incInflight' },
         TASK_END: [
@@ -302,14 +358,14 @@ export const agentMachine = setup({
           actions: { type: 'abortTask', params: ({ event }) => ({ taskId: event.taskId }) },
         },
         HOST_EXITED: { target: 'stopped', actions: 'failInflight' },
-        STOP: { target: 'stopping' },
+        STOP: { target: 'stopping', actions: 'setStop' },
       },
     },
     stopping: {
       entry: 'reportUnavailable',
       invoke: {
         src: 'stopHost',
-        input: ({ context }) => ({ graceMs: context.timings.stopGraceMs }),
+        input: ({ context }) => ({ graceMs: context.stop.graceMs, abortGraceMs: context.stop.abortGraceMs }),
         onDone: { target: 'stopped' },
         onError: { target: 'stopped' },
       },
@@ -330,6 +386,7 @@ export const agentMachine = setup({
       entry: [
         'reportUnavailable',
         'failInflight',
+        'killHostNow',
         assign({ failures: ({ context }) => context.failures + 1, inflight: 0, overdueTaskId: undefined }),
       ],
       always: [{ guard: 'circuitOpen', target: 'evicted' }, { target: 'restarting' }],

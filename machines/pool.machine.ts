@@ -1,15 +1,22 @@
 /**
  * One typed pool's control plane: its size within [min, max], scaling decisions and their history,
- * and drain.
+ * start failures, drain and stop.
  *
  * active.steady ⇄ active.scaling (SCALE_TO target, reason → invoke `applyScale`, record the outcome:
- * completed, partial or failed) → draining (invoke `drainPool`, forced after the drain deadline) →
- * stopped. Scale-down is idle-first and graceful inside `applyScale`. A SCALE_TO that arrives while
- * scaling is queued (the latest wins) and applied right after — except a higher target during a
- * scale-up: the runtime starts the extra agents at once and sends SCALE_EXTENDED, which raises the
- * in-flight record's target (a burst must not wait a whole agent start-up for its second decision).
+ * completed, partial or failed). Scale-down is idle-first and graceful inside `applyScale`. A SCALE_TO
+ * that arrives while scaling is queued (the latest wins) and applied right after — except a higher
+ * target during a scale-up: the runtime starts the extra agents at once and sends SCALE_EXTENDED, which
+ * raises the in-flight record's target (a burst must not wait a whole agent start-up for its second
+ * decision); and a target the pool is already heading to, which the in-flight record answers.
  *
- * The data plane (agent handles, the idle index, waiters) lives in the runtime (src/runtime/pool.ts);
+ * active.failed: `maxStartFailures` agent starts failed in a row; the runtime fails the pool's waiting
+ * work with the start error and starts nothing until an agent starts or a SCALE_TO with `retry` comes.
+ *
+ * Shutdown: DRAIN → draining (invoke `drainPool`: no intake, resolves when no lease is held) →
+ * stopping.graceful; STOP { graceful } from anywhere → stopping (invoke `stopAgents`) → stopped. The
+ * drain deadline belongs to the system machine, which sends STOP when it passes.
+ *
+ * The data plane (agent handles, the free index, waiters) lives in the runtime (src/runtime/pool.ts);
  * this machine is pure so it can be graph-checked and pasted into the Stately editor.
  */
 import { assign, fromPromise, setup } from 'xstate';
@@ -35,8 +42,11 @@ export interface PoolInput {
   max: number;
   /** How many decisions to keep. @default 50 */
   historyLimit?: number;
-  /** Drain deadline in ms. */
-  drainTimeoutMs: number;
+  /**
+   * Consecutive agent start failures (no start succeeding in between) after which the pool stops
+   * trying: `active.failed`, where waiting work is failed with the start error. @default 3
+   */
+  maxStartFailures?: number;
 }
 
 /** Context of {@link poolMachine}. */
@@ -45,9 +55,16 @@ export interface PoolMachineContext {
   min: number;
   max: number;
   historyLimit: number;
-  drainTimeoutMs: number;
-  /** Agents counted by the pool (starting or up). */
+  maxStartFailures: number;
+  /**
+   * The pool's size: agents starting or up, not being retired. The one definition of size — the
+   * runtime's `Pool.size`, the scaler's observation and metrics all read the same count.
+   */
   size: number;
+  /** Agent starts that failed since the last one that succeeded. */
+  startFailures: number;
+  /** Why the last agent start failed (message), while starts keep failing. */
+  lastStartError: string | undefined;
   /** A SCALE_TO that arrived while scaling. */
   queued: { target: number; reason: string; at?: number } | undefined;
   history: ScaleRecord[];
@@ -56,14 +73,27 @@ export interface PoolMachineContext {
 
 /** Events {@link poolMachine} accepts. */
 export type PoolMachineEvent =
-  /** `at`: when the decision was taken (the machine keeps no clock; the runtime passes its time). */
-  | { type: 'SCALE_TO'; target: number; reason: string; at?: number }
+  /**
+   * `at`: when the decision was taken (the machine keeps no clock; the runtime passes its time).
+   * `retry`: an explicit request (system.scalePool) — the only SCALE_TO a failed pool takes.
+   */
+  | { type: 'SCALE_TO'; target: number; reason: string; at?: number; retry?: boolean }
   /** While scaling up: the in-flight scale-up now aims higher (the runtime started the extra agents). */
   | { type: 'SCALE_EXTENDED'; target: number; reason: string }
+  /** An agent was spawned (it counts toward the size from now on). */
   | { type: 'AGENT_ADDED' }
-  | { type: 'AGENT_REMOVED' }
-  /** `deadlineMs` overrides the input's drain deadline (the system passes its shutdown deadline). */
-  | { type: 'DRAIN'; deadlineMs?: number };
+  /** An agent is being retired (scale-down, shutdown): it no longer counts toward the size. */
+  | { type: 'AGENT_RETIRED' }
+  /** An agent is gone; `counted`: it still counted toward the size (lost, not retired). */
+  | { type: 'AGENT_REMOVED'; counted: boolean }
+  /** An agent reached idle: starts work again. */
+  | { type: 'AGENT_STARTED' }
+  /** An agent's start failed (module, setup, timeout, exit during start). */
+  | { type: 'AGENT_START_FAILED'; error: string }
+  /** Stop intake and wait until no lease is held (the system owns the deadline and sends STOP after it). */
+  | { type: 'DRAIN' }
+  /** Stop every agent: `graceful` lets aborted tasks take their abort grace, else kill at once. */
+  | { type: 'STOP'; graceful: boolean };
 
 /** Output of the `applyScale` actor. */
 export interface ApplyScaleOutput {
@@ -88,8 +118,8 @@ function pushRecord(
  *
  * @example
  * ```ts
- * const pool = createActor(poolMachine.provide({ actors: { applyScale, drainPool } }),
- *   { input: { type: 'code', min: 2, max: 5, drainTimeoutMs: 30_000 } }).start();
+ * const pool = createActor(poolMachine.provide({ actors: { applyScale, drainPool, stopAgents } }),
+ *   { input: { type: 'code', min: 2, max: 5 } }).start();
  * pool.send({ type: 'SCALE_TO', target: 4, reason: 'burst' });
  * ```
  */
@@ -106,18 +136,25 @@ export const poolMachine = setup({
         actualDelta: input.target - input.from,
       }),
     ),
-    /** Stop taking work, let leases finish, stop every agent. */
-    drainPool: fromPromise<void, { deadlineMs: number }>(async () => {}),
+    /** Stop taking work, cancel waiters, resolve once no lease is held. */
+    drainPool: fromPromise<void>(async () => {}),
+    /** Stop every agent (leases end as lost); resolves once no agent and no worker is left. */
+    stopAgents: fromPromise<void, { graceful: boolean }>(async () => {}),
   },
   actions: {
-    /** The pool is fully stopped. */
-    reportStopped: () => {},
+    /** Starts keep failing: fail the pool's waiting work with the start error, stop replacing agents. */
+    reportFailed: () => {},
+    /** Starts work again (an agent started, or an explicit scale request retries). */
+    reportRecovered: () => {},
   },
   guards: {
     changesSize: ({ context, event }) =>
       event.type === 'SCALE_TO' && clamp(context, event.target) !== context.size,
     hasQueued: ({ context }) =>
       context.queued !== undefined && clamp(context, context.queued.target) !== context.size,
+    /** A queued decision the size already matches (agents came or went meanwhile): drop it. */
+    hasStaleQueued: ({ context }) =>
+      context.queued !== undefined && clamp(context, context.queued.target) === context.size,
     /** The in-flight decision is a scale-up and the new target is above it. */
     extendsScaleUp: ({ context, event }) => {
       if (event.type !== 'SCALE_EXTENDED') return false;
@@ -126,9 +163,16 @@ export const poolMachine = setup({
         r !== undefined && r.status === 'pending' && r.delta > 0 && clamp(context, event.target) > r.target
       );
     },
-  },
-  delays: {
-    drainTimeout: ({ context }) => context.drainTimeoutMs,
+    /** The pool is already heading to this target: the request is answered by the in-flight record. */
+    matchesInFlight: ({ context, event }) => {
+      if (event.type !== 'SCALE_TO') return false;
+      const r = context.history[context.history.length - 1];
+      return r !== undefined && r.status === 'pending' && clamp(context, event.target) === r.target;
+    },
+    startsKeepFailing: ({ context }) => context.startFailures >= context.maxStartFailures,
+    isRetry: ({ event }) => event.type === 'SCALE_TO' && event.retry === true,
+    isGraceful: ({ event }) => event.type === 'STOP' && event.graceful,
+    isForced: ({ event }) => event.type === 'STOP' && !event.graceful,
   },
 }).createMachine({
   id: 'pool',
@@ -137,38 +181,54 @@ export const poolMachine = setup({
     min: input.min,
     max: input.max,
     historyLimit: input.historyLimit ?? 50,
-    drainTimeoutMs: input.drainTimeoutMs,
+    maxStartFailures: input.maxStartFailures ?? 3,
     size: 0,
+    startFailures: 0,
+    lastStartError: undefined,
     queued: undefined,
     history: [],
     seq: 0,
   }),
   initial: 'active',
+  // Agents come and go in every state (a retired agent finishes while the pool drains): one count.
+  on: {
+    AGENT_ADDED: { actions: assign({ size: ({ context }) => context.size + 1 }) },
+    AGENT_RETIRED: { actions: assign({ size: ({ context }) => Math.max(0, context.size - 1) }) },
+    AGENT_REMOVED: {
+      actions: assign({
+        size: ({ context, event }) => (event.counted ? Math.max(0, context.size - 1) : context.size),
+      }),
+    },
+  },
   states: {
     active: {
       initial: 'steady',
       states: {
         steady: {
-          always: {
-            guard: 'hasQueued',
-            target: 'scaling',
-            actions: assign(({ context }) => {
-              const q = context.queued!;
-              const target = clamp(context, q.target);
-              return {
-                queued: undefined,
-                ...pushRecord(context, {
-                  current: context.size,
-                  target,
-                  delta: target - context.size,
-                  actualDelta: 0,
-                  reason: q.reason,
-                  status: 'pending',
-                  ...(q.at !== undefined ? { at: q.at } : {}),
-                }),
-              };
-            }),
-          },
+          always: [
+            { guard: 'startsKeepFailing', target: 'failed' },
+            {
+              guard: 'hasQueued',
+              target: 'scaling',
+              actions: assign(({ context }) => {
+                const q = context.queued!;
+                const target = clamp(context, q.target);
+                return {
+                  queued: undefined,
+                  ...pushRecord(context, {
+                    current: context.size,
+                    target,
+                    delta: target - context.size,
+                    actualDelta: 0,
+                    reason: q.reason,
+                    status: 'pending',
+                    ...(q.at !== undefined ? { at: q.at } : {}),
+                  }),
+                };
+              }),
+            },
+            { guard: 'hasStaleQueued', actions: assign({ queued: undefined }) },
+          ],
           on: {
             SCALE_TO: {
               guard: 'changesSize',
@@ -203,7 +263,7 @@ export const poolMachine = setup({
                   status,
                   ...(event.output.error ? { error: event.output.error } : {}),
                 };
-                // size itself moves only with AGENT_ADDED / AGENT_REMOVED, sent as agents come and go.
+                // size itself moves only with AGENT_* events, sent as agents come and go.
                 return { history };
               }),
             },
@@ -222,15 +282,19 @@ export const poolMachine = setup({
             },
           },
           on: {
-            SCALE_TO: {
-              actions: assign({
-                queued: ({ event }) => ({
-                  target: event.target,
-                  reason: event.reason,
-                  ...(event.at !== undefined ? { at: event.at } : {}),
+            SCALE_TO: [
+              // Already heading there: nothing to queue, and anything queued before is stale.
+              { guard: 'matchesInFlight', actions: assign({ queued: undefined }) },
+              {
+                actions: assign({
+                  queued: ({ event }) => ({
+                    target: event.target,
+                    reason: event.reason,
+                    ...(event.at !== undefined ? { at: event.at } : {}),
+                  }),
                 }),
-              }),
-            },
+              },
+            ],
             SCALE_EXTENDED: {
               guard: 'extendsScaleUp',
               actions: assign(({ context, event }) => {
@@ -249,30 +313,77 @@ export const poolMachine = setup({
             },
           },
         },
-      },
-      on: {
-        AGENT_ADDED: { actions: assign({ size: ({ context }) => context.size + 1 }) },
-        AGENT_REMOVED: { actions: assign({ size: ({ context }) => Math.max(0, context.size - 1) }) },
-        DRAIN: {
-          target: 'draining',
-          actions: assign({
-            drainTimeoutMs: ({ context, event }) => event.deadlineMs ?? context.drainTimeoutMs,
-          }),
+        // Agent starts keep failing (a broken module, a setup that always throws): no more attempts
+        // until an agent starts after all or the user asks again (system.scalePool).
+        failed: {
+          entry: 'reportFailed',
+          exit: 'reportRecovered',
+          on: {
+            SCALE_TO: {
+              guard: 'isRetry',
+              target: 'steady',
+              actions: assign({
+                startFailures: 0,
+                queued: ({ event }) => ({
+                  target: event.target,
+                  reason: event.reason,
+                  ...(event.at !== undefined ? { at: event.at } : {}),
+                }),
+              }),
+            },
+            AGENT_STARTED: {
+              target: 'steady',
+              actions: assign({ startFailures: 0, lastStartError: undefined }),
+            },
+          },
         },
       },
+      on: {
+        AGENT_STARTED: { actions: assign({ startFailures: 0, lastStartError: undefined }) },
+        AGENT_START_FAILED: {
+          actions: assign({
+            startFailures: ({ context }) => context.startFailures + 1,
+            lastStartError: ({ event }) => event.error,
+          }),
+        },
+        DRAIN: { target: 'draining' },
+        STOP: [{ guard: 'isGraceful', target: 'stopping.graceful' }, { target: 'stopping.forced' }],
+      },
     },
+    // No intake; leases finish. The deadline is the system's: it sends STOP when it passes.
     draining: {
       invoke: {
         src: 'drainPool',
-        input: ({ context }) => ({ deadlineMs: context.drainTimeoutMs }),
-        onDone: { target: 'stopped' },
-        onError: { target: 'stopped' },
+        onDone: { target: 'stopping.graceful' },
+        onError: { target: 'stopping.graceful' },
       },
-      after: { drainTimeout: { target: 'stopped' } },
       on: {
-        AGENT_REMOVED: { actions: assign({ size: ({ context }) => Math.max(0, context.size - 1) }) },
+        STOP: [{ guard: 'isGraceful', target: 'stopping.graceful' }, { target: 'stopping.forced' }],
       },
     },
-    stopped: { type: 'final', entry: 'reportStopped' },
+    stopping: {
+      initial: 'graceful',
+      states: {
+        graceful: {
+          invoke: {
+            src: 'stopAgents',
+            input: { graceful: true },
+            onDone: { target: '#pool.stopped' },
+            onError: { target: '#pool.stopped' },
+          },
+          // A forced stop overrides a graceful one in progress (abort grace skipped).
+          on: { STOP: { guard: 'isForced', target: 'forced' } },
+        },
+        forced: {
+          invoke: {
+            src: 'stopAgents',
+            input: { graceful: false },
+            onDone: { target: '#pool.stopped' },
+            onError: { target: '#pool.stopped' },
+          },
+        },
+      },
+    },
+    stopped: { type: 'final' },
   },
 });

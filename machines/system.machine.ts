@@ -2,9 +2,11 @@
  * The root of an agentpool system: idle → starting → running → draining → stopping → stopped.
  *
  * `START` starts every pool (invoke `startPools`; a failure goes straight to stopping so nothing is
- * left half-started). `SHUTDOWN { graceful, deadlineMs }`: graceful drains first (no new work, leases
- * finish up to the deadline), then stops every agent; non-graceful skips the drain. Either way the
- * `stopping` state is bounded by its own deadline, so `stopped` is always reached.
+ * left half-started). `SHUTDOWN { graceful, deadlineMs }`: graceful drains first — no new work, leases
+ * and running tasks finish — for at most `deadlineMs` (this machine owns the one drain deadline); then
+ * `stopping` stops every pool: still-running tasks are aborted (their signal fires), get their abort
+ * grace, and their workers are killed. Forced (`graceful: false`) goes straight to stopping and kills
+ * at once. `stopping` is bounded by a backstop, so `stopped` is always reached.
  */
 import { assign, fromPromise, setup } from 'xstate';
 
@@ -12,14 +14,16 @@ import { assign, fromPromise, setup } from 'xstate';
 export interface SystemMachineContext {
   /** Drain deadline of the shutdown in progress. */
   deadlineMs: number;
-  /** Hard bound on the final stop phase. */
+  /** Whether the stop in progress lets aborted tasks take their abort grace. */
+  graceful: boolean;
+  /** Backstop on the final stop phase (beyond the pools' own bounded stops). */
   stopTimeoutMs: number;
   error: string | undefined;
 }
 
 /** Input to {@link systemMachine}. */
 export interface SystemInput {
-  /** Hard bound on the final stop phase. @default 10_000 */
+  /** Backstop on the final stop phase. @default 10_000 */
   stopTimeoutMs?: number;
 }
 
@@ -45,12 +49,10 @@ export const systemMachine = setup({
   },
   actors: {
     startPools: fromPromise<void>(async () => {}),
-    drainPools: fromPromise<void, { deadlineMs: number }>(async () => {}),
-    stopPools: fromPromise<void>(async () => {}),
-  },
-  actions: {
-    reportRunning: () => {},
-    reportStopped: () => {},
+    /** Stop intake everywhere; resolves once no lease is held and no task runs. */
+    drainPools: fromPromise<void>(async () => {}),
+    /** Stop every pool's agents (graceful: with their abort grace); resolves once nothing is left. */
+    stopPools: fromPromise<void, { graceful: boolean }>(async () => {}),
   },
   guards: {
     isGraceful: ({ event }) => event.type === 'SHUTDOWN' && event.graceful,
@@ -62,7 +64,12 @@ export const systemMachine = setup({
   },
 }).createMachine({
   id: 'system',
-  context: ({ input }) => ({ deadlineMs: 0, stopTimeoutMs: input.stopTimeoutMs ?? 10_000, error: undefined }),
+  context: ({ input }) => ({
+    deadlineMs: 0,
+    graceful: false,
+    stopTimeoutMs: input.stopTimeoutMs ?? 10_000,
+    error: undefined,
+  }),
   initial: 'idle',
   states: {
     idle: {
@@ -81,42 +88,41 @@ export const systemMachine = setup({
         },
       },
       on: {
-        SHUTDOWN: { target: 'stopping' },
+        SHUTDOWN: { target: 'stopping', actions: assign({ graceful: false }) },
       },
     },
     running: {
-      entry: 'reportRunning',
       on: {
         SHUTDOWN: [
           {
             guard: 'isGraceful',
             target: 'draining',
-            actions: assign({ deadlineMs: ({ event }) => event.deadlineMs }),
+            actions: assign({ deadlineMs: ({ event }) => event.deadlineMs, graceful: true }),
           },
-          { target: 'stopping' },
+          { target: 'stopping', actions: assign({ graceful: false }) },
         ],
       },
     },
     draining: {
       invoke: {
         src: 'drainPools',
-        input: ({ context }) => ({ deadlineMs: context.deadlineMs }),
         onDone: { target: 'stopping' },
         onError: { target: 'stopping' },
       },
       after: { drainDeadline: { target: 'stopping' } },
       on: {
-        SHUTDOWN: { guard: 'isForced', target: 'stopping' },
+        SHUTDOWN: { guard: 'isForced', target: 'stopping', actions: assign({ graceful: false }) },
       },
     },
     stopping: {
       invoke: {
         src: 'stopPools',
+        input: ({ context }) => ({ graceful: context.graceful }),
         onDone: { target: 'stopped' },
         onError: { target: 'stopped' },
       },
       after: { stopTimeout: { target: 'stopped' } },
     },
-    stopped: { type: 'final', entry: 'reportStopped' },
+    stopped: { type: 'final' },
   },
 });

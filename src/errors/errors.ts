@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'ERR_AGENT_CRASHED'
   | 'ERR_AGENT_OUT_OF_MEMORY'
   | 'ERR_AGENT_STOPPED'
+  | 'ERR_AGENT_TERMINATED'
+  | 'ERR_AGENT_START_FAILED'
   | 'ERR_AGENT_UNAVAILABLE'
   | 'ERR_LEASE_RELEASED'
   | 'ERR_SHUTTING_DOWN'
@@ -170,12 +172,21 @@ export class TaskError extends AgentPoolError {
   }
 }
 
-/** The agent running the work died (crash, exit, termination, out of memory). */
+/**
+ * The agent running the work went away: it crashed or exited (`ERR_AGENT_CRASHED`), ran out of memory
+ * (`ERR_AGENT_OUT_OF_MEMORY`), was stopped on request — shutdown or scale-down (`ERR_AGENT_STOPPED`) —
+ * or was terminated because it stopped answering: a task that ignored its abort signal, a missed
+ * heartbeat, a health check that timed out (`ERR_AGENT_TERMINATED`).
+ */
 export class AgentCrashedError extends AgentPoolError {
   constructor(
     agentId: string,
     reason: string,
-    code: 'ERR_AGENT_CRASHED' | 'ERR_AGENT_OUT_OF_MEMORY' | 'ERR_AGENT_STOPPED' = 'ERR_AGENT_CRASHED',
+    code:
+      | 'ERR_AGENT_CRASHED'
+      | 'ERR_AGENT_OUT_OF_MEMORY'
+      | 'ERR_AGENT_STOPPED'
+      | 'ERR_AGENT_TERMINATED' = 'ERR_AGENT_CRASHED',
     cause?: unknown,
   ) {
     super(code, `agent ${agentId}: ${reason}`, {
@@ -274,6 +285,8 @@ const CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'ERR_AGENT_CRASHED',
   'ERR_AGENT_OUT_OF_MEMORY',
   'ERR_AGENT_STOPPED',
+  'ERR_AGENT_TERMINATED',
+  'ERR_AGENT_START_FAILED',
   'ERR_AGENT_UNAVAILABLE',
   'ERR_LEASE_RELEASED',
   'ERR_SHUTTING_DOWN',

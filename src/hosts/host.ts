@@ -59,6 +59,13 @@ export interface Host {
   readonly kind: HostKind;
   /** False once the host died or was stopped. */
   readonly alive: boolean;
+  /**
+   * True while the host still holds an OS resource (a worker thread not yet exited): what
+   * `status().threads` counts and what shutdown waits for. False for inline hosts.
+   */
+  readonly running: boolean;
+  /** Resolves once nothing of the host is left running (the worker thread exited). */
+  exited(): Promise<void>;
   /** Load the agent; resolves with its handler names, rejects `ERR_AGENT_MODULE`. */
   start(): Promise<string[]>;
   /**
@@ -71,8 +78,11 @@ export interface Host {
   abort(taskId: string, reason: string): void;
   /** Round trip to the agent; rejects if it does not answer. */
   ping(): Promise<void>;
-  /** Ask running tasks to finish (abort them after `graceMs`) then shut down; force after that. */
-  stop(graceMs: number): Promise<void>;
-  /** Kill at once. Pending calls reject. */
+  /**
+   * Stop: running tasks get `graceMs` to finish, then their abort signal fires and they get
+   * `abortGraceMs` to let go, then the host is killed. Pending calls reject `ERR_AGENT_STOPPED`.
+   */
+  stop(graceMs: number, abortGraceMs?: number): Promise<void>;
+  /** Kill at once (the agent is unresponsive). Pending calls reject `ERR_AGENT_TERMINATED`. */
   terminate(reason: string): Promise<void>;
 }

@@ -7,6 +7,7 @@
 import { type AgentDefinition, isAgentDefinition } from '../agent/define.js';
 import { AgentRunner, type TaskOutcome } from '../agent/runner.js';
 import { AgentCrashedError, AgentPoolError } from '../errors/errors.js';
+import { sleep } from '../runtime/clock.js';
 import type { Host, HostOptions, TaskLimits } from './host.js';
 
 /** Host that runs the agent in the current thread. */
@@ -15,11 +16,19 @@ export class InlineHost implements Host {
   private runner: AgentRunner | undefined;
   private dead: AgentCrashedError | undefined;
   private readonly pending = new Map<string, (e: AgentCrashedError) => void>();
+  private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: HostOptions) {}
 
   get alive(): boolean {
     return this.runner !== undefined && this.dead === undefined;
+  }
+
+  /** An inline host holds no thread or process. */
+  readonly running = false;
+
+  exited(): Promise<void> {
+    return Promise.resolve();
   }
 
   async start(): Promise<string[]> {
@@ -45,6 +54,7 @@ export class InlineHost implements Host {
       this.pending.set(taskId, reject);
       runner.run(taskId, task, input).then((o) => {
         if (this.pending.delete(taskId)) resolve(o);
+        if (this.pending.size === 0) this.wakeIdle();
       });
     });
   }
@@ -57,13 +67,31 @@ export class InlineHost implements Host {
     if (this.dead) throw this.dead;
   }
 
-  async stop(): Promise<void> {
-    // Inline tasks are plain promises: "stopping" means no new work and abandoning what is left.
+  async stop(graceMs: number, abortGraceMs = 0): Promise<void> {
+    if (this.dead) return;
+    // Running tasks get graceMs, then their abort signal, then abortGraceMs to settle; what is left is
+    // abandoned (an inline handler cannot be killed: its promise is rejected, the code runs on).
+    await this.whenIdle(graceMs);
+    if (this.pending.size > 0) {
+      this.runner?.abortAll('agent stopping');
+      await this.whenIdle(abortGraceMs);
+    }
     this.kill(new AgentCrashedError(this.opts.agentId, 'stopped', 'ERR_AGENT_STOPPED'));
   }
 
   async terminate(reason: string): Promise<void> {
-    this.kill(new AgentCrashedError(this.opts.agentId, `terminated: ${reason}`, 'ERR_AGENT_CRASHED'));
+    this.kill(new AgentCrashedError(this.opts.agentId, `terminated: ${reason}`, 'ERR_AGENT_TERMINATED'));
+  }
+
+  /** Resolves when no task is pending, or after `ms` on the host's clock. */
+  private async whenIdle(ms: number): Promise<void> {
+    if (this.pending.size === 0 || ms <= 0) return;
+    const cancel = new AbortController();
+    await Promise.race([
+      new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+      sleep(this.opts.clock, ms, cancel.signal).catch(() => {}),
+    ]);
+    cancel.abort();
   }
 
   private kill(err: AgentCrashedError): void {
@@ -72,6 +100,13 @@ export class InlineHost implements Host {
     this.runner?.abortAll(err.message);
     for (const reject of this.pending.values()) reject(err);
     this.pending.clear();
+    this.wakeIdle();
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 }
 

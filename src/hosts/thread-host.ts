@@ -19,7 +19,7 @@ import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from '
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { TaskOutcome } from '../agent/runner.js';
-import { AgentCrashedError, AgentPoolError } from '../errors/errors.js';
+import { AgentCrashedError, AgentPoolError, deserializeError } from '../errors/errors.js';
 import { sleep } from '../runtime/clock.js';
 import type { Host, HostOptions, TaskLimits } from './host.js';
 import {
@@ -53,6 +53,16 @@ export function agentModuleUrl(agent: URL | string): string {
   return url.href;
 }
 
+/** Whether `specifier` can be imported from here (an optional peer such as tsx). */
+async function canImport(specifier: string): Promise<boolean> {
+  try {
+    await import(specifier);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Most queued messages handled per wake-up (keeps one wake-up's work bounded). */
 const DRAIN_LIMIT = 64;
 
@@ -62,12 +72,19 @@ interface PendingTask {
   reject(e: unknown): void;
 }
 
+/** TypeScript sources: the worker must register tsx before it can import one. */
+const TS_MODULE = /\.(?:ts|mts|cts|tsx)$/;
+
 /** Host that runs the agent in a worker thread. */
 export class ThreadHost implements Host {
   /** Worker threads alive in this process (spawned and not yet exited), across all hosts. */
   static live = 0;
   readonly kind = 'thread' as const;
   private worker: Worker | undefined;
+  /** True from spawn until the worker's `exit` event: the thread itself is still there. */
+  private threadRunning = false;
+  private readonly exitedPromise: Promise<void>;
+  private markExited!: () => void;
   /** Our end of the task channel. */
   private port: MessagePort | undefined;
   private remote: Comlink.Remote<WorkerApi> | undefined;
@@ -88,10 +105,21 @@ export class ThreadHost implements Host {
   /** Resolved when no task is in flight (graceful stop waits on these). */
   private idleWaiters: (() => void)[] = [];
 
-  constructor(private readonly opts: HostOptions) {}
+  constructor(private readonly opts: HostOptions) {
+    this.exitedPromise = new Promise((resolve) => (this.markExited = resolve));
+  }
 
   get alive(): boolean {
     return this.worker !== undefined && this.deathError === undefined;
+  }
+
+  get running(): boolean {
+    return this.threadRunning;
+  }
+
+  /** Resolves once the worker thread has exited (at once if none was spawned). */
+  exited(): Promise<void> {
+    return this.worker === undefined ? Promise.resolve() : this.exitedPromise;
   }
 
   async start(): Promise<string[]> {
@@ -106,6 +134,19 @@ export class ThreadHost implements Host {
     }
     const agent = agentModuleUrl(this.opts.agent);
     const entry = workerEntry();
+    // A TypeScript agent module needs tsx in the worker too (worker threads do not inherit a loader
+    // registered with `register()`): start through the bootstrap that registers it, or say why not.
+    if (TS_MODULE.test(new URL(agent).pathname) && !entry.tsEntry) {
+      entry.url = new URL('./ts-bootstrap.mjs', here);
+      entry.tsEntry = builtEntry.href;
+      if (!(await canImport('tsx/esm/api'))) {
+        throw new AgentPoolError(
+          'ERR_AGENT_MODULE',
+          `agent module ${agent} is TypeScript: install tsx (npm i -D tsx) so worker threads can load it, or build it to .js`,
+          { details: { module: agent } },
+        );
+      }
+    }
     const channel = new MessageChannel();
     const data: WorkerInit = {
       agentId: this.opts.agentId,
@@ -128,8 +169,13 @@ export class ThreadHost implements Host {
         : {}),
     });
     this.worker = worker;
+    this.threadRunning = true;
     ThreadHost.live++;
-    worker.once('exit', () => ThreadHost.live--);
+    worker.once('exit', () => {
+      ThreadHost.live--;
+      this.threadRunning = false;
+      this.markExited();
+    });
     worker.on('error', (e) => {
       this.lastError = e;
     });
@@ -140,9 +186,13 @@ export class ThreadHost implements Host {
     const remote = this.remote;
     const res = await this.control(() => remote.init() as Promise<InitResult>);
     if (!res.ok) {
-      await this.terminate('agent module failed to load');
-      throw new AgentPoolError('ERR_AGENT_MODULE', res.error.message, {
-        details: { agentId: this.opts.agentId },
+      await this.kill('agent module failed to load', 'ERR_AGENT_STOPPED');
+      // Keep the agent side's own error (code, stack) as the cause: it is what the user must fix.
+      const cause = deserializeError(res.error);
+      const code = res.error.code === 'ERR_AGENT_MODULE' ? 'ERR_AGENT_MODULE' : 'ERR_AGENT_START_FAILED';
+      throw new AgentPoolError(code, res.error.message, {
+        cause,
+        details: { agentId: this.opts.agentId, module: agent },
       });
     }
     return res.handlers;
@@ -185,30 +235,45 @@ export class ThreadHost implements Host {
     await this.control(() => remote.ping());
   }
 
-  async stop(graceMs: number): Promise<void> {
+  async stop(graceMs: number, abortGraceMs = 0): Promise<void> {
     if (!this.worker || this.deathError) return;
     this.stopping = true;
-    // Let running tasks finish within the grace period, then abort them and terminate.
-    if (this.tasks.size > 0) {
-      const cancel = new AbortController();
-      const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-      await Promise.race([idle, sleep(this.opts.clock, graceMs, cancel.signal).catch(() => {})]);
-      cancel.abort(); // drop the grace timer if the tasks finished first
-    }
+    // Let running tasks finish within the grace period; then abort them (their signal fires) and give
+    // them abortGraceMs to let go; then terminate whatever is left.
+    await this.whenIdle(graceMs);
     if (this.tasks.size > 0 && this.alive) {
       this.flush();
       this.port!.postMessage({ type: 'ap:drain' } satisfies SideMessage);
+      await this.whenIdle(abortGraceMs);
     }
-    await this.terminate('stopped');
+    await this.kill('stopped', 'ERR_AGENT_STOPPED');
   }
 
   async terminate(reason: string): Promise<void> {
+    await this.kill(`terminated: ${reason}`, 'ERR_AGENT_TERMINATED');
+  }
+
+  /** Resolves when no task is in flight, or after `ms` on the clock. */
+  private async whenIdle(ms: number): Promise<void> {
+    if (this.tasks.size === 0 || ms <= 0) return;
+    const cancel = new AbortController();
+    const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    await Promise.race([idle, sleep(this.opts.clock, ms, cancel.signal).catch(() => {})]);
+    cancel.abort(); // drop the grace timer if the tasks finished first
+  }
+
+  /** End the worker: pending and later calls reject with `code`; resolves once the thread has exited. */
+  private async kill(reason: string, code: 'ERR_AGENT_STOPPED' | 'ERR_AGENT_TERMINATED'): Promise<void> {
     const w = this.worker;
     if (!w) return;
     this.stopping = true;
-    if (!this.deathError)
-      this.markDead(new AgentCrashedError(this.opts.agentId, reason, 'ERR_AGENT_STOPPED'));
+    if (!this.deathError) {
+      // Outcomes the worker already posted are results, not losses: deliver them first.
+      this.drainPort();
+      this.markDead(new AgentCrashedError(this.opts.agentId, reason, code));
+    }
     await w.terminate();
+    await this.exitedPromise;
   }
 
   /** Post every batched run in one message. */
@@ -263,6 +328,10 @@ export class ThreadHost implements Host {
 
   private onExit(code: number): void {
     if (this.deathError) return;
+    // A result the agent posted before it died is delivered, not lost: the messages still queued on
+    // the task port are read before the pending tasks are failed (else a finished task runs twice).
+    this.drainPort();
+    if (this.deathError) return;
     const oom = (this.lastError as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
     const over = this.memExceeded;
     const err = over
@@ -307,6 +376,22 @@ export class ThreadHost implements Host {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
+  }
+
+  /** Handle every message already queued on the task port (the worker may be gone). */
+  private drainPort(): void {
+    const port = this.port;
+    if (!port) return;
+    for (;;) {
+      let next: { message: unknown } | undefined;
+      try {
+        next = receiveMessageOnPort(port);
+      } catch {
+        return; // the port is already closed
+      }
+      if (next === undefined) return;
+      this.onMessage(next.message as SideMessage);
+    }
   }
 
   /** A wake-up on the task channel: handle it and everything else already queued, then let callers run. */

@@ -23,11 +23,14 @@ import {
 import type { Host, HostKind, HostListener } from '../hosts/host.js';
 import { InlineHost } from '../hosts/inline-host.js';
 import { ThreadHost } from '../hosts/thread-host.js';
-import type { Clock, TimerHandle } from './clock.js';
+import { type Clock, sleep, type TimerHandle } from './clock.js';
 import type { Logger } from './logger.js';
 
-/** Coarse availability an agent reports to its pool. */
-export type AgentAvailability = 'idle' | 'busy' | 'unavailable' | 'gone';
+/**
+ * Coarse availability an agent reports to its pool. `overdue`: a task was aborted and has not let go
+ * yet — the agent keeps its leases but is offered to nobody until it is idle again or replaced.
+ */
+export type AgentAvailability = 'idle' | 'busy' | 'overdue' | 'unavailable' | 'gone';
 
 /** How to create one agent. */
 export interface AgentSpec {
@@ -48,6 +51,12 @@ export interface AgentSpec {
   reserveTokens?(agent: AgentHandle, taskId: string, amount: number): Promise<SerializedError | undefined>;
   settleTokens?(agent: AgentHandle, taskId: string, reserved: number, actual: number): void;
   onUsage?(agent: AgentHandle, taskId: string, usage: Usage): void;
+  /** The host let go of a task (it returned, threw, or the host died): its token reservations end. */
+  onTaskEnd?(agent: AgentHandle, taskId: string): void;
+  /** A start attempt succeeded (the agent reached idle). */
+  onStarted?(agent: AgentHandle): void;
+  /** A start attempt failed (module error, setup error, start timeout, exit during start). */
+  onStartFailed?(agent: AgentHandle, error: Error): void;
 }
 
 /** Options of one task run. */
@@ -90,6 +99,10 @@ export class AgentHandle {
   private readonly pending = new Map<string, Pending>();
   private seq = 0;
   private lastCrash: AgentCrashedError | undefined;
+  /** The error of the start attempt in progress, kept for `reportStartFailed`. */
+  private lastStartError: Error | undefined;
+  /** The last start failure (module path and original error when the module is at fault). */
+  lastError: Error | undefined;
 
   constructor(private readonly spec: AgentSpec) {
     this.id = spec.agentId;
@@ -120,13 +133,28 @@ export class AgentHandle {
     };
     const machine = agentMachine.provide({
       actors: {
-        startHost: fromPromise(async () => {
+        startHost: fromPromise(async ({ signal }) => {
+          // An agent owns at most one host: a restart first ends the previous one.
+          const old = this.host;
+          if (old?.alive) await old.terminate('replaced by a restart').catch(() => {});
           const host = newHost();
           this.host = host;
-          this.handlers = new Set(await host.start());
+          // Leaving `starting` (timeout, stop) aborts this actor: end the host it was starting.
+          const onAbort = () => void host.terminate('start abandoned').catch(() => {});
+          signal.addEventListener('abort', onAbort, { once: true });
+          try {
+            const handlers = await host.start();
+            if (signal.aborted) throw new Error('start abandoned');
+            this.handlers = new Set(handlers);
+          } catch (e) {
+            this.lastStartError = e instanceof Error ? e : new Error(String(e));
+            throw e;
+          } finally {
+            signal.removeEventListener('abort', onAbort);
+          }
         }),
         stopHost: fromPromise(async ({ input }) => {
-          await this.host?.stop(input.graceMs);
+          await this.host?.stop(input.graceMs, input.abortGraceMs);
         }),
         killHost: fromPromise(async ({ input }) => {
           await this.host?.terminate(input.reason);
@@ -152,6 +180,26 @@ export class AgentHandle {
         },
         reportIdle: () => this.setAvailability('idle'),
         reportBusy: () => this.setAvailability('busy'),
+        reportOverdue: () => this.setAvailability('overdue'),
+        reportStarted: () => {
+          this.lastError = undefined;
+          queueMicrotask(() => spec.onStarted?.(this));
+        },
+        reportStartFailed: ({ context }) => {
+          const err =
+            this.lastStartError ??
+            new AgentPoolError('ERR_AGENT_START_FAILED', context.lastError ?? 'start failed', {
+              details: { agentId: this.id },
+            });
+          this.lastStartError = undefined;
+          this.lastError = err;
+          spec.logger.warn(
+            { err, agentId: this.id, pool: this.pool },
+            `agent ${this.id} failed to start: ${err.message}`,
+          );
+          // Like availability: the pool reacts after this transition, not inside it.
+          queueMicrotask(() => spec.onStartFailed?.(this, err));
+        },
         reportUnavailable: () => this.setAvailability('unavailable'),
         reportGone: () => this.setAvailability('gone'),
         failInflight: () => this.failAll(),
@@ -276,10 +324,12 @@ export class AgentHandle {
         .run(taskId, task, input, opts.memoryMb !== undefined ? { memoryMb: opts.memoryMb } : undefined)
         .then(
           (outcome) => {
+            this.spec.onTaskEnd?.(this, taskId);
             this.settleOutcome(taskId, task, outcome);
             this.actor.send({ type: 'TASK_END', taskId, ok: true });
           },
           (err: unknown) => {
+            this.spec.onTaskEnd?.(this, taskId);
             if ((err as Error)?.name === 'DataCloneError') {
               this.settle(
                 taskId,
@@ -301,9 +351,31 @@ export class AgentHandle {
     this.actor.send({ type: 'DRAIN' });
   }
 
-  /** Stop the agent (tasks get the stop grace period, then the host is terminated). */
-  stop(): void {
-    this.actor.send({ type: 'STOP' });
+  /**
+   * Stop the agent: running tasks get `graceMs` (default `timings.stopGraceMs`), then their abort
+   * signal and `abortGraceMs` (default `timings.abortGraceMs`) to let go, then the host is killed.
+   */
+  stop(graceMs?: number, abortGraceMs?: number): void {
+    if (this.actor.getSnapshot().status !== 'active') return;
+    this.actor.send({
+      type: 'STOP',
+      ...(graceMs !== undefined ? { graceMs } : {}),
+      ...(abortGraceMs !== undefined ? { abortGraceMs } : {}),
+    });
+  }
+
+  /** True while this agent's worker thread is still running (thread hosts only). */
+  get hasLiveThread(): boolean {
+    return this.host?.running ?? false;
+  }
+
+  /** Resolves once the agent's host holds nothing any more (its worker thread exited), or after `ms`. */
+  async whenHostExited(ms: number): Promise<void> {
+    const host = this.host;
+    if (!host?.running) return;
+    const cancel = new AbortController();
+    await Promise.race([host.exited(), sleep(this.spec.clock, ms, cancel.signal).catch(() => {})]);
+    cancel.abort();
   }
 
   /** Resolves when the actor reached a final state (stopped or evicted), or after `ms` on the clock. */

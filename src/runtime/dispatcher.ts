@@ -134,7 +134,6 @@ export class Dispatcher {
   private readonly idempotent = new Map<string, Promise<unknown>>();
   private readonly idempotencyLimit = 10_000;
   private seq = 0;
-  private accepting = true;
   private assigning = false;
   readonly stats: DispatcherStats = {
     submitted: 0,
@@ -167,14 +166,29 @@ export class Dispatcher {
       actions: {
         // Placing tasks drives pool and agent actors: do it just after the transition, not inside it.
         assign: () => queueMicrotask(() => this.assign()),
-        rejectQueued: () => {
-          this.accepting = false;
-          queueMicrotask(() => this.rejectQueued());
-        },
+        rejectQueued: () => queueMicrotask(() => this.rejectQueued()),
       },
       guards: { nothingRunning: () => this.running.size === 0 },
     });
     this.actor = createActor(machine, { clock, ...(inspect ? { inspect } : {}) }).start();
+    for (const [type, pool] of pools) pool.onFailed = (err) => this.failType(type, err);
+  }
+
+  /** Lifecycle, read from the dispatcher machine: tasks are taken until it drains. */
+  private get accepting(): boolean {
+    const s = this.actor.getSnapshot();
+    return s.status === 'active' && !s.matches('draining');
+  }
+
+  /** The pool of `type` gave up starting agents: its queued tasks fail with that error (none run). */
+  private failType(type: string, err: Error): void {
+    const jobs: Job[] = [];
+    for (let t = this.queue.popClass(type); t; t = this.queue.popClass(type)) jobs.push(t.payload);
+    if (this.stealing.handles(type)) jobs.push(...this.stealing.takeType(type));
+    for (const job of jobs) {
+      this.stats.failed++;
+      this.drop(job, err);
+    }
   }
 
   /** Validate and queue a task; resolves with its result. Bad input rejects and leaves the queue unchanged. */
@@ -222,6 +236,8 @@ export class Dispatcher {
     const type = str('argument', 'submit.type', o.type, '' as string);
     const pool = this.pools.get(type);
     if (!pool) throw new UnknownPoolError(type, [...this.pools.keys()]);
+    const broken = pool.unservable();
+    if (broken) throw broken;
     const task = str('argument', 'submit.task', o.task, '' as string);
     if (task === '') throw new InvalidArgumentError('submit.task', o.task, 'a task name');
     const priority = str('argument', 'submit.priority', o.priority, 'medium', PRIORITIES);
@@ -484,7 +500,6 @@ export class Dispatcher {
   }
 
   private rejectQueued(): void {
-    this.accepting = false;
     for (let t = this.queue.pop(); t; t = this.queue.pop()) {
       this.stats.cancelled++;
       this.drop(t.payload, shuttingDown());

@@ -11,6 +11,7 @@ import { nanoid } from 'nanoid';
 import { type Actor, createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
 import { whenDone } from './actor-done.js';
 import { acquisitionMachine } from '../../machines/acquisition.machine.js';
+import { STOP_MARGIN_MS } from '../../machines/agent.machine.js';
 import { poolMachine, type ScaleRecord } from '../../machines/pool.machine.js';
 import type { ScalerRecord, scalerMachine } from '../../machines/scaler.machine.js';
 import {
@@ -101,6 +102,11 @@ export interface PoolStatus {
   counters: PoolCounters;
   acquireWaitMs: { p50: number; p99: number; count: number };
   history: ScaleRecord[];
+  /**
+   * The last agent start failure while starts keep failing (cleared when an agent starts): its code,
+   * message, and how many starts failed in a row. `failed` once the pool stopped trying.
+   */
+  lastError?: { code: string; message: string; startFailures: number; failed: boolean };
 }
 
 const NO_BACKLOG = { count: 0, oldestAt: undefined };
@@ -115,8 +121,9 @@ export class Pool implements LeaseOwner {
   private readonly leases = new Set<Lease>();
   private readonly retiring = new Set<AgentHandle>();
   private readonly startWaiters = new Map<AgentHandle, (ok: boolean) => void>();
-  private accepting = true;
   private seq = 0;
+  /** The last agent start failure (module path and original error); cleared when an agent starts. */
+  private startError: Error | undefined;
   readonly waits = new WaitStats();
   /** Metrics: requests, waits, service times, rates, agent counts (src/metrics). */
   readonly metrics: PoolMetrics;
@@ -146,6 +153,8 @@ export class Pool implements LeaseOwner {
     agentsLost: 0,
   };
   private drained: (() => void) | undefined;
+  /** Called when the pool gives up starting agents (the dispatcher fails this type's queued tasks). */
+  onFailed: ((error: Error) => void) | undefined;
 
   constructor(
     readonly config: PoolConfig,
@@ -161,7 +170,12 @@ export class Pool implements LeaseOwner {
     const machine = poolMachine.provide({
       actors: {
         applyScale: fromPromise(async ({ input }) => this.applyScale(input.target)),
-        drainPool: fromPromise(async ({ input }) => this.drainAll(input.deadlineMs)),
+        drainPool: fromPromise(async () => this.drainLeases()),
+        stopAgents: fromPromise(async ({ input }) => this.stopAgents(input.graceful)),
+      },
+      actions: {
+        reportFailed: () => queueMicrotask(() => this.failWaiting()),
+        reportRecovered: () => {},
       },
     });
     this.actor = createActor(machine, {
@@ -169,7 +183,7 @@ export class Pool implements LeaseOwner {
         type: config.type,
         min: config.min,
         max: config.max,
-        drainTimeoutMs: config.timings.drainTimeoutMs,
+        maxStartFailures: config.maxFailures,
       },
       clock: deps.clock,
       ...(deps.inspect ? { inspect: deps.inspect } : {}),
@@ -184,10 +198,81 @@ export class Pool implements LeaseOwner {
   private readonly strategy: BalancingStrategy | undefined;
   private readonly rng: Rng;
 
-  /** Start the pool actor, bring the pool to `min` agents, then start its scaler if autoscaled. */
+  /**
+   * Lifecycle, read from the pool machine (its one owner): the pool takes work while `active`.
+   * A value read, not a flag kept beside the chart.
+   */
+  private get accepting(): boolean {
+    const v = this.actor.getSnapshot().value;
+    return typeof v === 'object' && 'active' in v;
+  }
+
+  /** The pool gave up starting agents (machine state `active.failed`) and none is up to serve. */
+  private get failedEmpty(): boolean {
+    if (!this.actor.getSnapshot().matches({ active: 'failed' })) return false;
+    for (const a of this.agents.values()) if (a.accepting && !this.retiring.has(a)) return false;
+    return true;
+  }
+
+  /** Resolves once an agent can serve, the pool gave up starting agents, or it stopped. */
+  private untilServingOrFailed(): Promise<void> {
+    const done = (s: ReturnType<typeof this.actor.getSnapshot>) =>
+      s.status !== 'active' ||
+      s.matches({ active: 'failed' }) ||
+      [...this.agents.values()].some((a) => a.accepting && !this.retiring.has(a));
+    if (done(this.actor.getSnapshot())) return Promise.resolve();
+    return new Promise((resolve) => {
+      const sub = this.actor.subscribe({
+        next: (s) => {
+          if (!done(s)) return;
+          sub.unsubscribe();
+          resolve();
+        },
+        complete: () => resolve(),
+        error: () => resolve(),
+      });
+    });
+  }
+
+  /** The error new work fails with at once, when the pool gave up starting agents and none is up. */
+  unservable(): AgentPoolError | undefined {
+    return this.failedEmpty ? this.failure() : undefined;
+  }
+
+  /** The error waiting work fails with while {@link failedEmpty}. */
+  private failure(): AgentPoolError {
+    const cause = this.startError;
+    const code =
+      cause instanceof AgentPoolError && cause.code === 'ERR_AGENT_MODULE'
+        ? 'ERR_AGENT_MODULE'
+        : 'ERR_AGENT_START_FAILED';
+    const module =
+      typeof this.config.agent === 'object' && !(this.config.agent instanceof URL)
+        ? undefined
+        : String(this.config.agent);
+    return new AgentPoolError(
+      code,
+      `pool ${this.type}: agents cannot start (${this.actor.getSnapshot().context.startFailures} failures in a row): ${cause?.message ?? 'unknown'}`,
+      {
+        ...(cause ? { cause } : {}),
+        details: { pool: this.type, ...(module !== undefined ? { module } : {}) },
+      },
+    );
+  }
+
+  /**
+   * Start the pool actor, bring the pool to `min` agents, then start its scaler if autoscaled.
+   * Rejects (`ERR_AGENT_MODULE` / `ERR_AGENT_START_FAILED`, with the module path and the original error
+   * as `cause`) when `min` > 0 and not one agent could start.
+   */
   async start(): Promise<void> {
     this.actor.start();
-    if (this.config.min > 0) await this.scaleTo(this.config.min, 'min size');
+    if (this.config.min > 0) {
+      const r = await this.scaleTo(this.config.min, 'min size');
+      // Not one agent up yet: they restart with backoff; wait until one serves or the pool gives up.
+      if (r && r.actualDelta < r.delta) await this.untilServingOrFailed();
+      if (this.failedEmpty) throw this.failure();
+    }
     if (this.config.autoscale && this.accepting) {
       this.scaler = startAutoscaler(
         this,
@@ -210,9 +295,20 @@ export class Pool implements LeaseOwner {
     this.scaler = undefined;
   }
 
-  /** Agents not gone. */
+  /**
+   * The pool's size: agents starting or up, not being retired — the pool machine's `size` (one
+   * definition, used by scaling, the scaler's observation and metrics).
+   */
   get size(): number {
-    return this.agents.size;
+    return this.agents.size - this.retiring.size;
+  }
+
+  /** Mark an agent as being retired (scale-down or stop): it stops counting toward the size. */
+  private retire(agent: AgentHandle): void {
+    if (this.retiring.has(agent) || !this.agents.has(agent.id)) return;
+    this.retiring.add(agent);
+    this.free.delete(agent);
+    this.actor.send({ type: 'AGENT_RETIRED' });
   }
 
   /** All live agents (for balancing and metrics). */
@@ -228,6 +324,10 @@ export class Pool implements LeaseOwner {
   acquire(req: AcquireRequest): Promise<Lease> {
     this.counters.acquires++;
     if (!this.accepting) return Promise.reject(shuttingDown(this.type));
+    if (this.failedEmpty) {
+      this.counters.rejected++;
+      return Promise.reject(this.failure());
+    }
     if (req.signal?.aborted) {
       this.counters.cancelled++;
       return Promise.reject(new AbortedError(`acquire(${this.type})`, req.signal.reason));
@@ -435,6 +535,8 @@ export class Pool implements LeaseOwner {
                   },
                 ),
               );
+            } else if (f?.kind === 'pool-failed') {
+              reject(this.failure());
             } else if (f?.kind === 'resources') {
               reject(
                 new ResourceExhaustedError(
@@ -552,19 +654,22 @@ export class Pool implements LeaseOwner {
   /**
    * Agents by state, retiring ones excluded: `total` (the size the scaler sees), `available` (ready,
    * free), `busy` (ready, leased), `starting` (or restarting); `standby` = starting + retiring (held,
-   * not taking new work). O(agents). Retiring agents still count in {@link size}.
+   * not taking new work). O(agents). `total` is {@link size}.
    */
   agentCounts(): { total: number; available: number; busy: number; starting: number; standby: number } {
     let ready = 0;
-    let starting = 0;
     for (const a of this.agents.values()) {
       if (this.retiring.has(a)) continue;
-      if (a.accepting) ready++;
-      else if (a.state === 'starting' || a.state === 'restarting') starting++;
+      // An overdue agent is up and holds its leases; it only is not offered until its task lets go.
+      if (a.accepting || a.availability === 'overdue') ready++;
     }
+    // `total` is the pool's size (the machine's count): every counted agent not ready is coming up
+    // (starting, restarting, being replaced after a crash).
+    const total = this.size;
+    const starting = total - ready;
     const busy = Math.min(ready, this.leases.size);
     const standby = starting + this.retiring.size;
-    return { total: ready + starting, available: ready - busy, busy, starting, standby };
+    return { total, available: ready - busy, busy, starting, standby };
   }
 
   /** Close one metrics interval into the pool's time-series ring (see `SystemOptions.metricsIntervalMs`). */
@@ -708,7 +813,7 @@ export class Pool implements LeaseOwner {
     }
     const gate = this.deps.gate;
     if (eligible.length === 0 || !(gate instanceof AllocatorGate)) return eligible[0];
-    const ledger = gate.actor.getSnapshot().context.ledger;
+    const ledger = gate.ledger();
     const held = new Map<string, Record<string, number>>();
     const free = ledger.available();
     const charge = (tenant: string, amounts: Readonly<Record<string, number>>, pending: boolean) => {
@@ -745,7 +850,7 @@ export class Pool implements LeaseOwner {
     if (!this.config.growOnDemand) {
       // The scaler owns the size (see PoolOptions.growOnDemand); only an empty pool grows here, so a
       // first request never waits for a scaler interval or an acquire timeout.
-      if (this.size > this.retiring.size) return;
+      if (this.size > 0 || this.failedEmpty) return;
       if (this.waiters.size + extraDemand > 0)
         void this.scaleTo(this.size + 1, 'acquire demand (empty pool)');
       return;
@@ -753,6 +858,8 @@ export class Pool implements LeaseOwner {
     // At max, or with free agents to cover the demand, there is nothing to start: skip the O(agents) walk.
     const demandNow = this.waiters.size + extraDemand;
     if (this.size >= this.config.max || demandNow <= this.free.size) return;
+    // Starts keep failing: waiting work was failed; do not spawn agents that cannot start.
+    if (this.actor.getSnapshot().matches({ active: 'failed' })) return;
     // Agents about to serve: still starting, or ready but not yet in the free set (the agent reports
     // availability a microtask after its actor moved) — counting those keeps this from starting one
     // agent too many.
@@ -775,13 +882,27 @@ export class Pool implements LeaseOwner {
    * Scale to `target` (clamped to [min, max]). Resolves with the decision record once applied.
    * Scale-down stops idle agents first, gracefully; leased agents are retired when released.
    */
-  scaleTo(target: number, reason: string): Promise<ScaleRecord | undefined> {
+  scaleTo(target: number, reason: string, retry = false): Promise<ScaleRecord | undefined> {
     // A stopped pool takes no decisions (and XState warns about events sent to stopped actors).
-    if (this.actor.getSnapshot().status !== 'active') return Promise.resolve(undefined);
+    const snap = this.actor.getSnapshot();
+    if (snap.status !== 'active') return Promise.resolve(undefined);
+    // A failed pool takes only explicit retries (the machine ignores the rest).
+    if (!retry && snap.matches({ active: 'failed' })) return Promise.resolve(undefined);
     const extended = this.extendScaleUp(target, reason);
     if (extended !== undefined) return this.recordSettled(extended - 1);
-    const before = this.actor.getSnapshot().context.seq;
-    this.actor.send({ type: 'SCALE_TO', target, reason, at: this.deps.clock.now() });
+    const before = snap.context.seq;
+    const inFlight = snap.context.history.at(-1);
+    this.actor.send({
+      type: 'SCALE_TO',
+      target,
+      reason,
+      at: this.deps.clock.now(),
+      ...(retry ? { retry } : {}),
+    });
+    // Already heading to that size (the machine's `matchesInFlight`): answered by the in-flight record.
+    const clamped = Math.max(this.config.min, Math.min(this.config.max, Math.round(target)));
+    if (inFlight?.status === 'pending' && inFlight.target === clamped && snap.matches({ active: 'scaling' }))
+      return this.recordSettled(inFlight.seq - 1);
     return this.recordSettled(before);
   }
 
@@ -811,10 +932,10 @@ export class Pool implements LeaseOwner {
       const check = (s: ReturnType<typeof this.actor.getSnapshot>) => {
         const last = s.context.history[s.context.history.length - 1];
         if (s.status !== 'active') return last;
-        if (last && last.seq > before && last.status !== 'pending' && s.matches({ active: 'steady' }))
-          return last;
-        if (s.context.seq === before && s.matches({ active: 'steady' }) && s.context.queued === undefined)
-          return null;
+        // Settled: not scaling any more (steady, or failed when the starts kept failing).
+        const settled = !s.matches({ active: 'scaling' });
+        if (last && last.seq > before && last.status !== 'pending' && settled) return last;
+        if (s.context.seq === before && settled && s.context.queued === undefined) return null;
         return undefined;
       };
       const now = check(this.actor.getSnapshot());
@@ -865,8 +986,7 @@ export class Pool implements LeaseOwner {
       }
     }
     for (const a of victims) {
-      this.retiring.add(a);
-      this.free.delete(a);
+      this.retire(a);
       if (a.leases === 0) a.drain();
     }
     return { actualDelta: -victims.length };
@@ -890,6 +1010,15 @@ export class Pool implements LeaseOwner {
       ...(this.deps.inspect ? { inspect: this.deps.inspect } : {}),
       ...this.deps.agentHooks,
       onAvailability: (a, av) => this.onAvailability(a, av),
+      onStarted: () => {
+        this.startError = undefined;
+        if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'AGENT_STARTED' });
+      },
+      onStartFailed: (_a, err) => {
+        this.startError = err;
+        if (this.actor.getSnapshot().status === 'active')
+          this.actor.send({ type: 'AGENT_START_FAILED', error: err.message });
+      },
     });
     this.agents.set(id, handle);
     this.counters.agentsPeak = Math.max(this.counters.agentsPeak, this.agents.size);
@@ -926,21 +1055,28 @@ export class Pool implements LeaseOwner {
           if (this.free.size > 0) this.deps.onFreed?.(this);
         }
         break;
+      case 'overdue':
+        // Keeps its leases (their tasks may still finish); offered to nobody until idle again.
+        this.free.delete(agent);
+        break;
       case 'unavailable':
         this.free.delete(agent);
         // An agent that fails loses its leases: their holders see the crash error / ERR_LEASE_RELEASED.
         // (Retiring and starting agents hold none, so this only ever fires for failures.)
         this.dropLeases(agent, 'agent failed');
         break;
-      case 'gone':
+      case 'gone': {
         this.free.delete(agent);
         this.dropLeases(agent, 'agent gone');
-        if (this.agents.delete(agent.id)) this.actor.send({ type: 'AGENT_REMOVED' });
-        if (!this.retiring.delete(agent)) this.counters.agentsLost++;
+        const retired = this.retiring.delete(agent);
+        if (this.agents.delete(agent.id) && this.actor.getSnapshot().status === 'active')
+          this.actor.send({ type: 'AGENT_REMOVED', counted: !retired });
+        if (!retired) this.counters.agentsLost++;
         if (this.accepting && this.size < this.config.min)
           void this.scaleTo(this.config.min, 'replace lost agent');
         else if (this.accepting && this.waiters.size > 0) this.ensureCapacity();
         break;
+      }
     }
   }
 
@@ -950,48 +1086,67 @@ export class Pool implements LeaseOwner {
   }
 
   /**
-   * Stop taking work, cancel waiters, wait for leases up to the deadline, then stop every agent.
-   * @param deadlineMs how long leases may take to be released. @default the pool's `timings.drainTimeoutMs`
+   * Shutdown, first phase: stop taking work, cancel waiters, resolve once no lease is held. Sends DRAIN
+   * to the pool machine (which stops the pool by itself once drained); the caller owns the deadline and
+   * sends {@link stop} when it passes.
    */
-  drain(deadlineMs?: number): Promise<void> {
-    this.actor.send(deadlineMs === undefined ? { type: 'DRAIN' } : { type: 'DRAIN', deadlineMs });
+  drain(): void {
+    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'DRAIN' });
+  }
+
+  /**
+   * Shutdown, second phase: stop every agent. `graceful`: running tasks are aborted and get their
+   * `timings.abortGraceMs` to let go before their worker is killed; otherwise killed at once.
+   * Resolves (see {@link whenStopped}) once no agent and no worker thread of this pool is left.
+   */
+  stop(graceful: boolean): Promise<void> {
+    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'STOP', graceful });
     return this.whenStopped();
   }
 
-  private async drainAll(deadlineMs: number): Promise<void> {
-    this.accepting = false;
+  /** The `drainPool` actor: intake is closed (the machine left `active`); wait for the leases. */
+  private async drainLeases(): Promise<void> {
     this.stopScaler();
     this.free.clear();
     for (const w of [...this.waiters]) w.actor.send({ type: 'ABORT' });
-    if (this.leases.size > 0) {
-      await new Promise<void>((resolve) => {
-        const t = this.deps.clock.setTimeout(resolve, deadlineMs);
-        this.drained = () => {
-          this.deps.clock.clearTimeout(t);
-          resolve();
-        };
-      });
-    }
+    if (this.leases.size > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     this.drained = undefined;
-    await this.stopAgents();
   }
 
-  /** Stop every agent now (leases are released as lost). */
-  async stopAgents(): Promise<void> {
-    this.accepting = false;
+  /** The `stopAgents` actor: leases end as lost, every agent is stopped, their workers have exited. */
+  private async stopAgents(graceful: boolean): Promise<void> {
+    this.drained = undefined;
     this.stopScaler();
     this.free.clear();
     for (const w of [...this.waiters]) w.actor.send({ type: 'ABORT' });
     for (const l of [...this.leases]) l.markLost('pool stopped');
     const all = [...this.agents.values()];
+    const abortGraceMs = graceful ? this.config.timings.abortGraceMs : 0;
     for (const a of all) {
-      this.retiring.add(a);
-      a.stop();
+      this.retire(a);
+      a.stop(0, abortGraceMs);
     }
-    const limit = this.config.timings.stopGraceMs + this.config.timings.abortGraceMs + 1_000;
+    // Each agent machine reaches a final state within its stop deadline (abort grace + margin) and
+    // kills its host on entry; then wait for the threads themselves to be gone.
+    const limit = abortGraceMs + STOP_MARGIN_MS;
     await Promise.all(all.map((a) => a.whenGone(limit)));
-    // A forced stop skips the pool's drain: end the pool actor too, or its queued scaling and timers live on.
-    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'DRAIN' });
+    await Promise.all(all.map((a) => a.whenHostExited(STOP_MARGIN_MS)));
+  }
+
+  /** This pool's agents whose worker thread is still running. */
+  liveThreads(): number {
+    let n = 0;
+    for (const a of this.agents.values()) if (a.hasLiveThread) n++;
+    return n;
+  }
+
+  /** Fail what waits for this pool (acquires here, queued submits via {@link onFailed}) once starts keep failing. */
+  private failWaiting(): void {
+    if (!this.failedEmpty) return;
+    const err = this.failure();
+    this.deps.logger.error({ err, pool: this.type }, err.message);
+    for (const w of [...this.waiters]) w.actor.send({ type: 'POOL_FAILED', error: err.message });
+    this.onFailed?.(err);
   }
 
   /** Resolves when the pool actor is done. */
@@ -1019,6 +1174,16 @@ export class Pool implements LeaseOwner {
       counters: { ...this.counters },
       acquireWaitMs: this.waits.summary(),
       history: snap.context.history,
+      ...(this.startError
+        ? {
+            lastError: {
+              code: (this.startError as { code?: string }).code ?? 'ERR_AGENT_START_FAILED',
+              message: this.startError.message,
+              startFailures: snap.context.startFailures,
+              failed: snap.matches({ active: 'failed' }),
+            },
+          }
+        : {}),
     };
   }
 }

@@ -144,6 +144,18 @@ export class StealingQueues<J extends Placeable> {
     return true;
   }
 
+  /** Remove and return every queued task of one type (its pool gave up starting agents). */
+  takeType(type: string): J[] {
+    const s = this.schedulers.get(type);
+    if (!s) return [];
+    const out: J[] = [];
+    for (let t = s.remove(() => true); t !== undefined; t = s.remove(() => true)) {
+      this.queued.delete(t);
+      out.push(t);
+    }
+    return out;
+  }
+
   /** Remove and return every queued task (shutdown). */
   takeAll(): J[] {
     const out = [...this.queued];

@@ -6,8 +6,8 @@ import { type Actor, createActor, fromPromise } from 'xstate';
 import type { ScaleRecord } from '../../machines/pool.machine.js';
 import { systemMachine } from '../../machines/system.machine.js';
 import { AgentPoolError, InvalidArgumentError, serializeError, UnknownPoolError } from '../errors/errors.js';
-import { bool, knownKeys, num, record, signal as sig, str } from '../errors/validate.js';
-import { ThreadHost } from '../hosts/thread-host.js';
+import { bool, duration, knownKeys, num, record, signal as sig, str } from '../errors/validate.js';
+import { STOP_MARGIN_MS } from '../../machines/agent.machine.js';
 import type { PoolMetricsSample, PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
 import { toPrometheus } from '../metrics/prometheus.js';
 import { type AnalyseOptions, analysePools, type Recommendation } from '../policies/optimizers.js';
@@ -55,7 +55,7 @@ export interface SystemStatus {
   pools: Record<string, PoolStatus>;
   /** The submit path's counters. */
   tasks: DispatcherStats;
-  /** Worker threads alive in this process. */
+  /** Worker threads of this system's agents still running (0 once shutdown() resolved). */
   threads: number;
 }
 
@@ -105,6 +105,10 @@ export class AgentPoolSystem {
   /** The rebalancer (system option `rebalance`), when on and the allocator is the gate. */
   readonly rebalancer: Rebalancer | undefined;
   private rebalancerStarted = false;
+  /** Why start() failed (a pool's typed start error), kept for start() to reject with. */
+  private startError: unknown;
+  /** The shutdown in progress or done: every later call waits for the same one. */
+  private stopping: Promise<void> | undefined;
   /** Work registered with {@link onShutdown}, run once the system has stopped. */
   private readonly shutdownHooks = new Set<() => Promise<void> | void>();
   /** Next metrics collection (see `SystemOptions.metricsIntervalMs`), while running. */
@@ -150,22 +154,31 @@ export class AgentPoolSystem {
     const machine = systemMachine.provide({
       actors: {
         startPools: fromPromise(async () => {
-          await Promise.all([...this.pools.values()].map((p) => p.start()));
+          const results = await Promise.allSettled([...this.pools.values()].map((p) => p.start()));
+          const failed = results.find((r) => r.status === 'rejected');
+          if (failed) {
+            this.startError = failed.reason;
+            throw failed.reason;
+          }
         }),
-        drainPools: fromPromise(async ({ input }: { input: { deadlineMs: number } }) => {
+        drainPools: fromPromise(async () => {
           // Queued tasks are rejected now; running ones hold leases, which the pools' drain waits for.
           void this.dispatcher.drain();
-          // The shutdown's deadline, not each pool's own drain timeout, bounds the drain.
-          await Promise.all([...this.pools.values()].map((p) => p.drain(input.deadlineMs)));
+          for (const p of this.pools.values()) p.drain();
+          // Each pool stops by itself once drained; the system machine's deadline bounds the wait.
+          await Promise.all([...this.pools.values()].map((p) => p.whenStopped()));
         }),
-        stopPools: fromPromise(async () => {
+        stopPools: fromPromise(async ({ input }) => {
           void this.dispatcher.drain();
-          await Promise.all([...this.pools.values()].map((p) => p.stopAgents()));
+          await Promise.all([...this.pools.values()].map((p) => p.stop(input.graceful)));
         }),
       },
     });
+    // Beyond the pools' own bounded stops (abort grace + margins), a backstop that should never fire.
+    let abortGrace = 0;
+    for (const pc of this.config.pools.values()) abortGrace = Math.max(abortGrace, pc.timings.abortGraceMs);
     this.actor = createActor(machine, {
-      input: {},
+      input: { stopTimeoutMs: abortGrace + 5 * STOP_MARGIN_MS },
       clock: this.clock,
       ...(options.inspect ? { inspect: options.inspect } : {}),
     });
@@ -178,10 +191,28 @@ export class AgentPoolSystem {
     return String(this.actor.getSnapshot().value);
   }
 
-  /** Start every pool (each brought to its `min`). Resolves when the system is running. */
+  /**
+   * Start every pool (each brought to its `min`). Resolves when the system is running. Rejects when a
+   * pool's agents cannot start — `ERR_AGENT_MODULE` (the module cannot be loaded: syntax error, no
+   * `defineAgent()` default export, throws on import) or `ERR_AGENT_START_FAILED` (setup threw, start
+   * timed out), with the module path in `details` and the original error as `cause` — after stopping
+   * whatever had started; and with `ERR_SHUTTING_DOWN` for a system that was shut down (create a new one).
+   */
   async start(): Promise<void> {
-    this.actor.send({ type: 'START' });
-    await this.until((s) => s === 'running' || s === 'stopped');
+    const before = this.state;
+    if (before === 'starting') await this.until((s) => s !== 'starting');
+    if (before === 'running' || (before === 'starting' && this.state === 'running')) return;
+    if (before !== 'idle' && before !== 'starting') {
+      throw new AgentPoolError(
+        'ERR_SHUTTING_DOWN',
+        `system is ${before}: a system that was shut down cannot start again; create a new one`,
+        { details: { state: before } },
+      );
+    }
+    if (before === 'idle') {
+      this.actor.send({ type: 'START' });
+      await this.until((s) => s === 'running' || s === 'stopped');
+    }
     // Rounds begin once the pools are up (and only once, whatever start() is called again).
     if (this.state === 'running' && !this.rebalancerStarted) {
       this.rebalancerStarted = true;
@@ -189,9 +220,10 @@ export class AgentPoolSystem {
       this.scheduleMetrics();
     }
     if (this.state !== 'running') {
+      if (this.startError instanceof Error) throw this.startError;
       throw new AgentPoolError(
         'ERR_SHUTTING_DOWN',
-        `system failed to start: ${this.actor.getSnapshot().context.error}`,
+        `system failed to start: ${this.actor.getSnapshot().context.error ?? 'shut down while starting'}`,
       );
     }
   }
@@ -311,13 +343,11 @@ export class AgentPoolSystem {
   status(): SystemStatus {
     const pools: Record<string, PoolStatus> = {};
     for (const [t, p] of this.pools) pools[t] = p.status();
-    return { state: this.state, pools, tasks: this.dispatcher.snapshot(), threads: ThreadHost.live };
+    let threads = 0;
+    for (const p of this.pools.values()) threads += p.liveThreads();
+    return { state: this.state, pools, tasks: this.dispatcher.snapshot(), threads };
   }
 
-  /**
-   * Stop taking work; gracefully: let leases finish up to the deadline; then stop every agent.
-   * Afterwards no worker thread, timer or handle of this system is left.
-   */
   /** Metrics of every pool (src/metrics/pool-metrics.ts). */
   metrics(): PoolMetricsSnapshot[] {
     return [...this.pools.values()].map((p) => p.metricsSnapshot());
@@ -376,13 +406,36 @@ export class AgentPoolSystem {
     return this.budgets.snapshot();
   }
 
+  /**
+   * Stop taking work at once; gracefully (default): leases and running tasks get until `deadlineMs`,
+   * then running tasks are aborted (their signal fires) and get their pool's `timings.abortGraceMs`
+   * to let go, then their workers are killed; forced (`graceful: false`): abort and kill at once.
+   * Resolves when no worker thread, timer or handle of this system is left — within `deadlineMs` +
+   * the largest `abortGraceMs` + about 2 s (see docs/guides/shutdown.md) — and in-flight calls have
+   * settled with a typed error (`ERR_AGENT_STOPPED`, `ERR_LEASE_RELEASED`, `ERR_SHUTTING_DOWN`).
+   * Idempotent: a second call waits for the first; a forced call during a graceful drain cuts it short.
+   */
   async shutdown(options: ShutdownOptions = {}): Promise<void> {
     const o = record('argument', 'options', options);
     knownKeys('argument', 'options', o, SHUTDOWN_KEYS);
     const graceful = bool('argument', 'options.graceful', o.graceful, true);
-    const deadlineMs = num('argument', 'options.deadlineMs', o.deadlineMs, this.config.shutdownDeadlineMs, {
-      min: 0,
-    });
+    const deadlineMs = duration(
+      'argument',
+      'options.deadlineMs',
+      o.deadlineMs,
+      this.config.shutdownDeadlineMs,
+    );
+    if (this.stopping) {
+      // A forced call cuts a graceful drain short; anything else just waits for the shutdown under way.
+      if (!graceful && this.actor.getSnapshot().status === 'active')
+        this.actor.send({ type: 'SHUTDOWN', graceful, deadlineMs });
+      return this.stopping;
+    }
+    this.stopping = this.stop(graceful, deadlineMs);
+    return this.stopping;
+  }
+
+  private async stop(graceful: boolean, deadlineMs: number): Promise<void> {
     if (this.metricsTimer !== undefined) this.clock.clearTimeout(this.metricsTimer);
     this.metricsTimer = undefined;
     this.actor.send({ type: 'SHUTDOWN', graceful, deadlineMs });
@@ -446,8 +499,13 @@ export function createAgentPoolSystem(options: SystemOptions): AgentPoolSystem {
   return new AgentPoolSystem(options);
 }
 
-/** Token budget hooks for agents: reserve before a model call, settle after (see src/structures/budget.ts). */
-function tokenHooks(budgets: TokenBudgets): Pick<AgentSpec, 'reserveTokens' | 'settleTokens'> {
+/**
+ * Token budget hooks for agents: reserve before a model call, settle after (see src/structures/budget.ts).
+ * When a task ends in any way — it returned, threw, timed out, was aborted, or its agent died — its
+ * reservations not settled by then are cancelled (they free their tokens; nothing counts as used): a
+ * handler that throws between `reserve` and `settle` must not hold the cycle's budget forever.
+ */
+function tokenHooks(budgets: TokenBudgets): Pick<AgentSpec, 'reserveTokens' | 'settleTokens' | 'onTaskEnd'> {
   const held = new Map<string, string[]>();
   return {
     reserveTokens: async (agent, taskId, amount) => {
@@ -470,6 +528,12 @@ function tokenHooks(budgets: TokenBudgets): Pick<AgentSpec, 'reserveTokens' | 's
       const id = list?.shift();
       if (list && list.length === 0) held.delete(taskId);
       if (id !== undefined) budgets.settle(id, actual);
+    },
+    onTaskEnd: (_agent, taskId) => {
+      const list = held.get(taskId);
+      if (!list) return;
+      held.delete(taskId);
+      for (const id of list) budgets.cancel(id);
     },
   };
 }

@@ -68,7 +68,7 @@ describe('defineAgent setup', () => {
       clock,
       pools: { w: { agent, min: 1, max: 1, timings: { ...testTimings, startTimeoutMs: 1_000 } } },
     });
-    void sys.start();
+    const started = sys.start().catch((e: unknown) => e);
     const states = new Set<string>();
     for (let i = 0; i < 40; i++) {
       await clock.advanceAsync(100);
@@ -77,6 +77,12 @@ describe('defineAgent setup', () => {
       expect(a?.accepting ?? false).toBe(false);
     }
     expect([...states].some((s) => s === 'crashed' || s === 'restarting')).toBe(true);
+    // Every start timed out (3 in a row): the pool gave up and start() rejected with the cause.
+    expect(await started).toMatchObject({
+      code: 'ERR_AGENT_START_FAILED',
+      cause: { message: 'start timed out' },
+    });
+    expect(sys.state).toBe('stopped');
     await sys.shutdown({ graceful: false });
   });
 

@@ -7,7 +7,7 @@
  *
  * `inflight` is unbounded; it is bucketed -1 / 0 / 1 / 2+ in the state identity, which keeps the
  * `lastTask` guard (inflight <= 1) exact. (-1: the graph sends TASK_END for tasks that never started,
- * which the runtime never does; the machine then counts below zero.) `restarts` and `lastError` are left out (they only count and describe).
+ * which the runtime never does; the machine then counts below zero.) `restarts`, `lastError`, `started` and `stop` are left out (they only count, describe or time).
  */
 import type { EventObject } from 'xstate';
 import { fromPromise } from 'xstate';
@@ -19,7 +19,7 @@ const never = () => new Promise<void>(() => {});
 const machine = agentMachine.provide({
   actors: {
     startHost: fromPromise<void, { agentId: string }>(never),
-    stopHost: fromPromise<void, { graceMs: number }>(never),
+    stopHost: fromPromise<void, { graceMs: number; abortGraceMs: number }>(never),
     killHost: fromPromise<void, { reason: string }>(never),
     checkHealth: fromPromise<void, { agentId: string }>(never),
   },
@@ -57,6 +57,7 @@ export const spec: MachineSpec = {
     { type: 'HOST_EXITED', error: 'exit code 1' },
     { type: 'DRAIN' },
     { type: 'STOP' },
+    { type: 'STOP', graceMs: 0, abortGraceMs: 0 },
   ] as EventObject[],
   isHome: (s) => {
     if (s.status === 'done') return true;

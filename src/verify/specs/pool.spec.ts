@@ -1,9 +1,9 @@
 /**
  * Verify spec of the pool machine (machines/pool.machine.ts): scaling decisions (targets below, inside
  * and above [min, max]), scale-ups extended while in flight, the outcomes of `applyScale` (complete, partial, none, scale-down, failure),
- * agents coming and going, and drain. Home = `active.steady` or `stopped`.
+ * agents coming, retiring and going, start failures (to `active.failed` and back), drain and stop. Home = `active.steady` or `stopped`.
  *
- * `size` moves with AGENT_ADDED / AGENT_REMOVED and is unbounded, so the state identity caps it at
+ * `size` moves with AGENT_ADDED / AGENT_RETIRED / AGENT_REMOVED and is unbounded, so the state identity caps it at
  * max + 1 (every size above max behaves the same: all targets clamp below it). Only the last history
  * record's status is kept; sequence numbers and reasons would make every state distinct.
  */
@@ -25,7 +25,8 @@ const machine = poolMachine.provide({
     applyScale: fromPromise<ApplyScaleOutput, { from: number; target: number; reason: string }>(
       () => new Promise(() => {}),
     ),
-    drainPool: fromPromise<void, { deadlineMs: number }>(() => new Promise(() => {})),
+    drainPool: fromPromise<void>(() => new Promise(() => {})),
+    stopAgents: fromPromise<void, { graceful: boolean }>(() => new Promise(() => {})),
   },
 });
 
@@ -37,17 +38,23 @@ const done = (output: ApplyScaleOutput): EventObject =>
 export const spec: MachineSpec = {
   name: 'pool',
   machine,
-  input: { type: 'verify', min: 1, max: MAX, drainTimeoutMs: 30_000 },
+  input: { type: 'verify', min: 1, max: MAX, maxStartFailures: 2 },
   events: [
     { type: 'SCALE_TO', target: 0, reason: 'down' },
     { type: 'SCALE_TO', target: 2, reason: 'mid', at: 1_000 },
     { type: 'SCALE_TO', target: 9, reason: 'above max' },
     { type: 'SCALE_EXTENDED', target: 3, reason: 'burst' },
     { type: 'SCALE_EXTENDED', target: 9, reason: 'burst above max' },
+    { type: 'SCALE_TO', target: 2, reason: 'manual', retry: true },
     { type: 'AGENT_ADDED' },
-    { type: 'AGENT_REMOVED' },
+    { type: 'AGENT_RETIRED' },
+    { type: 'AGENT_REMOVED', counted: true },
+    { type: 'AGENT_REMOVED', counted: false },
+    { type: 'AGENT_STARTED' },
+    { type: 'AGENT_START_FAILED', error: 'cannot load module' },
     { type: 'DRAIN' },
-    { type: 'DRAIN', deadlineMs: 500 },
+    { type: 'STOP', graceful: true },
+    { type: 'STOP', graceful: false },
     done({ actualDelta: 1 }),
     done({ actualDelta: 2 }),
     done({ actualDelta: 0, error: '1 of 1 agents failed to start' }),
@@ -67,6 +74,7 @@ export const spec: MachineSpec = {
       c.queued === undefined ? null : Math.max(c.min, Math.min(c.max, c.queued.target)),
       last?.status ?? null,
       last ? last.target : null,
+      Math.min(c.startFailures, c.maxStartFailures),
     ]);
   },
   limit: 3000,

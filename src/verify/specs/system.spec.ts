@@ -12,8 +12,8 @@ import type { MachineSpec } from '../types.js';
 const machine = systemMachine.provide({
   actors: {
     startPools: fromPromise<void>(() => new Promise(() => {})),
-    drainPools: fromPromise<void, { deadlineMs: number }>(() => new Promise(() => {})),
-    stopPools: fromPromise<void>(() => new Promise(() => {})),
+    drainPools: fromPromise<void>(() => new Promise(() => {})),
+    stopPools: fromPromise<void, { graceful: boolean }>(() => new Promise(() => {})),
   },
 });
 
@@ -30,7 +30,7 @@ export const spec: MachineSpec = {
   isHome: (s) => s.status === 'done' || s.value === 'idle' || s.value === 'running' || s.value === 'stopped',
   serializeState: (s) => {
     const c = s.context as SystemMachineContext;
-    return JSON.stringify([s.value, c.deadlineMs, c.error !== undefined]);
+    return JSON.stringify([s.value, c.deadlineMs, c.graceful, c.error !== undefined]);
   },
   limit: 200,
 };

@@ -17,11 +17,15 @@
  * waits for live allocations to be released (or the `closeDeadline` to pass, which releases them all);
  * `closed` is final.
  *
- * **The ledger is mutable and lives in context.** Copying it per event would cost O(allocations) and
- * break the acquire path's budget; as the one writer, the actor mutates it in place and bumps
- * `context.version` so subscribers see a new snapshot. The mutation runs when the transition is
- * resolved (inside `enqueueActions`), exactly like an `assign`. Consequence: old snapshots are not values —
- * do not replay or persist them (restore a ledger from live allocations instead).
+ * **The ledger lives in context as plain JSON data** (a {@link LedgerState}: limits with unlimited
+ * resources left out, live allocations as a record by id — no `Infinity`, typed arrays, Maps or class
+ * instances), so every snapshot survives `JSON.parse(JSON.stringify(…))` unchanged and can be
+ * inspected or persisted. Actions work on it through `Ledger.over(state)`, a view that reads and writes
+ * the state in place. Copying it per event would cost O(allocations) and break the acquire path's
+ * budget; as the one writer, the actor mutates it in place and bumps `context.version` so subscribers
+ * see a new snapshot. The mutation runs when the transition is resolved (inside `enqueueActions`),
+ * exactly like an `assign`. Consequence: old snapshots are not values — serialise a snapshot when you
+ * take it (`getPersistedSnapshot()`), do not keep the object and read it later.
  *
  * Actions never throw: validation errors from the ledger are caught and answered as
  * `{ ok: false, error }` results.
@@ -34,16 +38,26 @@ import {
   decideGrant,
   ledgerNumbers,
 } from '../src/policies/allocation.js';
-import type { Allocation, Ledger, Refusal, ResizeChange, ResourceAmounts } from '../src/structures/ledger.js';
+import {
+  type Allocation,
+  cloneLedgerState,
+  Ledger,
+  type LedgerState,
+  type Refusal,
+  type ResizeChange,
+  type ResourceAmounts,
+} from '../src/structures/ledger.js';
 
 /** Input to {@link allocatorMachine}. */
 export interface AllocatorInput {
   /**
-   * The ledger to own. Build it with `new Ledger(config)` at the boundary (it validates the config).
-   * A factory is called once per actor — what verification and tests use so that every actor created
-   * from the same input gets its own ledger.
+   * The ledger to own. Build it with `new Ledger(config)` at the boundary (it validates the config); a
+   * `Ledger` is owned through its `state`, which the actor then writes in place (so the passed
+   * `Ledger` keeps showing the live numbers). A {@link LedgerState} (e.g. from a persisted snapshot) is
+   * owned as is. A factory is called once per actor — what verification and tests use so that every
+   * actor created from the same input gets its own ledger.
    */
-  ledger: Ledger | (() => Ledger);
+  ledger: Ledger | LedgerState | (() => Ledger | LedgerState);
   /**
    * Copy the ledger before each change so every snapshot is an independent value (O(allocations) per
    * event). Off on the hot path; on for graph traversal, which branches from old snapshots.
@@ -58,7 +72,8 @@ export interface AllocatorInput {
 
 /** Context of {@link allocatorMachine}. */
 export interface AllocatorContext {
-  ledger: Ledger;
+  /** The ledger's plain-data state; read it with `Ledger.over(context.ledger)`. */
+  ledger: LedgerState;
   copyOnWrite: boolean;
   policy: AllocationPolicyConfig;
   closeDeadlineMs: number;
@@ -140,7 +155,12 @@ type Ctx = AllocatorContext;
 
 /** The ledger an action may write: the live one, or a fresh copy in copy-on-write mode. */
 function writable(ctx: Ctx): Ledger {
-  return ctx.copyOnWrite ? ctx.ledger.clone() : ctx.ledger;
+  return Ledger.over(ctx.copyOnWrite ? cloneLedgerState(ctx.ledger) : ctx.ledger);
+}
+
+/** The state a ledger input stands for. */
+function stateOf(l: Ledger | LedgerState): LedgerState {
+  return l instanceof Ledger ? l.state : l;
 }
 
 function errorOf(e: unknown): Error {
@@ -220,7 +240,7 @@ export const allocatorMachine = setup({
           ...(event.owner === undefined ? {} : { owner: event.owner }),
         });
       });
-      enqueue.assign({ ...counted(context, result, 0), ledger });
+      enqueue.assign({ ...counted(context, result, 0), ledger: ledger.state });
       enqueue.emit(result);
     }),
     /** Release (RELEASE / EXPIRE): exactly once; a repeat answers `released: false`. */
@@ -229,7 +249,7 @@ export const allocatorMachine = setup({
       const ledger = writable(context);
       const out = releaseOne(ledger, event.allocationId, event.type === 'EXPIRE' ? 'expired' : 'released');
       enqueue.assign({
-        ledger,
+        ledger: ledger.state,
         version: context.version + 1,
         releasedCount: context.releasedCount + (out ? 1 : 0),
       });
@@ -249,7 +269,7 @@ export const allocatorMachine = setup({
       if (event.type !== 'RESIZE') return;
       const ledger = writable(context);
       const result = answer(event.requestId, 'resize', () => ledger.resize(event.allocationId, event.change));
-      enqueue.assign({ ...counted(context, result, 0), ledger });
+      enqueue.assign({ ...counted(context, result, 0), ledger: ledger.state });
       enqueue.emit(result);
     }),
     /** Release everything the lost agent held. O(allocations) — agent loss is rare. */
@@ -264,7 +284,11 @@ export const allocatorMachine = setup({
           enqueue.emit(out);
         }
       }
-      enqueue.assign({ ledger, version: context.version + 1, releasedCount: context.releasedCount + n });
+      enqueue.assign({
+        ledger: ledger.state,
+        version: context.version + 1,
+        releasedCount: context.releasedCount + n,
+      });
     }),
     /** Closing deadline passed: release what is left. */
     releaseAll: enqueueActions(({ context, enqueue }) => {
@@ -277,7 +301,11 @@ export const allocatorMachine = setup({
           enqueue.emit(out);
         }
       }
-      enqueue.assign({ ledger, version: context.version + 1, releasedCount: context.releasedCount + n });
+      enqueue.assign({
+        ledger: ledger.state,
+        version: context.version + 1,
+        releasedCount: context.releasedCount + n,
+      });
     }),
     /** While closing, new reservations are refused. */
     refuseClosing: enqueueActions(({ context, event, enqueue }) => {
@@ -302,7 +330,7 @@ export const allocatorMachine = setup({
 }).createMachine({
   id: 'allocator',
   context: ({ input }) => ({
-    ledger: typeof input.ledger === 'function' ? input.ledger() : input.ledger,
+    ledger: stateOf(typeof input.ledger === 'function' ? input.ledger() : input.ledger),
     copyOnWrite: input.copyOnWrite ?? false,
     policy: input.policy ?? DEFAULT_ALLOCATION_POLICY,
     closeDeadlineMs: input.closeDeadlineMs ?? 30_000,

@@ -76,9 +76,17 @@ export class AllocatorGate implements ResourceGate {
     return { ok: false, resource: why, requested: 0, available: 0 };
   }
 
+  /**
+   * The ledger the allocator owns, as a view over its context's plain-data state (read-only use:
+   * the allocator is the only writer).
+   */
+  ledger(): Ledger {
+    return Ledger.over(this.actor.getSnapshot().context.ledger);
+  }
+
   /** Ledger usage and availability, per resource. */
   usage(): { used: Record<string, number>; available: Record<string, number> } {
-    const l = this.actor.getSnapshot().context.ledger;
+    const l = this.ledger();
     return { used: l.usage(), available: l.available() };
   }
 

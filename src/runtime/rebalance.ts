@@ -58,11 +58,6 @@ export class RebalancingGate extends AllocatorGate {
     return release === undefined ? undefined : this.ids.get(release);
   }
 
-  /** The ledger the allocator owns (read-only use). */
-  ledger() {
-    return this.actor.getSnapshot().context.ledger;
-  }
-
   /**
    * One RESIZE through the allocator, answered synchronously; `before`/`after` are the allocation's
    * amounts of the resized resource, so a shrink clamped at the per-agent minimum reports what it

@@ -4,8 +4,16 @@
  *
  * Pure and synchronous. It is meant to have exactly one writer — the allocator actor
  * (machines/allocator.machine.ts) — so that every check-then-act happens inside one event and no race
- * can over-allocate. Every operation is O(number of resources): amounts live in `Float64Array`s indexed
- * by a resource number resolved once per request key.
+ * can over-allocate. Every operation on a live allocation is O(number of resources).
+ *
+ * **State is plain JSON data.** Everything the ledger knows lives in one {@link LedgerState} object:
+ * records keyed by resource name and allocation id, no `Infinity` (an unlimited resource is simply not
+ * listed), no typed arrays, Maps, Sets or class instances, so it survives
+ * `JSON.parse(JSON.stringify(state))` unchanged. That is what the allocator keeps in its machine
+ * context (inspectable, persistable). The {@link Ledger} class is a view over such an object:
+ * `new Ledger(config)` validates a config and creates the state, {@link Ledger.over} wraps an existing
+ * state without copying it, and every method reads and writes `ledger.state` in place. The view only
+ * adds derived, never-changing lookups (resource index, limits as numbers).
  *
  * Two kinds of "no":
  * - a request that can **never** fit (negative, NaN, unknown resource, above the per-agent max or the
@@ -103,10 +111,43 @@ export interface ReserveRequest {
 /** A resize: either add `delta` (negative shrinks) or set the new totals `to`. Unnamed resources keep their amount. */
 export type ResizeChange = { delta: ResourceAmounts } | { to: ResourceAmounts };
 
-interface Entry {
-  id: string;
-  owner: string | undefined;
-  amounts: Float64Array;
+/** One live allocation as stored in a {@link LedgerState}. */
+export interface LedgerEntry {
+  /** Holder of the allocation; absent when it has none. */
+  owner?: string;
+  /** What it holds: every resource of the ledger, in resource order (0 when not held). */
+  amounts: Record<string, number>;
+}
+
+/**
+ * Everything a {@link Ledger} knows, as plain JSON data (see the module comment). Create it with
+ * `new Ledger(config).state`; change it only through a {@link Ledger} (`Ledger.over(state)`), which
+ * keeps the invariants (`used` is the sum of the live amounts, `size` their count).
+ */
+export interface LedgerState {
+  /** Resource names in order: the standard ones, then `custom`. Never changes. */
+  resources: string[];
+  /** Global totals. A resource that is not listed is unlimited. Never changes. */
+  limits: Record<string, number>;
+  /** The most one allocation may hold. A resource that is not listed is unlimited. Never changes. */
+  perAgentMax: Record<string, number>;
+  /** The least one allocation holds. A resource that is not listed has no minimum. Never changes. */
+  perAgentMin: Record<string, number>;
+  /** Sum of what live allocations hold: every resource. */
+  used: Record<string, number>;
+  /** Live allocations by id. */
+  live: Record<string, LedgerEntry>;
+  /** Number of live allocations. */
+  size: number;
+  /**
+   * Recently released ids (a ring of at most `releasedMemory`, next write at `releasedHead`), so that a
+   * second release reports `already-released` rather than `unknown`.
+   */
+  released: string[];
+  releasedHead: number;
+  releasedMemory: number;
+  /** Last generated id number (`alloc-N`). */
+  seq: number;
 }
 
 const LEDGER_KEYS: ReadonlySet<string> = new Set([
@@ -117,8 +158,111 @@ const LEDGER_KEYS: ReadonlySet<string> = new Set([
   'releasedMemory',
 ]);
 
+/** `o[k] = v`, also for the key `__proto__` (an own property, not the prototype). */
+function setOwn<T>(o: Record<string, T>, k: string, v: T): void {
+  if (k === '__proto__')
+    Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+  else o[k] = v;
+}
+
+/** `o[k]` if `k` is an own key (so `constructor`, `toString`… are not allocation ids). */
+function getOwn<T>(o: Record<string, T>, k: string): T | undefined {
+  return Object.hasOwn(o, k) ? o[k] : undefined;
+}
+
+/** Validate a ledger config and build its empty state. */
+function createLedgerState(config: LedgerConfig): LedgerState {
+  const kind: Kind = 'config';
+  const cfg = record(kind, 'ledger', config);
+  knownKeys(kind, 'ledger', cfg, LEDGER_KEYS);
+  const names: string[] = [...STANDARD_RESOURCES];
+  const custom = cfg.custom;
+  if (custom !== undefined) {
+    if (!Array.isArray(custom)) invalid(kind, 'ledger.custom', custom, 'an array of resource names');
+    custom.forEach((name: unknown, i) => {
+      if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) {
+        invalid(kind, `ledger.custom[${i}]`, name, 'an identifier-like resource name');
+      }
+      if (names.includes(name)) invalid(kind, `ledger.custom[${i}]`, name, 'a name not already declared');
+      names.push(name);
+    });
+  }
+  const known = new Set(names);
+  const limits = readAmounts('ledger.limits', cfg.limits, known, true);
+  const perAgentMax = readAmounts('ledger.perAgentMax', cfg.perAgentMax, known, true);
+  const perAgentMin = readAmounts('ledger.perAgentMin', cfg.perAgentMin, known, false);
+  for (const name of names) {
+    const lo = perAgentMin[name] ?? 0;
+    const hi = perAgentMax[name] ?? Number.POSITIVE_INFINITY;
+    const total = limits[name] ?? Number.POSITIVE_INFINITY;
+    if (lo > hi) invalid(kind, `ledger.perAgentMin.${name}`, lo, `<= perAgentMax (${hi})`);
+    if (lo > total) invalid(kind, `ledger.perAgentMin.${name}`, lo, `<= limits (${total})`);
+  }
+  const used: Record<string, number> = {};
+  for (const name of names) used[name] = 0;
+  return {
+    resources: names,
+    limits,
+    perAgentMax,
+    perAgentMin,
+    used,
+    live: {},
+    size: 0,
+    released: [],
+    releasedHead: 0,
+    releasedMemory:
+      cfg.releasedMemory === undefined
+        ? 4096
+        : reqNum(kind, 'ledger.releasedMemory', cfg.releasedMemory, { min: 0, integer: true }),
+    seq: 0,
+  };
+}
+
 /**
- * The multi-resource ledger.
+ * Read a config record of amounts. `Infinity` is an explicit "unlimited" where `unlimited` allows it
+ * and is stored as "not listed"; a minimum of 0 is not listed either.
+ */
+function readAmounts(
+  path: string,
+  value: unknown,
+  known: ReadonlySet<string>,
+  unlimited: boolean,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (value === undefined) return out;
+  const src = record('config', path, value);
+  for (const k in src) {
+    if (!known.has(k)) invalid('config', `${path}.${k}`, k, `a known resource (${[...known].join(', ')})`);
+    const v = src[k];
+    if (unlimited && v === Number.POSITIVE_INFINITY) continue;
+    const n = reqNum('config', `${path}.${k}`, v, { min: 0 });
+    if (unlimited || n > 0) out[k] = n;
+  }
+  return out;
+}
+
+/**
+ * An independent deep copy of a ledger state (O(allocations)). The never-changing parts (resource
+ * names, limits) are shared.
+ */
+export function cloneLedgerState(s: LedgerState): LedgerState {
+  const live: Record<string, LedgerEntry> = {};
+  for (const id of Object.keys(s.live)) {
+    const e = s.live[id]!;
+    setOwn(
+      live,
+      id,
+      e.owner === undefined ? { amounts: { ...e.amounts } } : { owner: e.owner, amounts: { ...e.amounts } },
+    );
+  }
+  return { ...s, used: { ...s.used }, live, released: [...s.released] };
+}
+
+/** Views by state, so `Ledger.over(state)` on the hot path reuses one view per state. */
+const views = new WeakMap<LedgerState, Ledger>();
+
+/**
+ * The multi-resource ledger: a view over a {@link LedgerState}.
  *
  * @example
  * ```ts
@@ -126,69 +270,68 @@ const LEDGER_KEYS: ReadonlySet<string> = new Set([
  * const r = ledger.reserve({ owner: 'agent-1', amounts: { memoryMb: 1024, cpuCores: 1 } });
  * if (r.ok) ledger.release(r.allocation.id);
  * else console.log(`${r.reason.resource}: ${r.reason.requested} > ${r.reason.available}`);
+ * JSON.stringify(ledger.state); // plain data; Ledger.over(JSON.parse(text)) works on it again
  * ```
  */
 export class Ledger {
-  /** Resource names, in index order. */
-  readonly resources: readonly string[];
-  private readonly index: ReadonlyMap<string, number>;
-  private readonly limit: Float64Array;
-  private readonly max: Float64Array;
-  private readonly min: Float64Array;
-  private readonly used: Float64Array;
-  private readonly live = new Map<string, Entry>();
-  private readonly released = new Set<string>();
-  private readonly releasedOrder: string[] = [];
-  private releasedHead = 0;
-  private readonly releasedMemory: number;
-  private seq = 0;
+  private s!: LedgerState;
+  private index!: ReadonlyMap<string, number>;
+  // Derived from the never-changing parts of the state (Infinity = unlimited), for O(1) checks.
+  private limit!: Float64Array;
+  private max!: Float64Array;
+  private min!: Float64Array;
   // Scratch buffer so a request is parsed without allocating; safe because the ledger is synchronous.
-  private readonly scratch: Float64Array;
+  private scratch!: Float64Array;
 
   /** @throws {ConfigError} on unknown keys, unknown resources, negative or non-finite limits, min > max. */
   constructor(config: LedgerConfig = {}) {
-    const kind: Kind = 'config';
-    const cfg = record(kind, 'ledger', config);
-    knownKeys(kind, 'ledger', cfg, LEDGER_KEYS);
-    const names: string[] = [...STANDARD_RESOURCES];
-    const custom = cfg.custom;
-    if (custom !== undefined) {
-      if (!Array.isArray(custom)) invalid(kind, 'ledger.custom', custom, 'an array of resource names');
-      custom.forEach((name: unknown, i) => {
-        if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) {
-          invalid(kind, `ledger.custom[${i}]`, name, 'an identifier-like resource name');
-        }
-        if (names.includes(name)) invalid(kind, `ledger.custom[${i}]`, name, 'a name not already declared');
-        names.push(name);
-      });
-    }
-    this.resources = Object.freeze(names);
-    this.index = new Map(names.map((n, i) => [n, i]));
+    this.attach(createLedgerState(config));
+  }
+
+  /**
+   * The ledger over `state`, which it reads and writes in place (no copy). The same view is returned
+   * for the same state object. `state` is trusted: produce it with a ledger (`ledger.state`, possibly
+   * through a JSON round trip), not by hand.
+   */
+  static over(state: LedgerState): Ledger {
+    const cached = views.get(state);
+    if (cached !== undefined) return cached;
+    const l = Object.create(Ledger.prototype) as Ledger;
+    l.attach(state);
+    return l;
+  }
+
+  private attach(state: LedgerState): void {
+    const names = state.resources;
     const n = names.length;
-    this.limit = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
-    this.max = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+    this.s = state;
+    this.index = new Map(names.map((name, i) => [name, i]));
+    this.limit = new Float64Array(n);
+    this.max = new Float64Array(n);
     this.min = new Float64Array(n);
-    this.used = new Float64Array(n);
     this.scratch = new Float64Array(n);
-    this.readAmounts(kind, 'ledger.limits', cfg.limits, this.limit);
-    this.readAmounts(kind, 'ledger.perAgentMax', cfg.perAgentMax, this.max);
-    this.readAmounts(kind, 'ledger.perAgentMin', cfg.perAgentMin, this.min);
     for (let i = 0; i < n; i++) {
-      const lo = this.min[i]!;
-      if (lo > this.max[i]!)
-        invalid(kind, `ledger.perAgentMin.${names[i]}`, lo, `<= perAgentMax (${this.max[i]})`);
-      if (lo > this.limit[i]!)
-        invalid(kind, `ledger.perAgentMin.${names[i]}`, lo, `<= limits (${this.limit[i]})`);
+      const name = names[i]!;
+      this.limit[i] = getOwn(state.limits, name) ?? Number.POSITIVE_INFINITY;
+      this.max[i] = getOwn(state.perAgentMax, name) ?? Number.POSITIVE_INFINITY;
+      this.min[i] = getOwn(state.perAgentMin, name) ?? 0;
     }
-    this.releasedMemory =
-      cfg.releasedMemory === undefined
-        ? 4096
-        : reqNum(kind, 'ledger.releasedMemory', cfg.releasedMemory, { min: 0, integer: true });
+    views.set(state, this);
+  }
+
+  /** The plain-data state this ledger reads and writes (live, not a copy). */
+  get state(): LedgerState {
+    return this.s;
+  }
+
+  /** Resource names, in index order. */
+  get resources(): readonly string[] {
+    return this.s.resources;
   }
 
   /** Number of live allocations. */
   get size(): number {
-    return this.live.size;
+    return this.s.size;
   }
 
   /** True when `name` is a resource of this ledger. */
@@ -213,13 +356,16 @@ export class Ledger {
 
   /** Sum of what live allocations hold, per resource. */
   usage(): Record<string, number> {
-    return this.toRecord(this.used);
+    const out: Record<string, number> = {};
+    for (const name of this.s.resources) out[name] = this.s.used[name]!;
+    return out;
   }
 
   /** What can still be reserved, per resource (`Infinity` when unlimited). */
   available(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (let i = 0; i < this.resources.length; i++) out[this.resources[i]!] = this.free(i);
+    const names = this.s.resources;
+    for (let i = 0; i < names.length; i++) out[names[i]!] = this.free(i);
     return out;
   }
 
@@ -227,25 +373,25 @@ export class Ledger {
   utilisation(resource: string): number {
     const i = this.indexOf('argument', 'resource', resource);
     const lim = this.limit[i]!;
-    return Number.isFinite(lim) && lim > 0 ? this.used[i]! / lim : 0;
+    return Number.isFinite(lim) && lim > 0 ? this.s.used[resource]! / lim : 0;
   }
 
   /** A live allocation, if `id` is live. */
   get(id: string): Allocation | undefined {
-    const e = this.live.get(id);
-    return e === undefined ? undefined : this.view(e);
+    const e = getOwn(this.s.live, id);
+    return e === undefined ? undefined : view(id, e);
   }
 
   /** Every live allocation (a copy, O(n)). */
   allocations(): Allocation[] {
-    return [...this.live.values()].map((e) => this.view(e));
+    const live = this.s.live;
+    return Object.keys(live).map((id) => view(id, live[id]!));
   }
 
   /** Ids of live allocations held by `owner` (O(n)). */
   idsOwnedBy(owner: string): string[] {
-    const out: string[] = [];
-    for (const e of this.live.values()) if (e.owner === owner) out.push(e.id);
-    return out;
+    const live = this.s.live;
+    return Object.keys(live).filter((id) => live[id]!.owner === owner);
   }
 
   /**
@@ -268,12 +414,13 @@ export class Ledger {
    */
   reserve(req: ReserveRequest): ReserveResult {
     const r = record('argument', 'request', req);
+    const s = this.s;
     if (r.id !== undefined && (typeof r.id !== 'string' || r.id.length === 0)) {
       invalid('argument', 'request.id', r.id, 'a non-empty string');
     }
     if (r.owner !== undefined && typeof r.owner !== 'string')
       invalid('argument', 'request.owner', r.owner, 'a string');
-    if (req.id !== undefined && this.live.has(req.id)) {
+    if (req.id !== undefined && Object.hasOwn(s.live, req.id)) {
       invalid('argument', 'request.id', req.id, 'an id that is not already live');
     }
     const want = this.parse(req.amounts, 'request.amounts');
@@ -284,31 +431,39 @@ export class Ledger {
     }
     let id = req.id;
     if (id === undefined) {
-      do id = `alloc-${++this.seq}`;
-      while (this.live.has(id));
+      do id = `alloc-${++s.seq}`;
+      while (Object.hasOwn(s.live, id));
     }
-    const amounts = Float64Array.from(want);
-    for (let i = 0; i < amounts.length; i++) this.used[i]! += amounts[i]!;
-    const entry: Entry = { id, owner: req.owner, amounts };
-    this.live.set(id, entry);
-    this.forgetRelease(id);
-    return { ok: true, allocation: this.view(entry) };
+    const names = s.resources;
+    const amounts: Record<string, number> = {};
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      amounts[name] = want[i]!;
+      s.used[name]! += want[i]!;
+    }
+    const entry: LedgerEntry = req.owner === undefined ? { amounts } : { owner: req.owner, amounts };
+    setOwn(s.live, id, entry);
+    s.size++;
+    return { ok: true, allocation: view(id, entry) };
   }
 
   /** Release an allocation. Exactly once: a second call is a no-op reported as `already-released`. */
   release(id: string): ReleaseResult {
-    const e = this.live.get(id);
+    const s = this.s;
+    const e = getOwn(s.live, id);
     if (e === undefined) {
-      return { released: false, reason: this.released.has(id) ? 'already-released' : 'unknown' };
+      // O(releasedMemory), only for an id that is not live: a repeat release or a stranger.
+      return { released: false, reason: s.released.includes(id) ? 'already-released' : 'unknown' };
     }
-    this.live.delete(id);
-    for (let i = 0; i < e.amounts.length; i++) {
-      const left = this.used[i]! - e.amounts[i]!;
+    delete s.live[id];
+    s.size--;
+    for (const name of s.resources) {
+      const left = s.used[name]! - e.amounts[name]!;
       // Snap float residue so an empty ledger reads exactly 0.
-      this.used[i] = left < LEDGER_EPSILON ? 0 : left;
+      s.used[name] = left < LEDGER_EPSILON ? 0 : left;
     }
     this.rememberRelease(id);
-    return { released: true, allocation: this.view(e) };
+    return { released: true, allocation: view(id, e) };
   }
 
   /**
@@ -319,37 +474,42 @@ export class Ledger {
    * @throws {ResourceExhaustedError} a new total above the per-agent max or the global total.
    */
   resize(id: string, change: ResizeChange): ReserveResult {
-    const e = this.live.get(id);
+    const s = this.s;
+    const e = getOwn(s.live, id);
     if (e === undefined) invalid('argument', 'id', id, 'the id of a live allocation');
     const c = record('argument', 'change', change);
     const isDelta = 'delta' in c;
     if (isDelta === 'to' in c) invalid('argument', 'change', change, 'exactly one of { delta } or { to }');
+    const names = s.resources;
+    const held = e.amounts;
     const target = this.scratch;
-    target.set(e.amounts);
+    for (let i = 0; i < names.length; i++) target[i] = held[names[i]!]!;
     const path = isDelta ? 'change.delta' : 'change.to';
     const src = record('argument', path, isDelta ? c.delta : c.to);
     for (const k in src) {
       const i = this.indexOf('argument', path, k);
       const v = reqNum('argument', `${path}.${k}`, src[k], isDelta ? {} : { min: 0 });
-      target[i] = isDelta ? Math.max(0, e.amounts[i]! + v) : v;
+      target[i] = isDelta ? Math.max(0, held[k]! + v) : v;
     }
     // Check everything before writing anything.
     for (let i = 0; i < target.length; i++) {
       const t = Math.max(target[i]!, this.min[i]!);
       target[i] = t;
-      this.checkNever(i, t, `${path}.${this.resources[i]}`);
-      const growth = t - e.amounts[i]!;
+      this.checkNever(i, t, `${path}.${names[i]}`);
+      const now = held[names[i]!]!;
+      const growth = t - now;
       if (growth > 0) {
         const free = this.free(i);
-        if (growth > free + LEDGER_EPSILON) return this.refuse(i, t, e.amounts[i]! + free, 'global');
+        if (growth > free + LEDGER_EPSILON) return this.refuse(i, t, now + free, 'global');
       }
     }
     for (let i = 0; i < target.length; i++) {
-      const left = this.used[i]! + (target[i]! - e.amounts[i]!);
-      this.used[i] = left < LEDGER_EPSILON ? 0 : left;
-      e.amounts[i] = target[i]!;
+      const name = names[i]!;
+      const left = s.used[name]! + (target[i]! - held[name]!);
+      s.used[name] = left < LEDGER_EPSILON ? 0 : left;
+      held[name] = target[i]!;
     }
-    return { ok: true, allocation: this.view(e) };
+    return { ok: true, allocation: view(id, e) };
   }
 
   /**
@@ -357,33 +517,16 @@ export class Ledger {
    * For snapshot-as-value uses (graph traversal, what-if planning); the hot path mutates in place.
    */
   clone(): Ledger {
-    const c: Ledger = Object.create(Ledger.prototype);
-    const fields = {
-      resources: this.resources,
-      index: this.index,
-      limit: this.limit,
-      max: this.max,
-      min: this.min,
-      used: Float64Array.from(this.used),
-      live: new Map([...this.live].map(([id, e]) => [id, { ...e, amounts: Float64Array.from(e.amounts) }])),
-      released: new Set(this.released),
-      releasedOrder: [...this.releasedOrder],
-      releasedHead: this.releasedHead,
-      releasedMemory: this.releasedMemory,
-      seq: this.seq,
-      scratch: new Float64Array(this.resources.length),
-    };
-    Object.assign(c, fields);
-    return c;
+    return Ledger.over(cloneLedgerState(this.s));
   }
 
   /** Free amount of resource `i` (may be fractional; `Infinity` when unlimited). */
   private free(i: number): number {
-    return Math.max(0, this.limit[i]! - this.used[i]!);
+    return Math.max(0, this.limit[i]! - this.s.used[this.s.resources[i]!]!);
   }
 
   private refuse(i: number, requested: number, available: number, scope: RefusalScope): ReserveResult {
-    return { ok: false, reason: { resource: this.resources[i]!, requested, available, scope } };
+    return { ok: false, reason: { resource: this.s.resources[i]!, requested, available, scope } };
   }
 
   /** Parse a request into the scratch buffer (min applied), throwing on anything that can never fit. */
@@ -398,19 +541,19 @@ export class Ledger {
     for (let i = 0; i < out.length; i++) {
       const v = Math.max(out[i]!, this.min[i]!);
       out[i] = v;
-      this.checkNever(i, v, `${path}.${this.resources[i]}`);
+      this.checkNever(i, v, `${path}.${this.s.resources[i]}`);
     }
     return out;
   }
 
   private checkNever(i: number, amount: number, path: string): void {
     if (amount > this.max[i]! + LEDGER_EPSILON) {
-      const e = new ResourceExhaustedError(this.resources[i]!, amount, this.max[i]!, 'per-agent max');
+      const e = new ResourceExhaustedError(this.s.resources[i]!, amount, this.max[i]!, 'per-agent max');
       e.details.path = path;
       throw e;
     }
     if (amount > this.limit[i]! + LEDGER_EPSILON) {
-      const e = new ResourceExhaustedError(this.resources[i]!, amount, this.limit[i]!, 'global limit');
+      const e = new ResourceExhaustedError(this.s.resources[i]!, amount, this.limit[i]!, 'global limit');
       e.details.path = path;
       throw e;
     }
@@ -419,47 +562,31 @@ export class Ledger {
   private indexOf(kind: Kind, path: string, name: string): number {
     const i = this.index.get(name);
     if (i === undefined)
-      invalid(kind, `${path}.${name}`, name, `a known resource (${this.resources.join(', ')})`);
+      invalid(kind, `${path}.${name}`, name, `a known resource (${this.s.resources.join(', ')})`);
     return i;
   }
 
-  private readAmounts(kind: Kind, path: string, value: unknown, into: Float64Array): void {
-    if (value === undefined) return;
-    const src = record(kind, path, value);
-    for (const k in src) {
-      const i = this.indexOf(kind, path, k);
-      const v = src[k];
-      // Infinity is an explicit "unlimited" in config.
-      into[i] = v === Number.POSITIVE_INFINITY ? v : reqNum(kind, `${path}.${k}`, v, { min: 0 });
-    }
-  }
-
   private rememberRelease(id: string): void {
-    if (this.releasedMemory === 0) return;
-    if (this.releasedOrder.length < this.releasedMemory) {
-      this.releasedOrder.push(id);
+    const s = this.s;
+    if (s.releasedMemory === 0) return;
+    if (s.released.length < s.releasedMemory) {
+      s.released.push(id);
     } else {
-      // Ring buffer: evict the oldest remembered id.
-      const old = this.releasedOrder[this.releasedHead]!;
-      this.released.delete(old);
-      this.releasedOrder[this.releasedHead] = id;
-      this.releasedHead = (this.releasedHead + 1) % this.releasedMemory;
+      // Ring buffer: overwrite the oldest remembered id.
+      s.released[s.releasedHead] = id;
+      s.releasedHead = (s.releasedHead + 1) % s.releasedMemory;
     }
-    this.released.add(id);
-  }
-
-  private forgetRelease(id: string): void {
-    // An id reused after release is live again; its stale ring slot is harmless (delete is idempotent).
-    this.released.delete(id);
-  }
-
-  private view(e: Entry): Allocation {
-    return { id: e.id, owner: e.owner, amounts: this.toRecord(e.amounts) };
   }
 
   private toRecord(a: Float64Array): Record<string, number> {
     const out: Record<string, number> = {};
-    for (let i = 0; i < a.length; i++) out[this.resources[i]!] = a[i]!;
+    const names = this.s.resources;
+    for (let i = 0; i < a.length; i++) out[names[i]!] = a[i]!;
     return out;
   }
+}
+
+/** The public view of an entry: a copy, so callers cannot change the ledger through it. */
+function view(id: string, e: LedgerEntry): Allocation {
+  return { id, owner: e.owner, amounts: { ...e.amounts } };
 }

@@ -180,8 +180,8 @@ describe('allocatorMachine copy-on-write mode', () => {
     const b = createActor(allocatorMachine, { input }).start();
     const before = a.getSnapshot();
     a.send({ type: 'RESERVE', requestId: '1', request: { memoryMb: 4 }, exact: true });
-    expect(a.getSnapshot().context.ledger.usage().memoryMb).toBe(4);
-    expect(before.context.ledger.usage().memoryMb).toBe(0);
-    expect(b.getSnapshot().context.ledger.usage().memoryMb).toBe(0);
+    expect(Ledger.over(a.getSnapshot().context.ledger).usage().memoryMb).toBe(4);
+    expect(Ledger.over(before.context.ledger).usage().memoryMb).toBe(0);
+    expect(Ledger.over(b.getSnapshot().context.ledger).usage().memoryMb).toBe(0);
   });
 });

@@ -50,7 +50,7 @@ export const spec: MachineSpec = {
   isHome: (s) => s.status === 'done' || s.value === 'open',
   serializeState: (s) => {
     const c = s.context as AllocatorContext;
-    const ids = c.ledger
+    const ids = Ledger.over(c.ledger)
       .allocations()
       .map((a) => `${a.id}:${a.owner}:${a.amounts.memoryMb}`)
       .sort();

@@ -380,7 +380,12 @@ export const agentMachine = setup({
         onError: { target: 'crashed' },
       },
       after: { abortGrace: { target: 'crashed' } },
-      on: { HOST_EXITED: { target: 'crashed' } },
+      on: {
+        HOST_EXITED: { target: 'crashed' },
+        // Stopped while being killed: no restart after the kill (else a new worker outlives the stop).
+        STOP: { target: 'stopping', actions: 'setStop' },
+        DRAIN: { target: 'stopping' },
+      },
     },
     crashed: {
       entry: [

@@ -238,12 +238,15 @@ export interface SerializedError {
   stack?: string;
   code?: string;
   details?: Record<string, unknown>;
+  /** The error's `cause`, when it is an error (a few levels deep): e.g. what an agent module threw on import. */
+  cause?: SerializedError;
 }
 
 /** Turn any thrown value into {@link SerializedError}. */
-export function serializeError(err: unknown): SerializedError {
+export function serializeError(err: unknown, depth = 0): SerializedError {
   if (err instanceof Error) {
     const out: SerializedError = { name: err.name, message: err.message };
+    if (err.cause instanceof Error && depth < 3) out.cause = serializeError(err.cause, depth + 1);
     if (err.stack !== undefined) out.stack = err.stack;
     const code = (err as { code?: unknown }).code;
     if (typeof code === 'string') out.code = code;
@@ -256,12 +259,13 @@ export function serializeError(err: unknown): SerializedError {
 
 /** Re-create an error from {@link SerializedError}, keeping its code. */
 export function deserializeError(s: SerializedError): Error {
+  const cause = s.cause ? { cause: deserializeError(s.cause) } : {};
   if (s.code?.startsWith('ERR_') && isAgentPoolCode(s.code)) {
-    const e = new AgentPoolError(s.code, s.message, { details: s.details ?? {} });
+    const e = new AgentPoolError(s.code, s.message, { details: s.details ?? {}, ...cause });
     if (s.stack !== undefined) e.stack = s.stack;
     return e;
   }
-  const e = new Error(s.message) as Error & { code?: string };
+  const e = new Error(s.message, cause) as Error & { code?: string };
   e.name = s.name;
   if (s.stack !== undefined) e.stack = s.stack;
   if (s.code !== undefined) e.code = s.code;

@@ -187,10 +187,14 @@ export class ThreadHost implements Host {
     const res = await this.control(() => remote.init() as Promise<InitResult>);
     if (!res.ok) {
       await this.kill('agent module failed to load', 'ERR_AGENT_STOPPED');
-      // Keep the agent side's own error (code, stack) as the cause: it is what the user must fix.
+      // The agent side's own error, re-created with its cause (what the module threw, with its stack):
+      // it is what the user must fix. A failing setup() is a start failure, not a module error.
       const cause = deserializeError(res.error);
-      const code = res.error.code === 'ERR_AGENT_MODULE' ? 'ERR_AGENT_MODULE' : 'ERR_AGENT_START_FAILED';
-      throw new AgentPoolError(code, res.error.message, {
+      if (cause instanceof AgentPoolError && cause.code === 'ERR_AGENT_MODULE') {
+        Object.assign(cause.details, { agentId: this.opts.agentId, module: agent });
+        throw cause;
+      }
+      throw new AgentPoolError('ERR_AGENT_START_FAILED', `agent setup failed: ${res.error.message}`, {
         cause,
         details: { agentId: this.opts.agentId, module: agent },
       });

@@ -11,7 +11,7 @@ import type { AgentDefinition, Usage } from '../agent/define.js';
 import type { TaskOutcome } from '../agent/runner.js';
 import {
   AbortedError,
-  type AgentCrashedError,
+  AgentCrashedError,
   AgentPoolError,
   BudgetExhaustedError,
   deserializeError,
@@ -137,6 +137,7 @@ export class AgentHandle {
           // An agent owns at most one host: a restart first ends the previous one.
           const old = this.host;
           if (old?.alive) await old.terminate('replaced by a restart').catch(() => {});
+          if (signal.aborted) throw new Error('start abandoned');
           const host = newHost();
           this.host = host;
           // Leaving `starting` (timeout, stop) aborts this actor: end the host it was starting.
@@ -147,6 +148,8 @@ export class AgentHandle {
             if (signal.aborted) throw new Error('start abandoned');
             this.handlers = new Set(handlers);
           } catch (e) {
+            // A start abandoned half-way may have spawned a worker after the abort: end it too.
+            if (signal.aborted) await host.terminate('start abandoned').catch(() => {});
             this.lastStartError = e instanceof Error ? e : new Error(String(e));
             throw e;
           } finally {
@@ -154,7 +157,20 @@ export class AgentHandle {
           }
         }),
         stopHost: fromPromise(async ({ input }) => {
-          await this.host?.stop(input.graceMs, input.abortGraceMs);
+          const host = this.host;
+          if (!host) return;
+          // No grace left (shutdown past its deadline, a drain that timed out): the callers of the
+          // tasks still running hear now that the agent was stopped under them; the tasks themselves
+          // get their abort signal and abortGraceMs before the host is killed.
+          if (input.graceMs <= 0 && this.pending.size > 0) {
+            const err = new AgentCrashedError(
+              this.id,
+              'stopped before the task finished (shutdown or scale-down)',
+              'ERR_AGENT_STOPPED',
+            );
+            for (const id of [...this.pending.keys()]) this.settle(id, err, false);
+          }
+          await host.stop(input.graceMs, input.abortGraceMs);
         }),
         killHost: fromPromise(async ({ input }) => {
           await this.host?.terminate(input.reason);

@@ -21,9 +21,9 @@ import {
   TaskFailedError,
   UnknownPoolError,
 } from '../errors/errors.js';
-import { knownKeys, num, record, signal as sig, str, strings } from '../errors/validate.js';
+import { duration, knownKeys, num, record, signal as sig, str, strings } from '../errors/validate.js';
 import { PRIORITIES, type Priority, TaskQueue } from '../structures/task-queue.js';
-import type { Clock, TimerHandle } from './clock.js';
+import { type Clock, MAX_DURATION_MS, type TimerHandle } from './clock.js';
 import type { ResourceName } from './config.js';
 import type { AcquireRequest, Pool } from './pool.js';
 import { neverFits, parseRequirements, type Requirements } from './requirements.js';
@@ -40,9 +40,14 @@ export interface SubmitOptions {
   input?: unknown;
   /** @default 'medium' */
   priority?: Priority;
-  /** Absolute deadline (clock ms) to *start* by; a task still queued then rejects with `ERR_DEADLINE_EXCEEDED`. */
+  /**
+   * Absolute deadline (ms on the system's clock, e.g. `Date.now()`-like for the real clock) to *start*
+   * by; a task still queued then rejects with `ERR_DEADLINE_EXCEEDED`. Prefer {@link deadlineMs}.
+   */
   deadline?: number;
-  /** Wall-clock limit of one run. */
+  /** Relative deadline: the task must start within this many ms of `submit()`, else `ERR_DEADLINE_EXCEEDED`. */
+  deadlineMs?: number;
+  /** Wall-clock limit of one run (each attempt), ms. */
   timeoutMs?: number;
   requirements?: Requirements;
   /** Tools/specialisations the agent must have (⊆ the pool's tools ∪ specialisations). */
@@ -67,6 +72,7 @@ const SUBMIT_KEYS = new Set([
   'input',
   'priority',
   'deadline',
+  'deadlineMs',
   'timeoutMs',
   'requirements',
   'capabilities',
@@ -243,9 +249,24 @@ export class Dispatcher {
     const priority = str('argument', 'submit.priority', o.priority, 'medium', PRIORITIES);
     const now = this.clock.now();
     let deadline: number | undefined;
+    if (o.deadline !== undefined && o.deadlineMs !== undefined)
+      throw new InvalidArgumentError(
+        'submit.deadlineMs',
+        o.deadlineMs,
+        'either deadline or deadlineMs, not both',
+      );
     if (o.deadline !== undefined) {
       deadline = num('argument', 'submit.deadline', o.deadline, 0);
+      // The timer that expires it must stay within Node's range too.
+      if (!(deadline - now <= MAX_DURATION_MS))
+        throw new InvalidArgumentError(
+          'submit.deadline',
+          o.deadline,
+          `a clock time at most ${MAX_DURATION_MS} ms ahead (now ${now})`,
+        );
       if (deadline <= now) throw new DeadlineExceededError(task, deadline, now);
+    } else if (o.deadlineMs !== undefined) {
+      deadline = now + duration('argument', 'submit.deadlineMs', o.deadlineMs, 0, { positive: true });
     }
     const requirements = parseRequirements(o.requirements, 'submit.requirements');
     const never = neverFits(requirements, pool.config, this.limits);
@@ -273,7 +294,9 @@ export class Dispatcher {
     const signal = sig('argument', 'submit.signal', o.signal);
     if (signal?.aborted) throw new AbortedError(`submit(${task})`, signal.reason);
     const timeoutMs =
-      o.timeoutMs === undefined ? undefined : num('argument', 'submit.timeoutMs', o.timeoutMs, 0, { gt: 0 });
+      o.timeoutMs === undefined
+        ? undefined
+        : duration('argument', 'submit.timeoutMs', o.timeoutMs, 0, { positive: true });
     const concurrencyKey =
       o.concurrencyKey === undefined
         ? undefined

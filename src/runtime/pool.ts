@@ -1142,6 +1142,13 @@ export class Pool implements LeaseOwner {
 
   /** Fail what waits for this pool (acquires here, queued submits via {@link onFailed}) once starts keep failing. */
   private failWaiting(): void {
+    // Agents still trying to start (restart backoff, or a start in flight) stop trying too.
+    for (const a of [...this.agents.values()]) {
+      if (!a.accepting && a.availability !== 'overdue' && !this.retiring.has(a)) {
+        this.retire(a);
+        a.stop(0, 0);
+      }
+    }
     if (!this.failedEmpty) return;
     const err = this.failure();
     this.deps.logger.error({ err, pool: this.type }, err.message);

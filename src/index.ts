@@ -1,31 +1,62 @@
 /**
  * agentpool — pools of AI agents as XState v5 actors.
  *
- * The public API, listed explicitly. Agent modules import from `agentpool/agent`.
+ * The root entry is deliberately narrow: the system factory, its option and result types, the typed
+ * errors, the clocks, the logger, the metrics endpoint and the optimisers. `test/public-api.test.ts`
+ * pins the exact list of runtime exports, so growing it is a conscious act.
+ *
+ * Everything else lives in a subpath:
+ *
+ * | import from | what |
+ * |---|---|
+ * | `agentpool/agent` | what an agent module imports: `defineAgent`, the agent context types |
+ * | `agentpool/machines` | every statechart in `machines/` (inspection, the Stately editor, model tests) |
+ * | `agentpool/policies` | balancing strategies, scaling, allocation, rebalancing, DRF, forecast, optimisers; option vocabularies |
+ * | `agentpool/structures` | ledger, task queue, work-stealing deques, token budgets, heap |
+ * | `agentpool/metrics` | histograms, time-series rings, rate counters, the per-pool collector, Prometheus text |
+ * | `agentpool/sim` | deterministic simulation: scaling scenarios, the pool and system simulators, queueing |
+ * | `agentpool/verify` | the graph checker, machine specs, Mermaid diagrams |
  */
 
-export type { AcquisitionContext, AcquisitionEvent } from '../machines/acquisition.machine.js';
-export { acquisitionMachine } from '../machines/acquisition.machine.js';
-export type { AgentMachineContext, AgentMachineEvent, AgentTimings } from '../machines/agent.machine.js';
-// Machines (for inspection, the Stately editor, and your own model tests)
-export { agentMachine } from '../machines/agent.machine.js';
-export { allocationMachine } from '../machines/allocation.machine.js';
-export type {
-  AllocatorContext,
-  AllocatorEvent,
-  AllocatorInput,
-  AllocatorResult,
-} from '../machines/allocator.machine.js';
-export { allocatorMachine } from '../machines/allocator.machine.js';
-export type { DispatcherMachineContext, DispatcherMachineEvent } from '../machines/dispatcher.machine.js';
-export { dispatcherMachine } from '../machines/dispatcher.machine.js';
-export type { PoolMachineContext, PoolMachineEvent, ScaleRecord } from '../machines/pool.machine.js';
-export { poolMachine } from '../machines/pool.machine.js';
-export { rebalancerMachine } from '../machines/rebalancer.machine.js';
-export type { ScalerContext, ScalerEvent, ScalerInput } from '../machines/scaler.machine.js';
-export { scalerMachine } from '../machines/scaler.machine.js';
-export type { SystemMachineContext, SystemMachineEvent } from '../machines/system.machine.js';
-export { systemMachine } from '../machines/system.machine.js';
+// System facade
+export {
+  type AcquireOptions,
+  type AgentPoolSystem,
+  createAgentPoolSystem,
+  type ShutdownOptions,
+  type SystemStatus,
+} from './runtime/system.js';
+export {
+  type AdmissionOrder,
+  type AgentCapacity,
+  type DispatchMode,
+  type Inspector,
+  type IsolationLevel,
+  type Limits,
+  type PoolOptions,
+  type RebalanceOptions,
+  type ResourceName,
+  type SecurityLevel,
+  type SystemOptions,
+  tddPool,
+  type TddPoolType,
+} from './runtime/config.js';
+export type { Requirements } from './runtime/requirements.js';
+export type { StrategyName } from './policies/balancing/index.js';
+export type { Priority } from './structures/task-queue.js';
+
+// Leases, tasks, status (types only: leases come from `system.acquire`)
+export type { Lease, LeaseUsage } from './runtime/lease.js';
+export type { RunOptions } from './runtime/agent-handle.js';
+export type { DispatcherStats, SubmitOptions } from './runtime/dispatcher.js';
+export type { PoolCounters, PoolStatus } from './runtime/pool.js';
+export type { ScaleRecord } from '../machines/pool.machine.js';
+export type { RebalanceOutcome } from './policies/rebalancing.js';
+export type { BudgetScope, BudgetUsage, TokenBudgetsConfig } from './structures/budget.js';
+export type { PoolMetricsSample, PoolMetricsSnapshot } from './metrics/pool-metrics.js';
+
+// Agents (agent modules import from `agentpool/agent`; inline agents are defined next to the system)
+export { defineAgent } from './agent/define.js';
 export type {
   AgentContext,
   AgentDefinition,
@@ -35,8 +66,7 @@ export type {
   TokenReservation,
   Usage,
 } from './agent/define.js';
-// Agents
-export { defineAgent, isAgentDefinition } from './agent/define.js';
+
 // Errors
 export {
   AbortedError,
@@ -54,118 +84,26 @@ export {
   TaskTimeoutError,
   UnknownPoolError,
 } from './errors/errors.js';
-// Scaling, metrics, simulation
-export * from './metrics/index.js';
+
+// Time and logging
+export { type Clock, ManualClock, realClock } from './runtime/clock.js';
+export { createLogger, type Logger } from './runtime/logger.js';
+
+// Metrics endpoint and optimisers
 export {
   type MetricsEndpoint,
   type MetricsSource,
   serveMetrics,
   type ServeMetricsOptions,
 } from './metrics/http-endpoint.js';
-export { DEFAULT_ALLOCATION_POLICY, resolveAllocationPolicy } from './policies/allocation.js';
-export type {
-  AgentView,
-  BalancingStrategy,
-  StrategyName,
-  StrategyOptionsMap,
-  TaskView,
-} from './policies/balancing/index.js';
-// Balancing strategies and queues
 export {
-  AdaptiveStrategy,
-  createStrategy,
-  DEFAULT_ADAPTIVE_CHILDREN,
-  JsqStrategy,
-  LeastConnectionsStrategy,
-  P2cStrategy,
-  PredictiveStrategy,
-  RandomStrategy,
-  ResourceAwareStrategy,
-  RoundRobinStrategy,
-  SmoothWeightedStrategy,
-  STRATEGY_NAMES,
-  WorkloadAwareStrategy,
-} from './policies/balancing/index.js';
-export { dominantShare, drfAllocate, drfOrder, drfPick } from './policies/drf.js';
-export { createForecast, forecastDemand, observeForecast } from './policies/forecast.js';
-export { applyOpportunities, findOpportunities, resolveRebalanceConfig } from './policies/rebalancing.js';
-export * from './policies/scaling/index.js';
-export type { RunOptions } from './runtime/agent-handle.js';
-// Time and logging
-export { type Clock, ManualClock, realClock, sleep } from './runtime/clock.js';
-export type {
-  AgentCapacity,
-  IsolationLevel,
-  Limits,
-  PoolOptions,
-  ResourceName,
-  SecurityLevel,
-  SystemOptions,
-} from './runtime/config.js';
-export {
-  DEFAULT_TIMINGS,
-  ISOLATION_LEVELS,
-  RESOURCE_NAMES,
-  SECURITY_LEVELS,
-  SEED_SIZES,
-} from './runtime/config.js';
-// Dispatcher (submit)
-export type { DispatcherStats, SubmitOptions } from './runtime/dispatcher.js';
-export { Lease } from './runtime/lease.js';
-export { createLogger, type Logger } from './runtime/logger.js';
-export type { PoolCounters, PoolStatus } from './runtime/pool.js';
-export type { Requirements } from './runtime/requirements.js';
-export type { AcquireOptions, ShutdownOptions, SystemStatus } from './runtime/system.js';
-// System facade
-export { AgentPoolSystem, createAgentPoolSystem } from './runtime/system.js';
-export { createRng, type Rng } from './sim/random.js';
-export {
-  makeScenario,
-  type SimulationOptions,
-  type SimulationResult,
-  type SystemSimulationOptions,
-  type SystemSimulationResult,
-  simulateScaling,
-  simulateSystem,
-} from './sim/scaling/index.js';
-export type { BudgetScope, BudgetUsage, TokenBudgetsConfig } from './structures/budget.js';
-export { TokenBudgets } from './structures/budget.js';
-export type {
-  Allocation,
-  LedgerConfig,
-  Refusal,
-  ReserveResult,
-  ResourceAmounts,
-} from './structures/ledger.js';
-// Resources
-export { Ledger, STANDARD_RESOURCES } from './structures/ledger.js';
-export { PRIORITIES, type Priority, TaskQueue } from './structures/task-queue.js';
-export { Deque, WorkStealingScheduler } from './structures/work-stealing.js';
-export type { Finding, MachineReport, MachineSpec } from './verify/index.js';
-// Verification
-export { checkMachine, loadSpecs } from './verify/index.js';
-
-// Admission order and rebalancing at run time
-export { ADMISSION_ORDERS, type AdmissionOrder, type RebalanceOptions } from './runtime/config.js';
-export type { LeaseUsage } from './runtime/lease.js';
-
-// Optimisers and the resource scaler
-export {
+  type AnalyseOptions,
   analysePools,
+  type ApplyOptions,
+  type ApplyResult,
   applyRecommendations,
-  erlangC,
-  mmcWaitQuantile,
-  RECOMMENDATION_KINDS,
   type Recommendation,
+  type RecommendationAppliers,
   type RecommendationKind,
   type RecommendedAction,
 } from './policies/optimizers.js';
-export {
-  decideResourceQuotas,
-  DEFAULT_RESOURCE_SCALING,
-  initialResourceScalerState,
-  validateResourceScalerConfig,
-  type ResourceDecision,
-  type ResourceScalerConfig,
-  type ResourceScalerState,
-} from './policies/scaling/resource-scaler.js';

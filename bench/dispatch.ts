@@ -31,6 +31,7 @@ import { DEFAULT_TIMINGS } from '../src/runtime/config.js';
 import type { Lease } from '../src/runtime/lease.js';
 import { createLogger } from '../src/runtime/logger.js';
 import { type AgentPoolSystem, createAgentPoolSystem } from '../src/runtime/system.js';
+import { startStandaloneAgent } from '../src/runtime/tree.js';
 import { machineLine, packageRoot, table, writeSection } from './report.js';
 
 /** Options of {@link runDispatchBench}. */
@@ -135,7 +136,7 @@ function agentpoolContender(threads: number, host: 'thread' | 'inline'): Contend
           logger: createLogger('silent'),
           onAvailability: () => {},
         });
-        agents.push(a.start());
+        agents.push(startStandaloneAgent(a, realClock, createLogger('silent')));
       }
       await until(() => agents.every((a) => a.accepting), 30_000, 'agents to start');
     },

@@ -14,6 +14,8 @@ import { assign, setup } from 'xstate';
 
 /** Input to {@link acquisitionMachine}. */
 export interface AcquisitionInput {
+  /** The acquisition's id (its actor id among the pool's children). */
+  id: string;
   /** Pool type asked for. */
   pool: string;
   /** First wait; the retry after a scale-up waits half of it. */

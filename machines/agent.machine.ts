@@ -101,9 +101,9 @@ export const agentMachine = setup({
     /** Spawn the host and load the agent module. */
     startHost: fromPromise<void, { agentId: string }>(async () => {}),
     /** Graceful stop: wait for tasks up to `graceMs`, abort them, give them `abortGraceMs`, terminate. */
-    stopHost: fromPromise<void, { graceMs: number; abortGraceMs: number }>(async () => {}),
+    stopHost: fromPromise<void, { agentId: string; graceMs: number; abortGraceMs: number }>(async () => {}),
     /** Kill the host now. */
-    killHost: fromPromise<void, { reason: string }>(async () => {}),
+    killHost: fromPromise<void, { agentId: string; reason: string }>(async () => {}),
     /** Round trip to the agent. */
     checkHealth: fromPromise<void, { agentId: string }>(async () => {}),
   },
@@ -365,7 +365,11 @@ export const agentMachine = setup({
       entry: 'reportUnavailable',
       invoke: {
         src: 'stopHost',
-        input: ({ context }) => ({ graceMs: context.stop.graceMs, abortGraceMs: context.stop.abortGraceMs }),
+        input: ({ context }) => ({
+          agentId: context.agentId,
+          graceMs: context.stop.graceMs,
+          abortGraceMs: context.stop.abortGraceMs,
+        }),
         onDone: { target: 'stopped' },
         onError: { target: 'stopped' },
       },
@@ -375,7 +379,7 @@ export const agentMachine = setup({
       entry: 'reportUnavailable',
       invoke: {
         src: 'killHost',
-        input: ({ context }) => ({ reason: context.lastError ?? 'unresponsive' }),
+        input: ({ context }) => ({ agentId: context.agentId, reason: context.lastError ?? 'unresponsive' }),
         onDone: { target: 'crashed' },
         onError: { target: 'crashed' },
       },

@@ -19,7 +19,10 @@
  * The data plane (agent handles, the free index, waiters) lives in the runtime (src/runtime/pool.ts);
  * this machine is pure so it can be graph-checked and pasted into the Stately editor.
  */
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, emit, enqueueActions, fromPromise, setup, stopChild } from 'xstate';
+import { type AcquisitionInput, acquisitionMachine } from './acquisition.machine.js';
+import { type AgentInput, agentMachine } from './agent.machine.js';
+import { type ScalerInput, scalerMachine } from './scaler.machine.js';
 
 /** One scaling decision, as kept in the pool's history. */
 export interface ScaleRecord {
@@ -80,12 +83,16 @@ export type PoolMachineEvent =
   | { type: 'SCALE_TO'; target: number; reason: string; at?: number; retry?: boolean }
   /** While scaling up: the in-flight scale-up now aims higher (the runtime started the extra agents). */
   | { type: 'SCALE_EXTENDED'; target: number; reason: string }
-  /** An agent was spawned (it counts toward the size from now on). */
-  | { type: 'AGENT_ADDED' }
+  /** A new agent: spawned as this pool's child `agentId`; it counts toward the size from now on. */
+  | { type: 'AGENT_ADDED'; agentId: string; input: AgentInput }
   /** An agent is being retired (scale-down, shutdown): it no longer counts toward the size. */
   | { type: 'AGENT_RETIRED' }
-  /** An agent is gone; `counted`: it still counted toward the size (lost, not retired). */
-  | { type: 'AGENT_REMOVED'; counted: boolean }
+  /** An agent is gone (its actor is stopped and dropped); `counted`: it still counted toward the size. */
+  | { type: 'AGENT_REMOVED'; agentId: string; counted: boolean }
+  /** An acquire must wait: its acquisition actor is spawned as child `id`. */
+  | { type: 'ACQUIRE_QUEUED'; id: string; input: AcquisitionInput }
+  /** The pool is autoscaled: its scaler actor is spawned as child `scaler` (stopped when the pool drains). */
+  | { type: 'SCALER_START'; input: ScalerInput }
   /** An agent reached idle: starts work again. */
   | { type: 'AGENT_STARTED' }
   /** An agent's start failed (module, setup, timeout, exit during start). */
@@ -93,7 +100,15 @@ export type PoolMachineEvent =
   /** Stop intake and wait until no lease is held (the system owns the deadline and sends STOP after it). */
   | { type: 'DRAIN' }
   /** Stop every agent: `graceful` lets aborted tasks take their abort grace, else kill at once. */
-  | { type: 'STOP'; graceful: boolean };
+  | { type: 'STOP'; graceful: boolean }
+  /** A child actor (agent, acquisition, scaler) failed; sent by XState. */
+  | { type: `xstate.error.actor.${string}`; error: unknown; actorId: string }
+  /** A child actor reached its final state (an acquisition settled, an agent stopped); sent by XState. */
+  | { type: `xstate.done.actor.${string}`; output?: unknown; actorId: string };
+
+/** Events the pool actor emits for the runtime (delivered by XState once the transition is done). */
+export type PoolEmitted =
+  { type: 'pool.agentSpawned'; agentId: string } | { type: 'pool.acquisitionSpawned'; id: string };
 
 /** Output of the `applyScale` actor. */
 export interface ApplyScaleOutput {
@@ -128,20 +143,27 @@ export const poolMachine = setup({
     context: {} as PoolMachineContext,
     events: {} as PoolMachineEvent,
     input: {} as PoolInput,
+    emitted: {} as PoolEmitted,
   },
   actors: {
+    /** Child kinds: one agent actor per agent, one acquisition per waiting acquire, one scaler. */
+    agent: agentMachine,
+    acquisition: acquisitionMachine,
+    scaler: scalerMachine,
     /** Start or (idle-first, gracefully) stop agents to move from `from` to `target`. */
-    applyScale: fromPromise<ApplyScaleOutput, { from: number; target: number; reason: string }>(
+    applyScale: fromPromise<ApplyScaleOutput, { type: string; from: number; target: number; reason: string }>(
       async ({ input }) => ({
         actualDelta: input.target - input.from,
       }),
     ),
     /** Stop taking work, cancel waiters, resolve once no lease is held. */
-    drainPool: fromPromise<void>(async () => {}),
+    drainPool: fromPromise<void, { type: string }>(async () => {}),
     /** Stop every agent (leases end as lost); resolves once no agent and no worker is left. */
-    stopAgents: fromPromise<void, { graceful: boolean }>(async () => {}),
+    stopAgents: fromPromise<void, { type: string; graceful: boolean }>(async () => {}),
   },
   actions: {
+    /** A child actor failed (an action threw): the runtime logs it; the pool itself keeps running. */
+    reportChildError: (_, _params: { error: unknown }) => {},
     /** Starts keep failing: fail the pool's waiting work with the start error, stop replacing agents. */
     reportFailed: () => {},
     /** Starts work again (an agent started, or an explicit scale request retries). */
@@ -192,12 +214,34 @@ export const poolMachine = setup({
   initial: 'active',
   // Agents come and go in every state (a retired agent finishes while the pool drains): one count.
   on: {
-    AGENT_ADDED: { actions: assign({ size: ({ context }) => context.size + 1 }) },
+    AGENT_ADDED: {
+      actions: [
+        assign({ size: ({ context }) => context.size + 1 }),
+        enqueueActions(({ enqueue, event }) =>
+          enqueue.spawnChild('agent', {
+            id: event.agentId,
+            systemId: `agent:${event.agentId}`,
+            input: event.input,
+          }),
+        ),
+        emit(({ event }) => ({ type: 'pool.agentSpawned' as const, agentId: event.agentId })),
+      ],
+    },
     AGENT_RETIRED: { actions: assign({ size: ({ context }) => Math.max(0, context.size - 1) }) },
     AGENT_REMOVED: {
-      actions: assign({
-        size: ({ context, event }) => (event.counted ? Math.max(0, context.size - 1) : context.size),
-      }),
+      actions: [
+        assign({
+          size: ({ context, event }) => (event.counted ? Math.max(0, context.size - 1) : context.size),
+        }),
+        stopChild(({ event }) => event.agentId),
+      ],
+    },
+    // A child that reached its final state is dropped (stopped children kept in the tree leak at scale).
+    // The pool's own invokes have state-level onDone handlers, which take precedence over this one.
+    'xstate.done.actor.*': { actions: stopChild(({ event }) => event.actorId) },
+    // A child's error is contained here (else it would put the pool, and the system, in error).
+    'xstate.error.actor.*': {
+      actions: { type: 'reportChildError', params: ({ event }) => ({ error: event.error }) },
     },
   },
   states: {
@@ -247,7 +291,7 @@ export const poolMachine = setup({
             src: 'applyScale',
             input: ({ context }) => {
               const r = context.history[context.history.length - 1]!;
-              return { from: r.current, target: r.target, reason: r.reason };
+              return { type: context.type, from: r.current, target: r.target, reason: r.reason };
             },
             onDone: {
               target: 'steady',
@@ -339,6 +383,23 @@ export const poolMachine = setup({
         },
       },
       on: {
+        ACQUIRE_QUEUED: {
+          actions: [
+            enqueueActions(({ enqueue, event }) =>
+              enqueue.spawnChild('acquisition', { id: event.id, input: event.input }),
+            ),
+            emit(({ event }) => ({ type: 'pool.acquisitionSpawned' as const, id: event.id })),
+          ],
+        },
+        SCALER_START: {
+          actions: enqueueActions(({ enqueue, event, context }) =>
+            enqueue.spawnChild('scaler', {
+              id: 'scaler',
+              systemId: `scaler:${context.type}`,
+              input: event.input,
+            }),
+          ),
+        },
         AGENT_STARTED: { actions: assign({ startFailures: 0, lastStartError: undefined }) },
         AGENT_START_FAILED: {
           actions: assign({
@@ -352,8 +413,10 @@ export const poolMachine = setup({
     },
     // No intake; leases finish. The deadline is the system's: it sends STOP when it passes.
     draining: {
+      entry: stopChild('scaler'),
       invoke: {
         src: 'drainPool',
+        input: ({ context }) => ({ type: context.type }),
         onDone: { target: 'stopping.graceful' },
         onError: { target: 'stopping.graceful' },
       },
@@ -362,12 +425,13 @@ export const poolMachine = setup({
       },
     },
     stopping: {
+      entry: stopChild('scaler'),
       initial: 'graceful',
       states: {
         graceful: {
           invoke: {
             src: 'stopAgents',
-            input: { graceful: true },
+            input: ({ context }) => ({ type: context.type, graceful: true }),
             onDone: { target: '#pool.stopped' },
             onError: { target: '#pool.stopped' },
           },
@@ -377,7 +441,7 @@ export const poolMachine = setup({
         forced: {
           invoke: {
             src: 'stopAgents',
-            input: { graceful: false },
+            input: ({ context }) => ({ type: context.type, graceful: false }),
             onDone: { target: '#pool.stopped' },
             onError: { target: '#pool.stopped' },
           },

@@ -1,6 +1,12 @@
 /**
  * The root of an agentpool system: idle → starting → running → draining → stopping → stopped.
  *
+ * One actor tree: the system spawns its children when it is created — one pool actor per type
+ * (`pool:<type>`), the dispatcher (`dispatcher`, the submit queue) and, with global limits, the
+ * allocator (`allocator`, the ledger's only writer); the rebalancer (`rebalancer`) lives while the
+ * system is running. Pools own their agents, waiting acquisitions and scaler (machines/pool.machine.ts).
+ * Stopping the root stops every child.
+ *
  * `START` starts every pool (invoke `startPools`; a failure goes straight to stopping so nothing is
  * left half-started). `SHUTDOWN { graceful, deadlineMs }`: graceful drains first — no new work, leases
  * and running tasks finish — for at most `deadlineMs` (this machine owns the one drain deadline); then
@@ -8,7 +14,11 @@
  * grace, and their workers are killed. Forced (`graceful: false`) goes straight to stopping and kills
  * at once. `stopping` is bounded by a backstop, so `stopped` is always reached.
  */
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, enqueueActions, fromPromise, setup, stopChild } from 'xstate';
+import { type AllocatorInput, allocatorMachine } from './allocator.machine.js';
+import { dispatcherMachine } from './dispatcher.machine.js';
+import { type PoolInput, poolMachine } from './pool.machine.js';
+import { type RebalancerInput, rebalancerMachine } from './rebalancer.machine.js';
 
 /** Context of {@link systemMachine}. */
 export interface SystemMachineContext {
@@ -19,24 +29,36 @@ export interface SystemMachineContext {
   /** Backstop on the final stop phase (beyond the pools' own bounded stops). */
   stopTimeoutMs: number;
   error: string | undefined;
+  /** Input of the rebalancer spawned while running, when rebalancing is on. */
+  rebalancer: RebalancerInput | undefined;
 }
 
 /** Input to {@link systemMachine}. */
 export interface SystemInput {
   /** Backstop on the final stop phase. @default 10_000 */
   stopTimeoutMs?: number;
+  /** One pool actor per entry, spawned at once as child `pool:<type>` (systemId the same). */
+  pools?: PoolInput[];
+  /** The allocator actor (child `allocator`), when the system has global limits. */
+  allocator?: AllocatorInput;
+  /** The rebalancer actor (child `rebalancer`), spawned while the system is running. */
+  rebalancer?: RebalancerInput;
 }
 
 /** Events {@link systemMachine} accepts. */
 export type SystemMachineEvent =
-  { type: 'START' } | { type: 'SHUTDOWN'; graceful: boolean; deadlineMs: number };
+  | { type: 'START' }
+  | { type: 'SHUTDOWN'; graceful: boolean; deadlineMs: number }
+  /** A child actor (pool, dispatcher, allocator, rebalancer) failed; sent by XState. */
+  | { type: `xstate.error.actor.${string}`; error: unknown; actorId: string };
 
 /**
  * The system statechart.
  *
  * @example
  * ```ts
- * const sys = createActor(systemMachine.provide({ actors: { startPools, drainPools, stopPools } })).start();
+ * const sys = createActor(systemMachine.provide({ actors: { startPools, drainPools, stopPools } }),
+ *   { input: { pools: [{ type: 'code', min: 2, max: 5 }] } }).start();
  * sys.send({ type: 'START' });
  * sys.send({ type: 'SHUTDOWN', graceful: true, deadlineMs: 30_000 });
  * ```
@@ -48,11 +70,20 @@ export const systemMachine = setup({
     input: {} as SystemInput,
   },
   actors: {
+    /** Children: the pools, the dispatcher (submit), the allocator (global ledger), the rebalancer. */
+    pool: poolMachine,
+    dispatcher: dispatcherMachine,
+    allocator: allocatorMachine,
+    rebalancer: rebalancerMachine,
     startPools: fromPromise<void>(async () => {}),
     /** Stop intake everywhere; resolves once no lease is held and no task runs. */
     drainPools: fromPromise<void>(async () => {}),
     /** Stop every pool's agents (graceful: with their abort grace); resolves once nothing is left. */
     stopPools: fromPromise<void, { graceful: boolean }>(async () => {}),
+  },
+  actions: {
+    /** A child actor failed (an action threw): the runtime logs it; the system keeps running. */
+    reportChildError: (_, _params: { error: unknown }) => {},
   },
   guards: {
     isGraceful: ({ event }) => event.type === 'SHUTDOWN' && event.graceful,
@@ -64,13 +95,28 @@ export const systemMachine = setup({
   },
 }).createMachine({
   id: 'system',
-  context: ({ input }) => ({
-    deadlineMs: 0,
-    graceful: false,
-    stopTimeoutMs: input.stopTimeoutMs ?? 10_000,
-    error: undefined,
-  }),
+  context: ({ input, spawn }) => {
+    // The children live as long as the system (refs are not kept in context: it stays plain data).
+    for (const p of input.pools ?? [])
+      spawn('pool', { id: `pool:${p.type}`, systemId: `pool:${p.type}`, input: p });
+    spawn('dispatcher', { id: 'dispatcher', systemId: 'dispatcher' });
+    if (input.allocator)
+      spawn('allocator', { id: 'allocator', systemId: 'allocator', input: input.allocator });
+    return {
+      deadlineMs: 0,
+      graceful: false,
+      stopTimeoutMs: input.stopTimeoutMs ?? 10_000,
+      error: undefined,
+      rebalancer: input.rebalancer,
+    };
+  },
   initial: 'idle',
+  on: {
+    // A child's error is contained here (else it would put the whole system in error).
+    'xstate.error.actor.*': {
+      actions: { type: 'reportChildError', params: ({ event }) => ({ error: event.error }) },
+    },
+  },
   states: {
     idle: {
       on: {
@@ -92,6 +138,16 @@ export const systemMachine = setup({
       },
     },
     running: {
+      // Rebalancing rounds only while running: no resize while leases drain.
+      entry: enqueueActions(({ enqueue, context }) => {
+        if (context.rebalancer)
+          enqueue.spawnChild('rebalancer', {
+            id: 'rebalancer',
+            systemId: 'rebalancer',
+            input: context.rebalancer,
+          });
+      }),
+      exit: stopChild('rebalancer'),
       on: {
         SHUTDOWN: [
           {

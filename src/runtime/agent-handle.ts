@@ -5,8 +5,8 @@
  * owns the data plane: the host, the tasks in flight and their promises. Tasks cost two actor events
  * (TASK_START/TASK_END); timers for deadlines go through the injected clock.
  */
-import { type Actor, createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
-import { type AgentTimings, agentMachine } from '../../machines/agent.machine.js';
+import type { ActorRefFrom } from 'xstate';
+import type { AgentInput, AgentTimings, agentMachine } from '../../machines/agent.machine.js';
 import type { AgentDefinition, Usage } from '../agent/define.js';
 import type { TaskOutcome } from '../agent/runner.js';
 import {
@@ -32,6 +32,9 @@ import type { Logger } from './logger.js';
  */
 export type AgentAvailability = 'idle' | 'busy' | 'overdue' | 'unavailable' | 'gone';
 
+/** An agent's actor: a child of its pool's actor. */
+export type AgentRef = ActorRefFrom<typeof agentMachine>;
+
 /** How to create one agent. */
 export interface AgentSpec {
   agentId: string;
@@ -44,7 +47,6 @@ export interface AgentSpec {
   timings: AgentTimings;
   clock: Clock;
   logger: Logger;
-  inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void);
   /** Called on every availability change (from the actor's entry actions). */
   onAvailability(agent: AgentHandle, availability: AgentAvailability): void;
   /** Token reservation check for this agent's task; resolve undefined to grant. */
@@ -86,7 +88,9 @@ export class AgentHandle {
   readonly id: string;
   /** Pool type the agent belongs to. */
   readonly pool: string;
-  readonly actor: Actor<typeof agentMachine>;
+  /** The agent's actor, a child of its pool's actor (set by {@link attach} right after the spawn). */
+  actor!: AgentRef;
+  private readonly newHost: () => Host;
   /** Availability as last reported by the actor. */
   availability: AgentAvailability = 'unavailable';
   /** Leases currently held on this agent (managed by the pool). */
@@ -131,118 +135,134 @@ export class AgentHandle {
       };
       return spec.host === 'thread' ? new ThreadHost(opts) : new InlineHost(opts);
     };
-    const machine = agentMachine.provide({
-      actors: {
-        startHost: fromPromise(async ({ signal }) => {
-          // An agent owns at most one host: a restart first ends the previous one.
-          const old = this.host;
-          if (old?.alive) await old.terminate('replaced by a restart').catch(() => {});
-          if (signal.aborted) throw new Error('start abandoned');
-          const host = newHost();
-          this.host = host;
-          // Leaving `starting` (timeout, stop) aborts this actor: end the host it was starting.
-          const onAbort = () => void host.terminate('start abandoned').catch(() => {});
-          signal.addEventListener('abort', onAbort, { once: true });
-          try {
-            const handlers = await host.start();
-            if (signal.aborted) throw new Error('start abandoned');
-            this.handlers = new Set(handlers);
-          } catch (e) {
-            // A start abandoned half-way may have spawned a worker after the abort: end it too.
-            if (signal.aborted) await host.terminate('start abandoned').catch(() => {});
-            this.lastStartError = e instanceof Error ? e : new Error(String(e));
-            throw e;
-          } finally {
-            signal.removeEventListener('abort', onAbort);
-          }
-        }),
-        stopHost: fromPromise(async ({ input }) => {
-          const host = this.host;
-          if (!host) return;
-          // No grace left (shutdown past its deadline, a drain that timed out): the callers of the
-          // tasks still running hear now that the agent was stopped under them; the tasks themselves
-          // get their abort signal and abortGraceMs before the host is killed.
-          if (input.graceMs <= 0 && this.pending.size > 0) {
-            const err = new AgentCrashedError(
-              this.id,
-              'stopped before the task finished (shutdown or scale-down)',
-              'ERR_AGENT_STOPPED',
-            );
-            for (const id of [...this.pending.keys()]) this.settle(id, err, false);
-          }
-          await host.stop(input.graceMs, input.abortGraceMs);
-        }),
-        killHost: fromPromise(async ({ input }) => {
-          await this.host?.terminate(input.reason);
-        }),
-        checkHealth: fromPromise(async () => {
-          if (!this.host) throw new Error('no host');
-          await this.host.ping();
-        }),
-      },
-      actions: {
-        abortTask: (_, params) => {
-          if (!this.host) return;
-          if (params.taskId !== '*') {
-            this.host.abort(params.taskId, 'task overdue');
-            return;
-          }
-          // Missed heartbeat: every task in flight times out for its caller, then gets the abort signal.
-          const ms = spec.timings.heartbeatTimeoutMs;
-          for (const [id, p] of [...this.pending]) {
-            this.settle(id, new TaskTimeoutError(p.task, ms, 'heartbeat'), false);
-            this.host.abort(id, 'heartbeat missed');
-          }
-        },
-        reportIdle: () => this.setAvailability('idle'),
-        reportBusy: () => this.setAvailability('busy'),
-        reportOverdue: () => this.setAvailability('overdue'),
-        reportStarted: () => {
-          this.lastError = undefined;
-          queueMicrotask(() => spec.onStarted?.(this));
-        },
-        reportStartFailed: ({ context }) => {
-          const err =
-            this.lastStartError ??
-            new AgentPoolError('ERR_AGENT_START_FAILED', context.lastError ?? 'start failed', {
-              details: { agentId: this.id },
-            });
-          this.lastStartError = undefined;
-          this.lastError = err;
-          spec.logger.warn(
-            { err, agentId: this.id, pool: this.pool },
-            `agent ${this.id} failed to start: ${err.message}`,
-          );
-          // Like availability: the pool reacts after this transition, not inside it.
-          queueMicrotask(() => spec.onStartFailed?.(this, err));
-        },
-        reportUnavailable: () => this.setAvailability('unavailable'),
-        reportGone: () => this.setAvailability('gone'),
-        failInflight: () => this.failAll(),
-        killHostNow: () => {
-          const h = this.host;
-          if (h?.alive) h.terminate('agent stopped').catch(() => {});
-        },
-      },
-    });
-    this.actor = createActor(machine, {
-      input: { agentId: spec.agentId, pool: spec.pool, maxFailures: spec.maxFailures, timings: spec.timings },
-      clock: spec.clock,
-      ...(spec.inspect ? { inspect: spec.inspect } : {}),
-    });
-    this.actor.subscribe({
-      error: (err) => spec.logger.error({ err, agentId: this.id }, 'agent actor error'),
+    this.newHost = newHost;
+  }
+
+  /** The clock the agent's timers use. */
+  get clock(): Clock {
+    return this.spec.clock;
+  }
+
+  /** The agent machine's input for this agent (its pool spawns the actor with it). */
+  machineInput(): AgentInput {
+    const { agentId, pool, maxFailures, timings } = this.spec;
+    return { agentId, pool, maxFailures, timings };
+  }
+
+  /**
+   * Attach the agent's actor, spawned by its pool actor (child `agentId`, systemId `agent:<id>`). The
+   * actor's named implementations are this handle's methods below (see src/runtime/tree.ts).
+   */
+  attach(ref: AgentRef): void {
+    this.actor = ref;
+    ref.subscribe({
+      error: (err) => this.spec.logger.error({ err, agentId: this.id }, 'agent actor error'),
     });
   }
 
-  /** Start the actor (which starts the host). */
-  start(): this {
-    this.actor.start();
-    return this;
+  // ---- the agent machine's named implementations (wired by agentLogic in src/runtime/tree.ts) -----
+
+  /** `startHost`: spawn the host and load the module; `signal` aborts when `starting` is left. */
+  async startHost(signal: AbortSignal): Promise<void> {
+    // An agent owns at most one host: a restart first ends the previous one.
+    const old = this.host;
+    if (old?.alive) await old.terminate('replaced by a restart').catch(() => {});
+    if (signal.aborted) throw new Error('start abandoned');
+    const host = this.newHost();
+    this.host = host;
+    // Leaving `starting` (timeout, stop) aborts this actor: end the host it was starting.
+    const onAbort = () => void host.terminate('start abandoned').catch(() => {});
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const handlers = await host.start();
+      if (signal.aborted) throw new Error('start abandoned');
+      this.handlers = new Set(handlers);
+    } catch (e) {
+      // A start abandoned half-way may have spawned a worker after the abort: end it too.
+      if (signal.aborted) await host.terminate('start abandoned').catch(() => {});
+      this.lastStartError = e instanceof Error ? e : new Error(String(e));
+      throw e;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** `stopHost`: running tasks get `graceMs`, then their abort signal and `abortGraceMs`, then the kill. */
+  async stopHost(graceMs: number, abortGraceMs: number): Promise<void> {
+    const host = this.host;
+    if (!host) return;
+    // No grace left (shutdown past its deadline, a drain that timed out): the callers of the tasks
+    // still running hear now that the agent was stopped under them; the tasks themselves get their
+    // abort signal and abortGraceMs before the host is killed.
+    if (graceMs <= 0 && this.pending.size > 0) {
+      const err = new AgentCrashedError(
+        this.id,
+        'stopped before the task finished (shutdown or scale-down)',
+        'ERR_AGENT_STOPPED',
+      );
+      for (const id of [...this.pending.keys()]) this.settle(id, err, false);
+    }
+    await host.stop(graceMs, abortGraceMs);
+  }
+
+  /** `killHost`: the agent is unresponsive; its tasks are lost with `ERR_AGENT_TERMINATED`. */
+  async killHost(reason: string): Promise<void> {
+    await this.host?.terminate(reason);
+  }
+
+  /** `checkHealth`: a round trip to the agent. */
+  async checkHealth(): Promise<void> {
+    if (!this.host) throw new Error('no host');
+    await this.host.ping();
+  }
+
+  /** `abortTask`: the overdue task's abort signal; `'*'` (missed heartbeat): every task times out. */
+  abortTask(taskId: string): void {
+    const host = this.host;
+    if (!host) return;
+    if (taskId !== '*') {
+      host.abort(taskId, 'task overdue');
+      return;
+    }
+    const ms = this.spec.timings.heartbeatTimeoutMs;
+    for (const [id, p] of [...this.pending]) {
+      this.settle(id, new TaskTimeoutError(p.task, ms, 'heartbeat'), false);
+      host.abort(id, 'heartbeat missed');
+    }
+  }
+
+  /** `reportStarted`: the pool resets its count of failed starts. */
+  reportStarted(): void {
+    this.lastError = undefined;
+    queueMicrotask(() => this.spec.onStarted?.(this));
+  }
+
+  /** `reportStartFailed`: log the cause; the pool counts it. */
+  reportStartFailed(reason: string | undefined): void {
+    const err =
+      this.lastStartError ??
+      new AgentPoolError('ERR_AGENT_START_FAILED', reason ?? 'start failed', {
+        details: { agentId: this.id },
+      });
+    this.lastStartError = undefined;
+    this.lastError = err;
+    this.spec.logger.warn(
+      { err, agentId: this.id, pool: this.pool },
+      `agent ${this.id} failed to start: ${err.message}`,
+    );
+    // Like availability: the pool reacts after this transition, not inside it.
+    queueMicrotask(() => this.spec.onStartFailed?.(this, err));
+  }
+
+  /** `killHostNow`: no host is left running (crashed and final states). Idempotent. */
+  killHostNow(): void {
+    const h = this.host;
+    if (h?.alive) h.terminate('agent stopped').catch(() => {});
   }
 
   /** The machine's state value, e.g. `'idle'` or `{ busy: 'running' }`. */
   get state(): string {
+    if (this.actor === undefined) return 'starting';
     const v = this.actor.getSnapshot().value;
     return typeof v === 'string' ? v : Object.keys(v)[0]!;
   }
@@ -415,7 +435,8 @@ export class AgentHandle {
     });
   }
 
-  private setAvailability(a: AgentAvailability): void {
+  /** `report*`: the availability the machine's state implies, reported to the pool. */
+  setAvailability(a: AgentAvailability): void {
     if (this.availability === a) return;
     this.availability = a;
     // Called from the actor's entry actions: the pool reacts (and drives other actors) just after
@@ -449,7 +470,8 @@ export class AgentHandle {
     return true;
   }
 
-  private failAll(): void {
+  /** `failInflight`: every task in flight failed with the agent. */
+  failAll(): void {
     const err =
       this.lastCrash ??
       new AgentPoolError(

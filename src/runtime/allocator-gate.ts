@@ -4,38 +4,37 @@
  * emitted `allocator.result` that is delivered while the event is processed, so the answer is there
  * when `send` returns — no promise, no check-then-act window.
  */
-import { type Actor, createActor, type InspectionEvent, type Observer } from 'xstate';
-import { type AllocatorResult, allocatorMachine } from '../../machines/allocator.machine.js';
+import type { ActorRefFrom } from 'xstate';
+import type { AllocatorInput, AllocatorResult, allocatorMachine } from '../../machines/allocator.machine.js';
 import { DEFAULT_ALLOCATION_POLICY } from '../policies/allocation.js';
 import { Ledger } from '../structures/ledger.js';
-import type { Clock } from './clock.js';
 import type { ResourceName } from './config.js';
 import type { GateReservation, ResourceGate } from './gates.js';
 
+/** The allocator's actor: a child of the system actor. */
+export type AllocatorRef = ActorRefFrom<typeof allocatorMachine>;
+
 /** A {@link ResourceGate} over the allocator actor. */
 export class AllocatorGate implements ResourceGate {
-  readonly actor: Actor<typeof allocatorMachine>;
+  /** The allocator actor: the system actor's child `allocator`. */
+  readonly actor: AllocatorRef;
   /** Answers to this gate's own reserves only (other senders' results are not kept: no leak). */
   private readonly results = new Map<string, AllocatorResult>();
   private readonly awaiting = new Set<string>();
   private seq = 0;
 
-  constructor(
-    limits: Partial<Record<ResourceName, number>>,
-    clock: Clock,
-    inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void),
-  ) {
-    this.actor = createActor(allocatorMachine, {
-      // Leases get exactly what they asked for: the grow/squeeze optimisation is for rebalanced
-      // long-lived allocations, not for a caller that sized its request.
-      input: { ledger: new Ledger({ limits }), policy: { ...DEFAULT_ALLOCATION_POLICY, enabled: false } },
-      clock,
-      ...(inspect ? { inspect } : {}),
-    });
+  /** The allocator machine's input for the system's global limits (the system spawns it with this). */
+  static input(limits: Partial<Record<ResourceName, number>>): AllocatorInput {
+    // Leases get exactly what they asked for: the grow/squeeze optimisation is for rebalanced
+    // long-lived allocations, not for a caller that sized its request.
+    return { ledger: new Ledger({ limits }), policy: { ...DEFAULT_ALLOCATION_POLICY, enabled: false } };
+  }
+
+  constructor(actor: AllocatorRef) {
+    this.actor = actor;
     this.actor.on('allocator.result', (r) => {
       if (this.awaiting.has(r.requestId)) this.results.set(r.requestId, r);
     });
-    this.actor.start();
   }
 
   reserve(owner: string, amounts: Partial<Record<ResourceName, number>>): GateReservation {
@@ -88,10 +87,5 @@ export class AllocatorGate implements ResourceGate {
   usage(): { used: Record<string, number>; available: Record<string, number> } {
     const l = this.ledger();
     return { used: l.usage(), available: l.available() };
-  }
-
-  /** Stop the allocator actor. */
-  stop(): void {
-    this.actor.stop();
   }
 }

@@ -10,9 +10,12 @@
  * queue instead (src/runtime/stealing-dispatch.ts); everything else above still holds for them
  * except the priority/deadline ordering (local queues are LIFO by design).
  */
-import { type Actor, createActor, type InspectionEvent, type Observer } from 'xstate';
+import type { ActorRefFrom } from 'xstate';
 import { whenDone } from './actor-done.js';
-import { dispatcherMachine } from '../../machines/dispatcher.machine.js';
+import type { dispatcherMachine } from '../../machines/dispatcher.machine.js';
+
+/** The dispatcher's actor: a child of the system actor. */
+export type DispatcherRef = ActorRefFrom<typeof dispatcherMachine>;
 import {
   AbortedError,
   AgentPoolError,
@@ -130,7 +133,7 @@ export interface DispatcherStats {
 
 /** The submit path. */
 export class Dispatcher {
-  readonly actor: Actor<typeof dispatcherMachine>;
+  readonly actor: DispatcherRef;
   private readonly queue = new TaskQueue<Job>();
   /** Tasks of pools with `dispatch: 'work-stealing'`. */
   private readonly stealing = new StealingQueues<Job>();
@@ -153,12 +156,17 @@ export class Dispatcher {
     running: 0,
   };
 
+  /**
+   * @param actor the dispatcher's actor: the system actor's child `dispatcher` (its `assign` and
+   *   `rejectQueued` actions are this object's methods, wired in src/runtime/tree.ts)
+   */
   constructor(
     private readonly pools: ReadonlyMap<string, Pool>,
     private readonly clock: Clock,
     private readonly limits: Partial<Record<ResourceName, number>>,
-    inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void),
+    actor: DispatcherRef,
   ) {
+    this.actor = actor;
     for (const [type, pool] of pools) {
       if (pool.config.dispatch === 'work-stealing') this.stealing.register(type);
       const backlog = new Backlog<Job>(
@@ -168,15 +176,6 @@ export class Dispatcher {
       this.backlogs.set(type, backlog);
       pool.setBacklog(() => backlog.read());
     }
-    const machine = dispatcherMachine.provide({
-      actions: {
-        // Placing tasks drives pool and agent actors: do it just after the transition, not inside it.
-        assign: () => queueMicrotask(() => this.assign()),
-        rejectQueued: () => queueMicrotask(() => this.rejectQueued()),
-      },
-      guards: { nothingRunning: () => this.running.size === 0 },
-    });
-    this.actor = createActor(machine, { clock, ...(inspect ? { inspect } : {}) }).start();
     for (const [type, pool] of pools) pool.onFailed = (err) => this.failType(type, err);
   }
 
@@ -414,7 +413,8 @@ export class Dispatcher {
   }
 
   /** Place every task that can be placed now. */
-  private assign(): void {
+  /** The machine's `assign`: place every queued task that can start now. @internal */
+  assign(): void {
     if (this.assigning) return; // re-entered from a synchronous release inside the loop
     this.assigning = true;
     try {
@@ -522,7 +522,8 @@ export class Dispatcher {
     this.sendIfEmpty();
   }
 
-  private rejectQueued(): void {
+  /** The machine's `rejectQueued`: every queued task fails with ERR_SHUTTING_DOWN. @internal */
+  rejectQueued(): void {
     for (let t = this.queue.pop(); t; t = this.queue.pop()) {
       this.stats.cancelled++;
       this.drop(t.payload, shuttingDown());
@@ -538,6 +539,11 @@ export class Dispatcher {
     if (this.actor.getSnapshot().status !== 'active') return Promise.resolve();
     this.actor.send({ type: 'DRAIN' });
     return whenDone(this.actor);
+  }
+
+  /** Tasks running now (the machine's `nothingRunning` guard). */
+  get runningCount(): number {
+    return this.running.size;
   }
 
   /** Current counters. */

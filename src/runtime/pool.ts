@@ -8,11 +8,11 @@
  * index will do. `free` is an insertion-ordered Set: the agent idle longest is handed out first.
  */
 import { nanoid } from 'nanoid';
-import { type Actor, createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
+import type { ActorRefFrom } from 'xstate';
 import { whenDone } from './actor-done.js';
-import { acquisitionMachine } from '../../machines/acquisition.machine.js';
+import type { AcquisitionFailure, acquisitionMachine } from '../../machines/acquisition.machine.js';
 import { STOP_MARGIN_MS } from '../../machines/agent.machine.js';
-import { poolMachine, type ScaleRecord } from '../../machines/pool.machine.js';
+import type { PoolInput, poolMachine, ScaleRecord } from '../../machines/pool.machine.js';
 import type { ScalerRecord, scalerMachine } from '../../machines/scaler.machine.js';
 import {
   AbortedError,
@@ -24,9 +24,8 @@ import { PoolMetrics, type PoolMetricsSample, type PoolMetricsSnapshot } from '.
 import { RateCounter } from '../metrics/rate-counter.js';
 import { drfPick } from '../policies/drf.js';
 import type { ScalingObservation } from '../policies/scaling/decide.js';
-import { type AgentAvailability, AgentHandle, type AgentSpec } from './agent-handle.js';
+import { type AgentAvailability, AgentHandle, type AgentRef, type AgentSpec } from './agent-handle.js';
 import { AllocatorGate } from './allocator-gate.js';
-import { startAutoscaler } from './autoscaler.js';
 import { type AgentView, type BalancingStrategy, createStrategy } from '../policies/balancing/index.js';
 import { createRng, type Rng } from '../sim/random.js';
 import type { Clock } from './clock.js';
@@ -35,7 +34,7 @@ import type { KeyGate, ResourceGate } from './gates.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import type { Logger } from './logger.js';
 import type { Requirements } from './requirements.js';
-import { amountsOf } from './requirements.js';
+import { amountsOf, neverFits } from './requirements.js';
 import { WaitStats } from './wait-stats.js';
 
 /** Shared services a pool uses. */
@@ -44,11 +43,31 @@ export interface PoolDeps {
   logger: Logger;
   keys: KeyGate;
   gate: ResourceGate;
-  inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void);
+  /** Every agent of the system by id: where the agent actors' shared implementations find their handle. */
+  agents: Map<string, AgentHandle>;
+  /** The system's global limits (a request above them can never be served). */
+  limits: Partial<Record<ResourceName, number>>;
   /** Called when an agent slot became free and no acquire waiter took it (the dispatcher pulls work). */
   onFreed?: (pool: Pool) => void;
   /** Token accounting hooks for agents (optional). */
-  agentHooks?: Pick<AgentSpec, 'reserveTokens' | 'settleTokens' | 'onUsage'>;
+  agentHooks?: Pick<AgentSpec, 'reserveTokens' | 'settleTokens' | 'onUsage' | 'onTaskEnd'>;
+}
+
+/** A pool's actor: a child of the system actor (`pool:<type>`). */
+export type PoolRef = ActorRefFrom<typeof poolMachine>;
+type AcquisitionRef = ActorRefFrom<typeof acquisitionMachine>;
+type ScalerRef = ActorRefFrom<typeof scalerMachine>;
+
+/** What a waiting acquisition's actor does, per named action of machines/acquisition.machine.ts. */
+export interface WaiterHooks {
+  fits(): boolean;
+  enqueue(): void;
+  withdraw(): void;
+  requestScaleUp(): void;
+  reserve(): void;
+  onGranted(): void;
+  onRejected(failure: AcquisitionFailure | undefined): void;
+  onCancelled(): void;
 }
 
 /** A validated acquire request. */
@@ -65,7 +84,9 @@ interface Waiter {
   id: string;
   req: AcquireRequest;
   startedAt: number;
-  actor: Actor<typeof acquisitionMachine>;
+  /** Its acquisition actor (a child of the pool actor), while it lives. */
+  readonly actor: AcquisitionRef | undefined;
+  hooks: WaiterHooks;
   agent: AgentHandle | undefined;
   reservation: (() => void) | undefined;
 }
@@ -114,13 +135,18 @@ const NO_BACKLOG = { count: 0, oldestAt: undefined };
 /** One typed pool. */
 export class Pool implements LeaseOwner {
   readonly type: string;
-  readonly actor: Actor<typeof poolMachine>;
+  /** The pool's actor: a child of the system actor; its agents, acquisitions and scaler are its children. */
+  readonly actor: PoolRef;
   private readonly agents = new Map<string, AgentHandle>();
   private readonly free = new Set<AgentHandle>();
   private readonly waiters = new Set<Waiter>();
   private readonly leases = new Set<Lease>();
   private readonly retiring = new Set<AgentHandle>();
   private readonly startWaiters = new Map<AgentHandle, (ok: boolean) => void>();
+  /** The promise each start waiter settles (to drop the start watch with it). */
+  private readonly startWaiterDone = new Map<AgentHandle, Promise<boolean>>();
+  /** Waiting acquisitions by id: where their actors' shared implementations find their hooks. */
+  private readonly waiterById = new Map<string, Waiter>();
   private seq = 0;
   /** The last agent start failure (module path and original error); cleared when an agent starts. */
   private startError: Error | undefined;
@@ -159,6 +185,7 @@ export class Pool implements LeaseOwner {
   constructor(
     readonly config: PoolConfig,
     private readonly deps: PoolDeps,
+    actor: PoolRef,
   ) {
     this.type = config.type;
     this.metrics = new PoolMetrics({ pool: config.type, type: config.type, startMs: deps.clock.now() });
@@ -167,31 +194,19 @@ export class Pool implements LeaseOwner {
     this.rng = createRng([...config.type].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 7));
     this.leaseMark = deps.clock.now();
     this.lastObservation = { at: this.leaseMark, leaseMs: 0 };
-    const machine = poolMachine.provide({
-      actors: {
-        applyScale: fromPromise(async ({ input }) => this.applyScale(input.target)),
-        drainPool: fromPromise(async () => this.drainLeases()),
-        stopAgents: fromPromise(async ({ input }) => this.stopAgents(input.graceful)),
-      },
-      actions: {
-        reportFailed: () => queueMicrotask(() => this.failWaiting()),
-        reportRecovered: () => {},
-      },
-    });
-    this.actor = createActor(machine, {
-      input: {
-        type: config.type,
-        min: config.min,
-        max: config.max,
-        maxStartFailures: config.maxFailures,
-      },
-      clock: deps.clock,
-      ...(deps.inspect ? { inspect: deps.inspect } : {}),
-    });
-    this.actor.subscribe({ error: (err) => deps.logger.error({ err, pool: this.type }, 'pool actor error') });
+    this.actor = actor;
+    // The pool actor spawned an agent's actor (AGENT_ADDED): hand it to its handle.
+    actor.on('pool.agentSpawned', ({ agentId }) => this.attachAgent(agentId));
+    actor.subscribe({ error: (err) => deps.logger.error({ err, pool: this.type }, 'pool actor error') });
   }
 
-  private scaler: Actor<typeof scalerMachine> | undefined;
+  /** The pool machine's input (the system spawns the pool actor with it). */
+  static input(config: PoolConfig): PoolInput {
+    return { type: config.type, min: config.min, max: config.max, maxStartFailures: config.maxFailures };
+  }
+
+  /** The scaler's decisions, kept from its snapshots (they outlive the scaler actor, stopped at drain). */
+  private scalerDecisions: readonly ScalerRecord[] = [];
   /** The scale-up being applied (its target and every agent start), for {@link extendScaleUp}. */
   private scalingUp: { target: number; starts: Promise<boolean>[] } | undefined;
   /** Balancing among free agents (pool option `balancing`), seeded per pool so runs are reproducible. */
@@ -266,7 +281,6 @@ export class Pool implements LeaseOwner {
    * as `cause`) when `min` > 0 and not one agent could start.
    */
   async start(): Promise<void> {
-    this.actor.start();
     if (this.config.min > 0) {
       const r = await this.scaleTo(this.config.min, 'min size');
       // Not one agent up yet: they restart with backoff; wait until one serves or the pool gives up.
@@ -274,25 +288,52 @@ export class Pool implements LeaseOwner {
       if (this.failedEmpty) throw this.failure();
     }
     if (this.config.autoscale && this.accepting) {
-      this.scaler = startAutoscaler(
-        this,
-        this.config.autoscale,
-        this.deps.clock,
-        this.deps.logger,
-        this.deps.inspect,
-      );
+      // The scaler is the pool actor's child `scaler` (machines/scaler.machine.ts, wired in tree.ts).
+      this.actor.send({ type: 'SCALER_START', input: { pool: this.type, config: this.config.autoscale } });
+      const scaler = this.actor.getSnapshot().children.scaler as ScalerRef | undefined;
+      scaler?.subscribe((s) => (this.scalerDecisions = s.context.decisions));
     }
   }
 
   /** The scaler's decisions (empty when not autoscaled). */
   scalerHistory(): readonly ScalerRecord[] {
-    return this.scaler?.getSnapshot().context.decisions ?? [];
+    return this.scalerDecisions;
   }
 
-  private stopScaler(): void {
-    this.scaler?.send({ type: 'SCALER.STOP' });
-    this.scaler?.stop();
-    this.scaler = undefined;
+  /** The acquisition machine's `canScaleUp`. */
+  canScaleUp(): boolean {
+    return this.size < this.config.max;
+  }
+
+  /** The hooks of the waiting acquisition `id` (its actor's implementations), while it waits. */
+  waiterHooks(id: string): WaiterHooks | undefined {
+    return this.waiterById.get(id)?.hooks;
+  }
+
+  /** The pool machine entered `active.failed`: act on it after the transition. */
+  onStartsFailing(): void {
+    queueMicrotask(() => this.failWaiting());
+  }
+
+  /** Hand an agent's freshly spawned actor to its handle; a start that crashes counts as failed now. */
+  private attachAgent(agentId: string): void {
+    const handle = this.agents.get(agentId);
+    const ref = this.actor.getSnapshot().children[agentId] as AgentRef | undefined;
+    if (!handle || !ref) return;
+    handle.attach(ref);
+    // Not after the restart backoff: otherwise the pool machine stays in `scaling` (queuing every later
+    // scale-up) for as long as the agent keeps retrying.
+    const sub = ref.subscribe((s) => {
+      if (s.status === 'active' && !s.matches('restarting')) return;
+      sub.unsubscribe();
+      const started = this.startWaiters.get(handle);
+      if (started) {
+        this.startWaiters.delete(handle);
+        started(false);
+      }
+    });
+    if (!this.startWaiters.has(handle)) sub.unsubscribe();
+    else void this.startWaiterDone.get(handle)?.then(() => sub.unsubscribe());
   }
 
   /**
@@ -335,6 +376,9 @@ export class Pool implements LeaseOwner {
     const now = this.deps.clock.now();
     this.metrics.recordRequest(now);
     this.arrivals.add(now);
+    // A request that can never be served goes through the acquisition chart's never-fits branch.
+    const never = neverFits(req.requirements, this.config, this.deps.limits);
+    if (never) return this.wait(req, now, never);
     if (
       this.waiters.size === 0 &&
       this.free.size > 0 &&
@@ -450,130 +494,142 @@ export class Pool implements LeaseOwner {
     return this.grant(agent, req, queuedAt ?? this.deps.clock.now(), r.release);
   }
 
-  private wait(req: AcquireRequest, startedAt: number): Promise<Lease> {
+  /**
+   * An acquire that cannot be granted on arrival (or can never fit: `never`): its acquisition actor,
+   * spawned as the pool actor's child, waits, scales up on timeout, retries, and settles the promise
+   * through the hooks below (its named actions, wired in src/runtime/tree.ts).
+   */
+  private wait(req: AcquireRequest, startedAt: number, never?: AgentPoolError): Promise<Lease> {
     return new Promise<Lease>((resolve, reject) => {
-      const w = {
-        id: `${this.type}-acq-${++this.seq}`,
+      const id = `${this.type}-acq-${++this.seq}`;
+      const pool = this.actor;
+      const w: Waiter = {
+        id,
         req,
         startedAt,
         agent: undefined,
         reservation: undefined,
-      } as Omit<Waiter, 'actor'> as Waiter;
-      const onAbort = () => w.actor.send({ type: 'ABORT' });
-      const cleanup = () => req.signal?.removeEventListener('abort', onAbort);
-      const machine = acquisitionMachine.provide({
-        actions: {
-          // Actions that drive other actors (pool, agents, allocator) run just after the transition
-          // (queueMicrotask): XState actions must not synchronously run other actors.
-          enqueue: () => {
-            this.waiters.add(w);
+        get actor() {
+          return pool.getSnapshot().children[id] as AcquisitionRef | undefined;
+        },
+        hooks: undefined as unknown as WaiterHooks,
+      };
+      const onAbort = () => w.actor?.send({ type: 'ABORT' });
+      const cleanup = () => {
+        req.signal?.removeEventListener('abort', onAbort);
+        this.waiterById.delete(id);
+      };
+      // Actions that drive other actors (pool, agents, allocator) run just after the transition
+      // (queueMicrotask): XState actions must not synchronously run other actors.
+      w.hooks = {
+        fits: () => never === undefined,
+        enqueue: () => {
+          this.waiters.add(w);
+          queueMicrotask(() => {
+            this.ensureCapacity();
+            this.serveWaiters();
+          });
+        },
+        withdraw: () => {
+          this.waiters.delete(w);
+          const { reservation, agent } = w;
+          w.reservation = undefined;
+          w.agent = undefined;
+          if (reservation || agent) {
             queueMicrotask(() => {
-              this.ensureCapacity();
-              this.serveWaiters();
-            });
-          },
-          withdraw: () => {
-            this.waiters.delete(w);
-            const { reservation, agent } = w;
-            w.reservation = undefined;
-            w.agent = undefined;
-            if (reservation || agent) {
-              queueMicrotask(() => {
-                reservation?.();
-                if (agent) {
-                  this.deps.keys.release(req.concurrencyKey); // taken with the offer
-                  this.returnAgent(agent);
-                }
-              });
-            }
-          },
-          requestScaleUp: () => {
-            this.counters.scaleUpsOnTimeout++;
-            queueMicrotask(() => void this.scaleTo(this.size + 1, 'acquire timeout'));
-          },
-          reserve: () => {
-            queueMicrotask(() => {
-              if (w.actor.getSnapshot().status !== 'active' || !w.agent) return;
-              const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
-              if (!r.ok) {
-                w.actor.send({ type: 'RESERVE_FAILED', resource: r.resource });
-              } else if (w.actor.getSnapshot().status === 'active') {
-                w.reservation = r.release;
-                w.actor.send({ type: 'RESERVED' });
-              } else {
-                r.release();
+              reservation?.();
+              if (agent) {
+                this.deps.keys.release(req.concurrencyKey); // taken with the offer
+                this.returnAgent(agent);
               }
             });
-          },
-          onGranted: () => {
-            cleanup();
-            this.waiters.delete(w);
-            const agent = w.agent!;
-            const release = w.reservation;
-            w.agent = undefined;
-            w.reservation = undefined;
-            this.counters.grantedAfterWait++;
-            resolve(this.grant(agent, req, w.startedAt, release, true));
-          },
-          onRejected: (_, { failure: f }) => {
-            cleanup();
-            this.counters.rejected++;
-            if (f?.kind === 'pool-exhausted') {
-              this.counters.exhausted++;
-              const scaled = f.scaledUp
-                ? 'scaled up by one and retried'
-                : `could not scale up (at max ${this.config.max})`;
-              reject(
-                new PoolExhaustedError(
-                  `pool ${this.type}: no agent within ${req.timeoutMs} ms; ${scaled}; none within ${req.timeoutMs / 2} ms more`,
-                  {
-                    pool: this.type,
-                    timeoutMs: req.timeoutMs,
-                    scaledUp: f.scaledUp,
-                    size: this.size,
-                    max: this.config.max,
-                  },
-                ),
-              );
-            } else if (f?.kind === 'pool-failed') {
-              reject(this.failure());
-            } else if (f?.kind === 'resources') {
-              reject(
-                new ResourceExhaustedError(
-                  f.resource,
-                  amountsOf(req.requirements)[f.resource as ResourceName] ?? 0,
-                  'less',
-                  'global limit',
-                ),
-              );
+          }
+        },
+        requestScaleUp: () => {
+          this.counters.scaleUpsOnTimeout++;
+          queueMicrotask(() => void this.scaleTo(this.size + 1, 'acquire timeout'));
+        },
+        reserve: () => {
+          queueMicrotask(() => {
+            const actor = w.actor;
+            if (actor?.getSnapshot().status !== 'active' || !w.agent) return;
+            const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
+            if (!r.ok) {
+              actor.send({ type: 'RESERVE_FAILED', resource: r.resource });
+            } else if (actor.getSnapshot().status === 'active') {
+              w.reservation = r.release;
+              actor.send({ type: 'RESERVED' });
             } else {
-              reject(
-                new AgentPoolError('ERR_RESOURCE_EXHAUSTED', `pool ${this.type} cannot serve the request`),
-              );
+              r.release();
             }
-          },
-          onCancelled: () => {
-            cleanup();
-            this.counters.cancelled++;
+          });
+        },
+        onGranted: () => {
+          cleanup();
+          this.waiters.delete(w);
+          const agent = w.agent!;
+          const release = w.reservation;
+          w.agent = undefined;
+          w.reservation = undefined;
+          this.counters.grantedAfterWait++;
+          resolve(this.grant(agent, req, w.startedAt, release, true));
+        },
+        onRejected: (f) => {
+          cleanup();
+          this.counters.rejected++;
+          if (f?.kind === 'never-fits' && never) {
+            reject(never);
+          } else if (f?.kind === 'pool-exhausted') {
+            this.counters.exhausted++;
+            const scaled = f.scaledUp
+              ? 'scaled up by one and retried'
+              : `could not scale up (at max ${this.config.max})`;
             reject(
-              this.accepting
-                ? new AbortedError(`acquire(${this.type})`, req.signal?.reason)
-                : shuttingDown(this.type),
+              new PoolExhaustedError(
+                `pool ${this.type}: no agent within ${req.timeoutMs} ms; ${scaled}; none within ${req.timeoutMs / 2} ms more`,
+                {
+                  pool: this.type,
+                  timeoutMs: req.timeoutMs,
+                  scaledUp: f.scaledUp,
+                  size: this.size,
+                  max: this.config.max,
+                },
+              ),
             );
-          },
+          } else if (f?.kind === 'pool-failed') {
+            reject(this.failure());
+          } else if (f?.kind === 'resources') {
+            reject(
+              new ResourceExhaustedError(
+                f.resource,
+                amountsOf(req.requirements)[f.resource as ResourceName] ?? 0,
+                'less',
+                'global limit',
+              ),
+            );
+          } else {
+            reject(
+              new AgentPoolError('ERR_RESOURCE_EXHAUSTED', `pool ${this.type} cannot serve the request`),
+            );
+          }
         },
-        guards: {
-          fits: () => true, // checked by the system before an acquisition is created
-          canScaleUp: () => this.size < this.config.max,
+        onCancelled: () => {
+          cleanup();
+          this.counters.cancelled++;
+          reject(
+            this.accepting
+              ? new AbortedError(`acquire(${this.type})`, req.signal?.reason)
+              : shuttingDown(this.type),
+          );
         },
-      });
-      w.actor = createActor(machine, {
-        input: { pool: this.type, timeoutMs: req.timeoutMs },
-        clock: this.deps.clock,
-        ...(this.deps.inspect ? { inspect: this.deps.inspect } : {}),
-      });
+      };
+      this.waiterById.set(id, w);
       req.signal?.addEventListener('abort', onAbort, { once: true });
-      w.actor.start();
+      this.actor.send({
+        type: 'ACQUIRE_QUEUED',
+        id,
+        input: { id, pool: this.type, timeoutMs: req.timeoutMs },
+      });
     });
   }
 
@@ -785,7 +841,7 @@ export class Pool implements LeaseOwner {
       // turn cannot go to another waiter of the same key while this offer is being reserved.
       this.deps.keys.take(next.req.concurrencyKey);
       if (drf) this.drfOffered.add(next);
-      next.actor.send({ type: 'OFFER', agentId: agent.id });
+      next.actor?.send({ type: 'OFFER', agentId: agent.id });
     }
   }
 
@@ -953,7 +1009,7 @@ export class Pool implements LeaseOwner {
     });
   }
 
-  private async applyScale(target: number): Promise<{ actualDelta: number; error?: string }> {
+  async applyScale(target: number): Promise<{ actualDelta: number; error?: string }> {
     const current = this.size;
     // A scale-up queued behind the drain/stop must not start agents after every agent was stopped.
     if (target > current && !this.accepting) return { actualDelta: 0, error: 'pool is shutting down' };
@@ -1007,7 +1063,6 @@ export class Pool implements LeaseOwner {
       timings: c.timings,
       clock: this.deps.clock,
       logger: this.deps.logger,
-      ...(this.deps.inspect ? { inspect: this.deps.inspect } : {}),
       ...this.deps.agentHooks,
       onAvailability: (a, av) => this.onAvailability(a, av),
       onStarted: () => {
@@ -1021,22 +1076,17 @@ export class Pool implements LeaseOwner {
       },
     });
     this.agents.set(id, handle);
+    this.deps.agents.set(id, handle);
     this.counters.agentsPeak = Math.max(this.counters.agentsPeak, this.agents.size);
-    this.actor.send({ type: 'AGENT_ADDED' });
     const ready = new Promise<boolean>((resolve) => this.startWaiters.set(handle, resolve));
-    // A start that crashes counts as failed now, not after the restart backoff: otherwise the pool
-    // machine stays in `scaling` (queuing every later scale-up) for as long as the agent keeps retrying.
-    const sub = handle.actor.subscribe((s) => {
-      if (s.status === 'active' && !s.matches('restarting')) return;
-      sub.unsubscribe();
-      const started = this.startWaiters.get(handle);
-      if (started) {
-        this.startWaiters.delete(handle);
-        started(false);
-      }
+    this.startWaiterDone.set(handle, ready);
+    void ready.then(() => this.startWaiterDone.delete(handle));
+    // The pool actor spawns the agent's actor as its child (which starts its host); see attachAgent.
+    this.actor.send({
+      type: 'AGENT_ADDED',
+      agentId: id,
+      input: handle.machineInput(),
     });
-    handle.start();
-    void ready.then(() => sub.unsubscribe());
     return ready;
   }
 
@@ -1069,8 +1119,9 @@ export class Pool implements LeaseOwner {
         this.free.delete(agent);
         this.dropLeases(agent, 'agent gone');
         const retired = this.retiring.delete(agent);
+        this.deps.agents.delete(agent.id);
         if (this.agents.delete(agent.id) && this.actor.getSnapshot().status === 'active')
-          this.actor.send({ type: 'AGENT_REMOVED', counted: !retired });
+          this.actor.send({ type: 'AGENT_REMOVED', agentId: agent.id, counted: !retired });
         if (!retired) this.counters.agentsLost++;
         if (this.accepting && this.size < this.config.min)
           void this.scaleTo(this.config.min, 'replace lost agent');
@@ -1105,20 +1156,18 @@ export class Pool implements LeaseOwner {
   }
 
   /** The `drainPool` actor: intake is closed (the machine left `active`); wait for the leases. */
-  private async drainLeases(): Promise<void> {
-    this.stopScaler();
+  async drainLeases(): Promise<void> {
     this.free.clear();
-    for (const w of [...this.waiters]) w.actor.send({ type: 'ABORT' });
+    for (const w of [...this.waiters]) w.actor?.send({ type: 'ABORT' });
     if (this.leases.size > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     this.drained = undefined;
   }
 
   /** The `stopAgents` actor: leases end as lost, every agent is stopped, their workers have exited. */
-  private async stopAgents(graceful: boolean): Promise<void> {
+  async stopAgents(graceful: boolean): Promise<void> {
     this.drained = undefined;
-    this.stopScaler();
     this.free.clear();
-    for (const w of [...this.waiters]) w.actor.send({ type: 'ABORT' });
+    for (const w of [...this.waiters]) w.actor?.send({ type: 'ABORT' });
     for (const l of [...this.leases]) l.markLost('pool stopped');
     const all = [...this.agents.values()];
     const abortGraceMs = graceful ? this.config.timings.abortGraceMs : 0;
@@ -1152,7 +1201,7 @@ export class Pool implements LeaseOwner {
     if (!this.failedEmpty) return;
     const err = this.failure();
     this.deps.logger.error({ err, pool: this.type }, err.message);
-    for (const w of [...this.waiters]) w.actor.send({ type: 'POOL_FAILED', error: err.message });
+    for (const w of [...this.waiters]) w.actor?.send({ type: 'POOL_FAILED', error: err.message });
     this.onFailed?.(err);
   }
 

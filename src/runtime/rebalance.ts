@@ -8,21 +8,27 @@
  * remembers, per reservation, the allocation id the allocator granted, keyed by the release function
  * the pool stores on the lease (`lease.releaseResources`).
  */
-import { type Actor, createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
+import type { ActorRefFrom } from 'xstate';
 import type { AllocatorResult } from '../../machines/allocator.machine.js';
-import { type RebalanceObservations, rebalancerMachine } from '../../machines/rebalancer.machine.js';
+import type {
+  RebalanceObservations,
+  RebalancerInput,
+  rebalancerMachine,
+} from '../../machines/rebalancer.machine.js';
 import {
   type AllocationObservation,
   applyOpportunities,
   type RebalanceOutcome,
   type ResizeThroughAllocator,
 } from '../policies/rebalancing.js';
-import { AllocatorGate } from './allocator-gate.js';
-import type { Clock } from './clock.js';
+import { AllocatorGate, type AllocatorRef } from './allocator-gate.js';
 import type { RebalanceSettings, ResourceName } from './config.js';
 import type { GateReservation } from './gates.js';
 import type { Lease } from './lease.js';
 import type { Logger } from './logger.js';
+
+/** The rebalancer's actor: a child of the system actor while it runs. */
+export type RebalancerRef = ActorRefFrom<typeof rebalancerMachine>;
 
 /** An {@link AllocatorGate} that knows which allocation each reservation made, and can resize it. */
 export class RebalancingGate extends AllocatorGate {
@@ -32,12 +38,8 @@ export class RebalancingGate extends AllocatorGate {
   private captured: AllocatorResult | undefined;
   private resizeSeq = 0;
 
-  constructor(
-    limits: Partial<Record<ResourceName, number>>,
-    clock: Clock,
-    inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void),
-  ) {
-    super(limits, clock, inspect);
+  constructor(actor: AllocatorRef) {
+    super(actor);
     this.actor.on('allocator.result', (r) => {
       this.captured = r;
     });
@@ -88,49 +90,40 @@ export class RebalancingGate extends AllocatorGate {
  * each round samples the peak use they reported since the previous round.
  */
 export class Rebalancer {
-  /** The rebalancer actor (inspectable). */
-  readonly actor: Actor<typeof rebalancerMachine>;
+  /** The rebalancer actor (the system actor's child `rebalancer`, while the system runs). */
+  private actor: RebalancerRef | undefined;
   private readonly leases = new Set<Lease>();
+  /** Outcomes, kept from the actor's snapshots (they outlive the actor, stopped at shutdown). */
+  private outcomes: readonly RebalanceOutcome[] = [];
 
   constructor(
     private readonly gate: RebalancingGate,
-    settings: RebalanceSettings,
-    clock: Clock,
-    logger: Logger,
-    inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void),
-  ) {
-    const machine = rebalancerMachine.provide({
-      actors: {
-        collectObservations: fromPromise<RebalanceObservations, void>(async () => this.collect()),
-        applyOpportunities: fromPromise(async ({ input }) =>
-          applyOpportunities(input.opportunities, this.gate.resize),
-        ),
-      },
-    });
-    this.actor = createActor(machine, {
-      input: {
-        config: settings.rules,
-        intervalMs: settings.intervalMs,
-        stepTimeoutMs: settings.stepTimeoutMs,
-        historySize: settings.historySize,
-      },
-      clock,
-      ...(inspect ? { inspect } : {}),
-    });
-    this.actor.subscribe({ error: (err) => logger.error({ err }, 'rebalancer actor error') });
-    this.actor.on('rebalancer.outcome', ({ outcome }) => logger.debug({ outcome }, 'rebalance'));
+    private readonly logger: Logger,
+  ) {}
+
+  /** The rebalancer machine's input for these settings (the system spawns it while running). */
+  static input(settings: RebalanceSettings): RebalancerInput {
+    return {
+      config: settings.rules,
+      intervalMs: settings.intervalMs,
+      stepTimeoutMs: settings.stepTimeoutMs,
+      historySize: settings.historySize,
+    };
   }
 
-  /** Start the rounds (the first one an interval from now). */
-  start(): void {
-    this.actor.start();
+  /** The system spawned the rebalancer actor (on entering `running`): follow it. */
+  attach(actor: RebalancerRef): void {
+    this.actor = actor;
+    actor.subscribe({
+      next: (s) => (this.outcomes = s.context.history),
+      error: (err) => this.logger.error({ err }, 'rebalancer actor error'),
+    });
+    actor.on('rebalancer.outcome', ({ outcome }) => this.logger.debug({ outcome }, 'rebalance'));
   }
 
-  /** Stop: no further rounds. Idempotent. */
-  stop(): void {
-    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'STOP' });
-    this.actor.stop();
-    this.leases.clear();
+  /** The machine's `applyOpportunities`: every planned resize through the allocator. */
+  apply(opportunities: Parameters<typeof applyOpportunities>[0]): ReturnType<typeof applyOpportunities> {
+    return applyOpportunities(opportunities, this.gate.resize);
   }
 
   /** Follow a granted lease: its reported use drives its allocation's size. */
@@ -140,12 +133,17 @@ export class Rebalancer {
 
   /** Run a round now instead of at the next interval (ignored while a round is running). */
   trigger(): void {
-    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'TRIGGER' });
+    if (this.actor?.getSnapshot().status === 'active') this.actor.send({ type: 'TRIGGER' });
   }
 
   /** Recorded outcomes, oldest first (bounded by `historySize`). */
   history(): readonly RebalanceOutcome[] {
-    return this.actor.getSnapshot().context.history;
+    return this.outcomes;
+  }
+
+  /** Stop following leases (the actor itself is stopped by the system machine). */
+  stop(): void {
+    this.leases.clear();
   }
 
   /**
@@ -154,7 +152,8 @@ export class Rebalancer {
    * The ledger's free amounts are not passed as a planning limit: the allocator is the authority, so
    * a grow it cannot fit is attempted and recorded as refused instead of silently dropped.
    */
-  private collect(): RebalanceObservations {
+  /** The machine's `collectObservations`. @internal */
+  collect(): RebalanceObservations {
     const ledger = this.gate.ledger();
     const observations: AllocationObservation[] = [];
     for (const lease of [...this.leases]) {

@@ -2,9 +2,8 @@
  * The system facade: `createAgentPoolSystem(options)` validates the configuration, builds the pools
  * and the root system actor, and exposes a promise-based API over them.
  */
-import { type Actor, createActor, fromPromise } from 'xstate';
+import { type Actor, createActor } from 'xstate';
 import type { ScaleRecord } from '../../machines/pool.machine.js';
-import { systemMachine } from '../../machines/system.machine.js';
 import { AgentPoolError, InvalidArgumentError, serializeError, UnknownPoolError } from '../errors/errors.js';
 import { bool, duration, knownKeys, num, record, signal as sig, str } from '../errors/validate.js';
 import { STOP_MARGIN_MS } from '../../machines/agent.machine.js';
@@ -12,16 +11,17 @@ import type { PoolMetricsSample, PoolMetricsSnapshot } from '../metrics/pool-met
 import { toPrometheus } from '../metrics/prometheus.js';
 import { type AnalyseOptions, analysePools, type Recommendation } from '../policies/optimizers.js';
 import { TokenBudgets } from '../structures/budget.js';
-import type { AgentSpec } from './agent-handle.js';
-import { AllocatorGate } from './allocator-gate.js';
+import type { AgentHandle, AgentSpec } from './agent-handle.js';
+import { AllocatorGate, type AllocatorRef } from './allocator-gate.js';
 import { type Clock, realClock, type TimerHandle } from './clock.js';
 import { parseSystem, type SystemConfig, type SystemOptions } from './config.js';
-import { Dispatcher, type DispatcherStats, type SubmitOptions } from './dispatcher.js';
+import { Dispatcher, type DispatcherRef, type DispatcherStats, type SubmitOptions } from './dispatcher.js';
 import { KeyGate, type ResourceGate, unlimitedGate } from './gates.js';
 import type { Lease } from './lease.js';
 import { createLogger, type Logger } from './logger.js';
-import { type AcquireRequest, Pool, type PoolStatus } from './pool.js';
-import { Rebalancer, RebalancingGate } from './rebalance.js';
+import { type AcquireRequest, Pool, type PoolRef, type PoolStatus } from './pool.js';
+import { Rebalancer, type RebalancerRef, RebalancingGate } from './rebalance.js';
+import { systemLogic, type TreeRegistry } from './tree.js';
 import type { RebalanceOutcome } from '../policies/rebalancing.js';
 import { neverFits, parseRequirements, parseTimeout, type Requirements } from './requirements.js';
 
@@ -84,7 +84,7 @@ class WakingKeyGate extends KeyGate {
 /** A running agentpool: pools of agents, leases, scaling, shutdown. */
 export class AgentPoolSystem {
   /** The root actor (inspectable). */
-  readonly actor: Actor<typeof systemMachine>;
+  readonly actor: Actor<ReturnType<typeof systemLogic>>;
   /** Validated configuration. */
   readonly config: SystemConfig;
   readonly clock: Clock;
@@ -105,6 +105,8 @@ export class AgentPoolSystem {
   /** The rebalancer (system option `rebalance`), when on and the allocator is the gate. */
   readonly rebalancer: Rebalancer | undefined;
   private rebalancerStarted = false;
+  /** Every agent by id (the agent actors' shared implementations find their handle here). */
+  private readonly agentRegistry = new Map<string, AgentHandle>();
   /** Why start() failed (a pool's typed start error), kept for start() to reject with. */
   private startError: unknown;
   /** The shutdown in progress or done: every later call waits for the same one. */
@@ -124,66 +126,91 @@ export class AgentPoolSystem {
     this.clock = options.clock ?? realClock;
     this.logger = options.logger ?? createLogger();
     const rebalance = gateOverride === undefined ? this.config.rebalance : undefined;
-    this.allocator =
-      gateOverride === undefined && Object.keys(this.config.limits).length > 0
-        ? rebalance
-          ? new RebalancingGate(this.config.limits, this.clock, options.inspect)
-          : new AllocatorGate(this.config.limits, this.clock, options.inspect)
-        : undefined;
-    this.rebalancer =
-      rebalance && this.allocator instanceof RebalancingGate
-        ? new Rebalancer(this.allocator, rebalance, this.clock, this.logger, options.inspect)
-        : undefined;
-    const gate: ResourceGate = gateOverride ?? this.allocator ?? unlimitedGate;
-    const agentHooks = tokenHooks(this.budgets);
-    for (const [type, pc] of this.config.pools) {
-      this.pools.set(
-        type,
-        new Pool(pc, {
-          clock: this.clock,
-          logger: this.logger,
-          keys: this.keys,
-          gate,
-          agentHooks,
-          onFreed: () => this.dispatcher.onFreed(),
-          ...(options.inspect ? { inspect: options.inspect } : {}),
-        }),
-      );
-    }
-    this.dispatcher = new Dispatcher(this.pools, this.clock, this.config.limits, options.inspect);
-    const machine = systemMachine.provide({
-      actors: {
-        startPools: fromPromise(async () => {
-          const results = await Promise.allSettled([...this.pools.values()].map((p) => p.start()));
-          const failed = results.find((r) => r.status === 'rejected');
-          if (failed) {
-            this.startError = failed.reason;
-            throw failed.reason;
-          }
-        }),
-        drainPools: fromPromise(async () => {
-          // Queued tasks are rejected now; running ones hold leases, which the pools' drain waits for.
-          void this.dispatcher.drain();
-          for (const p of this.pools.values()) p.drain();
-          // Each pool stops by itself once drained; the system machine's deadline bounds the wait.
-          await Promise.all([...this.pools.values()].map((p) => p.whenStopped()));
-        }),
-        stopPools: fromPromise(async ({ input }) => {
-          void this.dispatcher.drain();
-          await Promise.all([...this.pools.values()].map((p) => p.stop(input.graceful)));
-        }),
+    const limited = gateOverride === undefined && Object.keys(this.config.limits).length > 0;
+    // The one actor tree (src/runtime/tree.ts): the root spawns every pool, the dispatcher and the
+    // allocator now, and the rebalancer while running; pools spawn their agents, acquisitions, scaler.
+    const registry: TreeRegistry = {
+      pool: (type) => this.pools.get(type),
+      agent: (id) => this.agentRegistry.get(id),
+      dispatcher: () => this.dispatcher,
+      rebalancer: () => this.rebalancer,
+      logger: this.logger,
+    };
+    const machine = systemLogic(registry, {
+      startPools: async () => {
+        const results = await Promise.allSettled([...this.pools.values()].map((p) => p.start()));
+        const failed = results.find((r) => r.status === 'rejected');
+        if (failed) {
+          this.startError = failed.reason;
+          throw failed.reason;
+        }
+      },
+      drainPools: async () => {
+        // Queued tasks are rejected now; running ones hold leases, which the pools' drain waits for.
+        void this.dispatcher.drain();
+        for (const p of this.pools.values()) p.drain();
+        // Each pool stops by itself once drained; the system machine's deadline bounds the wait.
+        await Promise.all([...this.pools.values()].map((p) => p.whenStopped()));
+      },
+      stopPools: async (graceful) => {
+        void this.dispatcher.drain();
+        await Promise.all([...this.pools.values()].map((p) => p.stop(graceful)));
       },
     });
     // Beyond the pools' own bounded stops (abort grace + margins), a backstop that should never fire.
     let abortGrace = 0;
     for (const pc of this.config.pools.values()) abortGrace = Math.max(abortGrace, pc.timings.abortGraceMs);
     this.actor = createActor(machine, {
-      input: { stopTimeoutMs: abortGrace + 5 * STOP_MARGIN_MS },
+      input: {
+        stopTimeoutMs: abortGrace + 5 * STOP_MARGIN_MS,
+        pools: [...this.config.pools.values()].map((pc) => Pool.input(pc)),
+        ...(limited ? { allocator: AllocatorGate.input(this.config.limits) } : {}),
+        ...(limited && rebalance ? { rebalancer: Rebalancer.input(rebalance) } : {}),
+      },
       clock: this.clock,
       ...(options.inspect ? { inspect: options.inspect } : {}),
     });
     this.actor.subscribe({ error: (err) => this.logger.error({ err }, 'system actor error') });
     this.actor.start();
+    const children = this.actor.getSnapshot().children;
+    const allocatorRef = children.allocator as AllocatorRef | undefined;
+    this.allocator = allocatorRef
+      ? rebalance
+        ? new RebalancingGate(allocatorRef)
+        : new AllocatorGate(allocatorRef)
+      : undefined;
+    this.rebalancer =
+      rebalance && this.allocator instanceof RebalancingGate
+        ? new Rebalancer(this.allocator, this.logger)
+        : undefined;
+    const gate: ResourceGate = gateOverride ?? this.allocator ?? unlimitedGate;
+    const agentHooks = tokenHooks(this.budgets);
+    for (const [type, pc] of this.config.pools) {
+      const ref = children[`pool:${type}`] as PoolRef;
+      this.pools.set(
+        type,
+        new Pool(
+          pc,
+          {
+            clock: this.clock,
+            logger: this.logger,
+            keys: this.keys,
+            gate,
+            agentHooks,
+            agents: this.agentRegistry,
+            limits: this.config.limits,
+            onFreed: () => this.dispatcher.onFreed(),
+          },
+          ref,
+        ),
+      );
+    }
+    this.dispatcher = new Dispatcher(
+      this.pools,
+      this.clock,
+      this.config.limits,
+      children.dispatcher as DispatcherRef,
+    );
   }
 
   /** The system machine's state. */
@@ -213,10 +240,12 @@ export class AgentPoolSystem {
       this.actor.send({ type: 'START' });
       await this.until((s) => s === 'running' || s === 'stopped');
     }
-    // Rounds begin once the pools are up (and only once, whatever start() is called again).
+    // Rounds begin once the pools are up (and only once, whatever start() is called again): the
+    // system actor spawned the rebalancer on entering `running`.
     if (this.state === 'running' && !this.rebalancerStarted) {
       this.rebalancerStarted = true;
-      this.rebalancer?.start();
+      const ref = this.actor.getSnapshot().children.rebalancer as RebalancerRef | undefined;
+      if (ref) this.rebalancer?.attach(ref);
       this.scheduleMetrics();
     }
     if (this.state !== 'running') {
@@ -442,7 +471,6 @@ export class AgentPoolSystem {
     // No resizes while leases drain: a rebalancing round is an optimisation, not shutdown work.
     this.rebalancer?.stop();
     await this.until((s) => s === 'stopped');
-    this.allocator?.stop();
     const hooks = [...this.shutdownHooks];
     this.shutdownHooks.clear();
     // A failing hook must not keep shutdown from resolving or the other hooks from running.

@@ -21,7 +21,7 @@ import type { AgentPoolError } from '../../src/errors/errors.js';
 import { IGNORING_LISTENER } from '../../src/hosts/host.js';
 import { ThreadHost } from '../../src/hosts/thread-host.js';
 import { ManualClock, realClock } from '../../src/runtime/clock.js';
-import { makeAgent, until } from '../helpers/agents.js';
+import { makeAgent, startAgent, until } from '../helpers/agents.js';
 
 const mixed = pathToFileURL(join(import.meta.dirname, '../../bench/fixtures/mixed.agent.mjs'));
 
@@ -160,7 +160,7 @@ describe('thread host task channel (batched)', () => {
   });
 
   it('through an agent: a non-cloneable result is ERR_TASK_ERROR and the agent goes back to idle', async () => {
-    const a = makeAgent({ agent: mixed }).start();
+    const a = startAgent(makeAgent({ agent: mixed }));
     try {
       await until(() => a.accepting, 10_000, 'agent start');
       const e = (await a.run('badResult', null).catch((x: unknown) => x)) as AgentPoolError;

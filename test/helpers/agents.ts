@@ -2,6 +2,7 @@ import type { AgentTimings } from '../../machines/agent.machine.js';
 import { AgentHandle, type AgentSpec } from '../../src/runtime/agent-handle.js';
 import { type Clock, realClock } from '../../src/runtime/clock.js';
 import { createLogger } from '../../src/runtime/logger.js';
+import { startStandaloneAgent } from '../../src/runtime/tree.js';
 
 export const fixture = (name: string) => new URL(`../fixtures/${name}.agent.ts`, import.meta.url);
 
@@ -34,6 +35,11 @@ export function makeAgent(
     ...over,
     timings: { ...fastTimings, ...timings },
   });
+}
+
+/** Start a standalone agent (its own root actor), as a pool would spawn it. */
+export function startAgent(handle: AgentHandle): AgentHandle {
+  return startStandaloneAgent(handle, handle.clock, createLogger('silent'));
 }
 
 /** Wait (real time, bounded) until `pred` holds. */

@@ -6,11 +6,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { AgentPoolError } from '../../src/errors/errors.js';
 import { ThreadHost } from '../../src/hosts/thread-host.js';
 import type { AgentHandle } from '../../src/runtime/agent-handle.js';
-import { fixture, makeAgent, until } from '../helpers/agents.js';
+import { fixture, makeAgent, startAgent, until } from '../helpers/agents.js';
 
 const started: AgentHandle[] = [];
 function agent(...args: Parameters<typeof makeAgent>): AgentHandle {
-  const a = makeAgent(...args).start();
+  const a = startAgent(makeAgent(...args));
   started.push(a);
   return a;
 }

@@ -113,7 +113,7 @@ describe('rebalance: wired to the runtime', () => {
     const lease = await sys.acquire('work', { cycleId: 's1', requirements: { memoryMb: 1_000 } });
     lease.reportUsage({ memoryMb: 10 });
     await sys.shutdown({ graceful: false });
-    expect(sys.rebalancer!.actor.getSnapshot().status).not.toBe('active');
+    expect(sys.actor.getSnapshot().children.rebalancer).toBeUndefined();
     await clock.advanceAsync(10 * INTERVAL);
     expect(sys.rebalanceHistory()).toEqual([]);
   });

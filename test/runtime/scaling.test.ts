@@ -123,12 +123,13 @@ describe('scalePool', () => {
   });
 
   it('scale-down stops idle agents first and leaves leased agents serving', async () => {
-    const { sys } = await startSystem({ code: { min: 1, max: 4 } });
+    const { sys, clock } = await startSystem({ code: { min: 1, max: 4 } });
     await sys.scalePool('code', 4, 'up');
     const a = await sys.acquire('code', { cycleId: 'a' });
     const b = await sys.acquire('code', { cycleId: 'b' });
     const r = await sys.scalePool('code', 2, 'down');
     expect(r).toMatchObject({ current: 4, target: 2, actualDelta: -2, status: 'completed' });
+    await clock.advanceAsync(0); // the retired idle agents finish stopping (no clock time needed)
     const ids = sys
       .pool('code')
       .agentList()

@@ -19,8 +19,8 @@ const never = () => new Promise<void>(() => {});
 const machine = agentMachine.provide({
   actors: {
     startHost: fromPromise<void, { agentId: string }>(never),
-    stopHost: fromPromise<void, { graceMs: number; abortGraceMs: number }>(never),
-    killHost: fromPromise<void, { reason: string }>(never),
+    stopHost: fromPromise<void, { agentId: string; graceMs: number; abortGraceMs: number }>(never),
+    killHost: fromPromise<void, { agentId: string; reason: string }>(never),
     checkHealth: fromPromise<void, { agentId: string }>(never),
   },
 });

@@ -22,11 +22,11 @@ const MAX = 3;
 // Fakes never settle: the traversal delivers done/error events itself.
 const machine = poolMachine.provide({
   actors: {
-    applyScale: fromPromise<ApplyScaleOutput, { from: number; target: number; reason: string }>(
+    applyScale: fromPromise<ApplyScaleOutput, { type: string; from: number; target: number; reason: string }>(
       () => new Promise(() => {}),
     ),
-    drainPool: fromPromise<void>(() => new Promise(() => {})),
-    stopAgents: fromPromise<void, { graceful: boolean }>(() => new Promise(() => {})),
+    drainPool: fromPromise<void, { type: string }>(() => new Promise(() => {})),
+    stopAgents: fromPromise<void, { type: string; graceful: boolean }>(() => new Promise(() => {})),
   },
 });
 

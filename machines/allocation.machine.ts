@@ -27,6 +27,8 @@ export interface AllocationInput {
   allocationId: string;
   /** Agent holding it. */
   owner: string;
+  /** Pool type of the agent (the runtime finds the lease through it). */
+  pool?: string;
   /** Cycle it serves, if any. */
   cycleId?: string;
   /** What the allocator granted. */
@@ -44,6 +46,7 @@ export type AllocationReleaseCause = 'released' | 'expired' | 'agent-lost';
 export interface AllocationContext {
   allocationId: string;
   owner: string;
+  pool: string | undefined;
   cycleId: string | undefined;
   amounts: ResourceAmounts;
   ttlMs: number;
@@ -54,6 +57,8 @@ export interface AllocationContext {
   pendingChange: ResizeChange | undefined;
   /** Set on entry to `released`. */
   releaseCause: AllocationReleaseCause | undefined;
+  /** Why the last resize was refused (cleared by one that succeeds). */
+  lastResizeError: string | undefined;
 }
 
 /** Events {@link allocationMachine} accepts. */
@@ -98,6 +103,8 @@ export const allocationMachine = setup({
   actions: {
     /** The one release: tell the allocator. Runs on entry to `released`, so exactly once. */
     releaseAllocation: (_, _params: { allocationId: string; cause: AllocationReleaseCause }) => {},
+    /** A resize was applied: the holder follows the new amounts (e.g. the agent's memory watchdog). */
+    reportResized: (_, _params: { allocationId: string; amounts: ResourceAmounts }) => {},
     /** A resize was refused or timed out; the allocation keeps its amounts. */
     reportResizeFailed: (_, _params: { allocationId: string; error: string }) => {},
   },
@@ -110,6 +117,7 @@ export const allocationMachine = setup({
   context: ({ input }) => ({
     allocationId: input.allocationId,
     owner: input.owner,
+    pool: input.pool,
     cycleId: input.cycleId,
     amounts: input.amounts,
     ttlMs: input.ttlMs ?? DEFAULT_ALLOCATION_TTL_MS,
@@ -117,6 +125,7 @@ export const allocationMachine = setup({
     renewals: 0,
     pendingChange: undefined,
     releaseCause: undefined,
+    lastResizeError: undefined,
   }),
   initial: 'live',
   states: {
@@ -146,12 +155,29 @@ export const allocationMachine = setup({
                 }),
                 onDone: {
                   target: 'active',
-                  actions: assign({ amounts: ({ event }) => event.output, pendingChange: undefined }),
+                  actions: [
+                    assign({
+                      amounts: ({ event }) => event.output,
+                      pendingChange: undefined,
+                      lastResizeError: undefined,
+                    }),
+                    {
+                      type: 'reportResized',
+                      params: ({ context, event }) => ({
+                        allocationId: context.allocationId,
+                        amounts: event.output,
+                      }),
+                    },
+                  ],
                 },
                 onError: {
                   target: 'active',
                   actions: [
-                    assign({ pendingChange: undefined }),
+                    assign({
+                      pendingChange: undefined,
+                      lastResizeError: ({ event }) =>
+                        String((event.error as Error | undefined)?.message ?? event.error),
+                    }),
                     {
                       type: 'reportResizeFailed',
                       params: ({ context, event }) => ({
@@ -166,7 +192,7 @@ export const allocationMachine = setup({
                 resizeTimeout: {
                   target: 'active',
                   actions: [
-                    assign({ pendingChange: undefined }),
+                    assign({ pendingChange: undefined, lastResizeError: 'resize timed out' }),
                     {
                       type: 'reportResizeFailed',
                       params: ({ context }) => ({

@@ -22,6 +22,7 @@
 import { assign, emit, enqueueActions, fromPromise, setup, stopChild } from 'xstate';
 import { type AcquisitionInput, acquisitionMachine } from './acquisition.machine.js';
 import { type AgentInput, agentMachine } from './agent.machine.js';
+import { type AllocationInput, allocationMachine } from './allocation.machine.js';
 import { type ScalerInput, scalerMachine } from './scaler.machine.js';
 
 /** One scaling decision, as kept in the pool's history. */
@@ -91,6 +92,8 @@ export type PoolMachineEvent =
   | { type: 'AGENT_REMOVED'; agentId: string; counted: boolean }
   /** An acquire must wait: its acquisition actor is spawned as child `id`. */
   | { type: 'ACQUIRE_QUEUED'; id: string; input: AcquisitionInput }
+  /** A lease reserved resources: its allocation actor (TTL, resize, release) is spawned as child `id`. */
+  | { type: 'ALLOCATION_GRANTED'; id: string; input: AllocationInput }
   /** The pool is autoscaled: its scaler actor is spawned as child `scaler` (stopped when the pool drains). */
   | { type: 'SCALER_START'; input: ScalerInput }
   /** An agent reached idle: starts work again. */
@@ -149,6 +152,7 @@ export const poolMachine = setup({
     /** Child kinds: one agent actor per agent, one acquisition per waiting acquire, one scaler. */
     agent: agentMachine,
     acquisition: acquisitionMachine,
+    allocation: allocationMachine,
     scaler: scalerMachine,
     /** Start or (idle-first, gracefully) stop agents to move from `from` to `target`. */
     applyScale: fromPromise<ApplyScaleOutput, { type: string; from: number; target: number; reason: string }>(
@@ -390,6 +394,15 @@ export const poolMachine = setup({
             ),
             emit(({ event }) => ({ type: 'pool.acquisitionSpawned' as const, id: event.id })),
           ],
+        },
+        ALLOCATION_GRANTED: {
+          actions: enqueueActions(({ enqueue, event }) =>
+            enqueue.spawnChild('allocation', {
+              id: event.id,
+              systemId: `allocation:${event.id}`,
+              input: event.input,
+            }),
+          ),
         },
         SCALER_START: {
           actions: enqueueActions(({ enqueue, event, context }) =>

@@ -74,6 +74,8 @@ export interface Host {
    * stays above it; the inline host cannot measure one task's memory and ignores it.
    */
   run(taskId: string, task: string, input: unknown, limits?: TaskLimits): Promise<TaskOutcome>;
+  /** Change a running task's limits (its allocation was resized); hosts that cannot enforce them ignore it. */
+  limit(taskId: string, limits: TaskLimits): void;
   /** Signal one task to stop (its `ctx.signal` fires). */
   abort(taskId: string, reason: string): void;
   /** Round trip to the agent; rejects if it does not answer. */

@@ -59,6 +59,9 @@ export class InlineHost implements Host {
     });
   }
 
+  // One task's memory cannot be told apart in a shared heap (see Host.run): nothing to enforce.
+  limit(_taskId: string, _limits: TaskLimits): void {}
+
   abort(taskId: string, reason: string): void {
     this.runner?.abort(taskId, reason);
   }

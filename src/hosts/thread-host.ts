@@ -226,6 +226,12 @@ export class ThreadHost implements Host {
     });
   }
 
+  limit(taskId: string, limits: TaskLimits): void {
+    if (!this.alive || limits.memoryMb === undefined) return;
+    this.flush(); // after the run it belongs to (same port, in order)
+    this.port!.postMessage({ type: 'ap:mem', taskId, mb: limits.memoryMb } satisfies SideMessage);
+  }
+
   abort(taskId: string, reason: string): void {
     if (!this.alive) return;
     // Post any batched runs first: the abort must reach the worker after the task it aborts.

@@ -263,8 +263,13 @@ export function applyOpportunities(
     } catch (e) {
       r = { ok: false, error: e instanceof Error ? e.message : String(e) };
     }
-    if (!r.ok) return { opportunity, applied: false, freed: 0, granted: 0, error: r.error };
-    const change = r.after - r.before;
-    return { opportunity, applied: true, freed: Math.max(0, -change), granted: Math.max(0, change) };
+    return outcomeOf(opportunity, r);
   });
+}
+
+/** The outcome of one opportunity from its resize's answer (what was really freed or granted). */
+export function outcomeOf(opportunity: Opportunity, r: ReturnType<ResizeThroughAllocator>): RebalanceOutcome {
+  if (!r.ok) return { opportunity, applied: false, freed: 0, granted: 0, error: r.error };
+  const change = r.after - r.before;
+  return { opportunity, applied: true, freed: Math.max(0, -change), granted: Math.max(0, change) };
 }

@@ -69,13 +69,16 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Cycle charged for the task's token reservations (set by the lease). */
   cycleId?: string;
-  /** The task's memory allocation in MB (set by the lease from its requirements); see `Host.run`. */
+  /** The task's memory allocation in MB (set by the lease from its allocation); see `Host.run`. */
   memoryMb?: number;
+  /** The lease the task runs under (set by the lease): its allocation's resizes and expiry reach it. */
+  leaseId?: string;
 }
 
 interface Pending {
   task: string;
   cycleId: string | undefined;
+  leaseId: string | undefined;
   resolve(v: unknown): void;
   reject(e: unknown): void;
   timer: TimerHandle | undefined;
@@ -254,6 +257,26 @@ export class AgentHandle {
     queueMicrotask(() => this.spec.onStartFailed?.(this, err));
   }
 
+  /** A lease's allocation was resized: its running tasks' memory watchdog follows the new size. */
+  setLeaseMemory(leaseId: string, memoryMb: number): void {
+    const host = this.host;
+    if (!host) return;
+    for (const [id, p] of this.pending) if (p.leaseId === leaseId) host.limit(id, { memoryMb });
+  }
+
+  /**
+   * A lease ended under its running tasks (its allocation expired): their callers get `err` now, and
+   * each task is escalated like an overdue one (abort signal, then the kill after `abortGraceMs`), so
+   * the agent is offered to nobody until it let go.
+   */
+  endLeaseTasks(leaseId: string, err: Error): void {
+    for (const [id, p] of [...this.pending]) {
+      if (p.leaseId !== leaseId) continue;
+      if (this.settle(id, err, false))
+        this.actor.send({ type: 'TASK_OVERDUE', taskId: id, reason: 'cancelled' });
+    }
+  }
+
   /** `killHostNow`: no host is left running (crashed and final states). Idempotent. */
   killHostNow(): void {
     const h = this.host;
@@ -331,6 +354,7 @@ export class AgentHandle {
       const p: Pending = {
         task,
         cycleId: opts.cycleId,
+        leaseId: opts.leaseId,
         resolve,
         reject,
         timer: undefined,

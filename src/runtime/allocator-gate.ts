@@ -6,8 +6,8 @@
  */
 import type { ActorRefFrom } from 'xstate';
 import type { AllocatorInput, AllocatorResult, allocatorMachine } from '../../machines/allocator.machine.js';
-import { DEFAULT_ALLOCATION_POLICY } from '../policies/allocation.js';
-import { Ledger } from '../structures/ledger.js';
+import { type AllocationPolicyConfig, DEFAULT_ALLOCATION_POLICY } from '../policies/allocation.js';
+import { Ledger, type ResizeChange } from '../structures/ledger.js';
 import type { ResourceName } from './config.js';
 import type { GateReservation, ResourceGate } from './gates.js';
 
@@ -23,11 +23,20 @@ export class AllocatorGate implements ResourceGate {
   private readonly awaiting = new Set<string>();
   private seq = 0;
 
-  /** The allocator machine's input for the system's global limits (the system spawns it with this). */
-  static input(limits: Partial<Record<ResourceName, number>>): AllocatorInput {
-    // Leases get exactly what they asked for: the grow/squeeze optimisation is for rebalanced
-    // long-lived allocations, not for a caller that sized its request.
-    return { ledger: new Ledger({ limits }), policy: { ...DEFAULT_ALLOCATION_POLICY, enabled: false } };
+  /**
+   * The allocator machine's input for the system's global limits (the system spawns it with this).
+   * `policy` is the allocation optimiser (src/policies/allocation.ts; system option `allocation`): on by
+   * default, it grows a grant up to 1.5× while the ledger is below 60 % used, grants exactly the
+   * request below 80 %, and squeezes to 0.8× above; `false` grants every request exactly.
+   */
+  static input(
+    limits: Partial<Record<ResourceName, number>>,
+    policy: AllocationPolicyConfig | false,
+  ): AllocatorInput {
+    return {
+      ledger: new Ledger({ limits }),
+      policy: policy === false ? { ...DEFAULT_ALLOCATION_POLICY, enabled: false } : policy,
+    };
   }
 
   constructor(actor: AllocatorRef) {
@@ -46,7 +55,8 @@ export class AllocatorGate implements ResourceGate {
       requestId,
       owner,
       request: amounts as Record<string, number>,
-      exact: true,
+      // The allocator's policy sizes the grant (exact when the optimiser is off).
+      exact: false,
     });
     this.awaiting.delete(requestId);
     const r = this.results.get(requestId);
@@ -56,6 +66,8 @@ export class AllocatorGate implements ResourceGate {
       let released = false;
       return {
         ok: true,
+        granted: { ...r.allocation.amounts } as Partial<Record<ResourceName, number>>,
+        allocationId: id,
         release: () => {
           if (released) return;
           released = true;
@@ -73,6 +85,25 @@ export class AllocatorGate implements ResourceGate {
     }
     const why = r && 'error' in r ? r.error.message : 'allocator did not answer';
     return { ok: false, resource: why, requested: 0, available: 0 };
+  }
+
+  /**
+   * Resize an allocation through the allocator (answered while the event is processed); returns the
+   * new amounts. Throws when refused (the reason names the resource) or when the allocation is gone.
+   */
+  resizeTo(allocationId: string, change: ResizeChange): Record<string, number> {
+    const requestId = `z${++this.seq}`;
+    this.awaiting.add(requestId);
+    this.actor.send({ type: 'RESIZE', requestId, allocationId, change });
+    this.awaiting.delete(requestId);
+    const r = this.results.get(requestId);
+    this.results.delete(requestId);
+    if (r?.ok === true && 'allocation' in r) return { ...r.allocation.amounts };
+    if (r && r.ok === false && 'reason' in r) {
+      const { resource, requested, available, scope } = r.reason;
+      throw new Error(`${resource}: ${requested} requested, ${available} available (${scope} limit)`);
+    }
+    throw new Error(r && 'error' in r ? r.error.message : 'allocator did not answer');
   }
 
   /**

@@ -5,6 +5,12 @@
  */
 import type { ActorOptions, AnyActorLogic } from 'xstate';
 import type { AgentTimings } from '../../machines/agent.machine.js';
+import { DEFAULT_ALLOCATION_TTL_MS } from '../../machines/allocation.machine.js';
+import {
+  type AllocationPolicyConfig,
+  type AllocationPolicyInput,
+  resolveAllocationPolicy,
+} from '../policies/allocation.js';
 import { type AgentDefinition, isAgentDefinition } from '../agent/define.js';
 import { ConfigError, InvalidArgumentError } from '../errors/errors.js';
 import { bool, duration, invalid, knownKeys, num, record, str, strings } from '../errors/validate.js';
@@ -250,6 +256,24 @@ export interface SystemOptions {
    * @example { intervalMs: 30_000, memoryGiveBack: 0.25 }
    */
   rebalance?: boolean | RebalanceOptions;
+  /**
+   * The allocation optimiser for leases with requirements under global `limits`
+   * (src/policies/allocation.ts): per resource, on how full the ledger is before the grant — below
+   * 60 % used a grant grows up to 1.5× the request (headroom that saves a resize), below 80 % it is
+   * exactly the request, at or above 80 % it is squeezed to 0.8× (never below the per-agent minimum).
+   * Tokens are always exact. A lease's granted amounts are `lease.allocation.amounts`; a thread agent's
+   * memory watchdog follows them. `false` grants every request exactly. Options tune the thresholds.
+   * @default on (the seed's 1.5× / 1× / 0.8× rule)
+   */
+  allocation?: boolean | AllocationPolicyInput;
+  /**
+   * How long a lease's resource allocation lives unless released: when it expires its resources go
+   * back to the ledger and the holder's lease ends — running tasks are aborted and later calls
+   * reject with `ERR_LEASE_EXPIRED`. Per acquire: `options.ttlMs`. Only leases that reserve
+   * resources (`requirements`) have an allocation, and so a TTL.
+   * @default 14_400_000 (4 h, the seed's lease)
+   */
+  leaseTtlMs?: number;
 }
 
 /** An XState inspector as the runtime passes it to `createActor`: an observer object or a function. */
@@ -359,6 +383,8 @@ const SYSTEM_KEYS = new Set([
   'metricsIntervalMs',
   'budgets',
   'rebalance',
+  'allocation',
+  'leaseTtlMs',
 ]);
 /** Names of the numeric resources. */
 export const RESOURCE_NAMES = ['memoryMb', 'cpuCores', 'tokens', 'diskMb', 'networkMbps'] as const;
@@ -508,6 +534,10 @@ export interface SystemConfig {
   metricsIntervalMs: number;
   /** Rebalancing settings, or undefined when off. */
   rebalance: RebalanceSettings | undefined;
+  /** The allocation optimiser, or false when grants are exact. */
+  allocation: AllocationPolicyConfig | false;
+  /** Lifetime of a lease's resource allocation. */
+  leaseTtlMs: number;
   /** The XState inspector passed to every actor, or undefined when off. */
   inspect: Inspector | undefined;
 }
@@ -536,6 +566,14 @@ export function parseSystem(raw: unknown): SystemConfig {
     shutdownDeadlineMs: duration('config', 'shutdownDeadlineMs', o.shutdownDeadlineMs, 30_000),
     metricsIntervalMs: duration('config', 'metricsIntervalMs', o.metricsIntervalMs, 60_000),
     rebalance: parseRebalance(o.rebalance, limits),
+    allocation:
+      o.allocation === false
+        ? false
+        : resolveAllocationPolicy(
+            o.allocation === true || o.allocation === undefined ? {} : o.allocation,
+            'allocation',
+          ),
+    leaseTtlMs: duration('config', 'leaseTtlMs', o.leaseTtlMs, DEFAULT_ALLOCATION_TTL_MS, { positive: true }),
     inspect,
   };
 }

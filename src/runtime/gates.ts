@@ -36,7 +36,15 @@ export class KeyGate {
 
 /** Result of a ledger reservation. */
 export type GateReservation =
-  { ok: true; release(): void } | { ok: false; resource: string; requested: number; available: number };
+  | {
+      ok: true;
+      release(): void;
+      /** What was granted when the ledger's allocation policy sized it (else the request itself). */
+      granted?: Partial<Record<ResourceName, number>>;
+      /** The ledger's id of the allocation, when there is a ledger. */
+      allocationId?: string;
+    }
+  | { ok: false; resource: string; requested: number; available: number };
 
 /** The global resource ledger as pools see it. */
 export interface ResourceGate {

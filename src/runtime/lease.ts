@@ -44,8 +44,15 @@ export class Lease {
   private releasedFlag = false;
   /** Why the lease ended without the caller releasing it, if it did. */
   lostReason: string | undefined;
-  /** Give back what the global ledger reserved for this lease (set by the pool). */
+  /** Give back what the global ledger reserved for this lease (set by the pool). @internal */
   releaseResources: (() => void) | undefined;
+  /**
+   * The lease's resource allocation, when it reserved resources (`requirements`): its id (an actor of
+   * the pool, `allocation:<id>` in the tree) and the amounts granted now — the allocation optimiser may
+   * grant more or less than asked, and the rebalancer resizes it; a thread agent's memory watchdog
+   * follows `amounts.memoryMb`.
+   */
+  allocation: { id: string; amounts: Readonly<Record<string, number>>; expiresAt: number } | undefined;
   /** Peak use reported since the rebalancer last looked, and how many reports it is over. */
   private usagePeak: LeaseUsage | undefined;
   private usageSamples = 0;
@@ -75,6 +82,11 @@ export class Lease {
     return this.agent.id;
   }
 
+  /** True once the allocation's TTL ended the lease (see {@link expire}). */
+  get hasExpired(): boolean {
+    return this.expired;
+  }
+
   /** True once released (by the caller or automatically). */
   get released(): boolean {
     return this.releasedFlag;
@@ -100,6 +112,7 @@ export class Lease {
       return Promise.reject(e as Error);
     }
     if (this.releasedFlag) {
+      if (this.expired) return Promise.reject(this.expiredError());
       return Promise.reject(
         new AgentPoolError(
           'ERR_LEASE_RELEASED',
@@ -110,10 +123,11 @@ export class Lease {
         ),
       );
     }
-    const memoryMb = this.requirements.memoryMb;
+    const memoryMb = this.allocation?.amounts.memoryMb ?? this.requirements.memoryMb;
     return this.agent.run(task, input, {
       ...options,
       cycleId: this.cycleId,
+      leaseId: this.id,
       // The lease's memory allocation: a thread agent whose heap stays above it is stopped.
       ...(memoryMb !== undefined ? { memoryMb } : {}),
     });
@@ -163,6 +177,36 @@ export class Lease {
     this.usagePeak = undefined;
     this.usageSamples = 0;
     return peak === undefined ? undefined : { peak, samples };
+  }
+
+  private expired = false;
+
+  private expiredError(): AgentPoolError {
+    return new AgentPoolError(
+      'ERR_LEASE_EXPIRED',
+      `lease ${this.id} expired: its allocation's TTL passed before it was released`,
+      {
+        details: {
+          leaseId: this.id,
+          allocationId: this.allocation?.id,
+          expiresAt: this.allocation?.expiresAt,
+        },
+      },
+    );
+  }
+
+  /**
+   * The allocation's TTL fired: the resources are already back in the ledger; running tasks are
+   * aborted (their callers get `ERR_LEASE_EXPIRED`), later calls reject with it, the agent goes back.
+   * @internal
+   */
+  expire(): void {
+    if (this.releasedFlag) return;
+    this.expired = true;
+    this.lostReason = 'expired';
+    this.agent.endLeaseTasks(this.id, this.expiredError());
+    this.releasedFlag = true;
+    this.owner.releaseLease(this);
   }
 
   /** Released by the runtime (agent lost, shutdown). */

@@ -12,6 +12,7 @@ import type { ActorRefFrom } from 'xstate';
 import { whenDone } from './actor-done.js';
 import type { AcquisitionFailure, acquisitionMachine } from '../../machines/acquisition.machine.js';
 import { STOP_MARGIN_MS } from '../../machines/agent.machine.js';
+import type { allocationMachine } from '../../machines/allocation.machine.js';
 import type { PoolInput, poolMachine, ScaleRecord } from '../../machines/pool.machine.js';
 import type { ScalerRecord, scalerMachine } from '../../machines/scaler.machine.js';
 import {
@@ -30,7 +31,7 @@ import { type AgentView, type BalancingStrategy, createStrategy } from '../polic
 import { createRng, type Rng } from '../sim/random.js';
 import type { Clock } from './clock.js';
 import type { PoolConfig, ResourceName } from './config.js';
-import type { KeyGate, ResourceGate } from './gates.js';
+import type { GateReservation, KeyGate, ResourceGate } from './gates.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import type { Logger } from './logger.js';
 import type { Requirements } from './requirements.js';
@@ -47,6 +48,8 @@ export interface PoolDeps {
   agents: Map<string, AgentHandle>;
   /** The system's global limits (a request above them can never be served). */
   limits: Partial<Record<ResourceName, number>>;
+  /** Default lifetime of a lease's allocation (system option `leaseTtlMs`). */
+  leaseTtlMs: number;
   /** Called when an agent slot became free and no acquire waiter took it (the dispatcher pulls work). */
   onFreed?: (pool: Pool) => void;
   /** Token accounting hooks for agents (optional). */
@@ -57,6 +60,9 @@ export interface PoolDeps {
 export type PoolRef = ActorRefFrom<typeof poolMachine>;
 type AcquisitionRef = ActorRefFrom<typeof acquisitionMachine>;
 type ScalerRef = ActorRefFrom<typeof scalerMachine>;
+type AllocationRef = ActorRefFrom<typeof allocationMachine>;
+/** A reservation the gate granted. */
+type Granted = Extract<GateReservation, { ok: true }>;
 
 /** What a waiting acquisition's actor does, per named action of machines/acquisition.machine.ts. */
 export interface WaiterHooks {
@@ -78,6 +84,8 @@ export interface AcquireRequest {
   signal: AbortSignal | undefined;
   concurrencyKey: string | undefined;
   concurrencyLimit: number;
+  /** Lifetime of the lease's allocation, when it reserves resources. @default system `leaseTtlMs` */
+  ttlMs?: number;
 }
 
 interface Waiter {
@@ -88,7 +96,7 @@ interface Waiter {
   readonly actor: AcquisitionRef | undefined;
   hooks: WaiterHooks;
   agent: AgentHandle | undefined;
-  reservation: (() => void) | undefined;
+  reservation: Granted | undefined;
 }
 
 /** Counters of one pool. */
@@ -145,6 +153,8 @@ export class Pool implements LeaseOwner {
   private readonly startWaiters = new Map<AgentHandle, (ok: boolean) => void>();
   /** The promise each start waiter settles (to drop the start watch with it). */
   private readonly startWaiterDone = new Map<AgentHandle, Promise<boolean>>();
+  /** Live leases by their allocation's id (the allocation actors' implementations find them here). */
+  private readonly leaseByAllocation = new Map<string, Lease>();
   /** Waiting acquisitions by id: where their actors' shared implementations find their hooks. */
   private readonly waiterById = new Map<string, Waiter>();
   private seq = 0;
@@ -388,7 +398,7 @@ export class Pool implements LeaseOwner {
       const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
       if (r.ok) {
         this.counters.grantedImmediately++;
-        return Promise.resolve(this.grant(agent, req, now, r.release));
+        return Promise.resolve(this.grant(agent, req, now, r));
       }
       this.returnAgent(agent);
       this.counters.rejected++;
@@ -411,7 +421,7 @@ export class Pool implements LeaseOwner {
       if (agent.accepting && !this.retiring.has(agent)) this.free.add(agent);
       return undefined;
     }
-    return this.grant(agent, req, queuedAt ?? this.deps.clock.now(), r.release);
+    return this.grant(agent, req, queuedAt ?? this.deps.clock.now(), r);
   }
 
   /**
@@ -491,7 +501,7 @@ export class Pool implements LeaseOwner {
     if (!r.ok) return undefined;
     agent.leases++;
     if (agent.leases >= this.config.concurrency) this.free.delete(agent);
-    return this.grant(agent, req, queuedAt ?? this.deps.clock.now(), r.release);
+    return this.grant(agent, req, queuedAt ?? this.deps.clock.now(), r);
   }
 
   /**
@@ -537,7 +547,7 @@ export class Pool implements LeaseOwner {
           w.agent = undefined;
           if (reservation || agent) {
             queueMicrotask(() => {
-              reservation?.();
+              reservation?.release();
               if (agent) {
                 this.deps.keys.release(req.concurrencyKey); // taken with the offer
                 this.returnAgent(agent);
@@ -557,7 +567,7 @@ export class Pool implements LeaseOwner {
             if (!r.ok) {
               actor.send({ type: 'RESERVE_FAILED', resource: r.resource });
             } else if (actor.getSnapshot().status === 'active') {
-              w.reservation = r.release;
+              w.reservation = r;
               actor.send({ type: 'RESERVED' });
             } else {
               r.release();
@@ -568,11 +578,12 @@ export class Pool implements LeaseOwner {
           cleanup();
           this.waiters.delete(w);
           const agent = w.agent!;
-          const release = w.reservation;
+          const reservation = w.reservation;
           w.agent = undefined;
           w.reservation = undefined;
           this.counters.grantedAfterWait++;
-          resolve(this.grant(agent, req, w.startedAt, release, true));
+          // The grant spawns the lease's allocation actor: after this transition, not inside it.
+          queueMicrotask(() => resolve(this.grant(agent, req, w.startedAt, reservation, true)));
         },
         onRejected: (f) => {
           cleanup();
@@ -637,7 +648,7 @@ export class Pool implements LeaseOwner {
     agent: AgentHandle,
     req: AcquireRequest,
     startedAt: number,
-    release: (() => void) | undefined,
+    reservation: Granted | undefined,
     keyTaken = false,
   ): Lease {
     const now = this.deps.clock.now();
@@ -653,14 +664,105 @@ export class Pool implements LeaseOwner {
       now,
       now - startedAt,
     );
-    lease.releaseResources = release;
+    lease.releaseResources = reservation?.release;
     this.markLeases(now);
     this.leases.add(lease);
+    if (reservation) this.allocate(lease, reservation, req, now);
     this.waits.record(now - startedAt);
     this.metrics.recordWait((now - startedAt) / 1000);
     if (this.windowWaits.length < 10_000) this.windowWaits.push(now - startedAt);
     this.strategy?.onDispatch?.(agent.id, { id: lease.id }, now);
     return lease;
+  }
+
+  /**
+   * A lease that reserved resources owns an allocation actor (machines/allocation.machine.ts), the pool
+   * actor's child `<allocationId>`: its TTL expires the lease, the rebalancer resizes through it, and
+   * its one final state gives the resources back exactly once (release, expiry or agent loss).
+   */
+  private allocate(lease: Lease, r: Granted, req: AcquireRequest, now: number): void {
+    const requested = amountsOf(req.requirements);
+    if (Object.keys(requested).length === 0) return;
+    const amounts = { ...(r.granted ?? requested) } as Record<string, number>;
+    const id = r.allocationId ?? lease.id;
+    const ttlMs = req.ttlMs ?? this.deps.leaseTtlMs;
+    lease.allocation = { id, amounts, expiresAt: now + ttlMs };
+    this.leaseByAllocation.set(id, lease);
+    this.actor.send({
+      type: 'ALLOCATION_GRANTED',
+      id,
+      input: {
+        allocationId: id,
+        owner: lease.agent.id,
+        pool: this.type,
+        cycleId: lease.cycleId,
+        amounts,
+        ttlMs,
+      },
+    });
+    this.allocationRef(id)?.send({ type: 'ACTIVATE' });
+  }
+
+  private allocationRef(id: string): AllocationRef | undefined {
+    return this.actor.getSnapshot().children[id] as AllocationRef | undefined;
+  }
+
+  /** The allocation machine's `releaseAllocation` (its final state): the ledger gets the resources back. */
+  onAllocationReleased(allocationId: string, cause: 'released' | 'expired' | 'agent-lost'): void {
+    const lease = this.leaseByAllocation.get(allocationId);
+    if (!lease) return;
+    this.leaseByAllocation.delete(allocationId);
+    const release = lease.releaseResources;
+    lease.releaseResources = undefined;
+    // After this transition: giving back drives the allocator actor, ending the lease drives the agent.
+    queueMicrotask(() => {
+      release?.();
+      if (cause === 'expired') lease.expire();
+    });
+  }
+
+  /** The allocation machine's `reportResized`: the lease and its running tasks follow the new size. */
+  onAllocationResized(allocationId: string, amounts: Readonly<Record<string, number>>): void {
+    const lease = this.leaseByAllocation.get(allocationId);
+    if (!lease?.allocation) return;
+    const before = lease.allocation.amounts.memoryMb;
+    lease.allocation = { ...lease.allocation, amounts: { ...amounts } };
+    const mb = amounts.memoryMb;
+    if (mb !== undefined && mb !== before) queueMicrotask(() => lease.agent.setLeaseMemory(lease.id, mb));
+  }
+
+  /**
+   * Resize a lease's allocation through its allocation actor (the rebalancer's way): resolves once the
+   * actor is back in `active`, with the amount of the changed resource before and after.
+   */
+  resizeAllocation(
+    allocationId: string,
+    delta: Readonly<Record<string, number>>,
+  ): Promise<{ ok: true; before: number; after: number } | { ok: false; error: string }> {
+    const ref = this.allocationRef(allocationId);
+    const resource = Object.keys(delta)[0];
+    if (!ref || ref.getSnapshot().status !== 'active' || resource === undefined)
+      return Promise.resolve({ ok: false, error: `allocation ${allocationId} is not live` });
+    const before = ref.getSnapshot().context.amounts[resource] ?? 0;
+    return new Promise((resolve) => {
+      let sent = false;
+      const sub = ref.subscribe({
+        next: (s) => {
+          if (!sent || s.context.pendingChange !== undefined) return;
+          sub.unsubscribe();
+          const error = s.context.lastResizeError;
+          resolve(
+            error !== undefined
+              ? { ok: false, error }
+              : { ok: true, before, after: s.context.amounts[resource] ?? 0 },
+          );
+        },
+        complete: () => resolve({ ok: false, error: `allocation ${allocationId} was released` }),
+        error: () => resolve({ ok: false, error: `allocation ${allocationId} failed` }),
+      });
+      sent = true;
+      ref.send({ type: 'RESIZE', change: { delta } });
+    });
   }
 
   /** LeaseOwner: a lease ended (released by the caller or lost with its agent). */
@@ -674,8 +776,18 @@ export class Pool implements LeaseOwner {
       lease.lostReason ? 'error' : 'success',
     );
     this.deps.keys.release(lease.concurrencyKey);
-    lease.releaseResources?.();
-    lease.releaseResources = undefined;
+    // Through the allocation actor when there is one (its final state releases exactly once).
+    const alloc = lease.allocation && this.allocationRef(lease.allocation.id);
+    if (alloc && alloc.getSnapshot().status === 'active') {
+      alloc.send({
+        type:
+          lease.lostReason === 'agent gone' || lease.lostReason === 'agent failed' ? 'AGENT_LOST' : 'RELEASE',
+      });
+    } else {
+      if (lease.allocation) this.leaseByAllocation.delete(lease.allocation.id);
+      lease.releaseResources?.();
+      lease.releaseResources = undefined;
+    }
     const agent = lease.agent;
     agent.leases = Math.max(0, agent.leases - 1);
     if (this.retiring.has(agent)) {

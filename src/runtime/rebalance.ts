@@ -17,7 +17,8 @@ import type {
 } from '../../machines/rebalancer.machine.js';
 import {
   type AllocationObservation,
-  applyOpportunities,
+  type Opportunity,
+  outcomeOf,
   type RebalanceOutcome,
   type ResizeThroughAllocator,
 } from '../policies/rebalancing.js';
@@ -96,9 +97,17 @@ export class Rebalancer {
   /** Outcomes, kept from the actor's snapshots (they outlive the actor, stopped at shutdown). */
   private outcomes: readonly RebalanceOutcome[] = [];
 
+  /**
+   * @param resizeLease resizes a lease's allocation through its allocation actor (the pool's
+   *   `resizeAllocation`), so the lease and its agent's memory watchdog follow the new size
+   */
   constructor(
     private readonly gate: RebalancingGate,
     private readonly logger: Logger,
+    private readonly resizeLease: (
+      lease: Lease,
+      delta: Readonly<Record<string, number>>,
+    ) => Promise<ReturnType<ResizeThroughAllocator>>,
   ) {}
 
   /** The rebalancer machine's input for these settings (the system spawns it while running). */
@@ -121,9 +130,22 @@ export class Rebalancer {
     actor.on('rebalancer.outcome', ({ outcome }) => this.logger.debug({ outcome }, 'rebalance'));
   }
 
-  /** The machine's `applyOpportunities`: every planned resize through the allocator. */
-  apply(opportunities: Parameters<typeof applyOpportunities>[0]): ReturnType<typeof applyOpportunities> {
-    return applyOpportunities(opportunities, this.gate.resize);
+  /**
+   * The machine's `applyOpportunities`: every planned resize, in order, through the lease's allocation
+   * actor (which asks the allocator, the ledger's only writer).
+   */
+  async apply(opportunities: readonly Opportunity[]): Promise<RebalanceOutcome[]> {
+    const out: RebalanceOutcome[] = [];
+    for (const opportunity of opportunities) {
+      let lease: Lease | undefined;
+      for (const l of this.leases) if (l.allocation?.id === opportunity.allocationId) lease = l;
+      const r =
+        lease && !lease.released
+          ? await this.resizeLease(lease, { [opportunity.resource]: opportunity.delta })
+          : ({ ok: false, error: `allocation ${opportunity.allocationId} was released` } as const);
+      out.push(outcomeOf(opportunity, r));
+    }
+    return out;
   }
 
   /** Follow a granted lease: its reported use drives its allocation's size. */

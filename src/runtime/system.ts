@@ -23,7 +23,7 @@ import { type AcquireRequest, Pool, type PoolRef, type PoolStatus } from './pool
 import { Rebalancer, type RebalancerRef, RebalancingGate } from './rebalance.js';
 import { systemLogic, type TreeRegistry } from './tree.js';
 import type { RebalanceOutcome } from '../policies/rebalancing.js';
-import { neverFits, parseRequirements, parseTimeout, type Requirements } from './requirements.js';
+import { parseRequirements, parseTimeout, type Requirements } from './requirements.js';
 
 /** Options of {@link AgentPoolSystem.acquire}. */
 export interface AcquireOptions {
@@ -39,6 +39,11 @@ export interface AcquireOptions {
   concurrencyKey?: string;
   /** @default 1 */
   concurrencyLimit?: number;
+  /**
+   * Lifetime of the lease's resource allocation (leases with `requirements` only): when it passes, the
+   * resources go back and the lease ends with `ERR_LEASE_EXPIRED`. @default system `leaseTtlMs` (4 h)
+   */
+  ttlMs?: number;
 }
 
 /** Options of {@link AgentPoolSystem.shutdown}. */
@@ -66,6 +71,7 @@ const ACQUIRE_KEYS = new Set([
   'signal',
   'concurrencyKey',
   'concurrencyLimit',
+  'ttlMs',
 ]);
 const SHUTDOWN_KEYS = new Set(['graceful', 'deadlineMs']);
 
@@ -134,6 +140,10 @@ export class AgentPoolSystem {
       agent: (id) => this.agentRegistry.get(id),
       dispatcher: () => this.dispatcher,
       rebalancer: () => this.rebalancer,
+      resize: (allocationId, change) => {
+        if (!this.allocator) throw new Error('no global limits: nothing to resize');
+        return this.allocator.resizeTo(allocationId, change);
+      },
       logger: this.logger,
     };
     const machine = systemLogic(registry, {
@@ -164,7 +174,7 @@ export class AgentPoolSystem {
       input: {
         stopTimeoutMs: abortGrace + 5 * STOP_MARGIN_MS,
         pools: [...this.config.pools.values()].map((pc) => Pool.input(pc)),
-        ...(limited ? { allocator: AllocatorGate.input(this.config.limits) } : {}),
+        ...(limited ? { allocator: AllocatorGate.input(this.config.limits, this.config.allocation) } : {}),
         ...(limited && rebalance ? { rebalancer: Rebalancer.input(rebalance) } : {}),
       },
       clock: this.clock,
@@ -181,7 +191,9 @@ export class AgentPoolSystem {
       : undefined;
     this.rebalancer =
       rebalance && this.allocator instanceof RebalancingGate
-        ? new Rebalancer(this.allocator, this.logger)
+        ? new Rebalancer(this.allocator, this.logger, (lease, delta) =>
+            this.pool(lease.type).resizeAllocation(lease.allocation?.id ?? '', delta),
+          )
         : undefined;
     const gate: ResourceGate = gateOverride ?? this.allocator ?? unlimitedGate;
     const agentHooks = tokenHooks(this.budgets);
@@ -199,6 +211,7 @@ export class AgentPoolSystem {
             agentHooks,
             agents: this.agentRegistry,
             limits: this.config.limits,
+            leaseTtlMs: this.config.leaseTtlMs,
             onFreed: () => this.dispatcher.onFreed(),
           },
           ref,
@@ -292,8 +305,7 @@ export class AgentPoolSystem {
     if (this.state !== 'running') {
       return Promise.reject(new AgentPoolError('ERR_SHUTTING_DOWN', `system is ${this.state}, not running`));
     }
-    const never = neverFits(req.requirements, pool.config, this.config.limits);
-    if (never) return Promise.reject(never);
+    // A request that can never fit is rejected by the pool's acquisition chart (its never-fits branch).
     const rebalancer = this.rebalancer;
     if (!rebalancer) return pool.acquire(req);
     return pool.acquire(req).then((lease) => {
@@ -326,6 +338,9 @@ export class AgentPoolSystem {
         min: 1,
         integer: true,
       }),
+      ...(o.ttlMs !== undefined
+        ? { ttlMs: duration('argument', 'options.ttlMs', o.ttlMs, 0, { positive: true }) }
+        : {}),
     };
   }
 

@@ -12,11 +12,13 @@
 import { createActor, fromPromise } from 'xstate';
 import { acquisitionMachine } from '../../machines/acquisition.machine.js';
 import { agentMachine } from '../../machines/agent.machine.js';
+import { allocationMachine } from '../../machines/allocation.machine.js';
 import { dispatcherMachine } from '../../machines/dispatcher.machine.js';
 import { poolMachine } from '../../machines/pool.machine.js';
 import { rebalancerMachine } from '../../machines/rebalancer.machine.js';
 import { scalerMachine } from '../../machines/scaler.machine.js';
 import { systemMachine } from '../../machines/system.machine.js';
+import type { ResizeChange, ResourceAmounts } from '../structures/ledger.js';
 import type { AgentHandle } from './agent-handle.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Clock } from './clock.js';
@@ -30,6 +32,8 @@ export interface TreeRegistry {
   agent(agentId: string): AgentHandle | undefined;
   dispatcher(): Dispatcher | undefined;
   rebalancer(): Rebalancer | undefined;
+  /** Resize a ledger allocation (the allocator answers at once); resolves with the new amounts. */
+  resize(allocationId: string, change: ResizeChange): ResourceAmounts;
   logger: Logger;
 }
 
@@ -90,6 +94,23 @@ export function acquisitionLogic(reg: TreeRegistry) {
   });
 }
 
+/** The allocation machine: a lease's resources, released once (TTL, release, agent lost), resized. */
+export function allocationLogic(reg: TreeRegistry) {
+  return allocationMachine.provide({
+    actors: {
+      resizeAllocation: fromPromise(async ({ input }) => reg.resize(input.allocationId, input.change)),
+    },
+    actions: {
+      releaseAllocation: ({ context }, { allocationId, cause }) =>
+        reg.pool(context.pool ?? '')?.onAllocationReleased(allocationId, cause),
+      reportResized: ({ context }, { allocationId, amounts }) =>
+        reg.pool(context.pool ?? '')?.onAllocationResized(allocationId, amounts),
+      reportResizeFailed: ({ context }, { allocationId, error }) =>
+        reg.logger.warn({ pool: context.pool, allocationId }, `resize of ${allocationId} refused: ${error}`),
+    },
+  });
+}
+
 /** The scaler machine: it observes its pool and hands targets to the pool actor. */
 export function scalerLogic(reg: TreeRegistry) {
   const pool = (type: string) => must(reg.pool(type), `pool ${type}`);
@@ -117,6 +138,7 @@ export function poolLogic(reg: TreeRegistry) {
     actors: {
       agent: agentLogic(reg),
       acquisition: acquisitionLogic(reg),
+      allocation: allocationLogic(reg),
       scaler: scalerLogic(reg),
       applyScale: fromPromise(({ input }) => pool(input.type).applyScale(input.target)),
       drainPool: fromPromise(({ input }) => pool(input.type).drainLeases()),
@@ -182,6 +204,9 @@ export function startStandaloneAgent(handle: AgentHandle, clock: Clock, logger: 
     agent: (id) => (id === handle.id ? handle : undefined),
     dispatcher: () => undefined,
     rebalancer: () => undefined,
+    resize: () => {
+      throw new Error('a standalone agent has no allocator');
+    },
     logger,
   });
   const actor = createActor(logic, { input: handle.machineInput(), clock });

@@ -21,6 +21,7 @@ describe('resources', () => {
     const sys = new AgentPoolSystem({
       pools: { code: { agent: fixture('echo'), min: 3, max: 3, capacity: { memoryMb: 800 }, timings: fast } },
       limits: { memoryMb: 1_000 },
+      allocation: false,
     });
     await sys.start();
     const a = await sys.acquire('code', { cycleId: 'c1', requirements: { memoryMb: 600 } });

@@ -90,6 +90,8 @@ export async function startSystem(
   opts: {
     gate?: ResourceGate;
     limits?: Partial<Record<ResourceName, number>>;
+    /** The allocation optimiser (system option `allocation`). @default false here (exact grants) */
+    allocation?: boolean;
     shutdownDeadlineMs?: number;
   } = {},
 ): Promise<{ sys: AgentPoolSystem; clock: ManualClock }> {
@@ -107,7 +109,8 @@ export async function startSystem(
     {
       clock,
       pools: full,
-      ...(opts.limits ? { limits: opts.limits } : {}),
+      // Exact grants unless a test is about the allocation optimiser: these tests count what was asked.
+      ...(opts.limits ? { limits: opts.limits, allocation: opts.allocation ?? false } : {}),
       ...(opts.shutdownDeadlineMs !== undefined ? { shutdownDeadlineMs: opts.shutdownDeadlineMs } : {}),
     },
     opts.gate,

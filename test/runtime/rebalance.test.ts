@@ -16,6 +16,7 @@ async function start(limits: { memoryMb?: number; cpuCores?: number }, rebalance
   const sys = new AgentPoolSystem({
     clock,
     limits,
+    allocation: false, // exact grants: the rebalancer's resizes are what these tests measure
     rebalance: { intervalMs: INTERVAL, minSamples: 1, ...rebalance },
     pools: {
       work: {

@@ -17,7 +17,8 @@ export interface RunnerBridge {
   usage(taskId: string, usage: Usage): void;
   /** Resolve with `undefined` when granted, or with the refusal. */
   reserveTokens(taskId: string, amount: number): Promise<SerializedError | undefined>;
-  settleTokens(taskId: string, reserved: number, actual: number): void;
+  /** `index`: which of the task's reservations (0 = its first `reserve` call, refused ones included). */
+  settleTokens(taskId: string, reserved: number, actual: number, index: number): void;
 }
 
 interface Running {
@@ -25,6 +26,8 @@ interface Running {
   controller: AbortController | undefined;
   usage: Usage;
   budgetError?: SerializedError;
+  /** `ctx.tokens.reserve` calls so far (each reservation's index). */
+  reservations: number;
 }
 
 /** The task's AbortController, created on first use. */
@@ -93,7 +96,7 @@ export class AgentRunner {
         },
       };
     }
-    const r: Running = { controller: undefined, usage };
+    const r: Running = { controller: undefined, usage, reservations: 0 };
     this.running.set(taskId, r);
     let result: unknown;
     try {
@@ -155,6 +158,8 @@ export class AgentRunner {
       },
       tokens: {
         reserve: async (amount: number): Promise<TokenReservation> => {
+          // Numbered in call order, which is the order the runtime receives them in (one channel).
+          const index = r.reservations++;
           const refusal = await bridge.reserveTokens(taskId, amount);
           if (refusal) {
             r.budgetError = refusal;
@@ -170,7 +175,7 @@ export class AgentRunner {
               if (settled) return;
               settled = true;
               r.usage.tokens = (r.usage.tokens ?? 0) + actual;
-              bridge.settleTokens(taskId, amount, actual);
+              bridge.settleTokens(taskId, amount, actual, index);
             },
           };
         },

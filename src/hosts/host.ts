@@ -22,7 +22,8 @@ export interface HostListener {
   onUsage(taskId: string, usage: Usage): void;
   /** Token reservation check; resolve `undefined` to grant. */
   reserveTokens(taskId: string, amount: number): Promise<SerializedError | undefined>;
-  settleTokens(taskId: string, reserved: number, actual: number): void;
+  /** Settle the task's `index`-th reservation (its `index`-th `reserve` call, refused ones included). */
+  settleTokens(taskId: string, reserved: number, actual: number, index: number): void;
 }
 
 /** A listener that ignores everything and grants every token reservation (benchmarks, bare hosts). */
@@ -74,6 +75,8 @@ export interface Host {
    * stays above it; the inline host cannot measure one task's memory and ignores it.
    */
   run(taskId: string, task: string, input: unknown, limits?: TaskLimits): Promise<TaskOutcome>;
+  /** Is `taskId` still running (its outcome not yet received)? Reads outcomes already posted first. */
+  isRunning(taskId: string): boolean;
   /** Change a running task's limits (its allocation was resized); hosts that cannot enforce them ignore it. */
   limit(taskId: string, limits: TaskLimits): void;
   /** Signal one task to stop (its `ctx.signal` fires). */

@@ -38,7 +38,7 @@ export class InlineHost implements Host {
       heartbeat: (t) => l.onHeartbeat(t),
       usage: (t, u) => l.onUsage(t, u),
       reserveTokens: (t, n) => l.reserveTokens(t, n),
-      settleTokens: (t, r, a) => l.settleTokens(t, r, a),
+      settleTokens: (t, r, a, i) => l.settleTokens(t, r, a, i),
     });
     await this.runner.setup();
     return this.runner.handlerNames();
@@ -57,6 +57,10 @@ export class InlineHost implements Host {
         if (this.pending.size === 0) this.wakeIdle();
       });
     });
+  }
+
+  isRunning(taskId: string): boolean {
+    return this.pending.has(taskId);
   }
 
   // One task's memory cannot be told apart in a shared heap (see Host.run): nothing to enforce.

@@ -68,6 +68,7 @@ const DRAIN_LIMIT = 64;
 
 /** A task sent (or about to be sent) to the worker, waiting for its outcome. */
 interface PendingTask {
+  taskId: string;
   resolve(o: TaskOutcome): void;
   reject(e: unknown): void;
 }
@@ -217,13 +218,20 @@ export class ThreadHost implements Host {
       this.port!.postMessage({ type: 'ap:mem', taskId, mb: limits.memoryMb } satisfies SideMessage);
     return new Promise<TaskOutcome>((resolve, reject) => {
       const id = ++this.nextCallId;
-      this.tasks.set(id, { resolve, reject });
+      this.tasks.set(id, { taskId, resolve, reject });
       this.outbox.push(id, taskId, task, input);
       if (!this.flushQueued) {
         this.flushQueued = true;
         process.nextTick(this.flushNow);
       }
     });
+  }
+
+  /** Outcomes the worker already posted are read now; then: is `taskId` still running? */
+  isRunning(taskId: string): boolean {
+    this.drainPort();
+    for (const t of this.tasks.values()) if (t.taskId === taskId) return true;
+    return false;
   }
 
   limit(taskId: string, limits: TaskLimits): void {
@@ -364,7 +372,9 @@ export class ThreadHost implements Host {
             this.lastError,
           );
     this.markDead(err);
-    if (!this.stopping) this.opts.listener.onExit(err);
+    // After the results just read have reached their callers (their reactions are queued first): the
+    // agent machine's crash fails whatever is still pending, and a delivered result must not be among it.
+    if (!this.stopping) queueMicrotask(() => this.opts.listener.onExit(err));
   }
 
   /** The worker is gone: every pending task and control call rejects with `err`, and so will every later one. */
@@ -456,7 +466,7 @@ export class ThreadHost implements Host {
         );
         break;
       case 'ap:settle':
-        l.settleTokens(m.taskId, m.reserved, m.actual);
+        l.settleTokens(m.taskId, m.reserved, m.actual, m.index);
         break;
     }
   }

@@ -75,7 +75,7 @@ export type SideMessage =
   | { type: 'ap:usage'; taskId: string; usage: Usage }
   | { type: 'ap:reserve'; rid: number; taskId: string; amount: number }
   | { type: 'ap:reserve-reply'; rid: number; error?: SerializedError }
-  | { type: 'ap:settle'; taskId: string; reserved: number; actual: number }
+  | { type: 'ap:settle'; taskId: string; reserved: number; actual: number; index: number }
   /** main → worker, just before the task's run: hold the task's heap to its memory allocation. */
   | { type: 'ap:mem'; taskId: string; mb: number }
   /** worker → main: the heap stayed above the running tasks' allocations; the host terminates it. */

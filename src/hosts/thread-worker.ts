@@ -202,7 +202,8 @@ const api: WorkerApi = {
             reservations.set(rid, resolve);
             post({ type: 'ap:reserve', rid, taskId, amount });
           }),
-        settleTokens: (taskId, reserved, actual) => post({ type: 'ap:settle', taskId, reserved, actual }),
+        settleTokens: (taskId, reserved, actual, index) =>
+          post({ type: 'ap:settle', taskId, reserved, actual, index }),
       });
       await r.setup(); // tasks are only routed to a runner whose setup finished
       runner = r;

@@ -51,7 +51,7 @@ export interface AgentSpec {
   onAvailability(agent: AgentHandle, availability: AgentAvailability): void;
   /** Token reservation check for this agent's task; resolve undefined to grant. */
   reserveTokens?(agent: AgentHandle, taskId: string, amount: number): Promise<SerializedError | undefined>;
-  settleTokens?(agent: AgentHandle, taskId: string, reserved: number, actual: number): void;
+  settleTokens?(agent: AgentHandle, taskId: string, reserved: number, actual: number, index: number): void;
   onUsage?(agent: AgentHandle, taskId: string, usage: Usage): void;
   /** The host let go of a task (it returned, threw, or the host died): its token reservations end. */
   onTaskEnd?(agent: AgentHandle, taskId: string): void;
@@ -125,7 +125,8 @@ export class AgentHandle {
       onUsage: (taskId, usage) => spec.onUsage?.(this, taskId, usage),
       reserveTokens: (taskId, amount) =>
         spec.reserveTokens ? spec.reserveTokens(this, taskId, amount) : Promise.resolve(undefined),
-      settleTokens: (taskId, reserved, actual) => spec.settleTokens?.(this, taskId, reserved, actual),
+      settleTokens: (taskId, reserved, actual, index) =>
+        spec.settleTokens?.(this, taskId, reserved, actual, index),
     };
     const newHost = (): Host => {
       const opts = {
@@ -203,7 +204,8 @@ export class AgentHandle {
         'stopped before the task finished (shutdown or scale-down)',
         'ERR_AGENT_STOPPED',
       );
-      for (const id of [...this.pending.keys()]) this.settle(id, err, false);
+      // A task whose outcome the agent already posted finished: its caller gets the outcome instead.
+      for (const id of [...this.pending.keys()]) if (host.isRunning(id)) this.settle(id, err, false);
     }
     await host.stop(graceMs, abortGraceMs);
   }

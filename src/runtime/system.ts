@@ -549,34 +549,37 @@ export function createAgentPoolSystem(options: SystemOptions): AgentPoolSystem {
  * handler that throws between `reserve` and `settle` must not hold the cycle's budget forever.
  */
 function tokenHooks(budgets: TokenBudgets): Pick<AgentSpec, 'reserveTokens' | 'settleTokens' | 'onTaskEnd'> {
-  const held = new Map<string, string[]>();
+  // Per task, its reservations in `reserve` call order (null: refused), so settle(index) is exact.
+  const held = new Map<string, (string | null)[]>();
   return {
     reserveTokens: async (agent, taskId, amount) => {
       const cycle = agent.cycleOf(taskId);
       if (cycle === undefined) {
         return { name: 'AgentPoolError', code: 'ERR_ABORTED', message: 'task already ended for its caller' };
       }
+      const list = held.get(taskId) ?? [];
+      held.set(taskId, list);
       try {
         const r = budgets.reserve({ cycle, pool: agent.pool }, amount);
-        const list = held.get(taskId) ?? [];
         list.push(r.id);
-        held.set(taskId, list);
         return undefined;
       } catch (e) {
+        list.push(null);
         return serializeError(e);
       }
     },
-    settleTokens: (_agent, taskId, _reserved, actual) => {
+    settleTokens: (_agent, taskId, _reserved, actual, index) => {
       const list = held.get(taskId);
-      const id = list?.shift();
-      if (list && list.length === 0) held.delete(taskId);
-      if (id !== undefined) budgets.settle(id, actual);
+      const id = list?.[index];
+      if (!list || id === undefined || id === null) return;
+      list[index] = null;
+      budgets.settle(id, actual);
     },
     onTaskEnd: (_agent, taskId) => {
       const list = held.get(taskId);
       if (!list) return;
       held.delete(taskId);
-      for (const id of list) budgets.cancel(id);
+      for (const id of list) if (id !== null) budgets.cancel(id);
     },
   };
 }

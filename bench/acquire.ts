@@ -19,7 +19,7 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { defineAgent } from '../src/agent/define.js';
-import { InvalidArgumentError } from '../src/errors/errors.js';
+import { InvalidArgumentError } from '../src/core/errors.js';
 import type { Lease } from '../src/runtime/lease.js';
 import { type AgentPoolSystem, createAgentPoolSystem } from '../src/runtime/system.js';
 import { machineLine, table, writeSection } from './report.js';

@@ -6,7 +6,7 @@
  * 1.07 mean time in system) and reports the deviation, with the closed-form theory alongside; then
  * runs every registered strategy on three scenarios with identical traffic per seed.
  */
-import { InvalidArgumentError } from '../src/errors/errors.js';
+import { InvalidArgumentError } from '../src/core/errors.js';
 import { createStrategy, STRATEGY_NAMES } from '../src/policies/balancing/index.js';
 import { type QueueingResult, type QueueingScenario, simulateQueueing } from '../src/sim/queueing.js';
 import {

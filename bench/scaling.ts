@@ -6,7 +6,7 @@
  * 75 % utilisation). Results are means over the seeds.
  */
 
-import { InvalidArgumentError } from '../src/errors/errors.js';
+import { InvalidArgumentError } from '../src/core/errors.js';
 import type { ScenarioName } from '../src/sim/scaling/scenarios.js';
 import { makeScenario } from '../src/sim/scaling/scenarios.js';
 import {

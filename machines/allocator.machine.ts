@@ -31,7 +31,7 @@
  * `{ ok: false, error }` results.
  */
 import { enqueueActions, setup } from 'xstate';
-import { type AgentPoolError, makeError } from '../src/errors/errors.js';
+import { type AgentPoolError, makeError } from '../src/core/errors.js';
 import {
   type AllocationPolicyConfig,
   DEFAULT_ALLOCATION_POLICY,

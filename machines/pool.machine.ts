@@ -19,10 +19,7 @@
  * The data plane (agent handles, the free index, waiters) lives in the runtime (src/runtime/pool.ts);
  * this machine is pure so it can be graph-checked and pasted into the Stately editor.
  */
-import { assign, emit, enqueueActions, fromPromise, setup, stopChild } from 'xstate';
-import { type AcquisitionInput, acquisitionMachine } from './acquisition.machine.js';
-import { type AgentInput, agentMachine } from './agent.machine.js';
-import { type AllocationInput, allocationMachine } from './allocation.machine.js';
+import { assign, enqueueActions, fromPromise, setup, stopChild } from 'xstate';
 import { type ScalerInput, scalerMachine } from './scaler.machine.js';
 
 /** One scaling decision, as kept in the pool's history. */
@@ -84,16 +81,15 @@ export type PoolMachineEvent =
   | { type: 'SCALE_TO'; target: number; reason: string; at?: number; retry?: boolean }
   /** While scaling up: the in-flight scale-up now aims higher (the runtime started the extra agents). */
   | { type: 'SCALE_EXTENDED'; target: number; reason: string }
-  /** A new agent: spawned as this pool's child `agentId`; it counts toward the size from now on. */
-  | { type: 'AGENT_ADDED'; agentId: string; input: AgentInput }
+  /**
+   * A new agent (its actor, a child of this pool, was created by the runtime with the pool as its
+   * parent): it counts toward the size from now on.
+   */
+  | { type: 'AGENT_ADDED'; agentId: string }
   /** An agent is being retired (scale-down, shutdown): it no longer counts toward the size. */
   | { type: 'AGENT_RETIRED' }
-  /** An agent is gone (its actor is stopped and dropped); `counted`: it still counted toward the size. */
+  /** An agent is gone (its actor reached a final state); `counted`: it still counted toward the size. */
   | { type: 'AGENT_REMOVED'; agentId: string; counted: boolean }
-  /** An acquire must wait: its acquisition actor is spawned as child `id`. */
-  | { type: 'ACQUIRE_QUEUED'; id: string; input: AcquisitionInput }
-  /** A lease reserved resources: its allocation actor (TTL, resize, release) is spawned as child `id`. */
-  | { type: 'ALLOCATION_GRANTED'; id: string; input: AllocationInput }
   /** The pool is autoscaled: its scaler actor is spawned as child `scaler` (stopped when the pool drains). */
   | { type: 'SCALER_START'; input: ScalerInput }
   /** An agent reached idle: starts work again. */
@@ -108,10 +104,6 @@ export type PoolMachineEvent =
   | { type: `xstate.error.actor.${string}`; error: unknown; actorId: string }
   /** A child actor reached its final state (an acquisition settled, an agent stopped); sent by XState. */
   | { type: `xstate.done.actor.${string}`; output?: unknown; actorId: string };
-
-/** Events the pool actor emits for the runtime (delivered by XState once the transition is done). */
-export type PoolEmitted =
-  { type: 'pool.agentSpawned'; agentId: string } | { type: 'pool.acquisitionSpawned'; id: string };
 
 /** Output of the `applyScale` actor. */
 export interface ApplyScaleOutput {
@@ -146,13 +138,9 @@ export const poolMachine = setup({
     context: {} as PoolMachineContext,
     events: {} as PoolMachineEvent,
     input: {} as PoolInput,
-    emitted: {} as PoolEmitted,
   },
   actors: {
     /** Child kinds: one agent actor per agent, one acquisition per waiting acquire, one scaler. */
-    agent: agentMachine,
-    acquisition: acquisitionMachine,
-    allocation: allocationMachine,
     scaler: scalerMachine,
     /** Start or (idle-first, gracefully) stop agents to move from `from` to `target`. */
     applyScale: fromPromise<ApplyScaleOutput, { type: string; from: number; target: number; reason: string }>(
@@ -218,31 +206,16 @@ export const poolMachine = setup({
   initial: 'active',
   // Agents come and go in every state (a retired agent finishes while the pool drains): one count.
   on: {
-    AGENT_ADDED: {
-      actions: [
-        assign({ size: ({ context }) => context.size + 1 }),
-        enqueueActions(({ enqueue, event }) =>
-          enqueue.spawnChild('agent', {
-            id: event.agentId,
-            systemId: `agent:${event.agentId}`,
-            input: event.input,
-          }),
-        ),
-        emit(({ event }) => ({ type: 'pool.agentSpawned' as const, agentId: event.agentId })),
-      ],
-    },
+    AGENT_ADDED: { actions: assign({ size: ({ context }) => context.size + 1 }) },
     AGENT_RETIRED: { actions: assign({ size: ({ context }) => Math.max(0, context.size - 1) }) },
     AGENT_REMOVED: {
-      actions: [
-        assign({
-          size: ({ context, event }) => (event.counted ? Math.max(0, context.size - 1) : context.size),
-        }),
-        stopChild(({ event }) => event.agentId),
-      ],
+      actions: assign({
+        size: ({ context, event }) => (event.counted ? Math.max(0, context.size - 1) : context.size),
+      }),
     },
-    // A child that reached its final state is dropped (stopped children kept in the tree leak at scale).
-    // The pool's own invokes have state-level onDone handlers, which take precedence over this one.
-    'xstate.done.actor.*': { actions: stopChild(({ event }) => event.actorId) },
+    // A child's final state needs nothing here (agents report it as AGENT_REMOVED; an acquisition or an
+    // allocation that ended is dropped by the runtime). The pool's own invokes handle theirs per state.
+    'xstate.done.actor.*': {},
     // A child's error is contained here (else it would put the pool, and the system, in error).
     'xstate.error.actor.*': {
       actions: { type: 'reportChildError', params: ({ event }) => ({ error: event.error }) },
@@ -387,23 +360,6 @@ export const poolMachine = setup({
         },
       },
       on: {
-        ACQUIRE_QUEUED: {
-          actions: [
-            enqueueActions(({ enqueue, event }) =>
-              enqueue.spawnChild('acquisition', { id: event.id, input: event.input }),
-            ),
-            emit(({ event }) => ({ type: 'pool.acquisitionSpawned' as const, id: event.id })),
-          ],
-        },
-        ALLOCATION_GRANTED: {
-          actions: enqueueActions(({ enqueue, event }) =>
-            enqueue.spawnChild('allocation', {
-              id: event.id,
-              systemId: `allocation:${event.id}`,
-              input: event.input,
-            }),
-          ),
-        },
         SCALER_START: {
           actions: enqueueActions(({ enqueue, event, context }) =>
             enqueue.spawnChild('scaler', {

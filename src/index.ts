@@ -83,11 +83,11 @@ export {
   TaskFailedError,
   TaskTimeoutError,
   UnknownPoolError,
-} from './errors/errors.js';
+} from './core/errors.js';
 
 // Time and logging
-export { type Clock, ManualClock, realClock } from './runtime/clock.js';
-export { createLogger, type Logger } from './runtime/logger.js';
+export { type Clock, ManualClock, realClock } from './core/clock.js';
+export { createLogger, type Logger } from './core/logger.js';
 
 // Metrics endpoint and optimisers
 export {

@@ -2,7 +2,7 @@
  * What an agent module exports. An agent is a set of named task handlers; the host (thread or inline)
  * calls them with the task input and an {@link AgentContext}.
  */
-import { invalid, knownKeys, record } from '../errors/validate.js';
+import { invalid, knownKeys, record } from '../core/validate.js';
 
 /** Resource usage an agent reports (tokens, or any named counter). */
 export interface Usage {

@@ -3,7 +3,7 @@
  * and errors turned into plain data. Shared by the inline host (same thread) and the worker entry
  * (inside a thread), so both behave the same.
  */
-import { type SerializedError, serializeError } from '../errors/errors.js';
+import { type SerializedError, serializeError } from '../core/errors.js';
 import type { AgentContext, AgentDefinition, TokenReservation, Usage } from './define.js';
 
 /** How a task ended, as plain data (crosses the worker boundary). */

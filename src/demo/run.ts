@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { AgentPoolError } from '../errors/errors.js';
+import type { AgentPoolError } from '../core/errors.js';
 import type { PoolOptions } from '../runtime/config.js';
 import { createAgentPoolSystem } from '../runtime/system.js';
 import type { Design, StoryKind, TestCase } from './work.js';

@@ -66,5 +66,5 @@ export {
   SEED_SIZES,
   TDD_POOL_SIZES,
 } from '../runtime/config.js';
-export { MAX_DURATION_MS } from '../runtime/clock.js';
+export { MAX_DURATION_MS } from '../core/clock.js';
 export { PRIORITIES } from '../structures/task-queue.js';

@@ -16,5 +16,5 @@ export {
   roundRobinWaitQuantile,
   supermarketTimeInSystem,
 } from '../sim/queueing-theory.js';
-export * from '../sim/random.js';
-export { sleep } from '../runtime/clock.js';
+export * from '../core/random.js';
+export { sleep } from '../core/clock.js';

@@ -7,4 +7,4 @@ export * from '../structures/ledger.js';
 export * from '../structures/task-queue.js';
 export * from '../structures/work-stealing.js';
 export * from '../structures/budget.js';
-export * from '../structures/heap.js';
+export * from '../core/heap.js';

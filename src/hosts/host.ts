@@ -8,8 +8,8 @@
  */
 import type { AgentDefinition, Usage } from '../agent/define.js';
 import type { TaskOutcome } from '../agent/runner.js';
-import type { AgentCrashedError, SerializedError } from '../errors/errors.js';
-import type { Clock } from '../runtime/clock.js';
+import type { AgentCrashedError, SerializedError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
 
 /** Kinds of host. */
 export type HostKind = 'thread' | 'inline';

@@ -6,8 +6,8 @@
  */
 import { type AgentDefinition, isAgentDefinition } from '../agent/define.js';
 import { AgentRunner, type TaskOutcome } from '../agent/runner.js';
-import { AgentCrashedError, AgentPoolError } from '../errors/errors.js';
-import { sleep } from '../runtime/clock.js';
+import { AgentCrashedError, AgentPoolError } from '../core/errors.js';
+import { sleep } from '../core/clock.js';
 import type { Host, HostOptions, TaskLimits } from './host.js';
 
 /** Host that runs the agent in the current thread. */

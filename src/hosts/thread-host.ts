@@ -19,8 +19,8 @@ import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from '
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { TaskOutcome } from '../agent/runner.js';
-import { AgentCrashedError, AgentPoolError, deserializeError } from '../errors/errors.js';
-import { sleep } from '../runtime/clock.js';
+import { AgentCrashedError, AgentPoolError, deserializeError } from '../core/errors.js';
+import { sleep } from '../core/clock.js';
 import type { Host, HostOptions, TaskLimits } from './host.js';
 import {
   DONE_STRIDE,

@@ -3,7 +3,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Usage } from '../agent/define.js';
 import type { TaskOutcome } from '../agent/runner.js';
-import type { SerializedError } from '../errors/errors.js';
+import type { SerializedError } from '../core/errors.js';
 
 /** workerData given to a new agent thread. */
 export interface WorkerInit {

@@ -13,7 +13,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { AgentRunner, type TaskOutcome } from '../agent/runner.js';
-import { type SerializedError, serializeError } from '../errors/errors.js';
+import { type SerializedError, serializeError } from '../core/errors.js';
 import { loadDefinition } from './inline-host.js';
 import {
   DONE_STRIDE,

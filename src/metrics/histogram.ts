@@ -7,8 +7,8 @@
  * ≈ 6 % of the true sample — precise enough for p99 waits, while the layout stays fixed so that
  * histograms from different pools or intervals merge by adding counts.
  */
-import { InvalidArgumentError } from '../errors/errors.js';
-import { record as asRecord, knownKeys, num } from '../errors/validate.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import { record as asRecord, knownKeys, num } from '../core/validate.js';
 
 /** Layout of a {@link Histogram}. Two histograms merge only if their layouts are equal. */
 export interface HistogramOptions {

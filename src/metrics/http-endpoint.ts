@@ -9,8 +9,8 @@
 import { Buffer } from 'node:buffer';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AgentPoolError, InvalidArgumentError } from '../errors/errors.js';
-import { invalid, knownKeys, num, record, str } from '../errors/validate.js';
+import { AgentPoolError, InvalidArgumentError } from '../core/errors.js';
+import { invalid, knownKeys, num, record, str } from '../core/validate.js';
 
 /** What {@link serveMetrics} serves: anything that renders Prometheus text, e.g. an `AgentPoolSystem`. */
 export interface MetricsSource {

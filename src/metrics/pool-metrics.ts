@@ -6,8 +6,8 @@
  *
  * Time is always passed in (`now`, ms) so the collector runs on any clock.
  */
-import { InvalidArgumentError } from '../errors/errors.js';
-import { record as asRecord, knownKeys, num, str } from '../errors/validate.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import { record as asRecord, knownKeys, num, str } from '../core/validate.js';
 import { Histogram, type HistogramOptions, type HistogramSnapshot } from './histogram.js';
 import { RateCounter } from './rate-counter.js';
 import { TimeSeriesRing } from './time-series-ring.js';

@@ -5,8 +5,8 @@
  * The window is split into `buckets` slots; a slot older than the window is cleared lazily when time
  * moves past it. Cost: O(1) amortised per call, O(buckets) memory.
  */
-import { InvalidArgumentError } from '../errors/errors.js';
-import { record as asRecord, knownKeys, num } from '../errors/validate.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import { record as asRecord, knownKeys, num } from '../core/validate.js';
 
 /** Options of a {@link RateCounter}. */
 export interface RateCounterOptions {

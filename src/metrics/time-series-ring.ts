@@ -2,7 +2,7 @@
  * A fixed-capacity ring of per-interval samples: the newest `capacity` samples are kept, older ones are
  * overwritten. O(1) push; memory stays bounded however long a pool runs.
  */
-import { InvalidArgumentError } from '../errors/errors.js';
+import { InvalidArgumentError } from '../core/errors.js';
 
 /**
  * Fixed-capacity ring buffer.

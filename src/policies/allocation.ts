@@ -15,8 +15,8 @@
  * Pure: takes a view of the ledger, returns amounts. The allocator feeds the result to the ledger,
  * which does the final fit check.
  */
-import { InvalidArgumentError } from '../errors/errors.js';
-import { bool, invalid, type Kind, knownKeys, num, record, strings } from '../errors/validate.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import { bool, invalid, type Kind, knownKeys, num, record, strings } from '../core/validate.js';
 import type { ResourceAmounts } from '../structures/ledger.js';
 
 /** Resolved policy configuration. */

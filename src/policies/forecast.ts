@@ -18,7 +18,7 @@
  * How the scaler uses it: the forecast may scale the pool OUT ahead of a predicted peak; it never
  * scales IN on its own (see `decideScaling`).
  */
-import { knownKeys, num, record } from '../errors/validate.js';
+import { knownKeys, num, record } from '../core/validate.js';
 
 /** Options of the forecaster. */
 export interface ForecastOptions {

@@ -7,8 +7,8 @@
  * Queueing estimates use the M/M/c model (Erlang C). Real service times are rarely exponential, so the
  * predicted waits are estimates for ranking and sizing, not promises.
  */
-import { InvalidArgumentError } from '../errors/errors.js';
-import { invalid, knownKeys, num, record, reqNum } from '../errors/validate.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import { invalid, knownKeys, num, record, reqNum } from '../core/validate.js';
 import type { PoolMetricsSnapshot, ResourceAmounts } from '../metrics/pool-metrics.js';
 import type { StrategyName } from './balancing/index.js';
 import { littleTarget } from './scaling/little.js';

@@ -14,7 +14,7 @@
  *
  * Pure: observations in, opportunities out. The rebalancer machine applies them through the allocator.
  */
-import { bool, invalid, type Kind, knownKeys, num, record } from '../errors/validate.js';
+import { bool, invalid, type Kind, knownKeys, num, record } from '../core/validate.js';
 import type { ResourceAmounts } from '../structures/ledger.js';
 
 /** Resolved rebalancing configuration. */

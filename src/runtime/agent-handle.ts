@@ -19,12 +19,12 @@ import {
   type SerializedError,
   TaskError,
   TaskTimeoutError,
-} from '../errors/errors.js';
+} from '../core/errors.js';
 import type { Host, HostKind, HostListener } from '../hosts/host.js';
 import { InlineHost } from '../hosts/inline-host.js';
 import { ThreadHost } from '../hosts/thread-host.js';
-import { type Clock, sleep, type TimerHandle } from './clock.js';
-import type { Logger } from './logger.js';
+import { type Clock, sleep, type TimerHandle } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
 
 /**
  * Coarse availability an agent reports to its pool. `overdue`: a task was aborted and has not let go

@@ -12,8 +12,8 @@ import {
   resolveAllocationPolicy,
 } from '../policies/allocation.js';
 import { type AgentDefinition, isAgentDefinition } from '../agent/define.js';
-import { ConfigError, InvalidArgumentError } from '../errors/errors.js';
-import { bool, duration, invalid, knownKeys, num, record, str, strings } from '../errors/validate.js';
+import { ConfigError, InvalidArgumentError } from '../core/errors.js';
+import { bool, duration, invalid, knownKeys, num, record, str, strings } from '../core/validate.js';
 import type { HostKind } from '../hosts/host.js';
 import { agentModuleUrl } from '../hosts/thread-host.js';
 import { STRATEGY_NAMES, type StrategyName } from '../policies/balancing/index.js';
@@ -27,8 +27,8 @@ import {
   type ScalingConfigInput,
   validateScalingConfig,
 } from '../policies/scaling/config.js';
-import type { Clock } from './clock.js';
-import type { Logger } from './logger.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
 
 /** Ordered security levels: an agent serves requests at or below its own level. */
 export const SECURITY_LEVELS = ['low', 'medium', 'high', 'critical'] as const;

@@ -23,10 +23,10 @@ import {
   InvalidArgumentError,
   TaskFailedError,
   UnknownPoolError,
-} from '../errors/errors.js';
-import { duration, knownKeys, num, record, signal as sig, str, strings } from '../errors/validate.js';
+} from '../core/errors.js';
+import { duration, knownKeys, num, record, signal as sig, str, strings } from '../core/validate.js';
 import { PRIORITIES, type Priority, TaskQueue } from '../structures/task-queue.js';
-import { type Clock, MAX_DURATION_MS, type TimerHandle } from './clock.js';
+import { type Clock, MAX_DURATION_MS, type TimerHandle } from '../core/clock.js';
 import type { ResourceName } from './config.js';
 import type { AcquireRequest, Pool } from './pool.js';
 import { neverFits, parseRequirements, type Requirements } from './requirements.js';

@@ -2,8 +2,8 @@
  * A lease: the right to run tasks on one agent for a cycle, until released. Released exactly once —
  * by the caller, or automatically when the agent dies or the system shuts down.
  */
-import { AgentPoolError } from '../errors/errors.js';
-import { duration, knownKeys, num, record, signal } from '../errors/validate.js';
+import { AgentPoolError } from '../core/errors.js';
+import { duration, knownKeys, num, record, signal } from '../core/validate.js';
 import type { AgentHandle, RunOptions } from './agent-handle.js';
 import type { Requirements } from './requirements.js';
 

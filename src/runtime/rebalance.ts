@@ -26,7 +26,7 @@ import { AllocatorGate, type AllocatorRef } from './allocator-gate.js';
 import type { RebalanceSettings, ResourceName } from './config.js';
 import type { GateReservation } from './gates.js';
 import type { Lease } from './lease.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 
 /** The rebalancer's actor: a child of the system actor while it runs. */
 export type RebalancerRef = ActorRefFrom<typeof rebalancerMachine>;

@@ -2,8 +2,8 @@
  * Acquire-time requirements: validation at the boundary, and the "can this pool ever serve it?" check
  * that lets an impossible request fail fast instead of waiting out its timeout.
  */
-import { AgentPoolError, ResourceExhaustedError } from '../errors/errors.js';
-import { duration, knownKeys, num, record, str, strings } from '../errors/validate.js';
+import { AgentPoolError, ResourceExhaustedError } from '../core/errors.js';
+import { duration, knownKeys, num, record, str, strings } from '../core/validate.js';
 import {
   ISOLATION_LEVELS,
   type IsolationLevel,

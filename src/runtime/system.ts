@@ -4,8 +4,8 @@
  */
 import { type Actor, createActor } from 'xstate';
 import type { ScaleRecord } from '../../machines/pool.machine.js';
-import { AgentPoolError, InvalidArgumentError, serializeError, UnknownPoolError } from '../errors/errors.js';
-import { bool, duration, knownKeys, num, record, signal as sig, str } from '../errors/validate.js';
+import { AgentPoolError, InvalidArgumentError, serializeError, UnknownPoolError } from '../core/errors.js';
+import { bool, duration, knownKeys, num, record, signal as sig, str } from '../core/validate.js';
 import { STOP_MARGIN_MS } from '../../machines/agent.machine.js';
 import type { PoolMetricsSample, PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
 import { toPrometheus } from '../metrics/prometheus.js';
@@ -13,15 +13,16 @@ import { type AnalyseOptions, analysePools, type Recommendation } from '../polic
 import { TokenBudgets } from '../structures/budget.js';
 import type { AgentHandle, AgentSpec } from './agent-handle.js';
 import { AllocatorGate, type AllocatorRef } from './allocator-gate.js';
-import { type Clock, realClock, type TimerHandle } from './clock.js';
+import { type Clock, realClock, type TimerHandle } from '../core/clock.js';
 import { parseSystem, type SystemConfig, type SystemOptions } from './config.js';
 import { Dispatcher, type DispatcherRef, type DispatcherStats, type SubmitOptions } from './dispatcher.js';
 import { KeyGate, type ResourceGate, unlimitedGate } from './gates.js';
 import type { Lease } from './lease.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, type Logger } from '../core/logger.js';
 import { type AcquireRequest, Pool, type PoolRef, type PoolStatus } from './pool.js';
 import { Rebalancer, type RebalancerRef, RebalancingGate } from './rebalance.js';
-import { systemLogic, type TreeRegistry } from './tree.js';
+import { indexScheduler } from './scheduler-index.js';
+import { childLogic, systemLogic, type TreeRegistry } from './tree.js';
 import type { RebalanceOutcome } from '../policies/rebalancing.js';
 import { parseRequirements, parseTimeout, type Requirements } from './requirements.js';
 
@@ -180,6 +181,8 @@ export class AgentPoolSystem {
       clock: this.clock,
       ...(options.inspect ? { inspect: options.inspect } : {}),
     });
+    // One tree, one scheduler: stopping an actor must not walk every timer of the system.
+    indexScheduler(this.actor.system);
     this.actor.subscribe({ error: (err) => this.logger.error({ err }, 'system actor error') });
     this.actor.start();
     const children = this.actor.getSnapshot().children;
@@ -197,6 +200,7 @@ export class AgentPoolSystem {
         : undefined;
     const gate: ResourceGate = gateOverride ?? this.allocator ?? unlimitedGate;
     const agentHooks = tokenHooks(this.budgets);
+    const childrenLogic = childLogic(registry);
     for (const [type, pc] of this.config.pools) {
       const ref = children[`pool:${type}`] as PoolRef;
       this.pools.set(
@@ -212,6 +216,7 @@ export class AgentPoolSystem {
             agents: this.agentRegistry,
             limits: this.config.limits,
             leaseTtlMs: this.config.leaseTtlMs,
+            logic: childrenLogic,
             onFreed: () => this.dispatcher.onFreed(),
           },
           ref,

@@ -1,8 +1,9 @@
 /**
  * The one actor tree: the system machine with every child kind's named implementations provided,
  * once per system. The root (machines/system.machine.ts) spawns one pool actor per type, the
- * dispatcher, the allocator and (while running) the rebalancer; each pool actor spawns its agents,
- * its waiting acquisitions and its scaler. One inspector attached to the root sees them all.
+ * dispatcher, the allocator and (while running) the rebalancer; each pool actor spawns its scaler, and
+ * the pool runtime creates its agents, waiting acquisitions and allocations as the pool actor's
+ * children (`parent: poolActor`). One inspector attached to the root sees them all.
  *
  * A child's implementations are shared by every child of its kind, so they find the runtime object
  * they act for by the id the machine carries in its context or invoke input (`agentId`, `pool`, the
@@ -21,8 +22,8 @@ import { systemMachine } from '../../machines/system.machine.js';
 import type { ResizeChange, ResourceAmounts } from '../structures/ledger.js';
 import type { AgentHandle } from './agent-handle.js';
 import type { Dispatcher } from './dispatcher.js';
-import type { Clock } from './clock.js';
-import type { Logger } from './logger.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
 import type { Pool } from './pool.js';
 import type { Rebalancer } from './rebalance.js';
 
@@ -131,14 +132,19 @@ export function scalerLogic(reg: TreeRegistry) {
   });
 }
 
-/** The pool machine with its children's implementations. */
+/**
+ * The logic of a pool's many short-lived children — agents, waiting acquisitions, allocations — which
+ * the pool creates with its actor as their `parent` (see `Pool.child` for why not `spawnChild`).
+ */
+export function childLogic(reg: TreeRegistry) {
+  return { agent: agentLogic(reg), acquisition: acquisitionLogic(reg), allocation: allocationLogic(reg) };
+}
+
+/** The pool machine with its children's implementations (the scaler is spawned by the machine). */
 export function poolLogic(reg: TreeRegistry) {
   const pool = (type: string) => must(reg.pool(type), `pool ${type}`);
   return poolMachine.provide({
     actors: {
-      agent: agentLogic(reg),
-      acquisition: acquisitionLogic(reg),
-      allocation: allocationLogic(reg),
       scaler: scalerLogic(reg),
       applyScale: fromPromise(({ input }) => pool(input.type).applyScale(input.target)),
       drainPool: fromPromise(({ input }) => pool(input.type).drainLeases()),

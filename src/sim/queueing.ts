@@ -11,9 +11,9 @@
  * Virtual time only: a run of a million tasks takes well under a second of CPU per simple strategy.
  */
 import type { AgentView, BalancingStrategy, TaskView } from '../policies/balancing/types.js';
-import { BinaryHeap } from '../structures/heap.js';
+import { BinaryHeap } from '../core/heap.js';
 import { Deque } from '../structures/work-stealing.js';
-import { createRng, type Distribution, exponential, type Rng, sample } from './random.js';
+import { createRng, type Distribution, exponential, type Rng, sample } from '../core/random.js';
 
 /** The shape of the traffic and of the agents. */
 export interface QueueingScenario {

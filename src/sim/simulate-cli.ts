@@ -8,7 +8,7 @@
  * chosen so that N agents run at the 75 % target utilisation at the peak.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { InvalidArgumentError } from '../errors/errors.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import { renderHtmlReport } from './scaling/report-html.js';
 import type { Scenario } from './scaling/scenarios.js';
 import { isScenarioName, makeScenario, SCENARIOS } from './scaling/scenarios.js';

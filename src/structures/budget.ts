@@ -23,8 +23,8 @@
  *
  * Pure and synchronous; no time. One writer (the runtime's budget service) — like the ledger.
  */
-import { BudgetExhaustedError } from '../errors/errors.js';
-import { invalid, type Kind, knownKeys, record, reqNum } from '../errors/validate.js';
+import { BudgetExhaustedError } from '../core/errors.js';
+import { invalid, type Kind, knownKeys, record, reqNum } from '../core/validate.js';
 
 /** A budget level. */
 export type BudgetLevel = 'cycle' | 'pool' | 'system';

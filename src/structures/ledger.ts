@@ -23,8 +23,8 @@
  *
  * Either way the ledger is unchanged: every check runs before the first write.
  */
-import { ResourceExhaustedError } from '../errors/errors.js';
-import { invalid, type Kind, knownKeys, record, reqNum } from '../errors/validate.js';
+import { ResourceExhaustedError } from '../core/errors.js';
+import { invalid, type Kind, knownKeys, record, reqNum } from '../core/validate.js';
 
 /** The resources every ledger knows. User-defined names are added with {@link LedgerConfig.custom}. */
 export const STANDARD_RESOURCES = ['memoryMb', 'cpuCores', 'tokens', 'diskMb', 'networkMbps'] as const;

@@ -15,8 +15,8 @@
  * All operations are O(log n) except where noted; nothing uses array splicing. Pure: no clock,
  * `expire(now)` takes the time as an argument.
  */
-import { InvalidArgumentError } from '../errors/errors.js';
-import { knownKeys, record, str } from '../errors/validate.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import { knownKeys, record, str } from '../core/validate.js';
 
 /** Task priorities, most urgent first. */
 export const PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;

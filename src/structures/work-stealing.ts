@@ -14,8 +14,8 @@
  * Pure and single-threaded: the dispatcher actor is the only caller, so there is no concurrent
  * access to guard; the shape is the classic one so the policy is the same.
  */
-import { InvalidArgumentError } from '../errors/errors.js';
-import { knownKeys, num, record } from '../errors/validate.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import { knownKeys, num, record } from '../core/validate.js';
 
 /**
  * A double-ended queue on a growable ring buffer. O(1) amortised at both ends.

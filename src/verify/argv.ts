@@ -2,7 +2,7 @@
  * The tiny flag parser shared by `agentpool verify` and `agentpool docs`. Unknown flags are errors
  * (a misspelt `--machnie` must not silently check everything).
  */
-import { InvalidArgumentError } from '../errors/errors.js';
+import { InvalidArgumentError } from '../core/errors.js';
 
 /** Parsed flags: booleans for switches, string lists for options that take a value. */
 export interface ParsedArgs {

@@ -6,7 +6,7 @@
  * failure, exploration error) or a truncated traversal (an incomplete check must not pass silently);
  * 2 bad arguments or an unknown machine name.
  */
-import { AgentPoolError } from '../errors/errors.js';
+import { AgentPoolError } from '../core/errors.js';
 import { parseArgs } from './argv.js';
 import { checkMachine, emptyReport } from './graph-check.js';
 import { loadSpecs } from './registry.js';

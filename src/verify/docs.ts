@@ -6,7 +6,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { AgentPoolError } from '../errors/errors.js';
+import { AgentPoolError } from '../core/errors.js';
 import { parseArgs } from './argv.js';
 import { stateRows, toMermaid, transitionRows } from './mermaid.js';
 import { loadSpecs } from './registry.js';

@@ -6,7 +6,7 @@
 import { readdir } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ConfigError } from '../errors/errors.js';
+import { ConfigError } from '../core/errors.js';
 import { validateSpec } from './spec-validate.js';
 import type { MachineSpec } from './types.js';
 

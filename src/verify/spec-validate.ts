@@ -3,7 +3,7 @@
  * wrong shape gets a `ConfigError` naming the field and the value instead of a crash deep in the
  * traversal.
  */
-import { invalid, knownKeys, num, record } from '../errors/validate.js';
+import { invalid, knownKeys, num, record } from '../core/validate.js';
 import type { MachineSpec } from './types.js';
 
 const SPEC_KEYS: ReadonlySet<string> = new Set([

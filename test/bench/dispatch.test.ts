@@ -17,10 +17,10 @@ import {
   runDispatchCommand,
 } from '../../bench/dispatch.js';
 import type { TaskOutcome } from '../../src/agent/runner.js';
-import type { AgentPoolError } from '../../src/errors/errors.js';
+import type { AgentPoolError } from '../../src/core/errors.js';
 import { IGNORING_LISTENER } from '../../src/hosts/host.js';
 import { ThreadHost } from '../../src/hosts/thread-host.js';
-import { ManualClock, realClock } from '../../src/runtime/clock.js';
+import { ManualClock, realClock } from '../../src/core/clock.js';
 import { makeAgent, startAgent, until } from '../helpers/agents.js';
 
 const mixed = pathToFileURL(join(import.meta.dirname, '../../bench/fixtures/mixed.agent.mjs'));

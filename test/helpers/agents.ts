@@ -1,7 +1,7 @@
 import type { AgentTimings } from '../../machines/agent.machine.js';
 import { AgentHandle, type AgentSpec } from '../../src/runtime/agent-handle.js';
-import { type Clock, realClock } from '../../src/runtime/clock.js';
-import { createLogger } from '../../src/runtime/logger.js';
+import { type Clock, realClock } from '../../src/core/clock.js';
+import { createLogger } from '../../src/core/logger.js';
 import { startStandaloneAgent } from '../../src/runtime/tree.js';
 
 export const fixture = (name: string) => new URL(`../fixtures/${name}.agent.ts`, import.meta.url);

@@ -1,6 +1,6 @@
 /** The ConfigError `validate(input)` throws, checked for its code and option path; fails if it accepts. */
 import { expect } from 'vitest';
-import { ConfigError } from '../../src/errors/errors.js';
+import { ConfigError } from '../../src/core/errors.js';
 
 export function configErrorOf(validate: () => unknown, path: string): ConfigError {
   try {

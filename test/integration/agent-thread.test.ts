@@ -3,7 +3,7 @@
  * error, the agent machine ends where it should, a replacement starts, and no worker is left.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { AgentPoolError } from '../../src/errors/errors.js';
+import type { AgentPoolError } from '../../src/core/errors.js';
 import { ThreadHost } from '../../src/hosts/thread-host.js';
 import type { AgentHandle } from '../../src/runtime/agent-handle.js';
 import { fixture, makeAgent, startAgent, until } from '../helpers/agents.js';

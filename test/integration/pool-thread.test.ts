@@ -4,9 +4,9 @@
  * is shut down and no worker thread is left at the end. No wall-clock durations are asserted.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { AgentPoolError } from '../../src/errors/errors.js';
+import type { AgentPoolError } from '../../src/core/errors.js';
 import { ThreadHost } from '../../src/hosts/thread-host.js';
-import { type Clock, ManualClock } from '../../src/runtime/clock.js';
+import { type Clock, ManualClock } from '../../src/core/clock.js';
 import type { PoolOptions } from '../../src/runtime/config.js';
 import { AgentPoolSystem } from '../../src/runtime/system.js';
 import { fastTimings, fixture, until } from '../helpers/agents.js';

@@ -3,7 +3,7 @@
  * real worker thread, and a thread agent killed by its memory allocation while the pool keeps serving.
  */
 import { describe, expect, it } from 'vitest';
-import type { AgentPoolError, BudgetExhaustedError } from '../../src/errors/errors.js';
+import type { AgentPoolError, BudgetExhaustedError } from '../../src/core/errors.js';
 import { ThreadHost } from '../../src/hosts/thread-host.js';
 import { AgentPoolSystem } from '../../src/runtime/system.js';
 import { fixture, until } from '../helpers/agents.js';

@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/index.js';
 import { createAgentPoolSystem, ManualClock } from '../../src/index.js';
-import { sleep } from '../../src/runtime/clock.js';
+import { sleep } from '../../src/core/clock.js';
 import { startSystem, testTimings, track } from '../runtime/helpers.js';
 
 /** Views of the size that must agree. */

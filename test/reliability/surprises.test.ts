@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ThreadHost } from '../../src/hosts/thread-host.js';
 import { type AgentPoolSystem, createAgentPoolSystem, defineAgent } from '../../src/index.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { fastTimings, fixture, until } from '../helpers/agents.js';
 
 let liveAtStart = 0;

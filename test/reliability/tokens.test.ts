@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/index.js';
 import { ThreadHost } from '../../src/hosts/thread-host.js';
 import { type AgentPoolSystem, createAgentPoolSystem } from '../../src/index.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import { ManualClock } from '../../src/core/clock.js';
 import tokensAgent from '../fixtures/reliability-tokens.agent.js';
 import { fastTimings, fixture, until } from '../helpers/agents.js';
 

@@ -2,7 +2,7 @@
  * acquire() on inline pools in virtual time: the fast path, waiting, the timeout → scale-up → retry
  * path, exhaustion at 1.5 × the timeout, abort, release, and requests that can never fit.
  */
-import type { ConfigError } from '../../src/errors/errors.js';
+import type { ConfigError } from '../../src/core/errors.js';
 import { describe, expect, it } from 'vitest';
 import { CountingGate, flakyAgent, rejection, startSystem, track } from './helpers.js';
 

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createAgentPoolSystem, defineAgent, ManualClock } from '../../src/index.js';
-import { sleep } from '../../src/runtime/clock.js';
+import { sleep } from '../../src/core/clock.js';
 import { testTimings, track } from './helpers.js';
 
 function system(clock: ManualClock, over: Record<string, unknown> = {}) {
@@ -36,14 +36,17 @@ describe('allocations are actors', () => {
     await sys.start();
     const lease = await sys.acquire('w', { cycleId: 'c', requirements: { memoryMb: 512 } });
     const id = lease.allocation!.id;
-    const ref = sys.pool('w').actor.getSnapshot().children[id] as
-      { getSnapshot(): { value: unknown } } | undefined;
+    // A child of the pool's actor, registered in the one system as `allocation:<id>`.
+    const ref = sys.actor.system.get(`allocation:${id}`) as
+      { getSnapshot(): { value: unknown; status: string }; _parent?: unknown } | undefined;
+    expect(ref?._parent).toBe(sys.pool('w').actor);
     expect(ref?.getSnapshot().value).toEqual({ live: { lease: 'active', ttl: 'counting' } });
     expect(usedMemory(sys)).toBe(512);
     await lease.release();
     expect(usedMemory(sys)).toBe(0);
-    // Its final state was reached once, and the pool dropped the actor.
-    expect(sys.pool('w').actor.getSnapshot().children[id]).toBeUndefined();
+    // Its final state was reached (once: the ledger is back to 0, not below).
+    expect(ref?.getSnapshot().status).toBe('done');
+    expect(sys.actor.system.get(`allocation:${id}`)).toBeUndefined();
     // A lease without requirements reserves nothing and has no allocation.
     const plain = await sys.acquire('w', { cycleId: 'd' });
     expect(plain.allocation).toBeUndefined();

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/define.js';
-import { ManualClock, sleep } from '../../src/runtime/clock.js';
+import { ManualClock, sleep } from '../../src/core/clock.js';
 import { AgentPoolSystem } from '../../src/runtime/system.js';
 import { startSystem, testTimings } from './helpers.js';
 

@@ -3,9 +3,9 @@
  * the value received; a running system is not harmed by a bad one being created next to it.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors/errors.js';
+import { ConfigError } from '../../src/core/errors.js';
 import { ThreadHost } from '../../src/hosts/thread-host.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { createAgentPoolSystem } from '../../src/runtime/system.js';
 import { echoAgent, startSystem } from './helpers.js';
 

@@ -6,9 +6,9 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defineAgent } from '../../src/agent/define.js';
-import { ConfigError, InvalidArgumentError } from '../../src/errors/errors.js';
-import { duration } from '../../src/errors/validate.js';
-import { ManualClock, MAX_DURATION_MS, realClock } from '../../src/runtime/clock.js';
+import { ConfigError, InvalidArgumentError } from '../../src/core/errors.js';
+import { duration } from '../../src/core/validate.js';
+import { ManualClock, MAX_DURATION_MS, realClock } from '../../src/core/clock.js';
 import { DEFAULT_TIMINGS } from '../../src/runtime/config.js';
 import { parseTimeout } from '../../src/runtime/requirements.js';
 import { createAgentPoolSystem } from '../../src/runtime/system.js';

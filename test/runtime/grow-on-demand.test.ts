@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/define.js';
-import { ConfigError } from '../../src/errors/errors.js';
-import { ManualClock, sleep } from '../../src/runtime/clock.js';
+import { ConfigError } from '../../src/core/errors.js';
+import { ManualClock, sleep } from '../../src/core/clock.js';
 import { AgentPoolSystem } from '../../src/runtime/system.js';
 import { testTimings } from './helpers.js';
 

@@ -3,8 +3,8 @@
  * starts can be made to fail on demand, a counting resource gate, and promise-outcome capture.
  */
 import { AGENT_DEFINITION, type AgentDefinition, defineAgent } from '../../src/agent/define.js';
-import type { AgentPoolError } from '../../src/errors/errors.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import type { AgentPoolError } from '../../src/core/errors.js';
+import { ManualClock } from '../../src/core/clock.js';
 import type { PoolOptions, ResourceName } from '../../src/runtime/config.js';
 import type { GateReservation, ResourceGate } from '../../src/runtime/gates.js';
 import { AgentPoolSystem } from '../../src/runtime/system.js';

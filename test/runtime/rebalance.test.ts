@@ -3,8 +3,8 @@
  * (`lease.reportUsage`) and resizing lease allocations through the allocator actor.
  */
 import { describe, expect, it } from 'vitest';
-import type { AgentPoolError } from '../../src/errors/errors.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import type { AgentPoolError } from '../../src/core/errors.js';
+import { ManualClock } from '../../src/core/clock.js';
 import type { RebalanceOptions } from '../../src/runtime/config.js';
 import { AgentPoolSystem } from '../../src/runtime/system.js';
 import { echoAgent, testTimings } from './helpers.js';

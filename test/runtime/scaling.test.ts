@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/define.js';
-import { ManualClock, sleep } from '../../src/runtime/clock.js';
+import { ManualClock, sleep } from '../../src/core/clock.js';
 import { AgentPoolSystem } from '../../src/runtime/system.js';
 import { flakyAgent, rejection, startSystem, testTimings, track } from './helpers.js';
 

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/define.js';
-import { ManualClock, sleep } from '../../src/runtime/clock.js';
+import { ManualClock, sleep } from '../../src/core/clock.js';
 import { Backlog } from '../../src/runtime/backlog.js';
 import { AgentPoolSystem } from '../../src/runtime/system.js';
 import { testTimings } from './helpers.js';

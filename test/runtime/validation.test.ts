@@ -6,8 +6,8 @@
 import type { InspectionEvent } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/define.js';
-import { AgentPoolError, ConfigError, InvalidArgumentError } from '../../src/errors/errors.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import { AgentPoolError, ConfigError, InvalidArgumentError } from '../../src/core/errors.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { TDD_POOL_SIZES, tddPool } from '../../src/runtime/config.js';
 import { createAgentPoolSystem } from '../../src/runtime/system.js';
 import { rejection, startSystem } from './helpers.js';

@@ -15,7 +15,7 @@
  * - Every child strategy sees every dispatch and completion (not only its own), so learning children
  *   (predictive, workload-aware) keep up-to-date statistics while they are not in charge.
  */
-import { invalid } from '../../errors/validate.js';
+import { invalid } from '../../core/validate.js';
 import type { AgentView, BalancingStrategy, RandomSource, TaskOutcome, TaskView } from './types.js';
 import { numOption, strategyOptions } from './util.js';
 

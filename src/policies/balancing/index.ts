@@ -15,8 +15,8 @@
  * | `predictive` | expected completion, success, efficiency (learned) | n |
  * | `adaptive` | the best-performing of several of the above | child's |
  */
-import { ConfigError } from '../../errors/errors.js';
-import { strings } from '../../errors/validate.js';
+import { ConfigError } from '../../core/errors.js';
+import { strings } from '../../core/validate.js';
 import { ADAPTIVE_OPTION_KEYS, type AdaptiveOptions, AdaptiveStrategy } from './adaptive.js';
 import { JsqStrategy } from './jsq.js';
 import { LeastConnectionsStrategy } from './least-connections.js';

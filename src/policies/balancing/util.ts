@@ -2,7 +2,7 @@
  * Helpers shared by the strategies: option validation, a stable agent ordering, argmax with
  * random tie-breaking, an exponentially weighted moving average.
  */
-import { knownKeys, num, record } from '../../errors/validate.js';
+import { knownKeys, num, record } from '../../core/validate.js';
 import type { AgentView, RandomSource } from './types.js';
 
 /**

@@ -2,8 +2,8 @@
  * Scaling configuration: defaults, and the boundary validator that turns user input into a
  * {@link ScalingConfig} or throws a {@link ConfigError} naming the option path and the value received.
  */
-import { ConfigError } from '../../errors/errors.js';
-import { bool, duration, invalid, type Kind, knownKeys, num, record } from '../../errors/validate.js';
+import { ConfigError } from '../../core/errors.js';
+import { bool, duration, invalid, type Kind, knownKeys, num, record } from '../../core/validate.js';
 
 /** Resolved scaling configuration of one pool. All durations in ms. */
 export interface ScalingConfig {

@@ -12,7 +12,7 @@
  *   measured from the size at the start of the policy period;
  * - result clamped to [min, max]. The controller loop runs every 15 s (`syncPeriodMs`).
  */
-import { invalid, knownKeys, num, record } from '../../errors/validate.js';
+import { invalid, knownKeys, num, record } from '../../core/validate.js';
 
 /** HPA configuration. Defaults are Kubernetes' defaults. */
 export interface HpaConfig {

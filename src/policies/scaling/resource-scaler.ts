@@ -6,8 +6,8 @@
  * Pure: {@link decideResourceQuotas} takes the previous state, one observation and `now`, and returns a
  * new state; nothing is mutated, so a caller that rejects the decision simply keeps its old state.
  */
-import { InvalidArgumentError } from '../../errors/errors.js';
-import { invalid, type Kind, knownKeys, num, record, reqNum } from '../../errors/validate.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { invalid, type Kind, knownKeys, num, record, reqNum } from '../../core/validate.js';
 
 /** The resources the scaler manages. Units are the caller's (cores, MB, GB, Mbit/s…), used consistently. */
 export type ResourceName = 'cpu' | 'memory' | 'storage' | 'network';

@@ -4,8 +4,8 @@
  * times from a seeded non-homogeneous Poisson process (thinning at the peak rate) or a trace, and
  * service times drawn per task in arrival order from their own stream (common random numbers).
  */
-import type { ManualClock } from '../../runtime/clock.js';
-import { createRng, type Distribution, exponential, sample } from '../random.js';
+import type { ManualClock } from '../../core/clock.js';
+import { createRng, type Distribution, exponential, sample } from '../../core/random.js';
 import type { Scenario } from './scenarios.js';
 
 /** One generated task. */

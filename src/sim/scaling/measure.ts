@@ -2,7 +2,7 @@
  * Measurement helpers shared by the two scaling-simulation engines: exact wait percentiles and their
  * summary, flap counting, and the mean of a service distribution.
  */
-import type { PolicyName, ScaleEvent, SimulationResult, SimulationSeries } from './simulate.js';
+import type { PolicyName, ScaleEvent, SimulationResult, SimulationSeries } from './result.js';
 
 export { distributionMean } from '../queueing.js';
 

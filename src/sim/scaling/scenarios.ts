@@ -3,7 +3,7 @@
  * time t, in ms) plus its duration, peak and mean. Arrivals are drawn from λ(t) as a seeded
  * non-homogeneous Poisson process (see arrivals.ts), or replayed from a trace.
  */
-import { InvalidArgumentError } from '../../errors/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 
 /** Built-in scenario names. */
 export const SCENARIOS = ['constant', 'step', 'diurnal', 'square', 'idle-gaps'] as const;

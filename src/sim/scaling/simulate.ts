@@ -21,7 +21,7 @@ import type {
   ReadMetricsInput,
 } from '../../../machines/scaler.machine.js';
 import { scalerMachine } from '../../../machines/scaler.machine.js';
-import { InvalidArgumentError } from '../../errors/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import { PoolMetrics } from '../../metrics/pool-metrics.js';
 import { RateCounter } from '../../metrics/rate-counter.js';
 import type { ForecastOptions } from '../../policies/forecast.js';
@@ -35,17 +35,26 @@ import {
   validateHpaConfig,
 } from '../../policies/scaling/hpa.js';
 import { littleTarget } from '../../policies/scaling/little.js';
-import { flushMicrotasks, ManualClock } from '../../runtime/clock.js';
-import type { Distribution } from '../random.js';
+import { flushMicrotasks, ManualClock } from '../../core/clock.js';
+import type { Distribution } from '../../core/random.js';
 import { type SimTask, scheduleArrivals } from './arrivals.js';
 import { distributionMean, quantile, resultOf, Samples } from './measure.js';
 import type { Scenario } from './scenarios.js';
 
-/** Policies the simulator can run. */
-export const POLICIES = ['agentpool', 'hpa', 'fixed', 'peak'] as const;
-
-/** A policy name. */
-export type PolicyName = (typeof POLICIES)[number];
+export {
+  POLICIES,
+  type PolicyName,
+  type ScaleEvent,
+  type SimulationResult,
+  type SimulationSeries,
+} from './result.js';
+import {
+  POLICIES,
+  type PolicyName,
+  type ScaleEvent,
+  type SimulationResult,
+  type SimulationSeries,
+} from './result.js';
 
 /** Options of {@link simulateScaling}. */
 export interface SimulationOptions {
@@ -83,65 +92,6 @@ export interface SimulationOptions {
   forecast?: ForecastOptions;
   /** HPA options (min/max/targetUtilisation come from the options above). */
   hpa?: Partial<HpaConfig>;
-}
-
-/** Time series sampled every `sampleMs`. */
-export interface SimulationSeries {
-  /** End of each interval, seconds. */
-  t: number[];
-  /** Arrivals per minute in the interval. */
-  demandPerMin: number[];
-  /** Time-averaged pool size (agents held, starting included). */
-  size: number[];
-  /** busy / ready over the interval. */
-  utilisation: number[];
-  /** p99 wait of the tasks that started in the interval, seconds. */
-  waitP99S: number[];
-}
-
-/** One applied size change. */
-export interface ScaleEvent {
-  /** Seconds. */
-  t: number;
-  from: number;
-  to: number;
-}
-
-/** Result of one simulation. */
-export interface SimulationResult {
-  scenario: string;
-  policy: PolicyName;
-  seed: number;
-  simulatedS: number;
-  /** Tasks that arrived. */
-  tasks: number;
-  /** Tasks that completed within the run. */
-  completed: number;
-  /** Exact percentiles over every task (tasks still queued at the end count with their wait so far). */
-  p50WaitS: number;
-  p90WaitS: number;
-  p99WaitS: number;
-  meanWaitS: number;
-  /** % of tasks that waited longer than the SLO (30 s). */
-  sloViolationPct: number;
-  /** Agent-seconds held, start-up and draining included. */
-  agentSeconds: number;
-  /** Agent-seconds spent running tasks. */
-  busySeconds: number;
-  /** 100 × (1 − busy / held). */
-  slackPct: number;
-  meanSize: number;
-  maxSize: number;
-  /** Applied size changes. */
-  scaleEvents: number;
-  /** Direction reversals within the flap window. */
-  flaps: number;
-  events: ScaleEvent[];
-  series: SimulationSeries;
-  /** Wall-clock milliseconds the run took (informational; never asserted). */
-  wallMs: number;
-  /** Simulated seconds per wall-clock second. */
-  speed: number;
 }
 
 type AgentState = 'starting' | 'idle' | 'busy' | 'draining';

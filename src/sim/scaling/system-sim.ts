@@ -19,10 +19,10 @@
  * sees (starting agents in, retiring ones out) changes at an instant.
  */
 import { defineAgent } from '../../agent/define.js';
-import { InvalidArgumentError } from '../../errors/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import { validateScalingConfig } from '../../policies/scaling/config.js';
 import { littleTarget } from '../../policies/scaling/little.js';
-import { ManualClock, sleep } from '../../runtime/clock.js';
+import { ManualClock, sleep } from '../../core/clock.js';
 import { AgentPoolSystem } from '../../runtime/system.js';
 import { type SimTask, scheduleArrivals } from './arrivals.js';
 import { distributionMean, quantile, resultOf, Samples } from './measure.js';

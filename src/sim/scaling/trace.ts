@@ -8,7 +8,7 @@
  *
  * Times are made relative to the first arrival and sorted.
  */
-import { InvalidArgumentError } from '../../errors/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import type { Scenario } from './scenarios.js';
 
 /** A parsed trace. */

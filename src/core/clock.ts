@@ -6,7 +6,7 @@
  * both to `createActor(…, { clock })` and to runtime code: machine `after` delays and runtime timers
  * then advance together.
  */
-import { BinaryHeap } from '../structures/heap.js';
+import { BinaryHeap } from './heap.js';
 
 /** Opaque timer handle. */
 export type TimerHandle = unknown;

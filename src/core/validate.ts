@@ -3,7 +3,7 @@
  * option path and the value received. Kept hand-written (not a schema library) because they run on
  * the acquire/submit hot path and must cost well under a microsecond.
  */
-import { MAX_DURATION_MS } from '../runtime/clock.js';
+import { MAX_DURATION_MS } from './clock.js';
 import { ConfigError, InvalidArgumentError } from './errors.js';
 
 type Ctor = new (path: string, received: unknown, expected: string) => ConfigError;

@@ -13,7 +13,7 @@ import * as policies from '../src/entry/policies.js';
 import * as sim from '../src/entry/sim.js';
 import * as structures from '../src/entry/structures.js';
 import * as verify from '../src/entry/verify.js';
-import * as errors from '../src/errors/errors.js';
+import * as errors from '../src/core/errors.js';
 import * as root from '../src/index.js';
 
 const here = (path: string) => new URL(`../${path}`, import.meta.url);

@@ -3,8 +3,8 @@
  * cancellation, and bad submissions — on inline agents and a ManualClock (deterministic).
  */
 import { describe, expect, it } from 'vitest';
-import type { AgentPoolError } from '../../src/errors/errors.js';
-import { ManualClock, sleep } from '../../src/runtime/clock.js';
+import type { AgentPoolError } from '../../src/core/errors.js';
+import { ManualClock, sleep } from '../../src/core/clock.js';
 import { noTaskLostUnderCrashes, twoPools } from './helpers.js';
 
 const code = async (p: Promise<unknown>) =>

@@ -6,8 +6,8 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import { defineAgent } from '../../src/agent/define.js';
-import type { AgentPoolError } from '../../src/errors/errors.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import type { AgentPoolError } from '../../src/core/errors.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { AgentPoolSystem } from '../../src/runtime/system.js';
 
 /** Builds a system with pools `a` and `b` of the given sizes running `handlers`. */

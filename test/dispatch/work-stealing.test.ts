@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type AgentContext, defineAgent } from '../../src/agent/define.js';
-import { type AgentPoolError, ConfigError } from '../../src/errors/errors.js';
-import { ManualClock, sleep } from '../../src/runtime/clock.js';
+import { type AgentPoolError, ConfigError } from '../../src/core/errors.js';
+import { ManualClock, sleep } from '../../src/core/clock.js';
 import type { DispatchMode } from '../../src/runtime/config.js';
 import { AgentPoolSystem } from '../../src/runtime/system.js';
 import { noTaskLostUnderCrashes, twoPools } from './helpers.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise } from 'xstate';
 import { allocationMachine, DEFAULT_ALLOCATION_TTL_MS } from '../../machines/allocation.machine.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import { ManualClock } from '../../src/core/clock.js';
 import type { ResizeChange } from '../../src/structures/ledger.js';
 
 function start(opts: { ttlMs?: number; resize?: (c: ResizeChange) => Promise<Record<string, number>> } = {}) {

@@ -7,7 +7,7 @@ import {
   allocatorMachine,
 } from '../../machines/allocator.machine.js';
 import { resolveAllocationPolicy } from '../../src/policies/allocation.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { type Allocation, Ledger } from '../../src/structures/ledger.js';
 
 /** The allocation of a successful reserve/resize answer (fails the test otherwise). */

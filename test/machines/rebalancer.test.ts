@@ -6,7 +6,7 @@ import {
   type Opportunity,
   type RebalanceOutcome,
 } from '../../src/policies/rebalancing.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import { ManualClock } from '../../src/core/clock.js';
 
 const LIMITS = { available: { memoryMb: 1e6 }, perAgentMax: {}, perAgentMin: {} };
 

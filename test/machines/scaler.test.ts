@@ -7,7 +7,7 @@ import {
   scalerMachine,
 } from '../../machines/scaler.machine.js';
 import type { ScalingObservation } from '../../src/policies/scaling/decide.js';
-import { flushMicrotasks, ManualClock } from '../../src/runtime/clock.js';
+import { flushMicrotasks, ManualClock } from '../../src/core/clock.js';
 
 const hot = (now: number, size = 4): ScalingObservation => ({
   now,

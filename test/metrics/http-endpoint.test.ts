@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/define.js';
-import { AgentPoolError, InvalidArgumentError } from '../../src/errors/errors.js';
+import { AgentPoolError, InvalidArgumentError } from '../../src/core/errors.js';
 import * as api from '../../src/index.js';
 import {
   type MetricsEndpoint,
@@ -17,7 +17,7 @@ import {
   serveMetrics,
   type ServeMetricsOptions,
 } from '../../src/metrics/http-endpoint.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { AgentPoolSystem } from '../../src/runtime/system.js';
 
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/errors/errors.js';
+import { InvalidArgumentError } from '../../src/core/errors.js';
 import { PoolMetrics } from '../../src/metrics/pool-metrics.js';
 import { escapeLabelValue, toPrometheus } from '../../src/metrics/prometheus.js';
 

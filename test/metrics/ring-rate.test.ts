@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/errors/errors.js';
+import { InvalidArgumentError } from '../../src/core/errors.js';
 import { RateCounter } from '../../src/metrics/rate-counter.js';
 import { TimeSeriesRing } from '../../src/metrics/time-series-ring.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, InvalidArgumentError } from '../../src/errors/errors.js';
+import { ConfigError, InvalidArgumentError } from '../../src/core/errors.js';
 import {
   DEFAULT_ALLOCATION_POLICY,
   decideGrant,

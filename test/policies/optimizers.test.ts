@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/errors/errors.js';
+import { InvalidArgumentError } from '../../src/core/errors.js';
 import { PoolMetrics, type PoolMetricsSnapshot } from '../../src/metrics/pool-metrics.js';
 import {
   analysePools,

@@ -14,7 +14,7 @@ import {
 } from '../../machines/allocator.machine.js';
 import { type RebalanceObservations, rebalancerMachine } from '../../machines/rebalancer.machine.js';
 import { applyOpportunities } from '../../src/policies/rebalancing.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { TokenBudgets } from '../../src/structures/budget.js';
 import { LEDGER_EPSILON, Ledger } from '../../src/structures/ledger.js';
 

@@ -11,8 +11,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/define.js';
-import type { AgentPoolError } from '../../src/errors/errors.js';
-import { ManualClock } from '../../src/runtime/clock.js';
+import type { AgentPoolError } from '../../src/core/errors.js';
+import { ManualClock } from '../../src/core/clock.js';
 import type { Lease } from '../../src/runtime/lease.js';
 import { AgentPoolSystem } from '../../src/runtime/system.js';
 

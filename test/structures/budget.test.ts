@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BudgetExhaustedError, ConfigError, InvalidArgumentError } from '../../src/errors/errors.js';
+import { BudgetExhaustedError, ConfigError, InvalidArgumentError } from '../../src/core/errors.js';
 import { TokenBudgets } from '../../src/structures/budget.js';
 
 function budgets() {

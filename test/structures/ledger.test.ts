@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, InvalidArgumentError, ResourceExhaustedError } from '../../src/errors/errors.js';
+import { ConfigError, InvalidArgumentError, ResourceExhaustedError } from '../../src/core/errors.js';
 import { Ledger, STANDARD_RESOURCES } from '../../src/structures/ledger.js';
 
 function ledger(): Ledger {

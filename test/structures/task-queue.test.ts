@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, InvalidArgumentError } from '../../src/errors/errors.js';
+import { ConfigError, InvalidArgumentError } from '../../src/core/errors.js';
 import { PRIORITIES, type Priority, type QueuedTask, TaskQueue } from '../../src/structures/task-queue.js';
 
 /** The model: a plain array, sorted on demand with an independently written comparator. */

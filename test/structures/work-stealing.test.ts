@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, InvalidArgumentError } from '../../src/errors/errors.js';
+import { ConfigError, InvalidArgumentError } from '../../src/core/errors.js';
 import { Deque, WorkStealingScheduler } from '../../src/structures/work-stealing.js';
 
 describe('Deque', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assign, fromCallback, setup } from 'xstate';
-import { ConfigError } from '../../src/errors/errors.js';
+import { ConfigError } from '../../src/core/errors.js';
 import { checkMachine } from '../../src/verify/graph-check.js';
 import type { MachineSpec } from '../../src/verify/types.js';
 import { healthySpec, payloadMachine, stuckMachine, trapMachine } from './fixtures.js';

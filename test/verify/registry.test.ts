@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors/errors.js';
+import { ConfigError } from '../../src/core/errors.js';
 import { loadSpecs, selectSpecFiles } from '../../src/verify/registry.js';
 
 describe('selectSpecFiles', () => {

@@ -7,7 +7,7 @@ import {
   specializationScore,
   WorkloadAwareStrategy,
 } from '../../../src/policies/balancing/workload-aware.js';
-import { createRng } from '../../../src/sim/random.js';
+import { createRng } from '../../../src/core/random.js';
 import { agent, tally } from './helpers.js';
 
 const ok = (serviceTime: number) => ({ ok: true, serviceTime, waitTime: 0 });

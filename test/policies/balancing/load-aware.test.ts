@@ -6,7 +6,7 @@ import { P2cStrategy } from '../../../src/policies/balancing/p2c.js';
 import { RandomStrategy } from '../../../src/policies/balancing/random.js';
 import { ResourceAwareStrategy, resourceScore } from '../../../src/policies/balancing/resource-aware.js';
 import type { AgentView } from '../../../src/policies/balancing/types.js';
-import { createRng } from '../../../src/sim/random.js';
+import { createRng } from '../../../src/core/random.js';
 import { agent, tally } from './helpers.js';
 
 const loads = fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 12 });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/errors/errors.js';
+import { ConfigError } from '../../../src/core/errors.js';
 import {
   createStrategy,
   DEFAULT_ADAPTIVE_CHILDREN,
   STRATEGY_NAMES,
 } from '../../../src/policies/balancing/index.js';
-import { createRng } from '../../../src/sim/random.js';
+import { createRng } from '../../../src/core/random.js';
 import { agent } from './helpers.js';
 
 describe('createStrategy', () => {

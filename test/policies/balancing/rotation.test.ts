@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RoundRobinStrategy } from '../../../src/policies/balancing/round-robin.js';
 import { SmoothWeightedStrategy } from '../../../src/policies/balancing/smooth-weighted.js';
-import { createRng } from '../../../src/sim/random.js';
+import { createRng } from '../../../src/core/random.js';
 import { agent, tally } from './helpers.js';
 
 const rng = createRng(1);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/errors/errors.js';
+import { ConfigError } from '../../../src/core/errors.js';
 import { createForecast, forecastDemand, observeForecast } from '../../../src/policies/forecast.js';
 
 const MIN = 60_000;

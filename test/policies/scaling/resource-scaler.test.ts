@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../../src/errors/errors.js';
+import { InvalidArgumentError } from '../../../src/core/errors.js';
 import {
   decideResourceQuotas,
   initialResourceScalerState,

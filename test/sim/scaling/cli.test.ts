@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderScalingMarkdown, runScalingBench, runScalingCommand } from '../../../bench/scaling.js';
-import { InvalidArgumentError } from '../../../src/errors/errors.js';
+import { InvalidArgumentError } from '../../../src/core/errors.js';
 import { parseSimulateArgs, peakRateFor, runSimulateCommand } from '../../../src/sim/simulate-cli.js';
 
 describe('agentpool simulate', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../../src/errors/errors.js';
+import { InvalidArgumentError } from '../../../src/core/errors.js';
 import { renderHtmlReport } from '../../../src/sim/scaling/report-html.js';
 import { makeScenario } from '../../../src/sim/scaling/scenarios.js';
 import { type SimulationResult, simulateScaling } from '../../../src/sim/scaling/simulate.js';

@@ -6,7 +6,7 @@
  * [min, max]; bad options are typed errors.
  */
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../../src/errors/errors.js';
+import { InvalidArgumentError } from '../../../src/core/errors.js';
 import { makeScenario } from '../../../src/sim/scaling/scenarios.js';
 import { type SimulationResult, simulateScaling } from '../../../src/sim/scaling/simulate.js';
 import { simulateSystem } from '../../../src/sim/scaling/system-sim.js';

@@ -12,12 +12,11 @@ import { type ActorRefFrom, type AnyActorLogic, createActor, type InputFrom } fr
 import { whenDone } from './actor-done.js';
 import type { AcquisitionFailure, acquisitionMachine } from '../../machines/acquisition.machine.js';
 import { STOP_MARGIN_MS } from '../../machines/agent.machine.js';
-import type { allocationMachine } from '../../machines/allocation.machine.js';
+import type { AllocationReleaseCause } from '../../machines/allocation.machine.js';
 import type { PoolInput, poolMachine, ScaleRecord } from '../../machines/pool.machine.js';
 import type { ScalerRecord, scalerMachine } from '../../machines/scaler.machine.js';
 import { AbortedError, AgentPoolError, PoolExhaustedError, ResourceExhaustedError } from '../core/errors.js';
-import { PoolMetrics, type PoolMetricsSample, type PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
-import { RateCounter } from '../metrics/rate-counter.js';
+import type { PoolMetrics, PoolMetricsSample, PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
 import { drfPick } from '../policies/drf.js';
 import type { ScalingObservation } from '../policies/scaling/decide.js';
 import { type AgentAvailability, AgentHandle, type AgentRef, type AgentSpec } from './agent-handle.js';
@@ -26,12 +25,14 @@ import { type AgentView, type BalancingStrategy, createStrategy } from '../polic
 import { createRng, type Rng } from '../core/random.js';
 import type { Clock } from '../core/clock.js';
 import type { PoolConfig, ResourceName } from './config.js';
-import type { GateReservation, KeyGate, ResourceGate } from './gates.js';
+import type { KeyGate, ResourceGate } from './gates.js';
+import { type Granted, LeaseAllocations, type ResizeResult } from './lease-allocations.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import type { Logger } from '../core/logger.js';
 import type { Requirements } from './requirements.js';
 import { amountsOf, neverFits } from './requirements.js';
-import { WaitStats } from './wait-stats.js';
+import { PoolObserver, type Waiting } from './pool-observer.js';
+import type { WaitStats } from './wait-stats.js';
 
 /** Shared services a pool uses. */
 export interface PoolDeps {
@@ -64,9 +65,6 @@ export interface ChildLogic {
 export type PoolRef = ActorRefFrom<typeof poolMachine>;
 type AcquisitionRef = ActorRefFrom<typeof acquisitionMachine>;
 type ScalerRef = ActorRefFrom<typeof scalerMachine>;
-type AllocationRef = ActorRefFrom<typeof allocationMachine>;
-/** A reservation the gate granted. */
-type Granted = Extract<GateReservation, { ok: true }>;
 
 /** What a waiting acquisition's actor does, per named action of machines/acquisition.machine.ts. */
 export interface WaiterHooks {
@@ -157,30 +155,24 @@ export class Pool implements LeaseOwner {
   private readonly startWaiters = new Map<AgentHandle, (ok: boolean) => void>();
   /** The promise each start waiter settles (to drop the start watch with it). */
   private readonly startWaiterDone = new Map<AgentHandle, Promise<boolean>>();
-  /** Live allocation actors by id (children of the pool actor, created with it as their parent). */
-  private readonly allocations = new Map<string, AllocationRef>();
-  /** Live leases by their allocation's id (the allocation actors' implementations find them here). */
-  private readonly leaseByAllocation = new Map<string, Lease>();
+  /** The allocation actors of this pool's leases (children of the pool actor). */
+  private readonly allocations: LeaseAllocations;
   /** Waiting acquisitions by id: where their actors' shared implementations find their hooks. */
   private readonly waiterById = new Map<string, Waiter>();
   private seq = 0;
   /** The last agent start failure (module path and original error); cleared when an agent starts. */
   private startError: Error | undefined;
-  readonly waits = new WaitStats();
+  /** Measurements for metrics and the scaler (src/runtime/pool-observer.ts). */
+  private readonly observer: PoolObserver;
   /** Metrics: requests, waits, service times, rates, agent counts (src/metrics). */
-  readonly metrics: PoolMetrics;
-  /** ∫ leases dt (lease-ms), for utilisation averaged over an interval. */
-  private leaseMs = 0;
-  private leaseMark = 0;
-  private lastObservation = { at: 0, leaseMs: 0 };
-  /** Grant waits since the last scaler observation (ms), bounded. */
-  private windowWaits: number[] = [];
-  /**
-   * Arrival rate for the scaler's Little's-law target: a 30 s window, shorter than the metrics' 60 s
-   * one, so the estimate follows bursts (and the stabilisation window's max over it holds capacity
-   * through a wave instead of shedding it) — the setting the scaling benchmark evaluates.
-   */
-  private readonly arrivals: RateCounter;
+  get metrics(): PoolMetrics {
+    return this.observer.metrics;
+  }
+
+  /** Acquire waits (p50/p99). */
+  get waits(): WaitStats {
+    return this.observer.waits;
+  }
   /** Demand queued elsewhere for this pool (the dispatcher's queue); see {@link setBacklog}. */
   private backlog: () => { count: number; oldestAt: number | undefined } = () => NO_BACKLOG;
   readonly counters: PoolCounters = {
@@ -204,13 +196,15 @@ export class Pool implements LeaseOwner {
     actor: PoolRef,
   ) {
     this.type = config.type;
-    this.metrics = new PoolMetrics({ pool: config.type, type: config.type, startMs: deps.clock.now() });
-    this.arrivals = new RateCounter({ windowMs: 30_000, buckets: 30, startMs: deps.clock.now() });
+    this.observer = new PoolObserver(config.type, deps.clock.now());
     this.strategy = config.balancing ? createStrategy(config.balancing) : undefined;
     this.rng = createRng([...config.type].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 7));
-    this.leaseMark = deps.clock.now();
-    this.lastObservation = { at: this.leaseMark, leaseMs: 0 };
     this.actor = actor;
+    this.allocations = new LeaseAllocations(
+      config.type,
+      deps.logic.allocation,
+      (logic, id, input, systemId) => this.child(logic, id, input as never, systemId),
+    );
     actor.subscribe({ error: (err) => deps.logger.error({ err, pool: this.type }, 'pool actor error') });
   }
 
@@ -410,8 +404,7 @@ export class Pool implements LeaseOwner {
       return Promise.reject(new AbortedError(`acquire(${this.type})`, req.signal.reason));
     }
     const now = this.deps.clock.now();
-    this.metrics.recordRequest(now);
-    this.arrivals.add(now);
+    this.observer.arrival(now);
     // A request that can never be served goes through the acquisition chart's never-fits branch.
     const never = neverFits(req.requirements, this.config, this.deps.limits);
     if (never) return this.wait(req, now, never);
@@ -455,8 +448,7 @@ export class Pool implements LeaseOwner {
    * scaler sees (Little's law) includes submitted tasks, not only acquire() calls.
    */
   noteRequest(at: number): void {
-    this.metrics.recordRequest(at);
-    this.arrivals.add(at);
+    this.observer.arrival(at);
   }
 
   /**
@@ -693,100 +685,32 @@ export class Pool implements LeaseOwner {
     lease.releaseResources = reservation?.release;
     this.markLeases(now);
     this.leases.add(lease);
-    if (reservation) this.allocate(lease, reservation, req, now);
-    this.waits.record(now - startedAt);
-    this.metrics.recordWait((now - startedAt) / 1000);
-    if (this.windowWaits.length < 10_000) this.windowWaits.push(now - startedAt);
+    if (reservation)
+      this.allocations.open(
+        lease,
+        reservation,
+        amountsOf(req.requirements),
+        req.ttlMs ?? this.deps.leaseTtlMs,
+        now,
+      );
+    this.observer.granted(now - startedAt);
     this.strategy?.onDispatch?.(agent.id, { id: lease.id }, now);
     return lease;
   }
 
-  /**
-   * A lease that reserved resources owns an allocation actor (machines/allocation.machine.ts), the pool
-   * actor's child `<allocationId>`: its TTL expires the lease, the rebalancer resizes through it, and
-   * its one final state gives the resources back exactly once (release, expiry or agent loss).
-   */
-  private allocate(lease: Lease, r: Granted, req: AcquireRequest, now: number): void {
-    const requested = amountsOf(req.requirements);
-    if (Object.keys(requested).length === 0) return;
-    const amounts = { ...(r.granted ?? requested) } as Record<string, number>;
-    const id = r.allocationId ?? lease.id;
-    const ttlMs = req.ttlMs ?? this.deps.leaseTtlMs;
-    lease.allocation = { id, amounts, expiresAt: now + ttlMs };
-    this.leaseByAllocation.set(id, lease);
-    // The allocation's actor, a child of the pool's (systemId `allocation:<id>`).
-    const ref = this.child(
-      this.deps.logic.allocation,
-      id,
-      { allocationId: id, owner: lease.agent.id, pool: this.type, cycleId: lease.cycleId, amounts, ttlMs },
-      `allocation:${id}`,
-    );
-    this.allocations.set(id, ref);
-    ref.start();
-    ref.send({ type: 'ACTIVATE' });
+  /** The allocation machine's `releaseAllocation`. */
+  onAllocationReleased(allocationId: string, cause: AllocationReleaseCause): void {
+    this.allocations.released(allocationId, cause);
   }
 
-  private allocationRef(id: string): AllocationRef | undefined {
-    return this.allocations.get(id);
-  }
-
-  /** The allocation machine's `releaseAllocation` (its final state): the ledger gets the resources back. */
-  onAllocationReleased(allocationId: string, cause: 'released' | 'expired' | 'agent-lost'): void {
-    this.allocations.delete(allocationId);
-    const lease = this.leaseByAllocation.get(allocationId);
-    if (!lease) return;
-    this.leaseByAllocation.delete(allocationId);
-    const release = lease.releaseResources;
-    lease.releaseResources = undefined;
-    // After this transition: giving back drives the allocator actor, ending the lease drives the agent.
-    queueMicrotask(() => {
-      release?.();
-      if (cause === 'expired') lease.expire();
-    });
-  }
-
-  /** The allocation machine's `reportResized`: the lease and its running tasks follow the new size. */
+  /** The allocation machine's `reportResized`. */
   onAllocationResized(allocationId: string, amounts: Readonly<Record<string, number>>): void {
-    const lease = this.leaseByAllocation.get(allocationId);
-    if (!lease?.allocation) return;
-    const before = lease.allocation.amounts.memoryMb;
-    lease.allocation = { ...lease.allocation, amounts: { ...amounts } };
-    const mb = amounts.memoryMb;
-    if (mb !== undefined && mb !== before) queueMicrotask(() => lease.agent.setLeaseMemory(lease.id, mb));
+    this.allocations.resized(allocationId, amounts);
   }
 
-  /**
-   * Resize a lease's allocation through its allocation actor (the rebalancer's way): resolves once the
-   * actor is back in `active`, with the amount of the changed resource before and after.
-   */
-  resizeAllocation(
-    allocationId: string,
-    delta: Readonly<Record<string, number>>,
-  ): Promise<{ ok: true; before: number; after: number } | { ok: false; error: string }> {
-    const ref = this.allocationRef(allocationId);
-    const resource = Object.keys(delta)[0];
-    if (!ref || ref.getSnapshot().status !== 'active' || resource === undefined)
-      return Promise.resolve({ ok: false, error: `allocation ${allocationId} is not live` });
-    const before = ref.getSnapshot().context.amounts[resource] ?? 0;
-    return new Promise((resolve) => {
-      let sent = false;
-      const sub = ref.subscribe({
-        next: (s) => {
-          if (!sent || s.context.pendingChange !== undefined) return;
-          sub.unsubscribe();
-          const error = s.context.lastResizeError;
-          resolve(
-            error !== undefined
-              ? { ok: false, error }
-              : { ok: true, before, after: s.context.amounts[resource] ?? 0 },
-          );
-        },
-        complete: () => resolve({ ok: false, error: `allocation ${allocationId} was released` }),
-        error: () => resolve({ ok: false, error: `allocation ${allocationId} failed` }),
-      });
-      sent = true;
-      ref.send({ type: 'RESIZE', change: { delta } });
-    });
+  /** Resize a lease's allocation through its allocation actor (the rebalancer's way). */
+  resizeAllocation(allocationId: string, delta: Readonly<Record<string, number>>): Promise<ResizeResult> {
+    return this.allocations.resize(allocationId, delta);
   }
 
   /** LeaseOwner: a lease ended (released by the caller or lost with its agent). */
@@ -800,18 +724,7 @@ export class Pool implements LeaseOwner {
       lease.lostReason ? 'error' : 'success',
     );
     this.deps.keys.release(lease.concurrencyKey);
-    // Through the allocation actor when there is one (its final state releases exactly once).
-    const alloc = lease.allocation && this.allocationRef(lease.allocation.id);
-    if (alloc && alloc.getSnapshot().status === 'active') {
-      alloc.send({
-        type:
-          lease.lostReason === 'agent gone' || lease.lostReason === 'agent failed' ? 'AGENT_LOST' : 'RELEASE',
-      });
-    } else {
-      if (lease.allocation) this.leaseByAllocation.delete(lease.allocation.id);
-      lease.releaseResources?.();
-      lease.releaseResources = undefined;
-    }
+    this.allocations.close(lease);
     const agent = lease.agent;
     agent.leases = Math.max(0, agent.leases - 1);
     if (this.retiring.has(agent)) {
@@ -839,8 +752,7 @@ export class Pool implements LeaseOwner {
   }
 
   private markLeases(now: number): void {
-    this.leaseMs += this.leases.size * (now - this.leaseMark);
-    this.leaseMark = now;
+    this.observer.markLeases(now, this.leases.size);
   }
 
   /**
@@ -866,9 +778,7 @@ export class Pool implements LeaseOwner {
 
   /** Close one metrics interval into the pool's time-series ring (see `SystemOptions.metricsIntervalMs`). */
   collectMetrics(): PoolMetricsSample {
-    this.metrics.setAgents(this.agentCounts());
-    this.metrics.setQueueDepth(this.waiters.size + this.backlog().count);
-    return this.metrics.collect(this.deps.clock.now());
+    return this.observer.collect(this.deps.clock.now(), this.agentCounts(), this.waitingNow().count);
   }
 
   /** The pool's metrics intervals, oldest first (bounded ring). */
@@ -878,49 +788,25 @@ export class Pool implements LeaseOwner {
 
   /** A metrics snapshot of this pool (see src/metrics/pool-metrics.ts). */
   metricsSnapshot(): PoolMetricsSnapshot {
-    this.metrics.setAgents(this.agentCounts());
-    this.metrics.setQueueDepth(this.waiters.size + this.backlog().count);
-    return this.metrics.snapshot(this.deps.clock.now());
+    return this.observer.snapshot(this.deps.clock.now(), this.agentCounts(), this.waitingNow().count);
   }
 
   /** What the scaler sees: counts now, utilisation averaged since the last observation. */
   observe(): ScalingObservation {
     const now = this.deps.clock.now();
     this.markLeases(now);
-    const c = this.agentCounts();
-    const dt = now - this.lastObservation.at;
-    const capacity = Math.max(1, c.available + c.busy) * this.config.concurrency;
-    const utilisation =
-      dt > 0
-        ? Math.min(1, (this.leaseMs - this.lastObservation.leaseMs) / (dt * capacity))
-        : c.busy / capacity;
-    this.lastObservation = { at: now, leaseMs: this.leaseMs };
-    let oldest = 0;
-    for (const w of this.waiters) {
-      oldest = now - w.startedAt;
-      break; // FIFO: the first is the oldest
-    }
-    const backlog = this.backlog();
-    if (backlog.oldestAt !== undefined) oldest = Math.max(oldest, now - backlog.oldestAt);
-    return {
-      now,
-      size: c.total,
-      ready: c.available + c.busy,
-      busy: c.busy,
-      starting: c.starting,
-      waiters: this.waiters.size + backlog.count,
-      utilisation,
-      // waits granted during this interval (p90) and the age of whoever still waits
-      waitMs: Math.max(this.takeWindowP90(), oldest),
-      arrivalRatePerS: this.arrivals.perSecond(now),
-      meanServiceMs: this.metrics.meanServiceSeconds * 1000,
-    };
+    return this.observer.observe(now, this.agentCounts(), this.config.concurrency, this.waitingNow());
   }
 
-  private takeWindowP90(): number {
-    const w = this.windowWaits.sort((a, b) => a - b);
-    this.windowWaits = [];
-    return w.length === 0 ? 0 : (w[Math.min(w.length - 1, Math.floor(0.9 * w.length))] ?? 0);
+  /** Demand waiting now: this pool's waiters (FIFO: the first is the oldest) and the dispatcher's backlog. */
+  private waitingNow(): Waiting {
+    const backlog = this.backlog();
+    let oldestAt = backlog.oldestAt;
+    for (const w of this.waiters) {
+      oldestAt = oldestAt === undefined ? w.startedAt : Math.min(oldestAt, w.startedAt);
+      break;
+    }
+    return { count: this.waiters.size + backlog.count, oldestAt };
   }
 
   /** Take a free slot: from the agent idle longest, or the one the pool's balancing strategy picks. */
@@ -1315,8 +1201,7 @@ export class Pool implements LeaseOwner {
     await Promise.all(all.map((a) => a.whenHostExited(STOP_MARGIN_MS)));
     // The pool's children created with it as their parent end with it (nothing left running).
     for (const a of all) if (a.actor?.getSnapshot().status === 'active') a.actor.stop();
-    for (const ref of this.allocations.values()) ref.stop();
-    this.allocations.clear();
+    this.allocations.stopAll();
     for (const w of this.waiterById.values()) w.actor?.stop();
   }
 
@@ -1366,7 +1251,7 @@ export class Pool implements LeaseOwner {
       waiting: this.waiters.size,
       agents: states,
       counters: { ...this.counters },
-      acquireWaitMs: this.waits.summary(),
+      acquireWaitMs: this.observer.waits.summary(),
       history: snap.context.history,
       ...(this.startError
         ? {

@@ -184,6 +184,8 @@ export const poolMachine = setup({
       return r !== undefined && r.status === 'pending' && clamp(context, event.target) === r.target;
     },
     startsKeepFailing: ({ context }) => context.startFailures >= context.maxStartFailures,
+    /** Started (a first decision was taken) and below min. */
+    belowMin: ({ context }) => context.seq > 0 && context.size < context.min,
     isRetry: ({ event }) => event.type === 'SCALE_TO' && event.retry === true,
     isGraceful: ({ event }) => event.type === 'STOP' && event.graceful,
     isForced: ({ event }) => event.type === 'STOP' && !event.graceful,
@@ -247,6 +249,22 @@ export const poolMachine = setup({
                   }),
                 };
               }),
+            },
+            // Below min once started (an agent was lost, even while its replacement was starting):
+            // back to min — the machine owns the rule, so no loss can leave the pool short.
+            {
+              guard: 'belowMin',
+              target: 'scaling',
+              actions: assign(({ context }) => ({
+                ...pushRecord(context, {
+                  current: context.size,
+                  target: context.min,
+                  delta: context.min - context.size,
+                  actualDelta: 0,
+                  reason: 'replace lost agent',
+                  status: 'pending',
+                }),
+              })),
             },
             { guard: 'hasStaleQueued', actions: assign({ queued: undefined }) },
           ],

@@ -20,3 +20,13 @@ export function whenDone(actor: AnyActorRef): Promise<void> {
     });
   });
 }
+
+/**
+ * Stop a child actor created with a `parent` (XState's public `stop()` refuses non-root actors; its
+ * own `stopChild` action calls `_stop()`, which is what this does — for children the parent's snapshot
+ * does not list, see `Pool.child`). A stopped or done actor is left as it is.
+ */
+export function stopChildActor(actor: AnyActorRef): void {
+  if (actor.getSnapshot().status !== 'active') return;
+  (actor as unknown as { _stop(): void })._stop();
+}

@@ -68,10 +68,10 @@ export class AllocatorGate implements ResourceGate {
         ok: true,
         granted: { ...r.allocation.amounts } as Partial<Record<ResourceName, number>>,
         allocationId: id,
-        release: () => {
+        release: (cause) => {
           if (released) return;
           released = true;
-          this.actor.send({ type: 'RELEASE', allocationId: id });
+          this.actor.send({ type: cause === 'expired' ? 'EXPIRE' : 'RELEASE', allocationId: id });
         },
       };
     }
@@ -85,6 +85,14 @@ export class AllocatorGate implements ResourceGate {
     }
     const why = r && 'error' in r ? r.error.message : 'allocator did not answer';
     return { ok: false, resource: why, requested: 0, available: 0 };
+  }
+
+  /**
+   * No more reservations: the allocator closes (machine state `closing`, then `closed` once every
+   * allocation is back). The system sends it when its pools have stopped.
+   */
+  close(): void {
+    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'CLOSE' });
   }
 
   /**

@@ -388,7 +388,10 @@ export class Dispatcher {
 
   /** A pool has a free agent: pull work. */
   onFreed(): void {
-    if (this.queuedCount > 0) this.assign();
+    // Only with work queued (the common case has none: no event at all); the chart's dispatching
+    // state places it (its `assign` action, just after the transition).
+    if (this.queuedCount > 0 && this.actor.getSnapshot().matches('dispatching'))
+      this.actor.send({ type: 'AGENT_FREED' });
   }
 
   /**

@@ -38,7 +38,8 @@ export class KeyGate {
 export type GateReservation =
   | {
       ok: true;
-      release(): void;
+      /** Give it back; `'expired'`: its lease's TTL passed (the allocator records it as expired). */
+      release(cause?: 'expired'): void;
       /** What was granted when the ledger's allocation policy sized it (else the request itself). */
       granted?: Partial<Record<ResourceName, number>>;
       /** The ledger's id of the allocation, when there is a ledger. */

@@ -7,6 +7,7 @@
  */
 import type { ActorRefFrom, AnyActorLogic } from 'xstate';
 import type { AllocationReleaseCause, allocationMachine } from '../../machines/allocation.machine.js';
+import { stopChildActor } from './actor-done.js';
 import type { GateReservation } from './gates.js';
 import type { Lease } from './lease.js';
 
@@ -92,7 +93,7 @@ export class LeaseAllocations {
     lease.releaseResources = undefined;
     // After this transition: giving back drives the allocator actor, ending the lease drives the agent.
     queueMicrotask(() => {
-      release?.();
+      release?.(cause === 'expired' ? 'expired' : undefined);
       if (cause === 'expired') lease.expire();
     });
   }
@@ -140,7 +141,7 @@ export class LeaseAllocations {
 
   /** The pool stopped: no allocation actor outlives it. */
   stopAll(): void {
-    for (const ref of this.refs.values()) ref.stop();
+    for (const ref of this.refs.values()) stopChildActor(ref);
     this.refs.clear();
   }
 }

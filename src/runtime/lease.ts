@@ -45,7 +45,7 @@ export class Lease {
   /** Why the lease ended without the caller releasing it, if it did. */
   lostReason: string | undefined;
   /** Give back what the global ledger reserved for this lease (set by the pool). @internal */
-  releaseResources: (() => void) | undefined;
+  releaseResources: ((cause?: 'expired') => void) | undefined;
   /**
    * The lease's resource allocation, when it reserved resources (`requirements`): its id (an actor of
    * the pool, `allocation:<id>` in the tree) and the amounts granted now — the allocation optimiser may

@@ -9,7 +9,7 @@
  */
 import { nanoid } from 'nanoid';
 import { type ActorRefFrom, type AnyActorLogic, createActor, type InputFrom } from 'xstate';
-import { whenDone } from './actor-done.js';
+import { stopChildActor, whenDone } from './actor-done.js';
 import type { AcquisitionFailure, acquisitionMachine } from '../../machines/acquisition.machine.js';
 import { STOP_MARGIN_MS } from '../../machines/agent.machine.js';
 import type { AllocationReleaseCause } from '../../machines/allocation.machine.js';
@@ -205,7 +205,22 @@ export class Pool implements LeaseOwner {
       deps.logic.allocation,
       (logic, id, input, systemId) => this.child(logic, id, input as never, systemId),
     );
-    actor.subscribe({ error: (err) => deps.logger.error({ err, pool: this.type }, 'pool actor error') });
+    actor.subscribe({
+      // Children created with the pool as parent are not stopped by XState with it: stop them here, so
+      // stopping the root (or the pool) stops the whole tree.
+      complete: () => this.stopChildren(),
+      error: (err) => {
+        deps.logger.error({ err, pool: this.type }, 'pool actor error');
+        this.stopChildren();
+      },
+    });
+  }
+
+  /** Stop every child actor created with this pool as parent (agents, acquisitions, allocations). */
+  private stopChildren(): void {
+    for (const a of this.agents.values()) if (a.actor) stopChildActor(a.actor);
+    for (const w of this.waiterById.values()) if (w.actor) stopChildActor(w.actor);
+    this.allocations.stopAll();
   }
 
   /** The pool machine's input (the system spawns the pool actor with it). */
@@ -1142,9 +1157,8 @@ export class Pool implements LeaseOwner {
         if (this.agents.delete(agent.id) && this.actor.getSnapshot().status === 'active')
           this.actor.send({ type: 'AGENT_REMOVED', agentId: agent.id, counted: !retired });
         if (!retired) this.counters.agentsLost++;
-        if (this.accepting && this.size < this.config.min)
-          void this.scaleTo(this.config.min, 'replace lost agent');
-        else if (this.accepting && this.waiters.size > 0) this.ensureCapacity();
+        // Below min, the pool machine starts a replacement by itself (its `belowMin` rule).
+        if (this.accepting && this.waiters.size > 0) this.ensureCapacity();
         break;
       }
     }
@@ -1200,9 +1214,7 @@ export class Pool implements LeaseOwner {
     await Promise.all(all.map((a) => a.whenGone(limit)));
     await Promise.all(all.map((a) => a.whenHostExited(STOP_MARGIN_MS)));
     // The pool's children created with it as their parent end with it (nothing left running).
-    for (const a of all) if (a.actor?.getSnapshot().status === 'active') a.actor.stop();
-    this.allocations.stopAll();
-    for (const w of this.waiterById.values()) w.actor?.stop();
+    this.stopChildren();
   }
 
   /** This pool's agents whose worker thread is still running. */

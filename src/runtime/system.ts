@@ -166,6 +166,8 @@ export class AgentPoolSystem {
       stopPools: async (graceful) => {
         void this.dispatcher.drain();
         await Promise.all([...this.pools.values()].map((p) => p.stop(graceful)));
+        // Every lease is back: the allocator closes (its `closing` → `closed` path).
+        this.allocator?.close();
       },
     });
     // Beyond the pools' own bounded stops (abort grace + margins), a backstop that should never fire.

@@ -68,29 +68,16 @@ const UNSENT: Partial<Record<MachineName, Record<string, string>>> = {
       'its TTL), so `counting —RENEW→ counting` is walked only by src/verify and test/machines.',
   },
   allocator: {
-    EXPIRE:
-      "KNOWN GAP (allocator-expire): a lease's TTL belongs to its allocation actor, whose release sends " +
-      "the allocator RELEASE whatever the cause, so the allocator's EXPIRE is unused (and its " +
-      "`allocator.released` events say cause 'released' for expired leases).",
     AGENT_LOST:
       "KNOWN GAP (allocator-agent-lost): when an agent dies the pool ends each of its leases' allocation " +
-      'actors (AGENT_LOST to the allocation, src/runtime/pool.ts releaseLease), whose release sends the ' +
-      "allocator one RELEASE per allocation; the allocator's own AGENT_LOST (release by owner) is unused.",
-    CLOSE:
-      'KNOWN GAP (allocator-close): shutdown never closes the allocator; it is stopped with the root, ' +
-      'so `closing`/`closed` and the closeDeadline release are walked only by src/verify.',
+      'actors (AGENT_LOST to the allocation, src/runtime/lease-allocations.ts close), whose release sends ' +
+      "the allocator one RELEASE per allocation; the allocator's own AGENT_LOST (release by owner) is unused.",
   },
   rebalancer: {
     STOP:
       'KNOWN GAP (rebalancer-stop): the system machine ends the rebalancer with ' +
       "stopChild('rebalancer') on leaving `running`; its STOP → stopped edge is chart-only. (A plain " +
       'grep is fooled here: pool and agent STOP events carry the same name.)',
-  },
-  dispatcher: {
-    AGENT_FREED:
-      'KNOWN GAP (dispatcher-agent-freed): Dispatcher.onFreed() (src/runtime/dispatcher.ts) calls ' +
-      'assign() directly instead of sending AGENT_FREED, so placing work when an agent frees up is a ' +
-      "runtime path the chart's `dispatching —AGENT_FREED→ assign` edge does not see.",
   },
 };
 
@@ -119,20 +106,15 @@ const NOT_IN_SNAPSHOT: Partial<Record<MachineName, string>> = Object.fromEntries
     'DESIGN DECISION, with a KNOWN GAP (pool-children-by-parent, commit f4bf10f): XState copies a ' +
       "parent's children map on every spawn and stop (O(n²) for thousands of agents/waiters), so " +
       'these are created with `parent: poolActor`; machines/pool.machine.ts no longer declares them. ' +
-      'The cost is SURVIVE_ROOT_STOP: stopping an ancestor does not stop them.',
+      'The pool stops them when its actor completes (stopping the root stops them too: SURVIVE_ROOT_STOP is empty).',
   ]),
 );
 
-/** Kinds of actors left running when the root actor is stopped (XState stops only snapshot children). */
-const SURVIVE_ROOT_STOP: Partial<Record<MachineName, string>> = Object.fromEntries(
-  (['agent', 'acquisition', 'allocation'] as const).map((k) => [
-    k,
-    'KNOWN GAP (root-stop-leaves-parented-children): ARCHITECTURE.md "Stopping the root stops ' +
-      'everything" no longer holds for the kinds of NOT_IN_SNAPSHOT: after `system.actor.stop()` ' +
-      'they stay active and their timers (start timeouts, TTLs, acquire waits) keep running. Only the ' +
-      "runtime's own shutdown (Pool.stopAgents, drainLeases, releaseLease) ends them.",
-  ]),
-);
+/**
+ * Kinds of actors left running when the root actor is stopped: none. The pool stops the children it
+ * created with itself as parent when its actor completes (src/runtime/pool.ts `stopChildren`).
+ */
+const SURVIVE_ROOT_STOP: Partial<Record<MachineName, string>> = {};
 
 /**
  * Files (path prefix of `path:line`) where the runtime sends events through a ref typed `any`: the

@@ -599,7 +599,7 @@ describe('the real system against its model', () => {
    * agent. The scale-up completes, the pool is `active.steady` with nothing queued, and stays at
    * size 1 < min 2 until something else asks for agents.
    */
-  it.fails('a pool restores its minimum after losing agents while a replacement starts', async () => {
+  it('a pool restores its minimum after losing agents while a replacement starts', async () => {
     await runModel({ min: { a: 2, b: 0 }, startupMs: 1_000, maxFailures: 1 }, [
       new Crash('a', 1),
       new Crash('a', 0),

@@ -298,7 +298,7 @@ export function renderBalancerMarkdown(r: BalancerBenchResult): string {
         : ''),
     '',
     'Reading the tables below: weights are the agents’ speeds (so smooth-weighted equals round robin',
-    'when all agents are alike); in this model agents have no resource figures and utilisation is 0 or 1,',
+    'when all agents are alike); in this model agents have no resource figures and utilization is 0 or 1,',
     'so resource-aware reduces to its tie-break (fewer active tasks) and matches JSQ. Unweighted random',
     'and round robin send slow agents more work than they can serve in slow20: their queues grow for the',
     'whole run (steady? = no) and their numbers depend on its length. The matrix runs are shorter than the',

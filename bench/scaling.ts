@@ -3,7 +3,7 @@
  * agentpool (the real scaler machine), hpa (Kubernetes HPA model), fixed (Little's law at 70 % of the
  * mean rate) and peak (sized for the peak), over several seeds, on the deterministic simulator.
  * Service lognormal mean 20 s CV 1.5, agent start-up 30 s, a 50-agent pool (the peak needs 50 agents at
- * 75 % utilisation). Results are means over the seeds.
+ * 75 % utilization). Results are means over the seeds.
  */
 
 import { InvalidArgumentError } from '../src/core/errors.js';
@@ -219,7 +219,7 @@ export function renderScalingMarkdown(r: ScalingBenchResult): string {
     `${machineLine()} · \`agentpool bench scaling\` · ${r.seedCount} seeds per cell, means shown`,
     '',
     `One pool, max ${r.agents} agents; service lognormal mean 20 s CV 1.5; agent start-up 30 s; FIFO queue; ` +
-      `5 min warm-up not measured. Peak rate = ${r.agents} agents at 75 % utilisation. Scenarios: step (¼ peak, ×4 for 10 min, 1 h), ` +
+      `5 min warm-up not measured. Peak rate = ${r.agents} agents at 75 % utilization. Scenarios: step (¼ peak, ×4 for 10 min, 1 h), ` +
       'diurnal (sine ±60 %, 24 h), square (±30 %, 2-min period, 2 h), idle-gaps (10-min bursts at peak, 20-min gaps, 2 h). ' +
       'Policies: agentpool = the real scaler machine on the simulated clock with default config; hpa = Kubernetes HPA model ' +
       '(15 s loop, ±10 % tolerance, 300 s down-stabilisation, up max(4 pods, 100 %)/15 s, not-ready = 0 %), target 75 %; ' +

@@ -206,7 +206,7 @@ export function formatSummary(s: DemoSummary): string {
     `agents peak ${s.agentsPeak} · acquire wait p50 ${s.acquireWaitMs.p50.toFixed(2)} ms, p99 ${s.acquireWaitMs.p99.toFixed(2)} ms · scale-ups on timeout ${s.scaleUps} · acquire retries ${s.acquireRetries}`,
     ...Object.entries(s.pools).map(
       ([t, p]) =>
-        `  ${t.padEnd(6)} agents ${p.min}–${p.max} (peak ${p.agentsPeak}) · tasks ${p.tasks} · utilisation ${(p.utilization * 100).toFixed(1)} % · scale-ups ${p.scaleUps}`,
+        `  ${t.padEnd(6)} agents ${p.min}–${p.max} (peak ${p.agentsPeak}) · tasks ${p.tasks} · utilization ${(p.utilization * 100).toFixed(1)} % · scale-ups ${p.scaleUps}`,
     ),
     ...s.errors.map((e) => `  error: ${e}`),
   ];

@@ -80,7 +80,7 @@ export interface PoolMetricsSnapshot {
   at: number;
   agents: AgentCounts;
   /** busy / (available + busy); 0 with no ready agent. */
-  utilisation: number;
+  utilization: number;
   /** Acquisitions/tasks waiting for an agent. */
   queueDepth: number;
   /** Wait time (queueing) since start, seconds. */
@@ -115,7 +115,7 @@ export interface PoolMetricsSample {
   /** Length of the interval (ms). */
   intervalMs: number;
   agents: AgentCounts;
-  utilisation: number;
+  utilization: number;
   queueDepth: number;
   /** Requests that arrived in the interval. */
   requests: number;
@@ -273,8 +273,8 @@ export class PoolMetrics {
     return this.serviceAll.mean;
   }
 
-  /** Current utilisation: busy / ready agents. */
-  get utilisation(): number {
+  /** Current utilization: busy / ready agents. */
+  get utilization(): number {
     const ready = this.agents.available + this.agents.busy;
     return ready === 0 ? 0 : this.agents.busy / ready;
   }
@@ -290,7 +290,7 @@ export class PoolMetrics {
       type: this.type,
       at: now,
       agents: { ...a },
-      utilisation: this.utilisation,
+      utilization: this.utilization,
       queueDepth: this.queue,
       wait: summary(this.waitAll),
       service: summary(this.serviceAll),
@@ -324,7 +324,7 @@ export class PoolMetrics {
       at: now,
       intervalMs: this.lastCollect === undefined ? 0 : now - this.lastCollect,
       agents: { ...this.agents },
-      utilisation: this.utilisation,
+      utilization: this.utilization,
       queueDepth: this.queue,
       requests: this.intervalRequests,
       completions: this.intervalCompletions,

@@ -72,10 +72,10 @@ const FAMILIES: readonly Family[] = [
     value: (s) => s.agents.standby ?? 0,
   },
   {
-    name: 'utilisation_ratio',
+    name: 'utilization_ratio',
     help: 'Busy agents / ready agents.',
     kind: 'gauge',
-    value: (s) => s.utilisation,
+    value: (s) => s.utilization,
   },
   {
     name: 'queue_depth',

@@ -1,10 +1,10 @@
 /**
  * Allocation optimisation: how much to grant for a request, given how full each resource is.
  *
- * Per resource, on the utilisation *before* the grant (used / global limit):
- * - below `lowUtilisation` (60 %): grant up to `growFactor` × the request (1.5×) — spare capacity is
+ * Per resource, on the utilization *before* the grant (used / global limit):
+ * - below `lowUtilization` (60 %): grant up to `growFactor` × the request (1.5×) — spare capacity is
  *   cheap now and saves a resize later — capped by the per-agent max and by what is free;
- * - below `highUtilisation` (80 %): grant exactly the request;
+ * - below `highUtilization` (80 %): grant exactly the request;
  * - at or above it: squeeze to `shrinkFactor` × the request (0.8×) to keep headroom for others, but
  *   never below the per-agent minimum nor the request's own stated minimum, and never above the request.
  *
@@ -23,13 +23,13 @@ import type { ResourceAmounts } from '../structures/ledger.js';
 export interface AllocationPolicyConfig {
   /** Turn the optimisation off entirely (every grant = request). @default true */
   enabled: boolean;
-  /** Below this utilisation requests are grown. @default 0.6 */
-  lowUtilisation: number;
-  /** At or above this utilisation requests are squeezed. @default 0.8 */
-  highUtilisation: number;
-  /** Most a grant grows a request by, below `lowUtilisation`. @default 1.5 */
+  /** Below this utilization requests are grown. @default 0.6 */
+  lowUtilization: number;
+  /** At or above this utilization requests are squeezed. @default 0.8 */
+  highUtilization: number;
+  /** Most a grant grows a request by, below `lowUtilization`. @default 1.5 */
   growFactor: number;
-  /** Least a squeezed grant keeps of the request, from `highUtilisation` on. @default 0.8 */
+  /** Least a squeezed grant keeps of the request, from `highUtilization` on. @default 0.8 */
   shrinkFactor: number;
   /** Resources always granted exactly as asked. @default ['tokens'] */
   exactResources: readonly string[];
@@ -47,8 +47,8 @@ export type AllocationPolicyInput = Partial<AllocationPolicyConfig>;
 /** Defaults of every option. */
 export const DEFAULT_ALLOCATION_POLICY: Readonly<AllocationPolicyConfig> = Object.freeze({
   enabled: true,
-  lowUtilisation: 0.6,
-  highUtilisation: 0.8,
+  lowUtilization: 0.6,
+  highUtilization: 0.8,
   growFactor: 1.5,
   shrinkFactor: 0.8,
   exactResources: Object.freeze(['tokens']),
@@ -60,7 +60,7 @@ const KEYS: ReadonlySet<string> = new Set(Object.keys(DEFAULT_ALLOCATION_POLICY)
 /**
  * Validate user input into an {@link AllocationPolicyConfig}.
  *
- * @throws {ConfigError} unknown keys, out-of-range numbers, `lowUtilisation > highUtilisation`.
+ * @throws {ConfigError} unknown keys, out-of-range numbers, `lowUtilization > highUtilization`.
  * @example
  * ```ts
  * const policy = resolveAllocationPolicy({ growFactor: 1.25, exactResources: ['tokens', 'gpus'] });
@@ -71,16 +71,16 @@ export function resolveAllocationPolicy(input: unknown = {}, path = 'allocation'
   const o = record(kind, path, input);
   knownKeys(kind, path, o, KEYS);
   const d = DEFAULT_ALLOCATION_POLICY;
-  const lowUtilisation = num(kind, `${path}.lowUtilisation`, o.lowUtilisation, d.lowUtilisation, {
+  const lowUtilization = num(kind, `${path}.lowUtilization`, o.lowUtilization, d.lowUtilization, {
     min: 0,
     max: 1,
   });
-  const highUtilisation = num(kind, `${path}.highUtilisation`, o.highUtilisation, d.highUtilisation, {
+  const highUtilization = num(kind, `${path}.highUtilization`, o.highUtilization, d.highUtilization, {
     min: 0,
     max: 1,
   });
-  if (lowUtilisation > highUtilisation) {
-    invalid(kind, `${path}.lowUtilisation`, lowUtilisation, `<= highUtilisation (${highUtilisation})`);
+  if (lowUtilization > highUtilization) {
+    invalid(kind, `${path}.lowUtilization`, lowUtilization, `<= highUtilization (${highUtilization})`);
   }
   let step: Record<string, number> = { ...d.step };
   if (o.step !== undefined) {
@@ -90,8 +90,8 @@ export function resolveAllocationPolicy(input: unknown = {}, path = 'allocation'
   }
   return {
     enabled: bool(kind, `${path}.enabled`, o.enabled, d.enabled),
-    lowUtilisation,
-    highUtilisation,
+    lowUtilization,
+    highUtilization,
     growFactor: num(kind, `${path}.growFactor`, o.growFactor, d.growFactor, { min: 1 }),
     shrinkFactor: num(kind, `${path}.shrinkFactor`, o.shrinkFactor, d.shrinkFactor, { gt: 0, max: 1 }),
     exactResources: strings(kind, `${path}.exactResources`, o.exactResources, d.exactResources),
@@ -206,7 +206,7 @@ export function decideGrant(req: GrantRequest, ledger: LedgerNumbers, policy: Al
     const used = ledger.used[k] ?? 0;
     const util = Number.isFinite(limit) && limit > 0 ? used / limit : 0;
     const step = policy.step[k];
-    if (util < policy.lowUtilisation) {
+    if (util < policy.lowUtilization) {
       const cap = Math.min(
         want * policy.growFactor,
         ledger.perAgentMax[k] ?? Number.POSITIVE_INFINITY,
@@ -215,7 +215,7 @@ export function decideGrant(req: GrantRequest, ledger: LedgerNumbers, policy: Al
       // Growing is opportunistic: never grant less than asked because of it.
       amounts[k] = Math.max(want, roundTo(cap, step, 'down'));
       rules[k] = amounts[k] > want ? 'grow' : 'as-requested';
-    } else if (util < policy.highUtilisation) {
+    } else if (util < policy.highUtilization) {
       amounts[k] = want;
       rules[k] = 'as-requested';
     } else {

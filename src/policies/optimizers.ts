@@ -67,7 +67,7 @@ export function mmcWaitQuantile(
 /** What a recommendation is about. */
 export type RecommendationKind =
   | 'high-wait'
-  | 'low-utilisation'
+  | 'low-utilization'
   | 'resource-waste'
   | 'poor-throughput'
   | 'uneven-cpu'
@@ -77,7 +77,7 @@ export type RecommendationKind =
 /** Every {@link RecommendationKind}. */
 export const RECOMMENDATION_KINDS: readonly RecommendationKind[] = Object.freeze([
   'high-wait',
-  'low-utilisation',
+  'low-utilization',
   'resource-waste',
   'poor-throughput',
   'uneven-cpu',
@@ -147,10 +147,10 @@ export interface CapabilityUsage {
 export interface AnalyseOptions {
   /** p99 wait (s) above which waits are "high". @default 30 */
   maxWaitP99S?: number;
-  /** Utilisation below which a pool is under-used. @default 0.3 */
-  lowUtilisation?: number;
-  /** Utilisation a resize sizes for (Little's law). @default 0.75 */
-  targetUtilisation?: number;
+  /** Utilization below which a pool is under-used. @default 0.3 */
+  lowUtilization?: number;
+  /** Utilization a resize sizes for (Little's law). @default 0.75 */
+  targetUtilization?: number;
   /** Smallest pool size a scale-down recommends. @default 1 */
   minAgents?: number;
   /** Efficiency (used / allocated) below which an allocation is wasteful. @default 0.5 */
@@ -173,8 +173,8 @@ export interface AnalyseOptions {
 
 const OPTION_KEYS: ReadonlySet<string> = new Set([
   'maxWaitP99S',
-  'lowUtilisation',
-  'targetUtilisation',
+  'lowUtilization',
+  'targetUtilization',
   'minAgents',
   'minEfficiency',
   'targetEfficiency',
@@ -196,8 +196,8 @@ function resolve(options: unknown, pools: ReadonlySet<string>): Resolved {
   const ratio = (k: string, fb: number) => num('argument', p(k), o[k], fb, { min: 0, max: 1 });
   const r: Resolved = {
     maxWaitP99S: num('argument', p('maxWaitP99S'), o.maxWaitP99S, 30, { gt: 0 }),
-    lowUtilisation: ratio('lowUtilisation', 0.3),
-    targetUtilisation: num('argument', p('targetUtilisation'), o.targetUtilisation, 0.75, { gt: 0, max: 1 }),
+    lowUtilization: ratio('lowUtilization', 0.3),
+    targetUtilization: num('argument', p('targetUtilization'), o.targetUtilization, 0.75, { gt: 0, max: 1 }),
     minAgents: num('argument', p('minAgents'), o.minAgents, 1, { integer: true, min: 0 }),
     minEfficiency: ratio('minEfficiency', 0.5),
     targetEfficiency: num('argument', p('targetEfficiency'), o.targetEfficiency, 0.8, { gt: 0, max: 1 }),
@@ -277,7 +277,7 @@ function highWait(s: PoolMetricsSnapshot, o: Resolved): Recommendation | undefin
     waitP99S: s.wait.p99,
     maxWaitP99S: o.maxWaitP99S,
     queueDepth: s.queueDepth,
-    utilisation: s.utilisation,
+    utilization: s.utilization,
     agents: size,
     arrivalRatePerS: lambda,
     meanServiceS,
@@ -311,25 +311,25 @@ function highWait(s: PoolMetricsSnapshot, o: Resolved): Recommendation | undefin
   };
 }
 
-function lowUtilisation(s: PoolMetricsSnapshot, o: Resolved): Recommendation | undefined {
+function lowUtilization(s: PoolMetricsSnapshot, o: Resolved): Recommendation | undefined {
   const ready = s.agents.available + s.agents.busy;
-  if (ready === 0 || !(s.utilisation < o.lowUtilisation) || s.queueDepth > 0) return undefined;
+  if (ready === 0 || !(s.utilization < o.lowUtilization) || s.queueDepth > 0) return undefined;
   if (s.wait.p99 > o.maxWaitP99S) return undefined;
   const { lambda, meanServiceS } = demand(s);
   // Little's law for the size, then grow until the modelled p99 wait still meets the SLO.
-  const little = littleTarget(lambda, meanServiceS, o.targetUtilisation);
+  const little = littleTarget(lambda, meanServiceS, o.targetUtilization);
   const target = Math.max(
     o.minAgents,
     lambda > 0 ? sizeForWait(little, lambda, meanServiceS, o.maxWaitP99S) : 0,
   );
   if (target >= s.agents.total) return undefined;
   return {
-    kind: 'low-utilisation',
+    kind: 'low-utilization',
     pool: s.pool,
-    severity: severity(o.lowUtilisation / Math.max(s.utilisation, 1e-9)),
+    severity: severity(o.lowUtilization / Math.max(s.utilization, 1e-9)),
     evidence: {
-      utilisation: s.utilisation,
-      lowUtilisation: o.lowUtilisation,
+      utilization: s.utilization,
+      lowUtilization: o.lowUtilization,
       agents: s.agents.total,
       arrivalRatePerS: lambda,
       meanServiceS,
@@ -338,7 +338,7 @@ function lowUtilisation(s: PoolMetricsSnapshot, o: Resolved): Recommendation | u
     expectedImpact: {
       value: s.agents.total - target,
       unit: 'agents',
-      meaning: `agents released; Little's law at ${o.targetUtilisation} utilisation, kept within the p99 wait SLO by M/M/c`,
+      meaning: `agents released; Little's law at ${o.targetUtilization} utilization, kept within the p99 wait SLO by M/M/c`,
     },
   };
 }
@@ -489,7 +489,7 @@ const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info
  * Rules (defaults in {@link AnalyseOptions}):
  * - `high-wait`: p99 wait above `maxWaitP99S` → scale to the smallest size whose M/M/c p99 meets it
  *   (at least +1); impact = predicted p99 wait reduction (s).
- * - `low-utilisation`: utilisation below `lowUtilisation`, no waiters → scale to the Little's-law size
+ * - `low-utilization`: utilization below `lowUtilization`, no waiters → scale to the Little's-law size
  *   (still meeting the wait SLO); impact = agents released.
  * - `resource-waste`: used / allocated below `minEfficiency` → resize the quota to used / `targetEfficiency`.
  * - `poor-throughput`: successes / requests below `minGoodputRatio` → investigate the main loss.
@@ -519,7 +519,7 @@ export function analysePools(
   };
   for (const s of snapshots) {
     push(highWait(s, o));
-    push(lowUtilisation(s, o));
+    push(lowUtilization(s, o));
     out.push(...resourceWaste(s, o));
     push(poorThroughput(s, o));
     const load = o.agentLoad?.[s.pool];

@@ -126,7 +126,7 @@ export interface Opportunity {
   /** In [0, 1]; higher first. */
   confidence: number;
   /** Use / allocation that triggered it. */
-  utilisation: number;
+  utilization: number;
 }
 
 function clamp01(x: number): number {
@@ -167,7 +167,7 @@ export function findOpportunities(
             resource: 'memoryMb',
             delta: -give,
             confidence,
-            utilisation: u,
+            utilization: u,
           });
         }
       } else if (u > cfg.memoryPressure && cfg.grow) {
@@ -182,7 +182,7 @@ export function findOpportunities(
             resource: 'memoryMb',
             delta: grow,
             confidence,
-            utilisation: u,
+            utilization: u,
           });
         }
       }
@@ -203,7 +203,7 @@ export function findOpportunities(
             resource: 'cpuCores',
             delta: -give,
             confidence,
-            utilisation: u,
+            utilization: u,
           });
         }
       }

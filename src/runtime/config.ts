@@ -139,7 +139,7 @@ export interface PoolOptions {
   capacity?: Partial<AgentCapacity>;
   timings?: Partial<AgentTimings>;
   /**
-   * Autoscale the pool from its metrics (Little's law, utilisation and wait thresholds, stabilisation,
+   * Autoscale the pool from its metrics (Little's law, utilization and wait thresholds, stabilisation,
    * cooldowns; see docs/guides/scaling.md). `true` for the defaults; `min`/`max` always come from the pool.
    * @default false
    */
@@ -468,7 +468,7 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     // The pool's own scaling options are the defaults; the autoscale object refines them.
     autoscale = validateScalingConfig(
       {
-        targetUtilisation: targetUtilization,
+        targetUtilization,
         scaleUpThreshold: up,
         scaleDownThreshold: down,
         scaleDownCooldownMs: cooldownMs,

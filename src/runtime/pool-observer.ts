@@ -1,6 +1,6 @@
 /**
  * What a pool measures of itself for metrics and for its scaler: arrivals (a 30 s rate window),
- * grant waits, the leases-over-time integral behind utilisation, and the scaler's observation built
+ * grant waits, the leases-over-time integral behind utilization, and the scaler's observation built
  * from them. The counts themselves (agents by state, waiters, backlog) belong to the pool; it passes
  * them in — this module keeps only the measurements, each in one place.
  */
@@ -31,7 +31,7 @@ export class PoolObserver {
   readonly metrics: PoolMetrics;
   /** Acquire waits (p50/p99 for status()). */
   readonly waits = new WaitStats();
-  /** ∫ leases dt (lease-ms), for utilisation averaged over an interval. */
+  /** ∫ leases dt (lease-ms), for utilization averaged over an interval. */
   private leaseMs = 0;
   private leaseMark: number;
   private lastObservation: { at: number; leaseMs: number };
@@ -85,14 +85,14 @@ export class PoolObserver {
   }
 
   /**
-   * What the scaler sees: counts now, utilisation averaged since the last observation (call
+   * What the scaler sees: counts now, utilization averaged since the last observation (call
    * {@link markLeases} first), the p90 of the waits granted since then or the age of whoever still
    * waits, and the arrival rate.
    */
   observe(now: number, c: AgentCounts, concurrency: number, waiting: Waiting): ScalingObservation {
     const dt = now - this.lastObservation.at;
     const capacity = Math.max(1, c.available + c.busy) * concurrency;
-    const utilisation =
+    const utilization =
       dt > 0
         ? Math.min(1, (this.leaseMs - this.lastObservation.leaseMs) / (dt * capacity))
         : c.busy / capacity;
@@ -105,7 +105,7 @@ export class PoolObserver {
       busy: c.busy,
       starting: c.starting,
       waiters: waiting.count,
-      utilisation,
+      utilization,
       waitMs: Math.max(this.takeWindowP90(), oldest),
       arrivalRatePerS: this.arrivals.perSecond(now),
       meanServiceMs: this.metrics.meanServiceSeconds * 1000,

@@ -806,7 +806,7 @@ export class Pool implements LeaseOwner {
     return this.observer.snapshot(this.deps.clock.now(), this.agentCounts(), this.waitingNow().count);
   }
 
-  /** What the scaler sees: counts now, utilisation averaged since the last observation. */
+  /** What the scaler sees: counts now, utilization averaged since the last observation. */
   observe(): ScalingObservation {
     const now = this.deps.clock.now();
     this.markLeases(now);

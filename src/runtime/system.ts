@@ -405,7 +405,7 @@ export class AgentPoolSystem {
   }
 
   /**
-   * What the optimisers see in the current metrics: high waits, low utilisation, waste, poor throughput,
+   * What the optimisers see in the current metrics: high waits, low utilization, waste, poor throughput,
    * imbalance… each with evidence, a recommended action and its expected impact (src/policies/optimizers.ts).
    * Nothing is applied here; pass the result to `applyRecommendations` with the kinds you allow.
    */
@@ -415,7 +415,7 @@ export class AgentPoolSystem {
 
   /**
    * One pool's metrics intervals, oldest first: per `metricsIntervalMs`, requests, completions,
-   * outcomes, wait and service percentiles, agent counts, utilisation (a bounded ring, a day of
+   * outcomes, wait and service percentiles, agent counts, utilization (a bounded ring, a day of
    * 1-minute samples by default). Empty when `metricsIntervalMs` is 0.
    *
    * @example

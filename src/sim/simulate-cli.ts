@@ -5,7 +5,7 @@
  * AgentPoolSystem with synthetic inline agents (`system`: agentpool, fixed, peak).
  *
  * `--agents N` is the pool's maximum and the size of the peak-sized pool; the scenario's peak rate is
- * chosen so that N agents run at the 75 % target utilisation at the peak.
+ * chosen so that N agents run at the 75 % target utilization at the peak.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { InvalidArgumentError } from '../core/errors.js';
@@ -19,9 +19,9 @@ import { parseTrace, traceScenario } from './scaling/trace.js';
 /** Mean service time used by the CLI scenarios (lognormal, CV 1.5). */
 export const CLI_MEAN_SERVICE_S = 20;
 
-/** Peak arrival rate at which `agents` agents run at `utilisation` (Little's law). */
-export function peakRateFor(agents: number, utilisation = 0.75, meanServiceS = CLI_MEAN_SERVICE_S): number {
-  return (agents * utilisation) / meanServiceS;
+/** Peak arrival rate at which `agents` agents run at `utilization` (Little's law). */
+export function peakRateFor(agents: number, utilization = 0.75, meanServiceS = CLI_MEAN_SERVICE_S): number {
+  return (agents * utilization) / meanServiceS;
 }
 
 /** Parsed flags of `agentpool simulate`. */

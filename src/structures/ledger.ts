@@ -370,7 +370,7 @@ export class Ledger {
   }
 
   /** Used / limit of one resource (0 when unlimited). */
-  utilisation(resource: string): number {
+  utilization(resource: string): number {
     const i = this.indexOf('argument', 'resource', resource);
     const lim = this.limit[i]!;
     return Number.isFinite(lim) && lim > 0 ? this.s.used[resource]! / lim : 0;

@@ -16,7 +16,7 @@ const hot = (now: number, size = 4): ScalingObservation => ({
   busy: size,
   starting: 0,
   waiters: 6,
-  utilisation: 1,
+  utilization: 1,
   waitMs: 20_000,
   arrivalRatePerS: 0.6,
   meanServiceMs: 20_000,
@@ -29,7 +29,7 @@ const calm = (now: number, size = 10): ScalingObservation => ({
   busy: 1,
   starting: 0,
   waiters: 0,
-  utilisation: 0.1,
+  utilization: 0.1,
   waitMs: 0,
   arrivalRatePerS: 0.02,
   meanServiceMs: 20_000,
@@ -135,7 +135,7 @@ describe('scaler machine', () => {
       throw new Error('metrics down');
     };
     await h.clock.advanceAsync(15_000);
-    h.observe = (now) => ({ ...hot(now), utilisation: 7 });
+    h.observe = (now) => ({ ...hot(now), utilization: 7 });
     await h.clock.advanceAsync(15_000);
     const snap = h.actor.getSnapshot();
     expect(snap.value).toBe('observing');
@@ -151,7 +151,7 @@ describe('scaler machine', () => {
     h.observe = (now) => calm(now);
     await h.clock.advanceAsync(15_000);
     // Little: 0.02 × 20 / 0.75 = 0.53 → 1; idle = 9 → target max(1, 1, 10 − 9) = 1
-    expect(h.applies.at(-1)).toMatchObject({ current: 10, target: 1, reason: 'low-utilisation' });
+    expect(h.applies.at(-1)).toMatchObject({ current: 10, target: 1, reason: 'low-utilization' });
   });
 
   it('PAUSE during a resize takes effect once it settles; RESUME restarts the loop', async () => {
@@ -182,7 +182,7 @@ describe('scaler machine', () => {
 
   it('SCALER.EVALUATE evaluates at once; SCALER.STOP ends the actor', async () => {
     const h = harness();
-    h.observe = (now) => ({ ...calm(now), utilisation: 0.6, busy: 6 });
+    h.observe = (now) => ({ ...calm(now), utilization: 0.6, busy: 6 });
     h.actor.send({ type: 'SCALER.EVALUATE' });
     await flushMicrotasks();
     expect(h.reads).toBe(1);
@@ -209,7 +209,7 @@ describe('scaler machine', () => {
 
   it('keeps a bounded decision history', async () => {
     const h = harness({ historySize: 3 });
-    h.observe = (now) => ({ ...calm(now, 1), utilisation: 0.6, busy: 1, ready: 1 });
+    h.observe = (now) => ({ ...calm(now, 1), utilization: 0.6, busy: 1, ready: 1 });
     await h.clock.advanceAsync(15_000 * 10);
     const snap = h.actor.getSnapshot();
     expect(snap.context.stats.evaluations).toBe(10);

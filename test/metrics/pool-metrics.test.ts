@@ -4,7 +4,7 @@ import { PoolMetrics } from '../../src/metrics/pool-metrics.js';
 import { escapeLabelValue, toPrometheus } from '../../src/metrics/prometheus.js';
 
 describe('PoolMetrics', () => {
-  it('derives utilisation, rates, outcomes, efficiency and throughput', () => {
+  it('derives utilization, rates, outcomes, efficiency and throughput', () => {
     const m = new PoolMetrics({ pool: 'code', type: 'CODE' });
     m.setAgents({ total: 5, available: 1, busy: 3, starting: 1 });
     for (let i = 0; i < 12; i++) m.recordRequest(i * 1000);
@@ -18,7 +18,7 @@ describe('PoolMetrics', () => {
     );
     m.setQueueDepth(7);
     const s = m.snapshot(20_000);
-    expect(s.utilisation).toBeCloseTo(3 / 4, 12);
+    expect(s.utilization).toBeCloseTo(3 / 4, 12);
     expect(s.requestRatePerMin).toBe(12); // 12 events in a 60 s window
     expect(s.completionRatePerMin).toBe(5);
     expect(s.outcomes).toEqual({ success: 3, error: 1, timeout: 1 });

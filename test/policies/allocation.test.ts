@@ -28,7 +28,7 @@ function at(fraction: number, perAgentMin = 0) {
 const P = DEFAULT_ALLOCATION_POLICY;
 
 describe('decideGrant', () => {
-  it('grows 1.5x below 60 % utilisation', () => {
+  it('grows 1.5x below 60 % utilization', () => {
     const g = decideGrant({ requested: { memoryMb: 1000 } }, at(0.3), P);
     expect(g.amounts.memoryMb).toBe(1000 * P.growFactor);
     expect(g.rules.memoryMb).toBe('grow');
@@ -88,9 +88,9 @@ describe('decideGrant', () => {
 describe('resolveAllocationPolicy', () => {
   it('fills defaults and validates', () => {
     expect(resolveAllocationPolicy({ growFactor: 2 }).growFactor).toBe(2);
-    expect(resolveAllocationPolicy().lowUtilisation).toBe(0.6);
+    expect(resolveAllocationPolicy().lowUtilization).toBe(0.6);
     expect(() => resolveAllocationPolicy({ growfactor: 2 })).toThrow(ConfigError);
-    expect(() => resolveAllocationPolicy({ lowUtilisation: 0.9, highUtilisation: 0.5 })).toThrow(ConfigError);
+    expect(() => resolveAllocationPolicy({ lowUtilization: 0.9, highUtilization: 0.5 })).toThrow(ConfigError);
     expect(() => resolveAllocationPolicy({ shrinkFactor: 0 })).toThrow(ConfigError);
   });
 });

@@ -38,7 +38,7 @@ function snap(pool: string, o: Overrides = {}): PoolMetricsSnapshot {
   return {
     ...base,
     agents: { total: 4, available: 1, busy: 3, starting: 0 },
-    utilisation: 0.75,
+    utilization: 0.75,
     requestRatePerMin: 12,
     completionRatePerMin: 12,
     outcomeRatePerMin: { success: 12, error: 0, timeout: 0 },
@@ -87,7 +87,7 @@ describe('analysePools', () => {
     // λ = 1/s, E[S] = 20 s → a = 20; 22 agents; observed p99 wait 90 s.
     const s = snap('hot', {
       agents: { total: 22, available: 0, busy: 22, starting: 0 },
-      utilisation: 1,
+      utilization: 1,
       queueDepth: 7,
       requestRatePerMin: 60,
       completionRatePerMin: 60,
@@ -108,11 +108,11 @@ describe('analysePools', () => {
     expect(rec?.evidence.waitP99S).toBe(90);
   });
 
-  it('low utilisation → Little-law size that still meets the wait SLO', () => {
+  it('low utilization → Little-law size that still meets the wait SLO', () => {
     // λ = 0.1/s, E[S] = 20 s → a = 2; Little at 0.75 → ceil(2.67) = 3.
     const s = snap('cold', {
       agents: { total: 25, available: 22, busy: 3, starting: 0 },
-      utilisation: 3 / 25,
+      utilization: 3 / 25,
       requestRatePerMin: 6,
       completionRatePerMin: 6,
       outcomeRatePerMin: { success: 6, error: 0, timeout: 0 },
@@ -121,7 +121,7 @@ describe('analysePools', () => {
     let expected = Math.ceil((0.1 * 20) / 0.75);
     while (p99Direct(expected, 0.1, 20) > 30) expected++;
     const recs = analysePools([s]);
-    expect(kinds(recs)).toEqual(['low-utilisation']);
+    expect(kinds(recs)).toEqual(['low-utilization']);
     expect(recs[0]?.action).toEqual({ type: 'scale', target: expected });
     expect(recs[0]?.expectedImpact).toMatchObject({ value: 25 - expected, unit: 'agents' });
     expect(recs[0]?.severity).toBe('warning'); // 0.3 / 0.12 = 2.5 (warning from 1.5, critical from 3)
@@ -208,7 +208,7 @@ describe('analysePools', () => {
   it('sorts by severity, then pool', () => {
     const recs = analysePools([
       snap('b', {
-        utilisation: 0.25,
+        utilization: 0.25,
         agents: { total: 10, available: 8, busy: 2, starting: 0 },
         requestRatePerMin: 6,
       }),
@@ -224,7 +224,7 @@ describe('analysePools', () => {
     const bad = (o: unknown) =>
       expect(() => analysePools([snap('p')], o as never)).toThrow(InvalidArgumentError);
     bad({ maxWaitP99: 3 });
-    bad({ lowUtilisation: 2 });
+    bad({ lowUtilization: 2 });
     bad({ maxWaitP99S: 0 });
     bad({ minEfficiency: 0.9, targetEfficiency: 0.8 });
     bad({ agentLoad: { other: [] } });

@@ -51,7 +51,7 @@ describe('Ledger.reserve', () => {
     expect(r.allocation.amounts.memoryMb).toBe(1000);
     expect(l.usage().memoryMb).toBe(1000);
     expect(l.available().cpuCores).toBe(4 - 1.5);
-    expect(l.utilisation('memoryMb')).toBeCloseTo(1000 / 4096);
+    expect(l.utilization('memoryMb')).toBeCloseTo(1000 / 4096);
   });
 
   it('raises amounts below the per-agent minimum to it', () => {

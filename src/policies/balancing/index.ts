@@ -10,7 +10,7 @@
  * | `least-connections` | fewest active / weight | n |
  * | `p2c` | best of d random by weight / (active + 1)^bias | d |
  * | `jsq` | fewest active (baseline) | n |
- * | `resource-aware` | free capacity × (1 − utilisation) | n |
+ * | `resource-aware` | free capacity × (1 − utilization) | n |
  * | `workload-aware` | load, specialisation, resources, performance, affinity | n |
  * | `predictive` | expected completion, success, efficiency (learned) | n |
  * | `adaptive` | the best-performing of several of the above | child's |

@@ -1,5 +1,5 @@
 /**
- * Resource-aware: the agent with the most free capacity, scored free fraction × (1 − utilisation).
+ * Resource-aware: the agent with the most free capacity, scored free fraction × (1 − utilization).
  * The free fraction is the mean over the resources the task asks for (all resources when it names
  * none), so a task needing tokens looks at token headroom, not memory. Ties (common: many idle
  * agents score 1, many busy ones 0) go to the agent with fewer active tasks per slot, then at random.

@@ -13,11 +13,11 @@ export interface ScalingConfig {
   max: number;
   /** Evaluation interval. @default 15000 */
   intervalMs: number;
-  /** Utilisation the Little's-law target sizes for (busy / ready). @default 0.75 */
-  targetUtilisation: number;
-  /** Scale up only when utilisation is above this. Must be > `scaleDownThreshold`. @default 0.8 */
+  /** Utilization the Little's-law target sizes for (busy / ready). @default 0.75 */
+  targetUtilization: number;
+  /** Scale up only when utilization is above this. Must be > `scaleDownThreshold`. @default 0.8 */
   scaleUpThreshold: number;
-  /** Scale down only when utilisation is below this. @default 0.5 */
+  /** Scale down only when utilization is below this. @default 0.5 */
   scaleDownThreshold: number;
   /** Scale up only when the observed wait exceeds this. @default 2000 */
   maxAcceptableWaitMs: number;
@@ -73,7 +73,7 @@ export const DEFAULT_SCALING_CONFIG: Readonly<ScalingConfig> = Object.freeze({
   min: 1,
   max: 10,
   intervalMs: 15_000,
-  targetUtilisation: 0.75,
+  targetUtilization: 0.75,
   scaleUpThreshold: 0.8,
   scaleDownThreshold: 0.5,
   maxAcceptableWaitMs: 2_000,
@@ -120,7 +120,7 @@ export function validateScalingConfig(
     min: num(kind, p('min'), o.min, base.min, { integer: true, min: 0 }),
     max: num(kind, p('max'), o.max, base.max, { integer: true, min: 1 }),
     intervalMs: ms('intervalMs', base.intervalMs, true),
-    targetUtilisation: num(kind, p('targetUtilisation'), o.targetUtilisation, base.targetUtilisation, {
+    targetUtilization: num(kind, p('targetUtilization'), o.targetUtilization, base.targetUtilization, {
       gt: 0,
       max: 1,
     }),

@@ -4,11 +4,11 @@
  * simulator and the tests call it directly.
  *
  * Rules (issue 6):
- * - **Up** when utilisation > `scaleUpThreshold` AND the observed wait > `maxAcceptableWaitMs` AND
+ * - **Up** when utilization > `scaleUpThreshold` AND the observed wait > `maxAcceptableWaitMs` AND
  *   size < max: target = max(size + 1, ⌈Little × predicted peak ratio⌉), capped by
  *   ⌈size × maxScaleUpRatio⌉ and max.
  * - **Out ahead of a forecast peak** when a confident forecast's recommendation exceeds the size.
- * - **Down** when utilisation < `scaleDownThreshold`, waits are short, size > min, nobody waits and
+ * - **Down** when utilization < `scaleDownThreshold`, waits are short, size > min, nobody waits and
  *   idle agents exist: to the highest recommendation over the stabilisation window, never below min,
  *   and never below size − idle (only idle agents are removed).
  * - Separate up/down cooldowns. A forecast only ever raises a recommendation, so it can never cause a
@@ -32,7 +32,7 @@ export interface ScalingObservation {
   /** Acquisitions waiting for an agent. */
   waiters: number;
   /** busy / ready over the last interval, 0..1. */
-  utilisation: number;
+  utilization: number;
   /** Representative recent wait: e.g. max(p90 of recent waits, age of the oldest waiter). */
   waitMs: number;
   /** Arrival rate, requests per second. */
@@ -60,7 +60,7 @@ export type ScalingReason =
   | 'above-max'
   | 'high-wait'
   | 'forecast-peak'
-  | 'low-utilisation'
+  | 'low-utilization'
   | 'stabilising'
   | 'cooldown'
   | 'at-max'
@@ -162,7 +162,7 @@ export function decideScaling(
   // Little's law × predicted peak ratio: a forecast can only raise the rate the pool is sized for.
   const sizedFor = forecastUsed ? lambda - rate + forecastRate : lambda;
   const recommendation = clamp(
-    Math.ceil(littleAgents(sizedFor, meanServiceS, cfg.targetUtilisation) - 1e-9),
+    Math.ceil(littleAgents(sizedFor, meanServiceS, cfg.targetUtilization) - 1e-9),
     cfg.min,
     cfg.max,
   );
@@ -189,7 +189,7 @@ export function decideScaling(
   const upCooling = state.lastScaleUpAt !== null && now - state.lastScaleUpAt < cfg.scaleUpCooldownMs;
   const upCap = Math.min(cfg.max, Math.max(size + 1, Math.ceil(size * cfg.maxScaleUpRatio - 1e-9)));
 
-  const pressured = obs.utilisation > cfg.scaleUpThreshold && obs.waitMs > cfg.maxAcceptableWaitMs;
+  const pressured = obs.utilization > cfg.scaleUpThreshold && obs.waitMs > cfg.maxAcceptableWaitMs;
   if (pressured) {
     if (size >= cfg.max) return hold('at-max');
     if (upCooling) return hold('cooldown');
@@ -206,7 +206,7 @@ export function decideScaling(
     return { decision: { ...base, target, direction: 'up', reason: 'forecast-peak' }, state: next };
   }
 
-  const quiet = obs.utilisation < cfg.scaleDownThreshold && obs.waitMs < cfg.shortWaitMs;
+  const quiet = obs.utilization < cfg.scaleDownThreshold && obs.waitMs < cfg.shortWaitMs;
   if (quiet && size > cfg.min) {
     if (obs.waiters > 0) return hold('waiters-present');
     if (idle === 0) return hold('steady');
@@ -222,7 +222,7 @@ export function decideScaling(
     // Idle-first: never plan to remove more agents than are idle right now.
     const target = Math.max(cfg.min, stabilised, size - idle);
     if (target < size)
-      return { decision: { ...base, target, direction: 'down', reason: 'low-utilisation' }, state: next };
+      return { decision: { ...base, target, direction: 'down', reason: 'low-utilization' }, state: next };
     return hold('stabilising');
   }
   return hold('steady');
@@ -242,7 +242,7 @@ const OBS_KEYS = [
   'busy',
   'starting',
   'waiters',
-  'utilisation',
+  'utilization',
   'waitMs',
   'arrivalRatePerS',
   'meanServiceMs',
@@ -250,7 +250,7 @@ const OBS_KEYS = [
 
 /**
  * Check an observation coming from outside (a metrics reader): every field a finite number ≥ 0 and
- * utilisation within [0, 1]. Returns null instead of throwing, so machine guards can use it.
+ * utilization within [0, 1]. Returns null instead of throwing, so machine guards can use it.
  */
 export function checkObservation(value: unknown): ScalingObservation | null {
   if (value === null || typeof value !== 'object') return null;
@@ -260,6 +260,6 @@ export function checkObservation(value: unknown): ScalingObservation | null {
     if (typeof v !== 'number' || !Number.isFinite(v) || (k !== 'now' && v < 0)) return null;
   }
   const obs = value as ScalingObservation;
-  if (obs.utilisation > 1) return null;
+  if (obs.utilization > 1) return null;
   return obs;
 }

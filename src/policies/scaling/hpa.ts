@@ -4,7 +4,7 @@
  * `pkg/controller/podautoscaler` (replica_calculator.go + horizontal.go):
  *
  * - desired = ⌈ready × metric / target⌉; no change within ±`tolerance` (10 %) of the target;
- * - on a scale-up, not-ready pods count as 0 % utilisation and the ratio is recomputed over all pods;
+ * - on a scale-up, not-ready pods count as 0 % utilization and the ratio is recomputed over all pods;
  *   if that flips the direction or falls within tolerance, nothing changes;
  * - stabilisation: recommendations are remembered; scale-up uses the minimum over a 0 s window (i.e.
  *   the current one), scale-down the maximum over a 300 s window;
@@ -20,8 +20,8 @@ export interface HpaConfig {
   min: number;
   /** maxReplicas. @default 10 */
   max: number;
-  /** Target average utilisation (busy fraction per ready pod). @default 0.75 */
-  targetUtilisation: number;
+  /** Target average utilization (busy fraction per ready pod). @default 0.75 */
+  targetUtilization: number;
   /** `--horizontal-pod-autoscaler-tolerance`. @default 0.1 */
   tolerance: number;
   /** `--horizontal-pod-autoscaler-sync-period`. @default 15000 */
@@ -46,7 +46,7 @@ export interface HpaConfig {
 export const DEFAULT_HPA_CONFIG: Readonly<HpaConfig> = Object.freeze({
   min: 1,
   max: 10,
-  targetUtilisation: 0.75,
+  targetUtilization: 0.75,
   tolerance: 0.1,
   syncPeriodMs: 15_000,
   scaleUpStabilisationMs: 0,
@@ -69,7 +69,7 @@ export function validateHpaConfig(input: unknown, path = 'hpa'): HpaConfig {
   const cfg: HpaConfig = {
     min: num('config', `${path}.min`, o.min, d.min, { integer: true, min: 0 }),
     max: num('config', `${path}.max`, o.max, d.max, { integer: true, min: 1 }),
-    targetUtilisation: num('config', `${path}.targetUtilisation`, o.targetUtilisation, d.targetUtilisation, {
+    targetUtilization: num('config', `${path}.targetUtilization`, o.targetUtilization, d.targetUtilization, {
       gt: 0,
       max: 1,
     }),
@@ -105,7 +105,7 @@ export interface HpaObservation {
   current: number;
   /** Ready pods. */
   ready: number;
-  /** Sum of utilisation (0..1 each) over ready pods, i.e. busy ready agents averaged over the window. */
+  /** Sum of utilization (0..1 each) over ready pods, i.e. busy ready agents averaged over the window. */
   readyUsage: number;
 }
 
@@ -136,14 +136,14 @@ export function hpaRecommendation(obs: HpaObservation, cfg: HpaConfig): number {
   const { current, ready } = obs;
   if (ready <= 0) return current; // no metrics at all: HPA skips the scale decision
   const unready = Math.max(0, current - ready);
-  const usageRatio = obs.readyUsage / ready / cfg.targetUtilisation;
+  const usageRatio = obs.readyUsage / ready / cfg.targetUtilization;
   const scaleUp = usageRatio > 1;
   if (!(scaleUp && unready > 0)) {
     if (Math.abs(1 - usageRatio) <= cfg.tolerance) return current;
     return Math.ceil(usageRatio * ready - 1e-9);
   }
   // Scale-up with not-ready pods: they count as 0 % and the ratio is recomputed over every pod.
-  const newRatio = obs.readyUsage / (ready + unready) / cfg.targetUtilisation;
+  const newRatio = obs.readyUsage / (ready + unready) / cfg.targetUtilization;
   if (Math.abs(1 - newRatio) <= cfg.tolerance || newRatio < 1) return current;
   const n = Math.ceil(newRatio * (ready + unready) - 1e-9);
   return Math.max(n, current);

@@ -1,10 +1,10 @@
 /**
  * Little's-law sizing. With arrival rate λ and mean service time E[S], the mean number of busy agents
- * is R = λ·E[S]; to keep utilisation at ρ the pool needs R / ρ agents.
+ * is R = λ·E[S]; to keep utilization at ρ the pool needs R / ρ agents.
  */
 
 /**
- * Agents needed to serve `arrivalRatePerS` with mean service `meanServiceS` at `targetUtilisation`
+ * Agents needed to serve `arrivalRatePerS` with mean service `meanServiceS` at `targetUtilization`
  * (fractional; callers round up). Returns 0 for zero demand.
  *
  * @example
@@ -15,10 +15,10 @@
 export function littleAgents(
   arrivalRatePerS: number,
   meanServiceS: number,
-  targetUtilisation: number,
+  targetUtilization: number,
 ): number {
   if (!(arrivalRatePerS > 0) || !(meanServiceS > 0)) return 0;
-  const rho = targetUtilisation > 0 ? Math.min(1, targetUtilisation) : 1;
+  const rho = targetUtilization > 0 ? Math.min(1, targetUtilization) : 1;
   return (arrivalRatePerS * meanServiceS) / rho;
 }
 
@@ -26,10 +26,10 @@ export function littleAgents(
 export function littleTarget(
   arrivalRatePerS: number,
   meanServiceS: number,
-  targetUtilisation: number,
+  targetUtilization: number,
 ): number {
   // max(0, …) also turns the -0 that ceil(-1e-9) gives into 0.
-  return Math.max(0, Math.ceil(littleAgents(arrivalRatePerS, meanServiceS, targetUtilisation) - 1e-9));
+  return Math.max(0, Math.ceil(littleAgents(arrivalRatePerS, meanServiceS, targetUtilization) - 1e-9));
 }
 
 /**

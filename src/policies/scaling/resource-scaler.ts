@@ -23,11 +23,11 @@ export interface ResourceScalingConfig {
   max: number;
   /** Quota changes are whole multiples of this (except when clipped by a bound or the global limit). */
   step: number;
-  /** Utilisation (used / quota) a resize aims for. In (0, 1]. @default 0.7 */
-  targetUtilisation: number;
-  /** Grow when utilisation is above this. In [0, 1], > `scaleDownThreshold`. @default 0.85 */
+  /** Utilization (used / quota) a resize aims for. In (0, 1]. @default 0.7 */
+  targetUtilization: number;
+  /** Grow when utilization is above this. In [0, 1], > `scaleDownThreshold`. @default 0.85 */
   scaleUpThreshold: number;
-  /** Shrink when utilisation is below this. In [0, 1]. @default 0.4 */
+  /** Shrink when utilization is below this. In [0, 1]. @default 0.4 */
   scaleDownThreshold: number;
   /** Minimum time between two increases of this quota. @default 0 */
   upCooldownMs: number;
@@ -61,7 +61,7 @@ export interface ResourceScalerConfigInput {
 /** Defaults of the optional per-resource fields. */
 export const DEFAULT_RESOURCE_SCALING: Readonly<Omit<ResourceScalingConfig, 'max' | 'step'>> = Object.freeze({
   min: 0,
-  targetUtilisation: 0.7,
+  targetUtilization: 0.7,
   scaleUpThreshold: 0.85,
   scaleDownThreshold: 0.4,
   upCooldownMs: 0,
@@ -82,7 +82,7 @@ function validateRule(kind: Kind, path: string, input: unknown): ResourceScaling
     min: num(kind, p('min'), o.min, d.min, { min: 0 }),
     max: reqNum(kind, p('max'), o.max, { gt: 0 }),
     step: reqNum(kind, p('step'), o.step, { gt: 0 }),
-    targetUtilisation: num(kind, p('targetUtilisation'), o.targetUtilisation, d.targetUtilisation, {
+    targetUtilization: num(kind, p('targetUtilization'), o.targetUtilization, d.targetUtilization, {
       gt: 0,
       max: 1,
     }),
@@ -197,7 +197,7 @@ export type ResourceObservation = Record<string, Partial<Record<ResourceName, nu
 
 /** Why a quota changed. */
 export type ResourceDecisionReason =
-  'utilisation-above-threshold' | 'utilisation-below-threshold' | 'below-min' | 'above-max';
+  'utilization-above-threshold' | 'utilization-below-threshold' | 'below-min' | 'above-max';
 
 /** One quota change. */
 export interface ResourceDecision {
@@ -207,7 +207,7 @@ export interface ResourceDecision {
   to: number;
   reason: ResourceDecisionReason;
   /** used / from at decision time (Infinity when `from` was 0 and something was used). */
-  utilisation: number;
+  utilization: number;
   /** True when the global limit granted less than the rule asked for. */
   cappedByGlobalLimit: boolean;
 }
@@ -230,19 +230,19 @@ function util(used: number, quota: number): number {
 // Floating-point steps (0.1 + 0.2…) must not leave a quota a hair above max or the limit.
 const EPS = 1e-9;
 
-/** The quota a scale-up asks for: enough to bring utilisation to target, in whole steps, at least one. */
+/** The quota a scale-up asks for: enough to bring utilization to target, in whole steps, at least one. */
 function upTarget(rule: ResourceScalingConfig, quota: number, used: number): number {
-  const want = used / rule.targetUtilisation;
+  const want = used / rule.targetUtilization;
   const steps = Math.max(1, Math.ceil((want - quota) / rule.step - EPS));
   return Math.min(rule.max, quota + steps * rule.step);
 }
 
 /**
  * The quota a scale-down goes to: toward target in whole steps, at least one, never below min, and
- * never so low that the next evaluation would see utilisation above the up threshold (that would flap).
+ * never so low that the next evaluation would see utilization above the up threshold (that would flap).
  */
 function downTarget(rule: ResourceScalingConfig, quota: number, used: number): number {
-  const want = used / rule.targetUtilisation;
+  const want = used / rule.targetUtilization;
   let steps = Math.max(1, Math.floor((quota - want) / rule.step + EPS));
   for (; steps > 0; steps--) {
     const to = Math.max(rule.min, quota - steps * rule.step);
@@ -276,7 +276,7 @@ function validateObservation(config: ResourceScalerConfig, obs: unknown): Resour
 }
 
 /**
- * Decide the next quotas. Per pool and resource: clamp into [min, max]; shrink when utilisation is
+ * Decide the next quotas. Per pool and resource: clamp into [min, max]; shrink when utilization is
  * below the down threshold and the down cooldown (since the last change) has passed; grow when it is
  * above the up threshold and the up cooldown (since the last increase) has passed. Growth is limited to
  * what is free under the global limit after every shrink of this round, and handed out to the most
@@ -328,7 +328,7 @@ export function decideResourceQuotas(
       const used = obs[pool]?.[resource];
       const u = util(used ?? 0, quota);
       if (quota > rule.max) {
-        set({ pool, resource, from: quota, to: rule.max, reason: 'above-max', utilisation: u });
+        set({ pool, resource, from: quota, to: rule.max, reason: 'above-max', utilization: u });
         continue;
       }
       if (quota < rule.min) {
@@ -341,7 +341,7 @@ export function decideResourceQuotas(
       if (u < rule.scaleDownThreshold && quota > rule.min && sinceChange >= rule.downCooldownMs) {
         const to = downTarget(rule, quota, used);
         if (to < quota)
-          set({ pool, resource, from: quota, to, reason: 'utilisation-below-threshold', utilisation: u });
+          set({ pool, resource, from: quota, to, reason: 'utilization-below-threshold', utilization: u });
       } else if (u > rule.scaleUpThreshold && quota < rule.max && sinceUp >= rule.upCooldownMs) {
         ups.push({ pool, resource, rule, quota, used, u });
       }
@@ -371,8 +371,8 @@ export function decideResourceQuotas(
         resource: c.resource,
         from: c.quota,
         to,
-        reason: below ? 'below-min' : 'utilisation-above-threshold',
-        utilisation: util(c.used, c.quota),
+        reason: below ? 'below-min' : 'utilization-above-threshold',
+        utilization: util(c.used, c.quota),
       },
       to < want,
     );

@@ -1,6 +1,6 @@
 /**
  * A self-contained HTML report of one simulation: summary numbers and four inline SVG line charts
- * (demand, pool size, utilisation, wait p99 over time). No scripts, no external resources.
+ * (demand, pool size, utilization, wait p99 over time). No scripts, no external resources.
  */
 import type { SimulationResult } from './simulate.js';
 
@@ -22,7 +22,7 @@ export interface ChartOptions {
   width?: number;
   height?: number;
   colour?: string;
-  /** Fixed y maximum (e.g. 1 for utilisation); default the data maximum. */
+  /** Fixed y maximum (e.g. 1 for utilization); default the data maximum. */
   yMax?: number;
 }
 
@@ -95,7 +95,7 @@ td{padding:2px 12px 2px 0}td:first-child{color:#555}svg{display:block;margin:8px
 <table>${rows.map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
 ${svgLineChart(s.t, s.demandPerMin, { title: 'Demand (arrivals per minute)', unit: '/min', colour: '#2ca02c' })}
 ${svgLineChart(s.t, s.size, { title: 'Pool size (agents, starting included)', colour: '#1f77b4' })}
-${svgLineChart(s.t, s.utilisation, { title: 'Utilisation (busy / ready)', yMax: 1, colour: '#ff7f0e' })}
+${svgLineChart(s.t, s.utilization, { title: 'Utilization (busy / ready)', yMax: 1, colour: '#ff7f0e' })}
 ${svgLineChart(s.t, s.waitP99S, { title: 'Wait p99 per interval', unit: 's', colour: '#d62728' })}
 </body></html>
 `;

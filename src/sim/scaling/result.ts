@@ -18,7 +18,7 @@ export interface SimulationSeries {
   /** Time-averaged pool size (agents held, starting included). */
   size: number[];
   /** busy / ready over the interval. */
-  utilisation: number[];
+  utilization: number[];
   /** p99 wait of the tasks that started in the interval, seconds. */
   waitP99S: number[];
 }

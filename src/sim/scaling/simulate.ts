@@ -9,7 +9,7 @@
  * - Policies: 'agentpool' runs the real scaler machine (`machines/scaler.machine.ts`) on the simulated
  *   clock with the real policy, its `readMetrics`/`applyScale` actors provided by the simulator; 'hpa'
  *   runs the Kubernetes HPA model every 15 s; 'fixed' is Little's law at 70 % of the mean rate; 'peak'
- *   is sized for the peak rate at the target utilisation.
+ *   is sized for the peak rate at the target utilization.
  *
  * Every timer — arrivals, completions, start-ups, the HPA loop, the scaler machine's `after` delays —
  * lives on one {@link ManualClock}, so a run is a pure function of its options.
@@ -69,10 +69,10 @@ export interface SimulationOptions {
   service?: Distribution;
   /** Agent start-up time, ms. @default 30000 */
   startupMs?: number;
-  /** Target utilisation of the dynamic policies and of the peak pool. @default 0.75 */
-  targetUtilisation?: number;
-  /** Utilisation the fixed pool is sized for (Little's law). @default 0.7 */
-  fixedUtilisation?: number;
+  /** Target utilization of the dynamic policies and of the peak pool. @default 0.75 */
+  targetUtilization?: number;
+  /** Utilization the fixed pool is sized for (Little's law). @default 0.7 */
+  fixedUtilization?: number;
   /** A wait longer than this is an SLO violation, ms. @default 30000 */
   sloWaitMs?: number;
   /** Resolution of the time series, ms. @default 60000 */
@@ -86,11 +86,11 @@ export interface SimulationOptions {
   warmupMs?: number;
   /** Two scale events in opposite directions closer than this count as a flap, ms. @default 300000 */
   flapWindowMs?: number;
-  /** agentpool scaler options (min/max/targetUtilisation come from the options above). */
+  /** agentpool scaler options (min/max/targetUtilization come from the options above). */
   scaling?: ScalingConfigInput;
   /** agentpool forecaster options. */
   forecast?: ForecastOptions;
-  /** HPA options (min/max/targetUtilisation come from the options above). */
+  /** HPA options (min/max/targetUtilization come from the options above). */
   hpa?: Partial<HpaConfig>;
 }
 
@@ -167,8 +167,8 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
   const service: Distribution = options.service ?? { kind: 'lognormal', mean: 20_000, cv: 1.5 };
   const startupMs = options.startupMs ?? 30_000;
   if (!(startupMs >= 0)) throw new InvalidArgumentError('simulation.startupMs', startupMs, 'a number >= 0');
-  const target = positiveNum('simulation.targetUtilisation', options.targetUtilisation, 0.75);
-  const fixedUtil = positiveNum('simulation.fixedUtilisation', options.fixedUtilisation, 0.7);
+  const target = positiveNum('simulation.targetUtilization', options.targetUtilization, 0.75);
+  const fixedUtil = positiveNum('simulation.fixedUtilization', options.fixedUtilization, 0.7);
   const sloWaitMs = positiveNum('simulation.sloWaitMs', options.sloWaitMs, 30_000);
   const sampleMs = positiveNum('simulation.sampleMs', options.sampleMs, 60_000);
   const rateWindowMs = positiveNum('simulation.rateWindowMs', options.rateWindowMs, 30_000);
@@ -350,7 +350,7 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     obsBusy = busyArea;
     obsReady = readyArea;
     const ready = idle.length + nBusy - nDraining;
-    const utilisation = dReady > 0 ? Math.min(1, dBusy / dReady) : queue.length > 0 ? 1 : 0;
+    const utilization = dReady > 0 ? Math.min(1, dBusy / dReady) : queue.length > 0 ? 1 : 0;
     const sample = metrics.collect(now);
     const oldest = queue.peek();
     const waitMs = Math.max(sample.wait.p90 * 1000, oldest ? now - oldest.arrival : 0);
@@ -363,7 +363,7 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
       busy: nBusy - nDraining,
       starting: starting.size,
       waiters: queue.length,
-      utilisation,
+      utilization,
       waitMs,
       arrivalRatePerS: arrivalRate.perSecond(now),
       meanServiceMs: observedService,
@@ -395,7 +395,7 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
   let actor: ReturnType<typeof createActor<typeof scalerMachine>> | undefined;
   if (policy === 'agentpool') {
     const cfg = validateScalingConfig(
-      { ...options.scaling, min, max, targetUtilisation: target },
+      { ...options.scaling, min, max, targetUtilization: target },
       'simulation.scaling',
     );
     const machine = scalerMachine.provide({
@@ -412,12 +412,12 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     });
     actor.start();
   } else if (policy === 'hpa') {
-    const hcfg = validateHpaConfig({ ...options.hpa, min, max, targetUtilisation: target }, 'simulation.hpa');
+    const hcfg = validateHpaConfig({ ...options.hpa, min, max, targetUtilization: target }, 'simulation.hpa');
     let hstate = initialHpaState();
     const loop = () => {
       const obs = readObservation();
       const r = hpaDecide(
-        { now: obs.now, current: obs.size, ready: obs.ready, readyUsage: obs.utilisation * obs.ready },
+        { now: obs.now, current: obs.size, ready: obs.ready, readyUsage: obs.utilization * obs.ready },
         hcfg,
         hstate,
       );
@@ -432,7 +432,7 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
   }
 
   // ---- measurement start and time series ----------------------------------------------------------
-  const series: SimulationSeries = { t: [], demandPerMin: [], size: [], utilisation: [], waitP99S: [] };
+  const series: SimulationSeries = { t: [], demandPerMin: [], size: [], utilization: [], waitP99S: [] };
   let sT = warmupMs;
   let sBusy = 0;
   let sReady = 0;
@@ -460,7 +460,7 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     series.t.push((now - warmupMs) / 1000);
     series.demandPerMin.push(((tasks - sTasks) * 60_000) / dt);
     series.size.push((sizeArea - sSize) / dt);
-    series.utilisation.push(dReady > 0 ? (busyArea - sBusy) / dReady : 0);
+    series.utilization.push(dReady > 0 ? (busyArea - sBusy) / dReady : 0);
     series.waitP99S.push(quantile(intervalWaits.sorted(), 0.99));
     sT = now;
     sBusy = busyArea;

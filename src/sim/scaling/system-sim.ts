@@ -98,8 +98,8 @@ export async function simulateSystem(options: SystemSimulationOptions): Promise<
   if (min > max) throw new InvalidArgumentError('simulation.min', min, `an integer <= max (${max})`);
   const service = options.service ?? { kind: 'lognormal' as const, mean: 20_000, cv: 1.5 };
   const startupMs = pos('startupMs', options.startupMs, 30_000, true);
-  const target = pos('targetUtilisation', options.targetUtilisation, 0.75);
-  const fixedUtil = pos('fixedUtilisation', options.fixedUtilisation, 0.7);
+  const target = pos('targetUtilization', options.targetUtilization, 0.75);
+  const fixedUtil = pos('fixedUtilization', options.fixedUtilization, 0.7);
   const sloWaitMs = pos('sloWaitMs', options.sloWaitMs, 30_000);
   const sampleMs = pos('sampleMs', options.sampleMs, 60_000);
   const flapWindowMs = pos('flapWindowMs', options.flapWindowMs, 300_000);
@@ -154,7 +154,7 @@ export async function simulateSystem(options: SystemSimulationOptions): Promise<
   );
   const dynamic = policy === 'agentpool';
   const scaling = dynamic
-    ? validateScalingConfig({ ...options.scaling, min, max, targetUtilisation: target }, 'simulation.scaling')
+    ? validateScalingConfig({ ...options.scaling, min, max, targetUtilization: target }, 'simulation.scaling')
     : undefined;
   const { min: _min, max: _max, ...autoscale } = scaling ?? { min: 0, max: 0 };
   const system = new AgentPoolSystem({
@@ -246,7 +246,7 @@ export async function simulateSystem(options: SystemSimulationOptions): Promise<
   };
 
   // ---- series ---------------------------------------------------------------------------------------
-  const series: SimulationSeries = { t: [], demandPerMin: [], size: [], utilisation: [], waitP99S: [] };
+  const series: SimulationSeries = { t: [], demandPerMin: [], size: [], utilization: [], waitP99S: [] };
   const mark = { t: warmupMs, busy: 0, ready: 0, size: 0, tasks: 0 };
   const base = { held: 0, busy: 0, size: 0 };
   const startMeasuring = () => {
@@ -264,7 +264,7 @@ export async function simulateSystem(options: SystemSimulationOptions): Promise<
     series.t.push((now - warmupMs) / 1000);
     series.demandPerMin.push(((tasks - mark.tasks) * 60_000) / dt);
     series.size.push((sizeArea - mark.size) / dt);
-    series.utilisation.push(dReady > 0 ? (busyArea - mark.busy) / dReady : 0);
+    series.utilization.push(dReady > 0 ? (busyArea - mark.busy) / dReady : 0);
     series.waitP99S.push(quantile(intervalWaits.sorted(), 0.99));
     Object.assign(mark, { t: now, busy: busyArea, ready: readyArea, size: sizeArea, tasks });
     intervalWaits = new Samples();

@@ -45,7 +45,7 @@ const shrink: Opportunity = {
   resource: 'memoryMb',
   delta: -400,
   confidence: 1,
-  utilisation: 0,
+  utilization: 0,
 };
 
 /** The rebalancer machine's verify spec. */

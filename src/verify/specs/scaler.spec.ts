@@ -23,7 +23,7 @@ const base: ScalingObservation = {
   busy: 2,
   starting: 0,
   waiters: 0,
-  utilisation: 0.6,
+  utilization: 0.6,
   waitMs: 0,
   arrivalRatePerS: 0.1,
   meanServiceMs: 20_000,
@@ -31,8 +31,8 @@ const base: ScalingObservation = {
 
 /** Observations that drive the policy to each outcome. */
 const observations: Record<string, ScalingObservation> = {
-  pressure: { ...base, busy: 4, waiters: 6, utilisation: 0.98, waitMs: 15_000, arrivalRatePerS: 0.4 },
-  quiet: { ...base, busy: 0, utilisation: 0.05, arrivalRatePerS: 0.01 },
+  pressure: { ...base, busy: 4, waiters: 6, utilization: 0.98, waitMs: 15_000, arrivalRatePerS: 0.4 },
+  quiet: { ...base, busy: 0, utilization: 0.05, arrivalRatePerS: 0.01 },
   steady: base,
 };
 
@@ -64,7 +64,7 @@ export const spec: MachineSpec = {
     done('readMetrics', observations.pressure),
     done('readMetrics', observations.quiet),
     done('readMetrics', observations.steady),
-    done('readMetrics', { ...base, utilisation: 2 }),
+    done('readMetrics', { ...base, utilization: 2 }),
     error('readMetrics'),
     done('applyScale', { size: 5 }),
     error('applyScale'),

@@ -126,12 +126,12 @@ describe('resource-aware', () => {
       active,
     });
 
-  it('scores free fraction × (1 − utilisation), over the resources the task asks for', () => {
+  it('scores free fraction × (1 − utilization), over the resources the task asks for', () => {
     const a = mk('a', 500, 100, 0.5);
     expect(resourceScore(a, {})).toBeCloseTo(((0.5 + 1) / 2) * 0.5, 12);
     expect(resourceScore(a, { requirements: { memoryMb: 100 } })).toBeCloseTo(0.5 * 0.5, 12);
     expect(resourceScore(a, { requirements: { tokens: 10 } })).toBeCloseTo(1 * 0.5, 12);
-    // No resource information at all: only utilisation counts.
+    // No resource information at all: only utilization counts.
     expect(resourceScore(agent('x', { utilization: 0.25 }), {})).toBeCloseTo(0.75, 12);
   });
 

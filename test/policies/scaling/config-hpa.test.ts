@@ -24,7 +24,7 @@ describe('scaling config validation', () => {
     rejects({ scaleUpCooldownMs: -1 }, 'pools.code.scaling.scaleUpCooldownMs');
     rejects({ scaleDownCooldownMs: -5 }, 'pools.code.scaling.scaleDownCooldownMs');
     rejects({ min: 5, max: 3 }, 'pools.code.scaling.min');
-    rejects({ targetUtilisation: 0 }, 'pools.code.scaling.targetUtilisation');
+    rejects({ targetUtilization: 0 }, 'pools.code.scaling.targetUtilization');
     rejects({ maxScaleUpRatio: 1 }, 'pools.code.scaling.maxScaleUpRatio');
     const e = rejects({ scaleUpCoolDown: 5 }, 'pools.code.scaling.scaleUpCoolDown');
     expect(e.message).toContain('scaleUpCooldownMs');
@@ -56,7 +56,7 @@ describe('Kubernetes HPA model', () => {
   });
 
   it('desired = ceil(current × metric / target), no change within ±10 %', () => {
-    const c = cfg({ targetUtilisation: 0.5 });
+    const c = cfg({ targetUtilization: 0.5 });
     expect(hpaRecommendation(at({ readyUsage: 9 }), c)).toBe(Math.ceil(10 * (0.9 / 0.5))); // 18
     expect(hpaRecommendation(at({ readyUsage: 5.4 }), c)).toBe(10); // ratio 1.08: within tolerance
     expect(hpaRecommendation(at({ readyUsage: 4.6 }), c)).toBe(10); // ratio 0.92
@@ -64,7 +64,7 @@ describe('Kubernetes HPA model', () => {
   });
 
   it('not-ready pods count as 0 % on scale-up', () => {
-    const c = cfg({ targetUtilisation: 0.5 });
+    const c = cfg({ targetUtilization: 0.5 });
     // 6 ready all busy (ratio 2), 4 starting: recomputed over 10 pods → 6/10/0.5 = 1.2 → ceil(12)
     expect(hpaRecommendation(at({ current: 10, ready: 6, readyUsage: 6 }), c)).toBe(12);
     // 4 ready at 60 % (ratio 1.2), 6 starting → 2.4/10/0.5 = 0.48 < 1: no change
@@ -72,7 +72,7 @@ describe('Kubernetes HPA model', () => {
   });
 
   it('scale-down stabilisation keeps the highest recommendation of the last 300 s', () => {
-    const c = cfg({ targetUtilisation: 0.5 });
+    const c = cfg({ targetUtilization: 0.5 });
     let s = initialHpaState();
     const r0 = hpaDecide(at({ now: 0, current: 20, ready: 20, readyUsage: 10 }), c, s); // rec 20, hold
     s = r0.state;
@@ -84,7 +84,7 @@ describe('Kubernetes HPA model', () => {
   });
 
   it('scale-up rate policy: max(+4 pods, +100 %) per 15 s, counted from the period start', () => {
-    const c = cfg({ targetUtilisation: 0.1 });
+    const c = cfg({ targetUtilization: 0.1 });
     const busy = (n: number, now: number) => at({ now, current: n, ready: n, readyUsage: n });
     const r1 = hpaDecide(busy(2, 0), c, initialHpaState());
     expect(r1.desired).toBe(6); // max(2 + 4, 2 × 2)
@@ -97,7 +97,7 @@ describe('Kubernetes HPA model', () => {
   });
 
   it('results stay within [min, max] and bad config is rejected', () => {
-    const c = cfg({ min: 3, max: 8, targetUtilisation: 0.5 });
+    const c = cfg({ min: 3, max: 8, targetUtilization: 0.5 });
     expect(hpaDecide(at({ readyUsage: 10 }), c, initialHpaState()).desired).toBe(8);
     expect(hpaDecide(at({ current: 8, ready: 8, readyUsage: 0 }), c, initialHpaState()).desired).toBe(3);
     expect(() => validateHpaConfig({ min: 4, max: 2 })).toThrow(ConfigError);

@@ -25,7 +25,7 @@ const obs = (o: Partial<ScalingObservation> = {}): ScalingObservation => ({
   busy: 5,
   starting: 0,
   waiters: 0,
-  utilisation: 0.5,
+  utilization: 0.5,
   waitMs: 0,
   arrivalRatePerS: 0.25,
   meanServiceMs: 20_000,
@@ -43,11 +43,11 @@ describe("Little's law", () => {
 });
 
 describe('decideScaling', () => {
-  it('scales up to the Little target when utilisation and wait are high', () => {
+  it('scales up to the Little target when utilization and wait are high', () => {
     const c = cfg({ maxScaleUpRatio: 10 });
     // λ = 1/s, E[S] = 20 s → 20 busy → 20/0.75 = 26.7 → 27; 3 waiters add 3/30 s = 0.1/s → 22/0.75 = 29.3 → 30
     const { decision } = decideScaling(
-      obs({ size: 10, busy: 10, utilisation: 1, waitMs: 9000, waiters: 3, arrivalRatePerS: 1 }),
+      obs({ size: 10, busy: 10, utilization: 1, waitMs: 9000, waiters: 3, arrivalRatePerS: 1 }),
       c,
       initialPolicyState(),
     );
@@ -56,7 +56,7 @@ describe('decideScaling', () => {
   });
 
   it('scales up by at least one and at most maxScaleUpRatio and max', () => {
-    const hot = obs({ size: 10, busy: 10, utilisation: 0.95, waitMs: 9000, arrivalRatePerS: 0.01 });
+    const hot = obs({ size: 10, busy: 10, utilization: 0.95, waitMs: 9000, arrivalRatePerS: 0.01 });
     expect(decideScaling(hot, cfg(), initialPolicyState()).decision.target).toBe(11);
     const huge = { ...hot, arrivalRatePerS: 100 };
     expect(decideScaling(huge, cfg({ maxScaleUpRatio: 1.5 }), initialPolicyState()).decision.target).toBe(15);
@@ -66,9 +66,9 @@ describe('decideScaling', () => {
     );
   });
 
-  it('does not scale up on utilisation alone or on wait alone', () => {
-    const a = decideScaling(obs({ utilisation: 0.95, waitMs: 100 }), cfg(), initialPolicyState()).decision;
-    const b = decideScaling(obs({ utilisation: 0.5, waitMs: 60_000 }), cfg(), initialPolicyState()).decision;
+  it('does not scale up on utilization alone or on wait alone', () => {
+    const a = decideScaling(obs({ utilization: 0.95, waitMs: 100 }), cfg(), initialPolicyState()).decision;
+    const b = decideScaling(obs({ utilization: 0.5, waitMs: 60_000 }), cfg(), initialPolicyState()).decision;
     expect(a.direction).toBe('hold');
     expect(b.direction).toBe('hold');
   });
@@ -77,14 +77,14 @@ describe('decideScaling', () => {
     const c = cfg({ min: 3 });
     // 10 agents, 2 busy (8 idle), λ tiny → recommendation = min = 3 → target max(3, 10 − 8 = 2) = 3
     const d = decideScaling(
-      obs({ busy: 2, utilisation: 0.2, arrivalRatePerS: 0.01 }),
+      obs({ busy: 2, utilization: 0.2, arrivalRatePerS: 0.01 }),
       c,
       initialPolicyState(),
     ).decision;
-    expect(d).toMatchObject({ direction: 'down', target: 3, reason: 'low-utilisation' });
+    expect(d).toMatchObject({ direction: 'down', target: 3, reason: 'low-utilization' });
     // only 1 idle: can drop at most 1 agent
     const e = decideScaling(
-      obs({ size: 10, ready: 10, busy: 9, utilisation: 0.3, arrivalRatePerS: 0.01 }),
+      obs({ size: 10, ready: 10, busy: 9, utilization: 0.3, arrivalRatePerS: 0.01 }),
       c,
       initialPolicyState(),
     ).decision;
@@ -93,7 +93,7 @@ describe('decideScaling', () => {
 
   it('does not scale down while anyone waits', () => {
     const d = decideScaling(
-      obs({ busy: 2, utilisation: 0.2, waiters: 1 }),
+      obs({ busy: 2, utilization: 0.2, waiters: 1 }),
       cfg(),
       initialPolicyState(),
     ).decision;
@@ -105,13 +105,13 @@ describe('decideScaling', () => {
     let state = initialPolicyState();
     // a peak recommendation of 30 at t = 0 …
     state = decideScaling(
-      obs({ now: 0, size: 30, ready: 30, busy: 22, utilisation: 0.75, arrivalRatePerS: 1.1 }),
+      obs({ now: 0, size: 30, ready: 30, busy: 22, utilization: 0.75, arrivalRatePerS: 1.1 }),
       c,
       state,
     ).state;
     expect(state.recommendations[0]?.value).toBe(30);
     // … quiet at t = 200 s: still inside the window, so the target stays at 30 → hold
-    const q = obs({ now: 200_000, size: 30, ready: 30, busy: 2, utilisation: 0.1, arrivalRatePerS: 0.05 });
+    const q = obs({ now: 200_000, size: 30, ready: 30, busy: 2, utilization: 0.1, arrivalRatePerS: 0.05 });
     const mid = decideScaling(q, c, state);
     expect(mid.decision).toMatchObject({ direction: 'hold', reason: 'stabilising' });
     // at t = 301 s the peak has left the window: down to the quiet recommendation (2 agents)
@@ -123,19 +123,19 @@ describe('decideScaling', () => {
   });
 
   it('stabilisationQuantile: a scale-down keeps that quantile of the window, not its single highest', () => {
-    const quiet = obs({ size: 30, ready: 30, busy: 2, utilisation: 0.1, arrivalRatePerS: 0.05 });
+    const quiet = obs({ size: 30, ready: 30, busy: 2, utilization: 0.1, arrivalRatePerS: 0.05 });
     // Window: one spike of 30 and nine recommendations of 10 (rates 0.36/s × 20 s / 0.75 ≈ 9.6 → 10).
     const run = (q: number) => {
       const c = cfg({ stabilisationWindowMs: 300_000, scaleDownCooldownMs: 0, stabilisationQuantile: q });
       let state = initialPolicyState();
       state = decideScaling(
-        obs({ now: 0, size: 30, ready: 30, busy: 22, utilisation: 0.75, arrivalRatePerS: 1.1 }),
+        obs({ now: 0, size: 30, ready: 30, busy: 22, utilization: 0.75, arrivalRatePerS: 1.1 }),
         c,
         state,
       ).state;
       for (let i = 1; i <= 9; i++)
         state = decideScaling(
-          obs({ now: i * 15_000, size: 30, ready: 30, busy: 22, utilisation: 0.75, arrivalRatePerS: 0.36 }),
+          obs({ now: i * 15_000, size: 30, ready: 30, busy: 22, utilization: 0.75, arrivalRatePerS: 0.36 }),
           c,
           state,
         ).state;
@@ -149,19 +149,19 @@ describe('decideScaling', () => {
 
   it('cooldowns: up after up waits scaleUpCooldownMs; down waits scaleDownCooldownMs after any scale', () => {
     const c = cfg({ scaleUpCooldownMs: 30_000, scaleDownCooldownMs: 60_000, stabilisationWindowMs: 0 });
-    const hot = obs({ now: 10_000, size: 10, busy: 10, utilisation: 1, waitMs: 9000, arrivalRatePerS: 2 });
+    const hot = obs({ now: 10_000, size: 10, busy: 10, utilization: 1, waitMs: 9000, arrivalRatePerS: 2 });
     const up = decideScaling(hot, c, initialPolicyState());
     const s1 = markApplied(up.state, up.decision);
     expect(decideScaling({ ...hot, now: 20_000 }, c, s1).decision.reason).toBe('cooldown');
     expect(decideScaling({ ...hot, now: 40_000 }, c, s1).decision.direction).toBe('up');
-    const quiet = obs({ size: 10, busy: 1, utilisation: 0.1, arrivalRatePerS: 0.01 });
+    const quiet = obs({ size: 10, busy: 1, utilization: 0.1, arrivalRatePerS: 0.01 });
     expect(decideScaling({ ...quiet, now: 60_000 }, c, s1).decision.reason).toBe('cooldown');
     expect(decideScaling({ ...quiet, now: 70_000 }, c, s1).decision.direction).toBe('down');
   });
 
   it('a confident forecast scales out ahead of a peak; a forecast never scales in', () => {
     const c = cfg();
-    const calm = obs({ size: 10, busy: 7, utilisation: 0.7, arrivalRatePerS: 0.35 }); // Little = 9.33 → 10
+    const calm = obs({ size: 10, busy: 7, utilization: 0.7, arrivalRatePerS: 0.35 }); // Little = 9.33 → 10
     const out = decideScaling(calm, c, initialPolicyState(), { peakRatio: 1.5, confidence: 0.9 }).decision;
     expect(out).toMatchObject({ direction: 'up', reason: 'forecast-peak', target: 14, forecastUsed: true });
     const unsure = decideScaling(calm, c, initialPolicyState(), { peakRatio: 1.5, confidence: 0.3 }).decision;
@@ -173,7 +173,7 @@ describe('decideScaling', () => {
   });
 
   it('a forecast peak rate scales out of an idle gap, where a ratio cannot', () => {
-    const idle = obs({ size: 1, ready: 1, busy: 0, utilisation: 0, arrivalRatePerS: 0 });
+    const idle = obs({ size: 1, ready: 1, busy: 0, utilization: 0, arrivalRatePerS: 0 });
     const d = decideScaling(idle, cfg(), initialPolicyState(), {
       peakRatio: 1,
       peakRatePerS: 1.5,
@@ -196,7 +196,7 @@ describe('decideScaling', () => {
 
   it('checkObservation rejects malformed readings', () => {
     expect(checkObservation(obs())).not.toBeNull();
-    expect(checkObservation({ ...obs(), utilisation: 1.2 })).toBeNull();
+    expect(checkObservation({ ...obs(), utilization: 1.2 })).toBeNull();
     expect(checkObservation({ ...obs(), size: Number.NaN })).toBeNull();
     expect(checkObservation({ ...obs(), waiters: -1 })).toBeNull();
     expect(checkObservation(null)).toBeNull();
@@ -254,7 +254,7 @@ describe('scaling properties', () => {
             size,
             ready: size,
             busy,
-            utilisation: size ? busy / size : 0,
+            utilization: size ? busy / size : 0,
             waiters: s.waiters,
             waitMs: s.waitMs,
             arrivalRatePerS: s.rate,
@@ -299,7 +299,7 @@ describe('scaling properties', () => {
               size,
               ready: size,
               busy,
-              utilisation: size ? busy / size : 0,
+              utilization: size ? busy / size : 0,
               waiters,
               waitMs: waiters > 0 ? 10_000 : 0,
               arrivalRatePerS: rate,

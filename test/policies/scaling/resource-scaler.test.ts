@@ -25,7 +25,7 @@ describe('resource scaler config', () => {
       min: 2,
       max: 16,
       step: 2,
-      targetUtilisation: 0.7,
+      targetUtilization: 0.7,
       scaleUpThreshold: 0.85,
       scaleDownThreshold: 0.4,
       upCooldownMs: 0,
@@ -48,7 +48,7 @@ describe('resource scaler config', () => {
     rejects(oneRule(cpu({ stepp: 1 })), 'rs.pools.a.cpu.stepp');
     rejects(oneRule({ min: 1, max: 4 }), 'rs.pools.a.cpu.step');
     rejects(oneRule(cpu({ step: 0 })), 'rs.pools.a.cpu.step');
-    rejects(oneRule(cpu({ targetUtilisation: 0 })), 'rs.pools.a.cpu.targetUtilisation');
+    rejects(oneRule(cpu({ targetUtilization: 0 })), 'rs.pools.a.cpu.targetUtilization');
     rejects({ limits: { cpu: 32, gpu: 1 }, pools: {} }, 'rs.limits.gpu');
     rejects({ limits: { cpu: 32 }, pools: { a: { disk: cpu() } } }, 'rs.pools.a.disk');
     rejects({ limits: {}, pools: { a: { cpu: cpu() } } }, 'rs.pools.a.cpu');
@@ -70,7 +70,7 @@ function setup(rule: Record<string, unknown>, limit = 32): ResourceScalerState {
 }
 
 describe('decideResourceQuotas', () => {
-  it('starts at min and grows in steps toward the target utilisation', () => {
+  it('starts at min and grows in steps toward the target utilization', () => {
     const s0 = setup(cpu());
     expect(s0.quotas.a?.cpu).toBe(2);
     // used 3.8 on quota 2: want 3.8 / 0.7 = 5.43 → steps of 2 above 2: ceil(3.43/2) = 2 → 6.
@@ -84,8 +84,8 @@ describe('decideResourceQuotas', () => {
         resource: 'cpu',
         from: 2,
         to: expected,
-        reason: 'utilisation-above-threshold',
-        utilisation: 3.8 / 2,
+        reason: 'utilization-above-threshold',
+        utilization: 3.8 / 2,
         cappedByGlobalLimit: false,
       },
     ]);
@@ -111,7 +111,7 @@ describe('decideResourceQuotas', () => {
     // used 1 on 16: want 1/0.7 = 1.43 → floor((16-1.43)/2) = 7 steps → 2 (= min).
     const r = decideResourceQuotas(s, { a: { cpu: 1 } }, 1);
     expect(r.quotas.a?.cpu).toBe(Math.max(2, 16 - Math.floor((16 - 1 / 0.7) / 2) * 2));
-    expect(r.decisions[0]?.reason).toBe('utilisation-below-threshold');
+    expect(r.decisions[0]?.reason).toBe('utilization-below-threshold');
     // used 5.9 on 16 (0.37 < 0.4): target 8.43 → 3 steps → 10 (util 0.59, below 0.85: no flap).
     const r2 = decideResourceQuotas(s, { a: { cpu: 5.9 } }, 1);
     expect(r2.quotas.a?.cpu).toBe(16 - Math.floor((16 - 5.9 / 0.7) / 2) * 2);
@@ -137,7 +137,7 @@ describe('decideResourceQuotas', () => {
     });
     const s0 = initialResourceScalerState(cfg); // 2 + 2 + 2 = 6, 6 free
     const r = decideResourceQuotas(s0, { a: { cpu: 1.8 }, b: { cpu: 10 }, c: { cpu: 1.9 } }, 0);
-    // b has the highest utilisation (5) and wants 16 (capped by max), gets 2 + 6 free = 8.
+    // b has the highest utilization (5) and wants 16 (capped by max), gets 2 + 6 free = 8.
     expect(r.quotas.b?.cpu).toBe(8);
     expect(r.quotas.a?.cpu).toBe(2);
     expect(r.quotas.c?.cpu).toBe(2);
@@ -156,8 +156,8 @@ describe('decideResourceQuotas', () => {
     expect(r.quotas.a?.cpu).toBe(2);
     expect(r.quotas.b?.cpu).toBe(16);
     expect(r.decisions.map((d) => d.reason)).toEqual([
-      'utilisation-below-threshold',
-      'utilisation-above-threshold',
+      'utilization-below-threshold',
+      'utilization-above-threshold',
     ]);
   });
 
@@ -187,7 +187,7 @@ const ruleArb = fc
     min: r.min,
     max: r.min + r.span,
     step: r.step,
-    targetUtilisation: r.target,
+    targetUtilization: r.target,
     scaleDownThreshold: r.down,
     scaleUpThreshold: Math.min(1, r.down + r.gap),
     upCooldownMs: r.upCooldownMs,
@@ -247,10 +247,10 @@ describe('resource scaler properties', () => {
               const key = `${d.pool}/${d.resource}`;
               const rule = cfg.pools[d.pool]?.[d.resource];
               expect(rule).toBeDefined();
-              if (d.to > d.from && d.reason === 'utilisation-above-threshold') {
+              if (d.to > d.from && d.reason === 'utilization-above-threshold') {
                 expect(now - (lastUp.get(key) ?? -Infinity)).toBeGreaterThanOrEqual(rule!.upCooldownMs);
               }
-              if (d.to < d.from && d.reason === 'utilisation-below-threshold') {
+              if (d.to < d.from && d.reason === 'utilization-below-threshold') {
                 expect(now - (lastChange.get(key) ?? -Infinity)).toBeGreaterThanOrEqual(rule!.downCooldownMs);
               }
               if (d.to > d.from) lastUp.set(key, now);

@@ -60,7 +60,7 @@ describe('agentpool simulate', () => {
       const html = readFileSync(file, 'utf8');
       expect(html.match(/<svg /g)?.length).toBe(4);
       expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
-      for (const title of ['Demand', 'Pool size', 'Utilisation', 'Wait p99']) expect(html).toContain(title);
+      for (const title of ['Demand', 'Pool size', 'Utilization', 'Wait p99']) expect(html).toContain(title);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -12,6 +12,9 @@
  * task and control call, and rejects them all with a typed {@link AgentCrashedError} the moment the
  * worker exits, errors or is terminated; every later call rejects at once. Memory is capped with
  * `resourceLimits.maxOldGenerationSizeMb`; a worker that exceeds it dies with `ERR_AGENT_OUT_OF_MEMORY`.
+ *
+ * Large because the worker wire protocol (batched runs and outcomes, control calls, death handling
+ * that delivers queued results first) must live with the one object that owns the worker.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';

@@ -4,6 +4,9 @@
  * The actor owns the lifecycle (start, health, escalation, restart, eviction, stop); this class
  * owns the data plane: the host, the tasks in flight and their promises. Tasks cost two actor events
  * (TASK_START/TASK_END); timers for deadlines go through the injected clock.
+ *
+ * Large because it is the agent machine's data plane: host lifecycle, every task's promise and
+ * deadlines, and the implementations of the machine's named actors and actions.
  */
 import type { ActorRefFrom } from 'xstate';
 import type { AgentInput, AgentTimings, agentMachine } from '../../machines/agent.machine.js';

@@ -2,6 +2,9 @@
  * Configuration of a system and its pools, validated at the boundary: unknown keys, wrong types and
  * impossible values are {@link ConfigError}s naming the option path and the value received, thrown
  * before anything starts.
+ *
+ * Large because every option of the system and its pools is validated here, in one place, with its
+ * path and default: splitting it would scatter the one boundary users meet first.
  */
 import type { ActorOptions, AnyActorLogic } from 'xstate';
 import type { AgentTimings } from '../../machines/agent.machine.js';

@@ -9,6 +9,9 @@
  * Pools with `dispatch: 'work-stealing'` queue their tasks in per-agent local queues plus a global
  * queue instead (src/runtime/stealing-dispatch.ts); everything else above still holds for them
  * except the priority/deadline ordering (local queues are LIFO by design).
+ *
+ * Large because submit() owns one queue discipline end to end (parse, enqueue, place, re-queue,
+ * expire, cancel, drain) over two placements (central heap, work-stealing deques).
  */
 import type { ActorRefFrom } from 'xstate';
 import { whenDone } from './actor-done.js';

@@ -1,6 +1,9 @@
 /**
  * The system facade: `createAgentPoolSystem(options)` validates the configuration, builds the pools
  * and the root system actor, and exposes a promise-based API over them.
+ *
+ * Large because it is the public facade: every public method validates its input at the boundary
+ * (typed errors naming the option path) before delegating; the logic lives in the modules it calls.
  */
 import { type Actor, createActor } from 'xstate';
 import type { ScaleRecord } from '../../machines/pool.machine.js';

@@ -53,12 +53,22 @@ interface Family {
 const FAMILIES: readonly Family[] = [
   {
     name: 'agents',
-    help: 'Agents in the pool, starting ones included.',
+    help: 'The pool size: agents starting or up, retiring ones excluded.',
     kind: 'gauge',
     value: (s) => s.agents.total,
   },
-  { name: 'agents_available', help: 'Ready, idle agents.', kind: 'gauge', value: (s) => s.agents.available },
-  { name: 'agents_busy', help: 'Agents running work.', kind: 'gauge', value: (s) => s.agents.busy },
+  {
+    name: 'agents_available',
+    help: 'Ready agents not leased (ready minus busy).',
+    kind: 'gauge',
+    value: (s) => s.agents.available,
+  },
+  {
+    name: 'agents_busy',
+    help: 'Leases held, at most the ready agents.',
+    kind: 'gauge',
+    value: (s) => s.agents.busy,
+  },
   {
     name: 'agents_starting',
     help: 'Agents spawned but not ready yet.',

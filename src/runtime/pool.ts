@@ -127,7 +127,7 @@ export interface PoolStatus {
   state: string;
   min: number;
   max: number;
-  /** Agents not gone (starting, idle, busy, restarting…). */
+  /** The pool size: agents starting or up, retiring ones excluded (the pool machine's `size`). */
   size: number;
   /** Agents that can take a lease now. */
   available: number;

@@ -387,7 +387,8 @@ export class AgentPoolSystem {
     try {
       const pool = this.pool(type);
       num('argument', 'target', target, 0, { min: 0, integer: true });
-      return pool.scaleTo(target, reason);
+      // An explicit request: the one SCALE_TO a pool that gave up starting agents takes (a retry).
+      return pool.scaleTo(target, reason, true);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -85,7 +85,9 @@ describe('serveMetrics', () => {
     const body = await res.text();
     // The clock is manual, so nothing moves between the scrape and this call.
     expect(body).toBe(sys.metricsText());
-    expect(body).toContain('# HELP agentpool_agents Agents in the pool, starting ones included.\n');
+    expect(body).toContain(
+      '# HELP agentpool_agents The pool size: agents starting or up, retiring ones excluded.\n',
+    );
     expect(body).toContain('# TYPE agentpool_wait_seconds histogram\n');
     expect(body).toContain('\nagentpool_agents{pool="code",type="code"} 2\n');
     expect(body).toContain('\nagentpool_queue_depth{pool="code",type="code"} 0\n');

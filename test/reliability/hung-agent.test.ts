@@ -79,4 +79,27 @@ describe('a hung agent', () => {
     expect(lost?.code).toBe('ERR_AGENT_TERMINATED');
     await sys.shutdown();
   }, 20_000);
+
+  it('through submit(): a task lost with ERR_AGENT_TERMINATED (killed with a hung neighbour) is re-queued and runs', async () => {
+    const sys = createAgentPoolSystem({
+      pools: {
+        w: {
+          agent: fixture('spin-and-work'),
+          host: 'thread',
+          min: 1,
+          max: 1,
+          concurrency: 2,
+          healthCheckIntervalMs: 0,
+          timings: { ...fastTimings, abortGraceMs: 300 },
+        },
+      },
+    });
+    await sys.start();
+    const bystander = sys.submit({ type: 'w', task: 'work', input: { ms: 1_000 }, maxAttempts: 2 });
+    const hung = errorOf(sys.submit({ type: 'w', task: 'spin', timeoutMs: 200, maxAttempts: 1 }));
+    expect((await hung)?.code).toBe('ERR_TASK_TIMEOUT');
+    await expect(bystander).resolves.toBe('done');
+    expect(sys.status().tasks.requeued).toBeGreaterThanOrEqual(1);
+    await sys.shutdown();
+  }, 20_000);
 });

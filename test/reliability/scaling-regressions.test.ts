@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/index.js';
 import { createAgentPoolSystem, ManualClock } from '../../src/index.js';
 import { sleep } from '../../src/core/clock.js';
-import { startSystem, testTimings, track } from '../runtime/helpers.js';
+import { flakyAgent, startSystem, testTimings, track } from '../runtime/helpers.js';
 
 /** Views of the size that must agree. */
 function sizes(sys: Awaited<ReturnType<typeof startSystem>>['sys'], type = 'w') {
@@ -115,6 +115,27 @@ describe('scalePool settles', () => {
     await clock.advanceAsync(1_000);
     expect(sys.pool('w').size).toBe(6);
     expect(sys.pool('w').actor.getSnapshot().context.queued).toBeUndefined();
+    await sys.shutdown({ graceful: false });
+  });
+});
+
+describe('a pool that gave up starting agents', () => {
+  it('scalePool() retries it: the next start succeeds and the pool serves again', async () => {
+    const flaky = flakyAgent();
+    flaky.failNextStarts(2);
+    const { sys, clock } = await startSystem({ w: { agent: flaky.agent, min: 0, max: 1, maxFailures: 2 } });
+    const first = track(sys.acquire('w', { cycleId: 'a', timeoutMs: 60_000 }), clock);
+    await clock.advanceAsync(5_000);
+    expect(first.state).toBe('rejected');
+    expect(first.error!.code).toBe('ERR_AGENT_START_FAILED');
+    expect(sys.status().pools.w!.lastError).toMatchObject({ failed: true });
+    // The cause is fixed (no more failing starts): an explicit scalePool() tries again.
+    const r = await sys.scalePool('w', 1, 'retry after fix');
+    expect(r).toMatchObject({ target: 1, actualDelta: 1, status: 'completed' });
+    const lease = await sys.acquire('w', { cycleId: 'b' });
+    await expect(lease.run('echo', 'back')).resolves.toBe('back');
+    await lease.release();
+    expect(sys.status().pools.w!.lastError).toBeUndefined();
     await sys.shutdown({ graceful: false });
   });
 });

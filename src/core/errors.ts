@@ -303,3 +303,30 @@ const CODES: ReadonlySet<string> = new Set<ErrorCode>([
 function isAgentPoolCode(code: string): code is ErrorCode {
   return CODES.has(code);
 }
+
+/**
+ * Where in `value` structured cloning fails: the path of the first property it refuses (a function, a
+ * symbol, a DOM-less host object…) and that property's value, so an error can name the culprit
+ * instead of printing `{}`. Undefined when `value` clones. Depth-bounded and cycle-safe.
+ *
+ * @example findUncloneable({ a: { f() {} } }, 'input') // { path: 'input.a.f', value: [Function f] }
+ */
+export function findUncloneable(
+  value: unknown,
+  path: string,
+  depth = 0,
+): { path: string; value: unknown } | undefined {
+  try {
+    structuredClone(value);
+    return undefined;
+  } catch {
+    if (depth >= 8 || value === null || typeof value !== 'object') return { path, value };
+    const entries: [string, unknown][] =
+      value instanceof Map ? [...value.entries()].map(([k, v]) => [String(k), v]) : Object.entries(value);
+    for (const [k, v] of entries) {
+      const hit = findUncloneable(v, Array.isArray(value) ? `${path}[${k}]` : `${path}.${k}`, depth + 1);
+      if (hit) return hit;
+    }
+    return { path, value };
+  }
+}

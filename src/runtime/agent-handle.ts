@@ -18,6 +18,7 @@ import {
   AgentPoolError,
   BudgetExhaustedError,
   deserializeError,
+  findUncloneable,
   InvalidArgumentError,
   type SerializedError,
   TaskError,
@@ -396,9 +397,10 @@ export class AgentHandle {
           (err: unknown) => {
             this.spec.onTaskEnd?.(this, taskId);
             if ((err as Error)?.name === 'DataCloneError') {
+              const bad = findUncloneable(input, 'input') ?? { path: 'input', value: input };
               this.settle(
                 taskId,
-                new InvalidArgumentError('input', input, 'structured-cloneable data'),
+                new InvalidArgumentError(bad.path, bad.value, 'structured-cloneable data for a thread agent'),
                 false,
               );
               this.actor.send({ type: 'TASK_END', taskId, ok: true });

@@ -23,6 +23,7 @@ import {
   AbortedError,
   AgentPoolError,
   DeadlineExceededError,
+  findUncloneable,
   InvalidArgumentError,
   TaskFailedError,
   UnknownPoolError,
@@ -284,15 +285,10 @@ export class Dispatcher {
         `capabilities of pool ${type} (${[...offered].join(', ') || 'none'})`,
       );
     if (pool.config.host === 'thread' && o.input !== undefined) {
-      try {
-        structuredClone(o.input);
-      } catch {
-        throw new InvalidArgumentError(
-          'submit.input',
-          o.input,
-          'structured-cloneable data for a thread agent',
-        );
-      }
+      // Name the property that cannot cross to the worker, not `{}`.
+      const bad = findUncloneable(o.input, 'submit.input');
+      if (bad)
+        throw new InvalidArgumentError(bad.path, bad.value, 'structured-cloneable data for a thread agent');
     }
     const signal = sig('argument', 'submit.signal', o.signal);
     if (signal?.aborted) throw new AbortedError(`submit(${task})`, signal.reason);

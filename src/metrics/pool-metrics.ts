@@ -69,8 +69,13 @@ export interface LatencySummary {
   max: number;
 }
 
-/** How a task ended. */
+/** How a lease ended (`recordCompletion`: one per lease released or lost). */
 export type TaskOutcome = 'success' | 'error' | 'timeout';
+
+/** How one task run ended (`recordTask`: one per task, on a lease or submitted). */
+export const TASK_RESULTS = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost'] as const;
+/** How one task run ended. */
+export type TaskResult = (typeof TASK_RESULTS)[number];
 
 /** Everything known about one pool at one instant. */
 export interface PoolMetricsSnapshot {
@@ -94,8 +99,13 @@ export interface PoolMetricsSnapshot {
   requestRatePerMin: number;
   /** Completions per minute over the rate window. */
   completionRatePerMin: number;
-  /** Completions by outcome since start. */
+  /** Lease completions by outcome since start (a lease released: success; lost with its agent: error). */
   outcomes: Record<TaskOutcome, number>;
+  /** Task runs by how they ended, since start (every task: on a lease or submitted; retries count each run). */
+  tasks: Record<TaskResult, number>;
+  /** How long task runs took (start to settle), seconds. */
+  taskRun: LatencySummary;
+  taskRunHistogram: HistogramSnapshot;
   /** Outcome rates per minute over the rate window. */
   outcomeRatePerMin: Record<TaskOutcome, number>;
   /** Resources reserved for the pool's agents. */
@@ -178,6 +188,14 @@ export class PoolMetrics {
   private readonly completions: RateCounter;
   private readonly outcomeRates: Record<TaskOutcome, RateCounter>;
   private readonly outcomes: Record<TaskOutcome, number> = { success: 0, error: 0, timeout: 0 };
+  private readonly tasks: Record<TaskResult, number> = {
+    succeeded: 0,
+    failed: 0,
+    timed_out: 0,
+    cancelled: 0,
+    lost: 0,
+  };
+  private readonly taskRunAll: Histogram;
   private allocatedRes: ResourceAmounts = { ...ZERO };
   private usedRes: ResourceAmounts = { ...ZERO };
   private intervalRequests = 0;
@@ -202,6 +220,7 @@ export class PoolMetrics {
     this.serviceAll = new Histogram(h);
     this.waitInterval = new Histogram(h);
     this.serviceInterval = new Histogram(h);
+    this.taskRunAll = new Histogram(h);
     this.history = new TimeSeriesRing(cap);
     const startMs =
       o.startMs === undefined ? undefined : num('argument', 'poolMetrics.startMs', o.startMs, 0);
@@ -252,6 +271,12 @@ export class PoolMetrics {
     this.intervalCompletions++;
   }
 
+  /** A task run ended with `result` after `runSeconds`. */
+  recordTask(result: TaskResult, runSeconds: number): void {
+    this.tasks[result]++;
+    this.taskRunAll.record(Math.max(0, runSeconds));
+  }
+
   /** Set allocated and (optionally) used resources. */
   setResources(allocated: ResourceAmounts, used: ResourceAmounts = this.usedRes): void {
     const check = (p: string, r: ResourceAmounts): ResourceAmounts => {
@@ -299,6 +324,9 @@ export class PoolMetrics {
       requestRatePerMin: this.requests.perMinute(now),
       completionRatePerMin: completionRate,
       outcomes: { ...this.outcomes },
+      tasks: { ...this.tasks },
+      taskRun: summary(this.taskRunAll),
+      taskRunHistogram: this.taskRunAll.snapshot(),
       outcomeRatePerMin: {
         success: this.outcomeRates.success.perMinute(now),
         error: this.outcomeRates.error.perMinute(now),

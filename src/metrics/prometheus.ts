@@ -7,7 +7,7 @@
  * so any subset is still a correct Prometheus histogram, just a coarser one.
  */
 import type { HistogramSnapshot } from './histogram.js';
-import type { PoolMetricsSnapshot } from './pool-metrics.js';
+import { type PoolMetricsSnapshot, TASK_RESULTS } from './pool-metrics.js';
 
 /** Options of {@link toPrometheus}. */
 export interface PrometheusOptions {
@@ -47,10 +47,24 @@ interface Family {
   help: string;
   kind: Kind;
   value?: (s: PoolMetricsSnapshot) => number;
+  /** Several series per pool: an extra label (`name="value"`) and its value each. */
+  series?: (s: PoolMetricsSnapshot) => [string, number][];
   histogram?: (s: PoolMetricsSnapshot) => HistogramSnapshot;
 }
 
 const FAMILIES: readonly Family[] = [
+  {
+    name: 'tasks_total',
+    help: 'Task runs by how they ended (succeeded, failed, timed_out, cancelled, lost); leases and submits.',
+    kind: 'counter',
+    series: (s) => TASK_RESULTS.map((r) => [`outcome="${r}"`, s.tasks[r]]),
+  },
+  {
+    name: 'task_run_seconds',
+    help: 'How long task runs took, start to settle.',
+    kind: 'histogram',
+    histogram: (s) => s.taskRunHistogram,
+  },
   {
     name: 'agents',
     help: 'The pool size: agents starting or up, retiring ones excluded.',
@@ -204,6 +218,10 @@ export function toPrometheus(
       const labels = `pool="${escapeLabelValue(s.pool)}",type="${escapeLabelValue(s.type)}"`;
       if (f.value) {
         lines.push(`${name}{${labels}} ${formatValue(f.value(s))}`);
+        continue;
+      }
+      if (f.series) {
+        for (const [extra, v] of f.series(s)) lines.push(`${name}{${labels},${extra}} ${formatValue(v)}`);
         continue;
       }
       const h = f.histogram?.(s);

@@ -10,6 +10,7 @@
  */
 import type { ActorRefFrom } from 'xstate';
 import type { AgentInput, AgentTimings, agentMachine } from '../../machines/agent.machine.js';
+import type { TaskResult } from '../metrics/pool-metrics.js';
 import type { AgentDefinition, Usage } from '../agent/define.js';
 import type { TaskOutcome } from '../agent/runner.js';
 import {
@@ -59,6 +60,8 @@ export interface AgentSpec {
   onUsage?(agent: AgentHandle, taskId: string, usage: Usage): void;
   /** The host let go of a task (it returned, threw, or the host died): its token reservations end. */
   onTaskEnd?(agent: AgentHandle, taskId: string): void;
+  /** A task's caller got its answer: how the run ended and how long it took (ms). */
+  onTaskSettled?(agent: AgentHandle, result: TaskResult, runMs: number): void;
   /** A start attempt succeeded (the agent reached idle). */
   onStarted?(agent: AgentHandle): void;
   /** A start attempt failed (module error, setup error, start timeout, exit during start). */
@@ -81,6 +84,8 @@ export interface RunOptions {
 
 interface Pending {
   task: string;
+  /** When run() was called (clock ms). */
+  startedAt: number;
   cycleId: string | undefined;
   leaseId: string | undefined;
   resolve(v: unknown): void;
@@ -359,6 +364,7 @@ export class AgentHandle {
     return new Promise((resolve, reject) => {
       const p: Pending = {
         task,
+        startedAt: this.spec.clock.now(),
         cycleId: opts.cycleId,
         leaseId: opts.leaseId,
         resolve,
@@ -491,6 +497,7 @@ export class AgentHandle {
     this.pending.delete(taskId);
     if (p.timer !== undefined) this.spec.clock.clearTimeout(p.timer);
     if (p.onAbort) p.signal?.removeEventListener('abort', p.onAbort);
+    this.spec.onTaskSettled?.(this, ok ? 'succeeded' : resultOf(value), this.spec.clock.now() - p.startedAt);
     if (ok) {
       this.completed++;
       p.resolve(value);
@@ -511,6 +518,24 @@ export class AgentHandle {
       );
     for (const id of [...this.pending.keys()]) this.settle(id, err, false);
     this.lastCrash = undefined;
+  }
+}
+
+/** How a failed run ended, for metrics: by its error's code. */
+function resultOf(err: unknown): TaskResult {
+  switch ((err as { code?: string } | undefined)?.code) {
+    case 'ERR_TASK_TIMEOUT':
+      return 'timed_out';
+    case 'ERR_ABORTED':
+      return 'cancelled';
+    case 'ERR_AGENT_CRASHED':
+    case 'ERR_AGENT_OUT_OF_MEMORY':
+    case 'ERR_AGENT_STOPPED':
+    case 'ERR_AGENT_TERMINATED':
+    case 'ERR_LEASE_EXPIRED':
+      return 'lost';
+    default:
+      return 'failed';
   }
 }
 

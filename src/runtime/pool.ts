@@ -1057,6 +1057,7 @@ export class Pool implements LeaseOwner {
       logger: this.deps.logger,
       ...this.deps.agentHooks,
       onAvailability: (a, av) => this.onAvailability(a, av),
+      onTaskSettled: (_a, result, runMs) => this.metrics.recordTask(result, runMs / 1000),
       onStarted: () => {
         this.startError = undefined;
         if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'AGENT_STARTED' });

@@ -127,7 +127,10 @@ describe('toPrometheus', () => {
       const declared = types.has(s.name) ? s.name : family;
       expect(types.has(declared), `no TYPE for ${s.name}`).toBe(true);
       expect(helps.has(declared)).toBe(true);
-      const keys = Object.keys(s.labels).filter((k) => k !== 'le');
+      // `outcome` only on tasks_total: bounded (five values), never per task or agent.
+      const keys = Object.keys(s.labels).filter(
+        (k) => k !== 'le' && !(k === 'outcome' && s.name === 'agentpool_tasks_total'),
+      );
       expect(keys.sort()).toEqual(['pool', 'type']);
       if ('le' in s.labels) expect(s.name.endsWith('_bucket')).toBe(true);
     }

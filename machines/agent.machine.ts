@@ -13,7 +13,7 @@
  * Pure: effects are named actors/actions the runtime provides (`startHost`, `stopHost`, `killHost`,
  * `checkHealth`, `abortTask`, `report*`).
  */
-import { and, assign, fromPromise, setup } from 'xstate';
+import { and, assign, emit, fromPromise, setup } from 'xstate';
 
 /** Backstop beyond a stop's own grace periods for a host whose stop itself hangs (ms). */
 export const STOP_MARGIN_MS = 1_000;
@@ -71,6 +71,13 @@ export interface AgentMachineContext extends AgentInput {
   stop: { graceMs: number; abortGraceMs: number };
 }
 
+/** What the agent actor emits (the system's event API relays them: `system.on('agent.crashed', fn)`). */
+export type AgentEmitted =
+  | { type: 'agent.started'; agentId: string; pool: string; restarts: number }
+  | { type: 'agent.crashed'; agentId: string; pool: string; error: string; failures: number }
+  | { type: 'agent.restarting'; agentId: string; pool: string; failures: number }
+  | { type: 'agent.evicted'; agentId: string; pool: string; failures: number; error: string };
+
 /** Events {@link agentMachine} accepts. */
 export type AgentMachineEvent =
   | { type: 'TASK_START'; taskId: string }
@@ -96,6 +103,7 @@ export const agentMachine = setup({
     context: {} as AgentMachineContext,
     events: {} as AgentMachineEvent,
     input: {} as AgentInput,
+    emitted: {} as AgentEmitted,
   },
   actors: {
     /** Spawn the host and load the agent module. */
@@ -189,7 +197,19 @@ export const agentMachine = setup({
       invoke: {
         src: 'startHost',
         input: ({ context }) => ({ agentId: context.agentId }),
-        onDone: { target: 'idle', actions: [assign({ started: true }), 'reportStarted'] },
+        onDone: {
+          target: 'idle',
+          actions: [
+            assign({ started: true }),
+            'reportStarted',
+            emit(({ context }) => ({
+              type: 'agent.started' as const,
+              agentId: context.agentId,
+              pool: context.pool,
+              restarts: context.restarts,
+            })),
+          ],
+        },
         onError: {
           target: 'crashed',
           actions: [
@@ -397,16 +417,42 @@ export const agentMachine = setup({
         'failInflight',
         'killHostNow',
         assign({ failures: ({ context }) => context.failures + 1, inflight: 0, overdueTaskId: undefined }),
+        emit(({ context }) => ({
+          type: 'agent.crashed' as const,
+          agentId: context.agentId,
+          pool: context.pool,
+          error: context.lastError ?? 'unknown',
+          failures: context.failures,
+        })),
       ],
       always: [{ guard: 'circuitOpen', target: 'evicted' }, { target: 'restarting' }],
     },
     restarting: {
+      entry: emit(({ context }) => ({
+        type: 'agent.restarting' as const,
+        agentId: context.agentId,
+        pool: context.pool,
+        failures: context.failures,
+      })),
       after: {
         backoff: { target: 'starting', actions: assign({ restarts: ({ context }) => context.restarts + 1 }) },
       },
       on: { STOP: { target: 'stopped' }, DRAIN: { target: 'stopped' } },
     },
     stopped: { type: 'final', entry: ['killHostNow', 'reportGone'] },
-    evicted: { type: 'final', entry: ['killHostNow', 'reportGone'] },
+    evicted: {
+      type: 'final',
+      entry: [
+        'killHostNow',
+        'reportGone',
+        emit(({ context }) => ({
+          type: 'agent.evicted' as const,
+          agentId: context.agentId,
+          pool: context.pool,
+          failures: context.failures,
+          error: context.lastError ?? 'unknown',
+        })),
+      ],
+    },
   },
 });

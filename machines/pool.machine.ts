@@ -19,7 +19,7 @@
  * The data plane (agent handles, the free index, waiters) lives in the runtime (src/runtime/pool.ts);
  * this machine is pure so it can be graph-checked and pasted into the Stately editor.
  */
-import { assign, enqueueActions, fromPromise, setup, stopChild } from 'xstate';
+import { assign, emit, enqueueActions, fromPromise, setup, stopChild } from 'xstate';
 import { type ScalerInput, scalerMachine } from './scaler.machine.js';
 
 /** One scaling decision, as kept in the pool's history. */
@@ -105,6 +105,11 @@ export type PoolMachineEvent =
   /** A child actor reached its final state (an acquisition settled, an agent stopped); sent by XState. */
   | { type: `xstate.done.actor.${string}`; output?: unknown; actorId: string };
 
+/** What the pool actor emits (relayed by the system's event API). */
+export type PoolEmitted =
+  | { type: 'scale.decided'; pool: string; record: ScaleRecord }
+  | { type: 'scale.applied'; pool: string; record: ScaleRecord };
+
 /** Output of the `applyScale` actor. */
 export interface ApplyScaleOutput {
   actualDelta: number;
@@ -138,6 +143,7 @@ export const poolMachine = setup({
     context: {} as PoolMachineContext,
     events: {} as PoolMachineEvent,
     input: {} as PoolInput,
+    emitted: {} as PoolEmitted,
   },
   actors: {
     /** Child kinds: one agent actor per agent, one acquisition per waiting acquire, one scaler. */
@@ -154,6 +160,12 @@ export const poolMachine = setup({
     stopAgents: fromPromise<void, { type: string; graceful: boolean }>(async () => {}),
   },
   actions: {
+    /** The decision in flight was applied (its record has its outcome): tell the runtime. */
+    emitApplied: emit(({ context }) => ({
+      type: 'scale.applied' as const,
+      pool: context.type,
+      record: context.history[context.history.length - 1]!,
+    })),
     /** A child actor failed (an action threw): the runtime logs it; the pool itself keeps running. */
     reportChildError: (_, _params: { error: unknown }) => {},
     /** Starts keep failing: fail the pool's waiting work with the start error, stop replacing agents. */
@@ -282,6 +294,11 @@ export const poolMachine = setup({
           },
         },
         scaling: {
+          entry: emit(({ context }) => ({
+            type: 'scale.decided' as const,
+            pool: context.type,
+            record: context.history[context.history.length - 1]!,
+          })),
           invoke: {
             src: 'applyScale',
             input: ({ context }) => {
@@ -290,34 +307,40 @@ export const poolMachine = setup({
             },
             onDone: {
               target: 'steady',
-              actions: assign(({ context, event }) => {
-                const history = context.history.slice();
-                const r = history[history.length - 1]!;
-                // Nothing moved at all is a failure, not a partial success (the history must tell them apart).
-                const a = event.output.actualDelta;
-                const status = a === r.delta ? 'completed' : a === 0 ? 'failed' : 'partial';
-                history[history.length - 1] = {
-                  ...r,
-                  actualDelta: event.output.actualDelta,
-                  status,
-                  ...(event.output.error ? { error: event.output.error } : {}),
-                };
-                // size itself moves only with AGENT_* events, sent as agents come and go.
-                return { history };
-              }),
+              actions: [
+                assign(({ context, event }) => {
+                  const history = context.history.slice();
+                  const r = history[history.length - 1]!;
+                  // Nothing moved at all is a failure, not a partial success (the history must tell them apart).
+                  const a = event.output.actualDelta;
+                  const status = a === r.delta ? 'completed' : a === 0 ? 'failed' : 'partial';
+                  history[history.length - 1] = {
+                    ...r,
+                    actualDelta: event.output.actualDelta,
+                    status,
+                    ...(event.output.error ? { error: event.output.error } : {}),
+                  };
+                  // size itself moves only with AGENT_* events, sent as agents come and go.
+                  return { history };
+                }),
+                'emitApplied',
+              ],
             },
             onError: {
               target: 'steady',
-              actions: assign(({ context, event }) => {
-                const history = context.history.slice();
-                const r = history[history.length - 1]!;
-                history[history.length - 1] = {
-                  ...r,
-                  status: 'failed',
-                  error: String((event.error as Error)?.message ?? event.error),
-                };
-                return { history };
-              }),
+              actions: [
+                assign(({ context, event }) => {
+                  const history = context.history.slice();
+                  const r = history[history.length - 1]!;
+                  history[history.length - 1] = {
+                    ...r,
+                    status: 'failed',
+                    error: String((event.error as Error)?.message ?? event.error),
+                  };
+                  return { history };
+                }),
+                'emitApplied',
+              ],
             },
           },
           on: {

@@ -26,6 +26,8 @@ export {
   type ShutdownOptions,
   type SystemStatus,
 } from './runtime/system.js';
+// Events (`system.on`)
+export type { SystemEvent, SystemEventOf, SystemEventType } from './runtime/events.js';
 export {
   type AdmissionOrder,
   type AgentCapacity,

@@ -61,7 +61,9 @@ export interface AgentSpec {
   /** The host let go of a task (it returned, threw, or the host died): its token reservations end. */
   onTaskEnd?(agent: AgentHandle, taskId: string): void;
   /** A task's caller got its answer: how the run ended and how long it took (ms). */
-  onTaskSettled?(agent: AgentHandle, result: TaskResult, runMs: number): void;
+  onTaskSettled?(agent: AgentHandle, result: TaskResult, runMs: number, task: string): void;
+  /** The host died of memory (hard cap, or the tasks' allocation for too long). */
+  onOom?(agent: AgentHandle, error: Error): void;
   /** A start attempt succeeded (the agent reached idle). */
   onStarted?(agent: AgentHandle): void;
   /** A start attempt failed (module error, setup error, start timeout, exit during start). */
@@ -126,6 +128,7 @@ export class AgentHandle {
     const listener: HostListener = {
       onExit: (err) => {
         this.lastCrash = err;
+        if (err.code === 'ERR_AGENT_OUT_OF_MEMORY') spec.onOom?.(this, err);
         this.actor.send({ type: 'HOST_EXITED', error: err.message });
       },
       onHeartbeat: () => {
@@ -497,7 +500,12 @@ export class AgentHandle {
     this.pending.delete(taskId);
     if (p.timer !== undefined) this.spec.clock.clearTimeout(p.timer);
     if (p.onAbort) p.signal?.removeEventListener('abort', p.onAbort);
-    this.spec.onTaskSettled?.(this, ok ? 'succeeded' : resultOf(value), this.spec.clock.now() - p.startedAt);
+    this.spec.onTaskSettled?.(
+      this,
+      ok ? 'succeeded' : resultOf(value),
+      this.spec.clock.now() - p.startedAt,
+      p.task,
+    );
     if (ok) {
       this.completed++;
       p.resolve(value);

@@ -38,6 +38,7 @@ import { Lease, type LeaseOwner } from './lease.js';
 import type { Logger } from '../core/logger.js';
 import type { Requirements } from './requirements.js';
 import { amountsOf, neverFits } from './requirements.js';
+import type { SystemEvent, SystemEvents } from './events.js';
 import { PoolObserver, type Waiting } from './pool-observer.js';
 import type { WaitStats } from './wait-stats.js';
 
@@ -55,6 +56,8 @@ export interface PoolDeps {
   leaseTtlMs: number;
   /** The logic of the pool's child actors, their implementations provided (src/runtime/tree.ts). */
   logic: ChildLogic;
+  /** The system's event hub (`system.on`): the pool relays its actors' emitted events there. */
+  events: SystemEvents;
   /** Called when an agent slot became free and no acquire waiter took it (the dispatcher pulls work). */
   onFreed?: (pool: Pool) => void;
   /** Token accounting hooks for agents (optional). */
@@ -209,6 +212,8 @@ export class Pool implements LeaseOwner {
     this.strategy = config.balancing ? createStrategy(config.balancing) : undefined;
     this.rng = createRng([...config.type].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 7));
     this.actor = actor;
+    // The pool machine's own events (scale decided / applied) go to the system's event API.
+    actor.on('*', (e) => deps.events.emit(e as SystemEvent));
     this.drf = new DrfAdmission<Waiter>(deps.keys, deps.gate);
     this.allocations = new LeaseAllocations(
       config.type,
@@ -375,6 +380,8 @@ export class Pool implements LeaseOwner {
   private startAgentActor(handle: AgentHandle): void {
     const ref = this.child(this.deps.logic.agent, handle.id, handle.machineInput(), `agent:${handle.id}`);
     handle.attach(ref as AgentRef);
+    // What the agent machine emits (started, crashed, restarting, evicted) goes to `system.on`.
+    (ref as AgentRef).on('*', (e) => this.deps.events.emit(e as SystemEvent));
     // Not after the restart backoff: otherwise the pool machine stays in `scaling` (queuing every later
     // scale-up) for as long as the agent keeps retrying.
     const sub = ref.subscribe((s) => {
@@ -743,6 +750,14 @@ export class Pool implements LeaseOwner {
     const now = this.deps.clock.now();
     this.markLeases(now);
     if (!this.leases.delete(lease)) return;
+    if (lease.lostReason !== undefined) {
+      const base = { pool: this.type, leaseId: lease.id, cycleId: lease.cycleId };
+      this.deps.events.emit(
+        lease.hasExpired
+          ? { type: 'lease.expired', ...base, allocationId: lease.allocation?.id ?? lease.id }
+          : { type: 'lease.lost', ...base, reason: lease.lostReason },
+      );
+    }
     this.metrics.recordCompletion(
       now,
       (now - lease.grantedAt) / 1000,
@@ -1057,7 +1072,19 @@ export class Pool implements LeaseOwner {
       logger: this.deps.logger,
       ...this.deps.agentHooks,
       onAvailability: (a, av) => this.onAvailability(a, av),
-      onTaskSettled: (_a, result, runMs) => this.metrics.recordTask(result, runMs / 1000),
+      onTaskSettled: (a, result, runMs, task) => {
+        this.metrics.recordTask(result, runMs / 1000);
+        this.deps.events.emit({
+          type: 'task.finished',
+          agentId: a.id,
+          pool: this.type,
+          task,
+          outcome: result,
+          runMs,
+        });
+      },
+      onOom: (a, err) =>
+        this.deps.events.emit({ type: 'agent.oom', agentId: a.id, pool: this.type, error: err.message }),
       onStarted: () => {
         this.startError = undefined;
         if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'AGENT_STARTED' });

@@ -24,6 +24,13 @@ import type { Lease } from './lease.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { type AcquireRequest, Pool, type PoolRef, type PoolStatus } from './pool.js';
 import { Rebalancer, type RebalancerRef, RebalancingGate } from './rebalance.js';
+import {
+  SYSTEM_EVENT_TYPES,
+  type SystemEvent,
+  SystemEvents,
+  type SystemEventOf,
+  type SystemEventType,
+} from './events.js';
 import { indexScheduler } from './scheduler-index.js';
 import { childLogic, systemLogic, type TreeRegistry } from './tree.js';
 import type { RebalanceOutcome } from '../policies/rebalancing.js';
@@ -121,6 +128,8 @@ export class AgentPoolSystem {
   private startError: unknown;
   /** The shutdown in progress or done: every later call waits for the same one. */
   private stopping: Promise<void> | undefined;
+  /** The event hub behind {@link on}. */
+  private readonly events: SystemEvents;
   /** Work registered with {@link onShutdown}, run once the system has stopped. */
   private readonly shutdownHooks = new Set<() => Promise<void> | void>();
   /** Next metrics collection (see `SystemOptions.metricsIntervalMs`), while running. */
@@ -132,9 +141,10 @@ export class AgentPoolSystem {
    */
   constructor(options: SystemOptions, gateOverride?: ResourceGate) {
     this.config = parseSystem(options);
+    this.logger = options.logger ?? createLogger();
+    this.events = new SystemEvents(this.logger);
     this.budgets = new TokenBudgets(options.budgets ?? {});
     this.clock = options.clock ?? realClock;
-    this.logger = options.logger ?? createLogger();
     const rebalance = gateOverride === undefined ? this.config.rebalance : undefined;
     const limited = gateOverride === undefined && Object.keys(this.config.limits).length > 0;
     // The one actor tree (src/runtime/tree.ts): the root spawns every pool, the dispatcher and the
@@ -204,7 +214,7 @@ export class AgentPoolSystem {
           )
         : undefined;
     const gate: ResourceGate = gateOverride ?? this.allocator ?? unlimitedGate;
-    const agentHooks = tokenHooks(this.budgets);
+    const agentHooks = tokenHooks(this.budgets, this.events);
     const childrenLogic = childLogic(registry);
     for (const [type, pc] of this.config.pools) {
       const ref = children[`pool:${type}`] as PoolRef;
@@ -222,6 +232,7 @@ export class AgentPoolSystem {
             limits: this.config.limits,
             leaseTtlMs: this.config.leaseTtlMs,
             logic: childrenLogic,
+            events: this.events,
             onFreed: () => this.dispatcher.onFreed(),
           },
           ref,
@@ -504,6 +515,28 @@ export class AgentPoolSystem {
   }
 
   /**
+   * Listen to the system's events; returns the unsubscribe function. Agent lifecycle events come from
+   * the agent machines (`agent.started`, `agent.crashed`, `agent.restarting`, `agent.evicted`) and
+   * scaling from the pool machines (`scale.decided`, `scale.applied`), so they match what an inspector
+   * sees; the runtime adds `agent.oom`, `task.finished` (with its outcome and run time), `lease.lost`,
+   * `lease.expired` and `budget.refused`. `'*'` listens to all. Listeners run synchronously; one that
+   * throws is logged and changes nothing.
+   *
+   * @example
+   * ```ts
+   * const off = system.on('agent.crashed', (e) => alert(`${e.pool}/${e.agentId}: ${e.error}`));
+   * ```
+   */
+  on<T extends SystemEventType>(type: T, listener: (e: SystemEventOf<T>) => void): () => void;
+  on(type: '*', listener: (e: SystemEvent) => void): () => void;
+  on(type: string, listener: (e: never) => void): () => void {
+    if (typeof listener !== 'function') throw new InvalidArgumentError('listener', listener, 'a function');
+    if (type !== '*' && !SYSTEM_EVENT_TYPES.has(type))
+      throw new InvalidArgumentError('type', type, `one of ${[...SYSTEM_EVENT_TYPES].join(', ')} or '*'`);
+    return this.events.on(type as '*', listener as (e: SystemEvent) => void);
+  }
+
+  /**
    * Run `hook` once the system has shut down (after every agent stopped) — e.g. closing a metrics
    * endpoint serving it, which `serveMetrics(system)` registers by itself. Returns an unregister
    * function. A hook that throws is ignored (it cannot stop the shutdown).
@@ -559,7 +592,10 @@ export function createAgentPoolSystem(options: SystemOptions): AgentPoolSystem {
  * reservations not settled by then are cancelled (they free their tokens; nothing counts as used): a
  * handler that throws between `reserve` and `settle` must not hold the cycle's budget forever.
  */
-function tokenHooks(budgets: TokenBudgets): Pick<AgentSpec, 'reserveTokens' | 'settleTokens' | 'onTaskEnd'> {
+function tokenHooks(
+  budgets: TokenBudgets,
+  events: SystemEvents,
+): Pick<AgentSpec, 'reserveTokens' | 'settleTokens' | 'onTaskEnd'> {
   // Per task, its reservations in `reserve` call order (null: refused), so settle(index) is exact.
   const held = new Map<string, (string | null)[]>();
   return {
@@ -576,7 +612,17 @@ function tokenHooks(budgets: TokenBudgets): Pick<AgentSpec, 'reserveTokens' | 's
         return undefined;
       } catch (e) {
         list.push(null);
-        return serializeError(e);
+        const error = serializeError(e);
+        if (error.code === 'ERR_BUDGET_EXHAUSTED')
+          events.emit({
+            type: 'budget.refused',
+            pool: agent.pool,
+            agentId: agent.id,
+            cycleId: cycle,
+            amount,
+            error: error.message,
+          });
+        return error;
       }
     },
     settleTokens: (_agent, taskId, _reserved, actual, index) => {

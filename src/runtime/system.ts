@@ -31,6 +31,7 @@ import {
   type SystemEventOf,
   type SystemEventType,
 } from './events.js';
+import { eventLogger } from './event-log.js';
 import { indexScheduler } from './scheduler-index.js';
 import { childLogic, systemLogic, type TreeRegistry } from './tree.js';
 import type { RebalanceOutcome } from '../policies/rebalancing.js';
@@ -143,6 +144,8 @@ export class AgentPoolSystem {
     this.config = parseSystem(options);
     this.logger = options.logger ?? createLogger();
     this.events = new SystemEvents(this.logger);
+    // Crashes, evictions, OOMs and refusals at warn, scale changes at info (src/runtime/event-log.ts).
+    this.events.on('*', eventLogger(this.logger));
     this.budgets = new TokenBudgets(options.budgets ?? {});
     this.clock = options.clock ?? realClock;
     const rebalance = gateOverride === undefined ? this.config.rebalance : undefined;

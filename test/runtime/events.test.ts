@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createAgentPoolSystem, defineAgent, ManualClock } from '../../src/index.js';
+import type { Logger } from '../../src/core/logger.js';
 import type { SystemEvent } from '../../src/runtime/events.js';
 import { flakyAgent, testTimings } from './helpers.js';
 
@@ -96,5 +97,68 @@ describe('system.on', () => {
     const sys = createAgentPoolSystem({ pools: { w: { agent: defineAgent({ ok: () => 1 }), min: 0 } } });
     expect(() => sys.on('agent.crashd' as never, () => {})).toThrow(/^type: expected one of agent\.started/);
     expect(() => sys.on('agent.crashed', 5 as never)).toThrow(/^listener: /);
+  });
+});
+
+describe('logs', () => {
+  it('warn on crash and eviction with the cause, info on scale changes, per-pool child loggers, nothing per task at info', async () => {
+    const lines: {
+      level: string;
+      bindings: Record<string, unknown>;
+      obj: Record<string, unknown>;
+      msg?: string;
+    }[] = [];
+    const make = (bindings: Record<string, unknown>): Logger => ({
+      debug: (obj, msg) =>
+        lines.push({
+          level: 'debug',
+          bindings,
+          obj: obj as Record<string, unknown>,
+          ...(msg ? { msg } : {}),
+        }),
+      info: (obj, msg) =>
+        lines.push({ level: 'info', bindings, obj: obj as Record<string, unknown>, ...(msg ? { msg } : {}) }),
+      warn: (obj, msg) =>
+        lines.push({ level: 'warn', bindings, obj: obj as Record<string, unknown>, ...(msg ? { msg } : {}) }),
+      error: (obj, msg) =>
+        lines.push({
+          level: 'error',
+          bindings,
+          obj: obj as Record<string, unknown>,
+          ...(msg ? { msg } : {}),
+        }),
+      child: (b) => make({ ...bindings, ...b }),
+    });
+    const clock = new ManualClock();
+    const flaky = flakyAgent();
+    const sys = createAgentPoolSystem({
+      clock,
+      logger: make({}),
+      pools: {
+        w: {
+          agent: flaky.agent,
+          min: 1,
+          max: 2,
+          maxFailures: 2,
+          healthCheckIntervalMs: 0,
+          timings: testTimings,
+        },
+      },
+    });
+    await sys.start();
+    const lease = await sys.acquire('w', { cycleId: 'c' });
+    await lease.run('echo', 1);
+    await lease.release();
+    flaky.failNextStarts(2);
+    await sys.scalePool('w', 2);
+    await clock.advanceAsync(5_000);
+    await sys.shutdown({ graceful: false });
+    const warn = lines.filter((l) => l.level === 'warn' && l.bindings.pool === 'w');
+    expect(warn.some((l) => /crashed/.test(l.msg ?? '') && typeof l.obj.cause === 'string')).toBe(true);
+    expect(warn.some((l) => /evicted after 2 failures/.test(l.msg ?? ''))).toBe(true);
+    const info = lines.filter((l) => l.level === 'info' && l.bindings.pool === 'w');
+    expect(info.some((l) => /1 → 2 agents|0 → 1 agents/.test(l.msg ?? ''))).toBe(true);
+    // The task ran, but nothing about it is logged above debug.
+    expect(lines.filter((l) => l.level !== 'debug' && /task/.test(l.msg ?? ''))).toEqual([]);
   });
 });

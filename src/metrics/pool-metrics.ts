@@ -72,6 +72,11 @@ export interface LatencySummary {
 /** How a lease ended (`recordCompletion`: one per lease released or lost). */
 export type TaskOutcome = 'success' | 'error' | 'timeout';
 
+/** Incidents counted per pool (`recordIncident`), fed by the system's events. */
+export const INCIDENTS = ['crashes', 'restarts', 'evictions', 'oom', 'budget_refusals'] as const;
+/** One kind of incident. */
+export type Incident = (typeof INCIDENTS)[number];
+
 /** How one task run ended (`recordTask`: one per task, on a lease or submitted). */
 export const TASK_RESULTS = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost'] as const;
 /** How one task run ended. */
@@ -105,6 +110,8 @@ export interface PoolMetricsSnapshot {
   tasks: Record<TaskResult, number>;
   /** How long task runs took (start to settle), seconds. */
   taskRun: LatencySummary;
+  /** Agent and budget incidents since start (from the system's events). */
+  incidents: Record<Incident, number>;
   taskRunHistogram: HistogramSnapshot;
   /** Outcome rates per minute over the rate window. */
   outcomeRatePerMin: Record<TaskOutcome, number>;
@@ -196,6 +203,13 @@ export class PoolMetrics {
     lost: 0,
   };
   private readonly taskRunAll: Histogram;
+  private readonly incidents: Record<Incident, number> = {
+    crashes: 0,
+    restarts: 0,
+    evictions: 0,
+    oom: 0,
+    budget_refusals: 0,
+  };
   private allocatedRes: ResourceAmounts = { ...ZERO };
   private usedRes: ResourceAmounts = { ...ZERO };
   private intervalRequests = 0;
@@ -271,6 +285,11 @@ export class PoolMetrics {
     this.intervalCompletions++;
   }
 
+  /** One incident (an agent crashed, restarted, was evicted, ran out of memory; a budget refusal). */
+  recordIncident(kind: Incident): void {
+    this.incidents[kind]++;
+  }
+
   /** A task run ended with `result` after `runSeconds`. */
   recordTask(result: TaskResult, runSeconds: number): void {
     this.tasks[result]++;
@@ -325,6 +344,7 @@ export class PoolMetrics {
       completionRatePerMin: completionRate,
       outcomes: { ...this.outcomes },
       tasks: { ...this.tasks },
+      incidents: { ...this.incidents },
       taskRun: summary(this.taskRunAll),
       taskRunHistogram: this.taskRunAll.snapshot(),
       outcomeRatePerMin: {

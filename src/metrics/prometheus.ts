@@ -59,6 +59,23 @@ const FAMILIES: readonly Family[] = [
     kind: 'counter',
     series: (s) => TASK_RESULTS.map((r) => [`outcome="${r}"`, s.tasks[r]]),
   },
+  ...(
+    [
+      [
+        'agent_crashes_total',
+        'crashes',
+        'Agent crashes (a worker exit or crash, a failed start, a kill when unresponsive).',
+      ],
+      ['agent_restarts_total', 'restarts', 'Agent restarts after a crash (with backoff).'],
+      [
+        'agent_evictions_total',
+        'evictions',
+        'Agents evicted by the circuit breaker (too many failures in a row).',
+      ],
+      ['agent_oom_total', 'oom', 'Thread agents stopped for memory (hard cap, or their tasks allocation).'],
+      ['budget_refusals_total', 'budget_refusals', 'Token reservations refused by a budget.'],
+    ] as const
+  ).map(([name, key, help]): Family => ({ name, help, kind: 'counter', value: (s) => s.incidents[key] })),
   {
     name: 'task_run_seconds',
     help: 'How long task runs took, start to settle.',

@@ -10,7 +10,7 @@ import type { ScaleRecord } from '../../machines/pool.machine.js';
 import { AgentPoolError, InvalidArgumentError, serializeError, UnknownPoolError } from '../core/errors.js';
 import { bool, duration, knownKeys, num, record, signal as sig, str } from '../core/validate.js';
 import { STOP_MARGIN_MS } from '../../machines/agent.machine.js';
-import type { PoolMetricsSample, PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
+import type { Incident, PoolMetricsSample, PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
 import { toPrometheus } from '../metrics/prometheus.js';
 import { type AnalyseOptions, analysePools, type Recommendation } from '../policies/optimizers.js';
 import { TokenBudgets } from '../structures/budget.js';
@@ -146,6 +146,11 @@ export class AgentPoolSystem {
     this.events = new SystemEvents(this.logger);
     // Crashes, evictions, OOMs and refusals at warn, scale changes at info (src/runtime/event-log.ts).
     this.events.on('*', eventLogger(this.logger));
+    // Incident counters per pool (metrics() `incidents`, Prometheus `agentpool_agent_*_total`).
+    this.events.on('*', (e) => {
+      const kind = INCIDENT_OF[e.type];
+      if (kind) this.pools.get(e.pool)?.metrics.recordIncident(kind);
+    });
     this.budgets = new TokenBudgets(options.budgets ?? {});
     this.clock = options.clock ?? realClock;
     const rebalance = gateOverride === undefined ? this.config.rebalance : undefined;
@@ -588,6 +593,15 @@ export class AgentPoolSystem {
 export function createAgentPoolSystem(options: SystemOptions): AgentPoolSystem {
   return new AgentPoolSystem(options);
 }
+
+/** Which events count as which incident in a pool's metrics. */
+const INCIDENT_OF: Partial<Record<SystemEventType, Incident>> = {
+  'agent.crashed': 'crashes',
+  'agent.restarting': 'restarts',
+  'agent.evicted': 'evictions',
+  'agent.oom': 'oom',
+  'budget.refused': 'budget_refusals',
+};
 
 /**
  * Token budget hooks for agents: reserve before a model call, settle after (see src/structures/budget.ts).

@@ -42,6 +42,11 @@ describe('system.on', () => {
     expect(evicted).toMatchObject({ pool: 'w', failures: 2 });
     const applied = seen.filter((e) => e.type === 'scale.applied');
     expect(applied[1]).toMatchObject({ pool: 'w', record: { target: 2, reason: 'more' } });
+    // The same incidents are counted per pool (metrics and Prometheus `_total` counters).
+    const crashes = types.filter((t) => t === 'agent.crashed').length;
+    expect(sys.metrics()[0]!.incidents).toMatchObject({ crashes, evictions: 1, restarts: crashes - 1 });
+    expect(sys.metricsText()).toContain(`agentpool_agent_crashes_total{pool="w",type="w"} ${crashes}\n`);
+    expect(sys.metricsText()).toContain('agentpool_agent_evictions_total{pool="w",type="w"} 1\n');
     off();
     const before = seen.length;
     await sys.shutdown({ graceful: false });

@@ -109,6 +109,8 @@ export class AgentHandle {
   availability: AgentAvailability = 'unavailable';
   /** Leases currently held on this agent (managed by the pool). */
   leases = 0;
+  /** What those leases hold, per resource (managed by the pool at grant and release; a cache). */
+  readonly held: Record<string, number> = {};
   /** Tasks completed, failed. */
   completed = 0;
   failed = 0;

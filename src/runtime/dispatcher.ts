@@ -33,7 +33,7 @@ import { PRIORITIES, type Priority, TaskQueue } from '../structures/task-queue.j
 import { type Clock, MAX_DURATION_MS, type TimerHandle } from '../core/clock.js';
 import type { ResourceName } from './config.js';
 import type { AcquireRequest, Pool } from './pool.js';
-import { neverFits, parseRequirements, type Requirements } from './requirements.js';
+import { amountsOf, neverFits, parseRequirements, type Requirements } from './requirements.js';
 import { Backlog } from './backlog.js';
 import { type StealStats, StealingQueues } from './stealing-dispatch.js';
 
@@ -296,6 +296,7 @@ export class Dispatcher {
       o.timeoutMs === undefined
         ? undefined
         : duration('argument', 'submit.timeoutMs', o.timeoutMs, 0, { positive: true });
+    const cycleId = str('argument', 'submit.cycleId', o.cycleId, 'submit');
     const concurrencyKey =
       o.concurrencyKey === undefined
         ? undefined
@@ -309,7 +310,7 @@ export class Dispatcher {
       deadline,
       timeoutMs,
       req: {
-        cycleId: str('argument', 'submit.cycleId', o.cycleId, 'submit'),
+        cycleId,
         requirements,
         timeoutMs: 1,
         signal: undefined,
@@ -318,6 +319,15 @@ export class Dispatcher {
           min: 1,
           integer: true,
         }),
+        // What the pool's balancing strategy learns from: the task name, what it needs and prefers.
+        task: {
+          type: task,
+          requirements: amountsOf(requirements) as Record<string, number>,
+          ...(caps[0] !== undefined || requirements.specialization !== undefined
+            ? { specialization: requirements.specialization ?? caps[0]! }
+            : {}),
+          ...(o.cycleId !== undefined ? { affinityKey: cycleId } : {}),
+        },
       },
       signal,
       maxAttempts: num('argument', 'submit.maxAttempts', o.maxAttempts, 3, { min: 1, integer: true }),

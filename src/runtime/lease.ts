@@ -4,6 +4,7 @@
  */
 import { AgentPoolError } from '../core/errors.js';
 import { duration, knownKeys, num, record, signal } from '../core/validate.js';
+import type { TaskView } from '../policies/balancing/index.js';
 import type { AgentHandle, RunOptions } from './agent-handle.js';
 import type { Requirements } from './requirements.js';
 
@@ -53,6 +54,11 @@ export class Lease {
    * follows `amounts.memoryMb`.
    */
   allocation: { id: string; amounts: Readonly<Record<string, number>>; expiresAt: number } | undefined;
+  /** What the pool's balancing strategy was told about this lease's work (set by the pool). @internal */
+  task: TaskView | undefined;
+  /** Task runs on this lease that failed, and the time they ran in all (ms): the strategy's feedback. */
+  failures = 0;
+  busyMs = 0;
   /** Peak use reported since the rebalancer last looked, and how many reports it is over. */
   private usagePeak: LeaseUsage | undefined;
   private usageSamples = 0;
@@ -124,13 +130,23 @@ export class Lease {
       );
     }
     const memoryMb = this.allocation?.amounts.memoryMb ?? this.requirements.memoryMb;
-    return this.agent.run(task, input, {
+    const clock = this.agent.clock;
+    const started = clock.now();
+    const run = this.agent.run(task, input, {
       ...options,
       cycleId: this.cycleId,
       leaseId: this.id,
       // The lease's memory allocation: a thread agent whose heap stays above it is stopped.
       ...(memoryMb !== undefined ? { memoryMb } : {}),
     });
+    run.then(
+      () => (this.busyMs += clock.now() - started),
+      () => {
+        this.busyMs += clock.now() - started;
+        this.failures++;
+      },
+    );
+    return run;
   }
 
   /** Give the agent back. Idempotent. */

@@ -28,7 +28,12 @@ import type { PoolMetrics, PoolMetricsSample, PoolMetricsSnapshot } from '../met
 import type { ScalingObservation } from '../policies/scaling/decide.js';
 import { type AgentAvailability, AgentHandle, type AgentRef, type AgentSpec } from './agent-handle.js';
 import { DrfAdmission } from './drf-admission.js';
-import { type AgentView, type BalancingStrategy, createStrategy } from '../policies/balancing/index.js';
+import {
+  type AgentView,
+  type BalancingStrategy,
+  createStrategy,
+  type TaskView,
+} from '../policies/balancing/index.js';
 import { createRng, type Rng } from '../core/random.js';
 import type { Clock } from '../core/clock.js';
 import type { PoolConfig, ResourceName } from './config.js';
@@ -98,6 +103,11 @@ export interface AcquireRequest {
   concurrencyLimit: number;
   /** Lifetime of the lease's allocation, when it reserves resources. @default system `leaseTtlMs` */
   ttlMs?: number;
+  /**
+   * What the pool's balancing strategy is told about the work (task name for a submit, the
+   * requirements, the preferred specialization, an affinity key). @default built from `requirements`
+   */
+  task?: TaskView;
 }
 
 interface Waiter {
@@ -151,6 +161,34 @@ export interface PoolStatus {
 }
 
 const NO_BACKLOG = { count: 0, oldestAt: undefined };
+
+/** What the balancing strategy is told about a request (its `task`, else built from its requirements). */
+function taskViewOf(req: AcquireRequest): TaskView {
+  if (req.task) return req.task;
+  const requirements = amountsOf(req.requirements) as Record<string, number>;
+  return {
+    ...(req.requirements.specialization !== undefined
+      ? { specialization: req.requirements.specialization }
+      : {}),
+    requirements,
+    affinityKey: req.cycleId,
+  };
+}
+
+/** `into[k] += sign × amounts[k]` for every resource (a cache of what leases hold on an agent). */
+function addAmounts(
+  into: Record<string, number>,
+  amounts: Readonly<Record<string, number | undefined>>,
+  sign: 1 | -1,
+): void {
+  for (const k in amounts) {
+    const v = amounts[k];
+    if (v === undefined) continue;
+    const next = (into[k] ?? 0) + sign * v;
+    if (next <= 0) delete into[k];
+    else into[k] = next;
+  }
+}
 
 /** One typed pool. */
 export class Pool implements LeaseOwner {
@@ -210,6 +248,15 @@ export class Pool implements LeaseOwner {
     this.type = config.type;
     this.observer = new PoolObserver(config.type, deps.clock.now());
     this.strategy = config.balancing ? createStrategy(config.balancing) : undefined;
+    // What one agent offers (every agent of a pool is alike): the strategies' `capacityTotal`.
+    const c = config.capacity;
+    this.capacityTotal = {
+      memoryMb: c.memoryMb,
+      cpuCores: c.cpuCores,
+      tokens: c.tokens,
+      diskMb: c.diskMb,
+      networkMbps: c.networkMbps,
+    };
     this.rng = createRng([...config.type].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 7));
     this.actor = actor;
     // The pool machine's own events (scale decided / applied) go to the system's event API.
@@ -249,6 +296,7 @@ export class Pool implements LeaseOwner {
   private scalingUp: { target: number; starts: Promise<boolean>[] } | undefined;
   /** Balancing among free agents (pool option `balancing`), seeded per pool so runs are reproducible. */
   private readonly strategy: BalancingStrategy | undefined;
+  private readonly capacityTotal: Readonly<Record<string, number>>;
   private readonly rng: Rng;
 
   /**
@@ -445,7 +493,7 @@ export class Pool implements LeaseOwner {
       this.free.size > 0 &&
       this.deps.keys.allows(req.concurrencyKey, req.concurrencyLimit)
     ) {
-      const agent = this.takeFree()!;
+      const agent = this.takeFree(req)!;
       const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
       if (r.ok) {
         this.counters.grantedImmediately++;
@@ -465,7 +513,7 @@ export class Pool implements LeaseOwner {
   tryLease(req: AcquireRequest, queuedAt?: number): Lease | undefined {
     if (!this.accepting || this.waiters.size > 0 || this.free.size === 0) return undefined;
     if (!this.deps.keys.allows(req.concurrencyKey, req.concurrencyLimit)) return undefined;
-    const agent = this.takeFree()!;
+    const agent = this.takeFree(req)!;
     const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
     if (!r.ok) {
       agent.leases--;
@@ -726,7 +774,12 @@ export class Pool implements LeaseOwner {
         now,
       );
     this.observer.granted(now - startedAt);
-    this.strategy?.onDispatch?.(agent.id, { id: lease.id }, now);
+    // Held on the agent: what its free resources are for the strategy (one place: grant/release).
+    addAmounts(agent.held, amountsOf(req.requirements), 1);
+    if (this.strategy) {
+      lease.task = { ...taskViewOf(req), id: lease.id };
+      this.strategy.onDispatch?.(agent.id, lease.task, now);
+    }
     return lease;
   }
 
@@ -766,6 +819,15 @@ export class Pool implements LeaseOwner {
     this.deps.keys.release(lease.concurrencyKey);
     this.allocations.close(lease);
     const agent = lease.agent;
+    addAmounts(agent.held, amountsOf(lease.requirements), -1);
+    if (this.strategy && lease.task) {
+      const outcome = {
+        ok: lease.lostReason === undefined && lease.failures === 0,
+        serviceTime: lease.busyMs,
+        waitTime: lease.waitedMs,
+      };
+      this.strategy.onComplete?.(agent.id, lease.task, outcome, now);
+    }
     agent.leases = Math.max(0, agent.leases - 1);
     if (this.retiring.has(agent)) {
       if (agent.leases === 0 && !agent.gone) agent.drain();
@@ -779,14 +841,17 @@ export class Pool implements LeaseOwner {
 
   private view(a: AgentHandle): AgentView {
     const cap = this.config.concurrency;
+    const total = this.capacityTotal;
+    const free: Record<string, number> = {};
+    for (const k in total) free[k] = Math.max(0, (total[k] ?? 0) - (a.held[k] ?? 0));
     return {
       id: a.id,
       weight: this.config.capacity.weight,
       active: a.leases,
       capacity: cap,
       utilization: a.leases / cap,
-      free: {},
-      capacityTotal: {},
+      free,
+      capacityTotal: total,
       specializations: this.config.capacity.specializations,
     };
   }
@@ -850,14 +915,14 @@ export class Pool implements LeaseOwner {
   }
 
   /** Take a free slot: from the agent idle longest, or the one the pool's balancing strategy picks. */
-  private takeFree(): AgentHandle | undefined {
+  private takeFree(req: AcquireRequest): AgentHandle | undefined {
     const it = this.free.values().next();
     if (it.done) return undefined;
     let agent = it.value;
     if (this.strategy && this.free.size > 1) {
       const views: AgentView[] = [];
       for (const a of this.free) views.push(this.view(a));
-      const picked = this.strategy.pick(views, {}, this.rng);
+      const picked = this.strategy.pick(views, taskViewOf(req), this.rng);
       agent = (picked && this.agents.get(picked.id)) || agent;
     }
     agent.leases++;
@@ -896,7 +961,7 @@ export class Pool implements LeaseOwner {
         }
       }
       if (!next) return;
-      const agent = this.takeFree()!;
+      const agent = this.takeFree(next.req)!;
       this.waiters.delete(next);
       next.agent = agent;
       // The key is held from the offer on (not from the grant), so a second free agent in the same
@@ -1137,6 +1202,7 @@ export class Pool implements LeaseOwner {
         this.dropLeases(agent, 'agent gone');
         const retired = this.retiring.delete(agent);
         this.deps.agents.delete(agent.id);
+        this.strategy?.onAgentRemoved?.(agent.id);
         if (this.agents.delete(agent.id) && this.actor.getSnapshot().status === 'active')
           this.actor.send({ type: 'AGENT_REMOVED', agentId: agent.id, counted: !retired });
         if (!retired) this.counters.agentsLost++;

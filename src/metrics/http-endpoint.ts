@@ -29,8 +29,9 @@ export interface ServeMetricsOptions {
    * TCP port to listen on, an integer in [0, 65535]; `0` picks a free ephemeral port (read it back
    * from {@link MetricsEndpoint.url}).
    *
-   * @default 9464 — the port conventionally used by OpenTelemetry's Prometheus exporter, so existing
-   * scrape configs and firewall rules tend to expect it.
+   * @default 7464 — outside 9100–9999 (the range the Prometheus project allocates to exporters, all of
+   * it taken) and not 9464 (OpenTelemetry's Prometheus exporter, which an app embedding agentpool may
+   * run too). Set your own in production.
    * @example
    * ```ts
    * await serveMetrics(system, { port: 0 }); // tests: any free port
@@ -66,7 +67,7 @@ export interface ServeMetricsOptions {
 export interface MetricsEndpoint {
   /**
    * Full URL of the metrics path, with the port actually bound (so `port: 0` is usable), e.g.
-   * `http://127.0.0.1:9464/metrics`. IPv6 hosts are bracketed.
+   * `http://127.0.0.1:7464/metrics`. IPv6 hosts are bracketed.
    */
   readonly url: string;
   /**
@@ -80,7 +81,7 @@ export interface MetricsEndpoint {
 /** Content type of the Prometheus text format, version 0.0.4 (what `toPrometheus` renders). */
 const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-const DEFAULT_PORT = 9464;
+const DEFAULT_PORT = 7464;
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_PATH = '/metrics';
 const KEYS: ReadonlySet<string> = new Set(['port', 'host', 'path']);
@@ -175,7 +176,7 @@ function formatUrl(address: AddressInfo, path: string): string {
  * {@link MetricsEndpoint.close}.
  *
  * @param source - anything with `metricsText(): string`, typically an `AgentPoolSystem`.
- * @param options - {@link ServeMetricsOptions}: `port` (default 9464), `host` (default `'127.0.0.1'`),
+ * @param options - {@link ServeMetricsOptions}: `port` (default 7464), `host` (default `'127.0.0.1'`),
  * `path` (default `'/metrics'`).
  * @returns a promise of the running {@link MetricsEndpoint}, resolved once the server is listening.
  * Rejects with `ERR_INVALID_ARGUMENT` (an {@link InvalidArgumentError} naming `source`, `options`,
@@ -190,7 +191,7 @@ function formatUrl(address: AddressInfo, path: string): string {
  *
  * const system = createAgentPoolSystem({ pools: { code: { agent: new URL('./agent.js', import.meta.url) } } });
  * await system.start();
- * const metrics = await serveMetrics(system); // http://127.0.0.1:9464/metrics
+ * const metrics = await serveMetrics(system); // http://127.0.0.1:7464/metrics
  * // … later
  * await system.shutdown({ graceful: true }); // also closes the endpoint (or call metrics.close())
  * ```

@@ -1,8 +1,9 @@
 /**
  * Prometheus text exposition (format 0.0.4) of pool snapshots.
  *
- * Labels are only `pool` and `type`, both bounded by configuration, so cardinality never grows with
- * traffic (no agent ids, no task names). Histograms are exported with a coarse subset of the
+ * Labels are `pool` (bounded by configuration; a pool's type is its name, so no second label) and, on
+ * `agentpool_tasks_total`, `outcome` (five values): cardinality never grows with traffic (no agent
+ * ids, no task names). Histograms are exported with a coarse subset of the
  * collector's bucket bounds (every `bucketStride`-th) — cumulative counts at a bucket bound are exact,
  * so any subset is still a correct Prometheus histogram, just a coarser one.
  */
@@ -232,7 +233,8 @@ export function toPrometheus(
     lines.push(`# HELP ${name} ${escapeHelp(f.help)}`);
     lines.push(`# TYPE ${name} ${f.kind}`);
     for (const s of snapshots) {
-      const labels = `pool="${escapeLabelValue(s.pool)}",type="${escapeLabelValue(s.type)}"`;
+      // One label: a pool's `type` is its name, so a second label would only repeat it.
+      const labels = `pool="${escapeLabelValue(s.pool)}"`;
       if (f.value) {
         lines.push(`${name}{${labels}} ${formatValue(f.value(s))}`);
         continue;

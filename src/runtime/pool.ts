@@ -883,7 +883,23 @@ export class Pool implements LeaseOwner {
 
   /** Close one metrics interval into the pool's time-series ring (see `SystemOptions.metricsIntervalMs`). */
   collectMetrics(): PoolMetricsSample {
+    this.metrics.setResources(this.allocatedNow());
     return this.observer.collect(this.deps.clock.now(), this.agentCounts(), this.waitingNow().count);
+  }
+
+  /**
+   * What this pool's live leases hold now: their allocation's granted amounts (the ledger's numbers),
+   * else what they asked for. O(leases), read when metrics are.
+   */
+  private allocatedNow(): { memoryMb: number; cpuCores: number; tokens: number } {
+    const out = { memoryMb: 0, cpuCores: 0, tokens: 0 };
+    for (const l of this.leases) {
+      const a = l.allocation?.amounts ?? (amountsOf(l.requirements) as Record<string, number>);
+      out.memoryMb += a.memoryMb ?? 0;
+      out.cpuCores += a.cpuCores ?? 0;
+      out.tokens += a.tokens ?? 0;
+    }
+    return out;
   }
 
   /** The pool's metrics intervals, oldest first (bounded ring). */
@@ -893,6 +909,7 @@ export class Pool implements LeaseOwner {
 
   /** A metrics snapshot of this pool (see src/metrics/pool-metrics.ts). */
   metricsSnapshot(): PoolMetricsSnapshot {
+    this.metrics.setResources(this.allocatedNow());
     return this.observer.snapshot(this.deps.clock.now(), this.agentCounts(), this.waitingNow().count);
   }
 

@@ -89,8 +89,8 @@ describe('serveMetrics', () => {
       '# HELP agentpool_agents The pool size: agents starting or up, retiring ones excluded.\n',
     );
     expect(body).toContain('# TYPE agentpool_wait_seconds histogram\n');
-    expect(body).toContain('\nagentpool_agents{pool="code",type="code"} 2\n');
-    expect(body).toContain('\nagentpool_queue_depth{pool="code",type="code"} 0\n');
+    expect(body).toContain('\nagentpool_agents{pool="code"} 2\n');
+    expect(body).toContain('\nagentpool_queue_depth{pool="code"} 0\n');
   });
 
   it('renders on every scrape (values are current, not cached)', async () => {

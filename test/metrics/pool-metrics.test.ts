@@ -131,7 +131,7 @@ describe('toPrometheus', () => {
       const keys = Object.keys(s.labels).filter(
         (k) => k !== 'le' && !(k === 'outcome' && s.name === 'agentpool_tasks_total'),
       );
-      expect(keys.sort()).toEqual(['pool', 'type']);
+      expect(keys.sort()).toEqual(['pool']);
       if ('le' in s.labels) expect(s.name.endsWith('_bucket')).toBe(true);
     }
     expect(samples.some((s) => s.labels.pool === weird)).toBe(true); // escaping round-trips

@@ -70,8 +70,35 @@ describe('task outcomes', () => {
       ['cancelled', 1],
       ['lost', 0],
     ] as const)
-      expect(text).toContain(`agentpool_tasks_total{pool="w",type="w",outcome="${outcome}"} ${n}\n`);
-    expect(text).toMatch(/agentpool_task_run_seconds_count\{pool="w",type="w"\} 7\n/);
+      expect(text).toContain(`agentpool_tasks_total{pool="w",outcome="${outcome}"} ${n}\n`);
+    expect(text).toMatch(/agentpool_task_run_seconds_count\{pool="w"\} 7\n/);
+    await sys.shutdown({ graceful: false });
+  });
+});
+
+describe('allocated resources', () => {
+  it('come from the live leases: a lease holding 64 MB shows 64 MB allocated, 0 after release', async () => {
+    const clock = new ManualClock();
+    const sys = createAgentPoolSystem({
+      clock,
+      limits: { memoryMb: 10_000 },
+      allocation: false,
+      pools: {
+        w: {
+          agent: defineAgent({ ok: () => 1 }),
+          min: 1,
+          max: 1,
+          healthCheckIntervalMs: 0,
+          timings: testTimings,
+        },
+      },
+    });
+    await sys.start();
+    const lease = await sys.acquire('w', { cycleId: 'c', requirements: { memoryMb: 64 } });
+    expect(sys.metrics()[0]!.allocated.memoryMb).toBe(64);
+    expect(sys.metricsText()).toContain(`agentpool_memory_allocated_bytes{pool="w"} ${64 * 2 ** 20}\n`);
+    await lease.release();
+    expect(sys.metrics()[0]!.allocated.memoryMb).toBe(0);
     await sys.shutdown({ graceful: false });
   });
 });

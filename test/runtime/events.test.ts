@@ -45,8 +45,8 @@ describe('system.on', () => {
     // The same incidents are counted per pool (metrics and Prometheus `_total` counters).
     const crashes = types.filter((t) => t === 'agent.crashed').length;
     expect(sys.metrics()[0]!.incidents).toMatchObject({ crashes, evictions: 1, restarts: crashes - 1 });
-    expect(sys.metricsText()).toContain(`agentpool_agent_crashes_total{pool="w",type="w"} ${crashes}\n`);
-    expect(sys.metricsText()).toContain('agentpool_agent_evictions_total{pool="w",type="w"} 1\n');
+    expect(sys.metricsText()).toContain(`agentpool_agent_crashes_total{pool="w"} ${crashes}\n`);
+    expect(sys.metricsText()).toContain('agentpool_agent_evictions_total{pool="w"} 1\n');
     off();
     const before = seen.length;
     await sys.shutdown({ graceful: false });

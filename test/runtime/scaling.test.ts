@@ -155,7 +155,7 @@ describe('scalePool', () => {
     expect(sys.pool('code').agentList()).toHaveLength(3);
     // The two retiring agents are held but take no new work: standby, not in the total.
     expect(sys.metrics()[0]!.agents).toMatchObject({ total: 1, standby: 2 });
-    expect(sys.metricsText()).toMatch(/agentpool_agents_standby\{pool="code",type="code"\} 2/);
+    expect(sys.metricsText()).toMatch(/agentpool_agents_standby\{pool="code"\} 2/);
     for (const l of leases) await expect(l.run('echo', l.cycleId)).resolves.toBe(l.cycleId);
     for (const l of leases) await l.release();
     await clock.advanceAsync(1_000);

@@ -20,6 +20,8 @@ export interface HostListener {
   onExit(error: AgentCrashedError): void;
   onHeartbeat(taskId: string): void;
   onUsage(taskId: string, usage: Usage): void;
+  /** The worker measured itself (thread hosts, every second while tasks run). */
+  onSample?(sample: { heapMb: number; elu: number }): void;
   /** Token reservation check; resolve `undefined` to grant. */
   reserveTokens(taskId: string, amount: number): Promise<SerializedError | undefined>;
   /** Settle the task's `index`-th reservation (its `index`-th `reserve` call, refused ones included). */

@@ -457,6 +457,9 @@ export class ThreadHost implements Host {
       case 'ap:usage':
         l.onUsage(m.taskId, m.usage);
         break;
+      case 'ap:sample':
+        l.onSample?.({ heapMb: m.heapMb, elu: m.elu });
+        break;
       case 'ap:reserve':
         l.reserveTokens(m.taskId, m.amount).then(
           (error) => this.reply({ type: 'ap:reserve-reply', rid: m.rid, ...(error ? { error } : {}) }),

@@ -79,4 +79,6 @@ export type SideMessage =
   /** main → worker, just before the task's run: hold the task's heap to its memory allocation. */
   | { type: 'ap:mem'; taskId: string; mb: number }
   /** worker → main: the heap stayed above the running tasks' allocations; the host terminates it. */
-  | { type: 'ap:mem-exceeded'; usedMb: number; allocatedMb: number; taskIds: string[] };
+  | { type: 'ap:mem-exceeded'; usedMb: number; allocatedMb: number; taskIds: string[] }
+  /** The worker's own measurement, every USAGE_SAMPLE_MS while tasks run: heap in use, event-loop busy share. */
+  | { type: 'ap:sample'; heapMb: number; elu: number };

@@ -148,6 +148,24 @@ function sampleMemory(): void {
   });
 }
 
+// ---- usage samples -----------------------------------------------------------------------------------
+// While tasks run, every USAGE_SAMPLE_MS the worker reports what it measures of itself: its heap in
+// use and its event loop's busy share over the period (what a thread can say about its own CPU). The
+// runtime feeds them to the rebalancer and the pool's `used` resources, without the caller's help.
+const USAGE_SAMPLE_MS = 1_000;
+let lastElu = performance.eventLoopUtilization();
+const usageTimer = setInterval(() => {
+  const elu = performance.eventLoopUtilization(lastElu);
+  lastElu = performance.eventLoopUtilization();
+  if (!runner || runner.active === 0) return;
+  post({
+    type: 'ap:sample',
+    heapMb: Math.round((getHeapStatistics().used_heap_size / 2 ** 20) * 10) / 10,
+    elu: Math.round(elu.utilization * 1000) / 1000,
+  });
+}, USAGE_SAMPLE_MS);
+usageTimer.unref(); // never what keeps the worker alive
+
 /** Most queued messages handled per wake-up before answering (keeps one wake-up's work bounded). */
 const DRAIN_LIMIT = 64;
 

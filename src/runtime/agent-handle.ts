@@ -62,6 +62,8 @@ export interface AgentSpec {
   onTaskEnd?(agent: AgentHandle, taskId: string): void;
   /** A task's caller got its answer: how the run ended and how long it took (ms). */
   onTaskSettled?(agent: AgentHandle, result: TaskResult, runMs: number, task: string): void;
+  /** The worker measured itself (thread agents, every second while tasks run). */
+  onSample?(agent: AgentHandle, sample: { heapMb: number; elu: number }): void;
   /** The host died of memory (hard cap, or the tasks' allocation for too long). */
   onOom?(agent: AgentHandle, error: Error): void;
   /** A start attempt succeeded (the agent reached idle). */
@@ -109,6 +111,8 @@ export class AgentHandle {
   availability: AgentAvailability = 'unavailable';
   /** Leases currently held on this agent (managed by the pool). */
   leases = 0;
+  /** The worker's last self-measurement (thread agents): heap MB in use, event-loop busy share. */
+  sample: { heapMb: number; elu: number } | undefined;
   /** What those leases hold, per resource (managed by the pool at grant and release; a cache). */
   readonly held: Record<string, number> = {};
   /** Tasks completed, failed. */
@@ -137,6 +141,10 @@ export class AgentHandle {
         if (spec.timings.heartbeatTimeoutMs > 0) this.actor.send({ type: 'HEARTBEAT' });
       },
       onUsage: (taskId, usage) => spec.onUsage?.(this, taskId, usage),
+      onSample: (sample) => {
+        this.sample = sample;
+        spec.onSample?.(this, sample);
+      },
       reserveTokens: (taskId, amount) =>
         spec.reserveTokens ? spec.reserveTokens(this, taskId, amount) : Promise.resolve(undefined),
       settleTokens: (taskId, reserved, actual, index) =>

@@ -883,8 +883,22 @@ export class Pool implements LeaseOwner {
 
   /** Close one metrics interval into the pool's time-series ring (see `SystemOptions.metricsIntervalMs`). */
   collectMetrics(): PoolMetricsSample {
-    this.metrics.setResources(this.allocatedNow());
+    this.metrics.setResources(this.allocatedNow(), this.usedNow());
     return this.observer.collect(this.deps.clock.now(), this.agentCounts(), this.waitingNow().count);
+  }
+
+  /**
+   * What the leased agents use, from their workers' last self-measurement (thread agents; inline agents
+   * share the caller's heap and report nothing): heap MB and event-loop busy share as CPU cores.
+   */
+  private usedNow(): { memoryMb: number; cpuCores: number; tokens: number } {
+    const out = { memoryMb: 0, cpuCores: 0, tokens: 0 };
+    for (const a of this.agents.values()) {
+      if (a.leases === 0 || !a.sample) continue;
+      out.memoryMb += a.sample.heapMb;
+      out.cpuCores += a.sample.elu;
+    }
+    return out;
   }
 
   /**
@@ -909,7 +923,7 @@ export class Pool implements LeaseOwner {
 
   /** A metrics snapshot of this pool (see src/metrics/pool-metrics.ts). */
   metricsSnapshot(): PoolMetricsSnapshot {
-    this.metrics.setResources(this.allocatedNow());
+    this.metrics.setResources(this.allocatedNow(), this.usedNow());
     return this.observer.snapshot(this.deps.clock.now(), this.agentCounts(), this.waitingNow().count);
   }
 
@@ -1164,6 +1178,13 @@ export class Pool implements LeaseOwner {
           outcome: result,
           runMs,
         });
+      },
+      // The worker's own measurement goes to the leases on it (the rebalancer reads their peaks): split
+      // evenly between them, since one thread's heap and CPU cannot be told apart per lease.
+      onSample: (a, sample) => {
+        const mine = [...this.leases].filter((l) => l.agent === a && !l.released);
+        for (const l of mine)
+          l.reportUsage({ memoryMb: sample.heapMb / mine.length, cpuCores: sample.elu / mine.length });
       },
       onOom: (a, err) =>
         this.deps.events.emit({ type: 'agent.oom', agentId: a.id, pool: this.type, error: err.message }),

@@ -10,7 +10,7 @@ usage:
   agentpool demo [--stories N] [--json]     parallel TDD workload on four pools of worker-thread agents
   agentpool verify [--json] [--machine M]   graph-check every statechart: deadlocks, liveness, replayed paths
   agentpool docs                            regenerate docs/machines/*.md diagrams
-  agentpool bench <dispatch|acquire|balancers|scaling> [--json]
+  agentpool bench <dispatch|acquire|balancers|scaling|learning> [--json]
   agentpool simulate --scenario S --policy P [--seed N] [--hours H] [--agents N] [--trace file]
                     [--json] [--report out.html]
 `;
@@ -49,6 +49,7 @@ const benches: Record<string, () => Promise<Command>> = {
   },
   balancers: async () => (await import('../../bench/balancers.js')).runBalancersCommand,
   scaling: async () => (await import('../../bench/scaling.js')).runScalingCommand,
+  learning: async () => (await import('../../bench/learning.js')).runLearningCommand,
 };
 
 const commands: Record<string, () => Promise<Command>> = {

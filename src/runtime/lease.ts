@@ -11,6 +11,8 @@ import type { Requirements } from './requirements.js';
 /** What the pool needs to take a lease back. */
 export interface LeaseOwner {
   releaseLease(lease: Lease): void;
+  /** A task run starts on `lease`; the returned callback hears how it ended (balancing feedback). */
+  taskStarted?(lease: Lease, task: string): ((ok: boolean) => void) | undefined;
 }
 
 /** Resource use a lease reports: what its agent really uses now (rebalancing input). */
@@ -56,9 +58,8 @@ export class Lease {
   allocation: { id: string; amounts: Readonly<Record<string, number>>; expiresAt: number } | undefined;
   /** What the pool's balancing strategy was told about this lease's work (set by the pool). @internal */
   task: TaskView | undefined;
-  /** Task runs on this lease that failed, and the time they ran in all (ms): the strategy's feedback. */
-  failures = 0;
-  busyMs = 0;
+  /** Task runs started on this lease (each is one dispatch for the balancing strategy). @internal */
+  runs = 0;
   /** Peak use reported since the rebalancer last looked, and how many reports it is over. */
   private usagePeak: LeaseUsage | undefined;
   private usageSamples = 0;
@@ -130,8 +131,7 @@ export class Lease {
       );
     }
     const memoryMb = this.allocation?.amounts.memoryMb ?? this.requirements.memoryMb;
-    const clock = this.agent.clock;
-    const started = clock.now();
+    const done = this.owner.taskStarted?.(this, task);
     const run = this.agent.run(task, input, {
       ...options,
       cycleId: this.cycleId,
@@ -139,13 +139,7 @@ export class Lease {
       // The lease's memory allocation: a thread agent whose heap stays above it is stopped.
       ...(memoryMb !== undefined ? { memoryMb } : {}),
     });
-    run.then(
-      () => (this.busyMs += clock.now() - started),
-      () => {
-        this.busyMs += clock.now() - started;
-        this.failures++;
-      },
-    );
+    if (done) run.then(() => done(true), () => done(false));
     return run;
   }
 

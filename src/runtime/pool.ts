@@ -776,11 +776,28 @@ export class Pool implements LeaseOwner {
     this.observer.granted(now - startedAt);
     // Held on the agent: what its free resources are for the strategy (one place: grant/release).
     addAmounts(agent.held, amountsOf(req.requirements), 1);
-    if (this.strategy) {
-      lease.task = { ...taskViewOf(req), id: lease.id };
-      this.strategy.onDispatch?.(agent.id, lease.task, now);
-    }
+    if (this.strategy) lease.task = taskViewOf(req);
     return lease;
+  }
+
+  /**
+   * LeaseOwner: a task run starts on `lease`. With a balancing strategy, every run is one dispatch and
+   * one completion it learns from (its own id, the task name, its run time; the first run carries the
+   * acquire's wait). Returns the completion callback, or undefined when there is nothing to tell.
+   */
+  taskStarted(lease: Lease, task: string): ((ok: boolean) => void) | undefined {
+    const strategy = this.strategy;
+    if (!strategy || !lease.task) return undefined;
+    const n = ++lease.runs;
+    const view: TaskView = { ...lease.task, id: `${lease.id}#${n}`, type: lease.task.type ?? task };
+    const agentId = lease.agent.id;
+    const start = this.deps.clock.now();
+    strategy.onDispatch?.(agentId, view, start);
+    const waitTime = n === 1 ? lease.waitedMs : 0;
+    return (ok) => {
+      const now = this.deps.clock.now();
+      strategy.onComplete?.(agentId, view, { ok, serviceTime: now - start, waitTime }, now);
+    };
   }
 
   /** The allocation machine's `releaseAllocation`. */
@@ -820,14 +837,6 @@ export class Pool implements LeaseOwner {
     this.allocations.close(lease);
     const agent = lease.agent;
     addAmounts(agent.held, amountsOf(lease.requirements), -1);
-    if (this.strategy && lease.task) {
-      const outcome = {
-        ok: lease.lostReason === undefined && lease.failures === 0,
-        serviceTime: lease.busyMs,
-        waitTime: lease.waitedMs,
-      };
-      this.strategy.onComplete?.(agent.id, lease.task, outcome, now);
-    }
     agent.leases = Math.max(0, agent.leases - 1);
     if (this.retiring.has(agent)) {
       if (agent.leases === 0 && !agent.gone) agent.drain();

@@ -38,6 +38,13 @@ describe('system.on', () => {
     expect(types.slice(0, 3)).toEqual(['scale.decided', 'agent.started', 'scale.applied']);
     // The second agent fails twice: crashed → restarting → crashed → evicted.
     expect(types).toEqual(expect.arrayContaining(['agent.crashed', 'agent.restarting', 'agent.evicted']));
+    // One occurrence, one event: one eviction, two crashes (two failed starts), one restart between them.
+    expect(types.filter((t) => t === 'agent.evicted')).toHaveLength(1);
+    expect(types.filter((t) => t === 'agent.crashed')).toHaveLength(2);
+    expect(types.filter((t) => t === 'agent.restarting')).toHaveLength(1);
+    expect(types.filter((t) => t === 'scale.decided')).toHaveLength(
+      types.filter((t) => t === 'scale.applied').length,
+    );
     const evicted = seen.find((e) => e.type === 'agent.evicted');
     expect(evicted).toMatchObject({ pool: 'w', failures: 2 });
     const applied = seen.filter((e) => e.type === 'scale.applied');

@@ -50,3 +50,59 @@ describe('balancers fed by the live system', () => {
     expect(predictive).toBeLessThan(rr / 3);
   });
 });
+
+type Fn = (...args: never[]) => unknown;
+interface Hooked {
+  onDispatch?: Fn;
+  onComplete?: Fn;
+}
+
+describe('strategy feedback', () => {
+  it('the strategy gets onDispatch and onComplete once for every task run, on leases and submits', async () => {
+    const clock = new ManualClock();
+    const agent = defineAgent({
+      ok: () => 'ok',
+      boom: () => {
+        throw new Error('no');
+      },
+    });
+    const sys = createAgentPoolSystem({
+      clock,
+      pools: {
+        w: { agent, min: 2, max: 2, balancing: 'predictive', healthCheckIntervalMs: 0, timings: testTimings },
+      },
+    });
+    await sys.start();
+    // Watch the pool's live strategy (the one its picks use).
+    const strategy = (sys.pool('w') as unknown as { strategy: Hooked }).strategy;
+    const dispatched: string[] = [];
+    const completed: { id: string; ok: boolean }[] = [];
+    const { onDispatch, onComplete } = strategy;
+    strategy.onDispatch = function (agentId: string, task: { id: string }, now: number) {
+      dispatched.push(task.id);
+      return onDispatch?.call(this, ...([agentId, task, now] as never[]));
+    };
+    strategy.onComplete = function (
+      agentId: string,
+      task: { id: string; type?: string },
+      outcome: { ok: boolean },
+      now: number,
+    ) {
+      completed.push({ id: task.id, ok: outcome.ok });
+      return onComplete?.call(this, ...([agentId, task, outcome, now] as never[]));
+    };
+    const lease = await sys.acquire('w', { cycleId: 'c' });
+    await lease.run('ok');
+    await lease.run('boom').catch(() => {});
+    await lease.run('ok');
+    await lease.release();
+    await sys.submit({ type: 'w', task: 'ok' });
+    await sys.submit({ type: 'w', task: 'boom' }).catch(() => {});
+    await clock.advanceAsync(0);
+    expect(dispatched).toHaveLength(5);
+    expect(new Set(dispatched).size).toBe(5);
+    expect(completed.map((c) => c.id)).toEqual(dispatched);
+    expect(completed.map((c) => c.ok)).toEqual([true, false, true, true, false]);
+    await sys.shutdown({ graceful: false });
+  });
+});

@@ -71,7 +71,7 @@ export function eventLogger(logger: Logger): (e: SystemEvent) => void {
       case 'agent.started':
       case 'scale.decided':
       case 'task.finished':
-        l.debug({ ...e }, e.type);
+        l.debug(e, e.type);
         break;
     }
   };

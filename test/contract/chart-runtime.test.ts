@@ -18,6 +18,7 @@
  * no longer applies fails the test too, so the lists only shrink.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { testTimings } from '../runtime/helpers.js';
 import type { AnyActorRef, AnyStateMachine, InspectionEvent, StateNode } from 'xstate';
 import { type AgentPoolSystem, createAgentPoolSystem, defineAgent, ManualClock } from '../../src/index.js';
 import {
@@ -354,17 +355,7 @@ describe('contract: the charts and the runtime', () => {
   });
 
   describe("4. the chart's children are the runtime's", () => {
-    const timings = {
-      startTimeoutMs: 1_000,
-      abortGraceMs: 100,
-      heartbeatTimeoutMs: 0,
-      healthIntervalMs: 0,
-      healthTimeoutMs: 100,
-      stopGraceMs: 200,
-      drainTimeoutMs: 1_000,
-      backoffBaseMs: 50,
-      backoffMaxMs: 400,
-    };
+    const timings = testTimings;
 
     function build(opts: { rebalance?: boolean; limits?: boolean }) {
       const clock = new ManualClock();

@@ -4,6 +4,7 @@
  * (recorded through its inspector: the implementations src/runtime/tree.ts provides) and a
  * classification of named implementations (placeholder, built-in, constant guard).
  */
+import { testTimings } from '../runtime/helpers.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -205,17 +206,7 @@ export async function observeRealSystem(): Promise<Observed> {
   const clock = new ManualClock();
   const logics = new Map<string, Set<AnyStateMachine>>();
   const actors: AnyActorRef[] = [];
-  const timings = {
-    startTimeoutMs: 1_000,
-    abortGraceMs: 100,
-    heartbeatTimeoutMs: 0,
-    healthIntervalMs: 0,
-    healthTimeoutMs: 100,
-    stopGraceMs: 200,
-    drainTimeoutMs: 1_000,
-    backoffBaseMs: 50,
-    backoffMaxMs: 400,
-  };
+  const timings = testTimings;
   const agent = defineAgent({ echo: (x: unknown) => x });
   const sys = createAgentPoolSystem({
     clock,

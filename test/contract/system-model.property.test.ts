@@ -27,6 +27,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
+import { testTimings } from '../runtime/helpers.js';
 import type { AnyActorRef, InspectionEvent, StateNode } from 'xstate';
 import { STOP_MARGIN_MS } from '../../machines/agent.machine.js';
 import { poolMachine } from '../../machines/pool.machine.js';
@@ -44,17 +45,7 @@ import { stateNodes } from './helpers.js';
 const RUNS = Number(process.env.CONTRACT_RUNS ?? 30);
 const MAX_COMMANDS = 25;
 
-const TIMINGS = {
-  startTimeoutMs: 3_000,
-  abortGraceMs: 100,
-  heartbeatTimeoutMs: 0,
-  healthIntervalMs: 0,
-  healthTimeoutMs: 100,
-  stopGraceMs: 200,
-  drainTimeoutMs: 1_000,
-  backoffBaseMs: 50,
-  backoffMaxMs: 400,
-};
+const TIMINGS = { ...testTimings, startTimeoutMs: 3_000 };
 const POOLS = ['a', 'b'] as const;
 type PoolName = (typeof POOLS)[number];
 const CONCURRENCY: Record<PoolName, number> = { a: 1, b: 2 };

@@ -41,13 +41,7 @@ import { type SimTask, scheduleArrivals } from './arrivals.js';
 import { distributionMean, quantile, resultOf, Samples } from './measure.js';
 import type { Scenario } from './scenarios.js';
 
-export {
-  POLICIES,
-  type PolicyName,
-  type ScaleEvent,
-  type SimulationResult,
-  type SimulationSeries,
-} from './result.js';
+export * from './result.js';
 import {
   POLICIES,
   type PolicyName,

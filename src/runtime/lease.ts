@@ -139,7 +139,11 @@ export class Lease {
       // The lease's memory allocation: a thread agent whose heap stays above it is stopped.
       ...(memoryMb !== undefined ? { memoryMb } : {}),
     });
-    if (done) run.then(() => done(true), () => done(false));
+    if (done)
+      run.then(
+        () => done(true),
+        () => done(false),
+      );
     return run;
   }
 

@@ -512,7 +512,9 @@ export class AgentPoolSystem {
   private async stop(graceful: boolean, deadlineMs: number): Promise<void> {
     if (this.metricsTimer !== undefined) this.clock.clearTimeout(this.metricsTimer);
     this.metricsTimer = undefined;
-    this.actor.send({ type: 'SHUTDOWN', graceful, deadlineMs });
+    // A system that already stopped (its start failed) has nothing left to stop.
+    if (this.actor.getSnapshot().status === 'active')
+      this.actor.send({ type: 'SHUTDOWN', graceful, deadlineMs });
     // No resizes while leases drain: a rebalancing round is an optimisation, not shutdown work.
     this.rebalancer?.stop();
     await this.until((s) => s === 'stopped');

@@ -63,7 +63,6 @@ export {
   ISOLATION_LEVELS,
   RESOURCE_NAMES,
   SECURITY_LEVELS,
-  SEED_SIZES,
   TDD_POOL_SIZES,
 } from '../runtime/config.js';
 export { MAX_DURATION_MS } from '../core/clock.js';

@@ -323,13 +323,6 @@ export function tddPool(type: TddPoolType): { min: number; max: number } {
   return { min: sizes.min, max: sizes.max };
 }
 
-/**
- * @deprecated Pool sizes no longer depend on the pool's name; this is {@link TDD_POOL_SIZES}, applied
- * only through {@link tddPool}.
- */
-export const SEED_SIZES: Readonly<Record<string, { readonly min: number; readonly max: number }>> =
-  TDD_POOL_SIZES;
-
 /** Default agent timings. */
 export const DEFAULT_TIMINGS: AgentTimings = {
   startTimeoutMs: 30_000,

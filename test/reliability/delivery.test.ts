@@ -11,44 +11,16 @@
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ThreadHost } from '../../src/hosts/thread-host.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type AgentPoolSystem, createAgentPoolSystem } from '../../src/index.js';
-import { fastTimings, fixture, until } from '../helpers/agents.js';
+import { fastTimings, fixture, useThreadSystems } from '../helpers/agents.js';
 
 const AGENT = fixture('reliability-exits');
 
-/**
- * Known bugs (see the report of the session that wrote this file); flip to false once fixed.
- * - EXIT_BEFORE_OUTCOME: ThreadHost.onExit drains the outcomes queued on the task port and resolves
- *   their host promises, then calls `listener.onExit` synchronously; the agent machine's `crashed`
- *   entry (`failInflight` → AgentHandle.failAll) rejects every caller still pending with the crash
- *   error before the resolved outcomes' promise reactions run. So an outcome that reaches the main
- *   thread together with the exit is still lost (and a submitted task runs again).
- * - STOP_BEFORE_OUTCOME: AgentHandle's `stopHost` with no grace left (forced shutdown) settles every
- *   pending caller with ERR_AGENT_STOPPED before the host's kill drains the outcomes already posted.
- */
-const EXIT_BEFORE_OUTCOME = false;
-const STOP_BEFORE_OUTCOME = false;
-const itUnless = (bug: boolean) => (bug ? it.fails : it);
-
-let liveAtStart = 0;
-const systems: AgentPoolSystem[] = [];
+const systems = useThreadSystems();
 const dirs: string[] = [];
 
-beforeAll(() => {
-  liveAtStart = ThreadHost.live;
-});
-
-// Every system a test created is shut down when the test ends, passed or failed (a no-op for the
-// ones the test already shut down itself).
-afterEach(async () => {
-  await Promise.all(systems.splice(0).map((s) => s.shutdown({ graceful: false })));
-});
-
-afterAll(async () => {
-  await until(() => ThreadHost.live === liveAtStart, 10_000, 'every worker thread exited');
-  expect(ThreadHost.live).toBe(liveAtStart);
+afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -113,133 +85,121 @@ describe('delivery: a result posted before a worker exits is delivered', () => {
   // exits, so the outcome on the task port and the worker's exit are both pending when the event loop
   // next looks — the order in which Node then reports them is the race the host must not lose.
   for (const busy of [false, true]) {
-    itUnless(busy && EXIT_BEFORE_OUTCOME)(
-      `minimal: one agent, concurrency 2 — a quick task next to one that kills the worker resolves every time${busy ? ' (main thread busy meanwhile)' : ''}`,
-      async () => {
-        const sys = threadSystem(1, 2);
-        await sys.start();
-        // The busy variant hits the race on every try (20 of 20 before the fix): a few tries suffice.
-        const tries = busy ? 6 : 4;
-        const outcomes: { i: number; a: unknown; b: string | undefined }[] = [];
-        for (let i = 0; i < tries; i++) {
-          // Waits for the agent to be back from the previous crash (restart with backoff).
-          const a = await sys.acquire('work', { cycleId: `a-${i}`, timeoutMs: 10_000 });
-          const b = await sys.acquire('work', { cycleId: `b-${i}`, timeoutMs: 10_000 });
-          expect(b.agentId).toBe(a.agentId);
-          // Same tick: one batch; the worker answers `quick` and then (after 0 or 1 ms) exits.
-          const pb = codeOf(b.run('exitSoon', { ms: i % 2 }));
-          const pa = a.run('quick', i).then(
-            (v) => v,
-            (e: { code?: string }) => `rejected ${e.code}`,
-          );
-          if (busy) {
-            // The batch is posted on process.nextTick; then hold the thread without entering the loop.
-            await new Promise<void>((r) => process.nextTick(r));
-            hold(100);
-          }
-          const [va, cb] = await within(Promise.all([pa, pb]), 10_000, `try ${i}`);
-          outcomes.push({ i, a: va, b: cb });
-          await a.release();
-          await b.release();
-        }
-        expect(outcomes).toEqual(
-          Array.from({ length: tries }, (_, i) => ({ i, a: i, b: 'ERR_AGENT_CRASHED' })),
+    it(`minimal: one agent, concurrency 2 — a quick task next to one that kills the worker resolves every time${busy ? ' (main thread busy meanwhile)' : ''}`, async () => {
+      const sys = threadSystem(1, 2);
+      await sys.start();
+      // The busy variant hits the race on every try (20 of 20 before the fix): a few tries suffice.
+      const tries = busy ? 6 : 4;
+      const outcomes: { i: number; a: unknown; b: string | undefined }[] = [];
+      for (let i = 0; i < tries; i++) {
+        // Waits for the agent to be back from the previous crash (restart with backoff).
+        const a = await sys.acquire('work', { cycleId: `a-${i}`, timeoutMs: 10_000 });
+        const b = await sys.acquire('work', { cycleId: `b-${i}`, timeoutMs: 10_000 });
+        expect(b.agentId).toBe(a.agentId);
+        // Same tick: one batch; the worker answers `quick` and then (after 0 or 1 ms) exits.
+        const pb = codeOf(b.run('exitSoon', { ms: i % 2 }));
+        const pa = a.run('quick', i).then(
+          (v) => v,
+          (e: { code?: string }) => `rejected ${e.code}`,
         );
-        await sys.shutdown({ graceful: false });
-        expect(sys.status().threads).toBe(0);
-      },
-      120_000,
-    );
+        if (busy) {
+          // The batch is posted on process.nextTick; then hold the thread without entering the loop.
+          await new Promise<void>((r) => process.nextTick(r));
+          hold(100);
+        }
+        const [va, cb] = await within(Promise.all([pa, pb]), 10_000, `try ${i}`);
+        outcomes.push({ i, a: va, b: cb });
+        await a.release();
+        await b.release();
+      }
+      expect(outcomes).toEqual(
+        Array.from({ length: tries }, (_, i) => ({ i, a: i, b: 'ERR_AGENT_CRASHED' })),
+      );
+      await sys.shutdown({ graceful: false });
+      expect(sys.status().threads).toBe(0);
+    }, 120_000);
   }
 
   // The worker has posted the outcome (the test holds the main thread until it surely has), and a
   // forced shutdown kills the worker in the same turn, before the event loop reads the port: the
   // kill must read what is queued first, so the caller gets its result and not ERR_AGENT_STOPPED.
-  itUnless(STOP_BEFORE_OUTCOME)(
-    'a result posted just before a forced shutdown kills the worker is delivered',
-    async () => {
-      for (let i = 0; i < 3; i++) {
-        const sys = threadSystem(1, 1);
-        await sys.start();
-        const lease = await sys.acquire('work', { cycleId: `c-${i}` });
-        const flag = new Int32Array(new SharedArrayBuffer(4));
-        const settled = lease.run('flagThenReturn', { flag, value: `v${i}` }).then(
-          (v) => ({ value: v }),
-          (e: { code?: string }) => ({ code: e.code }),
-        );
-        // The run is posted on process.nextTick; resume right after it without entering the event loop.
-        await new Promise<void>((r) => process.nextTick(r));
-        expect(Atomics.wait(flag, 0, 0, 10_000)).not.toBe('timed-out');
-        // The worker posts the outcome just after the handler returned: give it ample time to.
-        hold(50);
-        const down = sys.shutdown({ graceful: false });
-        expect(await within(settled, 10_000, 'the run')).toEqual({ value: `v${i}` });
-        await down;
-        expect(sys.status().threads).toBe(0);
-      }
-    },
-    60_000,
-  );
+  it('a result posted just before a forced shutdown kills the worker is delivered', async () => {
+    for (let i = 0; i < 3; i++) {
+      const sys = threadSystem(1, 1);
+      await sys.start();
+      const lease = await sys.acquire('work', { cycleId: `c-${i}` });
+      const flag = new Int32Array(new SharedArrayBuffer(4));
+      const settled = lease.run('flagThenReturn', { flag, value: `v${i}` }).then(
+        (v) => ({ value: v }),
+        (e: { code?: string }) => ({ code: e.code }),
+      );
+      // The run is posted on process.nextTick; resume right after it without entering the event loop.
+      await new Promise<void>((r) => process.nextTick(r));
+      expect(Atomics.wait(flag, 0, 0, 10_000)).not.toBe('timed-out');
+      // The worker posts the outcome just after the handler returned: give it ample time to.
+      hold(50);
+      const down = sys.shutdown({ graceful: false });
+      expect(await within(settled, 10_000, 'the run')).toEqual({ value: `v${i}` });
+      await down;
+      expect(sys.status().threads).toBe(0);
+    }
+  }, 60_000);
 
   // Chaos: about 5 % of tasks kill their worker on their first attempt — half before their body
   // completes (their co-tenants die mid-body too and are re-queued), half right AFTER their body
   // completed and posted its result (which must be delivered, not re-run). Every task body appends its
   // id to a file when it completes, so a task whose body completed twice shows up twice.
   for (const concurrency of [1, 2]) {
-    itUnless(EXIT_BEFORE_OUTCOME)(
-      `chaos at concurrency ${concurrency}: 300 submits, 0 lost, 0 run twice, 0 hung`,
-      async () => {
-        const dir = mkdtempSync(join(tmpdir(), `agentpool-delivery-c${concurrency}-`));
-        dirs.push(dir);
-        const sys = threadSystem(3, concurrency);
-        await sys.start();
-        const random = rng(0xc0ffee + concurrency);
-        const N = 300;
-        const exits = new Map<number, 'before' | 'after'>();
-        // A loaded orchestrator: the main thread is regularly busy for a while, so outcomes and worker
-        // exits pile up and reach the event loop together (see the minimal case above). `jamming` is
-        // 1 while it is held: an 'after' task completes, posts its result and exits only then.
-        const jamming = new Int32Array(new SharedArrayBuffer(4));
-        const inputs = Array.from({ length: N }, (_, id) => {
-          const exit = random() < 0.05 ? (random() < 0.5 ? 'before' : 'after') : false;
-          if (exit) exits.set(id, exit);
-          return { id, exit, dir, ms: Math.floor(random() * 3), jam: jamming };
-        });
-        const jam = setInterval(() => {
-          Atomics.store(jamming, 0, 1);
-          Atomics.notify(jamming, 0);
-          hold(25);
-          Atomics.store(jamming, 0, 0);
-        }, 30);
-        const results = await within(
-          Promise.allSettled(
-            inputs.map((input) => sys.submit({ type: 'work', task: 'work', input, maxAttempts: 5 })),
-          ),
-          60_000,
-          'the 300 submits',
-        ).finally(() => clearInterval(jam));
-        const lost = results
-          .map((r, id) => ({ r, id }))
-          .filter(({ r, id }) => r.status !== 'fulfilled' || r.value !== id)
-          .map(({ r, id }) => ({ id, ...(r.status === 'rejected' ? { error: String(r.reason) } : {}) }));
-        expect(lost).toEqual([]);
-        const counts = new Map<number, number>();
-        for (const line of readFileSync(join(dir, 'done'), 'utf8').split('\n')) {
-          if (line === '') continue;
-          counts.set(Number(line), (counts.get(Number(line)) ?? 0) + 1);
-        }
-        const twice = [...counts].filter(([, n]) => n > 1).map(([id, n]) => ({ id, n, exit: exits.get(id) }));
-        expect(twice).toEqual([]);
-        expect(counts.size).toBe(N);
-        // The chaos really happened: every exit-marked task killed a worker once.
-        expect(exits.size).toBeGreaterThan(5);
-        for (const id of exits.keys()) expect(existsSync(join(dir, `m-${id}`))).toBe(true);
-        const beforeExits = [...exits.values()].filter((e) => e === 'before').length;
-        expect(sys.status().tasks.requeued).toBeGreaterThanOrEqual(beforeExits);
-        await sys.shutdown({ graceful: false });
-        expect(sys.status().threads).toBe(0);
-      },
-      120_000,
-    );
+    it(`chaos at concurrency ${concurrency}: 300 submits, 0 lost, 0 run twice, 0 hung`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), `agentpool-delivery-c${concurrency}-`));
+      dirs.push(dir);
+      const sys = threadSystem(3, concurrency);
+      await sys.start();
+      const random = rng(0xc0ffee + concurrency);
+      const N = 300;
+      const exits = new Map<number, 'before' | 'after'>();
+      // A loaded orchestrator: the main thread is regularly busy for a while, so outcomes and worker
+      // exits pile up and reach the event loop together (see the minimal case above). `jamming` is
+      // 1 while it is held: an 'after' task completes, posts its result and exits only then.
+      const jamming = new Int32Array(new SharedArrayBuffer(4));
+      const inputs = Array.from({ length: N }, (_, id) => {
+        const exit = random() < 0.05 ? (random() < 0.5 ? 'before' : 'after') : false;
+        if (exit) exits.set(id, exit);
+        return { id, exit, dir, ms: Math.floor(random() * 3), jam: jamming };
+      });
+      const jam = setInterval(() => {
+        Atomics.store(jamming, 0, 1);
+        Atomics.notify(jamming, 0);
+        hold(25);
+        Atomics.store(jamming, 0, 0);
+      }, 30);
+      const results = await within(
+        Promise.allSettled(
+          inputs.map((input) => sys.submit({ type: 'work', task: 'work', input, maxAttempts: 5 })),
+        ),
+        60_000,
+        'the 300 submits',
+      ).finally(() => clearInterval(jam));
+      const lost = results
+        .map((r, id) => ({ r, id }))
+        .filter(({ r, id }) => r.status !== 'fulfilled' || r.value !== id)
+        .map(({ r, id }) => ({ id, ...(r.status === 'rejected' ? { error: String(r.reason) } : {}) }));
+      expect(lost).toEqual([]);
+      const counts = new Map<number, number>();
+      for (const line of readFileSync(join(dir, 'done'), 'utf8').split('\n')) {
+        if (line === '') continue;
+        counts.set(Number(line), (counts.get(Number(line)) ?? 0) + 1);
+      }
+      const twice = [...counts].filter(([, n]) => n > 1).map(([id, n]) => ({ id, n, exit: exits.get(id) }));
+      expect(twice).toEqual([]);
+      expect(counts.size).toBe(N);
+      // The chaos really happened: every exit-marked task killed a worker once.
+      expect(exits.size).toBeGreaterThan(5);
+      for (const id of exits.keys()) expect(existsSync(join(dir, `m-${id}`))).toBe(true);
+      const beforeExits = [...exits.values()].filter((e) => e === 'before').length;
+      expect(sys.status().tasks.requeued).toBeGreaterThanOrEqual(beforeExits);
+      await sys.shutdown({ graceful: false });
+      expect(sys.status().threads).toBe(0);
+    }, 120_000);
   }
 });

@@ -10,26 +10,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ThreadHost } from '../../src/hosts/thread-host.js';
 import { type AgentPoolError, createAgentPoolSystem } from '../../src/index.js';
-import { fastTimings, fixture } from '../helpers/agents.js';
+import { fastTimings, fixture, hangsSystem } from '../helpers/agents.js';
 
 const liveAtStart = ThreadHost.live;
 afterAll(() => expect(ThreadHost.live).toBe(liveAtStart));
-
-function hangsPool(concurrency = 1) {
-  return createAgentPoolSystem({
-    pools: {
-      w: {
-        agent: fixture('hangs'),
-        host: 'thread',
-        min: 1,
-        max: 1,
-        concurrency,
-        healthCheckIntervalMs: 0,
-        timings: { ...fastTimings, abortGraceMs: 300 },
-      },
-    },
-  });
-}
 
 const errorOf = (p: Promise<unknown>) =>
   p.then(
@@ -39,7 +23,7 @@ const errorOf = (p: Promise<unknown>) =>
 
 describe('a hung agent', () => {
   it('is not offered to the next lease until it was replaced; that lease works', async () => {
-    const sys = hangsPool();
+    const sys = hangsSystem();
     await sys.start();
     const first = await sys.acquire('w', { cycleId: 'a' });
     const hungAgent = first.agentId;
@@ -57,7 +41,7 @@ describe('a hung agent', () => {
   }, 20_000);
 
   it('through submit(): the next task does not lose an attempt to the hang', async () => {
-    const sys = hangsPool();
+    const sys = hangsSystem();
     await sys.start();
     const hung = errorOf(sys.submit({ type: 'w', task: 'spin', timeoutMs: 200 }));
     const next = sys.submit({ type: 'w', task: 'ok', maxAttempts: 1 });
@@ -68,7 +52,7 @@ describe('a hung agent', () => {
   }, 20_000);
 
   it('a task lost because its agent was terminated is ERR_AGENT_TERMINATED, not ERR_AGENT_STOPPED', async () => {
-    const sys = hangsPool(2);
+    const sys = hangsSystem({ concurrency: 2 });
     await sys.start();
     const a = await sys.acquire('w', { cycleId: 'a' });
     const b = await sys.acquire('w', { cycleId: 'b' });

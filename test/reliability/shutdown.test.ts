@@ -13,27 +13,15 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ThreadHost } from '../../src/hosts/thread-host.js';
-import { createAgentPoolSystem, ManualClock } from '../../src/index.js';
-import { fastTimings, fixture, until } from '../helpers/agents.js';
+import { ManualClock } from '../../src/index.js';
+import { hangsSystem, until } from '../helpers/agents.js';
 import { track } from '../runtime/helpers.js';
 
 const liveAtStart = ThreadHost.live;
 afterAll(() => expect(ThreadHost.live).toBe(liveAtStart));
 
-async function hangsSystem(clock: ManualClock) {
-  const sys = createAgentPoolSystem({
-    clock,
-    pools: {
-      w: {
-        agent: fixture('hangs'),
-        host: 'thread',
-        min: 1,
-        max: 1,
-        healthCheckIntervalMs: 0,
-        timings: { ...fastTimings, abortGraceMs: 300 },
-      },
-    },
-  });
+async function startedHangs(clock: ManualClock) {
+  const sys = hangsSystem({ clock });
   await sys.start();
   return sys;
 }
@@ -41,7 +29,7 @@ async function hangsSystem(clock: ManualClock) {
 describe('shutdown with work in flight (thread agents)', () => {
   it('graceful: the task runs until deadlineMs, then its signal fires; shutdown resolves with no thread left', async () => {
     const clock = new ManualClock();
-    const sys = await hangsSystem(clock);
+    const sys = await startedHangs(clock);
     const lease = await sys.acquire('w', { cycleId: 'c' });
     const run = track(lease.run('waitForAbort', null), clock);
     const done = track(sys.shutdown({ graceful: true, deadlineMs: 1_000 }), clock);
@@ -62,7 +50,7 @@ describe('shutdown with work in flight (thread agents)', () => {
 
   it('graceful, with a task that ignores its signal: killed after the abort grace, not later', async () => {
     const clock = new ManualClock();
-    const sys = await hangsSystem(clock);
+    const sys = await startedHangs(clock);
     const lease = await sys.acquire('w', { cycleId: 'c' });
     const run = track(lease.run('spin', null), clock);
     const done = track(sys.shutdown({ graceful: true, deadlineMs: 1_000 }), clock);
@@ -81,7 +69,7 @@ describe('shutdown with work in flight (thread agents)', () => {
 
   it('forced: aborts and kills at once, even a task that ignores its signal', async () => {
     const clock = new ManualClock();
-    const sys = await hangsSystem(clock);
+    const sys = await startedHangs(clock);
     const lease = await sys.acquire('w', { cycleId: 'c' });
     const run = track(lease.run('spin', null), clock);
     const done = track(sys.shutdown({ graceful: false }), clock);
@@ -94,7 +82,7 @@ describe('shutdown with work in flight (thread agents)', () => {
 
   it('a forced call during a graceful drain cuts it short; later calls wait for the same shutdown', async () => {
     const clock = new ManualClock();
-    const sys = await hangsSystem(clock);
+    const sys = await startedHangs(clock);
     const lease = await sys.acquire('w', { cycleId: 'c' });
     const run = track(lease.run('spin', null), clock);
     const graceful = track(sys.shutdown({ graceful: true, deadlineMs: 60_000 }), clock);

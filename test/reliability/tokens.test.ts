@@ -6,13 +6,12 @@
  * only once the reservation was seen — their real work is only awaited with liveness bounds.
  */
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/index.js';
-import { ThreadHost } from '../../src/hosts/thread-host.js';
 import { type AgentPoolSystem, createAgentPoolSystem } from '../../src/index.js';
 import { ManualClock } from '../../src/core/clock.js';
 import tokensAgent from '../fixtures/reliability-tokens.agent.js';
-import { fastTimings, fixture, until } from '../helpers/agents.js';
+import { fastTimings, fixture, until, useThreadSystems } from '../helpers/agents.js';
 
 const CYCLE_BUDGET = 10_000;
 const POOL = 'llm';
@@ -20,23 +19,7 @@ const POOL = 'llm';
 /** Timings for inline agents on a ManualClock (health checks off: an idle agent owns no timer). */
 const inlineTimings = { ...fastTimings, startTimeoutMs: 1_000, abortGraceMs: 100, stopGraceMs: 200 };
 
-let liveAtStart = 0;
-const systems: AgentPoolSystem[] = [];
-
-beforeAll(() => {
-  liveAtStart = ThreadHost.live;
-});
-
-// Every system a test created is shut down when the test ends, passed or failed (a no-op for the
-// ones the test already shut down itself).
-afterEach(async () => {
-  await Promise.all(systems.splice(0).map((s) => s.shutdown({ graceful: false })));
-});
-
-afterAll(async () => {
-  await until(() => ThreadHost.live === liveAtStart, 10_000, 'every worker thread exited');
-  expect(ThreadHost.live).toBe(liveAtStart);
-});
+const systems = useThreadSystems();
 
 type HostKind = 'inline' | 'thread';
 

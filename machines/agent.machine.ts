@@ -12,6 +12,10 @@
  *
  * Pure: effects are named actors/actions the runtime provides (`startHost`, `stopHost`, `killHost`,
  * `checkHealth`, `abortTask`, `report*`).
+ *
+ * Over 400 lines because it is one chart: the agent's whole lifecycle (start, idle/busy, overdue
+ * escalation, heartbeats, health checks, drain, stop, crash/restart/evict) must be one machine to be
+ * graph-checked as one; the named implementations it declares are documented where they are declared.
  */
 import { and, assign, emit, fromPromise, setup } from 'xstate';
 

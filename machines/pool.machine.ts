@@ -18,6 +18,10 @@
  *
  * The data plane (agent handles, the free index, waiters) lives in the runtime (src/runtime/pool.ts);
  * this machine is pure so it can be graph-checked and pasted into the Stately editor.
+ *
+ * Over 400 lines because it is one chart (sizing, start failures, drain and stop interact: a loss
+ * during a scale-up, a failure while draining); splitting it would hide those interleavings from the
+ * graph checker.
  */
 import { assign, emit, enqueueActions, fromPromise, setup, stopChild } from 'xstate';
 import { type ScalerInput, scalerMachine } from './scaler.machine.js';

@@ -6,6 +6,9 @@
  *
  * Queueing estimates use the M/M/c model (Erlang C). Real service times are rarely exponential, so the
  * predicted waits are estimates for ranking and sizing, not promises.
+ *
+ * Over 400 lines because it holds every optimiser side by side (one pure function each, with its
+ * thresholds and evidence), so their recommendations stay comparable; each is small.
  */
 import { InvalidArgumentError } from '../core/errors.js';
 import { invalid, knownKeys, num, record, reqNum } from '../core/validate.js';

@@ -5,7 +5,7 @@
  * and the agent's id on its lines, so a user's pino setup can filter by either.
  */
 import type { Logger } from '../core/logger.js';
-import type { SystemEvent } from './events.js';
+import type { SystemEvent, SystemEventType } from './events.js';
 
 /** A child logger for `pool` when the logger has `child` (pino), else the logger itself (`console`). */
 function poolLogger(logger: Logger, pools: Map<string, Logger>, pool: string): Logger {
@@ -17,7 +17,21 @@ function poolLogger(logger: Logger, pools: Map<string, Logger>, pool: string): L
   return l;
 }
 
-/** A listener for `system.on('*', …)` that logs the system's events through `logger`. */
+/** The events the log reports (task.finished is left out: per-task lines belong to a user's own listener). */
+export const LOGGED_EVENTS = [
+  'agent.started',
+  'agent.crashed',
+  'agent.restarting',
+  'agent.evicted',
+  'agent.oom',
+  'budget.refused',
+  'scale.decided',
+  'scale.applied',
+  'lease.lost',
+  'lease.expired',
+] as const satisfies readonly SystemEventType[];
+
+/** A listener for the {@link LOGGED_EVENTS} that logs them through `logger`. */
 export function eventLogger(logger: Logger): (e: SystemEvent) => void {
   const pools = new Map<string, Logger>();
   return (e) => {
@@ -67,10 +81,7 @@ export function eventLogger(logger: Logger): (e: SystemEvent) => void {
       case 'lease.expired':
         l.info({ leaseId: e.leaseId, cycleId: e.cycleId }, `lease ${e.leaseId} expired`);
         break;
-      case 'agent.restarting':
-      case 'agent.started':
-      case 'scale.decided':
-      case 'task.finished':
+      default:
         l.debug(e, e.type);
         break;
     }

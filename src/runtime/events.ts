@@ -63,6 +63,11 @@ export class SystemEvents {
     };
   }
 
+  /** Does anyone listen to `type` (or to everything)? Lets a hot path skip building an event. */
+  wants(type: SystemEventType): boolean {
+    return (this.listeners.get(type)?.size ?? 0) > 0 || (this.listeners.get('*')?.size ?? 0) > 0;
+  }
+
   /** Deliver `e` to its type's listeners, then to `'*'` listeners. Cheap when nobody listens. */
   emit(e: SystemEvent): void {
     if (this.listeners.size === 0) return;

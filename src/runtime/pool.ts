@@ -775,8 +775,10 @@ export class Pool implements LeaseOwner {
       );
     this.observer.granted(now - startedAt);
     // Held on the agent: what its free resources are for the strategy (one place: grant/release).
-    addAmounts(agent.held, amountsOf(req.requirements), 1);
-    if (this.strategy) lease.task = taskViewOf(req);
+    if (this.strategy) {
+      addAmounts(agent.held, amountsOf(req.requirements), 1);
+      lease.task = taskViewOf(req);
+    }
     return lease;
   }
 
@@ -836,7 +838,7 @@ export class Pool implements LeaseOwner {
     this.deps.keys.release(lease.concurrencyKey);
     this.allocations.close(lease);
     const agent = lease.agent;
-    addAmounts(agent.held, amountsOf(lease.requirements), -1);
+    if (this.strategy) addAmounts(agent.held, amountsOf(lease.requirements), -1);
     agent.leases = Math.max(0, agent.leases - 1);
     if (this.retiring.has(agent)) {
       if (agent.leases === 0 && !agent.gone) agent.drain();
@@ -1179,14 +1181,15 @@ export class Pool implements LeaseOwner {
       onAvailability: (a, av) => this.onAvailability(a, av),
       onTaskSettled: (a, result, runMs, task) => {
         this.metrics.recordTask(result, runMs / 1000);
-        this.deps.events.emit({
-          type: 'task.finished',
-          agentId: a.id,
-          pool: this.type,
-          task,
-          outcome: result,
-          runMs,
-        });
+        if (this.deps.events.wants('task.finished'))
+          this.deps.events.emit({
+            type: 'task.finished',
+            agentId: a.id,
+            pool: this.type,
+            task,
+            outcome: result,
+            runMs,
+          });
       },
       // The worker's own measurement goes to the leases on it (the rebalancer reads their peaks): split
       // evenly between them, since one thread's heap and CPU cannot be told apart per lease.

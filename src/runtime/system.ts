@@ -31,7 +31,7 @@ import {
   type SystemEventOf,
   type SystemEventType,
 } from './events.js';
-import { eventLogger } from './event-log.js';
+import { eventLogger, LOGGED_EVENTS } from './event-log.js';
 import { indexScheduler } from './scheduler-index.js';
 import { childLogic, systemLogic, type TreeRegistry } from './tree.js';
 import type { RebalanceOutcome } from '../policies/rebalancing.js';
@@ -145,12 +145,12 @@ export class AgentPoolSystem {
     this.logger = options.logger ?? createLogger();
     this.events = new SystemEvents(this.logger);
     // Crashes, evictions, OOMs and refusals at warn, scale changes at info (src/runtime/event-log.ts).
-    this.events.on('*', eventLogger(this.logger));
+    // By type, not '*': a type nobody listens to (task.finished, on every task) is never even built.
+    const log = eventLogger(this.logger);
+    for (const type of LOGGED_EVENTS) this.events.on(type, log);
     // Incident counters per pool (metrics() `incidents`, Prometheus `agentpool_agent_*_total`).
-    this.events.on('*', (e) => {
-      const kind = INCIDENT_OF[e.type];
-      if (kind) this.pools.get(e.pool)?.metrics.recordIncident(kind);
-    });
+    for (const [type, kind] of Object.entries(INCIDENT_OF) as [SystemEventType, Incident][])
+      this.events.on(type, (e) => this.pools.get(e.pool)?.metrics.recordIncident(kind));
     this.budgets = new TokenBudgets(options.budgets ?? {});
     this.clock = options.clock ?? realClock;
     const rebalance = gateOverride === undefined ? this.config.rebalance : undefined;

@@ -22,6 +22,9 @@
  *   requested and the amount available, so the caller can wait and retry.
  *
  * Either way the ledger is unchanged: every check runs before the first write.
+ *
+ * Over 400 lines because the ledger is one data structure with its invariants (reserve, resize,
+ * release exactly once, per-agent bounds) over one plain-data state; its operations share that state.
  */
 import { ResourceExhaustedError } from '../core/errors.js';
 import { invalid, type Kind, knownKeys, record, reqNum } from '../core/validate.js';

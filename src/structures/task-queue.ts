@@ -14,6 +14,9 @@
  *
  * All operations are O(log n) except where noted; nothing uses array splicing. Pure: no clock,
  * `expire(now)` takes the time as an argument.
+ *
+ * Over 400 lines because it is one structure: a heap per class plus the class index and deadline
+ * bookkeeping that must move together on every push, pop and removal.
  */
 import { InvalidArgumentError } from '../core/errors.js';
 import { knownKeys, record, str } from '../core/validate.js';

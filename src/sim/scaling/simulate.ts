@@ -13,6 +13,9 @@
  *
  * Every timer — arrivals, completions, start-ups, the HPA loop, the scaler machine's `after` delays —
  * lives on one {@link ManualClock}, so a run is a pure function of its options.
+ *
+ * Over 400 lines because the model engine is one event loop (arrivals, starts, completions, scaler
+ * ticks) whose state must stay in one closure to stay deterministic; measurement lives in measure.ts.
  */
 import { createActor, fromPromise } from 'xstate';
 import type {

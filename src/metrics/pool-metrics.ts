@@ -82,6 +82,11 @@ export const TASK_RESULTS = ['succeeded', 'failed', 'timed_out', 'cancelled', 'l
 /** How one task run ended. */
 export type TaskResult = (typeof TASK_RESULTS)[number];
 
+/** How an `acquire()` ended (the pool's counters; `agentpool_acquires_total{outcome}`). */
+export const ACQUIRE_RESULTS = ['granted', 'exhausted', 'rejected', 'cancelled'] as const;
+/** How an `acquire()` ended. */
+export type AcquireResult = (typeof ACQUIRE_RESULTS)[number];
+
 /** Everything known about one pool at one instant. */
 export interface PoolMetricsSnapshot {
   pool: string;
@@ -102,6 +107,13 @@ export interface PoolMetricsSnapshot {
   serviceHistogram: HistogramSnapshot;
   /** Requests per minute over the rate window. */
   requestRatePerMin: number;
+  /** Requests (acquire() calls and submitted tasks) since start: a counter, for PromQL `rate()`. */
+  requestsTotal: number;
+  /**
+   * Ended acquire() calls by result since start — read from the pool's own counters by the runtime
+   * (absent from a bare collector, which never sees an acquire).
+   */
+  acquires?: Record<AcquireResult, number>;
   /** Completions per minute over the rate window. */
   completionRatePerMin: number;
   /** Lease completions by outcome since start (a lease released: success; lost with its agent: error). */
@@ -213,6 +225,7 @@ export class PoolMetrics {
   private allocatedRes: ResourceAmounts = { ...ZERO };
   private usedRes: ResourceAmounts = { ...ZERO };
   private intervalRequests = 0;
+  private requestsTotal = 0;
   private intervalCompletions = 0;
   private lastCollect: number | undefined;
 
@@ -267,6 +280,7 @@ export class PoolMetrics {
   recordRequest(now: number, n = 1): void {
     this.requests.add(now, n);
     this.intervalRequests += n;
+    this.requestsTotal += n;
   }
 
   /** A waiter got an agent after waiting `seconds`. */
@@ -341,6 +355,7 @@ export class PoolMetrics {
       waitHistogram: this.waitAll.snapshot(),
       serviceHistogram: this.serviceAll.snapshot(),
       requestRatePerMin: this.requests.perMinute(now),
+      requestsTotal: this.requestsTotal,
       completionRatePerMin: completionRate,
       outcomes: { ...this.outcomes },
       tasks: { ...this.tasks },

@@ -2,13 +2,13 @@
  * Prometheus text exposition (format 0.0.4) of pool snapshots.
  *
  * Labels are `pool` (bounded by configuration; a pool's type is its name, so no second label) and, on
- * `agentpool_tasks_total`, `outcome` (five values): cardinality never grows with traffic (no agent
+ * the `*_total` families that split by result, `outcome` (at most five values): cardinality never grows with traffic (no agent
  * ids, no task names). Histograms are exported with a coarse subset of the
  * collector's bucket bounds (every `bucketStride`-th) — cumulative counts at a bucket bound are exact,
  * so any subset is still a correct Prometheus histogram, just a coarser one.
  */
 import type { HistogramSnapshot } from './histogram.js';
-import { type PoolMetricsSnapshot, TASK_RESULTS } from './pool-metrics.js';
+import { ACQUIRE_RESULTS, type PoolMetricsSnapshot, TASK_RESULTS } from './pool-metrics.js';
 
 /** Options of {@link toPrometheus}. */
 export interface PrometheusOptions {
@@ -48,8 +48,8 @@ interface Family {
   help: string;
   kind: Kind;
   value?: (s: PoolMetricsSnapshot) => number;
-  /** Several series per pool: an extra label (`name="value"`) and its value each. */
-  series?: (s: PoolMetricsSnapshot) => [string, number][];
+  /** Several series per pool: an extra label (its name and value) and the series' value each. */
+  series?: (s: PoolMetricsSnapshot) => (readonly [string, string, number])[];
   histogram?: (s: PoolMetricsSnapshot) => HistogramSnapshot;
 }
 
@@ -58,7 +58,7 @@ const FAMILIES: readonly Family[] = [
     name: 'tasks_total',
     help: 'Task runs by how they ended (succeeded, failed, timed_out, cancelled, lost); leases and submits.',
     kind: 'counter',
-    series: (s) => TASK_RESULTS.map((r) => [`outcome="${r}"`, s.tasks[r]]),
+    series: (s) => TASK_RESULTS.map((r) => ['outcome', r, s.tasks[r]] as const),
   },
   ...(
     [
@@ -132,40 +132,31 @@ const FAMILIES: readonly Family[] = [
     histogram: (s) => s.waitHistogram,
   },
   {
-    name: 'service_seconds',
-    help: 'Time an agent spent on a task.',
+    name: 'lease_seconds',
+    help: 'How long leases were held, grant to release (a lease can run several tasks).',
     kind: 'histogram',
     histogram: (s) => s.serviceHistogram,
   },
   {
-    name: 'requests_per_minute',
-    help: 'Requests per minute over the rate window.',
-    kind: 'gauge',
-    value: (s) => s.requestRatePerMin,
-  },
-  {
-    name: 'completions_per_minute',
-    help: 'Completions per minute over the rate window.',
-    kind: 'gauge',
-    value: (s) => s.completionRatePerMin,
-  },
-  {
-    name: 'tasks_succeeded_total',
-    help: 'Tasks that succeeded.',
+    name: 'requests_total',
+    help: 'Work that arrived: acquire() calls and submitted tasks (rates: PromQL rate()).',
     kind: 'counter',
-    value: (s) => s.outcomes.success,
+    value: (s) => s.requestsTotal,
   },
   {
-    name: 'tasks_failed_total',
-    help: 'Tasks that failed with an error.',
+    name: 'leases_total',
+    help: 'Leases that ended: released by the caller, or lost (agent gone, lease expired).',
     kind: 'counter',
-    value: (s) => s.outcomes.error,
+    series: (s) => [
+      ['outcome', 'released', s.outcomes.success],
+      ['outcome', 'lost', s.outcomes.error + s.outcomes.timeout],
+    ],
   },
   {
-    name: 'tasks_timed_out_total',
-    help: 'Tasks that timed out.',
+    name: 'acquires_total',
+    help: 'acquire() calls that ended: granted, exhausted (ERR_POOL_EXHAUSTED), rejected (resources, a failed or stopping pool), cancelled.',
     kind: 'counter',
-    value: (s) => s.outcomes.timeout,
+    series: (s) => ACQUIRE_RESULTS.map((r) => ['outcome', r, s.acquires?.[r] ?? 0] as const),
   },
   {
     name: 'memory_allocated_bytes',
@@ -186,6 +177,24 @@ const FAMILIES: readonly Family[] = [
     value: (s) => s.allocated.tokens,
   },
   {
+    name: 'memory_used_bytes',
+    help: "Memory the pool's agents use: sampled heap of thread agents, reported usage of leases.",
+    kind: 'gauge',
+    value: (s) => s.used.memoryMb * 1024 * 1024,
+  },
+  {
+    name: 'cpu_used_cores',
+    help: "CPU the pool's agents use (sampled event-loop utilisation of thread agents, reported usage).",
+    kind: 'gauge',
+    value: (s) => s.used.cpuCores,
+  },
+  {
+    name: 'tokens_used',
+    help: "Tokens settled by the pool's live leases.",
+    kind: 'gauge',
+    value: (s) => s.used.tokens,
+  },
+  {
     name: 'memory_efficiency_ratio',
     help: 'Memory used / allocated.',
     kind: 'gauge',
@@ -203,13 +212,79 @@ const FAMILIES: readonly Family[] = [
     kind: 'gauge',
     value: (s) => s.efficiency.tokens,
   },
-  {
-    name: 'throughput_per_agent_per_minute',
-    help: 'Completions per minute per ready agent.',
-    kind: 'gauge',
-    value: (s) => s.throughputPerAgentPerMin,
-  },
 ];
+
+/** One sample of a {@link MetricFamily}: a series name (the family's, or `_bucket` / `_sum` / `_count`), labels, a value. */
+export interface MetricSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** One metric family, ready to render in the text format or to hand to a prom-client registry. */
+export interface MetricFamily {
+  name: string;
+  help: string;
+  type: Kind;
+  samples: MetricSample[];
+}
+
+/**
+ * The metric families of `snapshots` (one per pool), each family once with one series per pool — the
+ * single definition both {@link toPrometheus} and {@link promClientMetrics} render.
+ */
+export function metricFamilies(
+  snapshots: readonly PoolMetricsSnapshot[],
+  options: PrometheusOptions = {},
+): MetricFamily[] {
+  const prefix = options.prefix ?? 'agentpool';
+  const stride = Math.max(1, Math.floor(options.bucketStride ?? 5));
+  const out: MetricFamily[] = [];
+  for (const f of FAMILIES) {
+    const name = `${prefix}_${f.name}`;
+    const samples: MetricSample[] = [];
+    for (const s of snapshots) {
+      // One label: a pool's `type` is its name, so a second label would only repeat it.
+      const pool = s.pool;
+      if (f.value) {
+        samples.push({ name, labels: { pool }, value: f.value(s) });
+        continue;
+      }
+      if (f.series) {
+        for (const [key, label, value] of f.series(s))
+          samples.push({ name, labels: { pool, [key]: label }, value });
+        continue;
+      }
+      const h = f.histogram?.(s);
+      if (!h) continue;
+      let cumulative = 0;
+      for (let i = 0; i < h.bounds.length; i++) {
+        cumulative += h.counts[i] ?? 0;
+        // Always emit the last finite bound so the coarse series still ends where the layout does.
+        if (i % stride === 0 || i === h.bounds.length - 1) {
+          samples.push({
+            name: `${name}_bucket`,
+            labels: { pool, le: formatLe(h.bounds[i] as number) },
+            value: cumulative,
+          });
+        }
+      }
+      samples.push({ name: `${name}_bucket`, labels: { pool, le: '+Inf' }, value: h.count });
+      samples.push({ name: `${name}_sum`, labels: { pool }, value: h.sum });
+      samples.push({ name: `${name}_count`, labels: { pool }, value: h.count });
+    }
+    out.push({ name, help: f.help, type: f.kind, samples });
+  }
+  return out;
+}
+
+/** Render one sample line. */
+function sampleLine(s: MetricSample): string {
+  const labels = Object.entries(s.labels)
+    .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`)
+    .join(',');
+  return `${s.name}{${labels}} ${formatValue(s.value)}`;
+}
 
 /**
  * Render snapshots (one per pool) as Prometheus text. Each metric family appears once, with one
@@ -225,38 +300,85 @@ export function toPrometheus(
   snapshots: readonly PoolMetricsSnapshot[],
   options: PrometheusOptions = {},
 ): string {
-  const prefix = options.prefix ?? 'agentpool';
-  const stride = Math.max(1, Math.floor(options.bucketStride ?? 5));
   const lines: string[] = [];
-  for (const f of FAMILIES) {
-    const name = `${prefix}_${f.name}`;
-    lines.push(`# HELP ${name} ${escapeHelp(f.help)}`);
-    lines.push(`# TYPE ${name} ${f.kind}`);
-    for (const s of snapshots) {
-      // One label: a pool's `type` is its name, so a second label would only repeat it.
-      const labels = `pool="${escapeLabelValue(s.pool)}"`;
-      if (f.value) {
-        lines.push(`${name}{${labels}} ${formatValue(f.value(s))}`);
-        continue;
-      }
-      if (f.series) {
-        for (const [extra, v] of f.series(s)) lines.push(`${name}{${labels},${extra}} ${formatValue(v)}`);
-        continue;
-      }
-      const h = f.histogram?.(s);
-      if (!h) continue;
-      let cumulative = 0;
-      for (let i = 0; i < h.bounds.length; i++) {
-        cumulative += h.counts[i] ?? 0;
-        // Always emit the last finite bound so the coarse series still ends where the layout does.
-        if (i % stride === 0 || i === h.bounds.length - 1) {
-          lines.push(`${name}_bucket{${labels},le="${formatLe(h.bounds[i] as number)}"} ${cumulative}`);
-        }
-      }
-      lines.push(`${name}_bucket{${labels},le="+Inf"} ${h.count}`);
-      lines.push(`${name}_sum{${labels}} ${formatValue(h.sum)}`);
-      lines.push(`${name}_count{${labels}} ${h.count}`);
-    }
+  for (const f of metricFamilies(snapshots, options)) {
+    lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`);
+    lines.push(`# TYPE ${f.name} ${f.type}`);
+    for (const s of f.samples) lines.push(sampleLine(s));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** What {@link promClientMetrics} reads: an `AgentPoolSystem`, or anything with its `metrics()`. */
+export interface MetricsSnapshotSource {
+  metrics(): readonly PoolMetricsSnapshot[];
+}
+
+/**
+ * A metric in the shape prom-client's `Registry.registerMetric()` accepts: a name, a type and an
+ * async `get()` that a registry awaits on every scrape (prom-client's own metrics have the same
+ * contract; nothing here imports prom-client).
+ */
+export interface PromClientMetric {
+  readonly name: string;
+  readonly help: string;
+  readonly type: Kind;
+  /** The metric at scrape time, in prom-client's `MetricObjectWithValues` shape. */
+  get(): Promise<{
+    name: string;
+    help: string;
+    type: Kind;
+    aggregator: 'sum';
+    values: { value: number; labels: Record<string, string>; metricName: string }[];
+  }>;
+  /** Nothing to reset: the values are the pools' own counters. */
+  reset(): void;
+}
+
+/**
+ * The system's metrics as prom-client metrics, so they join an application's registry and are
+ * scraped with the rest (every scrape reads fresh snapshots; one snapshot per scrape serves every
+ * family). Register each:
+ *
+ * @example
+ * ```ts
+ * import { register } from 'prom-client';
+ * import { promClientMetrics } from 'agentpool/metrics';
+ * for (const m of promClientMetrics(system)) register.registerMetric(m as never);
+ * app.get('/metrics', async (_req, res) => res.type(register.contentType).send(await register.metrics()));
+ * ```
+ */
+export function promClientMetrics(
+  source: MetricsSnapshotSource,
+  options: PrometheusOptions = {},
+): PromClientMetric[] {
+  if (typeof source?.metrics !== 'function') {
+    throw new TypeError('promClientMetrics(source): source must have a metrics() method');
+  }
+  // A registry calls get() on every metric in the same tick: compute the families once per scrape.
+  let cached: Promise<Map<string, MetricFamily>> | undefined;
+  const families = (): Promise<Map<string, MetricFamily>> => {
+    cached ??= Promise.resolve().then(() => {
+      const map = new Map(metricFamilies(source.metrics(), options).map((f) => [f.name, f]));
+      queueMicrotask(() => setImmediate(() => (cached = undefined)));
+      return map;
+    });
+    return cached;
+  };
+  return metricFamilies([], options).map((f): PromClientMetric => ({
+    name: f.name,
+    help: f.help,
+    type: f.type,
+    async get() {
+      const fam = (await families()).get(f.name) as MetricFamily;
+      return {
+        name: f.name,
+        help: f.help,
+        type: f.type,
+        aggregator: 'sum',
+        values: fam.samples.map((s) => ({ value: s.value, labels: s.labels, metricName: s.name })),
+      };
+    },
+    reset() {},
+  }));
 }

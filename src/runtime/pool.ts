@@ -474,7 +474,10 @@ export class Pool implements LeaseOwner {
    */
   acquire(req: AcquireRequest): Promise<Lease> {
     this.counters.acquires++;
-    if (!this.accepting) return Promise.reject(shuttingDown(this.type));
+    if (!this.accepting) {
+      this.counters.rejected++;
+      return Promise.reject(shuttingDown(this.type));
+    }
     if (this.failedEmpty) {
       this.counters.rejected++;
       return Promise.reject(this.failure());
@@ -935,7 +938,16 @@ export class Pool implements LeaseOwner {
   /** A metrics snapshot of this pool (see src/metrics/pool-metrics.ts). */
   metricsSnapshot(): PoolMetricsSnapshot {
     this.metrics.setResources(this.allocatedNow(), this.usedNow());
-    return this.observer.snapshot(this.deps.clock.now(), this.agentCounts(), this.waitingNow().count);
+    const snap = this.observer.snapshot(this.deps.clock.now(), this.agentCounts(), this.waitingNow().count);
+    // Acquire results are the pool's counters (their one owner), read here rather than copied.
+    const c = this.counters;
+    snap.acquires = {
+      granted: c.grantedImmediately + c.grantedAfterWait,
+      exhausted: c.exhausted,
+      rejected: c.rejected - c.exhausted,
+      cancelled: c.cancelled,
+    };
+    return snap;
   }
 
   /** What the scaler sees: counts now, utilization averaged since the last observation. */

@@ -461,7 +461,7 @@ export class AgentPoolSystem {
     }, every);
   }
 
-  /** Prometheus text exposition (format 0.0.4) of every pool's metrics; labels: pool, type. */
+  /** Prometheus text exposition (format 0.0.4) of every pool's metrics; labels: `pool` (and `outcome` on split counters). */
   metricsText(): string {
     return toPrometheus(this.metrics());
   }

@@ -129,7 +129,7 @@ describe('toPrometheus', () => {
       expect(helps.has(declared)).toBe(true);
       // `outcome` only on tasks_total: bounded (five values), never per task or agent.
       const keys = Object.keys(s.labels).filter(
-        (k) => k !== 'le' && !(k === 'outcome' && s.name === 'agentpool_tasks_total'),
+        (k) => k !== 'le' && !(k === 'outcome' && /_total$/.test(s.name)),
       );
       expect(keys.sort()).toEqual(['pool']);
       if ('le' in s.labels) expect(s.name.endsWith('_bucket')).toBe(true);
@@ -138,7 +138,8 @@ describe('toPrometheus', () => {
     const busy = samples.find((s) => s.name === 'agentpool_agents_busy' && s.labels.pool === 'code');
     expect(busy?.value).toBe(2);
     expect(types.get('agentpool_wait_seconds')).toBe('histogram');
-    expect(types.get('agentpool_tasks_succeeded_total')).toBe('counter');
+    expect(types.get('agentpool_tasks_total')).toBe('counter');
+    expect(types.has('agentpool_requests_per_minute')).toBe(false);
   });
 
   it('histogram buckets are cumulative, end at +Inf = count, and count values ≤ le', () => {

@@ -30,6 +30,7 @@ import { InlineHost } from '../hosts/inline-host.js';
 import { ThreadHost } from '../hosts/thread-host.js';
 import { type Clock, sleep, type TimerHandle } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
+import type { AgentVariant } from './config.js';
 
 /**
  * Coarse availability an agent reports to its pool. `overdue`: a task was aborted and has not let go
@@ -48,6 +49,8 @@ export interface AgentSpec {
   agent: URL | string | AgentDefinition;
   tools: readonly string[];
   memoryMb?: number;
+  /** The kind of agent it is in its pool (see `PoolOptions.variants`); the pool reads it to place work. */
+  variant?: AgentVariant;
   maxFailures: number;
   timings: AgentTimings;
   clock: Clock;
@@ -109,6 +112,8 @@ export class AgentHandle {
   private readonly newHost: () => Host;
   /** Availability as last reported by the actor. */
   availability: AgentAvailability = 'unavailable';
+  /** Its variant in the pool (undefined: the pool's only kind of agent). */
+  readonly variant: AgentVariant | undefined;
   /** Leases currently held on this agent (managed by the pool). */
   leases = 0;
   /** The worker's last self-measurement (thread agents): heap MB in use, event-loop busy share. */
@@ -130,6 +135,7 @@ export class AgentHandle {
 
   constructor(private readonly spec: AgentSpec) {
     this.id = spec.agentId;
+    this.variant = spec.variant;
     this.pool = spec.pool;
     const listener: HostListener = {
       onExit: (err) => {

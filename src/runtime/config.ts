@@ -84,7 +84,13 @@ export interface PoolConfig {
   /** Default graceful stop deadline of an agent on scale-down. @default 30_000 */
   scaleDownGraceMs: number;
   maxFailures: number;
+  /** The base capacity of the pool's agents (a variant's capacity starts from it). */
   capacity: AgentCapacity;
+  /**
+   * The kinds of agent the pool spawns, at least one: without `variants` in the options, one variant
+   * named `'default'` with the pool's `capacity`.
+   */
+  variants: readonly AgentVariant[];
   timings: AgentTimings;
   /** Validated autoscaling config, or undefined when off. */
   autoscale: ScalingConfig | undefined;
@@ -96,6 +102,24 @@ export interface PoolConfig {
   dispatch: DispatchMode;
   /** Start an agent for a waiter when none is free (see {@link PoolOptions.growOnDemand}). */
   growOnDemand: boolean;
+}
+
+/** One kind of agent in a pool (validated; see {@link PoolOptions.variants}). */
+export interface AgentVariant {
+  /** The variant's name (its key under `variants`). */
+  name: string;
+  /** Relative share of the pool's agents (> 0). */
+  share: number;
+  /** The pool's `capacity` with the variant's overrides. */
+  capacity: AgentCapacity;
+}
+
+/** A variant as the user writes it (see {@link PoolOptions.variants}). */
+export interface AgentVariantOptions {
+  /** Relative share of the pool's agents, e.g. 1 and 3 for a 25 % / 75 % split. @default 1 */
+  share?: number;
+  /** Overrides of the pool's `capacity` for agents of this variant (memory, tools, weight, specializations…). */
+  capacity?: Partial<AgentCapacity>;
 }
 
 /** Placement modes of `submit()` tasks (see {@link PoolOptions.dispatch}). */
@@ -140,6 +164,17 @@ export interface PoolOptions {
   /** Consecutive failures that evict an agent. @default 3 */
   maxFailures?: number;
   capacity?: Partial<AgentCapacity>;
+  /**
+   * Agents of one pool that differ: each variant overrides the pool's `capacity` (memory, CPU, tools,
+   * `weight`, `specializations`…) and has a `share` of the agents. A new agent gets the variant furthest
+   * below its share, unless a waiting request fits only some variants — then one of those (the agent is
+   * spawned for the work that waits). A request is served by an agent whose variant fits it; balancing
+   * strategies see each agent's own weight, specializations and capacity. Without variants every agent
+   * has the pool's capacity (finding a free agent is O(1); with variants, O(free agents)).
+   * @default undefined (one kind of agent)
+   * @example { fast: { share: 1, capacity: { weight: 3, specializations: ['frontend'] } }, std: { share: 3 } }
+   */
+  variants?: Record<string, AgentVariantOptions>;
   timings?: Partial<AgentTimings>;
   /**
    * Autoscale the pool from its metrics (Little's law, utilization and wait thresholds, stabilisation,
@@ -351,6 +386,7 @@ const POOL_KEYS = new Set([
   'scaleDownGraceMs',
   'maxFailures',
   'capacity',
+  'variants',
   'timings',
   'autoscale',
   'balancing',
@@ -426,8 +462,7 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
   const down = num('config', `${path}.scaleDownThreshold`, o.scaleDownThreshold, 0.3, { min: 0, max: 1 });
   if (up <= down)
     invalid('config', `${path}.scaleUpThreshold`, up, `a number > scaleDownThreshold (${down})`);
-  const cap = record('config', `${path}.capacity`, o.capacity ?? {});
-  knownKeys('config', `${path}.capacity`, cap, CAPACITY_KEYS);
+  const capacity = parseCapacity(`${path}.capacity`, o.capacity, DEFAULT_CAPACITY);
   const t = record('config', `${path}.timings`, o.timings ?? {});
   knownKeys('config', `${path}.timings`, t, new Set(Object.keys(DEFAULT_TIMINGS)));
   const timings = { ...DEFAULT_TIMINGS };
@@ -492,23 +527,8 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     }),
     scaleDownGraceMs,
     maxFailures: num('config', `${path}.maxFailures`, o.maxFailures, 3, { min: 1, integer: true }),
-    capacity: {
-      memoryMb: num('config', `${path}.capacity.memoryMb`, cap.memoryMb, 1024, { gt: 0 }),
-      cpuCores: num('config', `${path}.capacity.cpuCores`, cap.cpuCores, 1, { gt: 0 }),
-      tokens: num('config', `${path}.capacity.tokens`, cap.tokens, 50_000, { min: 0 }),
-      diskMb: num('config', `${path}.capacity.diskMb`, cap.diskMb, 500, { min: 0 }),
-      networkMbps: num('config', `${path}.capacity.networkMbps`, cap.networkMbps, 100, { min: 0 }),
-      tools: strings('config', `${path}.capacity.tools`, cap.tools, []),
-      securityLevel: str(
-        'config',
-        `${path}.capacity.securityLevel`,
-        cap.securityLevel,
-        'medium',
-        SECURITY_LEVELS,
-      ),
-      specializations: strings('config', `${path}.capacity.specializations`, cap.specializations, []),
-      weight: num('config', `${path}.capacity.weight`, cap.weight, 1, { gt: 0 }),
-    },
+    capacity,
+    variants: parseVariants(`${path}.variants`, o.variants, capacity),
     timings,
     autoscale,
     balancing:
@@ -519,6 +539,62 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     dispatch: str('config', `${path}.dispatch`, o.dispatch, 'central' as DispatchMode, DISPATCH_MODES),
     growOnDemand: bool('config', `${path}.growOnDemand`, o.growOnDemand, autoscale === undefined),
   };
+}
+
+/** An agent's capacity when the pool gives none (the seed's `AgentRequirements` defaults). */
+const DEFAULT_CAPACITY: AgentCapacity = {
+  memoryMb: 1024,
+  cpuCores: 1,
+  tokens: 50_000,
+  diskMb: 500,
+  networkMbps: 100,
+  tools: [],
+  securityLevel: 'medium',
+  specializations: [],
+  weight: 1,
+};
+
+/** Validate a capacity object at `path`; missing keys come from `base`. */
+function parseCapacity(path: string, raw: unknown, base: AgentCapacity): AgentCapacity {
+  const cap = record('config', path, raw ?? {});
+  knownKeys('config', path, cap, CAPACITY_KEYS);
+  return {
+    memoryMb: num('config', `${path}.memoryMb`, cap.memoryMb, base.memoryMb, { gt: 0 }),
+    cpuCores: num('config', `${path}.cpuCores`, cap.cpuCores, base.cpuCores, { gt: 0 }),
+    tokens: num('config', `${path}.tokens`, cap.tokens, base.tokens, { min: 0 }),
+    diskMb: num('config', `${path}.diskMb`, cap.diskMb, base.diskMb, { min: 0 }),
+    networkMbps: num('config', `${path}.networkMbps`, cap.networkMbps, base.networkMbps, { min: 0 }),
+    tools: strings('config', `${path}.tools`, cap.tools, base.tools),
+    securityLevel: str(
+      'config',
+      `${path}.securityLevel`,
+      cap.securityLevel,
+      base.securityLevel,
+      SECURITY_LEVELS,
+    ),
+    specializations: strings('config', `${path}.specializations`, cap.specializations, base.specializations),
+    weight: num('config', `${path}.weight`, cap.weight, base.weight, { gt: 0 }),
+  };
+}
+
+const VARIANT_KEYS = new Set(['share', 'capacity']);
+
+/** Validate `variants` (a record of name → options); none = one `'default'` variant with the pool's capacity. */
+function parseVariants(path: string, raw: unknown, capacity: AgentCapacity): AgentVariant[] {
+  if (raw === undefined) return [{ name: 'default', share: 1, capacity }];
+  const rec = record('config', path, raw);
+  const names = Object.keys(rec);
+  if (names.length === 0) invalid('config', path, raw, 'at least one variant (or no `variants` at all)');
+  return names.map((name) => {
+    const p = `${path}.${name}`;
+    const v = record('config', p, rec[name]);
+    knownKeys('config', p, v, VARIANT_KEYS);
+    return {
+      name,
+      share: num('config', `${p}.share`, v.share, 1, { gt: 0 }),
+      capacity: parseCapacity(`${p}.capacity`, v.capacity, capacity),
+    };
+  });
 }
 
 /** Validated system configuration. */

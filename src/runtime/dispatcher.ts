@@ -33,7 +33,7 @@ import { PRIORITIES, type Priority, TaskQueue } from '../structures/task-queue.j
 import { type Clock, MAX_DURATION_MS, type TimerHandle } from '../core/clock.js';
 import type { ResourceName } from './config.js';
 import type { AcquireRequest, Pool } from './pool.js';
-import { amountsOf, neverFits, parseRequirements, type Requirements } from './requirements.js';
+import { amountsOf, neverFits, parseRequirements, poolOffers, type Requirements } from './requirements.js';
 import { Backlog } from './backlog.js';
 import { type StealStats, StealingQueues } from './stealing-dispatch.js';
 
@@ -276,7 +276,7 @@ export class Dispatcher {
     const never = neverFits(requirements, pool.config, this.limits);
     if (never) throw never;
     const caps = strings('argument', 'submit.capabilities', o.capabilities, []);
-    const offered = new Set([...pool.config.capacity.tools, ...pool.config.capacity.specializations]);
+    const offered = poolOffers(pool.config);
     const missing = caps.filter((c) => !offered.has(c));
     if (missing.length > 0)
       throw new InvalidArgumentError(

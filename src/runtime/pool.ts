@@ -3,9 +3,10 @@
  * slot, the FIFO of waiting acquisitions (each an acquisition actor), and the pool actor that owns
  * sizing decisions.
  *
- * Finding an agent is O(1): every agent of a pool is alike (one capacity profile per pool), so whether
- * a request fits is decided once per acquire against the pool's profile, and any agent in the `free`
- * index will do. `free` is an insertion-ordered Set: the agent idle longest is handed out first.
+ * Finding an agent is O(1) when every agent of a pool is alike (no `variants`): whether a request fits
+ * is decided once per acquire against the pool's profile, and any agent in the `free` index will do.
+ * `free` is an insertion-ordered Set: the agent idle longest is handed out first. With variants, only
+ * free agents of a variant that fits are candidates (O(free agents)).
  *
  * Why this file is still large (issue 10 item 4, partly done): the free index, the waiters, the leases
  * and the retiring set change together in one step (a grant takes a free slot, a concurrency key, a
@@ -36,13 +37,13 @@ import {
 } from '../policies/balancing/index.js';
 import { createRng, type Rng } from '../core/random.js';
 import type { Clock } from '../core/clock.js';
-import type { PoolConfig, ResourceName } from './config.js';
+import type { AgentVariant, PoolConfig, ResourceName } from './config.js';
 import type { KeyGate, ResourceGate } from './gates.js';
 import { type Granted, LeaseAllocations, type ResizeResult } from './lease-allocations.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import type { Logger } from '../core/logger.js';
 import type { Requirements } from './requirements.js';
-import { amountsOf, neverFits } from './requirements.js';
+import { amountsOf, misfit, neverFits } from './requirements.js';
 import type { SystemEvent, SystemEvents } from './events.js';
 import { PoolObserver, type Waiting } from './pool-observer.js';
 import type { WaitStats } from './wait-stats.js';
@@ -150,6 +151,8 @@ export interface PoolStatus {
   waiting: number;
   /** Agents by machine state. */
   agents: Record<string, number>;
+  /** Live agents per variant, retiring ones excluded (only for a pool with `variants`). */
+  variants?: Record<string, number>;
   counters: PoolCounters;
   acquireWaitMs: { p50: number; p99: number; count: number };
   history: ScaleRecord[];
@@ -248,15 +251,18 @@ export class Pool implements LeaseOwner {
     this.type = config.type;
     this.observer = new PoolObserver(config.type, deps.clock.now());
     this.strategy = config.balancing ? createStrategy(config.balancing) : undefined;
-    // What one agent offers (every agent of a pool is alike): the strategies' `capacityTotal`.
-    const c = config.capacity;
-    this.capacityTotal = {
-      memoryMb: c.memoryMb,
-      cpuCores: c.cpuCores,
-      tokens: c.tokens,
-      diskMb: c.diskMb,
-      networkMbps: c.networkMbps,
-    };
+    // What one agent of each variant offers: the strategies' `capacityTotal`.
+    for (const v of config.variants) {
+      const c = v.capacity;
+      this.capacityTotals.set(v, {
+        memoryMb: c.memoryMb,
+        cpuCores: c.cpuCores,
+        tokens: c.tokens,
+        diskMb: c.diskMb,
+        networkMbps: c.networkMbps,
+      });
+    }
+    this.variantCount = new Map(config.variants.map((v) => [v, 0]));
     this.rng = createRng([...config.type].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 7));
     this.actor = actor;
     // The pool machine's own events (scale decided / applied) go to the system's event API.
@@ -296,7 +302,10 @@ export class Pool implements LeaseOwner {
   private scalingUp: { target: number; starts: Promise<boolean>[] } | undefined;
   /** Balancing among free agents (pool option `balancing`), seeded per pool so runs are reproducible. */
   private readonly strategy: BalancingStrategy | undefined;
-  private readonly capacityTotal: Readonly<Record<string, number>>;
+  /** Per variant: what one of its agents offers (the strategies' `capacityTotal`). */
+  private readonly capacityTotals = new Map<AgentVariant, Readonly<Record<string, number>>>();
+  /** Live agents per variant, retiring ones excluded (which variant the next spawn gets). */
+  private readonly variantCount: Map<AgentVariant, number>;
   private readonly rng: Rng;
 
   /**
@@ -459,6 +468,7 @@ export class Pool implements LeaseOwner {
     if (this.retiring.has(agent) || !this.agents.has(agent.id)) return;
     this.retiring.add(agent);
     this.free.delete(agent);
+    this.countVariant(agent, -1);
     this.actor.send({ type: 'AGENT_RETIRED' });
   }
 
@@ -496,7 +506,9 @@ export class Pool implements LeaseOwner {
       this.free.size > 0 &&
       this.deps.keys.allows(req.concurrencyKey, req.concurrencyLimit)
     ) {
-      const agent = this.takeFree(req)!;
+      // Undefined only with variants, when no free agent is of a kind that fits: wait for one.
+      const agent = this.takeFree(req);
+      if (!agent) return this.wait(req, now);
       const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
       if (r.ok) {
         this.counters.grantedImmediately++;
@@ -516,7 +528,8 @@ export class Pool implements LeaseOwner {
   tryLease(req: AcquireRequest, queuedAt?: number): Lease | undefined {
     if (!this.accepting || this.waiters.size > 0 || this.free.size === 0) return undefined;
     if (!this.deps.keys.allows(req.concurrencyKey, req.concurrencyLimit)) return undefined;
-    const agent = this.takeFree(req)!;
+    const agent = this.takeFree(req);
+    if (!agent) return undefined;
     const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
     if (!r.ok) {
       agent.leases--;
@@ -598,6 +611,7 @@ export class Pool implements LeaseOwner {
     const agent = this.agents.get(agentId);
     if (!agent || !this.accepting || this.waiters.size > 0 || !this.free.has(agent)) return undefined;
     if (!this.deps.keys.allows(req.concurrencyKey, req.concurrencyLimit)) return undefined;
+    if (agent.variant && misfit(req.requirements, agent.variant.capacity, this.config)) return undefined;
     const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
     if (!r.ok) return undefined;
     agent.leases++;
@@ -855,18 +869,19 @@ export class Pool implements LeaseOwner {
 
   private view(a: AgentHandle): AgentView {
     const cap = this.config.concurrency;
-    const total = this.capacityTotal;
+    const variant = this.variantOf(a);
+    const total = this.capacityTotals.get(variant) as Readonly<Record<string, number>>;
     const free: Record<string, number> = {};
     for (const k in total) free[k] = Math.max(0, (total[k] ?? 0) - (a.held[k] ?? 0));
     return {
       id: a.id,
-      weight: this.config.capacity.weight,
+      weight: variant.capacity.weight,
       active: a.leases,
       capacity: cap,
       utilization: a.leases / cap,
       free,
       capacityTotal: total,
-      specializations: this.config.capacity.specializations,
+      specializations: variant.capacity.specializations,
     };
   }
 
@@ -972,16 +987,80 @@ export class Pool implements LeaseOwner {
   private takeFree(req: AcquireRequest): AgentHandle | undefined {
     const it = this.free.values().next();
     if (it.done) return undefined;
-    let agent = it.value;
+    let agent: AgentHandle | undefined = it.value;
+    // One kind of agent: any free one fits (checked once per acquire by neverFits). Variants: only
+    // agents whose variant fits the request are candidates.
+    const fits = this.config.variants.length > 1 ? this.fittingVariants(req) : undefined;
+    if (fits) {
+      agent = undefined;
+      for (const a of this.free) {
+        if (fits.has(this.variantOf(a))) {
+          agent = a;
+          break;
+        }
+      }
+      if (!agent) return undefined;
+    }
     if (this.strategy && this.free.size > 1) {
       const views: AgentView[] = [];
-      for (const a of this.free) views.push(this.view(a));
-      const picked = this.strategy.pick(views, taskViewOf(req), this.rng);
-      agent = (picked && this.agents.get(picked.id)) || agent;
+      for (const a of this.free) if (!fits || fits.has(this.variantOf(a))) views.push(this.view(a));
+      if (views.length > 1) {
+        const picked = this.strategy.pick(views, taskViewOf(req), this.rng);
+        agent = (picked && this.agents.get(picked.id)) || agent;
+      }
     }
     agent.leases++;
     if (agent.leases >= this.config.concurrency) this.free.delete(agent);
     return agent;
+  }
+
+  private countVariant(a: AgentHandle, delta: 1 | -1): void {
+    const v = this.variantOf(a);
+    this.variantCount.set(v, Math.max(0, (this.variantCount.get(v) ?? 0) + delta));
+  }
+
+  /** An agent's variant (the pool's only one when it has no `variants`). */
+  private variantOf(a: AgentHandle): AgentVariant {
+    return a.variant ?? (this.config.variants[0] as AgentVariant);
+  }
+
+  /** The variants whose agents can serve `req`. O(variants × resources). */
+  private fittingVariants(req: AcquireRequest): Set<AgentVariant> {
+    const out = new Set<AgentVariant>();
+    for (const v of this.config.variants) if (!misfit(req.requirements, v.capacity, this.config)) out.add(v);
+    return out;
+  }
+
+  /**
+   * The variant of the next agent: among the variants that fit the oldest waiting request (the agent
+   * is spawned for the work that waits — the seed's agents tailored to requirements), the one furthest
+   * below its share; with nobody waiting, among all. O(variants × resources).
+   */
+  private nextVariant(): AgentVariant {
+    const all = this.config.variants;
+    if (all.length === 1) return all[0] as AgentVariant;
+    let candidates: readonly AgentVariant[] = all;
+    const oldest = this.oldestUnoffered();
+    if (oldest) {
+      const fits = this.fittingVariants(oldest.req);
+      if (fits.size > 0) candidates = [...fits];
+    }
+    let best = candidates[0] as AgentVariant;
+    let bestRatio = Number.POSITIVE_INFINITY;
+    for (const v of candidates) {
+      const ratio = ((this.variantCount.get(v) ?? 0) + 1) / v.share;
+      if (ratio < bestRatio) {
+        best = v;
+        bestRatio = ratio;
+      }
+    }
+    return best;
+  }
+
+  /** The oldest waiter not yet offered an agent. */
+  private oldestUnoffered(): Waiter | undefined {
+    for (const w of this.waiters) if (w.agent === undefined) return w;
+    return undefined;
   }
 
   /** Undo takeFree for an offer that was not used. */
@@ -1004,18 +1083,23 @@ export class Pool implements LeaseOwner {
     const drf = this.config.admission === 'drf';
     while (this.free.size > 0 && this.waiters.size > 0) {
       let next: Waiter | undefined;
+      let agent: AgentHandle | undefined;
       if (drf) {
         next = this.drf.next(this.waiters);
+        agent = next && this.takeFree(next.req);
       } else {
+        // With variants a waiter whose kind of agent is not free does not block the rest either.
         for (const w of this.waiters) {
           if (w.agent === undefined && this.deps.keys.allows(w.req.concurrencyKey, w.req.concurrencyLimit)) {
-            next = w;
-            break;
+            agent = this.takeFree(w.req);
+            if (agent) {
+              next = w;
+              break;
+            }
           }
         }
       }
-      if (!next) return;
-      const agent = this.takeFree(next.req)!;
+      if (!next || !agent) return;
       this.waiters.delete(next);
       next.agent = agent;
       // The key is held from the offer on (not from the grant), so a second free agent in the same
@@ -1039,7 +1123,8 @@ export class Pool implements LeaseOwner {
     }
     // At max, or with free agents to cover the demand, there is nothing to start: skip the O(agents) walk.
     const demandNow = this.waiters.size + extraDemand;
-    if (this.size >= this.config.max || demandNow <= this.free.size) return;
+    if (this.size >= this.config.max) return;
+    if (demandNow <= this.free.size && (this.config.variants.length === 1 || this.waiters.size === 0)) return;
     // Starts keep failing: waiting work was failed; do not spawn agents that cannot start.
     if (this.actor.getSnapshot().matches({ active: 'failed' })) return;
     // Agents about to serve: still starting, or ready but not yet in the free set (the agent reports
@@ -1056,7 +1141,20 @@ export class Pool implements LeaseOwner {
       if (comingUp) starting++;
     }
     const demand = demandNow;
-    const want = Math.min(this.config.max, this.size + Math.max(0, demand - this.free.size - starting));
+    let want = Math.min(this.config.max, this.size + Math.max(0, demand - this.free.size - starting));
+    // Variants: free agents of another kind cover nothing for the oldest waiter — start one of its kind
+    // when none is free or coming up.
+    if (want <= this.size && this.config.variants.length > 1 && this.size < this.config.max) {
+      const oldest = this.oldestUnoffered();
+      const fits = oldest && this.fittingVariants(oldest.req);
+      let covered = !fits;
+      for (const a of this.agents.values()) {
+        if (covered) break;
+        if (this.retiring.has(a) || !fits?.has(this.variantOf(a))) continue;
+        covered = this.free.has(a) || a.availability === 'unavailable';
+      }
+      if (!covered) want = this.size + 1;
+    }
     if (want > this.size) void this.scaleTo(want, 'acquire demand');
   }
 
@@ -1178,13 +1276,15 @@ export class Pool implements LeaseOwner {
   private spawnAgent(): Promise<boolean> {
     const id = `${this.type}-${nanoid(8)}`;
     const c = this.config;
+    const variant = this.nextVariant();
     const handle = new AgentHandle({
       agentId: id,
       pool: this.type,
       host: c.host,
       agent: c.agent,
-      tools: c.capacity.tools,
-      ...(c.host === 'thread' ? { memoryMb: c.capacity.memoryMb } : {}),
+      tools: variant.capacity.tools,
+      ...(c.variants.length > 1 ? { variant } : {}),
+      ...(c.host === 'thread' ? { memoryMb: variant.capacity.memoryMb } : {}),
       maxFailures: c.maxFailures,
       timings: c.timings,
       clock: this.deps.clock,
@@ -1223,6 +1323,7 @@ export class Pool implements LeaseOwner {
       },
     });
     this.agents.set(id, handle);
+    this.countVariant(handle, 1);
     this.deps.agents.set(id, handle);
     this.counters.agentsPeak = Math.max(this.counters.agentsPeak, this.agents.size);
     const ready = new Promise<boolean>((resolve) => this.startWaiters.set(handle, resolve));
@@ -1263,6 +1364,7 @@ export class Pool implements LeaseOwner {
         this.free.delete(agent);
         this.dropLeases(agent, 'agent gone');
         const retired = this.retiring.delete(agent);
+        if (!retired && this.agents.has(agent.id)) this.countVariant(agent, -1);
         this.deps.agents.delete(agent.id);
         this.strategy?.onAgentRemoved?.(agent.id);
         if (this.agents.delete(agent.id) && this.actor.getSnapshot().status === 'active')
@@ -1373,6 +1475,9 @@ export class Pool implements LeaseOwner {
       leased: this.leases.size,
       waiting: this.waiters.size,
       agents: states,
+      ...(this.config.variants.length > 1
+        ? { variants: Object.fromEntries([...this.variantCount].map(([v, n]) => [v.name, n])) }
+        : {}),
       counters: { ...this.counters },
       acquireWaitMs: this.observer.waits.summary(),
       history: snap.context.history,

@@ -5,6 +5,7 @@
 import { AgentPoolError, ResourceExhaustedError } from '../core/errors.js';
 import { duration, knownKeys, num, record, str, strings } from '../core/validate.js';
 import {
+  type AgentCapacity,
   ISOLATION_LEVELS,
   type IsolationLevel,
   type PoolConfig,
@@ -69,23 +70,14 @@ export function amountsOf(r: Requirements): Partial<Record<ResourceName, number>
 }
 
 /**
- * Why `pool` can never serve `r` (every agent of a pool is alike, so this is one O(resources) check,
- * not a scan over agents), or undefined if it can.
+ * Why an agent of capacity `cap` in `pool` cannot serve `r` (resources, tools, clearance), or undefined
+ * if it can. O(resources + tools).
  */
-export function neverFits(
-  r: Requirements,
-  pool: PoolConfig,
-  limits: Partial<Record<ResourceName, number>>,
-): AgentPoolError | undefined {
-  const cap = pool.capacity;
+export function misfit(r: Requirements, cap: AgentCapacity, pool: PoolConfig): AgentPoolError | undefined {
   for (const k of RESOURCE_NAMES) {
     const want = r[k];
-    if (want === undefined) continue;
-    if (want > cap[k])
+    if (want !== undefined && want > cap[k])
       return new ResourceExhaustedError(k, want, cap[k], `per-agent capacity of pool ${pool.type}`);
-    const limit = limits[k];
-    if (limit !== undefined && want > limit)
-      return new ResourceExhaustedError(k, want, limit, 'global limit');
   }
   if (r.tools) {
     const missing = r.tools.filter((t) => !cap.tools.includes(t));
@@ -109,6 +101,35 @@ export function neverFits(
       `clearance of pool ${pool.type}`,
     );
   }
+  return undefined;
+}
+
+/**
+ * Why `pool` can never serve `r` — no variant of its agents fits, a global limit is smaller than the
+ * request, or the isolation asked for is not what its host gives — or undefined if it can. One check per
+ * variant (a pool has a handful), not a scan over agents.
+ */
+export function neverFits(
+  r: Requirements,
+  pool: PoolConfig,
+  limits: Partial<Record<ResourceName, number>>,
+): AgentPoolError | undefined {
+  for (const k of RESOURCE_NAMES) {
+    const want = r[k];
+    const limit = limits[k];
+    if (want !== undefined && limit !== undefined && want > limit)
+      return new ResourceExhaustedError(k, want, limit, 'global limit');
+  }
+  let first: AgentPoolError | undefined;
+  for (const v of pool.variants) {
+    const e = misfit(r, v.capacity, pool);
+    if (!e) {
+      first = undefined;
+      break;
+    }
+    first ??= e;
+  }
+  if (first) return first;
   if (r.isolation) {
     const offered: IsolationLevel = pool.host === 'thread' ? 'thread' : 'none';
     if (ISOLATION_LEVELS.indexOf(r.isolation) > ISOLATION_LEVELS.indexOf(offered)) {
@@ -120,6 +141,14 @@ export function neverFits(
     }
   }
   return undefined;
+}
+
+/** Every tool and specialization some agent of `pool` has (what a submit's `capabilities` may name). */
+export function poolOffers(pool: PoolConfig): Set<string> {
+  const out = new Set<string>();
+  for (const v of pool.variants)
+    for (const x of [...v.capacity.tools, ...v.capacity.specializations]) out.add(x);
+  return out;
 }
 
 /**

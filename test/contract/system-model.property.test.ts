@@ -502,7 +502,14 @@ async function setup(cfg: RunConfig): Promise<Real> {
     limits: { memoryMb: LIMIT_MB },
     pools: {
       a: { ...common, min: cfg.min.a, concurrency: CONCURRENCY.a },
-      b: { ...common, min: cfg.min.b, concurrency: CONCURRENCY.b },
+      // Pool b's agents differ (variants): requests over 1,024 MB fit only its big agents, so waits,
+      // offers and scale-ups must pick the right kind and still settle every acquire.
+      b: {
+        ...common,
+        min: cfg.min.b,
+        concurrency: CONCURRENCY.b,
+        variants: { std: { share: 2 }, big: { capacity: { memoryMb: 2_048 } } },
+      },
     },
   });
   const started = sys.start();

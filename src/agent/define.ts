@@ -27,6 +27,12 @@ export interface AgentContext {
   readonly taskId: string;
   /** The task (handler) name. */
   readonly task: string;
+  /**
+   * W3C `traceparent` of this run's `invoke_agent` span, when the system traces (OpenTelemetry
+   * installed and not disabled). Spans the handler makes with `@opentelemetry/api` already have the run as
+   * their parent; forward this header on an outgoing model or tool call to continue the trace there.
+   */
+  readonly traceparent?: string;
   /** Aborted when the caller cancels, the task times out, or the agent is stopping. Honour it. */
   readonly signal: AbortSignal;
   /** Tools this agent's security profile grants. */

@@ -3,6 +3,7 @@
  * and errors turned into plain data. Shared by the inline host (same thread) and the worker entry
  * (inside a thread), so both behave the same.
  */
+import { loadOtelApi, parseTraceparent } from '../core/otel.js';
 import { type SerializedError, serializeError } from '../core/errors.js';
 import type { AgentContext, AgentDefinition, TokenReservation, Usage } from './define.js';
 
@@ -45,6 +46,17 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   );
 }
 
+/**
+ * Call `fn` with the run's span (from its `traceparent`) as the active OTel parent, so spans the
+ * handler makes — a model call, a tool — join the caller's trace. Without the API: just `fn()`.
+ */
+function withRemoteParent<T>(traceparent: string, fn: () => T): T {
+  const api = loadOtelApi();
+  const sc = api && parseTraceparent(traceparent);
+  if (!api || !sc) return fn();
+  return api.context.with(api.trace.setSpanContext(api.context.active(), { ...sc, isRemote: true }), fn);
+}
+
 /** Executes tasks of one agent definition. */
 export class AgentRunner {
   private readonly running = new Map<string, Running>();
@@ -72,8 +84,8 @@ export class AgentRunner {
   }
 
   /** Run one task to an outcome. Never throws, never rejects. */
-  run(taskId: string, task: string, input: unknown): Promise<TaskOutcome> {
-    const o = this.start(taskId, task, input);
+  run(taskId: string, task: string, input: unknown, traceparent?: string): Promise<TaskOutcome> {
+    const o = this.start(taskId, task, input, traceparent);
     return o instanceof Promise ? o : Promise.resolve(o);
   }
 
@@ -82,7 +94,12 @@ export class AgentRunner {
    * synchronously, so a worker can answer a whole batch of such tasks in one message without waiting
    * for the microtask queue; an async handler gives a promise of the outcome. Never throws, never rejects.
    */
-  start(taskId: string, task: string, input: unknown): TaskOutcome | Promise<TaskOutcome> {
+  start(
+    taskId: string,
+    task: string,
+    input: unknown,
+    traceparent?: string,
+  ): TaskOutcome | Promise<TaskOutcome> {
     const handler = this.def.handlers[task];
     const usage: Usage = {};
     if (typeof handler !== 'function') {
@@ -100,7 +117,9 @@ export class AgentRunner {
     this.running.set(taskId, r);
     let result: unknown;
     try {
-      result = (handler as (i: unknown, c: AgentContext) => unknown)(input, this.context(taskId, task, r));
+      const ctx = this.context(taskId, task, r, traceparent);
+      const call = () => (handler as (i: unknown, c: AgentContext) => unknown)(input, ctx);
+      result = traceparent === undefined ? call() : withRemoteParent(traceparent, call);
     } catch (err) {
       this.running.delete(taskId);
       return { ok: false, error: r.budgetError ?? serializeError(err), usage };
@@ -137,13 +156,14 @@ export class AgentRunner {
     for (const r of this.running.values()) controllerOf(r).abort(new Error(reason));
   }
 
-  private context(taskId: string, task: string, r: Running): AgentContext {
+  private context(taskId: string, task: string, r: Running, traceparent: string | undefined): AgentContext {
     const bridge = this.bridge;
     const tools = this.tools;
     return {
       agentId: this.agentId,
       taskId,
       task,
+      ...(traceparent !== undefined ? { traceparent } : {}),
       // A getter, so destructuring `{ signal }` still works but tasks that never look pay nothing.
       get signal() {
         return controllerOf(r).signal;

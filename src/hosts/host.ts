@@ -55,6 +55,8 @@ export interface HostOptions {
 export interface TaskLimits {
   /** The task's memory allocation in MB. */
   memoryMb?: number;
+  /** W3C `traceparent` of the run's span (tracing on): the agent's `ctx.traceparent`, its OTel parent. */
+  traceparent?: string;
 }
 
 /** A running (or stopped) agent host. */

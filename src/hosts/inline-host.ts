@@ -44,15 +44,15 @@ export class InlineHost implements Host {
     return this.runner.handlerNames();
   }
 
-  // Limits are ignored: one task's memory cannot be told apart in a shared heap (see Host.run).
-  run(taskId: string, task: string, input: unknown, _limits?: TaskLimits): Promise<TaskOutcome> {
+  // Memory limits are ignored: one task's memory cannot be told apart in a shared heap (see Host.run).
+  run(taskId: string, task: string, input: unknown, limits?: TaskLimits): Promise<TaskOutcome> {
     if (this.dead) return Promise.reject(this.dead);
     const runner = this.runner;
     if (!runner)
       return Promise.reject(new AgentCrashedError(this.opts.agentId, 'not started', 'ERR_AGENT_STOPPED'));
     return new Promise<TaskOutcome>((resolve, reject) => {
       this.pending.set(taskId, reject);
-      runner.run(taskId, task, input).then((o) => {
+      runner.run(taskId, task, input, limits?.traceparent).then((o) => {
         if (this.pending.delete(taskId)) resolve(o);
         if (this.pending.size === 0) this.wakeIdle();
       });

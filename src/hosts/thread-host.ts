@@ -219,6 +219,13 @@ export class ThreadHost implements Host {
     // Sent at once, so it reaches the worker before the batched run it belongs to (same port, in order).
     if (limits?.memoryMb !== undefined)
       this.port!.postMessage({ type: 'ap:mem', taskId, mb: limits.memoryMb } satisfies SideMessage);
+    // Only when tracing is on: the batched run format stays four slots per task.
+    if (limits?.traceparent !== undefined)
+      this.port!.postMessage({
+        type: 'ap:trace',
+        taskId,
+        traceparent: limits.traceparent,
+      } satisfies SideMessage);
     return new Promise<TaskOutcome>((resolve, reject) => {
       const id = ++this.nextCallId;
       this.tasks.set(id, { taskId, resolve, reject });

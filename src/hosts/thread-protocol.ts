@@ -78,6 +78,8 @@ export type SideMessage =
   | { type: 'ap:settle'; taskId: string; reserved: number; actual: number; index: number }
   /** main → worker, just before the task's run: hold the task's heap to its memory allocation. */
   | { type: 'ap:mem'; taskId: string; mb: number }
+  /** main → worker, just before the task's run (tracing on): the W3C traceparent of its span. */
+  | { type: 'ap:trace'; taskId: string; traceparent: string }
   /** worker → main: the heap stayed above the running tasks' allocations; the host terminates it. */
   | { type: 'ap:mem-exceeded'; usedMb: number; allocatedMb: number; taskIds: string[] }
   /** The worker's own measurement, every USAGE_SAMPLE_MS while tasks run: heap in use, event-loop busy share. */

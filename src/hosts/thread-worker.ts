@@ -81,11 +81,16 @@ function doneLater(id: unknown, o: TaskOutcome): void {
   }
 }
 
+/** Traceparents of runs about to arrive (`ap:trace` precedes its run on the same port). */
+const traceparents = new Map<string, string>();
+
 function runBatch(b: unknown[]): void {
   for (let i = 0; i < b.length; i += RUN_STRIDE) {
     const id = b[i];
     const taskId = b[i + 1] as string;
-    const o = runner ? runner.start(taskId, b[i + 2] as string, b[i + 3]) : notInitialised;
+    const tp = traceparents.size > 0 ? traceparents.get(taskId) : undefined;
+    if (tp !== undefined) traceparents.delete(taskId);
+    const o = runner ? runner.start(taskId, b[i + 2] as string, b[i + 3], tp) : notInitialised;
     if (o instanceof Promise)
       o.then((v: TaskOutcome) => {
         unlimit(taskId);
@@ -193,6 +198,9 @@ function handle(m: SideMessage): void {
       break;
     case 'ap:mem':
       limit(m.taskId, m.mb);
+      break;
+    case 'ap:trace':
+      traceparents.set(m.taskId, m.traceparent);
       break;
     case 'ap:drain':
       // The host decides how long to wait (on its clock); this only tells every task to stop.

@@ -31,6 +31,7 @@ import { ThreadHost } from '../hosts/thread-host.js';
 import { type Clock, sleep, type TimerHandle } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { AgentVariant } from './config.js';
+import type { RunSpan, Telemetry } from './telemetry.js';
 
 /**
  * Coarse availability an agent reports to its pool. `overdue`: a task was aborted and has not let go
@@ -67,6 +68,8 @@ export interface AgentSpec {
   onTaskSettled?(agent: AgentHandle, result: TaskResult, runMs: number, task: string): void;
   /** The worker measured itself (thread agents, every second while tasks run). */
   onSample?(agent: AgentHandle, sample: { heapMb: number; elu: number }): void;
+  /** Spans of task runs (OpenTelemetry, optional). */
+  telemetry?: Telemetry;
   /** The host died of memory (hard cap, or the tasks' allocation for too long). */
   onOom?(agent: AgentHandle, error: Error): void;
   /** A start attempt succeeded (the agent reached idle). */
@@ -85,6 +88,8 @@ export interface RunOptions {
   cycleId?: string;
   /** The task's memory allocation in MB (set by the lease from its allocation); see `Host.run`. */
   memoryMb?: number;
+  /** The OTel context to parent the run's span (the caller's, or the submitted task's span). */
+  trace?: unknown;
   /** The lease the task runs under (set by the lease): its allocation's resizes and expiry reach it. */
   leaseId?: string;
 }
@@ -100,6 +105,8 @@ interface Pending {
   timer: TimerHandle | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  /** Its `invoke_agent` span (a no-op span when tracing is off). */
+  span: RunSpan | undefined;
 }
 
 /** A live agent. */
@@ -146,7 +153,10 @@ export class AgentHandle {
       onHeartbeat: () => {
         if (spec.timings.heartbeatTimeoutMs > 0) this.actor.send({ type: 'HEARTBEAT' });
       },
-      onUsage: (taskId, usage) => spec.onUsage?.(this, taskId, usage),
+      onUsage: (taskId, usage) => {
+        this.pending.get(taskId)?.span?.usage(usage);
+        spec.onUsage?.(this, taskId, usage);
+      },
       onSample: (sample) => {
         this.sample = sample;
         spec.onSample?.(this, sample);
@@ -380,6 +390,22 @@ export class AgentHandle {
     }
     if (opts.signal?.aborted) return Promise.reject(new AbortedError(`task ${task}`, opts.signal.reason));
     const taskId = `${this.id}#${++this.seq}`;
+    const tel = this.spec.telemetry;
+    const span = tel?.enabled
+      ? tel.startRun(
+          `invoke_agent ${this.pool}`,
+          () => ({
+            'gen_ai.operation.name': 'invoke_agent',
+            'gen_ai.agent.name': this.pool,
+            'gen_ai.agent.id': this.id,
+            'agentpool.task': task,
+            ...(opts.cycleId !== undefined ? { 'gen_ai.conversation.id': opts.cycleId } : {}),
+            ...(opts.leaseId !== undefined ? { 'agentpool.lease_id': opts.leaseId } : {}),
+          }),
+          opts.trace,
+        )
+      : undefined;
+    const traceparent = span?.traceparent;
     return new Promise((resolve, reject) => {
       const p: Pending = {
         task,
@@ -391,6 +417,7 @@ export class AgentHandle {
         timer: undefined,
         signal: opts.signal,
         onAbort: undefined,
+        span,
       };
       this.pending.set(taskId, p);
       if (opts.timeoutMs !== undefined) {
@@ -411,30 +438,35 @@ export class AgentHandle {
         opts.signal.addEventListener('abort', p.onAbort, { once: true });
       }
       this.actor.send({ type: 'TASK_START', taskId });
-      host
-        .run(taskId, task, input, opts.memoryMb !== undefined ? { memoryMb: opts.memoryMb } : undefined)
-        .then(
-          (outcome) => {
-            this.spec.onTaskEnd?.(this, taskId);
-            this.settleOutcome(taskId, task, outcome);
-            this.actor.send({ type: 'TASK_END', taskId, ok: true });
-          },
-          (err: unknown) => {
-            this.spec.onTaskEnd?.(this, taskId);
-            if ((err as Error)?.name === 'DataCloneError') {
-              const bad = findUncloneable(input, 'input') ?? { path: 'input', value: input };
-              this.settle(
-                taskId,
-                new InvalidArgumentError(bad.path, bad.value, 'structured-cloneable data for a thread agent'),
-                false,
-              );
-              this.actor.send({ type: 'TASK_END', taskId, ok: true });
-              return;
+      const limits =
+        opts.memoryMb !== undefined || traceparent !== undefined
+          ? {
+              ...(opts.memoryMb !== undefined ? { memoryMb: opts.memoryMb } : {}),
+              ...(traceparent !== undefined ? { traceparent } : {}),
             }
-            // Host died: the machine hears it through HOST_EXITED; the caller hears it here.
-            this.settle(taskId, err, false);
-          },
-        );
+          : undefined;
+      host.run(taskId, task, input, limits).then(
+        (outcome) => {
+          this.spec.onTaskEnd?.(this, taskId);
+          this.settleOutcome(taskId, task, outcome);
+          this.actor.send({ type: 'TASK_END', taskId, ok: true });
+        },
+        (err: unknown) => {
+          this.spec.onTaskEnd?.(this, taskId);
+          if ((err as Error)?.name === 'DataCloneError') {
+            const bad = findUncloneable(input, 'input') ?? { path: 'input', value: input };
+            this.settle(
+              taskId,
+              new InvalidArgumentError(bad.path, bad.value, 'structured-cloneable data for a thread agent'),
+              false,
+            );
+            this.actor.send({ type: 'TASK_END', taskId, ok: true });
+            return;
+          }
+          // Host died: the machine hears it through HOST_EXITED; the caller hears it here.
+          this.settle(taskId, err, false);
+        },
+      );
     });
   }
 
@@ -516,12 +548,9 @@ export class AgentHandle {
     this.pending.delete(taskId);
     if (p.timer !== undefined) this.spec.clock.clearTimeout(p.timer);
     if (p.onAbort) p.signal?.removeEventListener('abort', p.onAbort);
-    this.spec.onTaskSettled?.(
-      this,
-      ok ? 'succeeded' : resultOf(value),
-      this.spec.clock.now() - p.startedAt,
-      p.task,
-    );
+    const result = ok ? 'succeeded' : resultOf(value);
+    this.spec.onTaskSettled?.(this, result, this.spec.clock.now() - p.startedAt, p.task);
+    p.span?.end(result, ok ? undefined : value);
     if (ok) {
       this.completed++;
       p.resolve(value);

@@ -6,6 +6,7 @@
  * Large because every option of the system and its pools is validated here, in one place, with its
  * path and default: splitting it would scatter the one boundary users meet first.
  */
+import type { TelemetryOptions } from './telemetry.js';
 import type { ActorOptions, AnyActorLogic } from 'xstate';
 import type { AgentTimings } from '../../machines/agent.machine.js';
 import { DEFAULT_ALLOCATION_TTL_MS } from '../../machines/allocation.machine.js';
@@ -312,6 +313,16 @@ export interface SystemOptions {
    * @default 14_400_000 (4 h, the seed's lease)
    */
   leaseTtlMs?: number;
+  /**
+   * OpenTelemetry (optional peer dependency `@opentelemetry/api`): spans around `acquire`, `submit`
+   * and every task run (`invoke_agent {pool}`, GenAI semantic conventions), the run's trace context
+   * carried into the agent (`ctx.traceparent`, and the active parent of spans the handler makes), and
+   * every metric through an OTel meter. Without the package nothing is traced. `false` turns it off;
+   * an object names the providers to use instead of the API's global ones.
+   * @default on when `@opentelemetry/api` can be imported (a no-op until the application registers an SDK)
+   * @example { telemetry: { tracerProvider, meterProvider } }
+   */
+  telemetry?: false | TelemetryOptions;
 }
 
 /** An XState inspector as the runtime passes it to `createActor`: an observer object or a function. */
@@ -417,6 +428,7 @@ const SYSTEM_KEYS = new Set([
   'rebalance',
   'allocation',
   'leaseTtlMs',
+  'telemetry',
 ]);
 /** Names of the numeric resources. */
 export const RESOURCE_NAMES = ['memoryMb', 'cpuCores', 'tokens', 'diskMb', 'networkMbps'] as const;
@@ -612,6 +624,8 @@ export interface SystemConfig {
   leaseTtlMs: number;
   /** The XState inspector passed to every actor, or undefined when off. */
   inspect: Inspector | undefined;
+  /** OpenTelemetry: false (off), providers, or undefined (the API's globals when installed). */
+  telemetry: false | TelemetryOptions | undefined;
 }
 
 /** Validate the options of {@link createAgentPoolSystem}; throws before anything starts. */
@@ -647,7 +661,22 @@ export function parseSystem(raw: unknown): SystemConfig {
           ),
     leaseTtlMs: duration('config', 'leaseTtlMs', o.leaseTtlMs, DEFAULT_ALLOCATION_TTL_MS, { positive: true }),
     inspect,
+    telemetry: parseTelemetry(o.telemetry),
   };
+}
+
+const TELEMETRY_KEYS = new Set(['tracerProvider', 'meterProvider']);
+
+/** Validate `telemetry`: false, or providers with `getTracer()` / `getMeter()`. */
+function parseTelemetry(value: unknown): false | TelemetryOptions | undefined {
+  if (value === undefined || value === false) return value;
+  const o = record('config', 'telemetry', value);
+  knownKeys('config', 'telemetry', o, TELEMETRY_KEYS);
+  if (o.tracerProvider !== undefined)
+    methods('telemetry.tracerProvider', o.tracerProvider, ['getTracer'], 'a tracer provider');
+  if (o.meterProvider !== undefined)
+    methods('telemetry.meterProvider', o.meterProvider, ['getMeter'], 'a meter provider');
+  return o as TelemetryOptions;
 }
 
 const CLOCK_METHODS = ['now', 'setTimeout', 'clearTimeout'] as const;

@@ -121,6 +121,8 @@ interface Job {
   timer: TimerHandle | undefined;
   onAbort: (() => void) | undefined;
   settled: boolean;
+  /** The OTel context of its `submit` span (tracing on): the parent of each of its runs. */
+  trace?: unknown;
 }
 
 /** Counters of the dispatcher. */
@@ -201,8 +203,11 @@ export class Dispatcher {
     }
   }
 
-  /** Validate and queue a task; resolves with its result. Bad input rejects and leaves the queue unchanged. */
-  submit(raw: SubmitOptions): Promise<unknown> {
+  /**
+   * Validate and queue a task; resolves with its result. Bad input rejects and leaves the queue
+   * unchanged. `trace`: the OTel context its runs' spans are children of (the system's submit span).
+   */
+  submit(raw: SubmitOptions, trace?: unknown): Promise<unknown> {
     let job: Job;
     try {
       if (!this.accepting) throw shuttingDown();
@@ -219,6 +224,7 @@ export class Dispatcher {
         }
       }
       job = this.parse(o);
+      if (trace !== undefined) job.trace = trace;
       const p = new Promise<unknown>((resolve, reject) => {
         job.resolve = resolve;
         job.reject = reject;
@@ -473,7 +479,10 @@ export class Dispatcher {
       ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
       ...(job.signal ? { signal: job.signal } : {}),
     };
-    lease.run(job.task, job.input, opts).then(
+    (job.trace === undefined
+      ? lease.run(job.task, job.input, opts)
+      : lease.runIn(job.trace, job.task, job.input, opts)
+    ).then(
       (value) =>
         this.finish(job, lease, () => {
           this.stats.completed++;

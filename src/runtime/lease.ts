@@ -112,6 +112,14 @@ export class Lease {
    * ```
    */
   run(task: string, input?: unknown, opts: LeaseRunOptions = {}): Promise<unknown> {
+    return this.runIn(undefined, task, input, opts);
+  }
+
+  /**
+   * {@link run} with the run's span parented by `trace` (an OTel context; undefined: the caller's
+   * active context). The dispatcher passes a submitted task's span. @internal
+   */
+  runIn(trace: unknown, task: string, input?: unknown, opts: LeaseRunOptions = {}): Promise<unknown> {
     let options: LeaseRunOptions;
     try {
       options = parseRunOptions(opts);
@@ -136,6 +144,7 @@ export class Lease {
       ...options,
       cycleId: this.cycleId,
       leaseId: this.id,
+      ...(trace !== undefined ? { trace } : {}),
       // The lease's memory allocation: a thread agent whose heap stays above it is stopped.
       ...(memoryMb !== undefined ? { memoryMb } : {}),
     });

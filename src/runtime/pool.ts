@@ -16,6 +16,7 @@
  * (drf-admission.ts), the actor implementations (tree.ts). Next candidates: the sizer (scaleTo /
  * applyScale / spawnAgent) and the waiter hooks, behind a small internal interface.
  */
+import type { Telemetry } from './telemetry.js';
 import { nanoid } from 'nanoid';
 import { type ActorRefFrom, type AnyActorLogic, createActor, type InputFrom } from 'xstate';
 import { stopChildActor, whenDone } from './actor-done.js';
@@ -68,6 +69,8 @@ export interface PoolDeps {
   onFreed?: (pool: Pool) => void;
   /** Token accounting hooks for agents (optional). */
   agentHooks?: Pick<AgentSpec, 'reserveTokens' | 'settleTokens' | 'onUsage' | 'onTaskEnd'>;
+  /** OpenTelemetry (spans of task runs, the task-run histogram); optional. */
+  telemetry?: Telemetry;
 }
 
 /** The logic of a pool's children, as provided by src/runtime/tree.ts. */
@@ -1291,8 +1294,10 @@ export class Pool implements LeaseOwner {
       logger: this.deps.logger,
       ...this.deps.agentHooks,
       onAvailability: (a, av) => this.onAvailability(a, av),
+      ...(this.deps.telemetry ? { telemetry: this.deps.telemetry } : {}),
       onTaskSettled: (a, result, runMs, task) => {
         this.metrics.recordTask(result, runMs / 1000);
+        this.deps.telemetry?.recordTaskRun(this.type, result, runMs / 1000);
         if (this.deps.events.wants('task.finished'))
           this.deps.events.emit({
             type: 'task.finished',

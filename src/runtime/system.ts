@@ -5,6 +5,8 @@
  * Large because it is the public facade: every public method validates its input at the boundary
  * (typed errors naming the option path) before delegating; the logic lives in the modules it calls.
  */
+import { Telemetry } from './telemetry.js';
+import { PACKAGE_VERSION } from './version.js';
 import { type Actor, createActor } from 'xstate';
 import type { ScaleRecord } from '../../machines/pool.machine.js';
 import { AgentPoolError, InvalidArgumentError, serializeError, UnknownPoolError } from '../core/errors.js';
@@ -135,6 +137,8 @@ export class AgentPoolSystem {
   private readonly shutdownHooks = new Set<() => Promise<void> | void>();
   /** Next metrics collection (see `SystemOptions.metricsIntervalMs`), while running. */
   private metricsTimer: TimerHandle | undefined;
+  /** OpenTelemetry spans and instruments (no-ops without `@opentelemetry/api`). */
+  private readonly telemetry: Telemetry;
 
   /**
    * @param options see {@link SystemOptions}
@@ -142,6 +146,7 @@ export class AgentPoolSystem {
    */
   constructor(options: SystemOptions, gateOverride?: ResourceGate) {
     this.config = parseSystem(options);
+    this.telemetry = new Telemetry(this.config.telemetry);
     this.logger = options.logger ?? createLogger();
     this.events = new SystemEvents(this.logger);
     // Crashes, evictions, OOMs and refusals at warn, scale changes at info (src/runtime/event-log.ts).
@@ -241,6 +246,7 @@ export class AgentPoolSystem {
             leaseTtlMs: this.config.leaseTtlMs,
             logic: childrenLogic,
             events: this.events,
+            telemetry: this.telemetry,
             onFreed: () => this.dispatcher.onFreed(),
           },
           ref,
@@ -279,6 +285,8 @@ export class AgentPoolSystem {
       );
     }
     if (before === 'idle') {
+      // Before the first agent: spans and instruments exist from the first task on.
+      this.telemetry.init(() => this.metrics(), PACKAGE_VERSION);
       this.actor.send({ type: 'START' });
       await this.until((s) => s === 'running' || s === 'stopped');
     }
@@ -336,11 +344,31 @@ export class AgentPoolSystem {
     }
     // A request that can never fit is rejected by the pool's acquisition chart (its never-fits branch).
     const rebalancer = this.rebalancer;
-    if (!rebalancer) return pool.acquire(req);
-    return pool.acquire(req).then((lease) => {
-      rebalancer.track(lease);
-      return lease;
-    });
+    // A span only when one is recorded: otherwise the lease reaches the caller as before, with no
+    // extra promise turn in between.
+    const span = this.telemetry.enabled
+      ? this.telemetry.start(`acquire ${type}`, () => ({
+          'agentpool.pool': type,
+          'gen_ai.conversation.id': req.cycleId,
+        }))
+      : undefined;
+    if (!rebalancer && !span?.recording) return pool.acquire(req);
+    const startedAt = this.clock.now();
+    return pool.acquire(req).then(
+      (lease) => {
+        rebalancer?.track(lease);
+        if (span?.recording) {
+          span.set('agentpool.wait_ms', this.clock.now() - startedAt);
+          span.set('gen_ai.agent.id', lease.agentId);
+          span.end('granted');
+        }
+        return lease;
+      },
+      (err: unknown) => {
+        span?.end((err as { code?: string })?.code === 'ERR_ABORTED' ? 'cancelled' : 'rejected', err);
+        throw err;
+      },
+    );
   }
 
   private parseAcquire(pool: Pool, raw: unknown): AcquireRequest {
@@ -386,7 +414,25 @@ export class AgentPoolSystem {
     if (this.state !== 'running') {
       return Promise.reject(new AgentPoolError('ERR_SHUTTING_DOWN', `system is ${this.state}, not running`));
     }
-    return this.dispatcher.submit(options);
+    const tel = this.telemetry;
+    if (!tel.enabled) return this.dispatcher.submit(options);
+    const o = options as { type?: unknown; task?: unknown };
+    const span = tel.start(`submit ${String(o?.task)}`, () => ({
+      'agentpool.pool': String(o?.type),
+      'agentpool.task': String(o?.task),
+    }));
+    if (!span.recording) return this.dispatcher.submit(options);
+    // The task's runs are children of this span, wherever the dispatcher starts them.
+    return this.dispatcher.submit(options, span.context).then(
+      (v) => {
+        span.end('succeeded');
+        return v;
+      },
+      (err: unknown) => {
+        span.end('failed', err);
+        throw err;
+      },
+    );
   }
 
   /**

@@ -14,6 +14,16 @@ import type { Clock } from '../core/clock.js';
 /** Kinds of host. */
 export type HostKind = 'thread' | 'inline';
 
+/** What a thread agent measures of itself, every second while tasks run. */
+export interface UsageSample {
+  /** V8 heap in use, MB. */
+  heapMb: number;
+  /** Event-loop utilisation over the period, 0..1. */
+  elu: number;
+  /** CPU cores the thread used over the period (its own CPU time / wall time), where Node measures it per thread (≥ 22.15). */
+  cpu?: number;
+}
+
 /** Callbacks from a host to the runtime. */
 export interface HostListener {
   /** The host died without being asked to stop. */
@@ -21,7 +31,7 @@ export interface HostListener {
   onHeartbeat(taskId: string): void;
   onUsage(taskId: string, usage: Usage): void;
   /** The worker measured itself (thread hosts, every second while tasks run). */
-  onSample?(sample: { heapMb: number; elu: number }): void;
+  onSample?(sample: UsageSample): void;
   /** Token reservation check; resolve `undefined` to grant. */
   reserveTokens(taskId: string, amount: number): Promise<SerializedError | undefined>;
   /** Settle the task's `index`-th reservation (its `index`-th `reserve` call, refused ones included). */

@@ -465,7 +465,7 @@ export class ThreadHost implements Host {
         l.onUsage(m.taskId, m.usage);
         break;
       case 'ap:sample':
-        l.onSample?.({ heapMb: m.heapMb, elu: m.elu });
+        l.onSample?.({ heapMb: m.heapMb, elu: m.elu, ...(m.cpu !== undefined ? { cpu: m.cpu } : {}) });
         break;
       case 'ap:reserve':
         l.reserveTokens(m.taskId, m.amount).then(

@@ -83,4 +83,4 @@ export type SideMessage =
   /** worker → main: the heap stayed above the running tasks' allocations; the host terminates it. */
   | { type: 'ap:mem-exceeded'; usedMb: number; allocatedMb: number; taskIds: string[] }
   /** The worker's own measurement, every USAGE_SAMPLE_MS while tasks run: heap in use, event-loop busy share. */
-  | { type: 'ap:sample'; heapMb: number; elu: number };
+  | { type: 'ap:sample'; heapMb: number; elu: number; cpu?: number };

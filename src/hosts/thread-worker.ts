@@ -159,14 +159,30 @@ function sampleMemory(): void {
 // runtime feeds them to the rebalancer and the pool's `used` resources, without the caller's help.
 const USAGE_SAMPLE_MS = 1_000;
 let lastElu = performance.eventLoopUtilization();
+// This thread's own CPU time where Node measures it per thread (process.threadCpuUsage: Node ≥ 22.15
+// and 23.9); process.cpuUsage would count every thread of the process.
+const threadCpu = (
+  process as { threadCpuUsage?: () => { user: number; system: number } }
+).threadCpuUsage?.bind(process);
+let lastCpu = threadCpu?.();
+let lastAt = performance.now();
 const usageTimer = setInterval(() => {
   const elu = performance.eventLoopUtilization(lastElu);
   lastElu = performance.eventLoopUtilization();
+  const now = performance.now();
+  const cpuNow = threadCpu?.();
+  const cores =
+    cpuNow && lastCpu && now > lastAt
+      ? (cpuNow.user + cpuNow.system - lastCpu.user - lastCpu.system) / 1000 / (now - lastAt)
+      : undefined;
+  lastCpu = cpuNow;
+  lastAt = now;
   if (!runner || runner.active === 0) return;
   post({
     type: 'ap:sample',
     heapMb: Math.round((getHeapStatistics().used_heap_size / 2 ** 20) * 10) / 10,
     elu: Math.round(elu.utilization * 1000) / 1000,
+    ...(cores !== undefined ? { cpu: Math.round(Math.max(0, cores) * 1000) / 1000 } : {}),
   });
 }, USAGE_SAMPLE_MS);
 usageTimer.unref(); // never what keeps the worker alive

@@ -25,7 +25,7 @@ import {
   TaskError,
   TaskTimeoutError,
 } from '../core/errors.js';
-import type { Host, HostKind, HostListener } from '../hosts/host.js';
+import type { Host, HostKind, HostListener, UsageSample } from '../hosts/host.js';
 import { InlineHost } from '../hosts/inline-host.js';
 import { ThreadHost } from '../hosts/thread-host.js';
 import { type Clock, sleep, type TimerHandle } from '../core/clock.js';
@@ -67,7 +67,7 @@ export interface AgentSpec {
   /** A task's caller got its answer: how the run ended and how long it took (ms). */
   onTaskSettled?(agent: AgentHandle, result: TaskResult, runMs: number, task: string): void;
   /** The worker measured itself (thread agents, every second while tasks run). */
-  onSample?(agent: AgentHandle, sample: { heapMb: number; elu: number }): void;
+  onSample?(agent: AgentHandle, sample: UsageSample): void;
   /** Spans of task runs (OpenTelemetry, optional). */
   telemetry?: Telemetry;
   /** The host died of memory (hard cap, or the tasks' allocation for too long). */
@@ -123,8 +123,8 @@ export class AgentHandle {
   readonly variant: AgentVariant | undefined;
   /** Leases currently held on this agent (managed by the pool). */
   leases = 0;
-  /** The worker's last self-measurement (thread agents): heap MB in use, event-loop busy share. */
-  sample: { heapMb: number; elu: number } | undefined;
+  /** The worker's last self-measurement (thread agents): heap MB in use, event-loop busy share, CPU cores. */
+  sample: UsageSample | undefined;
   /** What those leases hold, per resource (managed by the pool at grant and release; a cache). */
   readonly held: Record<string, number> = {};
   /** Tasks completed, failed. */

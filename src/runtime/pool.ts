@@ -928,7 +928,8 @@ export class Pool implements LeaseOwner {
     for (const a of this.agents.values()) {
       if (a.leases === 0 || !a.sample) continue;
       out.memoryMb += a.sample.heapMb;
-      out.cpuCores += a.sample.elu;
+      // CPU time where the thread measured it, else its event loop's busy share (an upper bound).
+      out.cpuCores += a.sample.cpu ?? a.sample.elu;
     }
     return out;
   }
@@ -1313,7 +1314,10 @@ export class Pool implements LeaseOwner {
       onSample: (a, sample) => {
         const mine = [...this.leases].filter((l) => l.agent === a && !l.released);
         for (const l of mine)
-          l.reportUsage({ memoryMb: sample.heapMb / mine.length, cpuCores: sample.elu / mine.length });
+          l.reportUsage({
+            memoryMb: sample.heapMb / mine.length,
+            cpuCores: (sample.cpu ?? sample.elu) / mine.length,
+          });
       },
       onOom: (a, err) =>
         this.deps.events.emit({ type: 'agent.oom', agentId: a.id, pool: this.type, error: err.message }),

@@ -33,4 +33,31 @@ describe('usage sampling', () => {
     await lease.release();
     await sys.shutdown();
   }, 20_000);
+
+  // process.threadCpuUsage (Node ≥ 22.15 / 23.9) measures the thread's own CPU time; older Node has
+  // only the event loop's busy share, and the sample says so by leaving `cpu` out.
+  const perThreadCpu = typeof (process as { threadCpuUsage?: unknown }).threadCpuUsage === 'function';
+  it(`a CPU-bound thread task is sampled as ${perThreadCpu ? 'CPU time per thread' : 'event-loop share (no per-thread CPU on this Node)'}`, async () => {
+    const sys = createAgentPoolSystem({
+      pools: { w: { agent: fixture('slow'), host: 'thread', min: 1, max: 1, timings: fastTimings } },
+    });
+    await sys.start();
+    const lease = await sys.acquire('w', { cycleId: 'c' });
+    const run = lease.run('burn', { ms: 2_500 });
+    const agent = sys.pool('w').agentList()[0]!;
+    await until(() => agent.sample !== undefined, 10_000, 'a usage sample');
+    const sample = agent.sample!;
+    expect(sample.elu).toBeGreaterThan(0);
+    if (perThreadCpu) {
+      expect(sample.cpu).toBeGreaterThan(0);
+      expect(sample.cpu).toBeLessThan(1.5); // one thread: about one core at most (rounding, timer skew)
+      expect(sys.metrics()[0]!.used.cpuCores).toBe(sample.cpu);
+    } else {
+      expect(sample.cpu).toBeUndefined();
+      expect(sys.metrics()[0]!.used.cpuCores).toBe(sample.elu);
+    }
+    await run;
+    await lease.release();
+    await sys.shutdown();
+  }, 20_000);
 });

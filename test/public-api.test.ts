@@ -34,6 +34,7 @@ const ROOT_EXPORTS = [
   'TaskFailedError',
   'TaskTimeoutError',
   'UnknownPoolError',
+  'agentModule',
   'analysePools',
   'applyRecommendations',
   'createAgentPoolSystem',

@@ -136,6 +136,10 @@ describe('agentpool CLI', () => {
       expect(readFileSync(file, 'utf8')).toContain('<!-- bench:balancers:start -->');
       expect(w.err).toContain(`wrote the balancers section of ${file}`);
       expect(existsSync(BENCHMARKS_MD) ? statSync(BENCHMARKS_MD).mtimeMs : 0).toBe(before);
+      // On a terminal, a counter of the bench's runs (with an ETA while some remain) on stderr.
+      const tty = await cli(args, { tty: true });
+      expect(tty.err).toMatch(/bench balancers 1\/\d+ · [\d.]+ s · ETA/);
+      expect(tty.out).not.toContain('\r');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -145,6 +145,12 @@ describe('agentpool CLI', () => {
     }
   });
 
+  it("docs --check: the checkout's docs/machines match the machines (npm run docs regenerates)", async () => {
+    const r = await cli(['docs', '--check']);
+    expect(r.out).not.toContain('stale');
+    expect(r.code).toBe(0);
+  });
+
   it('docs prints the pages unless --out names a folder', async () => {
     const r = await cli(['docs', '--machine', 'allocation']);
     expect(r.code).toBe(0);

@@ -6,7 +6,7 @@
  * Needs the build (`npm run build`); run with `npm run test:pack` (CI: .ci/run, after the build).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -193,6 +193,15 @@ describe('installed from the tarball into a fresh project', () => {
     expect(r.stderr).toContain("needs the package 'piscina'");
     expect(r.stderr).toContain('npm install --save-dev piscina');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('source maps carry the TypeScript sources, and the machine sources are shipped', () => {
+    const pkg = join(project, 'node_modules', 'agentpool');
+    const map = JSON.parse(readFileSync(join(pkg, 'dist/src/runtime/system.js.map'), 'utf8')) as {
+      sourcesContent?: string[];
+    };
+    expect(map.sourcesContent?.[0]).toContain('export class AgentPoolSystem');
+    expect(readFileSync(join(pkg, 'machines/agent.machine.ts'), 'utf8')).toContain('setup(');
   });
 
   it('a usage error is one line and exit 2', async () => {

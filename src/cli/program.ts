@@ -348,7 +348,10 @@ const benchCommand: CommandRegistrar = (program, ctx) => {
         )
         .addOption(new Option('--samples <n>', 'round trips per idle row').argParser(int(1)).default(20_000))
         .addOption(
-          new Option('--waiters <n>', 'acquisitions queued in the waiters row')
+          new Option(
+            '--waiters <n>',
+            'acquisitions queued in the waiters row (its pool has as many agents, all leased)',
+          )
             .argParser(int(1))
             .default(1_000),
         )

@@ -60,6 +60,35 @@ function changes(before: Map<string, string>, after: Map<string, string>): strin
   return diff;
 }
 
+/** A fresh project's compiler settings: strict, Node ESM, no @types/node installed. */
+const USER_TSCONFIG = {
+  compilerOptions: {
+    strict: true,
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    target: 'es2022',
+    lib: ['es2023', 'esnext.disposable', 'dom'],
+    types: [],
+    skipLibCheck: true,
+    noEmit: true,
+  },
+  files: ['typed.ts'],
+};
+
+const USER_TS = `import { createAgentPoolSystem, defineAgent } from 'agentpool';
+const qa = defineAgent({ runTests: async (input: { story: number }) => ({ passed: input.story }) });
+export async function main(): Promise<number> {
+  await using system = createAgentPoolSystem({ pools: { qa: { agent: qa } } });
+  await system.start();
+  const report = await system.submit({ type: 'qa', task: 'runTests', input: { story: 1 } });
+  // @ts-expect-error a task the agent does not have
+  await system.submit({ type: 'qa', task: 'runTest', input: { story: 1 } });
+  await using lease = await system.acquire('qa', { cycleId: 'c' });
+  const again: { passed: number } = await lease.run('runTests', { story: 2 });
+  return report.passed + again.passed;
+}
+`;
+
 beforeAll(() => {
   if (!existsSync(join(checkout, 'dist/src/cli/main.js'))) {
     throw new Error('test/package needs the build: run `npm run build` first');
@@ -127,6 +156,9 @@ describe('installed from the tarball into a fresh project', () => {
     );
     expect(installed.code, installed.stderr).toBe(0);
     rmSync(join(project, filename));
+    // A user's TypeScript file against the installed typings (the typed task API from its .d.ts).
+    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(USER_TSCONFIG));
+    writeFileSync(join(project, 'typed.ts'), USER_TS);
     before = snapshot(project);
     checkoutBefore = (await sh('git', ['status', '--porcelain'], checkout)).stdout;
   });
@@ -202,6 +234,13 @@ describe('installed from the tarball into a fresh project', () => {
     };
     expect(map.sourcesContent?.[0]).toContain('export class AgentPoolSystem');
     expect(readFileSync(join(pkg, 'machines/agent.machine.ts'), 'utf8')).toContain('setup(');
+  });
+
+  it("the typed task API compiles from the installed typings (a user's strict TypeScript project)", async () => {
+    const tsc = join(checkout, 'node_modules', 'typescript', 'bin', 'tsc');
+    const r = await sh(process.execPath, [tsc, '-p', 'tsconfig.json'], project);
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 
   it('a usage error is one line and exit 2', async () => {

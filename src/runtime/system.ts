@@ -109,7 +109,7 @@ class WakingKeyGate extends KeyGate {
  * `unknown` input and result).
  *
  * `await using system = createAgentPoolSystem(…)` shuts the system down (the default graceful
- * shutdown) when the scope ends — see {@link AgentPoolSystem[Symbol.asyncDispose]}.
+ * shutdown) when the scope ends (its `[Symbol.asyncDispose]` method).
  */
 export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
   /** The root actor (inspectable). */

@@ -145,6 +145,7 @@ const verifyCommand: CommandRegistrar = (program, ctx) => {
         ctx.exit(
           await runVerify({ json: o.json ?? false, machines: o.machine ?? [] }, ctx.io.stdout, {
             err: ctx.io.stderr,
+            onProgress: (d, t) => p.update(d, t),
           }),
         );
       } finally {

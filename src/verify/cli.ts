@@ -29,6 +29,8 @@ export interface RunVerifyOptions {
   err?: TextSink;
   /** Specs folder to load. @default the registry's `specs/` folder */
   specsDir?: URL | string;
+  /** Called after each machine is checked (the CLI's progress display). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Number of findings in a report (truncation is reported separately). */
@@ -113,7 +115,11 @@ export async function runVerify(
     return 2;
   }
   const selected = only.length ? specs.filter((s) => only.includes(s.name)) : specs;
-  const reports = selected.map(checkSafely);
+  const reports: MachineReport[] = [];
+  for (const spec of selected) {
+    reports.push(checkSafely(spec));
+    options.onProgress?.(reports.length, selected.length);
+  }
   const failing = reports.filter(reportFails);
 
   if (json) {

@@ -145,6 +145,14 @@ describe('agentpool CLI', () => {
     }
   });
 
+  it('verify on a terminal counts the machines checked on stderr; the report stays on stdout', async () => {
+    const r = await cli(['verify', '--machine', 'allocation', '--machine', 'allocator'], { tty: true });
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/verify 2\/2 · /);
+    expect(r.out).toContain('OK: no deadlocks');
+    expect(r.out).not.toContain('\r');
+  });
+
   it("docs --check: the checkout's docs/machines match the machines (npm run docs regenerates)", async () => {
     const r = await cli(['docs', '--check']);
     expect(r.out).not.toContain('stale');

@@ -227,7 +227,11 @@ const simulateCommand: CommandRegistrar = (program, ctx) => {
         report?: string;
       }) => {
         const { runSimulate } = await import('../sim/simulate-cli.js');
-        const p = progressFor(ctx, `simulate ${o.scenario} · ${o.policy} · ${o.engine}`, o.json);
+        const p = progressFor(
+          ctx,
+          `simulate ${o.scenario} · ${o.policy} · ${o.engine} · simulated min`,
+          o.json,
+        );
         try {
           ctx.exit(
             await runSimulate(
@@ -244,6 +248,8 @@ const simulateCommand: CommandRegistrar = (program, ctx) => {
                 ...(o.report !== undefined ? { report: o.report } : {}),
               },
               (s) => ctx.io.stdout.write(s),
+              // Simulated minutes as the unit, so the counter reads "simulate … 120/1440 · ETA …".
+              (done, total) => p.update(Math.floor(done / 60_000), Math.ceil(total / 60_000)),
             ),
           );
         } finally {

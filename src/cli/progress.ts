@@ -43,7 +43,9 @@ export function startProgress(label: string, stream: ProgressStream, enabled: bo
   let done = 0;
   let total = 0;
   let stopped = false;
+  let drawnAt = -Infinity;
   const draw = () => {
+    drawnAt = performance.now();
     const elapsed = performance.now() - t0;
     let text = `${label} · ${secs(elapsed)}`;
     if (total > 0) {
@@ -59,9 +61,12 @@ export function startProgress(label: string, stream: ProgressStream, enabled: bo
   return {
     update(d, t) {
       if (stopped) return;
+      const first = total === 0;
       done = d;
       total = t;
-      draw();
+      // Callers may report thousands of times a second: redraw at most every 100 ms, plus the first
+      // report (the counter appears at once) and the last.
+      if (first || d >= t || performance.now() - drawnAt >= 100) draw();
     },
     stop() {
       if (stopped) return;

@@ -109,9 +109,15 @@ export function formatSummary(r: SimulationResult): string {
 export async function runSimulate(
   args: SimulateArgs,
   out: (s: string) => void = (s) => process.stdout.write(s),
+  onProgress?: (simulatedMs: number, totalMs: number) => void,
 ): Promise<number> {
   checkSimulateArgs(args);
-  const common = { scenario: scenarioFor(args), seed: args.seed, max: args.agents };
+  const common = {
+    scenario: scenarioFor(args),
+    seed: args.seed,
+    max: args.agents,
+    ...(onProgress ? { onProgress } : {}),
+  };
   const result =
     args.engine === 'system'
       ? await simulateSystem({

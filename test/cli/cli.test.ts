@@ -119,6 +119,10 @@ describe('agentpool CLI', () => {
     const tty = await cli(argv, { tty: true });
     expect(tty.err).toContain('simulate step · agentpool · model');
     expect(tty.err.endsWith('\r\x1b[2K')).toBe(true); // the line is erased at the end
+    // The real system takes long enough for a counter of simulated minutes, with an ETA.
+    const system = await cli([...argv, '--engine', 'system', '--hours', '0.5'], { tty: true });
+    expect(system.code).toBe(0);
+    expect(system.err).toMatch(/simulate step · agentpool · system · simulated min \d+\/35 · /);
   });
 
   it('benchmarks write docs/benchmarks.md only with --write-docs, and a file only with --out', async () => {

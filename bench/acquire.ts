@@ -13,21 +13,18 @@
  *   1,000 throughout (churn).
  *
  * Samples are in microseconds; p50/p99 are exact over all samples of a row. Nothing is simulated: real
- * clock, real actors. Run: `agentpool bench acquire [--json]`, or from sources
- * `npx tsx -e "import('./bench/acquire.ts').then(m=>m.runAcquireCommand([]))"`.
+ * clock, real actors. Run: `agentpool bench acquire [--json] [--write-docs]`, or from sources
+ * `npx tsx -e "import('./bench/acquire.ts').then(async (m) => console.log((await m.acquireBenchOutput()).markdown))"`.
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { defineAgent } from '../src/agent/define.js';
-import { InvalidArgumentError } from '../src/core/errors.js';
 import type { Lease } from '../src/runtime/lease.js';
 import { type AgentPoolSystem, createAgentPoolSystem } from '../src/runtime/system.js';
-import { machineLine, table, writeSection } from './report.js';
+import { type BenchOutput, type BenchProgress, machineLine, table } from './report.js';
 
 /** Options of {@link runAcquireBench}. */
 export interface AcquireBenchOptions {
-  /** Print JSON instead of markdown (the command's `--json`); the bench itself does not print. @default false */
-  json?: boolean;
   /** Pool sizes for the idle rows. @default [10, 100, 1000, 10000] */
   sizes?: readonly number[];
   /** Measured acquire+release round trips per idle row (after a warm-up of a tenth as many). @default 20000 */
@@ -38,6 +35,8 @@ export interface AcquireBenchOptions {
   waiterPoolSize?: number;
   /** Measured hand-offs in the waiters row. @default 5000 */
   handoffs?: number;
+  /** Called after each row (the CLI's progress display). */
+  onProgress?: BenchProgress;
 }
 
 /** One measured row. */
@@ -162,10 +161,15 @@ export async function runAcquireBench(options: AcquireBenchOptions = {}): Promis
   const samples = options.samples ?? 20_000;
   const loadAverage = Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
   const results: AcquireResult[] = [];
-  for (const n of sizes) results.push(await idleRow(n, samples));
+  const total = sizes.length + 1;
+  for (const n of sizes) {
+    results.push(await idleRow(n, samples));
+    options.onProgress?.(results.length, total);
+  }
   results.push(
     await waitersRow(options.waiterPoolSize ?? 1_000, options.waiters ?? 1_000, options.handoffs ?? 5_000),
   );
+  options.onProgress?.(total, total);
   return { machine: machineLine(), loadAverage, results };
 }
 
@@ -218,19 +222,10 @@ export function renderAcquireMarkdown(report: AcquireReport): string {
 }
 
 /**
- * `agentpool bench acquire [--json]`: runs the bench, writes the `acquire` section of
- * docs/benchmarks.md, prints markdown (or the JSON `{ results }`).
+ * `agentpool bench acquire`: runs the bench and returns the `acquire` section of docs/benchmarks.md
+ * and the JSON `{ results }` (the CLI prints one and writes the section only when asked).
  */
-export async function runAcquireCommand(argv: readonly string[]): Promise<AcquireReport> {
-  const opts: AcquireBenchOptions = {};
-  argv.forEach((a, i) => {
-    if (a === '--json') opts.json = true;
-    else throw new InvalidArgumentError(`argv[${i}]`, a, '--json');
-  });
-  const report = await runAcquireBench(opts);
-  const md = renderAcquireMarkdown(report);
-  writeSection('acquire', md);
-  if (opts.json) process.stdout.write(`${JSON.stringify({ results: report.results }, null, 2)}\n`);
-  else process.stdout.write(`${md}\n`);
-  return report;
+export async function acquireBenchOutput(options: AcquireBenchOptions = {}): Promise<BenchOutput> {
+  const report = await runAcquireBench(options);
+  return { markdown: renderAcquireMarkdown(report), json: { results: report.results } };
 }

@@ -1,5 +1,5 @@
 /**
- * Balancer quality in deterministic simulation (`agentpool bench balancers [--json]`).
+ * Balancer quality in deterministic simulation (`agentpool bench balancers [--json] [--write-docs]`).
  *
  * First reproduces the published supermarket-model baselines (100 agents, exponential service
  * mean 1, load 0.9: random 10.96, round robin 5.46, power of two choices 2.60, join-shortest-queue
@@ -17,7 +17,7 @@ import {
   roundRobinWaitQuantile,
   supermarketTimeInSystem,
 } from '../src/sim/queueing-theory.js';
-import { machineLine, table, writeSection } from './report.js';
+import { type BenchOutput, type BenchProgress, machineLine, table } from './report.js';
 
 /** The scenarios of the issue. */
 export const SCENARIOS: Readonly<Record<string, QueueingScenario>> = {
@@ -47,8 +47,8 @@ export interface BalancerBenchOptions {
   strategies?: readonly string[];
   /** Only these scenarios. @default all of {@link SCENARIOS} */
   scenarios?: readonly string[];
-  /** Print JSON instead of markdown (used by the CLI command). @default false */
-  json?: boolean;
+  /** Called after each averaged run (the CLI's progress display). */
+  onProgress?: BenchProgress;
 }
 
 /** One strategy on one scenario, averaged over seeds. */
@@ -184,8 +184,12 @@ export async function runBalancerBench(options: BalancerBenchOptions = {}): Prom
 
   const uniform = SCENARIOS['uniform-0.9'] as QueueingScenario;
   const baselines: BaselineRow[] = [];
+  const total = Object.keys(PUBLISHED).length + scenarios.length * strategies.length;
+  let done = 0;
+  const step = () => options.onProgress?.(++done, total);
   for (const [strategy, pub] of Object.entries(PUBLISHED)) {
     const { row, perSeed } = await runAveraged('uniform-0.9', uniform, strategy, baselineTasks, seeds);
+    step();
     const th = theoryFor(strategy, uniform.agents, uniform.load);
     baselines.push({
       strategy,
@@ -208,6 +212,7 @@ export async function runBalancerBench(options: BalancerBenchOptions = {}): Prom
     const scenario = SCENARIOS[scenarioName] as QueueingScenario;
     for (const strategy of strategies) {
       results.push((await runAveraged(scenarioName, scenario, strategy, tasks, seeds)).row);
+      step();
     }
   }
 
@@ -256,7 +261,7 @@ export function renderBalancerMarkdown(r: BalancerBenchResult): string {
     '(separate seeded streams for arrivals, demands and the strategy’s own choices). Times are in',
     'mean-service-time units; wait = arrival → start of service; max queue = most tasks one agent held',
     'when a measured task arrived; probes = agents whose load the strategy read per dispatch. Source:',
-    '`src/sim/queueing.ts`, `bench/balancers.ts`; rerun with `agentpool bench balancers [--json]`.',
+    '`src/sim/queueing.ts`, `bench/balancers.ts`; rerun with `agentpool bench balancers --write-docs`.',
     '',
     `### Baselines reproduced (uniform-0.9, ${b0?.tasks ?? 0} measured tasks after a 10 % warm-up, ${b0?.seeds ?? 0} seed(s))`,
     '',
@@ -346,62 +351,11 @@ export function renderBalancerMarkdown(r: BalancerBenchResult): string {
   return lines.join('\n');
 }
 
-/** Parse a positive integer flag value. */
-function intFlag(name: string, v: string | undefined): number {
-  const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(name, v, 'a positive integer');
-  return n;
-}
-
 /**
- * `agentpool bench balancers [--json] [--tasks N] [--baseline-tasks N] [--seeds 1,2,3] [--no-write]`.
- * Writes the `balancers` section of docs/benchmarks.md (unless `--no-write`) and prints markdown, or
- * the JSON result with `--json`. Resolves to the process exit code (0), matching the CLI's command
- * shape; use {@link runBalancerBench} for the result object.
- *
- * @throws InvalidArgumentError on an unknown flag or a bad value.
+ * `agentpool bench balancers`: runs the bench and returns the `balancers` section of
+ * docs/benchmarks.md and the JSON result (the CLI prints one and writes the section only when asked).
  */
-export async function runBalancersCommand(argv: readonly string[]): Promise<number> {
-  const opts: BalancerBenchOptions = {};
-  let write = true;
-  let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    const [flag, inline] = a.includes('=')
-      ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
-      : [a, undefined];
-    const value = () => inline ?? argv[++i];
-    switch (flag) {
-      case '--json':
-        json = true;
-        break;
-      case '--no-write':
-        write = false;
-        break;
-      case '--tasks':
-        opts.tasks = intFlag('--tasks', value());
-        break;
-      case '--baseline-tasks':
-        opts.baselineTasks = intFlag('--baseline-tasks', value());
-        break;
-      case '--seeds': {
-        const v = value();
-        const seeds = (v ?? '').split(',').map((s) => intFlag('--seeds', s));
-        opts.seeds = seeds;
-        break;
-      }
-      default:
-        throw new InvalidArgumentError(
-          'argv',
-          a,
-          'one of --json, --tasks N, --baseline-tasks N, --seeds a,b, --no-write',
-        );
-    }
-  }
-  const result = await runBalancerBench(opts);
-  const md = renderBalancerMarkdown(result);
-  if (write) writeSection('balancers', md);
-  process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : `${md}\n`);
-  return 0;
+export async function balancersBenchOutput(options: BalancerBenchOptions = {}): Promise<BenchOutput> {
+  const result = await runBalancerBench(options);
+  return { markdown: renderBalancerMarkdown(result), json: result };
 }

@@ -8,8 +8,9 @@
  * (a, b, c, a, b, c, …) and the median round is reported, because the 2 cores are shared with other
  * work and a single pass is at the mercy of whatever else runs at that moment.
  *
- * Run: `agentpool bench dispatch [--json] [--tasks N] [--rounds N]`, or from sources
- * `npx tsx -e "import('./bench/dispatch.ts').then(m=>m.runDispatchCommand([]))"`.
+ * Run: `agentpool bench dispatch [--json] [--tasks N] [--rounds N] [--write-docs]` (needs piscina, a dev
+ * dependency), or from sources
+ * `npx tsx -e "import('./bench/dispatch.ts').then(async (m) => console.log((await m.dispatchBenchOutput()).markdown))"`.
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -32,12 +33,10 @@ import type { Lease } from '../src/runtime/lease.js';
 import { createLogger } from '../src/core/logger.js';
 import { type AgentPoolSystem, createAgentPoolSystem } from '../src/runtime/system.js';
 import { startStandaloneAgent } from '../src/runtime/tree.js';
-import { machineLine, packageRoot, table, writeSection } from './report.js';
+import { type BenchOutput, type BenchProgress, machineLine, packageRoot, table } from './report.js';
 
 /** Options of {@link runDispatchBench}. */
 export interface DispatchBenchOptions {
-  /** Print JSON instead of markdown (the command's `--json`); the bench itself does not print. @default false */
-  json?: boolean;
   /** Tasks per throughput measurement (per contender, per round). @default 20000 */
   tasks?: number;
   /** Tasks kept in flight during the throughput measurement. @default 256 */
@@ -420,7 +419,7 @@ export async function runDispatchBench(options: DispatchBenchOptions = {}): Prom
     'argument',
     'options',
     o,
-    new Set(['json', 'tasks', 'inflight', 'roundTrips', 'rounds', 'threads', 'only']),
+    new Set(['tasks', 'inflight', 'roundTrips', 'rounds', 'threads', 'only']),
   );
   const params = {
     tasks: num('argument', 'options.tasks', o.tasks, 20_000, { integer: true, min: 1 }),
@@ -571,56 +570,32 @@ export function renderDispatchMarkdown(
   return lines.join('\n');
 }
 
-const REPEAT_FLAG = '--repeat';
-
 /**
- * `agentpool bench dispatch [--json] [--tasks N] [--rounds N] [--inflight N] [--round-trips N] [--repeat N]`:
- * runs the bench (`--repeat` full runs, the median one reported), writes the `dispatch` section of
- * docs/benchmarks.md, prints markdown or JSON (`{ results, actorCost, params, machine, runs }`).
- * Resolves with the process exit code (0); bad arguments reject with `ERR_INVALID_ARGUMENT`.
+ * `agentpool bench dispatch`: `repeat` full runs of the bench (the median one reported); returns the
+ * `dispatch` section of docs/benchmarks.md and the JSON `{ results, actorCost, params, machine, runs }`
+ * (the CLI prints one and writes the section only when asked).
  */
-export async function runDispatchCommand(argv: readonly string[]): Promise<number> {
-  const opts: DispatchBenchOptions = {};
-  const flags: Record<string, 'tasks' | 'rounds' | 'inflight' | 'roundTrips'> = {
-    '--tasks': 'tasks',
-    '--rounds': 'rounds',
-    '--inflight': 'inflight',
-    '--round-trips': 'roundTrips',
-  };
-  let repeat = 1;
-  const int = (flag: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < min)
-      throw new InvalidArgumentError(flag, v, `an integer >= ${min}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--json') opts.json = true;
-    else if (a === REPEAT_FLAG) repeat = int(a, argv[++i], 1);
-    else if (a in flags) opts[flags[a]!] = int(a, argv[++i], 1);
-    else {
-      throw new InvalidArgumentError(
-        `argv[${i}]`,
-        a,
-        `one of --json, ${REPEAT_FLAG}, ${Object.keys(flags).join(', ')}`,
-      );
-    }
-  }
+export async function dispatchBenchOutput(
+  options: DispatchBenchOptions & {
+    /** Full runs; the median one (by agentpool's throughput) is reported. @default 1 */
+    repeat?: number;
+    /** Called after each full run (the CLI's progress display). */
+    onProgress?: BenchProgress;
+  } = {},
+): Promise<BenchOutput> {
+  const { repeat = 1, onProgress, ...opts } = options;
   const runs: DispatchReport[] = [];
-  for (let r = 0; r < repeat; r++) runs.push(await runDispatchBench(opts));
+  for (let r = 0; r < repeat; r++) {
+    runs.push(await runDispatchBench(opts));
+    onProgress?.(r + 1, repeat);
+  }
   const report = medianRun(runs);
-  const md = renderDispatchMarkdown(report, runs);
-  writeSection('dispatch', md);
-  if (opts.json) {
-    const summary = runs.map((r) => ({
-      results: r.results.map(({ name, throughputPerSec, roundTripUs }) => ({
-        name,
-        throughputPerSec,
-        roundTripUs,
-      })),
-    }));
-    process.stdout.write(`${JSON.stringify({ ...report, runs: summary }, null, 2)}\n`);
-  } else process.stdout.write(`${md}\n`);
-  return 0;
+  const summary = runs.map((r) => ({
+    results: r.results.map(({ name, throughputPerSec, roundTripUs }) => ({
+      name,
+      throughputPerSec,
+      roundTripUs,
+    })),
+  }));
+  return { markdown: renderDispatchMarkdown(report, runs), json: { ...report, runs: summary } };
 }

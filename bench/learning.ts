@@ -13,11 +13,10 @@
  */
 import { defineAgent } from '../src/agent/define.js';
 import { ManualClock, sleep } from '../src/core/clock.js';
-import { InvalidArgumentError } from '../src/core/errors.js';
 import { createRng, exponential } from '../src/core/random.js';
 import type { StrategyName } from '../src/policies/balancing/index.js';
 import { createAgentPoolSystem } from '../src/runtime/system.js';
-import { writeSection } from './report.js';
+import type { BenchOutput, BenchProgress } from './report.js';
 
 /** Scenarios of the bench. */
 export const LEARNING_SCENARIOS = ['one-slow', 'two-speeds', 'drift'] as const;
@@ -49,6 +48,8 @@ export interface LearningBenchOptions {
   tasks?: number;
   /** Seeds; results are their mean. @default [1, 2, 3] */
   seeds?: number[];
+  /** Called after each run (the CLI's progress display). */
+  onProgress?: BenchProgress;
 }
 
 const AGENTS = 4;
@@ -135,12 +136,15 @@ export async function runLearningBench(options: LearningBenchOptions = {}): Prom
   const tasks = options.tasks ?? 600;
   const seeds = options.seeds ?? [1, 2, 3];
   const results: LearningResult[] = [];
+  const total = LEARNING_SCENARIOS.length * LEARNING_STRATEGIES.length * seeds.length;
+  let done = 0;
   for (const scenario of LEARNING_SCENARIOS) {
     for (const strategy of LEARNING_STRATEGIES) {
       const p99s: number[] = [];
       const means: number[] = [];
       for (const seed of seeds) {
         const r = await runOne(scenario, strategy, tasks, seed);
+        options.onProgress?.(++done, total);
         p99s.push(p99(r.waits));
         means.push(mean(r.times));
       }
@@ -191,29 +195,14 @@ function markdown(results: readonly LearningResult[], tasks: number, seeds: numb
   return lines.join('\n');
 }
 
-/** `agentpool bench learning [--json] [--tasks N] [--seeds a,b] [--write-docs]`. */
-export async function runLearningCommand(argv: readonly string[]): Promise<number> {
-  const opts: LearningBenchOptions = {};
-  let json = false;
-  let writeDocs = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--json') json = true;
-    else if (a === '--write-docs') writeDocs = true;
-    else if (a === '--tasks') opts.tasks = positiveInt('--tasks', argv[++i]);
-    else if (a === '--seeds') opts.seeds = (argv[++i] ?? '').split(',').map((s) => positiveInt('--seeds', s));
-    else
-      throw new InvalidArgumentError(`argv[${i}]`, a, 'one of --json, --tasks N, --seeds a,b, --write-docs');
-  }
-  const results = await runLearningBench(opts);
-  const md = markdown(results, opts.tasks ?? 600, opts.seeds ?? [1, 2, 3]);
-  if (writeDocs) writeSection('learning', md);
-  process.stdout.write(json ? `${JSON.stringify({ results }, null, 2)}\n` : `${md}\n`);
-  return 0;
-}
-
-function positiveInt(flag: string, v: string | undefined): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(flag, v, 'a positive integer');
-  return n;
+/**
+ * `agentpool bench learning`: runs the bench and returns the `learning` section of docs/benchmarks.md
+ * and the JSON `{ results }` (the CLI prints one and writes the section only when asked).
+ */
+export async function learningBenchOutput(options: LearningBenchOptions = {}): Promise<BenchOutput> {
+  const results = await runLearningBench(options);
+  return {
+    markdown: markdown(results, options.tasks ?? 600, options.seeds ?? [1, 2, 3]),
+    json: { results },
+  };
 }

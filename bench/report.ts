@@ -1,22 +1,30 @@
 /**
  * Benchmarks write their results into one section of docs/benchmarks.md, delimited by
  * `<!-- bench:NAME:start -->` / `<!-- bench:NAME:end -->`, so each benchmark can be re-run on its own
- * without clobbering the others.
+ * without clobbering the others. They write only when asked (`agentpool bench … --write-docs` or
+ * `--out FILE`): an installed package must not rewrite its own files, and an incidental run must not
+ * dirty the checkout.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../src/core/package-root.js';
 
 /** Default location of the benchmark results page. */
 export const BENCHMARKS_MD = join(packageRoot(), 'docs', 'benchmarks.md');
 
-/** The nearest folder above this file holding a package.json (works from src and from dist). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
+export { packageRoot };
+
+/** What a benchmark hands the CLI: the markdown section and the `--json` payload. */
+export interface BenchOutput {
+  /** The section for docs/benchmarks.md (also the human-readable output). */
+  markdown: string;
+  /** What `--json` prints. */
+  json: unknown;
 }
+
+/** Progress callback of a benchmark: `done` of `total` units finished (the CLI draws it on stderr). */
+export type BenchProgress = (done: number, total: number) => void;
 
 /** One line describing where and when a benchmark ran. */
 export function machineLine(): string {

@@ -17,7 +17,7 @@ import {
 } from '../src/sim/scaling/simulate.js';
 import { simulateSystem } from '../src/sim/scaling/system-sim.js';
 import { peakRateFor } from '../src/sim/simulate-cli.js';
-import { machineLine, table, writeSection } from './report.js';
+import { type BenchOutput, type BenchProgress, machineLine, table } from './report.js';
 
 /** Scenarios of the benchmark. */
 export const BENCH_SCENARIOS: readonly ScenarioName[] = ['step', 'diurnal', 'square', 'idle-gaps'];
@@ -58,18 +58,16 @@ export interface ScalingBenchResult {
 export interface ScalingBenchOptions {
   /** Seeds per (scenario, policy). @default 5 */
   seeds?: number;
-  /** Return/print JSON instead of writing markdown. @default false */
-  json?: boolean;
   /** Pool maximum / peak pool size. @default 50 */
   agents?: number;
-  /** Write the section into docs/benchmarks.md. @default true unless json */
-  write?: boolean;
   /** Scenario subset (tests use a short one). */
   scenarios?: readonly ScenarioName[];
   /** Override every scenario's duration (hours). */
   hours?: number;
   /** Also run the agentpool policy on the real system (slower: ~10 s per 24 h day). @default true */
   system?: boolean;
+  /** Called after each simulated run (the CLI's progress display). */
+  onProgress?: BenchProgress;
 }
 
 function mean(rs: readonly SimulationResult[], f: (r: SimulationResult) => number): number {
@@ -109,7 +107,11 @@ export async function runScalingBench(options: ScalingBenchOptions = {}): Promis
   const systemResults: ScalingBenchRow[] = [];
   let systemWall = 0;
   let systemRuns = 0;
-  for (const name of options.scenarios ?? BENCH_SCENARIOS) {
+  const scenarios = options.scenarios ?? BENCH_SCENARIOS;
+  const withSystem = options.system ?? true;
+  const total = scenarios.length * seeds * (POLICIES.length + (withSystem ? 1 : 0));
+  let done = 0;
+  for (const name of scenarios) {
     const scenario = makeScenario(name, {
       peakRatePerS: peakRateFor(agents),
       ...(options.hours !== undefined ? { hours: options.hours } : {}),
@@ -118,6 +120,7 @@ export async function runScalingBench(options: ScalingBenchOptions = {}): Promis
       const runs: SimulationResult[] = [];
       for (let seed = 1; seed <= seeds; seed++) {
         const r = await simulateScaling({ scenario, policy, seed, max: agents });
+        options.onProgress?.(++done, total);
         runs.push(r);
         if (name === 'diurnal' && policy === 'agentpool') {
           diurnalWall += r.wallMs;
@@ -126,10 +129,11 @@ export async function runScalingBench(options: ScalingBenchOptions = {}): Promis
       }
       results.push(summarise(name, policy, 'model', runs));
     }
-    if (options.system ?? true) {
+    if (withSystem) {
       const runs: SimulationResult[] = [];
       for (let seed = 1; seed <= seeds; seed++) {
         const r = await simulateSystem({ scenario, policy: 'agentpool', seed, max: agents });
+        options.onProgress?.(++done, total);
         runs.push(r);
         if (name === 'diurnal') {
           systemWall += r.wallMs;
@@ -149,7 +153,6 @@ export async function runScalingBench(options: ScalingBenchOptions = {}): Promis
     agents,
     seedCount: seeds,
   };
-  if (options.write ?? !options.json) writeSection('scaling', renderScalingMarkdown(out));
   return out;
 }
 
@@ -305,40 +308,14 @@ function systemSection(r: ScalingBenchResult): string[] {
   ];
 }
 
-/** Flags of `agentpool bench scaling`. */
-const FLAGS = new Set(['--json', '--seeds', '--agents', '--no-write', '--no-system']);
-
 /**
- * Entry point of `agentpool bench scaling [--json] [--seeds N] [--agents N] [--no-write] [--no-system]`.
- * Returns the exit code.
+ * `agentpool bench scaling`: runs the bench and returns the `scaling` section of docs/benchmarks.md
+ * and the JSON `{ results, systemResults }` (the CLI prints one and writes the section only when asked).
  */
-export async function runScalingCommand(
-  argv: readonly string[],
-  out: (s: string) => void = (s) => process.stdout.write(s),
-): Promise<number> {
-  let json = false;
-  let write = true;
-  let seeds = 5;
-  let agents = 50;
-  let system = true;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (!FLAGS.has(a)) throw new InvalidArgumentError('bench scaling', a, `one of ${[...FLAGS].join(', ')}`);
-    if (a === '--json') json = true;
-    else if (a === '--no-write') write = false;
-    else if (a === '--no-system') system = false;
-    else {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1) throw new InvalidArgumentError(a, argv[i], 'an integer >= 1');
-      if (a === '--seeds') seeds = v;
-      else agents = v;
-    }
-  }
-  const r = await runScalingBench({ seeds, json, agents, write, system });
-  out(
-    json
-      ? `${JSON.stringify({ results: r.results, systemResults: r.systemResults }, null, 2)}\n`
-      : `${renderScalingMarkdown(r)}\n`,
-  );
-  return 0;
+export async function scalingBenchOutput(options: ScalingBenchOptions = {}): Promise<BenchOutput> {
+  const r = await runScalingBench(options);
+  return {
+    markdown: renderScalingMarkdown(r),
+    json: { results: r.results, systemResults: r.systemResults },
+  };
 }

@@ -26,6 +26,17 @@ export {
   type ShutdownOptions,
   type SystemStatus,
 } from './runtime/system.js';
+// The typed task API (compile time; `agentModule` types a thread agent's module URL)
+export {
+  type AgentModule,
+  agentModule,
+  type PoolAgent,
+  type PoolsOf,
+  type PoolTasks,
+  type TypedSubmitOptions,
+  type TypedSystemOptions,
+} from './runtime/typed.js';
+export type { PoolName, TaskInput, TaskName, TaskOutput } from './runtime/task-types.js';
 // Events (`system.on`)
 export type { SystemEvent, SystemEventOf, SystemEventType } from './runtime/events.js';
 export {
@@ -48,7 +59,7 @@ export type { StrategyName } from './policies/balancing/index.js';
 export type { Priority } from './structures/task-queue.js';
 
 // Leases, tasks, status (types only: leases come from `system.acquire`)
-export type { Lease, LeaseUsage } from './runtime/lease.js';
+export type { Lease, LeaseRunOptions, LeaseUsage, RunArgs } from './runtime/lease.js';
 export type { RunOptions } from './runtime/agent-handle.js';
 export type { DispatcherStats, SubmitOptions } from './runtime/dispatcher.js';
 export type { PoolCounters, PoolStatus } from './runtime/pool.js';

@@ -34,6 +34,7 @@ const ROOT_EXPORTS = [
   'TaskFailedError',
   'TaskTimeoutError',
   'UnknownPoolError',
+  'agentModule',
   'analysePools',
   'applyRecommendations',
   'createAgentPoolSystem',
@@ -204,6 +205,8 @@ describe('package.json', () => {
         exports: Record<string, string | { types: string; default: string }>;
         files: string[];
         repository: { type: string; url: string };
+        homepage: string;
+        bugs: { url: string };
       },
   );
 
@@ -236,11 +239,24 @@ describe('package.json', () => {
     }
   });
 
-  it('ships the docs, the machine sources, the licence and the bench fixtures', async () => {
-    const { files, repository } = await pkg;
+  it('ships the build, the docs, the machine sources, the examples, the licence and the bench fixtures', async () => {
+    const { files, repository, homepage, bugs } = await pkg;
     expect(files).toEqual(
-      expect.arrayContaining(['dist', 'bench/fixtures', 'machines', 'docs', 'README.md', 'LICENSE']),
+      expect.arrayContaining([
+        'dist/src',
+        'dist/bench',
+        'dist/machines',
+        'bench/fixtures',
+        'machines',
+        'docs',
+        'examples',
+        'README.md',
+        'LICENSE',
+      ]),
     );
     expect(repository).toEqual({ type: 'git', url: 'https://github.com/agentpool/agentpool' });
+    expect(homepage).toBe('https://github.com/agentpool/agentpool#readme');
+    expect(bugs).toEqual({ url: 'https://github.com/agentpool/agentpool/issues' });
+    // What the tarball really holds is checked by test/package/packed-install.test.ts (npm run test:pack).
   });
 });

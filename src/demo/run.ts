@@ -20,6 +20,9 @@ export interface DemoOptions {
   acquireTimeoutMs: number;
 }
 
+/** The demo's pools (their agents are modules loaded by URL, so their tasks are untyped). */
+type DemoPool = 'design' | 'data' | 'qa' | 'code';
+
 /** The demo's summary (also its `--json` output). */
 export interface DemoSummary {
   stories: number;
@@ -78,7 +81,7 @@ export async function runDemo(
   const errors: string[] = [];
 
   let retries = 0;
-  const acquire = async (type: string, cycleId: string) => {
+  const acquire = async (type: DemoPool, cycleId: string) => {
     // An orchestrator's answer to ERR_POOL_EXHAUSTED: back off and ask again, a bounded number of times.
     for (let attempt = 1; ; attempt++) {
       try {
@@ -89,7 +92,7 @@ export async function runDemo(
       }
     }
   };
-  const step = async <T>(type: string, cycleId: string, task: string, input: unknown): Promise<T> => {
+  const step = async <T>(type: DemoPool, cycleId: string, task: string, input: unknown): Promise<T> => {
     const lease = await acquire(type, cycleId);
     const start = performance.now();
     try {

@@ -7,6 +7,8 @@ import { duration, knownKeys, num, record, signal } from '../core/validate.js';
 import type { TaskView } from '../policies/balancing/index.js';
 import type { AgentHandle, RunOptions } from './agent-handle.js';
 import type { Requirements } from './requirements.js';
+import type { AgentHandlers } from '../agent/define.js';
+import type { TaskInput, TaskName, TaskOutput } from './task-types.js';
 
 /** What the pool needs to take a lease back. */
 export interface LeaseOwner {
@@ -42,8 +44,21 @@ function parseRunOptions(raw: unknown): LeaseRunOptions {
   return { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(sig ? { signal: sig } : {}) };
 }
 
-/** A granted acquisition. */
-export class Lease {
+/**
+ * Arguments of `lease.run(task, …)` after the task name: the input (optional exactly when the task
+ * accepts `undefined`), then the options.
+ */
+export type RunArgs<H, K> =
+  undefined extends TaskInput<H, K>
+    ? [input?: TaskInput<H, K>, options?: LeaseRunOptions]
+    : [input: TaskInput<H, K>, options?: LeaseRunOptions];
+
+/**
+ * A granted acquisition. `H` is the leased agent's task handler map (typed `run`, see
+ * src/runtime/typed.ts); the default is the wide map. `await using lease = await system.acquire(…)`
+ * releases it when the scope ends.
+ */
+export class Lease<H = AgentHandlers> implements AsyncDisposable {
   private releasedFlag = false;
   /** Why the lease ended without the caller releasing it, if it did. */
   lostReason: string | undefined;
@@ -84,6 +99,11 @@ export class Lease {
     readonly waitedMs: number,
   ) {}
 
+  /** This lease as the runtime sees it (task types are the caller's view only). */
+  private get untyped(): Lease {
+    return this as unknown as Lease;
+  }
+
   /** The agent's id. */
   get agentId(): string {
     return this.agent.id;
@@ -111,6 +131,7 @@ export class Lease {
    * const out = await lease.run('implement', { story }, { timeoutMs: 60_000, signal });
    * ```
    */
+  run<K extends TaskName<H>>(task: K, ...args: RunArgs<H, K>): Promise<TaskOutput<H, K>>;
   run(task: string, input?: unknown, opts: LeaseRunOptions = {}): Promise<unknown> {
     return this.runIn(undefined, task, input, opts);
   }
@@ -139,7 +160,7 @@ export class Lease {
       );
     }
     const memoryMb = this.allocation?.amounts.memoryMb ?? this.requirements.memoryMb;
-    const done = this.owner.taskStarted?.(this, task);
+    const done = this.owner.taskStarted?.(this.untyped, task);
     const run = this.agent.run(task, input, {
       ...options,
       cycleId: this.cycleId,
@@ -156,11 +177,19 @@ export class Lease {
     return run;
   }
 
+  /**
+   * `await using lease = await system.acquire(…)`: the lease is released when the scope ends, however
+   * it ends (return, throw). Same as {@link release}. — test/runtime/dispose.test.ts
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
+
   /** Give the agent back. Idempotent. */
   release(): Promise<void> {
     if (!this.releasedFlag) {
       this.releasedFlag = true;
-      this.owner.releaseLease(this);
+      this.owner.releaseLease(this.untyped);
     }
     return Promise.resolve();
   }
@@ -229,7 +258,7 @@ export class Lease {
     this.lostReason = 'expired';
     this.agent.endLeaseTasks(this.id, this.expiredError());
     this.releasedFlag = true;
-    this.owner.releaseLease(this);
+    this.owner.releaseLease(this.untyped);
   }
 
   /** Released by the runtime (agent lost, shutdown). */
@@ -237,6 +266,6 @@ export class Lease {
     if (this.releasedFlag) return;
     this.lostReason = reason;
     this.releasedFlag = true;
-    this.owner.releaseLease(this);
+    this.owner.releaseLease(this.untyped);
   }
 }

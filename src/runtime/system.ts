@@ -38,6 +38,8 @@ import { indexScheduler } from './scheduler-index.js';
 import { childLogic, systemLogic, type TreeRegistry } from './tree.js';
 import type { RebalanceOutcome } from '../policies/rebalancing.js';
 import { parseRequirements, parseTimeout, type Requirements } from './requirements.js';
+import type { PoolName, TaskName, TaskOutput } from './task-types.js';
+import type { PoolAgent, PoolsOf, PoolTasks, TypedSubmitOptions, TypedSystemOptions } from './typed.js';
 
 /** Options of {@link AgentPoolSystem.acquire}. */
 export interface AcquireOptions {
@@ -101,8 +103,17 @@ class WakingKeyGate extends KeyGate {
   }
 }
 
-/** A running agentpool: pools of agents, leases, scaling, shutdown. */
-export class AgentPoolSystem {
+/**
+ * A running agentpool: pools of agents, leases, scaling, shutdown.
+ *
+ * `P` maps each pool type to its agent's task handlers (inferred by {@link createAgentPoolSystem} from
+ * the `pools` config, see src/runtime/typed.ts); the default is the wide map (any pool, any task,
+ * `unknown` input and result).
+ *
+ * `await using system = createAgentPoolSystem(…)` shuts the system down (the default graceful
+ * shutdown) when the scope ends (its `[Symbol.asyncDispose]` method).
+ */
+export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
   /** The root actor (inspectable). */
   readonly actor: Actor<ReturnType<typeof systemLogic>>;
   /** Validated configuration. */
@@ -330,6 +341,7 @@ export class AgentPoolSystem {
    * try { await lease.run('implement', { story }); } finally { await lease.release(); }
    * ```
    */
+  acquire<T extends PoolName<P>>(type: T, options: AcquireOptions): Promise<Lease<P[T]>>;
   acquire(type: string, options: AcquireOptions): Promise<Lease> {
     let pool: Pool;
     let req: AcquireRequest;
@@ -409,7 +421,12 @@ export class AgentPoolSystem {
    * ```ts
    * const report = await system.submit({ type: 'qa', task: 'runTests', input, priority: 'high' });
    * ```
+   * With a typed config the result type is the handler's (awaited) return type, and a wrong pool,
+   * task or input type does not compile (src/runtime/typed.ts).
    */
+  submit<T extends PoolName<P>, K extends TaskName<P[T]>>(
+    options: TypedSubmitOptions<P, T, K>,
+  ): Promise<TaskOutput<P[T], K>>;
   submit(options: SubmitOptions): Promise<unknown> {
     if (this.state !== 'running') {
       return Promise.reject(new AgentPoolError('ERR_SHUTTING_DOWN', `system is ${this.state}, not running`));
@@ -527,6 +544,15 @@ export class AgentPoolSystem {
   }
 
   /**
+   * `await using system = createAgentPoolSystem(…)`: when the scope ends, the default graceful
+   * {@link shutdown} runs (drain until `shutdownDeadlineMs`, then abort and kill) and the scope waits
+   * for it. — test/runtime/dispose.test.ts
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
+  /**
    * Stop taking work at once; gracefully (default): leases and running tasks get until `deadlineMs`,
    * then running tasks are aborted (their signal fires) and get their pool's `timings.abortGraceMs`
    * to let go, then their workers are killed; forced (`graceful: false`): abort and kill at once.
@@ -638,8 +664,10 @@ export class AgentPoolSystem {
  * await system.start();
  * ```
  */
-export function createAgentPoolSystem(options: SystemOptions): AgentPoolSystem {
-  return new AgentPoolSystem(options);
+export function createAgentPoolSystem<A extends Record<string, PoolAgent>>(
+  options: TypedSystemOptions<A>,
+): AgentPoolSystem<PoolsOf<A>> {
+  return new AgentPoolSystem<PoolsOf<A>>(options as SystemOptions);
 }
 
 /** Which events count as which incident in a pool's metrics. */

@@ -12,7 +12,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { renderHtmlReport } from './scaling/report-html.js';
 import type { Scenario } from './scaling/scenarios.js';
 import { isScenarioName, makeScenario, SCENARIOS } from './scaling/scenarios.js';
-import { POLICIES, type PolicyName, type SimulationResult, simulateScaling } from './scaling/simulate.js';
+import { type PolicyName, type SimulationResult, simulateScaling } from './scaling/simulate.js';
 import { SYSTEM_POLICIES, simulateSystem } from './scaling/system-sim.js';
 import { parseTrace, traceScenario } from './scaling/trace.js';
 
@@ -23,6 +23,17 @@ export const CLI_MEAN_SERVICE_S = 20;
 export function peakRateFor(agents: number, utilization = 0.75, meanServiceS = CLI_MEAN_SERVICE_S): number {
   return (agents * utilization) / meanServiceS;
 }
+
+/** Defaults of `agentpool simulate`'s flags. */
+export const SIMULATE_DEFAULTS = {
+  scenario: 'step',
+  policy: 'agentpool',
+  seed: 1,
+  agents: 50,
+  engine: 'model',
+  path: 'submit',
+  json: false,
+} as const satisfies Partial<SimulateArgs>;
 
 /** Parsed flags of `agentpool simulate`. */
 export interface SimulateArgs {
@@ -40,98 +51,21 @@ export interface SimulateArgs {
   report?: string;
 }
 
-const FLAGS = new Set([
-  '--scenario',
-  '--policy',
-  '--seed',
-  '--hours',
-  '--agents',
-  '--trace',
-  '--json',
-  '--report',
-  '--engine',
-  '--path',
-]);
-
-function numberFlag(name: string, v: string | undefined, integer: boolean, min: number): number {
-  const n = v === undefined ? Number.NaN : Number(v);
-  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
-    throw new InvalidArgumentError(name, v, integer ? `an integer >= ${min}` : `a number >= ${min}`);
-  }
-  return n;
-}
-
-/** Parse `simulate` flags; throws {@link InvalidArgumentError} naming the flag. */
-export function parseSimulateArgs(argv: readonly string[]): SimulateArgs {
-  const out: SimulateArgs = {
-    scenario: 'step',
-    policy: 'agentpool',
-    seed: 1,
-    agents: 50,
-    engine: 'model',
-    path: 'submit',
-    json: false,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const raw = argv[i] as string;
-    const eq = raw.indexOf('=');
-    const flag = eq > 0 ? raw.slice(0, eq) : raw;
-    if (!FLAGS.has(flag)) throw new InvalidArgumentError('simulate', raw, `one of ${[...FLAGS].join(', ')}`);
-    if (flag === '--json') {
-      out.json = true;
-      continue;
-    }
-    const value = eq > 0 ? raw.slice(eq + 1) : argv[++i];
-    switch (flag) {
-      case '--scenario':
-        if (value === undefined || !isScenarioName(value)) {
-          throw new InvalidArgumentError('--scenario', value, `one of ${SCENARIOS.join(', ')}`);
-        }
-        out.scenario = value;
-        break;
-      case '--policy':
-        if (value === undefined || !(POLICIES as readonly string[]).includes(value)) {
-          throw new InvalidArgumentError('--policy', value, `one of ${POLICIES.join(', ')}`);
-        }
-        out.policy = value as PolicyName;
-        break;
-      case '--engine':
-        if (value !== 'model' && value !== 'system')
-          throw new InvalidArgumentError('--engine', value, "'model' or 'system'");
-        out.engine = value;
-        break;
-      case '--path':
-        if (value !== 'submit' && value !== 'acquire')
-          throw new InvalidArgumentError('--path', value, "'submit' or 'acquire'");
-        out.path = value;
-        break;
-      case '--seed':
-        out.seed = numberFlag('--seed', value, true, 0);
-        break;
-      case '--hours':
-        out.hours = numberFlag('--hours', value, false, 0.01);
-        break;
-      case '--agents':
-        out.agents = numberFlag('--agents', value, true, 1);
-        break;
-      case '--trace':
-        if (!value) throw new InvalidArgumentError('--trace', value, 'a file path');
-        out.trace = value;
-        break;
-      case '--report':
-        if (!value) throw new InvalidArgumentError('--report', value, 'a file path');
-        out.report = value;
-        break;
-    }
-  }
-  if (out.engine === 'system' && !(SYSTEM_POLICIES as readonly string[]).includes(out.policy)) {
+/**
+ * Check what the flags cannot check one by one (the CLI parses each flag): the real system runs only
+ * the product policies.
+ *
+ * @throws InvalidArgumentError naming `--policy`.
+ */
+export function checkSimulateArgs(args: SimulateArgs): SimulateArgs {
+  if (args.engine === 'system' && !(SYSTEM_POLICIES as readonly string[]).includes(args.policy)) {
     throw new InvalidArgumentError(
       '--policy',
-      out.policy,
+      args.policy,
       `one of ${SYSTEM_POLICIES.join(', ')} with --engine system (hpa is a model of Kubernetes, not a product policy)`,
     );
   }
-  return out;
+  return args;
 }
 
 /** Build the scenario named by the arguments (or the trace). */
@@ -164,19 +98,26 @@ export function formatSummary(r: SimulationResult): string {
 }
 
 /**
- * Entry point of `agentpool simulate`. Returns the process exit code.
+ * Run `agentpool simulate` with parsed arguments (the CLI parses the flags): prints the summary, or
+ * the result as JSON; writes the HTML report only to `args.report`. Returns the process exit code.
  *
  * @example
  * ```ts
- * process.exitCode = await runSimulateCommand(['--scenario', 'diurnal', '--policy', 'hpa', '--json']);
+ * process.exitCode = await runSimulate({ ...SIMULATE_DEFAULTS, scenario: 'diurnal', policy: 'hpa', json: true });
  * ```
  */
-export async function runSimulateCommand(
-  argv: readonly string[],
+export async function runSimulate(
+  args: SimulateArgs,
   out: (s: string) => void = (s) => process.stdout.write(s),
+  onProgress?: (simulatedMs: number, totalMs: number) => void,
 ): Promise<number> {
-  const args = parseSimulateArgs(argv);
-  const common = { scenario: scenarioFor(args), seed: args.seed, max: args.agents };
+  checkSimulateArgs(args);
+  const common = {
+    scenario: scenarioFor(args),
+    seed: args.seed,
+    max: args.agents,
+    ...(onProgress ? { onProgress } : {}),
+  };
   const result =
     args.engine === 'system'
       ? await simulateSystem({

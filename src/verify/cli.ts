@@ -1,23 +1,36 @@
 /**
- * `agentpool verify [--json] [--machine NAME]…` — check every registered machine spec and print what
+ * `agentpool verify [--json] [--machine NAME]…` (flags parsed by the CLI, src/cli/program.ts) — check every registered machine spec and print what
  * was explored and every finding with its shortest counterexample path.
  *
  * Exit codes: 0 all machines clean; 1 at least one finding (deadlock, cannot reach idle/final, replay
  * failure, exploration error) or a truncated traversal (an incomplete check must not pass silently);
  * 2 bad arguments or an unknown machine name.
  */
-import { AgentPoolError } from '../core/errors.js';
-import { parseArgs } from './argv.js';
 import { checkMachine, emptyReport } from './graph-check.js';
 import { loadSpecs } from './registry.js';
 import type { Finding, MachineReport, MachineSpec } from './types.js';
 
+/** Where a command writes: anything with `write(text)` (a stream, or a test's collector). */
+export interface TextSink {
+  write(text: string): unknown;
+}
+
+/** What `agentpool verify` was asked for (its flags). */
+export interface VerifyArgs {
+  /** Print the reports as one JSON object `{ machines }` instead of text. @default false */
+  json?: boolean;
+  /** Check only these machines. @default every registered machine */
+  machines?: readonly string[];
+}
+
 /** Options for {@link runVerify} beyond the CLI arguments (mostly for tests). */
 export interface RunVerifyOptions {
   /** Where usage errors go. @default process.stderr */
-  err?: NodeJS.WritableStream;
+  err?: TextSink;
   /** Specs folder to load. @default the registry's `specs/` folder */
   specsDir?: URL | string;
+  /** Called after each machine is checked (the CLI's progress display). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Number of findings in a report (truncation is reported separately). */
@@ -75,42 +88,22 @@ export function formatReport(r: MachineReport): string {
 /**
  * Run `agentpool verify`.
  *
- * @param argv arguments after the command name, e.g. `['--json', '--machine', 'agent']`
+ * @param args the parsed flags, e.g. `{ json: true, machines: ['agent'] }`
  * @param out where the report goes. @default process.stdout
- * @returns the process exit code (0 clean, 1 findings, 2 usage error)
+ * @returns the process exit code (0 clean, 1 findings, 2 unknown machine name)
  * @example
  * ```ts
- * process.exitCode = await runVerify(process.argv.slice(3));
+ * process.exitCode = await runVerify({ machines: ['agent'] });
  * ```
  */
 export async function runVerify(
-  argv: string[],
-  out: NodeJS.WritableStream = process.stdout,
+  args: VerifyArgs = {},
+  out: TextSink = process.stdout,
   options: RunVerifyOptions = {},
 ): Promise<number> {
   const err = options.err ?? process.stderr;
-  let json: boolean;
-  let only: string[];
-  try {
-    const args = parseArgs(argv, ['--json', '--help'], ['--machine'], 'verify');
-    if (args.flags.has('--help')) {
-      out.write(
-        'usage: agentpool verify [--json] [--machine NAME]...\n' +
-          '  Explores every machine spec (src/verify/specs), checks for deadlocks and states that cannot\n' +
-          '  reach idle/final, and replays one shortest path per state on a real actor.\n',
-      );
-      return 0;
-    }
-    json = args.flags.has('--json');
-    only = args.values.get('--machine') ?? [];
-  } catch (e) {
-    if (e instanceof AgentPoolError) {
-      err.write(`agentpool verify: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
-
+  const json = args.json ?? false;
+  const only = args.machines ?? [];
   const specs = await loadSpecs(options.specsDir);
   const unknown = only.filter((name) => !specs.some((s) => s.name === name));
   if (unknown.length) {
@@ -122,7 +115,11 @@ export async function runVerify(
     return 2;
   }
   const selected = only.length ? specs.filter((s) => only.includes(s.name)) : specs;
-  const reports = selected.map(checkSafely);
+  const reports: MachineReport[] = [];
+  for (const spec of selected) {
+    reports.push(checkSafely(spec));
+    options.onProgress?.(reports.length, selected.length);
+  }
   const failing = reports.filter(reportFails);
 
   if (json) {

@@ -2,12 +2,13 @@
  * `agentpool docs` — writes `docs/machines/<name>.md` for every machine spec: a Mermaid diagram and
  * tables of states and transitions. Hand-written text above the `<!-- generated -->` marker is kept;
  * everything below it is regenerated, so the docs never drift from the machines. `--check` reports
- * stale files without writing (for CI).
+ * stale files without writing (for CI). It writes only into the folder named by `--out`: without it
+ * the pages go to stdout, so an installed package never writes into the user's current directory.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { AgentPoolError } from '../core/errors.js';
-import { parseArgs } from './argv.js';
+import { packageRoot } from '../core/package-root.js';
+import type { TextSink } from './cli.js';
 import { stateRows, toMermaid, transitionRows } from './mermaid.js';
 import { loadSpecs } from './registry.js';
 import type { MachineSpec } from './types.js';
@@ -139,36 +140,32 @@ export async function writeMachineDocs(
   return results;
 }
 
+/** The package's own docs/machines folder (what `--check` compares without `--out`). */
+export const PACKAGE_MACHINE_DOCS = join(packageRoot(), 'docs', 'machines');
+
+/** What `agentpool docs` was asked for (its flags). */
+export interface DocsArgs {
+  /** Write the pages into this folder (created if missing). @default none: print them to stdout */
+  out?: string;
+  /** Compare the pages in `out` (default: the package's docs/machines) with what is generated; write nothing. */
+  check?: boolean;
+  /** Only these machines (the index is then left alone). @default every registered machine */
+  machines?: readonly string[];
+}
+
 /**
  * Run `agentpool docs [--out DIR] [--check] [--machine NAME]…`.
  *
- * @returns exit code: 0 written (or up to date with `--check`), 1 stale with `--check`, 2 bad arguments
+ * @returns exit code: 0 written (or up to date with `--check`), 1 stale with `--check`, 2 unknown machine
  */
 export async function runDocs(
-  argv: string[],
-  out: NodeJS.WritableStream = process.stdout,
-  options: { err?: NodeJS.WritableStream; specsDir?: URL | string } = {},
+  args: DocsArgs = {},
+  out: TextSink = process.stdout,
+  options: { err?: TextSink; specsDir?: URL | string } = {},
 ): Promise<number> {
   const err = options.err ?? process.stderr;
-  let dir: string;
-  let check: boolean;
-  let only: string[];
-  try {
-    const args = parseArgs(argv, ['--check', '--help'], ['--out', '--machine'], 'docs');
-    if (args.flags.has('--help')) {
-      out.write('usage: agentpool docs [--out DIR] [--check] [--machine NAME]...\n');
-      return 0;
-    }
-    dir = resolve(args.values.get('--out')?.at(-1) ?? join('docs', 'machines'));
-    check = args.flags.has('--check');
-    only = args.values.get('--machine') ?? [];
-  } catch (e) {
-    if (e instanceof AgentPoolError) {
-      err.write(`agentpool docs: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
+  const check = args.check ?? false;
+  const only = args.machines ?? [];
   const specs = await loadSpecs(options.specsDir);
   const unknown = only.filter((n) => !specs.some((s) => s.name === n));
   if (unknown.length) {
@@ -178,6 +175,12 @@ export async function runDocs(
     return 2;
   }
   const selected = only.length ? specs.filter((s) => only.includes(s.name)) : specs;
+  if (args.out === undefined && !check) {
+    // Nothing asked to be written: print the generated pages.
+    for (const spec of selected) out.write(`# ${spec.name} machine\n${renderMachineDoc(spec)}\n`);
+    return 0;
+  }
+  const dir = resolve(args.out ?? PACKAGE_MACHINE_DOCS);
   // With a --machine filter the index would list only the filtered machines: leave it alone.
   const results = await writeMachineDocs(selected, dir, { check, index: only.length === 0 });
   const stale = results.filter((r) => r.changed);

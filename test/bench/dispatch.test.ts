@@ -14,7 +14,6 @@ import {
   medianRun,
   renderDispatchMarkdown,
   runDispatchBench,
-  runDispatchCommand,
 } from '../../bench/dispatch.js';
 import type { TaskOutcome } from '../../src/agent/runner.js';
 import type { AgentPoolError } from '../../src/core/errors.js';
@@ -218,9 +217,6 @@ describe('dispatch bench (smoke: shape only, no timing)', () => {
     expect(await code(runDispatchBench({ tasks: 1.5 }))).toBe('ERR_INVALID_ARGUMENT');
     expect(await code(runDispatchBench({ only: ['nope'] }))).toBe('ERR_INVALID_ARGUMENT');
     expect(await code(runDispatchBench({ bogus: 1 } as never))).toBe('ERR_INVALID_ARGUMENT');
-    expect(await code(runDispatchCommand(['--fast']))).toBe('ERR_INVALID_ARGUMENT');
-    expect(await code(runDispatchCommand(['--tasks', 'many']))).toBe('ERR_INVALID_ARGUMENT');
-    expect(await code(runDispatchCommand(['--repeat', '0']))).toBe('ERR_INVALID_ARGUMENT');
     expect(ThreadHost.live).toBe(live);
   });
 

@@ -16,7 +16,7 @@ afterEach(async () => {
   for (const s of systems.splice(0)) await s.shutdown({ graceful: false });
 });
 
-async function start(pool: Partial<PoolOptions>) {
+async function start(pool: Omit<Partial<PoolOptions>, 'agent'>) {
   const clock = new ManualClock();
   const sys = createAgentPoolSystem({
     clock,

@@ -77,6 +77,11 @@ export interface SimulationOptions {
   /** Window of the arrival-rate estimate given to the agentpool scaler, ms. @default 30000 */
   rateWindowMs?: number;
   /**
+   * Called as simulated time advances with the simulated ms done and the total (warm-up included):
+   * the CLI's progress display. Does not change the result.
+   */
+  onProgress?: (simulatedMs: number, totalMs: number) => void;
+  /**
    * Warm-up before measuring, ms: arrivals at the scenario's initial rate and the policy already running,
    * so no policy is judged on an artificially empty pool. @default 300000 (0 for traces)
    */
@@ -477,6 +482,7 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     const next = clock.nextAt();
     if (next === undefined || next > endMs) break;
     clock.advance(next - clock.now());
+    options.onProgress?.(clock.now(), endMs);
     if (actor) {
       // The scaler's actors are promises: let them settle before simulated time moves on.
       for (let guard = 0; guard < 50; guard++) {

@@ -287,6 +287,7 @@ export async function simulateSystem(options: SystemSimulationOptions): Promise<
     if (next === undefined || next > endMs) break;
     integrateTo(next);
     clock.advance(next - clock.now());
+    options.onProgress?.(clock.now(), endMs);
     await settle();
     readCounts();
     collectEvents();

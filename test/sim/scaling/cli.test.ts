@@ -2,31 +2,24 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { renderScalingMarkdown, runScalingBench, runScalingCommand } from '../../../bench/scaling.js';
+import { renderScalingMarkdown, runScalingBench } from '../../../bench/scaling.js';
 import { InvalidArgumentError } from '../../../src/core/errors.js';
-import { parseSimulateArgs, peakRateFor, runSimulateCommand } from '../../../src/sim/simulate-cli.js';
+import {
+  checkSimulateArgs,
+  peakRateFor,
+  runSimulate,
+  SIMULATE_DEFAULTS,
+} from '../../../src/sim/simulate-cli.js';
 
 describe('agentpool simulate', () => {
-  it('parses flags and rejects unknown or bad ones with typed errors', () => {
-    expect(
-      parseSimulateArgs(['--scenario', 'square', '--policy=hpa', '--seed', '3', '--json']),
-    ).toMatchObject({
-      scenario: 'square',
-      policy: 'hpa',
-      seed: 3,
-      json: true,
-    });
-    expect(() => parseSimulateArgs(['--scenario', 'tsunami'])).toThrow(InvalidArgumentError);
-    expect(() => parseSimulateArgs(['--agents', '0'])).toThrow(/--agents/);
-    expect(() => parseSimulateArgs(['--speed', '2'])).toThrow(/simulate/);
+  it('refuses a model-only policy on the real system with a typed error naming --policy', async () => {
     expect(peakRateFor(50)).toBeCloseTo(1.875, 12);
-    expect(parseSimulateArgs(['--engine', 'system', '--path=acquire'])).toMatchObject({
-      engine: 'system',
-      path: 'acquire',
-    });
-    expect(() => parseSimulateArgs(['--engine', 'system', '--policy', 'hpa'])).toThrow(/--policy/);
-    expect(() => parseSimulateArgs(['--engine', 'cloud'])).toThrow(/--engine/);
-    expect(() => parseSimulateArgs(['--path', 'x'])).toThrow(/--path/);
+    expect(() => checkSimulateArgs({ ...SIMULATE_DEFAULTS, engine: 'system', policy: 'hpa' })).toThrow(
+      InvalidArgumentError,
+    );
+    await expect(runSimulate({ ...SIMULATE_DEFAULTS, engine: 'system', policy: 'hpa' })).rejects.toThrow(
+      /--policy/,
+    );
   });
 
   it('prints JSON and writes a self-contained HTML report with four SVG charts', async () => {
@@ -34,20 +27,16 @@ describe('agentpool simulate', () => {
     try {
       const file = join(dir, 'out.html');
       let printed = '';
-      const code = await runSimulateCommand(
-        [
-          '--scenario',
-          'step',
-          '--policy',
-          'agentpool',
-          '--hours',
-          '0.5',
-          '--agents',
-          '8',
-          '--json',
-          '--report',
-          file,
-        ],
+      const code = await runSimulate(
+        {
+          ...SIMULATE_DEFAULTS,
+          scenario: 'step',
+          policy: 'agentpool',
+          hours: 0.5,
+          agents: 8,
+          json: true,
+          report: file,
+        },
         (s) => {
           printed += s;
         },
@@ -74,7 +63,6 @@ describe('agentpool bench scaling', () => {
       scenarios: ['square', 'step'],
       hours: 0.25,
       agents: 6,
-      write: false,
     });
     expect(r.results.map((x) => `${x.scenario}/${x.policy}`)).toEqual([
       'square/agentpool',
@@ -107,9 +95,5 @@ describe('agentpool bench scaling', () => {
     expect(md).toContain('| square | agentpool |');
     expect(md).toContain('square wave vs HPA');
     expect(md).toContain('The same traffic on the real system');
-  });
-
-  it('rejects unknown flags', async () => {
-    await expect(runScalingCommand(['--fast'], () => {})).rejects.toThrow(InvalidArgumentError);
   });
 });

@@ -2,7 +2,8 @@
  * One `acquire()` call that could not be granted on arrival.
  *
  * checking → waiting → (first timeout) → scalingUp → retrying (half the timeout) → rejected
- * (`ERR_POOL_EXHAUSTED`), with `OFFER` (an agent was set aside for us) → allocating → granted, and
+ * (`ERR_POOL_EXHAUSTED`); a pool at its maximum rejects at the first timeout (the seed's rule) unless
+ * it retries at max (`retryAtMax`); with `OFFER` (an agent was set aside for us) → allocating → granted, and
  * `ABORT` → cancelled from every non-final state. The runtime grants an acquire that can be served
  * at once without creating this actor: that is this machine's instant path checking → allocating →
  * granted, which has no timer or wait to own (see docs/machines/acquisition.md).
@@ -83,6 +84,8 @@ export const acquisitionMachine = setup({
     fits: () => true,
     /** The pool is below its maximum size. */
     canScaleUp: () => true,
+    /** A pool at max still waits half the timeout again (pool option `retryAtMax`). */
+    retryAtMax: () => false,
   },
   delays: {
     firstWait: ({ context }) => context.timeoutMs,
@@ -107,7 +110,12 @@ export const acquisitionMachine = setup({
     scalingUp: {
       always: [
         { guard: 'canScaleUp', target: 'retrying', actions: ['requestScaleUp', assign({ scaledUp: true })] },
-        { target: 'retrying' },
+        { guard: 'retryAtMax', target: 'retrying' },
+        // At max: nothing will start for this wait, so it fails now (a full pool fails after the timeout, not 1.5×).
+        {
+          target: 'rejected',
+          actions: assign({ failure: { kind: 'pool-exhausted', scaledUp: false } }),
+        },
       ],
     },
     retrying: {

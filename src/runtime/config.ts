@@ -103,6 +103,8 @@ export interface PoolConfig {
   dispatch: DispatchMode;
   /** Start an agent for a waiter when none is free (see {@link PoolOptions.growOnDemand}). */
   growOnDemand: boolean;
+  /** A pool at max waits half the acquire timeout again before `ERR_POOL_EXHAUSTED` (see {@link PoolOptions.retryAtMax}). */
+  retryAtMax: boolean;
 }
 
 /** One kind of agent in a pool (validated; see {@link PoolOptions.variants}). */
@@ -155,8 +157,17 @@ export interface PoolOptions {
   cooldownMs?: number;
   /** Idle health-check period; 0 disables. @default 30_000 */
   healthCheckIntervalMs?: number;
-  /** First wait of an acquire; after it the pool scales up by one and waits half as long again. @default 30_000 */
+  /**
+   * First wait of an acquire; after it the pool scales up by one and waits half as long again. A pool
+   * already at `max` rejects at this first timeout (`ERR_POOL_EXHAUSTED`, the seed's rule) unless
+   * `retryAtMax`. @default 30_000
+   */
   acquireTimeoutMs?: number;
+  /**
+   * At `max`, still wait half the acquire timeout again after the first timeout (an agent may free up)
+   * before `ERR_POOL_EXHAUSTED`, instead of failing at the first timeout. @default false (the seed's rule)
+   */
+  retryAtMax?: boolean;
   /**
    * Graceful scale-down: a retired agent finishes its work for at most this long, then is stopped
    * (sets `timings.drainTimeoutMs` unless that is given). @default 30_000
@@ -404,6 +415,7 @@ const POOL_KEYS = new Set([
   'admission',
   'dispatch',
   'growOnDemand',
+  'retryAtMax',
 ]);
 const CAPACITY_KEYS = new Set([
   'memoryMb',
@@ -550,6 +562,7 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     admission: str('config', `${path}.admission`, o.admission, 'fifo' as AdmissionOrder, ADMISSION_ORDERS),
     dispatch: str('config', `${path}.dispatch`, o.dispatch, 'central' as DispatchMode, DISPATCH_MODES),
     growOnDemand: bool('config', `${path}.growOnDemand`, o.growOnDemand, autoscale === undefined),
+    retryAtMax: bool('config', `${path}.retryAtMax`, o.retryAtMax, false),
   };
 }
 

@@ -707,12 +707,13 @@ export class Pool implements LeaseOwner {
             reject(never);
           } else if (f?.kind === 'pool-exhausted') {
             this.counters.exhausted++;
+            const retried = f.scaledUp || this.config.retryAtMax;
             const scaled = f.scaledUp
               ? 'scaled up by one and retried'
               : `could not scale up (at max ${this.config.max})`;
             reject(
               new PoolExhaustedError(
-                `pool ${this.type}: no agent within ${req.timeoutMs} ms; ${scaled}; none within ${req.timeoutMs / 2} ms more`,
+                `pool ${this.type}: no agent within ${req.timeoutMs} ms; ${scaled}${retried ? `; none within ${req.timeoutMs / 2} ms more` : ''}`,
                 {
                   pool: this.type,
                   timeoutMs: req.timeoutMs,

@@ -91,6 +91,7 @@ export function acquisitionLogic(reg: TreeRegistry) {
     guards: {
       fits: ({ context }) => hooks(context.pool, context.id)?.fits() ?? false,
       canScaleUp: ({ context }) => reg.pool(context.pool)?.canScaleUp() ?? false,
+      retryAtMax: ({ context }) => reg.pool(context.pool)?.config.retryAtMax ?? false,
     },
   });
 }

@@ -91,7 +91,10 @@ const CONSTANT_CHART_GUARDS: Partial<Record<MachineName, Record<string, string>>
       'defaults, so the checker never walks checking → rejected (never-fits).',
     canScaleUp:
       'KNOWN GAP (acquisition-constant-guards): `canScaleUp: () => true` in the chart, replaced by the ' +
-      "runtime; the checker never walks scalingUp's at-max branch.",
+      "runtime; the checker never walks scalingUp's at-max branches.",
+    retryAtMax:
+      'KNOWN GAP (acquisition-constant-guards): `retryAtMax: () => false` in the chart, replaced by the ' +
+      'runtime (the pool option); the at-max branches are walked by test/runtime/acquire.test.ts.',
   },
 };
 

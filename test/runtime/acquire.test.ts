@@ -96,30 +96,34 @@ describe('acquire: fast path and waiting', () => {
     expect(clock.pending).toBe(0);
   });
 
-  it('at max: no scale-up, ERR_POOL_EXHAUSTED after timeout × 1.5 of virtual time', async () => {
-    const { sys, clock } = await startSystem({ code: { min: 2, max: 2 } });
-    await sys.acquire('code', { cycleId: 'a' });
-    await sys.acquire('code', { cycleId: 'b' });
-    const p = track(sys.acquire('code', { cycleId: 'c', timeoutMs: 2_000 }), clock);
-    await clock.advanceAsync(2_999);
-    expect(p.state).toBe('pending');
-    await clock.advanceAsync(1);
-    expect(p.state).toBe('rejected');
-    expect(p.at).toBe(3_000);
-    expect(p.error!.code).toBe('ERR_POOL_EXHAUSTED');
-    expect(p.error!.details).toMatchObject({
-      pool: 'code',
-      scaledUp: false,
-      size: 2,
-      max: 2,
-      timeoutMs: 2_000,
-    });
-    const s = sys.status().pools.code!;
-    expect(s.counters.exhausted).toBe(1);
-    expect(s.counters.scaleUpsOnTimeout).toBe(0);
-    expect(s.waiting).toBe(0);
-    expect(s.size).toBe(2);
-    await sys.shutdown({ graceful: false });
+  it('at max: no scale-up, ERR_POOL_EXHAUSTED at the first timeout (the seed rule), 1.5× with retryAtMax', async () => {
+    for (const retryAtMax of [false, true]) {
+      const { sys, clock } = await startSystem({ code: { min: 2, max: 2, retryAtMax } });
+      await sys.acquire('code', { cycleId: 'a' });
+      await sys.acquire('code', { cycleId: 'b' });
+      const p = track(sys.acquire('code', { cycleId: 'c', timeoutMs: 2_000 }), clock);
+      const failsAt = retryAtMax ? 3_000 : 2_000;
+      await clock.advanceAsync(failsAt - 1);
+      expect(p.state).toBe('pending');
+      await clock.advanceAsync(1);
+      expect(p.state).toBe('rejected');
+      expect(p.at).toBe(failsAt);
+      expect(p.error!.code).toBe('ERR_POOL_EXHAUSTED');
+      expect(p.error!.message).toContain(retryAtMax ? 'none within 1000 ms more' : 'at max 2');
+      expect(p.error!.details).toMatchObject({
+        pool: 'code',
+        scaledUp: false,
+        size: 2,
+        max: 2,
+        timeoutMs: 2_000,
+      });
+      const s = sys.status().pools.code!;
+      expect(s.counters.exhausted).toBe(1);
+      expect(s.counters.scaleUpsOnTimeout).toBe(0);
+      expect(s.waiting).toBe(0);
+      expect(s.size).toBe(2);
+      await sys.shutdown({ graceful: false });
+    }
   });
 
   it('a release while waiting grants the oldest waiter (FIFO)', async () => {

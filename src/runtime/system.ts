@@ -36,6 +36,8 @@ import { indexScheduler } from './scheduler-index.js';
 import { childLogic, systemLogic, type TreeRegistry } from './tree.js';
 import type { RebalanceOutcome } from '../policies/rebalancing.js';
 import { parseRequirements, parseTimeout, type Requirements } from './requirements.js';
+import { parseTools, ToolBroker, type ToolAuditEntry } from '../security/tools.js';
+import { cleanLeftoverWorkspaces } from '../hosts/workspace.js';
 
 /** Options of {@link AgentPoolSystem.acquire}. */
 export interface AcquireOptions {
@@ -135,6 +137,8 @@ export class AgentPoolSystem {
   private readonly shutdownHooks = new Set<() => Promise<void> | void>();
   /** Next metrics collection (see `SystemOptions.metricsIntervalMs`), while running. */
   private metricsTimer: TimerHandle | undefined;
+  /** Runs agents' tool calls after their profile check (system option `tools`). */
+  private readonly tools: ToolBroker;
 
   /**
    * @param options see {@link SystemOptions}
@@ -222,7 +226,25 @@ export class AgentPoolSystem {
           )
         : undefined;
     const gate: ResourceGate = gateOverride ?? this.allocator ?? unlimitedGate;
-    const agentHooks = tokenHooks(this.budgets, this.events);
+    // Workspaces a dead process left behind (it could not clean up after itself) go first.
+    if (options.workspaceDir !== undefined && typeof options.workspaceDir !== 'string')
+      throw new InvalidArgumentError('workspaceDir', options.workspaceDir, 'a directory path');
+    if ([...this.config.pools.values()].some((pc) => pc.host === 'process' || pc.host === 'sandbox'))
+      cleanLeftoverWorkspaces(options.workspaceDir);
+    this.tools = new ToolBroker(parseTools(options.tools), this.clock, {
+      onDenied: (caller, tool, error) =>
+        this.agentRegistry.get(caller.agentId)?.recordDenial({
+          kind: 'tool',
+          resource: tool,
+          error: error.message,
+          leaseId: caller.leaseId,
+          cycleId: caller.cycleId,
+        }),
+    });
+    const agentHooks = {
+      ...tokenHooks(this.budgets, this.events),
+      callTool: toolHook(this.tools, this.config),
+    };
     const childrenLogic = childLogic(registry);
     for (const [type, pc] of this.config.pools) {
       const ref = children[`pool:${type}`] as PoolRef;
@@ -236,6 +258,7 @@ export class AgentPoolSystem {
             keys: this.keys,
             gate,
             agentHooks,
+            ...(options.workspaceDir !== undefined ? { workspaceBase: options.workspaceDir } : {}),
             agents: this.agentRegistry,
             limits: this.config.limits,
             leaseTtlMs: this.config.leaseTtlMs,
@@ -253,6 +276,19 @@ export class AgentPoolSystem {
       this.config.limits,
       children.dispatcher as DispatcherRef,
     );
+  }
+
+  /**
+   * The last 1,000 tool calls agents made with `ctx.tools.call`, oldest first: agent, lease, cycle,
+   * tool, outcome (`ok`, `error`, `denied` before it ran, `invalid` arguments) and duration.
+   */
+  toolAudit(): ToolAuditEntry[] {
+    return this.tools.audit();
+  }
+
+  /** Tool calls per tool and outcome since the system was created: `{ git: { ok: 3, denied: 1 } }`. */
+  toolCounters(): ReturnType<ToolBroker['counters']> {
+    return this.tools.counters();
   }
 
   /** The system machine's state. */
@@ -603,7 +639,29 @@ const INCIDENT_OF: Partial<Record<SystemEventType, Incident>> = {
   'agent.evicted': 'evictions',
   'agent.oom': 'oom',
   'budget.refused': 'budget_refusals',
+  'security.denied': 'security_denials',
 };
+
+/** `ctx.tools.call` → the broker, with the caller's agent, lease, cycle and profile. */
+function toolHook(broker: ToolBroker, config: SystemConfig): NonNullable<AgentSpec['callTool']> {
+  return (agent, taskId, name, args) => {
+    const profile = config.pools.get(agent.pool)?.security;
+    return broker.call(
+      {
+        agentId: agent.id,
+        pool: agent.pool,
+        taskId,
+        leaseId: agent.leaseOf(taskId),
+        cycleId: agent.cycleOf(taskId),
+        profile: profile?.name ?? agent.pool,
+        allowed: profile?.tools ?? [],
+        workspace: agent.workspace,
+      },
+      name,
+      args,
+    );
+  };
+}
 
 /**
  * Token budget hooks for agents: reserve before a model call, settle after (see src/structures/budget.ts).

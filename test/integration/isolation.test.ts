@@ -7,7 +7,8 @@
  * release (emptied), crash and shutdown. bubblewrap is installed by .ci/run; where it cannot exist the
  * sandbox cases are skipped with the reason.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,8 @@ import type { PoolOptions } from '../../src/runtime/config.js';
 import { AgentPoolSystem } from '../../src/runtime/system.js';
 import { tierAvailability } from '../../src/security/tiers.js';
 import { ProcessHost } from '../../src/hosts/process-host.js';
-import { fastTimings, fixture } from '../helpers/agents.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { fastTimings, fixture, until } from '../helpers/agents.js';
 
 const agent = fixture('isolated');
 const sandbox = tierAvailability('sandbox');
@@ -246,5 +248,82 @@ describe('violations', () => {
     const next = await sys.acquire('iso', { cycleId: 'v2', timeoutMs: 20_000 });
     expect(next.agentId).not.toBe(first);
     await next.release();
+  });
+});
+
+describe('lifetime, timeouts, memory and leftovers', () => {
+  it('an environment lives at most maxLifetimeMs (ManualClock): drained, replaced, its workspace removed', async () => {
+    const clock = new ManualClock();
+    const events: SystemEvent[] = [];
+    const sys = new AgentPoolSystem({
+      clock,
+      workspaceDir: base,
+      pools: {
+        iso: {
+          agent,
+          host: 'process',
+          min: 1,
+          max: 1,
+          healthCheckIntervalMs: 0,
+          timings: fastTimings,
+          security: { network: 'full', limits: { maxLifetimeMs: 6 * 3600_000 } },
+        },
+      },
+    });
+    systems.push(sys);
+    sys.on('*', (e) => events.push(e));
+    await sys.start();
+    const lease = await sys.acquire('iso', { cycleId: 'life' });
+    const first = lease.agentId;
+    const ws = lease.enforcement.workspace!;
+    expect(lease.enforcement.limits.maxLifetimeMs).toBe(6 * 3600_000);
+    clock.advance(6 * 3600_000 - 1);
+    expect(events.some((e) => e.type === 'agent.replaced')).toBe(false);
+    clock.advance(1);
+    expect(events.filter((e) => e.type === 'agent.replaced')).toMatchObject([
+      { agentId: first, reason: 'lifetime' },
+    ]);
+    // The lease in flight is not cut short: the environment is drained, not killed.
+    expect(await lease.run('echo', 'finishing')).toBe('finishing');
+    await lease.release();
+    const next = await sys.acquire('iso', { cycleId: 'life2' });
+    expect(next.agentId).not.toBe(first);
+    await until(() => !existsSync(ws));
+    await next.release();
+    await sys.shutdown({ graceful: false });
+    expect(clock.pending).toBe(0);
+  });
+
+  it('a task past its timeout is aborted, then its process is killed and its workspace removed', async () => {
+    const { sys } = await start('process');
+    const lease = await sys.acquire('iso', { cycleId: 't1' });
+    const ws = lease.enforcement.workspace!;
+    const err = await errorOf(lease.run('hang', undefined, { timeoutMs: 100 }));
+    expect(err.code).toBe('ERR_TASK_TIMEOUT');
+    await until(() => !existsSync(ws));
+    await lease.release();
+    const again = await sys.acquire('iso', { cycleId: 't2', timeoutMs: 20_000 });
+    expect(await again.run('echo', 'ok')).toBe('ok');
+    await again.release();
+  });
+
+  it('the heap is capped: an agent that grows past it dies with ERR_AGENT_OUT_OF_MEMORY', async () => {
+    const { sys } = await start('process');
+    const lease = await sys.acquire('iso', { cycleId: 'm1' });
+    const err = await errorOf(lease.run('grow'));
+    expect(err.code).toBe('ERR_AGENT_OUT_OF_MEMORY');
+    await lease.release();
+  });
+
+  it("a dead parent's workspaces are removed when the next system is created", async () => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const left = join(base, 'agentpool-ws', String(dead), 'agent-x');
+    mkdirSync(left, { recursive: true });
+    writeFileSync(join(left, 'junk'), 'x');
+    const mine = join(base, 'agentpool-ws', String(process.pid));
+    mkdirSync(mine, { recursive: true });
+    new AgentPoolSystem({ workspaceDir: base, pools: { iso: { agent, host: 'process', min: 0 } } });
+    expect(existsSync(join(base, 'agentpool-ws', String(dead)))).toBe(false);
+    expect(existsSync(mine)).toBe(true);
   });
 });

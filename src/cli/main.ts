@@ -10,6 +10,7 @@ usage:
   agentpool demo [--stories N] [--json]     parallel TDD workload on four pools of worker-thread agents
   agentpool verify [--json] [--machine M]   graph-check every statechart: deadlocks, liveness, replayed paths
   agentpool docs                            regenerate docs/machines/*.md diagrams
+  agentpool doctor [--json]                 probe which isolation tiers this machine can enforce
   agentpool bench <dispatch|acquire|balancers|scaling|learning> [--json]
   agentpool simulate --scenario S --policy P [--seed N] [--hours H] [--agents N] [--trace file]
                     [--json] [--report out.html]
@@ -57,6 +58,7 @@ const commands: Record<string, () => Promise<Command>> = {
   verify: async () => (await import('../verify/cli.js')).runVerify,
   docs: async () => (await import('../verify/docs.js')).runDocs,
   simulate: async () => (await import('../sim/simulate-cli.js')).runSimulateCommand,
+  doctor: async () => (await import('../doctor/index.js')).runDoctorCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

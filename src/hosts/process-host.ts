@@ -206,6 +206,7 @@ export class ProcessHost implements Host {
   private readonly controls = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
   private idleWaiters: (() => void)[] = [];
   private stderrTail = '';
+  private oomSeen = false;
   private ws: string | undefined;
   private hello: (() => void) | undefined;
 
@@ -308,8 +309,10 @@ export class ProcessHost implements Host {
     this.childRunning = true;
     ProcessHost.live++;
     child.stderr?.on('data', (d: Buffer) => {
-      this.stderrTail = (this.stderrTail + d.toString()).slice(-2_000);
-      if (process.env.AP_DEBUG) process.stderr.write(d);
+      const text = d.toString();
+      // V8's fatal OOM report is followed by a long native stack: remember it, the tail will not show it.
+      if (/heap out of memory|Reached heap limit|Allocation failed/i.test(text)) this.oomSeen = true;
+      this.stderrTail = (this.stderrTail + text).slice(-2_000);
     });
     child.on('message', (m: ProcessMessage) => this.onMessage(m));
     child.on('error', (e) => {
@@ -445,7 +448,7 @@ export class ProcessHost implements Host {
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.deathError) return;
     const tail = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
-    const oom = /heap out of memory|Allocation failed/i.test(this.stderrTail);
+    const oom = this.oomSeen;
     const err = oom
       ? new AgentCrashedError(
           this.opts.agentId,

@@ -40,8 +40,11 @@ const ROOT_EXPORTS = [
   'createLogger',
   'defineAgent',
   'realClock',
+  'registerVmProvider',
+  'runDoctor',
   'serveMetrics',
   'tddPool',
+  'tddSecurity',
 ];
 
 /** The exports of a module whose names match `pattern`. */

@@ -11,7 +11,7 @@ usage:
   agentpool verify [--json] [--machine M]   graph-check every statechart: deadlocks, liveness, replayed paths
   agentpool docs                            regenerate docs/machines/*.md diagrams
   agentpool doctor [--json]                 probe which isolation tiers this machine can enforce
-  agentpool bench <dispatch|acquire|balancers|scaling|learning> [--json]
+  agentpool bench <dispatch|acquire|balancers|scaling|learning|isolation> [--json]
   agentpool simulate --scenario S --policy P [--seed N] [--hours H] [--agents N] [--trace file]
                     [--json] [--report out.html]
 `;
@@ -51,6 +51,7 @@ const benches: Record<string, () => Promise<Command>> = {
   balancers: async () => (await import('../../bench/balancers.js')).runBalancersCommand,
   scaling: async () => (await import('../../bench/scaling.js')).runScalingCommand,
   learning: async () => (await import('../../bench/learning.js')).runLearningCommand,
+  isolation: async () => (await import('../../bench/isolation.js')).runIsolationCommand,
 };
 
 const commands: Record<string, () => Promise<Command>> = {

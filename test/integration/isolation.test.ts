@@ -7,8 +7,17 @@
  * release (emptied), crash and shutdown. bubblewrap is installed by .ci/run; where it cannot exist the
  * sandbox cases are skipped with the reason.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -313,6 +322,48 @@ describe('lifetime, timeouts, memory and leftovers', () => {
     const err = await errorOf(lease.run('grow'));
     expect(err.code).toBe('ERR_AGENT_OUT_OF_MEMORY');
     await lease.release();
+  });
+
+  it('agents of a parent that died (SIGKILL) exit by themselves; the next system removes their workspaces', async () => {
+    const script = fileURLToPath(new URL('../fixtures/isolated-parent.ts', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', script, base, sandbox.available ? 'yes' : 'no'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += String(d)));
+    await new Promise((r) => child.once('exit', r));
+    const line = JSON.parse(out.trim()) as { parent: number; agents: { pid: number; workspace: string }[] };
+    expect(line.agents).toHaveLength(sandbox.available ? 2 : 1);
+    // The process tier's child sees its own pid; it must be gone (its IPC channel closed with the parent).
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await until(() => !alive(line.agents[0]!.pid), 10_000, 'the orphaned agent process to exit');
+    // A sandboxed agent has a pid of its own namespace: look for any process still naming its workspace.
+    const naming = (ws: string) =>
+      readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .some((d) => {
+          try {
+            return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(ws);
+          } catch {
+            return false;
+          }
+        });
+    if (line.agents[1])
+      await until(() => !naming(line.agents[1]!.workspace), 10_000, 'the orphaned sandbox to exit');
+    for (const a of line.agents) expect(existsSync(a.workspace)).toBe(true);
+    new AgentPoolSystem({ workspaceDir: base, pools: { iso: { agent, host: 'process', min: 0 } } });
+    for (const a of line.agents) expect(existsSync(a.workspace)).toBe(false);
   });
 
   it("a dead parent's workspaces are removed when the next system is created", async () => {

@@ -24,7 +24,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TaskOutcome } from '../agent/runner.js';
 import { AgentCrashedError, AgentPoolError, deserializeError } from '../core/errors.js';
 import { sleep } from '../core/clock.js';
@@ -330,7 +330,7 @@ export class ProcessHost implements Host {
     const res = (await this.control('init', () => ({
       type: 'ap:init',
       agentId: this.opts.agentId,
-      agent: agentFile.startsWith('/') ? `file://${agentFile}` : agentFile,
+      agent: pathToFileURL(agentFile).href,
       tools: [...this.opts.tools],
       workspace: ws,
     }))) as InitResult;

@@ -53,3 +53,18 @@ describe('doctor', () => {
     expect(text).toMatch(/vm: unavailable — no VM provider/);
   }, 60_000);
 });
+
+describe('doctor command', () => {
+  it('refuses an unknown option with exit code 2', async () => {
+    const { runDoctorCommand } = await import('../../src/doctor/index.js');
+    const write = process.stderr.write;
+    let err = '';
+    process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
+    try {
+      expect(await runDoctorCommand(['--yaml'])).toBe(2);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(err).toContain('--yaml');
+  });
+});

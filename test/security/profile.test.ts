@@ -215,3 +215,19 @@ describe('the tdd preset', () => {
     });
   });
 });
+
+describe('requirements.isolation', () => {
+  it('a request for more isolation than the pool offers fails fast with ERR_UNENFORCEABLE', async () => {
+    const { neverFits } = await import('../../src/runtime/requirements.js');
+    const pool = parseSystem({ pools: { code: { agent, host: 'process' } } }).pools.get('code')!;
+    expect(neverFits({ isolation: 'process' }, pool, {})).toBeUndefined();
+    expect(neverFits({ isolation: 'thread' }, pool, {})).toBeUndefined();
+    const e = neverFits({ isolation: 'sandbox' }, pool, {})!;
+    expect(e.code).toBe('ERR_UNENFORCEABLE');
+    expect(e.details).toMatchObject({
+      path: 'requirements.isolation',
+      received: 'sandbox',
+      offered: 'process',
+    });
+  });
+});

@@ -9,7 +9,12 @@
  * deadlines, and the implementations of the machine's named actors and actions.
  */
 import type { ActorRefFrom } from 'xstate';
-import type { AgentInput, AgentTimings, agentMachine } from '../../machines/agent.machine.js';
+import type {
+  AgentInput,
+  AgentTimings,
+  agentMachine,
+  SecurityDenialPayload,
+} from '../../machines/agent.machine.js';
 import type { TaskResult } from '../metrics/pool-metrics.js';
 import type { AgentDefinition, Usage } from '../agent/define.js';
 import type { TaskOutcome, ToolAnswer } from '../agent/runner.js';
@@ -86,16 +91,8 @@ export interface AgentSpec {
   onLifetimeOver?(agent: AgentHandle): void;
 }
 
-/** A refusal, as the agent reports it to its pool. */
-export interface SecurityDenial {
-  kind: 'tool' | 'file' | 'network' | 'process';
-  resource: string;
-  error: string;
-  leaseId: string | undefined;
-  cycleId: string | undefined;
-  /** The agent's denials so far, this one included. */
-  denials: number;
-}
+/** A refusal, as the agent reports it to its pool (the agent machine's payload). */
+export type SecurityDenial = SecurityDenialPayload;
 
 /** What an agent's isolation really enforces, as started (`lease.enforcement`). */
 export interface EnforcementRecord {
@@ -298,10 +295,15 @@ export class AgentHandle {
     return this.pending.get(taskId)?.leaseId;
   }
 
-  /** Record a refusal (tool calls come from the system's broker, accesses from failed tasks). */
+  /**
+   * Record a refusal (tool calls come from the system's broker, accesses from failed tasks): the agent
+   * actor emits it as `security.denied` (relayed to `system.on`), then the pool may evict.
+   */
   recordDenial(d: Omit<SecurityDenial, 'denials'>): void {
     this.denials++;
-    this.spec.onSecurityDenied?.(this, { ...d, denials: this.denials });
+    const denial = { ...d, denials: this.denials };
+    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'SECURITY_DENIED', denial });
+    this.spec.onSecurityDenied?.(this, denial);
   }
 
   /** The clock the agent's timers use. */

@@ -21,22 +21,6 @@ export type RuntimeEvent =
   | { type: 'lease.expired'; pool: string; leaseId: string; cycleId: string; allocationId: string }
   /** A token reservation was refused (a budget would be exceeded). */
   | { type: 'budget.refused'; pool: string; agentId: string; cycleId: string; amount: number; error: string }
-  /**
-   * The security profile refused something: a tool call (`kind: 'tool'`, before it ran), or — seen in
-   * an isolated agent's failed task — a file, network or process access. `denials`: this agent's
-   * count so far (the profile's `violations.evictAfter` replaces it at that count).
-   */
-  | {
-      type: 'security.denied';
-      pool: string;
-      agentId: string;
-      leaseId: string | undefined;
-      cycleId: string | undefined;
-      kind: 'tool' | 'file' | 'network' | 'process';
-      resource: string;
-      error: string;
-      denials: number;
-    }
   /** An isolated agent was drained to be replaced: its environment reached its maximum lifetime or its violation limit. */
   | { type: 'agent.replaced'; pool: string; agentId: string; reason: 'lifetime' | 'violations' };
 

@@ -1192,8 +1192,8 @@ export class Pool implements LeaseOwner {
       ...(c.host !== 'inline' ? { memoryMb: c.capacity.memoryMb } : {}),
       security: c.security,
       ...(this.deps.workspaceBase !== undefined ? { workspaceBase: this.deps.workspaceBase } : {}),
+      // The event itself is the agent actor's (`security.denied`, relayed like its other events).
       onSecurityDenied: (a, d) => {
-        this.deps.events.emit({ type: 'security.denied', pool: this.type, agentId: a.id, ...d });
         const n = c.security.violations.evictAfter;
         if (n > 0 && d.denials >= n) this.replaceAgent(a, 'violations');
       },

@@ -30,6 +30,8 @@ export interface HostListener {
   reserveTokens(taskId: string, amount: number): Promise<SerializedError | undefined>;
   /** Settle the task's `index`-th reservation (its `index`-th `reserve` call, refused ones included). */
   settleTokens(taskId: string, reserved: number, actual: number, index: number): void;
+  /** The sandbox's filtering proxy refused a destination (`host:port`). */
+  onNetworkDenied?(destination: string): void;
   /** The agent called a tool (`ctx.tools.call`): check and run it in the parent; never rejects. */
   callTool?(taskId: string, name: string, args: unknown): Promise<ToolAnswer>;
 }
@@ -72,6 +74,11 @@ export interface HostIsolation {
   write: readonly string[] | 'full';
   /** The agent's own sockets: `false` cuts them (sandbox: a network namespace of its own). */
   network: boolean;
+  /**
+   * With `network: false`, `host:port`s still reachable through the filtering proxy
+   * (src/hosts/egress-proxy.ts; sandbox only).
+   */
+  allow?: readonly string[];
 }
 
 /** Per-task limits a host enforces where it can (see {@link Host.run}). */

@@ -22,6 +22,7 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -33,6 +34,7 @@ import type { ProcessMessage } from './process-protocol.js';
 import { agentModuleUrl } from './thread-host.js';
 import type { InitResult } from './thread-protocol.js';
 import { relayTool } from './tool-relay.js';
+import { startEgressProxy } from './egress-proxy.js';
 import { clearWorkspace, createWorkspace, removeWorkspace } from './workspace.js';
 
 const here = import.meta.url;
@@ -209,6 +211,8 @@ export class ProcessHost implements Host {
   private oomSeen = false;
   private ws: string | undefined;
   private hello: (() => void) | undefined;
+  /** The sandbox's filtering proxy (network allowlist), while the child runs. */
+  private proxy: Server | undefined;
 
   constructor(
     private readonly opts: HostOptions,
@@ -259,6 +263,16 @@ export class ProcessHost implements Host {
     const entry = await entryFile();
     const ws = createWorkspace(this.opts.agentId, iso.workspaceBase);
     this.ws = ws;
+    // A network allowlist: the sandbox has no network; a filtering proxy in this process is reached
+    // through a Unix socket in a directory next to the workspace, bound into the sandbox.
+    const netDir = this.kind === 'sandbox' && !iso.network && iso.allow?.length ? `${ws}.net` : undefined;
+    let proxySocket: string | undefined;
+    if (netDir) {
+      mkdirSync(netDir, { mode: 0o700 });
+      proxySocket = join(netDir, 'proxy.sock');
+      const l = this.opts.listener;
+      this.proxy = await startEgressProxy(proxySocket, iso.allow!, (dest) => l.onNetworkDenied?.(dest));
+    }
     const grants: ChildGrants = {
       readAll: iso.read === 'full',
       writeAll: iso.write === 'full',
@@ -270,16 +284,18 @@ export class ProcessHost implements Host {
         ...(iso.read === 'full' ? [] : iso.read.map((p) => (existsSync(p) ? real(p) : p))),
         ...(iso.write === 'full' ? [] : iso.write.map((p) => (existsSync(p) ? real(p) : p))),
         dirGrant(ws),
+        ...(netDir ? [dirGrant(netDir)] : []),
       ],
       write: [
         ...(iso.write === 'full' ? [] : iso.write.map((p) => (existsSync(p) ? real(p) : p))),
         dirGrant(ws),
+        ...(netDir ? [dirGrant(netDir)] : []),
       ],
     };
     const flags = nodeFlags(grants, this.opts.memoryMb);
     const spawnOpts = {
       cwd: ws,
-      env: {},
+      env: proxySocket ? { AP_EGRESS_SOCKET: proxySocket } : {},
       serialization: 'advanced' as const,
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'] as ('ignore' | 'pipe' | 'ipc')[],
     };
@@ -322,6 +338,8 @@ export class ProcessHost implements Host {
       ProcessHost.live--;
       this.childRunning = false;
       removeWorkspace(ws);
+      this.proxy?.close();
+      if (netDir) removeWorkspace(netDir);
       this.onExit(code, sig);
       this.markExited();
     });

@@ -6,6 +6,7 @@
  * own (src/hosts/process-protocol.ts). One message per task: a process boundary costs more than the
  * batching saves at the rates an isolated agent runs.
  */
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { AgentRunner, type TaskOutcome, type ToolAnswer } from '../agent/runner.js';
 import { type SerializedError, serializeError } from '../core/errors.js';
 import { loadDefinition } from './inline-host.js';
@@ -113,6 +114,23 @@ process.on('message', (m: ProcessMessage) => {
     }
   }
 });
+// A network allowlist: the sandbox has no network, only a Unix socket to the parent's filtering proxy.
+// Bridge a loopback port of the sandbox's own namespace to it and point the usual proxy variables at
+// it, before the agent module (and the clients it creates) is loaded.
+const egress = process.env.AP_EGRESS_SOCKET;
+if (egress) {
+  delete process.env.AP_EGRESS_SOCKET;
+  const bridge = createServer((c) => {
+    const up = connect(egress);
+    c.on('error', () => up.destroy());
+    up.on('error', () => c.destroy());
+    c.pipe(up).pipe(c);
+  });
+  await new Promise<void>((resolve) => bridge.listen(0, '127.0.0.1', resolve));
+  bridge.unref();
+  const url = `http://127.0.0.1:${(bridge.address() as AddressInfo).port}`;
+  for (const k of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy']) process.env[k] = url;
+}
 // The parent went away (crashed, killed): an orphaned agent has nobody to work for.
 process.on('disconnect', () => process.exit(0));
 send({ type: 'ap:hello' });

@@ -200,6 +200,17 @@ export class AgentHandle {
         spec.reserveTokens ? spec.reserveTokens(this, taskId, amount) : Promise.resolve(undefined),
       settleTokens: (taskId, reserved, actual, index) =>
         spec.settleTokens?.(this, taskId, reserved, actual, index),
+      // Which task asked cannot be told from a proxied connection: the lease is known when only one runs.
+      onNetworkDenied: (destination) => {
+        const only = this.pending.size === 1 ? [...this.pending.values()][0] : undefined;
+        this.recordDenial({
+          kind: 'network',
+          resource: destination,
+          error: `connection to ${destination} refused by the network allowlist`,
+          leaseId: only?.leaseId,
+          cycleId: only?.cycleId,
+        });
+      },
       callTool: (taskId, name, args) =>
         spec.callTool
           ? spec.callTool(this, taskId, name, args)
@@ -254,7 +265,8 @@ export class AgentHandle {
     return {
       read: files === 'full' ? 'full' : files.read,
       write: files === 'full' ? 'full' : files.write,
-      network: (p?.network ?? 'full') !== 'none',
+      network: (p?.network ?? 'full') === 'full',
+      ...(typeof p?.network === 'object' ? { allow: p.network.allow } : {}),
       ...(this.spec.workspaceBase !== undefined ? { workspaceBase: this.spec.workspaceBase } : {}),
     };
   }
@@ -665,7 +677,7 @@ export class AgentHandle {
     }
     // An isolated agent's access refused by its sandbox: a typed error and a security event.
     const denial = ISOLATED.has(this.spec.host)
-      ? classifyDenial(o.error, this.spec.host === 'sandbox' && this.spec.security?.network === 'none')
+      ? classifyDenial(o.error, this.spec.host === 'sandbox' && this.spec.security?.network !== 'full')
       : undefined;
     if (denial) {
       const p = this.pending.get(taskId);

@@ -24,7 +24,8 @@ export interface SecurityProfileInput {
    */
   tools?: string[];
   /**
-   * The agent's own sockets: `'none'`, `'full'`, or `{ allow: ['host:port', …] }`. Which a tier
+   * The agent's own sockets: `'none'`, `'full'`, or `{ allow: ['host:port', …] }` (sandbox: through
+   * its filtering proxy, for clients that honour `HTTP(S)_PROXY`). Which a tier
    * enforces: docs/guides/security.md. @default 'none'
    */
   network?: NetworkPolicy;

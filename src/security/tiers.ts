@@ -139,11 +139,6 @@ export function checkEnforceable(tier: IsolationTier, profile: SecurityProfile, 
         ? "Node's permission model does not restrict sockets (use host 'sandbox', or network: 'full')"
         : "its agents share this process's sockets (use host 'sandbox', or network: 'full')",
     );
-  if (tier === 'sandbox' && net !== 'none')
-    throw unenforceable(
-      tier,
-      `${path}.security.network`,
-      what,
-      "no filtering proxy: a sandbox has either no network or the host's (network: 'none' or 'full')",
-    );
+  // A sandbox holds 'none' (its own empty network namespace) and an allowlist (that namespace plus
+  // the parent's filtering proxy, src/hosts/egress-proxy.ts); container and vm are their providers'.
 }

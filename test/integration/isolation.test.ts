@@ -378,3 +378,39 @@ describe('lifetime, timeouts, memory and leftovers', () => {
     expect(existsSync(mine)).toBe(true);
   });
 });
+
+describe('network allowlist (sandbox)', () => {
+  it.skipIf(!sandbox.available)(
+    'allowed host:port through the filtering proxy; others refused there and unreachable directly',
+    async () => {
+      const other = createServer((s) => {
+        s.on('error', () => {});
+        s.end('other');
+      });
+      await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+      const otherPort = (other.address() as { port: number }).port;
+      try {
+        const { sys, events } = await start('sandbox', {
+          security: { network: { allow: [`127.0.0.1:${port}`] }, files: { read: [readable] } },
+        });
+        const lease = await sys.acquire('iso', { cycleId: 'a1' });
+        const ok = (await lease.run('viaProxy', { host: '127.0.0.1', port })) as string;
+        expect(ok).toMatch(/^HTTP\/1.1 200 /);
+        expect(ok).toContain('hello');
+        const refused = (await lease.run('viaProxy', { host: '127.0.0.1', port: otherPort })) as string;
+        expect(refused).toMatch(/^HTTP\/1.1 403 /);
+        // Seen by the parent even though the agent handled the answer itself.
+        expect(denials(events)).toMatchObject([
+          { kind: 'network', resource: `127.0.0.1:${otherPort}`, leaseId: lease.id },
+        ]);
+        // No way around the proxy: the sandbox has no route to the host's servers.
+        const direct = await errorOf(lease.run('connect', { port }));
+        expect(direct.code).toBe('ERR_ACCESS_DENIED');
+        expect(lease.enforcement.network).toEqual({ allow: [`127.0.0.1:${port}`] });
+        await lease.release();
+      } finally {
+        other.close();
+      }
+    },
+  );
+});

@@ -137,9 +137,9 @@ describe('enforceability at config time', () => {
       'pools.code.security.network',
     ],
     [
-      'sandbox + allowlist',
-      { host: 'sandbox', security: { network: { allow: ['api.example.com:443'] } } },
-      'sandbox',
+      'process + allowlist',
+      { host: 'process', security: { network: { allow: ['api.example.com:443'] } } },
+      'process',
       'pools.code.security.network',
     ],
     ['container', { host: 'container' }, 'container', 'pools.code.host'],
@@ -152,6 +152,22 @@ describe('enforceability at config time', () => {
     expect(String(e.details.reason).length).toBeGreaterThan(10);
     expect(e.message).toContain(`the ${tier} tier cannot enforce`);
   });
+
+  it.skipIf(!tierAvailability('sandbox').available)(
+    'a sandbox enforces a network allowlist (its filtering proxy)',
+    () => {
+      const c = parseSystem({
+        pools: {
+          code: {
+            agent,
+            host: 'sandbox',
+            security: { network: { allow: ['api.example.com:443', '*:8080'] } },
+          },
+        },
+      });
+      expect(c.pools.get('code')!.security.network).toEqual({ allow: ['api.example.com:443', '*:8080'] });
+    },
+  );
 
   it('thread agents accept a profile that restricts only tools', () => {
     const c = parseSystem({

@@ -20,8 +20,8 @@
  * exits, and the workspace is removed once it is gone — whatever the exit path.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
@@ -83,7 +83,13 @@ async function bundled(file: string): Promise<string> {
   const dir = join(tmpdir(), 'agentpool-bundles');
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const path = join(dir, `${createHash('sha256').update(file).update(code).digest('hex').slice(0, 16)}.mjs`);
-  if (!existsSync(path) || readFileSync(path, 'utf8') !== code) writeFileSync(path, code);
+  // Other processes (test workers, other systems) may load the same bundle: write aside, then rename,
+  // so no child ever reads a half-written file.
+  if (!existsSync(path) || readFileSync(path, 'utf8') !== code) {
+    const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    writeFileSync(tmp, code);
+    renameSync(tmp, path);
+  }
   return path;
 }
 

@@ -129,6 +129,7 @@ async function probeTier(
           profile: 'doctor',
           allowed: ['granted'],
           workspace: undefined,
+          signal: new AbortController().signal,
         },
         name,
         args,

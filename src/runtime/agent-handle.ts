@@ -141,6 +141,8 @@ interface Pending {
   timer: TimerHandle | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  /** Aborted when the task settles for its caller: what the task's tool calls run under (lazy). */
+  tools?: AbortController;
 }
 
 /** A live agent. */
@@ -300,6 +302,17 @@ export class AgentHandle {
   /** A lease was released and none is left on the agent: its workspace starts empty for the next one. */
   clearWorkspace(): void {
     (this.host as { clearWorkspace?: () => void } | undefined)?.clearWorkspace?.();
+  }
+
+  /**
+   * The signal a task's tool calls get: aborted once the task has settled for its caller (returned,
+   * failed, timed out, cancelled, agent lost), so a tool still running can stop. Already aborted for
+   * a task that is not in flight.
+   */
+  toolSignal(taskId: string): AbortSignal {
+    const p = this.pending.get(taskId);
+    if (!p) return AbortSignal.abort(new Error('task no longer in flight'));
+    return (p.tools ??= new AbortController()).signal;
   }
 
   /** The lease of a task still in flight for its caller. */
@@ -697,6 +710,7 @@ export class AgentHandle {
     this.pending.delete(taskId);
     if (p.timer !== undefined) this.spec.clock.clearTimeout(p.timer);
     if (p.onAbort) p.signal?.removeEventListener('abort', p.onAbort);
+    p.tools?.abort(new Error(`task ${p.task} ended`));
     this.spec.onTaskSettled?.(
       this,
       ok ? 'succeeded' : resultOf(value),

@@ -656,6 +656,7 @@ function toolHook(broker: ToolBroker, config: SystemConfig): NonNullable<AgentSp
         profile: profile?.name ?? agent.pool,
         allowed: profile?.tools ?? [],
         workspace: agent.workspace,
+        signal: agent.toolSignal(taskId),
       },
       name,
       args,

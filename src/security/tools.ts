@@ -25,6 +25,8 @@ export interface ToolContext {
   readonly profile: string;
   /** The agent's workspace directory, for isolated tiers (undefined otherwise). */
   readonly workspace: string | undefined;
+  /** Aborted once the calling task has ended for its caller (timed out, cancelled, agent lost…): stop then. */
+  readonly signal: AbortSignal;
 }
 
 /** A tool implementation. */
@@ -77,6 +79,8 @@ export interface ToolCaller {
   profile: string;
   allowed: readonly string[];
   workspace: string | undefined;
+  /** See {@link ToolContext.signal}. */
+  signal: AbortSignal;
 }
 
 /** The answer that crosses back to the agent. */
@@ -213,7 +217,17 @@ export class ToolBroker {
       cycleId: caller.cycleId,
       profile: caller.profile,
       workspace: caller.workspace,
+      signal: caller.signal,
     };
+    // The task already ended: nobody waits for this call any more.
+    if (caller.signal.aborted)
+      return this.finish(
+        caller,
+        tool,
+        at,
+        'error',
+        new AgentPoolError('ERR_ABORTED', `tool ${tool}: the calling task already ended`),
+      );
     try {
       const value = await def.run(args, ctx);
       return this.finish(caller, tool, at, 'ok', undefined, value);

@@ -62,6 +62,40 @@ describe.each(['inline', 'thread'] as const)('%s agents', (host) => {
   });
 });
 
+describe('tool signal', () => {
+  it("a tool still running when its task times out sees ctx.signal abort; the call's audit says error", async () => {
+    let seen: AbortSignal | undefined;
+    const sys = new AgentPoolSystem({
+      tools: {
+        slow: (_args, ctx) =>
+          new Promise((_resolve, reject) => {
+            seen = ctx.signal;
+            ctx.signal.addEventListener('abort', () => reject(new Error('tool stopped')), { once: true });
+          }),
+      },
+      pools: {
+        p: {
+          agent: inlineAgent,
+          healthCheckIntervalMs: 0,
+          timings: fastTimings,
+          capacity: { tools: ['slow'] },
+        },
+      },
+    });
+    systems.push(sys);
+    await sys.start();
+    const lease = await sys.acquire('p', { cycleId: 'c' });
+    const err = await lease
+      .run('callTool', { tool: 'slow' }, { timeoutMs: 50 })
+      .catch((e: AgentPoolError) => e);
+    expect((err as AgentPoolError).code).toBe('ERR_TASK_TIMEOUT');
+    expect(seen?.aborted).toBe(true);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(sys.toolAudit()).toMatchObject([{ tool: 'slow', outcome: 'error', error: 'tool stopped' }]);
+    await lease.release();
+  });
+});
+
 describe('tool registration and schemas', () => {
   it('bad tool options are config errors naming the path', () => {
     expect(() => parseTools({ git: 3 })).toThrow(/tools\.git/);

@@ -80,7 +80,22 @@ export type AgentEmitted =
   | { type: 'agent.started'; agentId: string; pool: string; restarts: number }
   | { type: 'agent.crashed'; agentId: string; pool: string; error: string; failures: number }
   | { type: 'agent.restarting'; agentId: string; pool: string; failures: number }
-  | { type: 'agent.evicted'; agentId: string; pool: string; failures: number; error: string };
+  | { type: 'agent.evicted'; agentId: string; pool: string; failures: number; error: string }
+  /** The agent's security profile refused something (see {@link SecurityDenialPayload}). */
+  | ({ type: 'security.denied'; agentId: string; pool: string } & SecurityDenialPayload);
+
+/**
+ * A refusal by the agent's security profile: a tool call outside it (refused before it ran), or a
+ * file, network or process access its isolation stopped. `denials`: the agent's count so far.
+ */
+export interface SecurityDenialPayload {
+  kind: 'tool' | 'file' | 'network' | 'process';
+  resource: string;
+  error: string;
+  leaseId: string | undefined;
+  cycleId: string | undefined;
+  denials: number;
+}
 
 /** Events {@link agentMachine} accepts. */
 export type AgentMachineEvent =
@@ -91,7 +106,9 @@ export type AgentMachineEvent =
   | { type: 'HOST_EXITED'; error: string }
   | { type: 'DRAIN' }
   /** Stop; `graceMs`/`abortGraceMs` override `timings.stopGraceMs`/`abortGraceMs` (0/0: at once). */
-  | { type: 'STOP'; graceMs?: number; abortGraceMs?: number };
+  | { type: 'STOP'; graceMs?: number; abortGraceMs?: number }
+  /** The runtime saw a security refusal for this agent: emitted as `security.denied`, in every state. */
+  | { type: 'SECURITY_DENIED'; denial: SecurityDenialPayload };
 
 /**
  * The agent statechart. Provide the effectful implementations with `agentMachine.provide(...)`.
@@ -195,6 +212,18 @@ export const agentMachine = setup({
     stop: { graceMs: input.timings.stopGraceMs, abortGraceMs: input.timings.abortGraceMs },
   }),
   initial: 'starting',
+  // A denial changes no state: the agent keeps serving (the pool decides about eviction); the actor
+  // is where it is recorded, so an inspector sees it with the agent's other events.
+  on: {
+    SECURITY_DENIED: {
+      actions: emit(({ context, event }) => ({
+        type: 'security.denied' as const,
+        agentId: context.agentId,
+        pool: context.pool,
+        ...event.denial,
+      })),
+    },
+  },
   states: {
     starting: {
       entry: 'reportUnavailable',

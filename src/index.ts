@@ -55,6 +55,25 @@ export {
   type TddPoolType,
 } from './runtime/config.js';
 export type { Requirements } from './runtime/requirements.js';
+// Security profiles, tools, isolation tiers (docs/guides/security.md)
+export {
+  type NetworkPolicy,
+  type SecurityProfileInput,
+  tddSecurity,
+  type TddProfileType,
+} from './security/profile.js';
+export type {
+  ToolAuditEntry,
+  ToolContext,
+  ToolDefinition,
+  ToolFunction,
+  ToolSchema,
+} from './security/tools.js';
+export type { IsolationTier } from './security/tiers.js';
+export { registerVmProvider, type VmProvider } from './hosts/vm-provider.js';
+export type { Host, HostIsolation, HostListener, HostOptions } from './hosts/host.js';
+export type { EnforcementRecord } from './runtime/agent-handle.js';
+export { type CheckResult, type DoctorReport, runDoctor, type TierReport } from './doctor/index.js';
 export type { StrategyName } from './policies/balancing/index.js';
 export type { Priority } from './structures/task-queue.js';
 

@@ -41,8 +41,11 @@ const ROOT_EXPORTS = [
   'createLogger',
   'defineAgent',
   'realClock',
+  'registerVmProvider',
+  'runDoctor',
   'serveMetrics',
   'tddPool',
+  'tddSecurity',
 ];
 
 /** The exports of a module whose names match `pattern`. */

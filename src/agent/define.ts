@@ -19,6 +19,16 @@ export interface TokenReservation {
   settle(actualTokens: number): void;
 }
 
+/**
+ * The tools an agent's security profile grants (a list of names), and the way to call them:
+ * `call(name, args)` crosses to the parent, where the tool runs after the profile check — a tool
+ * outside the profile rejects with `ERR_TOOL_DENIED` before it runs.
+ */
+export interface AgentTools extends ReadonlyArray<string> {
+  /** Call a registered tool; resolves with what it returned, rejects with its error or the refusal. */
+  call<T = unknown>(name: string, args?: unknown): Promise<T>;
+}
+
 /** What a task handler receives besides its input. */
 export interface AgentContext {
   /** The agent's id. */
@@ -35,8 +45,13 @@ export interface AgentContext {
   readonly traceparent?: string;
   /** Aborted when the caller cancels, the task times out, or the agent is stopping. Honour it. */
   readonly signal: AbortSignal;
-  /** Tools this agent's security profile grants. */
-  readonly tools: readonly string[];
+  /** Tools this agent's security profile grants, and `tools.call(name, args)` to use one. */
+  readonly tools: AgentTools;
+  /**
+   * The agent's workspace: a directory only it may write in isolated tiers (`process`, `sandbox`),
+   * emptied when a lease is released and removed with the agent. Undefined for other tiers.
+   */
+  readonly workspace: string | undefined;
   /** Say "still alive": resets the heartbeat timeout while a long task runs. */
   heartbeat(): void;
   /** Report consumed resources (added up per task, cycle, pool and system). */

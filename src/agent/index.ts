@@ -5,6 +5,7 @@ export type {
   AgentDefinition,
   AgentHandlers,
   AgentOptions,
+  AgentTools,
   SetupContext,
   TaskHandler,
   TokenReservation,

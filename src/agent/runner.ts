@@ -4,8 +4,8 @@
  * (inside a thread), so both behave the same.
  */
 import { loadOtelApi, parseTraceparent } from '../core/otel.js';
-import { type SerializedError, serializeError } from '../core/errors.js';
-import type { AgentContext, AgentDefinition, TokenReservation, Usage } from './define.js';
+import { deserializeError, type SerializedError, serializeError } from '../core/errors.js';
+import type { AgentContext, AgentDefinition, AgentTools, TokenReservation, Usage } from './define.js';
 
 /** How a task ended, as plain data (crosses the worker boundary). */
 export type TaskOutcome =
@@ -20,7 +20,12 @@ export interface RunnerBridge {
   reserveTokens(taskId: string, amount: number): Promise<SerializedError | undefined>;
   /** `index`: which of the task's reservations (0 = its first `reserve` call, refused ones included). */
   settleTokens(taskId: string, reserved: number, actual: number, index: number): void;
+  /** Run a tool in the parent (after its profile check); absent: every call is refused. */
+  callTool?(taskId: string, name: string, args: unknown): Promise<ToolAnswer>;
 }
+
+/** A tool call's answer as it crosses the host boundary. */
+export type ToolAnswer = { ok: true; value: unknown } | { ok: false; error: SerializedError };
 
 interface Running {
   /** Created on first use: most tasks never look at their signal, and an AbortSignal costs microseconds. */
@@ -66,6 +71,8 @@ export class AgentRunner {
     private readonly def: AgentDefinition,
     private readonly tools: readonly string[],
     private readonly bridge: RunnerBridge,
+    /** The agent's workspace directory (isolated tiers). */
+    private readonly workspace?: string,
   ) {}
 
   /** Run the definition's start-up hook, if any (hosts call it once, before any task). */
@@ -156,9 +163,28 @@ export class AgentRunner {
     for (const r of this.running.values()) controllerOf(r).abort(new Error(reason));
   }
 
+  /** The task's `ctx.tools`: the granted names, and `call` that goes to the parent. */
+  private toolsFor(taskId: string): AgentTools {
+    const bridge = this.bridge;
+    const call = async <T>(name: string, args?: unknown): Promise<T> => {
+      if (typeof name !== 'string') throw new TypeError('ctx.tools.call: name must be a string');
+      const answer: ToolAnswer = bridge.callTool
+        ? await bridge.callTool(taskId, name, args)
+        : {
+            ok: false,
+            error: { name: 'AgentPoolError', code: 'ERR_TOOL_DENIED', message: `no tool broker for ${name}` },
+          };
+      if (answer.ok) return answer.value as T;
+      throw deserializeError(answer.error);
+    };
+    return Object.assign([...this.tools], { call }) as AgentTools;
+  }
+
   private context(taskId: string, task: string, r: Running, traceparent: string | undefined): AgentContext {
     const bridge = this.bridge;
     const tools = this.tools;
+    let toolbox: AgentTools | undefined;
+    const makeTools = () => this.toolsFor(taskId);
     return {
       agentId: this.agentId,
       taskId,
@@ -168,7 +194,11 @@ export class AgentRunner {
       get signal() {
         return controllerOf(r).signal;
       },
-      tools,
+      // Built on first use: most tasks never call a tool.
+      get tools() {
+        return (toolbox ??= makeTools());
+      },
+      workspace: this.workspace,
       heartbeat: () => bridge.heartbeat(taskId),
       reportUsage: (u) => {
         for (const [k, v] of Object.entries(u)) {

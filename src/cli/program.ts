@@ -447,13 +447,55 @@ const benchCommand: CommandRegistrar = (program, ctx) => {
       return m.learningBenchOutput({ tasks: o.tasks as number, seeds: o.seeds as number[], onProgress });
     },
   );
+  benchSub(
+    bench,
+    ctx,
+    'isolation',
+    'start-up and round trip of each isolation tier (inline, thread, process, sandbox) on this machine',
+    (c) =>
+      c
+        .addOption(new Option('--starts <n>', 'cold starts per tier').argParser(int(1, 1_000)).default(5))
+        .addOption(
+          new Option('--round-trips <n>', 'sequential no-op round trips per tier')
+            .argParser(int(1))
+            .default(2_000),
+        ),
+    async (o, onProgress) => {
+      const m = await load('bench isolation', () => import('../../bench/isolation.js'));
+      return m.isolationBenchOutput({
+        starts: o.starts as number,
+        roundTrips: o.roundTrips as number,
+        onProgress,
+      });
+    },
+  );
+};
+
+const doctorCommand: CommandRegistrar = (program, ctx) => {
+  program
+    .command('doctor')
+    .description(
+      'probe which isolation tiers this machine can enforce, by real attempts (writes, reads, network, spawn, tools, memory)',
+    )
+    .option('--json', 'print the report as JSON { tiers }')
+    .action(async (o: { json?: boolean }) => {
+      const { runDoctor, formatDoctor } = await import('../doctor/index.js');
+      const report = await runDoctor();
+      ctx.io.stdout.write(
+        o.json
+          ? `${JSON.stringify(report, null, 2)}
+`
+          : `${formatDoctor(report)}
+`,
+      );
+      ctx.exit(0);
+    });
 };
 
 /**
- * Every command, in the order `--help` lists them. To add one (e.g. `agentpool doctor` from
- * src/doctor/), write a {@link CommandRegistrar} next to the others — `program.command('doctor')
- * .description(…).option(…).action(async (o) => ctx.exit(await runDoctor(o, ctx.io.stdout)))` — and
- * list it here; help, usage errors and docs/cli.md (`npm run docs:cli`) follow.
+ * Every command, in the order `--help` lists them. To add one, write a {@link CommandRegistrar} next to
+ * the others (see `doctorCommand`) and list it here; help, usage errors and docs/cli.md
+ * (`npm run docs:cli`) follow.
  */
 export const COMMANDS: readonly CommandRegistrar[] = [
   demoCommand,
@@ -461,6 +503,7 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   docsCommand,
   simulateCommand,
   benchCommand,
+  doctorCommand,
 ];
 
 /** The package's version (from its package.json). */

@@ -31,7 +31,11 @@ export type ErrorCode =
   | 'ERR_LEASE_EXPIRED'
   | 'ERR_SHUTTING_DOWN'
   | 'ERR_UNENFORCEABLE'
-  | 'ERR_SERIALIZATION';
+  | 'ERR_SERIALIZATION'
+  /** A tool call outside the agent's security profile (or of no registered tool), refused before it ran. */
+  | 'ERR_TOOL_DENIED'
+  /** An isolated agent touched a file, socket or process its security profile does not allow. */
+  | 'ERR_ACCESS_DENIED';
 
 /** Options shared by every agentpool error. */
 export interface AgentPoolErrorOptions {
@@ -253,6 +257,10 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
     if (typeof code === 'string') out.code = code;
     const details = (err as { details?: unknown }).details;
     if (details && typeof details === 'object') out.details = details as Record<string, unknown>;
+    // Node's permission model says what it refused in two fields of its own: keep them across the boundary.
+    const { permission, resource } = err as { permission?: unknown; resource?: unknown };
+    if (code === 'ERR_ACCESS_DENIED' && typeof permission === 'string')
+      out.details = { ...out.details, permission, resource: typeof resource === 'string' ? resource : '' };
     return out;
   }
   return { name: 'Error', message: typeof err === 'string' ? err : describe(err) };
@@ -298,6 +306,8 @@ const CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'ERR_SHUTTING_DOWN',
   'ERR_UNENFORCEABLE',
   'ERR_SERIALIZATION',
+  'ERR_TOOL_DENIED',
+  'ERR_ACCESS_DENIED',
 ]);
 
 function isAgentPoolCode(code: string): code is ErrorCode {

@@ -7,12 +7,16 @@
  * out of memory) every pending and every later call rejects with an {@link AgentCrashedError}.
  */
 import type { AgentDefinition, Usage } from '../agent/define.js';
-import type { TaskOutcome } from '../agent/runner.js';
+import type { TaskOutcome, ToolAnswer } from '../agent/runner.js';
 import type { AgentCrashedError, SerializedError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 
-/** Kinds of host. */
-export type HostKind = 'thread' | 'inline';
+/**
+ * Kinds of host, weakest isolation first: `process` (child process under Node's permission model,
+ * src/hosts/process-host.ts), `sandbox` (that process inside bubblewrap namespaces), `container` and
+ * `vm` (providers; see src/security/tiers.ts for what each enforces and when it is available).
+ */
+export type HostKind = 'inline' | 'thread' | 'process' | 'sandbox' | 'container' | 'vm';
 
 /** What a thread agent measures of itself, every second while tasks run. */
 export interface UsageSample {
@@ -36,6 +40,10 @@ export interface HostListener {
   reserveTokens(taskId: string, amount: number): Promise<SerializedError | undefined>;
   /** Settle the task's `index`-th reservation (its `index`-th `reserve` call, refused ones included). */
   settleTokens(taskId: string, reserved: number, actual: number, index: number): void;
+  /** The sandbox's filtering proxy refused a destination (`host:port`). */
+  onNetworkDenied?(destination: string): void;
+  /** The agent called a tool (`ctx.tools.call`): check and run it in the parent; never rejects. */
+  callTool?(taskId: string, name: string, args: unknown): Promise<ToolAnswer>;
 }
 
 /** A listener that ignores everything and grants every token reservation (benchmarks, bare hosts). */
@@ -59,6 +67,28 @@ export interface HostOptions {
   listener: HostListener;
   /** Clock for grace periods. */
   clock: Clock;
+  /** What an isolated host (process, sandbox) enforces on the agent's own code. */
+  isolation?: HostIsolation;
+}
+
+/** The file view of an isolated agent: its workspace (read-write) and the profile's paths. */
+export interface HostIsolation {
+  /**
+   * Where the host creates the agent's workspace (`<base>/agentpool-ws/<pid>/<agent>-…`, removed when
+   * the agent's process is gone). @default the OS temporary directory
+   */
+  workspaceBase?: string;
+  /** Readable paths beyond the runtime, the agent module and the workspace; `'full'`: everything. */
+  read: readonly string[] | 'full';
+  /** Writable paths beyond the workspace; `'full'`: everything. */
+  write: readonly string[] | 'full';
+  /** The agent's own sockets: `false` cuts them (sandbox: a network namespace of its own). */
+  network: boolean;
+  /**
+   * With `network: false`, `host:port`s still reachable through the filtering proxy
+   * (src/hosts/egress-proxy.ts; sandbox only).
+   */
+  allow?: readonly string[];
 }
 
 /** Per-task limits a host enforces where it can (see {@link Host.run}). */

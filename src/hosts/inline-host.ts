@@ -9,6 +9,7 @@ import { AgentRunner, type TaskOutcome } from '../agent/runner.js';
 import { AgentCrashedError, AgentPoolError } from '../core/errors.js';
 import { sleep } from '../core/clock.js';
 import type { Host, HostOptions, TaskLimits } from './host.js';
+import { relayTool } from './tool-relay.js';
 
 /** Host that runs the agent in the current thread. */
 export class InlineHost implements Host {
@@ -39,6 +40,7 @@ export class InlineHost implements Host {
       usage: (t, u) => l.onUsage(t, u),
       reserveTokens: (t, n) => l.reserveTokens(t, n),
       settleTokens: (t, r, a, i) => l.settleTokens(t, r, a, i),
+      callTool: (t, name, args) => relayTool(l, t, name, args),
     });
     await this.runner.setup();
     return this.runner.handlerNames();

@@ -25,6 +25,7 @@ import type { TaskOutcome } from '../agent/runner.js';
 import { AgentCrashedError, AgentPoolError, deserializeError } from '../core/errors.js';
 import { sleep } from '../core/clock.js';
 import type { Host, HostOptions, TaskLimits } from './host.js';
+import { relayTool } from './tool-relay.js';
 import {
   DONE_STRIDE,
   type InitResult,
@@ -480,6 +481,11 @@ export class ThreadHost implements Host {
         break;
       case 'ap:settle':
         l.settleTokens(m.taskId, m.reserved, m.actual, m.index);
+        break;
+      case 'ap:tool':
+        relayTool(l, m.taskId, m.name, m.args).then((answer) =>
+          this.reply({ type: 'ap:tool-reply', rid: m.rid, answer }),
+        );
         break;
     }
   }

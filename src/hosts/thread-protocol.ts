@@ -2,7 +2,7 @@
 
 import type { MessagePort } from 'node:worker_threads';
 import type { Usage } from '../agent/define.js';
-import type { TaskOutcome } from '../agent/runner.js';
+import type { TaskOutcome, ToolAnswer } from '../agent/runner.js';
 import type { SerializedError } from '../core/errors.js';
 
 /** workerData given to a new agent thread. */
@@ -82,5 +82,9 @@ export type SideMessage =
   | { type: 'ap:trace'; taskId: string; traceparent: string }
   /** worker → main: the heap stayed above the running tasks' allocations; the host terminates it. */
   | { type: 'ap:mem-exceeded'; usedMb: number; allocatedMb: number; taskIds: string[] }
+  /** worker → main: `ctx.tools.call`; the tool runs in the parent after its profile check. */
+  | { type: 'ap:tool'; rid: number; taskId: string; name: string; args: unknown }
+  /** main → worker: the tool call's answer. */
+  | { type: 'ap:tool-reply'; rid: number; answer: ToolAnswer }
   /** The worker's own measurement, every USAGE_SAMPLE_MS while tasks run: heap in use, event-loop busy share. */
   | { type: 'ap:sample'; heapMb: number; elu: number; cpu?: number };

@@ -12,7 +12,7 @@ import { getHeapStatistics } from 'node:v8';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { AgentRunner, type TaskOutcome } from '../agent/runner.js';
+import { AgentRunner, type TaskOutcome, type ToolAnswer } from '../agent/runner.js';
 import { type SerializedError, serializeError } from '../core/errors.js';
 import { loadDefinition } from './inline-host.js';
 import {
@@ -29,6 +29,7 @@ const port = init.port;
 let runner: AgentRunner | undefined;
 let nextRid = 0;
 const reservations = new Map<number, (r: SerializedError | undefined) => void>();
+const toolCalls = new Map<number, (a: ToolAnswer) => void>();
 
 const post = (m: SideMessage) => port.postMessage(m);
 
@@ -222,6 +223,12 @@ function handle(m: SideMessage): void {
       // The host decides how long to wait (on its clock); this only tells every task to stop.
       runner?.abortAll('agent stopping');
       break;
+    case 'ap:tool-reply': {
+      const resolve = toolCalls.get(m.rid);
+      toolCalls.delete(m.rid);
+      resolve?.(m.answer);
+      break;
+    }
     case 'ap:reserve-reply': {
       const resolve = reservations.get(m.rid);
       reservations.delete(m.rid);
@@ -246,6 +253,12 @@ const api: WorkerApi = {
           }),
         settleTokens: (taskId, reserved, actual, index) =>
           post({ type: 'ap:settle', taskId, reserved, actual, index }),
+        callTool: (taskId, name, args) =>
+          new Promise((resolve) => {
+            const rid = ++nextRid;
+            toolCalls.set(rid, resolve);
+            post({ type: 'ap:tool', rid, taskId, name, args });
+          }),
       });
       await r.setup(); // tasks are only routed to a runner whose setup finished
       runner = r;

@@ -73,7 +73,14 @@ export interface LatencySummary {
 export type TaskOutcome = 'success' | 'error' | 'timeout';
 
 /** Incidents counted per pool (`recordIncident`), fed by the system's events. */
-export const INCIDENTS = ['crashes', 'restarts', 'evictions', 'oom', 'budget_refusals'] as const;
+export const INCIDENTS = [
+  'crashes',
+  'restarts',
+  'evictions',
+  'oom',
+  'budget_refusals',
+  'security_denials',
+] as const;
 /** One kind of incident. */
 export type Incident = (typeof INCIDENTS)[number];
 
@@ -221,6 +228,7 @@ export class PoolMetrics {
     evictions: 0,
     oom: 0,
     budget_refusals: 0,
+    security_denials: 0,
   };
   private allocatedRes: ResourceAmounts = { ...ZERO };
   private usedRes: ResourceAmounts = { ...ZERO };

@@ -75,6 +75,11 @@ const FAMILIES: readonly Family[] = [
       ],
       ['agent_oom_total', 'oom', 'Thread agents stopped for memory (hard cap, or their tasks allocation).'],
       ['budget_refusals_total', 'budget_refusals', 'Token reservations refused by a budget.'],
+      [
+        'security_denials_total',
+        'security_denials',
+        'Actions refused by a security profile (tool, file, network, process).',
+      ],
     ] as const
   ).map(([name, key, help]): Family => ({ name, help, kind: 'counter', value: (s) => s.incidents[key] })),
   {

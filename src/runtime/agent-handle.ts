@@ -9,10 +9,15 @@
  * deadlines, and the implementations of the machine's named actors and actions.
  */
 import type { ActorRefFrom } from 'xstate';
-import type { AgentInput, AgentTimings, agentMachine } from '../../machines/agent.machine.js';
+import type {
+  AgentInput,
+  AgentTimings,
+  agentMachine,
+  SecurityDenialPayload,
+} from '../../machines/agent.machine.js';
 import type { TaskResult } from '../metrics/pool-metrics.js';
 import type { AgentDefinition, Usage } from '../agent/define.js';
-import type { TaskOutcome } from '../agent/runner.js';
+import type { TaskOutcome, ToolAnswer } from '../agent/runner.js';
 import {
   AbortedError,
   AgentCrashedError,
@@ -25,9 +30,13 @@ import {
   TaskError,
   TaskTimeoutError,
 } from '../core/errors.js';
-import type { Host, HostKind, HostListener, UsageSample } from '../hosts/host.js';
+import type { Host, HostIsolation, HostKind, HostListener, UsageSample } from '../hosts/host.js';
 import { InlineHost } from '../hosts/inline-host.js';
+import { ProcessHost } from '../hosts/process-host.js';
 import { ThreadHost } from '../hosts/thread-host.js';
+import { vmProviders } from '../hosts/vm-provider.js';
+import type { SecurityProfile } from '../security/profile.js';
+import { classifyDenial, type Denial } from '../security/violations.js';
 import { type Clock, sleep, type TimerHandle } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { AgentVariant } from './config.js';
@@ -76,7 +85,42 @@ export interface AgentSpec {
   onStarted?(agent: AgentHandle): void;
   /** A start attempt failed (module error, setup error, start timeout, exit during start). */
   onStartFailed?(agent: AgentHandle, error: Error): void;
+  /** The pool's security profile (what the tier enforces was checked at config time). */
+  security?: SecurityProfile;
+  /** Where isolated tiers create workspaces (system option `workspaceDir`). */
+  workspaceBase?: string;
+  /** The agent called a tool: check it against the profile and run it (the system's broker). */
+  callTool?(agent: AgentHandle, taskId: string, name: string, args: unknown): Promise<ToolAnswer>;
+  /** Something was refused by the profile (a tool call, or an access seen in a failed task). */
+  onSecurityDenied?(agent: AgentHandle, denial: SecurityDenial): void;
+  /** The isolated environment reached the profile's `limits.maxLifetimeMs`: drain and replace it. */
+  onLifetimeOver?(agent: AgentHandle): void;
 }
+
+/** A refusal, as the agent reports it to its pool (the agent machine's payload). */
+export type SecurityDenial = SecurityDenialPayload;
+
+/** What an agent's isolation really enforces, as started (`lease.enforcement`). */
+export interface EnforcementRecord {
+  /** The profile's name. */
+  profile: string;
+  /** The host tier the agent runs in. */
+  tier: HostKind;
+  /** Tools `ctx.tools.call` may reach. */
+  tools: readonly string[];
+  network: SecurityProfile['network'];
+  files: SecurityProfile['files'];
+  /** Limits as enforced: `memoryMb` is a hard heap cap (thread: resourceLimits; process, sandbox: --max-old-space-size), `cpuCores` only a weight. */
+  limits: { memoryMb: number | undefined; cpuCores: number | undefined; maxLifetimeMs: number | undefined };
+  /** The agent's workspace (isolated tiers). */
+  workspace: string | undefined;
+  /** When the current environment started (clock ms). */
+  startedAt: number | undefined;
+  /** Denials recorded for this agent so far. */
+  denials: number;
+}
+
+const ISOLATED: ReadonlySet<HostKind> = new Set(['process', 'sandbox', 'container', 'vm']);
 
 /** Options of one task run. */
 export interface RunOptions {
@@ -107,6 +151,8 @@ interface Pending {
   onAbort: (() => void) | undefined;
   /** Its `invoke_agent` span (a no-op span when tracing is off). */
   span: RunSpan | undefined;
+  /** Aborted when the task settles for its caller: what the task's tool calls run under (lazy). */
+  tools?: AbortController;
 }
 
 /** A live agent. */
@@ -139,6 +185,12 @@ export class AgentHandle {
   private lastStartError: Error | undefined;
   /** The last start failure (module path and original error when the module is at fault). */
   lastError: Error | undefined;
+  /** Security denials recorded for this agent. */
+  private denials = 0;
+  /** When the current host finished starting (clock ms). */
+  private hostStartedAt: number | undefined;
+  /** Fires at the profile's maximum lifetime of an isolated environment. */
+  private lifetimeTimer: TimerHandle | undefined;
 
   constructor(private readonly spec: AgentSpec) {
     this.id = spec.agentId;
@@ -147,6 +199,7 @@ export class AgentHandle {
     const listener: HostListener = {
       onExit: (err) => {
         this.lastCrash = err;
+        this.endLifetime();
         if (err.code === 'ERR_AGENT_OUT_OF_MEMORY') spec.onOom?.(this, err);
         this.actor.send({ type: 'HOST_EXITED', error: err.message });
       },
@@ -165,6 +218,28 @@ export class AgentHandle {
         spec.reserveTokens ? spec.reserveTokens(this, taskId, amount) : Promise.resolve(undefined),
       settleTokens: (taskId, reserved, actual, index) =>
         spec.settleTokens?.(this, taskId, reserved, actual, index),
+      // Which task asked cannot be told from a proxied connection: the lease is known when only one runs.
+      onNetworkDenied: (destination) => {
+        const only = this.pending.size === 1 ? [...this.pending.values()][0] : undefined;
+        this.recordDenial({
+          kind: 'network',
+          resource: destination,
+          error: `connection to ${destination} refused by the network allowlist`,
+          leaseId: only?.leaseId,
+          cycleId: only?.cycleId,
+        });
+      },
+      callTool: (taskId, name, args) =>
+        spec.callTool
+          ? spec.callTool(this, taskId, name, args)
+          : Promise.resolve({
+              ok: false,
+              error: {
+                name: 'AgentPoolError',
+                code: 'ERR_TOOL_DENIED',
+                message: `no tool broker: ${name} refused`,
+              },
+            }),
     };
     const newHost = (): Host => {
       const opts = {
@@ -174,10 +249,102 @@ export class AgentHandle {
         listener,
         clock: spec.clock,
         ...(spec.memoryMb !== undefined ? { memoryMb: spec.memoryMb } : {}),
+        ...(ISOLATED.has(spec.host) ? { isolation: this.isolation() } : {}),
       };
-      return spec.host === 'thread' ? new ThreadHost(opts) : new InlineHost(opts);
+      switch (spec.host) {
+        case 'thread':
+          return new ThreadHost(opts);
+        case 'process':
+          return new ProcessHost(opts);
+        case 'sandbox':
+          return new ProcessHost(opts, true);
+        case 'vm': {
+          const provider = vmProviders.values().next().value;
+          if (provider) return provider.createHost(opts);
+          throw new AgentPoolError('ERR_UNENFORCEABLE', 'no VM provider registered any more', {
+            details: { tier: 'vm' },
+          });
+        }
+        case 'container':
+          throw new AgentPoolError('ERR_UNENFORCEABLE', 'the container tier has no host', {
+            details: { tier: 'container' },
+          });
+        default:
+          return new InlineHost(opts);
+      }
     };
     this.newHost = newHost;
+  }
+
+  /** What the host enforces on the agent's own code (isolated tiers). */
+  private isolation(): HostIsolation {
+    const p = this.spec.security;
+    const files = p?.files ?? 'full';
+    return {
+      read: files === 'full' ? 'full' : files.read,
+      write: files === 'full' ? 'full' : files.write,
+      network: (p?.network ?? 'full') === 'full',
+      ...(typeof p?.network === 'object' ? { allow: p.network.allow } : {}),
+      ...(this.spec.workspaceBase !== undefined ? { workspaceBase: this.spec.workspaceBase } : {}),
+    };
+  }
+
+  /** The enforcement record of the agent as it runs now (profile, tier, enforced limits, start time). */
+  get enforcement(): EnforcementRecord {
+    const p = this.spec.security;
+    const isolated = ISOLATED.has(this.spec.host);
+    return {
+      profile: p?.name ?? this.pool,
+      tier: this.spec.host,
+      tools: this.spec.tools,
+      network: p?.network ?? 'full',
+      files: p?.files ?? 'full',
+      limits: {
+        memoryMb: this.spec.host === 'inline' ? undefined : this.spec.memoryMb,
+        cpuCores: undefined,
+        maxLifetimeMs: isolated ? p?.limits.maxLifetimeMs : undefined,
+      },
+      workspace: this.workspace,
+      startedAt: this.hostStartedAt,
+      denials: this.denials,
+    };
+  }
+
+  /** The agent's workspace directory (isolated tiers, while the host lives). */
+  get workspace(): string | undefined {
+    return (this.host as { workspace?: string } | undefined)?.workspace;
+  }
+
+  /** A lease was released and none is left on the agent: its workspace starts empty for the next one. */
+  clearWorkspace(): void {
+    (this.host as { clearWorkspace?: () => void } | undefined)?.clearWorkspace?.();
+  }
+
+  /**
+   * The signal a task's tool calls get: aborted once the task has settled for its caller (returned,
+   * failed, timed out, cancelled, agent lost), so a tool still running can stop. Already aborted for
+   * a task that is not in flight.
+   */
+  toolSignal(taskId: string): AbortSignal {
+    const p = this.pending.get(taskId);
+    if (!p) return AbortSignal.abort(new Error('task no longer in flight'));
+    return (p.tools ??= new AbortController()).signal;
+  }
+
+  /** The lease of a task still in flight for its caller. */
+  leaseOf(taskId: string): string | undefined {
+    return this.pending.get(taskId)?.leaseId;
+  }
+
+  /**
+   * Record a refusal (tool calls come from the system's broker, accesses from failed tasks): the agent
+   * actor emits it as `security.denied` (relayed to `system.on`), then the pool may evict.
+   */
+  recordDenial(d: Omit<SecurityDenial, 'denials'>): void {
+    this.denials++;
+    const denial = { ...d, denials: this.denials };
+    if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'SECURITY_DENIED', denial });
+    this.spec.onSecurityDenied?.(this, denial);
   }
 
   /** The clock the agent's timers use. */
@@ -219,6 +386,7 @@ export class AgentHandle {
       const handlers = await host.start();
       if (signal.aborted) throw new Error('start abandoned');
       this.handlers = new Set(handlers);
+      this.startLifetime(host);
     } catch (e) {
       // A start abandoned half-way may have spawned a worker after the abort: end it too.
       if (signal.aborted) await host.terminate('start abandoned').catch(() => {});
@@ -227,6 +395,25 @@ export class AgentHandle {
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** Isolated environments live at most `limits.maxLifetimeMs` (on the clock), then are drained and replaced. */
+  private startLifetime(host: Host): void {
+    this.hostStartedAt = this.spec.clock.now();
+    if (this.lifetimeTimer !== undefined) this.spec.clock.clearTimeout(this.lifetimeTimer);
+    this.lifetimeTimer = undefined;
+    const ms = this.spec.security?.limits.maxLifetimeMs;
+    if (!ISOLATED.has(this.spec.host) || ms === undefined) return;
+    this.lifetimeTimer = this.spec.clock.setTimeout(() => {
+      this.lifetimeTimer = undefined;
+      if (this.host === host && host.alive) this.spec.onLifetimeOver?.(this);
+    }, ms);
+  }
+
+  /** The lifetime timer goes with the host it was set for. */
+  private endLifetime(): void {
+    if (this.lifetimeTimer !== undefined) this.spec.clock.clearTimeout(this.lifetimeTimer);
+    this.lifetimeTimer = undefined;
   }
 
   /** `stopHost`: running tasks get `graceMs`, then their abort signal and `abortGraceMs`, then the kill. */
@@ -245,11 +432,13 @@ export class AgentHandle {
       // A task whose outcome the agent already posted finished: its caller gets the outcome instead.
       for (const id of [...this.pending.keys()]) if (host.isRunning(id)) this.settle(id, err, false);
     }
+    this.endLifetime();
     await host.stop(graceMs, abortGraceMs);
   }
 
   /** `killHost`: the agent is unresponsive; its tasks are lost with `ERR_AGENT_TERMINATED`. */
   async killHost(reason: string): Promise<void> {
+    this.endLifetime();
     await this.host?.terminate(reason);
   }
 
@@ -537,6 +726,17 @@ export class AgentHandle {
       this.settle(taskId, o.value, true);
       return;
     }
+    // An isolated agent's access refused by its sandbox: a typed error and a security event.
+    const denial = ISOLATED.has(this.spec.host)
+      ? classifyDenial(o.error, this.spec.host === 'sandbox' && this.spec.security?.network !== 'full')
+      : undefined;
+    if (denial) {
+      const p = this.pending.get(taskId);
+      const err = accessDenied(this.id, task, denial, outcomeError(task, o.error, undefined));
+      this.recordDenial({ ...denial, error: err.message, leaseId: p?.leaseId, cycleId: p?.cycleId });
+      this.settle(taskId, err, false);
+      return;
+    }
     this.settle(taskId, outcomeError(task, o.error, 'partial' in o ? o.partial : undefined), false);
   }
 
@@ -548,6 +748,7 @@ export class AgentHandle {
     this.pending.delete(taskId);
     if (p.timer !== undefined) this.spec.clock.clearTimeout(p.timer);
     if (p.onAbort) p.signal?.removeEventListener('abort', p.onAbort);
+    p.tools?.abort(new Error(`task ${p.task} ended`));
     const result = ok ? 'succeeded' : resultOf(value);
     this.spec.onTaskSettled?.(this, result, this.spec.clock.now() - p.startedAt, p.task);
     p.span?.end(result, ok ? undefined : value);
@@ -590,6 +791,15 @@ function resultOf(err: unknown): TaskResult {
     default:
       return 'failed';
   }
+}
+
+/** The caller's error for an access an isolated agent's profile refused. */
+function accessDenied(agentId: string, task: string, d: Denial, cause: Error): AgentPoolError {
+  return new AgentPoolError(
+    'ERR_ACCESS_DENIED',
+    `task ${JSON.stringify(task)} on agent ${agentId}: ${d.kind} access ${d.resource} refused by its security profile`,
+    { cause, details: { task, agentId, kind: d.kind, resource: d.resource } },
+  );
 }
 
 /** Map an agent-side failure to the typed error the caller sees. */

@@ -33,14 +33,26 @@ import {
 } from '../policies/scaling/config.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
+import {
+  parseSecurityProfile,
+  type SecurityProfile,
+  type SecurityProfileInput,
+  unrestrictedProfile,
+} from '../security/profile.js';
+import { checkEnforceable, TIERS } from '../security/tiers.js';
+import type { ToolDefinition, ToolFunction } from '../security/tools.js';
 
 /** Ordered security levels: an agent serves requests at or below its own level. */
 export const SECURITY_LEVELS = ['low', 'medium', 'high', 'critical'] as const;
 /** A security level. */
 export type SecurityLevel = (typeof SECURITY_LEVELS)[number];
 
-/** Isolation a request can demand. `thread` = own V8 isolate and heap cap; `none` = caller's thread. */
-export const ISOLATION_LEVELS = ['none', 'thread', 'process'] as const;
+/**
+ * Isolation a request can demand, weakest first. `none` = caller's thread; `thread` = own V8 isolate
+ * and heap cap; `process` = child process under Node's permission model; `sandbox` = that process in
+ * bubblewrap namespaces; `container`, `vm` = providers (see docs/guides/security.md).
+ */
+export const ISOLATION_LEVELS = ['none', 'thread', 'process', 'sandbox', 'container', 'vm'] as const;
 /** An isolation level. */
 export type IsolationLevel = (typeof ISOLATION_LEVELS)[number];
 
@@ -105,6 +117,8 @@ export interface PoolConfig {
   growOnDemand: boolean;
   /** A pool at max waits half the acquire timeout again before `ERR_POOL_EXHAUSTED` (see {@link PoolOptions.retryAtMax}). */
   retryAtMax: boolean;
+  /** The validated security profile (`restricted: false` when the pool gave none). */
+  security: SecurityProfile;
 }
 
 /** One kind of agent in a pool (validated; see {@link PoolOptions.variants}). */
@@ -232,6 +246,13 @@ export interface PoolOptions {
    * @default true, or false when `autoscale` is set
    */
   growOnDemand?: boolean;
+  /**
+   * The agents' security profile: allowed tools, network, files, limits, violations
+   * (src/security/profile.ts, docs/guides/security.md). Checked against what `host` can enforce:
+   * what it cannot is `ERR_UNENFORCEABLE` now, never silently ignored. Presets: `tddSecurity()`.
+   * @default none: only `capacity.tools` is enforced (on `ctx.tools.call`)
+   */
+  security?: SecurityProfileInput;
 }
 
 /**
@@ -334,6 +355,20 @@ export interface SystemOptions {
    * @example { telemetry: { tracerProvider, meterProvider } }
    */
   telemetry?: false | TelemetryOptions;
+  /**
+   * Tool implementations agents call with `ctx.tools.call(name, args)`. They run in this process,
+   * after the caller's profile check (`ERR_TOOL_DENIED` otherwise); every call is audited
+   * (`system.toolAudit()`). A function, or `{ run, schema }` to validate arguments first.
+   * @default {}
+   * @example { git: async (args, ctx) => runGit(args, { cwd: ctx.workspace }) }
+   */
+  tools?: Record<string, ToolFunction | ToolDefinition>;
+  /**
+   * Where isolated agents' workspaces are created (`<dir>/agentpool-ws/<pid>/…`); leftovers of dead
+   * processes there are removed when a system is created.
+   * @default the OS temporary directory
+   */
+  workspaceDir?: string;
 }
 
 /** An XState inspector as the runtime passes it to `createActor`: an observer object or a function. */
@@ -416,6 +451,7 @@ const POOL_KEYS = new Set([
   'dispatch',
   'growOnDemand',
   'retryAtMax',
+  'security',
 ]);
 const CAPACITY_KEYS = new Set([
   'memoryMb',
@@ -441,6 +477,8 @@ const SYSTEM_KEYS = new Set([
   'allocation',
   'leaseTtlMs',
   'telemetry',
+  'tools',
+  'workspaceDir',
 ]);
 /** Names of the numeric resources. */
 export const RESOURCE_NAMES = ['memoryMb', 'cpuCores', 'tokens', 'diskMb', 'networkMbps'] as const;
@@ -463,8 +501,8 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
   if (!isDef && typeof agent !== 'string' && !(agent instanceof URL)) {
     invalid('config', `${path}.agent`, agent, 'an agent module URL/path or a defineAgent() object');
   }
-  const host = str('config', `${path}.host`, o.host, isDef ? 'inline' : 'thread', ['thread', 'inline']);
-  if (host === 'thread' && isDef)
+  const host = str('config', `${path}.host`, o.host, isDef ? 'inline' : 'thread', TIERS);
+  if (host !== 'inline' && isDef)
     invalid('config', `${path}.agent`, 'defineAgent() object', 'a module URL/path for thread agents');
   // Inline agents may be modules too: a missing one must fail here, not as an endless start/crash loop.
   if (!isDef) {
@@ -486,7 +524,27 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
   const down = num('config', `${path}.scaleDownThreshold`, o.scaleDownThreshold, 0.3, { min: 0, max: 1 });
   if (up <= down)
     invalid('config', `${path}.scaleUpThreshold`, up, `a number > scaleDownThreshold (${down})`);
-  const capacity = parseCapacity(`${path}.capacity`, o.capacity, DEFAULT_CAPACITY);
+  // A copy: the profile fills in tools and limits, and the caller's object stays as it was.
+  const cap = { ...record('config', `${path}.capacity`, o.capacity ?? {}) };
+  knownKeys('config', `${path}.capacity`, cap, CAPACITY_KEYS);
+  // Without a profile: thread and inline agents keep the host's rights (only their tools are checked);
+  // isolated tiers get the strictest profile they can enforce (workspace only, no network in a sandbox).
+  const isolated = host !== 'inline' && host !== 'thread';
+  const givenSecurity =
+    o.security ??
+    (isolated
+      ? {
+          tools: strings('config', `${path}.capacity.tools`, cap.tools, []),
+          network: host === 'process' ? 'full' : 'none',
+        }
+      : undefined);
+  const security =
+    givenSecurity === undefined
+      ? unrestrictedProfile(type, strings('config', `${path}.capacity.tools`, cap.tools, []))
+      : parseSecurityProfile(givenSecurity, `${path}.security`, type);
+  if (givenSecurity !== undefined) mergeProfile(security, cap, path);
+  checkEnforceable(host, security, path);
+  const capacity = parseCapacity(`${path}.capacity`, cap, DEFAULT_CAPACITY);
   const t = record('config', `${path}.timings`, o.timings ?? {});
   knownKeys('config', `${path}.timings`, t, new Set(Object.keys(DEFAULT_TIMINGS)));
   const timings = { ...DEFAULT_TIMINGS };
@@ -552,7 +610,7 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     scaleDownGraceMs,
     maxFailures: num('config', `${path}.maxFailures`, o.maxFailures, 3, { min: 1, integer: true }),
     capacity,
-    variants: parseVariants(`${path}.variants`, o.variants, capacity),
+    variants: variantsWithin(parseVariants(`${path}.variants`, o.variants, capacity), security, path),
     timings,
     autoscale,
     balancing:
@@ -563,6 +621,7 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     dispatch: str('config', `${path}.dispatch`, o.dispatch, 'central' as DispatchMode, DISPATCH_MODES),
     growOnDemand: bool('config', `${path}.growOnDemand`, o.growOnDemand, autoscale === undefined),
     retryAtMax: bool('config', `${path}.retryAtMax`, o.retryAtMax, false),
+    security,
   };
 }
 
@@ -620,6 +679,51 @@ function parseVariants(path: string, raw: unknown, capacity: AgentCapacity): Age
       capacity: parseCapacity(`${p}.capacity`, v.capacity, capacity),
     };
   });
+}
+
+/**
+ * A restricted profile is the allowlist of every agent of the pool: a variant may not grant tools the
+ * profile does not (an impossible combination, a typed error naming the variant's path).
+ */
+function variantsWithin(variants: AgentVariant[], security: SecurityProfile, path: string): AgentVariant[] {
+  if (!security.restricted) return variants;
+  for (const v of variants) {
+    const extra = v.capacity.tools.filter((t) => !security.tools.includes(t));
+    if (extra.length > 0)
+      invalid(
+        'config',
+        `${path}.variants.${v.name}.capacity.tools`,
+        v.capacity.tools,
+        `tools within the profile's (${JSON.stringify(security.tools)})`,
+      );
+  }
+  return variants;
+}
+
+/**
+ * One owner per fact: a profile's tools and limits become the pool's `capacity` (what requirement
+ * matching reads); giving both with different values is an impossible combination.
+ */
+function mergeProfile(security: SecurityProfile, cap: Record<string, unknown>, path: string): void {
+  if (cap.tools !== undefined) {
+    const given = strings('config', `${path}.capacity.tools`, cap.tools, []);
+    const same = given.length === security.tools.length && given.every((t) => security.tools.includes(t));
+    if (!same)
+      invalid(
+        'config',
+        `${path}.capacity.tools`,
+        given,
+        `the profile's tools (${JSON.stringify(security.tools)}) or no value`,
+      );
+  }
+  cap.tools = security.tools;
+  for (const k of ['memoryMb', 'cpuCores'] as const) {
+    const want = security.limits[k];
+    if (want === undefined) continue;
+    if (cap[k] !== undefined && cap[k] !== want)
+      invalid('config', `${path}.capacity.${k}`, cap[k], `the profile's limits.${k} (${want}) or no value`);
+    cap[k] = want;
+  }
 }
 
 /** Validated system configuration. */

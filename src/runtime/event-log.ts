@@ -29,6 +29,8 @@ export const LOGGED_EVENTS = [
   'scale.applied',
   'lease.lost',
   'lease.expired',
+  'security.denied',
+  'agent.replaced',
 ] as const satisfies readonly SystemEventType[];
 
 /** A listener for the {@link LOGGED_EVENTS} that logs them through `logger`. */
@@ -56,6 +58,25 @@ export function eventLogger(logger: Logger): (e: SystemEvent) => void {
         l.warn(
           { agentId: e.agentId, cycleId: e.cycleId, amount: e.amount, cause: e.error },
           `token reservation of ${e.amount} refused: ${e.error}`,
+        );
+        break;
+      case 'security.denied':
+        l.warn(
+          {
+            agentId: e.agentId,
+            leaseId: e.leaseId,
+            cycleId: e.cycleId,
+            kind: e.kind,
+            resource: e.resource,
+            denials: e.denials,
+          },
+          `security: ${e.kind} ${e.resource} denied to agent ${e.agentId}: ${e.error}`,
+        );
+        break;
+      case 'agent.replaced':
+        l.info(
+          { agentId: e.agentId, reason: e.reason },
+          `agent ${e.agentId} drained to be replaced (${e.reason})`,
         );
         break;
       case 'scale.applied': {

@@ -20,7 +20,9 @@ export type RuntimeEvent =
   /** A lease's allocation TTL passed: resources back, the lease ended with ERR_LEASE_EXPIRED. */
   | { type: 'lease.expired'; pool: string; leaseId: string; cycleId: string; allocationId: string }
   /** A token reservation was refused (a budget would be exceeded). */
-  | { type: 'budget.refused'; pool: string; agentId: string; cycleId: string; amount: number; error: string };
+  | { type: 'budget.refused'; pool: string; agentId: string; cycleId: string; amount: number; error: string }
+  /** An isolated agent was drained to be replaced: its environment reached its maximum lifetime or its violation limit. */
+  | { type: 'agent.replaced'; pool: string; agentId: string; reason: 'lifetime' | 'violations' };
 
 /** Every event `system.on()` delivers. */
 export type SystemEvent = AgentEmitted | PoolEmitted | RuntimeEvent;
@@ -42,6 +44,8 @@ export const SYSTEM_EVENT_TYPES: ReadonlySet<string> = new Set<SystemEventType>(
   'lease.lost',
   'lease.expired',
   'budget.refused',
+  'security.denied',
+  'agent.replaced',
 ]);
 
 /** A typed, synchronous event hub (listeners run in registration order). */

@@ -5,7 +5,7 @@
 import { AgentPoolError } from '../core/errors.js';
 import { duration, knownKeys, num, record, signal } from '../core/validate.js';
 import type { TaskView } from '../policies/balancing/index.js';
-import type { AgentHandle, RunOptions } from './agent-handle.js';
+import type { AgentHandle, EnforcementRecord, RunOptions } from './agent-handle.js';
 import type { Requirements } from './requirements.js';
 import type { AgentHandlers } from '../agent/define.js';
 import type { TaskInput, TaskName, TaskOutput } from './task-types.js';
@@ -107,6 +107,15 @@ export class Lease<H = AgentHandlers> implements AsyncDisposable {
   /** The agent's id. */
   get agentId(): string {
     return this.agent.id;
+  }
+
+  /**
+   * What the leased agent's isolation enforces: profile, tier, tools, network and file policy, the
+   * limits as enforced (a hard heap cap or none; CPU only ever a weight), workspace, the time its
+   * environment started, and its denials so far.
+   */
+  get enforcement(): EnforcementRecord {
+    return this.agent.enforcement;
   }
 
   /** True once the allocation's TTL ended the lease (see {@link expire}). */

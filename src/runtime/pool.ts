@@ -68,9 +68,11 @@ export interface PoolDeps {
   /** Called when an agent slot became free and no acquire waiter took it (the dispatcher pulls work). */
   onFreed?: (pool: Pool) => void;
   /** Token accounting hooks for agents (optional). */
-  agentHooks?: Pick<AgentSpec, 'reserveTokens' | 'settleTokens' | 'onUsage' | 'onTaskEnd'>;
+  agentHooks?: Pick<AgentSpec, 'reserveTokens' | 'settleTokens' | 'onUsage' | 'onTaskEnd' | 'callTool'>;
   /** OpenTelemetry (spans of task runs, the task-run histogram); optional. */
   telemetry?: Telemetry;
+  /** Where isolated agents' workspaces are created (system option `workspaceDir`). */
+  workspaceBase?: string;
 }
 
 /** The logic of a pool's children, as provided by src/runtime/tree.ts. */
@@ -475,6 +477,18 @@ export class Pool implements LeaseOwner {
     this.actor.send({ type: 'AGENT_RETIRED' });
   }
 
+  /**
+   * Drain an agent to replace it (its isolated environment reached its lifetime, or too many
+   * violations): it takes no new lease, stops once its leases are released, and a pool below `min`
+   * starts a replacement (the pool machine's `belowMin` rule), like any other retired agent.
+   */
+  replaceAgent(agent: AgentHandle, reason: 'lifetime' | 'violations'): void {
+    if (this.retiring.has(agent) || !this.agents.has(agent.id) || !this.accepting) return;
+    this.deps.events.emit({ type: 'agent.replaced', pool: this.type, agentId: agent.id, reason });
+    this.retire(agent);
+    if (agent.leases === 0) agent.drain();
+  }
+
   /** All live agents (for balancing and metrics). */
   agentList(): AgentHandle[] {
     return [...this.agents.values()];
@@ -861,6 +875,8 @@ export class Pool implements LeaseOwner {
     const agent = lease.agent;
     if (this.strategy) addAmounts(agent.held, amountsOf(lease.requirements), -1);
     agent.leases = Math.max(0, agent.leases - 1);
+    // Per-lease workspace: the next lease on this agent starts with an empty one.
+    if (agent.leases === 0) agent.clearWorkspace();
     if (this.retiring.has(agent)) {
       if (agent.leases === 0 && !agent.gone) agent.drain();
     } else if (agent.accepting && agent.leases < this.config.concurrency && this.accepting) {
@@ -1289,7 +1305,16 @@ export class Pool implements LeaseOwner {
       agent: c.agent,
       tools: variant.capacity.tools,
       ...(c.variants.length > 1 ? { variant } : {}),
-      ...(c.host === 'thread' ? { memoryMb: variant.capacity.memoryMb } : {}),
+      // Every host but inline enforces a heap cap (thread: resourceLimits; process, sandbox: V8 flag).
+      ...(c.host !== 'inline' ? { memoryMb: variant.capacity.memoryMb } : {}),
+      security: c.security,
+      ...(this.deps.workspaceBase !== undefined ? { workspaceBase: this.deps.workspaceBase } : {}),
+      // The event itself is the agent actor's (`security.denied`, relayed like its other events).
+      onSecurityDenied: (a, d) => {
+        const n = c.security.violations.evictAfter;
+        if (n > 0 && d.denials >= n) this.replaceAgent(a, 'violations');
+      },
+      onLifetimeOver: (a) => this.replaceAgent(a, 'lifetime'),
       maxFailures: c.maxFailures,
       timings: c.timings,
       clock: this.deps.clock,

@@ -131,7 +131,7 @@ export function neverFits(
   }
   if (first) return first;
   if (r.isolation) {
-    const offered: IsolationLevel = pool.host === 'thread' ? 'thread' : 'none';
+    const offered: IsolationLevel = pool.host === 'inline' ? 'none' : pool.host;
     if (ISOLATION_LEVELS.indexOf(r.isolation) > ISOLATION_LEVELS.indexOf(offered)) {
       return new AgentPoolError(
         'ERR_UNENFORCEABLE',

@@ -40,6 +40,8 @@ import type { RebalanceOutcome } from '../policies/rebalancing.js';
 import { parseRequirements, parseTimeout, type Requirements } from './requirements.js';
 import type { PoolName, TaskName, TaskOutput } from './task-types.js';
 import type { PoolAgent, PoolsOf, PoolTasks, TypedSubmitOptions, TypedSystemOptions } from './typed.js';
+import { parseTools, ToolBroker, type ToolAuditEntry } from '../security/tools.js';
+import { cleanLeftoverWorkspaces } from '../hosts/workspace.js';
 
 /** Options of {@link AgentPoolSystem.acquire}. */
 export interface AcquireOptions {
@@ -150,6 +152,8 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
   private metricsTimer: TimerHandle | undefined;
   /** OpenTelemetry spans and instruments (no-ops without `@opentelemetry/api`). */
   private readonly telemetry: Telemetry;
+  /** Runs agents' tool calls after their profile check (system option `tools`). */
+  private readonly tools: ToolBroker;
 
   /**
    * @param options see {@link SystemOptions}
@@ -238,7 +242,25 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
           )
         : undefined;
     const gate: ResourceGate = gateOverride ?? this.allocator ?? unlimitedGate;
-    const agentHooks = tokenHooks(this.budgets, this.events);
+    // Workspaces a dead process left behind (it could not clean up after itself) go first.
+    if (options.workspaceDir !== undefined && typeof options.workspaceDir !== 'string')
+      throw new InvalidArgumentError('workspaceDir', options.workspaceDir, 'a directory path');
+    if ([...this.config.pools.values()].some((pc) => pc.host === 'process' || pc.host === 'sandbox'))
+      cleanLeftoverWorkspaces(options.workspaceDir);
+    this.tools = new ToolBroker(parseTools(options.tools), this.clock, {
+      onDenied: (caller, tool, error) =>
+        this.agentRegistry.get(caller.agentId)?.recordDenial({
+          kind: 'tool',
+          resource: tool,
+          error: error.message,
+          leaseId: caller.leaseId,
+          cycleId: caller.cycleId,
+        }),
+    });
+    const agentHooks = {
+      ...tokenHooks(this.budgets, this.events),
+      callTool: toolHook(this.tools, this.config),
+    };
     const childrenLogic = childLogic(registry);
     for (const [type, pc] of this.config.pools) {
       const ref = children[`pool:${type}`] as PoolRef;
@@ -252,6 +274,7 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
             keys: this.keys,
             gate,
             agentHooks,
+            ...(options.workspaceDir !== undefined ? { workspaceBase: options.workspaceDir } : {}),
             agents: this.agentRegistry,
             limits: this.config.limits,
             leaseTtlMs: this.config.leaseTtlMs,
@@ -270,6 +293,19 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
       this.config.limits,
       children.dispatcher as DispatcherRef,
     );
+  }
+
+  /**
+   * The last 1,000 tool calls agents made with `ctx.tools.call`, oldest first: agent, lease, cycle,
+   * tool, outcome (`ok`, `error`, `denied` before it ran, `invalid` arguments) and duration.
+   */
+  toolAudit(): ToolAuditEntry[] {
+    return this.tools.audit();
+  }
+
+  /** Tool calls per tool and outcome since the system was created: `{ git: { ok: 3, denied: 1 } }`. */
+  toolCounters(): ReturnType<ToolBroker['counters']> {
+    return this.tools.counters();
   }
 
   /** The system machine's state. */
@@ -677,7 +713,30 @@ const INCIDENT_OF: Partial<Record<SystemEventType, Incident>> = {
   'agent.evicted': 'evictions',
   'agent.oom': 'oom',
   'budget.refused': 'budget_refusals',
+  'security.denied': 'security_denials',
 };
+
+/** `ctx.tools.call` → the broker, with the caller's agent, lease, cycle and profile. */
+function toolHook(broker: ToolBroker, config: SystemConfig): NonNullable<AgentSpec['callTool']> {
+  return (agent, taskId, name, args) => {
+    const profile = config.pools.get(agent.pool)?.security;
+    return broker.call(
+      {
+        agentId: agent.id,
+        pool: agent.pool,
+        taskId,
+        leaseId: agent.leaseOf(taskId),
+        cycleId: agent.cycleOf(taskId),
+        profile: profile?.name ?? agent.pool,
+        allowed: profile?.tools ?? [],
+        workspace: agent.workspace,
+        signal: agent.toolSignal(taskId),
+      },
+      name,
+      args,
+    );
+  };
+}
 
 /**
  * Token budget hooks for agents: reserve before a model call, settle after (see src/structures/budget.ts).

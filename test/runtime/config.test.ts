@@ -43,7 +43,7 @@ describe('configuration validation', () => {
     ['non-numeric max', { pools: { code: { agent, max: '3' } } }, 'pools.code.max', '3'],
     ['fractional max', { pools: { code: { agent, max: 2.5 } } }, 'pools.code.max', 2.5],
     ['NaN min', { pools: { code: { agent, min: Number.NaN } } }, 'pools.code.min', Number.NaN],
-    ['unknown host type', { pools: { code: { agent, host: 'process' } } }, 'pools.code.host', 'process'],
+    ['unknown host type', { pools: { code: { agent, host: 'docker' } } }, 'pools.code.host', 'docker'],
     [
       'bad security level',
       { pools: { code: { agent, capacity: { securityLevel: 'top' } } } },

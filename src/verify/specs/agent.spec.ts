@@ -58,6 +58,10 @@ export const spec: MachineSpec = {
     { type: 'DRAIN' },
     { type: 'STOP' },
     { type: 'STOP', graceMs: 0, abortGraceMs: 0 },
+    {
+      type: 'SECURITY_DENIED',
+      denial: { kind: 'tool', resource: 'git', error: 'refused', leaseId: 'l1', cycleId: 'c1', denials: 1 },
+    },
   ] as EventObject[],
   isHome: (s) => {
     if (s.status === 'done') return true;

@@ -119,7 +119,18 @@ export interface PoolConfig {
   retryAtMax: boolean;
   /** The validated security profile (`restricted: false` when the pool gave none). */
   security: SecurityProfile;
+  /** What a request reserves for a numeric resource it names no value for (see {@link PoolOptions.requirementDefaults}). */
+  requirementDefaults: Partial<Record<ResourceName, number>>;
 }
+
+/** The seed's `AgentRequirements` defaults: what `requirementDefaults: 'seed'` reserves. */
+export const SEED_REQUIREMENT_DEFAULTS: Readonly<Record<ResourceName, number>> = Object.freeze({
+  memoryMb: 1024,
+  cpuCores: 1,
+  tokens: 50_000,
+  diskMb: 500,
+  networkMbps: 10,
+});
 
 /** One kind of agent in a pool (validated; see {@link PoolOptions.variants}). */
 export interface AgentVariant {
@@ -182,6 +193,13 @@ export interface PoolOptions {
    * before `ERR_POOL_EXHAUSTED`, instead of failing at the first timeout. @default false (the seed's rule)
    */
   retryAtMax?: boolean;
+  /**
+   * What an acquire or submit reserves for a numeric resource its `requirements` leave out. `'seed'`:
+   * the seed's defaults (1,024 MB, 1 core, 50,000 tokens, 500 MB disk, 10 Mbps) — so every lease holds
+   * resources in the global ledger, as the seed's design does; or an object of per-resource amounts.
+   * @default {} (a request reserves only what it names)
+   */
+  requirementDefaults?: 'seed' | Partial<Record<ResourceName, number>>;
   /**
    * Graceful scale-down: a retired agent finishes its work for at most this long, then is stopped
    * (sets `timings.drainTimeoutMs` unless that is given). @default 30_000
@@ -451,6 +469,7 @@ const POOL_KEYS = new Set([
   'dispatch',
   'growOnDemand',
   'retryAtMax',
+  'requirementDefaults',
   'security',
 ]);
 const CAPACITY_KEYS = new Set([
@@ -592,6 +611,7 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
       `${path}.autoscale`,
     );
   }
+  const variants = variantsWithin(parseVariants(`${path}.variants`, o.variants, capacity), security, path);
   return {
     type,
     agent: agent as URL | string | AgentDefinition,
@@ -610,7 +630,7 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     scaleDownGraceMs,
     maxFailures: num('config', `${path}.maxFailures`, o.maxFailures, 3, { min: 1, integer: true }),
     capacity,
-    variants: variantsWithin(parseVariants(`${path}.variants`, o.variants, capacity), security, path),
+    variants,
     timings,
     autoscale,
     balancing:
@@ -621,6 +641,11 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     dispatch: str('config', `${path}.dispatch`, o.dispatch, 'central' as DispatchMode, DISPATCH_MODES),
     growOnDemand: bool('config', `${path}.growOnDemand`, o.growOnDemand, autoscale === undefined),
     retryAtMax: bool('config', `${path}.retryAtMax`, o.retryAtMax, false),
+    requirementDefaults: defaultsThatFit(
+      parseRequirementDefaults(`${path}.requirementDefaults`, o.requirementDefaults),
+      variants,
+      path,
+    ),
     security,
   };
 }
@@ -679,6 +704,35 @@ function parseVariants(path: string, raw: unknown, capacity: AgentCapacity): Age
       capacity: parseCapacity(`${p}.capacity`, v.capacity, capacity),
     };
   });
+}
+
+/** Defaults no agent could ever serve would fail every request: an impossible combination, caught here. */
+function defaultsThatFit(
+  defaults: Partial<Record<ResourceName, number>>,
+  variants: readonly AgentVariant[],
+  path: string,
+): Partial<Record<ResourceName, number>> {
+  for (const k of RESOURCE_NAMES) {
+    const want = defaults[k];
+    if (want === undefined) continue;
+    const most = Math.max(...variants.map((v) => v.capacity[k]));
+    if (want > most)
+      invalid('config', `${path}.requirementDefaults.${k}`, want, `at most the agents' capacity (${most})`);
+  }
+  return defaults;
+}
+
+/** Validate `requirementDefaults`: `'seed'`, or amounts per numeric resource (unknown keys are errors). */
+function parseRequirementDefaults(path: string, raw: unknown): Partial<Record<ResourceName, number>> {
+  if (raw === undefined) return {};
+  if (raw === 'seed') return { ...SEED_REQUIREMENT_DEFAULTS };
+  if (typeof raw === 'string') invalid('config', path, raw, "'seed' or an object of resource amounts");
+  const o = record('config', path, raw);
+  knownKeys('config', path, o, new Set<string>(RESOURCE_NAMES));
+  const out: Partial<Record<ResourceName, number>> = {};
+  for (const k of RESOURCE_NAMES)
+    if (o[k] !== undefined) out[k] = num('config', `${path}.${k}`, o[k], 0, { min: 0 });
+  return out;
 }
 
 /**

@@ -278,7 +278,11 @@ export class Dispatcher {
     } else if (o.deadlineMs !== undefined) {
       deadline = now + duration('argument', 'submit.deadlineMs', o.deadlineMs, 0, { positive: true });
     }
-    const requirements = parseRequirements(o.requirements, 'submit.requirements');
+    const requirements = parseRequirements(
+      o.requirements,
+      'submit.requirements',
+      pool.config.requirementDefaults,
+    );
     const never = neverFits(requirements, pool.config, this.limits);
     if (never) throw never;
     const caps = strings('argument', 'submit.capabilities', o.capabilities, []);

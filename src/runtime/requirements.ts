@@ -43,14 +43,22 @@ const REQ_KEYS = new Set<string>([
   'specialization',
 ]);
 
-/** Validate requirements; throws `ERR_INVALID_ARGUMENT` naming the path and value. */
-export function parseRequirements(raw: unknown, path = 'requirements'): Requirements {
-  if (raw === undefined) return {};
-  const o = record('argument', path, raw);
+/**
+ * Validate requirements; throws `ERR_INVALID_ARGUMENT` naming the path and value. A numeric resource
+ * the caller leaves out takes the pool's `requirementDefaults` value, if it has one.
+ */
+export function parseRequirements(
+  raw: unknown,
+  path = 'requirements',
+  defaults?: Partial<Record<ResourceName, number>>,
+): Requirements {
+  if (raw === undefined && (defaults === undefined || Object.keys(defaults).length === 0)) return {};
+  const o = record('argument', path, raw ?? {});
   knownKeys('argument', path, o, REQ_KEYS);
   const r: Requirements = {};
   for (const k of RESOURCE_NAMES) {
     if (o[k] !== undefined) r[k] = num('argument', `${path}.${k}`, o[k], 0, { min: 0 });
+    else if (defaults?.[k] !== undefined) r[k] = defaults[k];
   }
   if (o.tools !== undefined) r.tools = strings('argument', `${path}.tools`, o.tools, []);
   if (o.securityLevel !== undefined)

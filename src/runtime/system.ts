@@ -435,7 +435,11 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
         : str('argument', 'options.concurrencyKey', o.concurrencyKey, 'k');
     return {
       cycleId,
-      requirements: parseRequirements(o.requirements, 'options.requirements'),
+      requirements: parseRequirements(
+        o.requirements,
+        'options.requirements',
+        pool.config.requirementDefaults,
+      ),
       timeoutMs: parseTimeout(o.timeoutMs, 'options.timeoutMs', pool.config.acquireTimeoutMs),
       signal: sig('argument', 'options.signal', o.signal),
       concurrencyKey: key,

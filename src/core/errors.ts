@@ -31,7 +31,8 @@ export type ErrorCode =
   | 'ERR_LEASE_EXPIRED'
   | 'ERR_SHUTTING_DOWN'
   | 'ERR_UNENFORCEABLE'
-  | 'ERR_SERIALIZATION';
+  | 'ERR_SERIALIZATION'
+  | 'ERR_QUEUE_FULL';
 
 /** Options shared by every agentpool error. */
 export interface AgentPoolErrorOptions {
@@ -197,7 +198,10 @@ export class AgentCrashedError extends AgentPoolError {
   }
 }
 
-/** A submitted task failed on every attempt (its agents kept dying); `causes` has each attempt's error. */
+/**
+ * A submitted task failed on every attempt (its agents kept dying, or its handler kept failing under
+ * `retry`); `causes` has each attempt's error, in order.
+ */
 export class TaskFailedError extends AgentPoolError {
   readonly causes: unknown[];
   constructor(task: string, attempts: number, causes: unknown[]) {
@@ -211,6 +215,15 @@ export class TaskFailedError extends AgentPoolError {
       },
     );
     this.causes = causes;
+  }
+}
+
+/** `submit()` found its pool's queue at `maxQueue`: nothing was queued; slow down and submit again. */
+export class QueueFullError extends AgentPoolError {
+  constructor(pool: string, queued: number, limit: number) {
+    super('ERR_QUEUE_FULL', `pool ${pool}: ${queued} tasks queued, at its maxQueue ${limit}`, {
+      details: { pool, queued, limit },
+    });
   }
 }
 
@@ -241,6 +254,8 @@ export interface SerializedError {
   details?: Record<string, unknown>;
   /** The error's `cause`, when it is an error (a few levels deep): e.g. what an agent module threw on import. */
   cause?: SerializedError;
+  /** `false` when the thrower marked the error final: a submitted task's `retry` does not retry it. */
+  retryable?: boolean;
 }
 
 /** Turn any thrown value into {@link SerializedError}. */
@@ -253,6 +268,7 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
     if (typeof code === 'string') out.code = code;
     const details = (err as { details?: unknown }).details;
     if (details && typeof details === 'object') out.details = details as Record<string, unknown>;
+    if ((err as { retryable?: unknown }).retryable === false) out.retryable = false;
     return out;
   }
   return { name: 'Error', message: typeof err === 'string' ? err : describe(err) };
@@ -264,12 +280,14 @@ export function deserializeError(s: SerializedError): Error {
   if (s.code?.startsWith('ERR_') && isAgentPoolCode(s.code)) {
     const e = new AgentPoolError(s.code, s.message, { details: s.details ?? {}, ...cause });
     if (s.stack !== undefined) e.stack = s.stack;
+    if (s.retryable === false) Object.assign(e, { retryable: false });
     return e;
   }
-  const e = new Error(s.message, cause) as Error & { code?: string };
+  const e = new Error(s.message, cause) as Error & { code?: string; retryable?: boolean };
   e.name = s.name;
   if (s.stack !== undefined) e.stack = s.stack;
   if (s.code !== undefined) e.code = s.code;
+  if (s.retryable === false) e.retryable = false;
   return e;
 }
 
@@ -298,6 +316,7 @@ const CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'ERR_SHUTTING_DOWN',
   'ERR_UNENFORCEABLE',
   'ERR_SERIALIZATION',
+  'ERR_QUEUE_FULL',
 ]);
 
 function isAgentPoolCode(code: string): code is ErrorCode {

@@ -60,6 +60,8 @@ export interface AgentSpec {
   onUsage?(agent: AgentHandle, taskId: string, usage: Usage): void;
   /** The host let go of a task (it returned, threw, or the host died): its token reservations end. */
   onTaskEnd?(agent: AgentHandle, taskId: string): void;
+  /** A running task reported progress (`ctx.progress(value)`), before its caller's `onProgress`. */
+  onProgress?(agent: AgentHandle, taskId: string, task: string, value: unknown): void;
   /** A task's caller got its answer: how the run ended and how long it took (ms). */
   onTaskSettled?(agent: AgentHandle, result: TaskResult, runMs: number, task: string): void;
   /** The worker measured itself (thread agents, every second while tasks run). */
@@ -84,6 +86,8 @@ export interface RunOptions {
   memoryMb?: number;
   /** The lease the task runs under (set by the lease): its allocation's resizes and expiry reach it. */
   leaseId?: string;
+  /** Called with every `ctx.progress(value)` of the task, in order, until it settles. */
+  onProgress?: (value: unknown) => void;
 }
 
 interface Pending {
@@ -97,6 +101,7 @@ interface Pending {
   timer: TimerHandle | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  onProgress: ((value: unknown) => void) | undefined;
 }
 
 /** A live agent. */
@@ -121,6 +126,8 @@ export class AgentHandle {
   private host: Host | undefined;
   private handlers: Set<string> | undefined;
   private readonly pending = new Map<string, Pending>();
+  /** {@link whenSettled} hooks; created on first use (only rate-limited waits need one). */
+  private settleHooks: Map<string, (() => void)[]> | undefined;
   private seq = 0;
   private lastCrash: AgentCrashedError | undefined;
   /** The error of the start attempt in progress, kept for `reportStartFailed`. */
@@ -139,6 +146,20 @@ export class AgentHandle {
       },
       onHeartbeat: () => {
         if (spec.timings.heartbeatTimeoutMs > 0) this.actor.send({ type: 'HEARTBEAT' });
+      },
+      onProgress: (taskId, value) => {
+        // Progress is a sign of life too: it resets the heartbeat like ctx.heartbeat().
+        if (spec.timings.heartbeatTimeoutMs > 0) this.actor.send({ type: 'HEARTBEAT' });
+        const p = this.pending.get(taskId);
+        if (!p) return; // settled already (timeout, abort): the caller has its answer
+        spec.onProgress?.(this, taskId, p.task, value);
+        if (p.onProgress) {
+          try {
+            p.onProgress(value);
+          } catch (err) {
+            spec.logger.error({ err, taskId }, 'an onProgress callback threw');
+          }
+        }
       },
       onUsage: (taskId, usage) => spec.onUsage?.(this, taskId, usage),
       onSample: (sample) => {
@@ -334,6 +355,21 @@ export class AgentHandle {
     return this.pending.get(taskId)?.cycleId;
   }
 
+  /**
+   * Call `fn` once when `taskId` settles for its caller (result, error, timeout, abort, agent lost):
+   * what bounds a wait the task started (a rate-limited token reservation).
+   */
+  whenSettled(taskId: string, fn: () => void): void {
+    if (!this.pending.has(taskId)) {
+      fn();
+      return;
+    }
+    const hooks = (this.settleHooks ??= new Map());
+    const list = hooks.get(taskId);
+    if (list) list.push(fn);
+    else hooks.set(taskId, [fn]);
+  }
+
   /** Whether a task is still in flight for its caller. */
   isPending(taskId: string): boolean {
     return this.pending.has(taskId);
@@ -385,6 +421,7 @@ export class AgentHandle {
         timer: undefined,
         signal: opts.signal,
         onAbort: undefined,
+        onProgress: opts.onProgress,
       };
       this.pending.set(taskId, p);
       if (opts.timeoutMs !== undefined) {
@@ -510,6 +547,11 @@ export class AgentHandle {
     this.pending.delete(taskId);
     if (p.timer !== undefined) this.spec.clock.clearTimeout(p.timer);
     if (p.onAbort) p.signal?.removeEventListener('abort', p.onAbort);
+    const hooks = this.settleHooks?.get(taskId);
+    if (hooks) {
+      this.settleHooks!.delete(taskId);
+      for (const hook of hooks) hook();
+    }
     this.spec.onTaskSettled?.(
       this,
       ok ? 'succeeded' : resultOf(value),

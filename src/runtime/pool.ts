@@ -224,7 +224,9 @@ export class Pool implements LeaseOwner {
     return this.observer.waits;
   }
   /** Demand queued elsewhere for this pool (the dispatcher's queue); see {@link setBacklog}. */
-  private backlog: () => { count: number; oldestAt: number | undefined } = () => NO_BACKLOG;
+  private backlog: () => { count: number; oldestAt: number | undefined; rateLimited?: number } = () =>
+    NO_BACKLOG;
+  private queueLength: () => number = () => 0;
   readonly counters: PoolCounters = {
     acquires: 0,
     grantedImmediately: 0,
@@ -536,8 +538,22 @@ export class Pool implements LeaseOwner {
    * by the scaler as waiting demand (no scale-down while it waits; its age is a wait) and in metrics as
    * queue depth. Set once by the dispatcher.
    */
-  setBacklog(backlog: () => { count: number; oldestAt: number | undefined }): void {
+  setBacklog(backlog: () => { count: number; oldestAt: number | undefined; rateLimited?: number }): void {
     this.backlog = backlog;
+  }
+
+  /** Set once by the dispatcher: how many submitted tasks wait for this pool (see {@link queued}). */
+  setQueueLength(length: () => number): void {
+    this.queueLength = length;
+  }
+
+  /**
+   * Submitted tasks waiting for this pool now — queued, delayed, or backing off before a retry: what
+   * pool option `maxQueue` bounds. A producer reads it to slow down before `ERR_QUEUE_FULL`.
+   * @example if (system.pool('code').queued > 100) await pauseProducer();
+   */
+  get queued(): number {
+    return this.queueLength();
   }
 
   /** Grow toward serving `queued` more tasks (within max); used by the dispatcher's backlog. */
@@ -953,7 +969,11 @@ export class Pool implements LeaseOwner {
       oldestAt = oldestAt === undefined ? w.startedAt : Math.min(oldestAt, w.startedAt);
       break;
     }
-    return { count: this.waiters.size + backlog.count, oldestAt };
+    return {
+      count: this.waiters.size + backlog.count,
+      oldestAt,
+      ...(backlog.rateLimited ? { rateLimited: backlog.rateLimited } : {}),
+    };
   }
 
   /** Take a free slot: from the agent idle longest, or the one the pool's balancing strategy picks. */
@@ -1189,6 +1209,17 @@ export class Pool implements LeaseOwner {
             task,
             outcome: result,
             runMs,
+          });
+      },
+      onProgress: (a, taskId, task, value) => {
+        if (this.deps.events.wants('task.progress'))
+          this.deps.events.emit({
+            type: 'task.progress',
+            agentId: a.id,
+            pool: this.type,
+            task,
+            taskId,
+            value,
           });
       },
       // The worker's own measurement goes to the leases on it (the rebalancer reads their peaks): split

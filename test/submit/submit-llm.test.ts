@@ -422,3 +422,43 @@ describe('priority aging', () => {
     await sys.shutdown({ graceful: false });
   });
 });
+
+describe('pause / resume', () => {
+  it('queued work waits, running work finishes, acquires wait and fail by their timeout; resume serves them', async () => {
+    const clock = new ManualClock();
+    const done: string[] = [];
+    const sys = onePool(
+      clock,
+      {
+        t: async (id: string) => {
+          await sleep(clock, 100);
+          done.push(id);
+          return id;
+        },
+      },
+      { min: 1, max: 3 },
+    );
+    await sys.start();
+    const pool = sys.pool('w');
+    const running = sys.submit({ type: 'w', task: 't', input: 'running' });
+    pool.pause();
+    expect(pool.status().intake).toBe('paused');
+    expect(pool.actor.getSnapshot().matches({ active: { intake: 'paused' } })).toBe(true);
+    const queued = sys.submit({ type: 'w', task: 't', input: 'queued' });
+    const timedOut = outcome(sys.acquire('w', { cycleId: 'c', timeoutMs: 1_000 }));
+    await clock.advanceAsync(5_000);
+    expect(done).toEqual(['running']); // the running task finished; nothing new started
+    expect(await timedOut).toBe('ERR_POOL_EXHAUSTED');
+    expect(pool.size).toBe(1); // no scale-up for a pause
+    expect(pool.queued).toBe(1);
+    const waiting = sys.acquire('w', { cycleId: 'c', timeoutMs: 60_000 });
+    pool.resume();
+    expect(pool.status().intake).toBe('open');
+    await clock.advanceAsync(1_000);
+    expect(await running).toBe('running');
+    expect(await queued).toBe('queued');
+    const lease = await waiting;
+    await lease.release();
+    await sys.shutdown({ graceful: false });
+  });
+});

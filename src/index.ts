@@ -51,6 +51,8 @@ export type { Priority } from './structures/task-queue.js';
 export type { Lease, LeaseUsage } from './runtime/lease.js';
 export type { RunOptions } from './runtime/agent-handle.js';
 export type { DispatcherStats, SubmitOptions } from './runtime/dispatcher.js';
+export type { RetryOptions } from './runtime/retry.js';
+export type { RateLimitOptions, RateUsage } from './runtime/rate-limits.js';
 export type { PoolCounters, PoolStatus } from './runtime/pool.js';
 export type { ScaleRecord } from '../machines/pool.machine.js';
 export type { RebalanceOutcome } from './policies/rebalancing.js';
@@ -80,6 +82,7 @@ export {
   type ErrorCode,
   InvalidArgumentError,
   PoolExhaustedError,
+  QueueFullError,
   ResourceExhaustedError,
   TaskError,
   TaskFailedError,

@@ -6,6 +6,13 @@
  * `ERR_TASK_FAILED` with every cause); an idempotency key returns the first submission's result
  * instead of running twice; `signal` cancels a queued or running task.
  *
+ * LLM workloads (docs/guides/submit.md): pool option `maxQueue` bounds what waits (`ERR_QUEUE_FULL`);
+ * `retry` re-runs failed handlers after a backoff (src/runtime/retry.ts decides what is retryable);
+ * `delayMs`/`notBefore` and backoffs keep a task in `sleeping` (not queued, not demand) until its
+ * time; a pool's rate limit (src/runtime/rate-limits.ts) holds queued tasks back without failing
+ * them; `agingMs` raises the priority of tasks that waited long; `onProgress` is passed to the run.
+ * None of it costs the plain path more than a few field reads: no option, no timer, no closure.
+ *
  * Pools with `dispatch: 'work-stealing'` queue their tasks in per-agent local queues plus a global
  * queue instead (src/runtime/stealing-dispatch.ts); everything else above still holds for them
  * except the priority/deadline ordering (local queues are LIFO by design).
@@ -699,8 +706,8 @@ export class Dispatcher {
 
   /**
    * A run under `retry` failed: sleep the backoff and queue again (same priority, same idempotency
-   * promise), or fail — with the error itself when it is the first and final, else `ERR_TASK_FAILED`
-   * carrying every attempt's cause.
+   * promise), or fail — with the error itself when it is the first and final (or a cancellation),
+   * else `ERR_TASK_FAILED` carrying every attempt's cause.
    */
   private retryOrFail(job: Job, err: AgentPoolError): void {
     const policy = job.retry!;
@@ -718,7 +725,9 @@ export class Dispatcher {
       }
     }
     this.stats.failed++;
-    job.reject(job.causes.length === 1 ? err : new TaskFailedError(job.task, job.attempts, job.causes));
+    // A cancellation stays ERR_ABORTED whatever came before it (the caller asked for it).
+    const single = job.causes.length === 1 || err?.code === 'ERR_ABORTED';
+    job.reject(single ? err : new TaskFailedError(job.task, job.attempts, job.causes));
   }
 
   private finish(job: Job, lease: { release(): Promise<void> }, settle: () => void): void {

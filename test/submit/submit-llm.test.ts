@@ -368,6 +368,27 @@ describe('progress', () => {
   });
 });
 
+describe('progress on a lease', () => {
+  it('lease.run(…, { onProgress }) gets the same values; a non-function is refused', async () => {
+    const clock = new ManualClock();
+    const sys = onePool(clock, {
+      steps: (n: number, ctx: AgentContext) => {
+        for (let i = 0; i < n; i++) ctx.progress(i);
+        return n;
+      },
+    });
+    await sys.start();
+    const lease = await sys.acquire('w', { cycleId: 'c' });
+    const seen: unknown[] = [];
+    expect(await lease.run('steps', 3, { onProgress: (v) => seen.push(v) })).toBe(3);
+    expect(seen).toEqual([0, 1, 2]);
+    const e = await failure(lease.run('steps', 1, { onProgress: 'x' as never }));
+    expect(e.code).toBe('ERR_INVALID_ARGUMENT');
+    await lease.release();
+    await sys.shutdown({ graceful: false });
+  });
+});
+
 describe('priority aging', () => {
   it('property: under a constant high-priority load a low task waits at most 2·agingMs plus the high work queued ahead', async () => {
     await fc.assert(

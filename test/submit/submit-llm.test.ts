@@ -127,6 +127,25 @@ describe('retries on handler errors', () => {
     await sys.shutdown({ graceful: false });
   });
 
+  it('a retry that could not start before the deadline is not attempted', async () => {
+    const clock = new ManualClock();
+    let runs = 0;
+    const sys = onePool(clock, {
+      fail: () => {
+        runs++;
+        throw new Error('500');
+      },
+    });
+    await sys.start();
+    const p = failure(
+      sys.submit({ type: 'w', task: 'fail', deadlineMs: 500, retry: { attempts: 3, baseMs: 1_000 } }),
+    );
+    await clock.advanceAsync(5_000);
+    expect((await p).code).toBe('ERR_TASK_ERROR');
+    expect(runs).toBe(1);
+    await sys.shutdown({ graceful: false });
+  });
+
   it('a cancellation during the backoff rejects ERR_ABORTED and runs nothing more', async () => {
     const clock = new ManualClock();
     let runs = 0;

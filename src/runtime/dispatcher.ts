@@ -151,7 +151,7 @@ interface Job {
   settled: boolean;
   /** Handler failures are retried under this policy (undefined: not retried). */
   retry: RetryPolicy | undefined;
-  /** Not to start before this clock time (a delay, or a retry's backoff), while sleeping. */
+  /** The submit's start time (`delayMs`/`notBefore`), read once by submit(); `sleeping` owns the rest. */
   notBefore: number | undefined;
   /** The timer that wakes it from sleep (delay or backoff). */
   wake: TimerHandle | undefined;
@@ -474,15 +474,12 @@ export class Dispatcher {
    * agent and no scaler counts it; its signal and its deadline still apply.
    */
   private sleep(job: Job, at: number): void {
-    job.notBefore = at;
     let set = this.sleeping.get(job.type);
     if (!set) this.sleeping.set(job.type, (set = new Set()));
     set.add(job);
     job.wake = this.clock.setTimeout(() => {
       job.wake = undefined;
-      if (!this.unsleep(job)) return;
-      job.notBefore = undefined;
-      this.enqueue(job);
+      if (this.unsleep(job)) this.enqueue(job);
     }, at - this.clock.now());
     if (job.deadline !== undefined && job.timer === undefined)
       job.timer = this.clock.setTimeout(() => this.expire(job), job.deadline - this.clock.now());
@@ -490,6 +487,10 @@ export class Dispatcher {
       job.onAbort = () => this.cancel(job);
       job.signal.addEventListener('abort', job.onAbort, { once: true });
     }
+  }
+
+  private isSleeping(job: Job): boolean {
+    return this.sleeping.get(job.type)?.has(job) ?? false;
   }
 
   /** Take a task out of its sleep (woken, cancelled, expired, drained); false if it was not asleep. */
@@ -733,7 +734,7 @@ export class Dispatcher {
   private finish(job: Job, lease: { release(): Promise<void> }, settle: () => void): void {
     this.running.delete(job);
     settle();
-    if (this.isQueued(job) || job.notBefore !== undefined) {
+    if (this.isQueued(job) || this.isSleeping(job)) {
       void lease.release();
       return;
     }

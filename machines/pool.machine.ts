@@ -2,14 +2,17 @@
  * One typed pool's control plane: its size within [min, max], scaling decisions and their history,
  * start failures, drain and stop.
  *
- * active.steady ⇄ active.scaling (SCALE_TO target, reason → invoke `applyScale`, record the outcome:
+ * active.sizing: steady ⇄ scaling (SCALE_TO target, reason → invoke `applyScale`, record the outcome:
  * completed, partial or failed). Scale-down is idle-first and graceful inside `applyScale`. A SCALE_TO
  * that arrives while scaling is queued (the latest wins) and applied right after — except a higher
  * target during a scale-up: the runtime starts the extra agents at once and sends SCALE_EXTENDED, which
  * raises the in-flight record's target (a burst must not wait a whole agent start-up for its second
  * decision); and a target the pool is already heading to, which the in-flight record answers.
  *
- * active.failed: `maxStartFailures` agent starts failed in a row; the runtime fails the pool's waiting
+ * active.intake (a parallel region): open ⇄ paused (PAUSE / RESUME). While paused the runtime grants
+ * nothing and dispatches nothing; sizing goes on.
+ *
+ * active.sizing.failed: `maxStartFailures` agent starts failed in a row; the runtime fails the pool's waiting
  * work with the start error and starts nothing until an agent starts or a SCALE_TO with `retry` comes.
  *
  * Shutdown: DRAIN → draining (invoke `drainPool`: no intake, resolves when no lease is held) →
@@ -101,6 +104,10 @@ export type PoolMachineEvent =
   /** An agent's start failed (module, setup, timeout, exit during start). */
   | { type: 'AGENT_START_FAILED'; error: string }
   /** Stop intake and wait until no lease is held (the system owns the deadline and sends STOP after it). */
+  /** Stop granting (pause intake): `active.intake.paused`. */
+  | { type: 'PAUSE' }
+  /** Grant again: `active.intake.open`. */
+  | { type: 'RESUME' }
   | { type: 'DRAIN' }
   /** Stop every agent: `graceful` lets aborted tasks take their abort grace, else kill at once. */
   | { type: 'STOP'; graceful: boolean }
@@ -241,166 +248,182 @@ export const poolMachine = setup({
   },
   states: {
     active: {
-      initial: 'steady',
+      // Two orthogonal regions: the pool's size (steady ⇄ scaling, failed) and its intake (open ⇄
+      // paused). Pausing stops new grants and dispatch; sizing goes on (a lost agent is still replaced).
+      type: 'parallel',
       states: {
-        steady: {
-          always: [
-            { guard: 'startsKeepFailing', target: 'failed' },
-            {
-              guard: 'hasQueued',
-              target: 'scaling',
-              actions: assign(({ context }) => {
-                const q = context.queued!;
-                const target = clamp(context, q.target);
-                return {
-                  queued: undefined,
-                  ...pushRecord(context, {
-                    current: context.size,
-                    target,
-                    delta: target - context.size,
-                    actualDelta: 0,
-                    reason: q.reason,
-                    status: 'pending',
-                    ...(q.at !== undefined ? { at: q.at } : {}),
+        sizing: {
+          initial: 'steady',
+          states: {
+            steady: {
+              always: [
+                { guard: 'startsKeepFailing', target: 'failed' },
+                {
+                  guard: 'hasQueued',
+                  target: 'scaling',
+                  actions: assign(({ context }) => {
+                    const q = context.queued!;
+                    const target = clamp(context, q.target);
+                    return {
+                      queued: undefined,
+                      ...pushRecord(context, {
+                        current: context.size,
+                        target,
+                        delta: target - context.size,
+                        actualDelta: 0,
+                        reason: q.reason,
+                        status: 'pending',
+                        ...(q.at !== undefined ? { at: q.at } : {}),
+                      }),
+                    };
                   }),
-                };
-              }),
-            },
-            // Below min once started (an agent was lost, even while its replacement was starting):
-            // back to min — the machine owns the rule, so no loss can leave the pool short.
-            {
-              guard: 'belowMin',
-              target: 'scaling',
-              actions: assign(({ context }) => ({
-                ...pushRecord(context, {
-                  current: context.size,
-                  target: context.min,
-                  delta: context.min - context.size,
-                  actualDelta: 0,
-                  reason: 'replace lost agent',
-                  status: 'pending',
-                }),
-              })),
-            },
-            { guard: 'hasStaleQueued', actions: assign({ queued: undefined }) },
-          ],
-          on: {
-            SCALE_TO: {
-              guard: 'changesSize',
-              actions: assign({
-                queued: ({ event }) => ({
-                  target: event.target,
-                  reason: event.reason,
-                  ...(event.at !== undefined ? { at: event.at } : {}),
-                }),
-              }),
-            },
-          },
-        },
-        scaling: {
-          entry: emit(({ context }) => ({
-            type: 'scale.decided' as const,
-            pool: context.type,
-            record: context.history[context.history.length - 1]!,
-          })),
-          invoke: {
-            src: 'applyScale',
-            input: ({ context }) => {
-              const r = context.history[context.history.length - 1]!;
-              return { type: context.type, from: r.current, target: r.target, reason: r.reason };
-            },
-            onDone: {
-              target: 'steady',
-              actions: [
-                assign(({ context, event }) => {
-                  const history = context.history.slice();
-                  const r = history[history.length - 1]!;
-                  // Nothing moved at all is a failure, not a partial success (the history must tell them apart).
-                  const a = event.output.actualDelta;
-                  const status = a === r.delta ? 'completed' : a === 0 ? 'failed' : 'partial';
-                  history[history.length - 1] = {
-                    ...r,
-                    actualDelta: event.output.actualDelta,
-                    status,
-                    ...(event.output.error ? { error: event.output.error } : {}),
-                  };
-                  // size itself moves only with AGENT_* events, sent as agents come and go.
-                  return { history };
-                }),
-                'emitApplied',
+                },
+                // Below min once started (an agent was lost, even while its replacement was starting):
+                // back to min — the machine owns the rule, so no loss can leave the pool short.
+                {
+                  guard: 'belowMin',
+                  target: 'scaling',
+                  actions: assign(({ context }) => ({
+                    ...pushRecord(context, {
+                      current: context.size,
+                      target: context.min,
+                      delta: context.min - context.size,
+                      actualDelta: 0,
+                      reason: 'replace lost agent',
+                      status: 'pending',
+                    }),
+                  })),
+                },
+                { guard: 'hasStaleQueued', actions: assign({ queued: undefined }) },
               ],
-            },
-            onError: {
-              target: 'steady',
-              actions: [
-                assign(({ context, event }) => {
-                  const history = context.history.slice();
-                  const r = history[history.length - 1]!;
-                  history[history.length - 1] = {
-                    ...r,
-                    status: 'failed',
-                    error: String((event.error as Error)?.message ?? event.error),
-                  };
-                  return { history };
-                }),
-                'emitApplied',
-              ],
-            },
-          },
-          on: {
-            SCALE_TO: [
-              // Already heading there: nothing to queue, and anything queued before is stale.
-              { guard: 'matchesInFlight', actions: assign({ queued: undefined }) },
-              {
-                actions: assign({
-                  queued: ({ event }) => ({
-                    target: event.target,
-                    reason: event.reason,
-                    ...(event.at !== undefined ? { at: event.at } : {}),
+              on: {
+                SCALE_TO: {
+                  guard: 'changesSize',
+                  actions: assign({
+                    queued: ({ event }) => ({
+                      target: event.target,
+                      reason: event.reason,
+                      ...(event.at !== undefined ? { at: event.at } : {}),
+                    }),
                   }),
-                }),
+                },
               },
-            ],
-            SCALE_EXTENDED: {
-              guard: 'extendsScaleUp',
-              actions: assign(({ context, event }) => {
-                const history = context.history.slice();
-                const r = history[history.length - 1]!;
-                const target = clamp(context, event.target);
-                history[history.length - 1] = {
-                  ...r,
-                  target,
-                  delta: target - r.current,
-                  reason: `${r.reason}; ${event.reason}`,
-                };
-                // The latest decision wins: anything queued before it is stale.
-                return { history, queued: undefined };
-              }),
+            },
+            scaling: {
+              entry: emit(({ context }) => ({
+                type: 'scale.decided' as const,
+                pool: context.type,
+                record: context.history[context.history.length - 1]!,
+              })),
+              invoke: {
+                src: 'applyScale',
+                input: ({ context }) => {
+                  const r = context.history[context.history.length - 1]!;
+                  return { type: context.type, from: r.current, target: r.target, reason: r.reason };
+                },
+                onDone: {
+                  target: 'steady',
+                  actions: [
+                    assign(({ context, event }) => {
+                      const history = context.history.slice();
+                      const r = history[history.length - 1]!;
+                      // Nothing moved at all is a failure, not a partial success (the history must tell them apart).
+                      const a = event.output.actualDelta;
+                      const status = a === r.delta ? 'completed' : a === 0 ? 'failed' : 'partial';
+                      history[history.length - 1] = {
+                        ...r,
+                        actualDelta: event.output.actualDelta,
+                        status,
+                        ...(event.output.error ? { error: event.output.error } : {}),
+                      };
+                      // size itself moves only with AGENT_* events, sent as agents come and go.
+                      return { history };
+                    }),
+                    'emitApplied',
+                  ],
+                },
+                onError: {
+                  target: 'steady',
+                  actions: [
+                    assign(({ context, event }) => {
+                      const history = context.history.slice();
+                      const r = history[history.length - 1]!;
+                      history[history.length - 1] = {
+                        ...r,
+                        status: 'failed',
+                        error: String((event.error as Error)?.message ?? event.error),
+                      };
+                      return { history };
+                    }),
+                    'emitApplied',
+                  ],
+                },
+              },
+              on: {
+                SCALE_TO: [
+                  // Already heading there: nothing to queue, and anything queued before is stale.
+                  { guard: 'matchesInFlight', actions: assign({ queued: undefined }) },
+                  {
+                    actions: assign({
+                      queued: ({ event }) => ({
+                        target: event.target,
+                        reason: event.reason,
+                        ...(event.at !== undefined ? { at: event.at } : {}),
+                      }),
+                    }),
+                  },
+                ],
+                SCALE_EXTENDED: {
+                  guard: 'extendsScaleUp',
+                  actions: assign(({ context, event }) => {
+                    const history = context.history.slice();
+                    const r = history[history.length - 1]!;
+                    const target = clamp(context, event.target);
+                    history[history.length - 1] = {
+                      ...r,
+                      target,
+                      delta: target - r.current,
+                      reason: `${r.reason}; ${event.reason}`,
+                    };
+                    // The latest decision wins: anything queued before it is stale.
+                    return { history, queued: undefined };
+                  }),
+                },
+              },
+            },
+            // Agent starts keep failing (a broken module, a setup that always throws): no more attempts
+            // until an agent starts after all or the user asks again (system.scalePool).
+            failed: {
+              entry: 'reportFailed',
+              exit: 'reportRecovered',
+              on: {
+                SCALE_TO: {
+                  guard: 'isRetry',
+                  target: 'steady',
+                  actions: assign({
+                    startFailures: 0,
+                    queued: ({ event }) => ({
+                      target: event.target,
+                      reason: event.reason,
+                      ...(event.at !== undefined ? { at: event.at } : {}),
+                    }),
+                  }),
+                },
+                AGENT_STARTED: {
+                  target: 'steady',
+                  actions: assign({ startFailures: 0, lastStartError: undefined }),
+                },
+              },
             },
           },
         },
-        // Agent starts keep failing (a broken module, a setup that always throws): no more attempts
-        // until an agent starts after all or the user asks again (system.scalePool).
-        failed: {
-          entry: 'reportFailed',
-          exit: 'reportRecovered',
-          on: {
-            SCALE_TO: {
-              guard: 'isRetry',
-              target: 'steady',
-              actions: assign({
-                startFailures: 0,
-                queued: ({ event }) => ({
-                  target: event.target,
-                  reason: event.reason,
-                  ...(event.at !== undefined ? { at: event.at } : {}),
-                }),
-              }),
-            },
-            AGENT_STARTED: {
-              target: 'steady',
-              actions: assign({ startFailures: 0, lastStartError: undefined }),
-            },
+        // pause(): nothing new is granted (acquires wait, and fail by their own timeout), queued tasks
+        // wait, running work finishes; resume() serves the waiters again.
+        intake: {
+          initial: 'open',
+          states: {
+            open: { on: { PAUSE: { target: 'paused' } } },
+            paused: { on: { RESUME: { target: 'open' } } },
           },
         },
       },

@@ -81,6 +81,8 @@ export type { Priority } from './structures/task-queue.js';
 export type { Lease, LeaseRunOptions, LeaseUsage, RunArgs } from './runtime/lease.js';
 export type { RunOptions } from './runtime/agent-handle.js';
 export type { DispatcherStats, SubmitOptions } from './runtime/dispatcher.js';
+export type { RetryOptions } from './runtime/retry.js';
+export type { RateLimitOptions, RateUsage } from './runtime/rate-limits.js';
 export type { PoolCounters, PoolStatus } from './runtime/pool.js';
 export type { ScaleRecord } from '../machines/pool.machine.js';
 export type { RebalanceOutcome } from './policies/rebalancing.js';
@@ -110,6 +112,7 @@ export {
   type ErrorCode,
   InvalidArgumentError,
   PoolExhaustedError,
+  QueueFullError,
   ResourceExhaustedError,
   TaskError,
   TaskFailedError,

@@ -54,6 +54,12 @@ export interface AgentContext {
   readonly workspace: string | undefined;
   /** Say "still alive": resets the heartbeat timeout while a long task runs. */
   heartbeat(): void;
+  /**
+   * Report progress (any structured-cloneable value, e.g. `{ done: 3, of: 10 }`): delivered in order to
+   * the submitter's `onProgress` and as a `task.progress` event; resets the heartbeat like
+   * {@link heartbeat}.
+   */
+  progress(value: unknown): void;
   /** Report consumed resources (added up per task, cycle, pool and system). */
   reportUsage(usage: Usage): void;
   /** Token budget: reserve before a model call; refused with `ERR_BUDGET_EXHAUSTED` when a budget would be exceeded. */

@@ -15,6 +15,8 @@ export type TaskOutcome =
 /** Calls from the runner back to the host (the side channel in a thread). */
 export interface RunnerBridge {
   heartbeat(taskId: string): void;
+  /** The task's `ctx.progress(value)`. */
+  progress?(taskId: string, value: unknown): void;
   usage(taskId: string, usage: Usage): void;
   /** Resolve with `undefined` when granted, or with the refusal. */
   reserveTokens(taskId: string, amount: number): Promise<SerializedError | undefined>;
@@ -200,6 +202,10 @@ export class AgentRunner {
       },
       workspace: this.workspace,
       heartbeat: () => bridge.heartbeat(taskId),
+      progress: (value: unknown) => {
+        if (bridge.progress) bridge.progress(taskId, value);
+        else bridge.heartbeat(taskId);
+      },
       reportUsage: (u) => {
         for (const [k, v] of Object.entries(u)) {
           if (typeof v === 'number' && Number.isFinite(v)) r.usage[k] = (r.usage[k] ?? 0) + v;

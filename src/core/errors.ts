@@ -35,7 +35,8 @@ export type ErrorCode =
   /** A tool call outside the agent's security profile (or of no registered tool), refused before it ran. */
   | 'ERR_TOOL_DENIED'
   /** An isolated agent touched a file, socket or process its security profile does not allow. */
-  | 'ERR_ACCESS_DENIED';
+  | 'ERR_ACCESS_DENIED'
+  | 'ERR_QUEUE_FULL';
 
 /** Options shared by every agentpool error. */
 export interface AgentPoolErrorOptions {
@@ -201,7 +202,10 @@ export class AgentCrashedError extends AgentPoolError {
   }
 }
 
-/** A submitted task failed on every attempt (its agents kept dying); `causes` has each attempt's error. */
+/**
+ * A submitted task failed on every attempt (its agents kept dying, or its handler kept failing under
+ * `retry`); `causes` has each attempt's error, in order.
+ */
 export class TaskFailedError extends AgentPoolError {
   readonly causes: unknown[];
   constructor(task: string, attempts: number, causes: unknown[]) {
@@ -215,6 +219,15 @@ export class TaskFailedError extends AgentPoolError {
       },
     );
     this.causes = causes;
+  }
+}
+
+/** `submit()` found its pool's queue at `maxQueue`: nothing was queued; slow down and submit again. */
+export class QueueFullError extends AgentPoolError {
+  constructor(pool: string, queued: number, limit: number) {
+    super('ERR_QUEUE_FULL', `pool ${pool}: ${queued} tasks queued, at its maxQueue ${limit}`, {
+      details: { pool, queued, limit },
+    });
   }
 }
 
@@ -245,6 +258,8 @@ export interface SerializedError {
   details?: Record<string, unknown>;
   /** The error's `cause`, when it is an error (a few levels deep): e.g. what an agent module threw on import. */
   cause?: SerializedError;
+  /** `false` when the thrower marked the error final: a submitted task's `retry` does not retry it. */
+  retryable?: boolean;
 }
 
 /** Turn any thrown value into {@link SerializedError}. */
@@ -261,6 +276,7 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
     const { permission, resource } = err as { permission?: unknown; resource?: unknown };
     if (code === 'ERR_ACCESS_DENIED' && typeof permission === 'string')
       out.details = { ...out.details, permission, resource: typeof resource === 'string' ? resource : '' };
+    if ((err as { retryable?: unknown }).retryable === false) out.retryable = false;
     return out;
   }
   return { name: 'Error', message: typeof err === 'string' ? err : describe(err) };
@@ -272,12 +288,14 @@ export function deserializeError(s: SerializedError): Error {
   if (s.code?.startsWith('ERR_') && isAgentPoolCode(s.code)) {
     const e = new AgentPoolError(s.code, s.message, { details: s.details ?? {}, ...cause });
     if (s.stack !== undefined) e.stack = s.stack;
+    if (s.retryable === false) Object.assign(e, { retryable: false });
     return e;
   }
-  const e = new Error(s.message, cause) as Error & { code?: string };
+  const e = new Error(s.message, cause) as Error & { code?: string; retryable?: boolean };
   e.name = s.name;
   if (s.stack !== undefined) e.stack = s.stack;
   if (s.code !== undefined) e.code = s.code;
+  if (s.retryable === false) e.retryable = false;
   return e;
 }
 
@@ -308,6 +326,7 @@ const CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'ERR_SERIALIZATION',
   'ERR_TOOL_DENIED',
   'ERR_ACCESS_DENIED',
+  'ERR_QUEUE_FULL',
 ]);
 
 function isAgentPoolCode(code: string): code is ErrorCode {

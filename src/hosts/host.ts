@@ -33,6 +33,8 @@ export interface HostListener {
   /** The host died without being asked to stop. */
   onExit(error: AgentCrashedError): void;
   onHeartbeat(taskId: string): void;
+  /** The task reported progress (`ctx.progress(value)`); also a heartbeat. */
+  onProgress?(taskId: string, value: unknown): void;
   onUsage(taskId: string, usage: Usage): void;
   /** The worker measured itself (thread hosts, every second while tasks run). */
   onSample?(sample: UsageSample): void;

@@ -37,6 +37,7 @@ export class InlineHost implements Host {
     const l = this.opts.listener;
     this.runner = new AgentRunner(this.opts.agentId, def, this.opts.tools, {
       heartbeat: (t) => l.onHeartbeat(t),
+      progress: (t, v) => (l.onProgress ? l.onProgress(t, v) : l.onHeartbeat(t)),
       usage: (t, u) => l.onUsage(t, u),
       reserveTokens: (t, n) => l.reserveTokens(t, n),
       settleTokens: (t, r, a, i) => l.settleTokens(t, r, a, i),

@@ -455,6 +455,10 @@ export class ThreadHost implements Host {
       case 'ap:hb':
         l.onHeartbeat(m.taskId);
         break;
+      case 'ap:progress':
+        if (l.onProgress) l.onProgress(m.taskId, m.value);
+        else l.onHeartbeat(m.taskId);
+        break;
       case 'ap:mem-exceeded':
         // The worker measured it; the host enforces it (the worker may be too busy to stop itself).
         if (!this.memExceeded) {

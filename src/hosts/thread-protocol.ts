@@ -72,6 +72,8 @@ export type SideMessage =
   | { type: 'ap:abort'; taskId: string; reason: string }
   | { type: 'ap:drain' }
   | { type: 'ap:hb'; taskId: string }
+  /** worker → main: the task's `ctx.progress(value)` (in order with its other messages; also a heartbeat). */
+  | { type: 'ap:progress'; taskId: string; value: unknown }
   | { type: 'ap:usage'; taskId: string; usage: Usage }
   | { type: 'ap:reserve'; rid: number; taskId: string; amount: number }
   | { type: 'ap:reserve-reply'; rid: number; error?: SerializedError }

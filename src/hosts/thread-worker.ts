@@ -244,6 +244,7 @@ const api: WorkerApi = {
       const def = await loadDefinition(init.agent);
       const r = new AgentRunner(init.agentId, def, init.tools, {
         heartbeat: (taskId) => post({ type: 'ap:hb', taskId }),
+        progress: (taskId, value) => post({ type: 'ap:progress', taskId, value }),
         usage: (taskId, usage) => post({ type: 'ap:usage', taskId, usage }),
         reserveTokens: (taskId, amount) =>
           new Promise((resolve) => {

@@ -84,8 +84,12 @@ export const INCIDENTS = [
 /** One kind of incident. */
 export type Incident = (typeof INCIDENTS)[number];
 
-/** How one task run ended (`recordTask`: one per task, on a lease or submitted). */
-export const TASK_RESULTS = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost'] as const;
+/**
+ * How one task run ended (`recordTask`: one per task, on a lease or submitted). `retried` counts the
+ * failed runs of submitted tasks that `retry` runs again (`recordRetry`; each also counts as failed or
+ * timed out).
+ */
+export const TASK_RESULTS = ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'retried'] as const;
 /** How one task run ended. */
 export type TaskResult = (typeof TASK_RESULTS)[number];
 
@@ -220,6 +224,7 @@ export class PoolMetrics {
     timed_out: 0,
     cancelled: 0,
     lost: 0,
+    retried: 0,
   };
   private readonly taskRunAll: Histogram;
   private readonly incidents: Record<Incident, number> = {
@@ -316,6 +321,11 @@ export class PoolMetrics {
   recordTask(result: TaskResult, runSeconds: number): void {
     this.tasks[result]++;
     this.taskRunAll.record(Math.max(0, runSeconds));
+  }
+
+  /** A submitted task's failed run will run again (its `retry`); the run itself was recorded already. */
+  recordRetry(): void {
+    this.tasks.retried++;
   }
 
   /** Set allocated and (optionally) used resources. */

@@ -2,7 +2,7 @@
  * Prometheus text exposition (format 0.0.4) of pool snapshots.
  *
  * Labels are `pool` (bounded by configuration; a pool's type is its name, so no second label) and, on
- * the `*_total` families that split by result, `outcome` (at most five values): cardinality never grows with traffic (no agent
+ * the `*_total` families that split by result, `outcome` (at most six values): cardinality never grows with traffic (no agent
  * ids, no task names). Histograms are exported with a coarse subset of the
  * collector's bucket bounds (every `bucketStride`-th) — cumulative counts at a bucket bound are exact,
  * so any subset is still a correct Prometheus histogram, just a coarser one.

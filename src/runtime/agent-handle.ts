@@ -73,6 +73,8 @@ export interface AgentSpec {
   onUsage?(agent: AgentHandle, taskId: string, usage: Usage): void;
   /** The host let go of a task (it returned, threw, or the host died): its token reservations end. */
   onTaskEnd?(agent: AgentHandle, taskId: string): void;
+  /** A running task reported progress (`ctx.progress(value)`), before its caller's `onProgress`. */
+  onProgress?(agent: AgentHandle, taskId: string, task: string, value: unknown): void;
   /** A task's caller got its answer: how the run ended and how long it took (ms). */
   onTaskSettled?(agent: AgentHandle, result: TaskResult, runMs: number, task: string): void;
   /** The worker measured itself (thread agents, every second while tasks run). */
@@ -136,6 +138,8 @@ export interface RunOptions {
   trace?: unknown;
   /** The lease the task runs under (set by the lease): its allocation's resizes and expiry reach it. */
   leaseId?: string;
+  /** Called with every `ctx.progress(value)` of the task, in order, until it settles. */
+  onProgress?: (value: unknown) => void;
 }
 
 interface Pending {
@@ -153,6 +157,7 @@ interface Pending {
   span: RunSpan | undefined;
   /** Aborted when the task settles for its caller: what the task's tool calls run under (lazy). */
   tools?: AbortController;
+  onProgress: ((value: unknown) => void) | undefined;
 }
 
 /** A live agent. */
@@ -179,6 +184,8 @@ export class AgentHandle {
   private host: Host | undefined;
   private handlers: Set<string> | undefined;
   private readonly pending = new Map<string, Pending>();
+  /** {@link whenSettled} hooks; created on first use (only rate-limited waits need one). */
+  private settleHooks: Map<string, (() => void)[]> | undefined;
   private seq = 0;
   private lastCrash: AgentCrashedError | undefined;
   /** The error of the start attempt in progress, kept for `reportStartFailed`. */
@@ -205,6 +212,20 @@ export class AgentHandle {
       },
       onHeartbeat: () => {
         if (spec.timings.heartbeatTimeoutMs > 0) this.actor.send({ type: 'HEARTBEAT' });
+      },
+      onProgress: (taskId, value) => {
+        // Progress is a sign of life too: it resets the heartbeat like ctx.heartbeat().
+        if (spec.timings.heartbeatTimeoutMs > 0) this.actor.send({ type: 'HEARTBEAT' });
+        const p = this.pending.get(taskId);
+        if (!p) return; // settled already (timeout, abort): the caller has its answer
+        spec.onProgress?.(this, taskId, p.task, value);
+        if (p.onProgress) {
+          try {
+            p.onProgress(value);
+          } catch (err) {
+            spec.logger.error({ err, taskId }, 'an onProgress callback threw');
+          }
+        }
       },
       onUsage: (taskId, usage) => {
         this.pending.get(taskId)?.span?.usage(usage);
@@ -539,6 +560,21 @@ export class AgentHandle {
     return this.pending.get(taskId)?.cycleId;
   }
 
+  /**
+   * Call `fn` once when `taskId` settles for its caller (result, error, timeout, abort, agent lost):
+   * what bounds a wait the task started (a rate-limited token reservation).
+   */
+  whenSettled(taskId: string, fn: () => void): void {
+    if (!this.pending.has(taskId)) {
+      fn();
+      return;
+    }
+    const hooks = (this.settleHooks ??= new Map());
+    const list = hooks.get(taskId);
+    if (list) list.push(fn);
+    else hooks.set(taskId, [fn]);
+  }
+
   /** Whether a task is still in flight for its caller. */
   isPending(taskId: string): boolean {
     return this.pending.has(taskId);
@@ -607,6 +643,7 @@ export class AgentHandle {
         signal: opts.signal,
         onAbort: undefined,
         span,
+        onProgress: opts.onProgress,
       };
       this.pending.set(taskId, p);
       if (opts.timeoutMs !== undefined) {
@@ -748,6 +785,11 @@ export class AgentHandle {
     this.pending.delete(taskId);
     if (p.timer !== undefined) this.spec.clock.clearTimeout(p.timer);
     if (p.onAbort) p.signal?.removeEventListener('abort', p.onAbort);
+    const hooks = this.settleHooks?.get(taskId);
+    if (hooks) {
+      this.settleHooks!.delete(taskId);
+      for (const hook of hooks) hook();
+    }
     p.tools?.abort(new Error(`task ${p.task} ended`));
     const result = ok ? 'succeeded' : resultOf(value);
     this.spec.onTaskSettled?.(this, result, this.spec.clock.now() - p.startedAt, p.task);

@@ -41,6 +41,8 @@ import {
 } from '../security/profile.js';
 import { checkEnforceable, TIERS } from '../security/tiers.js';
 import type { ToolDefinition, ToolFunction } from '../security/tools.js';
+import { parseRateLimit, type RateLimitConfig, type RateLimitOptions } from './rate-limits.js';
+import { parseRetry, type RetryOptions, type RetryPolicy } from './retry.js';
 
 /** Ordered security levels: an agent serves requests at or below its own level. */
 export const SECURITY_LEVELS = ['low', 'medium', 'high', 'critical'] as const;
@@ -121,6 +123,16 @@ export interface PoolConfig {
   security: SecurityProfile;
   /** What a request reserves for a numeric resource it names no value for (see {@link PoolOptions.requirementDefaults}). */
   requirementDefaults: Partial<Record<ResourceName, number>>;
+  /** Most `submit()` tasks queued at once (`ERR_QUEUE_FULL` beyond); Infinity = unbounded. */
+  maxQueue: number;
+  /** Default start-by deadline of the pool's submitted tasks (ms after submit), or undefined. */
+  queueTimeoutMs: number | undefined;
+  /** Default retry policy of the pool's submitted tasks, or undefined (no retry). */
+  retry: RetryPolicy | undefined;
+  /** The pool's own rate limit, the name of a system `rateLimits` entry, or undefined. */
+  rateLimit: RateLimitConfig | string | undefined;
+  /** Priority aging of queued tasks (see {@link PoolOptions.agingMs}); 0 = off. */
+  agingMs: number;
 }
 
 /** The seed's `AgentRequirements` defaults: what `requirementDefaults: 'seed'` reserves. */
@@ -271,6 +283,36 @@ export interface PoolOptions {
    * @default none: only `capacity.tools` is enforced (on `ctx.tools.call`)
    */
   security?: SecurityProfileInput;
+  /**
+   * Most `submit()` tasks waiting for this pool at once — queued, delayed or backing off before a
+   * retry. A submit beyond it rejects at once with `ERR_QUEUE_FULL` (details: pool, queued, limit) and
+   * queues nothing; `system.pool(type).queued` tells a producer how full it is. See docs/guides/submit.md.
+   * @default unbounded
+   */
+  maxQueue?: number;
+  /**
+   * Default `deadlineMs` of this pool's submitted tasks: a task not started within this many ms of its
+   * submit rejects with `ERR_DEADLINE_EXCEEDED`. A submit's own `deadline`/`deadlineMs` wins.
+   * @default none
+   */
+  queueTimeoutMs?: number;
+  /** Default `retry` of this pool's submitted tasks (a submit's own `retry` wins). @default no retry */
+  retry?: RetryOptions;
+  /**
+   * Rate limit of this pool's submitted tasks (requests) and token reservations: its own, or the name
+   * of a system `rateLimits` entry shared with other pools (one API key, one limit). Tasks wait; they
+   * do not fail. See docs/guides/submit.md.
+   * @default unlimited
+   */
+  rateLimit?: RateLimitOptions | string;
+  /**
+   * Priority aging: a queued task moves up one priority level for every `agingMs` it has waited, at
+   * most up to `high` (aging never makes a task `critical`), so a constant stream of high-priority
+   * work cannot starve a low-priority task forever. 0 turns it off (strict priorities). Central
+   * dispatch only (work-stealing does not order by priority).
+   * @default 0 (off; see docs/guides/submit.md for why)
+   */
+  agingMs?: number;
 }
 
 /**
@@ -387,6 +429,13 @@ export interface SystemOptions {
    * @default the OS temporary directory
    */
   workspaceDir?: string;
+  /**
+   * Named rate limits, shared by every pool whose `rateLimit` names one (pools calling one provider
+   * with one API key share its limit).
+   * @default none
+   * @example { openai: { requestsPerMinute: 500, tokensPerMinute: 200_000 } }
+   */
+  rateLimits?: Record<string, RateLimitOptions>;
 }
 
 /** An XState inspector as the runtime passes it to `createActor`: an observer object or a function. */
@@ -471,6 +520,11 @@ const POOL_KEYS = new Set([
   'retryAtMax',
   'requirementDefaults',
   'security',
+  'maxQueue',
+  'queueTimeoutMs',
+  'retry',
+  'rateLimit',
+  'agingMs',
 ]);
 const CAPACITY_KEYS = new Set([
   'memoryMb',
@@ -498,6 +552,7 @@ const SYSTEM_KEYS = new Set([
   'telemetry',
   'tools',
   'workspaceDir',
+  'rateLimits',
 ]);
 /** Names of the numeric resources. */
 export const RESOURCE_NAMES = ['memoryMb', 'cpuCores', 'tokens', 'diskMb', 'networkMbps'] as const;
@@ -647,6 +702,20 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
       path,
     ),
     security,
+    maxQueue:
+      o.maxQueue === undefined
+        ? Number.POSITIVE_INFINITY
+        : num('config', `${path}.maxQueue`, o.maxQueue, 0, { min: 1, integer: true }),
+    queueTimeoutMs:
+      o.queueTimeoutMs === undefined
+        ? undefined
+        : duration('config', `${path}.queueTimeoutMs`, o.queueTimeoutMs, 0, { positive: true }),
+    retry: o.retry === undefined ? undefined : parseRetry('config', `${path}.retry`, o.retry),
+    rateLimit:
+      o.rateLimit === undefined || typeof o.rateLimit === 'string'
+        ? o.rateLimit
+        : parseRateLimit(`${path}.rateLimit`, o.rateLimit),
+    agingMs: duration('config', `${path}.agingMs`, o.agingMs, 0),
   };
 }
 
@@ -797,6 +866,8 @@ export interface SystemConfig {
   inspect: Inspector | undefined;
   /** OpenTelemetry: false (off), providers, or undefined (the API's globals when installed). */
   telemetry: false | TelemetryOptions | undefined;
+  /** Named rate limits pools share (system option `rateLimits`). */
+  rateLimits: Map<string, RateLimitConfig>;
 }
 
 /** Validate the options of {@link createAgentPoolSystem}; throws before anything starts. */
@@ -811,6 +882,25 @@ export function parseSystem(raw: unknown): SystemConfig {
   const out = new Map<string, PoolConfig>();
   for (const [type, p] of Object.entries(pools)) out.set(type, parsePool(type, p));
   checkBudgetPools(o.budgets, out);
+  const rateLimits = new Map<string, RateLimitConfig>();
+  for (const [name, r] of Object.entries(record('config', 'rateLimits', o.rateLimits ?? {})))
+    rateLimits.set(name, parseRateLimit(`rateLimits.${name}`, r));
+  for (const [type, pc] of out) {
+    if (pc.rateLimit !== undefined && pc.dispatch === 'work-stealing')
+      invalid(
+        'config',
+        `pools.${type}.rateLimit`,
+        pc.rateLimit,
+        "no rate limit on a dispatch: 'work-stealing' pool (tasks are bound to agents at submit; use 'central')",
+      );
+    if (typeof pc.rateLimit === 'string' && !rateLimits.has(pc.rateLimit))
+      invalid(
+        'config',
+        `pools.${type}.rateLimit`,
+        pc.rateLimit,
+        `a rate limit object, or a name of system rateLimits (${[...rateLimits.keys()].join(', ') || 'none'})`,
+      );
+  }
   const l = record('config', 'limits', o.limits ?? {});
   knownKeys('config', 'limits', l, LIMIT_KEYS);
   const limits: Partial<Record<ResourceName, number>> = {};
@@ -833,6 +923,7 @@ export function parseSystem(raw: unknown): SystemConfig {
     leaseTtlMs: duration('config', 'leaseTtlMs', o.leaseTtlMs, DEFAULT_ALLOCATION_TTL_MS, { positive: true }),
     inspect,
     telemetry: parseTelemetry(o.telemetry),
+    rateLimits,
   };
 }
 

@@ -6,6 +6,13 @@
  * `ERR_TASK_FAILED` with every cause); an idempotency key returns the first submission's result
  * instead of running twice; `signal` cancels a queued or running task.
  *
+ * LLM workloads (docs/guides/submit.md): pool option `maxQueue` bounds what waits (`ERR_QUEUE_FULL`);
+ * `retry` re-runs failed handlers after a backoff (src/runtime/retry.ts decides what is retryable);
+ * `delayMs`/`notBefore` and backoffs keep a task in `sleeping` (not queued, not demand) until its
+ * time; a pool's rate limit (src/runtime/rate-limits.ts) holds queued tasks back without failing
+ * them; `agingMs` raises the priority of tasks that waited long; `onProgress` is passed to the run.
+ * None of it costs the plain path more than a few field reads: no option, no timer, no closure.
+ *
  * Pools with `dispatch: 'work-stealing'` queue their tasks in per-agent local queues plus a global
  * queue instead (src/runtime/stealing-dispatch.ts); everything else above still holds for them
  * except the priority/deadline ordering (local queues are LIFO by design).
@@ -25,9 +32,13 @@ import {
   DeadlineExceededError,
   findUncloneable,
   InvalidArgumentError,
+  QueueFullError,
   TaskFailedError,
   UnknownPoolError,
 } from '../core/errors.js';
+import { createRng } from '../core/random.js';
+import { backoffMs, isRetryable, parseRetry, type RetryOptions, type RetryPolicy } from './retry.js';
+import type { RateLimiter } from './rate-limits.js';
 import { duration, knownKeys, num, record, signal as sig, str, strings } from '../core/validate.js';
 import { PRIORITIES, type Priority, TaskQueue } from '../structures/task-queue.js';
 import { type Clock, MAX_DURATION_MS, type TimerHandle } from '../core/clock.js';
@@ -71,6 +82,19 @@ export interface SubmitOptions {
   maxAttempts?: number;
   /** Cycle the task belongs to. @default 'submit' */
   cycleId?: string;
+  /**
+   * Retry a run whose handler failed (threw, or outlasted `timeoutMs`) after a backoff on the
+   * system's clock; errors marked `retryable: false`, budget and rate refusals, cancellations and
+   * deadlines are never retried. After the last attempt: `ERR_TASK_FAILED` with every cause.
+   * @default the pool's `retry`, else none
+   */
+  retry?: RetryOptions;
+  /** Queue the task now but start it no sooner than this many ms from now. Cancellable by `signal`. */
+  delayMs?: number;
+  /** Like {@link delayMs}, as an absolute time on the system's clock. */
+  notBefore?: number;
+  /** Every `ctx.progress(value)` of the running task, in order (not called after the task settled). */
+  onProgress?: (value: unknown) => void;
 }
 
 const SUBMIT_KEYS = new Set([
@@ -89,6 +113,10 @@ const SUBMIT_KEYS = new Set([
   'signal',
   'maxAttempts',
   'cycleId',
+  'retry',
+  'delayMs',
+  'notBefore',
+  'onProgress',
 ]);
 
 /** Errors that mean "the agent went away", not "the task failed": the task is re-queued. */
@@ -123,6 +151,13 @@ interface Job {
   settled: boolean;
   /** The OTel context of its `submit` span (tracing on): the parent of each of its runs. */
   trace?: unknown;
+  /** Handler failures are retried under this policy (undefined: not retried). */
+  retry: RetryPolicy | undefined;
+  /** The submit's start time (`delayMs`/`notBefore`), read once by submit(); `sleeping` owns the rest. */
+  notBefore: number | undefined;
+  /** The timer that wakes it from sleep (delay or backoff). */
+  wake: TimerHandle | undefined;
+  onProgress: ((value: unknown) => void) | undefined;
 }
 
 /** Counters of the dispatcher. */
@@ -134,7 +169,13 @@ export interface DispatcherStats {
   expired: number;
   cancelled: number;
   deduplicated: number;
+  /** Runs that failed and were retried (`retry`). */
+  retried: number;
+  /** Submits refused at once: the pool's queue was at `maxQueue`. */
+  rejectedFull: number;
   queued: number;
+  /** Tasks not yet eligible: delayed (`delayMs`/`notBefore`) or backing off before a retry. */
+  sleeping: number;
   running: number;
 }
 
@@ -149,6 +190,14 @@ export class Dispatcher {
   private readonly backlogs = new Map<string, Backlog<Job>>();
   private readonly idempotent = new Map<string, Promise<unknown>>();
   private readonly idempotencyLimit = 10_000;
+  /** Delayed and backing-off tasks per type (not queued: not eligible yet, not demand for the scaler). */
+  private readonly sleeping = new Map<string, Set<Job>>();
+  /** Rate limiters by pool type (pool option `rateLimit`). */
+  private readonly rates = new Map<string, RateLimiter>();
+  /** Aging sweeps per pool type with `agingMs` (armed while its queue is non-empty). */
+  private readonly agingTimers = new Map<string, TimerHandle>();
+  /** Jitter of retry backoffs: seeded, so a run on a ManualClock is reproducible. */
+  private readonly rng = createRng(0x5eed);
   private seq = 0;
   private assigning = false;
   readonly stats: DispatcherStats = {
@@ -159,7 +208,10 @@ export class Dispatcher {
     expired: 0,
     cancelled: 0,
     deduplicated: 0,
+    retried: 0,
+    rejectedFull: 0,
     queued: 0,
+    sleeping: 0,
     running: 0,
   };
 
@@ -172,8 +224,10 @@ export class Dispatcher {
     private readonly clock: Clock,
     private readonly limits: Partial<Record<ResourceName, number>>,
     actor: DispatcherRef,
+    rates: ReadonlyMap<string, RateLimiter> = new Map(),
   ) {
     this.actor = actor;
+    for (const [type, limiter] of rates) this.rates.set(type, limiter);
     for (const [type, pool] of pools) {
       if (pool.config.dispatch === 'work-stealing') this.stealing.register(type);
       const backlog = new Backlog<Job>(
@@ -181,7 +235,19 @@ export class Dispatcher {
         () => (this.stealing.handles(type) ? this.stealing.sizeOf(type) : this.queue.sizeOf(type)),
       );
       this.backlogs.set(type, backlog);
-      pool.setBacklog(() => backlog.read());
+      const limiter = this.rates.get(type);
+      pool.setBacklog(
+        limiter
+          ? () => {
+              // Tasks held back by the rate limit are not demand more agents could serve: the scaler
+              // sees them as `rateLimited`, not as waiters (and records why it holds).
+              const b = backlog.read();
+              if (b.count === 0 || limiter.allowsRequest(this.clock.now())) return b;
+              return { count: 0, oldestAt: undefined, rateLimited: b.count };
+            }
+          : () => backlog.read(),
+      );
+      pool.setQueueLength(() => this.waitingOf(type));
     }
     for (const [type, pool] of pools) pool.onFailed = (err) => this.failType(type, err);
   }
@@ -197,6 +263,7 @@ export class Dispatcher {
     const jobs: Job[] = [];
     for (let t = this.queue.popClass(type); t; t = this.queue.popClass(type)) jobs.push(t.payload);
     if (this.stealing.handles(type)) jobs.push(...this.stealing.takeType(type));
+    for (const job of [...(this.sleeping.get(type) ?? [])]) if (this.unsleep(job)) jobs.push(job);
     for (const job of jobs) {
       this.stats.failed++;
       this.drop(job, err);
@@ -225,6 +292,14 @@ export class Dispatcher {
       }
       job = this.parse(o);
       if (trace !== undefined) job.trace = trace;
+      const limit = this.pools.get(job.type)!.config.maxQueue;
+      if (limit !== Number.POSITIVE_INFINITY) {
+        const waiting = this.waitingOf(job.type);
+        if (waiting >= limit) {
+          this.stats.rejectedFull++;
+          throw new QueueFullError(job.type, waiting, limit);
+        }
+      }
       const p = new Promise<unknown>((resolve, reject) => {
         job.resolve = resolve;
         job.reject = reject;
@@ -240,7 +315,8 @@ export class Dispatcher {
       }
       this.stats.submitted++;
       this.pools.get(job.type)?.noteRequest(job.queuedAt);
-      this.enqueue(job);
+      if (job.notBefore !== undefined) this.sleep(job, job.notBefore);
+      else this.enqueue(job);
       return p;
     } catch (e) {
       return Promise.reject(e);
@@ -278,6 +354,38 @@ export class Dispatcher {
     } else if (o.deadlineMs !== undefined) {
       deadline = now + duration('argument', 'submit.deadlineMs', o.deadlineMs, 0, { positive: true });
     }
+    let notBefore: number | undefined;
+    if (o.delayMs !== undefined && o.notBefore !== undefined)
+      throw new InvalidArgumentError(
+        'submit.notBefore',
+        o.notBefore,
+        'either delayMs or notBefore, not both',
+      );
+    if (o.delayMs !== undefined) {
+      const d = duration('argument', 'submit.delayMs', o.delayMs, 0);
+      if (d > 0) notBefore = now + d;
+    } else if (o.notBefore !== undefined) {
+      const at = num('argument', 'submit.notBefore', o.notBefore, 0);
+      if (!(at - now <= MAX_DURATION_MS))
+        throw new InvalidArgumentError(
+          'submit.notBefore',
+          o.notBefore,
+          `a clock time at most ${MAX_DURATION_MS} ms ahead (now ${now})`,
+        );
+      if (at > now) notBefore = at;
+    }
+    // The pool's queueTimeoutMs is the default start-by deadline, counted from when the task is eligible.
+    if (deadline === undefined && pool.config.queueTimeoutMs !== undefined)
+      deadline = (notBefore ?? now) + pool.config.queueTimeoutMs;
+    if (deadline !== undefined && notBefore !== undefined && deadline <= notBefore)
+      throw new InvalidArgumentError(
+        o.deadline !== undefined ? 'submit.deadline' : 'submit.deadlineMs',
+        o.deadline ?? o.deadlineMs,
+        `a deadline after the task's start time ${notBefore} (delayMs/notBefore)`,
+      );
+    const retry = o.retry === undefined ? pool.config.retry : parseRetry('argument', 'submit.retry', o.retry);
+    if (o.onProgress !== undefined && typeof o.onProgress !== 'function')
+      throw new InvalidArgumentError('submit.onProgress', o.onProgress, 'a function');
     const requirements = parseRequirements(
       o.requirements,
       'submit.requirements',
@@ -349,7 +457,61 @@ export class Dispatcher {
       timer: undefined,
       onAbort: undefined,
       settled: false,
+      retry: retry !== undefined && retry.attempts > 1 ? retry : undefined,
+      notBefore,
+      wake: undefined,
+      onProgress: o.onProgress as ((value: unknown) => void) | undefined,
     };
+  }
+
+  /**
+   * Tasks waiting for pool `type` in any way — queued, delayed, backing off before a retry: what
+   * `maxQueue` bounds and what `system.pool(type).queued` reports.
+   */
+  waitingOf(type: string): number {
+    const queued = this.stealing.handles(type) ? this.stealing.sizeOf(type) : this.queue.sizeOf(type);
+    return queued + (this.sleeping.get(type)?.size ?? 0);
+  }
+
+  private get sleepingCount(): number {
+    let n = 0;
+    for (const set of this.sleeping.values()) n += set.size;
+    return n;
+  }
+
+  /**
+   * Hold a task out of the queue until `at` (a delay, or a retry's backoff): it is not eligible, so no
+   * agent and no scaler counts it; its signal and its deadline still apply.
+   */
+  private sleep(job: Job, at: number): void {
+    let set = this.sleeping.get(job.type);
+    if (!set) this.sleeping.set(job.type, (set = new Set()));
+    set.add(job);
+    job.wake = this.clock.setTimeout(() => {
+      job.wake = undefined;
+      if (this.unsleep(job)) this.enqueue(job);
+    }, at - this.clock.now());
+    if (job.deadline !== undefined && job.timer === undefined)
+      job.timer = this.clock.setTimeout(() => this.expire(job), job.deadline - this.clock.now());
+    if (job.signal && !job.onAbort) {
+      job.onAbort = () => this.cancel(job);
+      job.signal.addEventListener('abort', job.onAbort, { once: true });
+    }
+  }
+
+  private isSleeping(job: Job): boolean {
+    return this.sleeping.get(job.type)?.has(job) ?? false;
+  }
+
+  /** Take a task out of its sleep (woken, cancelled, expired, drained); false if it was not asleep. */
+  private unsleep(job: Job): boolean {
+    const set = this.sleeping.get(job.type);
+    if (!set?.delete(job)) return false;
+    if (job.wake !== undefined) {
+      this.clock.clearTimeout(job.wake);
+      job.wake = undefined;
+    }
+    return true;
   }
 
   /** Queued tasks, central and work-stealing. */
@@ -362,7 +524,7 @@ export class Dispatcher {
   }
 
   private removeQueued(job: Job): boolean {
-    return this.queue.remove(job.id) !== undefined || this.stealing.remove(job);
+    return this.queue.remove(job.id) !== undefined || this.stealing.remove(job) || this.unsleep(job);
   }
 
   private enqueue(job: Job): void {
@@ -375,9 +537,11 @@ export class Dispatcher {
     const queuedAhead = this.stealing.handles(job.type)
       ? this.stealing.sizeOf(job.type)
       : this.queue.sizeOf(job.type);
-    if (pool && queuedAhead === 0) {
+    const limiter = this.rates.size === 0 ? undefined : this.rates.get(job.type);
+    if (pool && queuedAhead === 0 && (!limiter || limiter.allowsRequest(job.queuedAt))) {
       const lease = pool.tryLease(job.req, job.queuedAt);
       if (lease) {
+        limiter?.takeRequest(job.queuedAt);
         this.start(job, lease);
         return;
       }
@@ -402,8 +566,35 @@ export class Dispatcher {
       job.onAbort = () => this.cancel(job);
       job.signal.addEventListener('abort', job.onAbort, { once: true });
     }
+    if (pool && pool.config.agingMs > 0 && !this.stealing.handles(job.type)) this.armAging(job.type, pool);
     if (wasEmpty) this.actor.send({ type: 'TASK_QUEUED' });
     this.assign();
+  }
+
+  /**
+   * Priority aging (pool option `agingMs`): every `agingMs` while the type has queued tasks, a task
+   * that has waited `k · agingMs` is raised `k` levels above the priority it was submitted with, never
+   * above `high`. A raised task joins its new level behind the tasks already there (FIFO), so under any
+   * load a low task waits at most until it is `high` plus the `high` work queued ahead of it then.
+   */
+  private armAging(type: string, pool: Pool): void {
+    if (this.agingTimers.has(type)) return;
+    const step = pool.config.agingMs;
+    this.agingTimers.set(
+      type,
+      this.clock.setTimeout(() => {
+        this.agingTimers.delete(type);
+        if (this.queue.sizeOf(type) === 0) return;
+        const now = this.clock.now();
+        for (const t of this.queue.classTasks(type)) {
+          const base = PRIORITIES.indexOf(t.payload.priority);
+          if (base <= 1) continue; // critical and high do not age
+          const target = Math.max(1, base - Math.floor((now - t.payload.queuedAt) / step));
+          if (target < PRIORITIES.indexOf(t.priority)) this.queue.promote(t.id, PRIORITIES[target]!);
+        }
+        this.armAging(type, pool);
+      }, step),
+    );
   }
 
   /** A pool has a free agent: pull work. */
@@ -442,17 +633,27 @@ export class Dispatcher {
     this.assigning = true;
     try {
       const refused = new Set<string>();
+      const now = this.rates.size === 0 ? 0 : this.clock.now();
+      let rateRefused: Set<RateLimiter> | undefined;
       for (;;) {
         let lease: ReturnType<Pool['tryLease']>;
         const t = this.queue.popFirstClass((cls, head) => {
+          const limiter = this.rates.size === 0 ? undefined : this.rates.get(cls);
+          if (limiter && !limiter.allowsRequest(now)) {
+            // Waiting on the rate, not on agents: no capacity request (more agents would not help).
+            (rateRefused ??= new Set()).add(limiter);
+            return false;
+          }
           lease = this.pools.get(cls)?.tryLease(head.payload.req, head.payload.queuedAt);
           if (!lease) refused.add(cls);
+          else limiter?.takeRequest(now);
           return lease !== undefined;
         });
         if (!t || !lease) break;
         refused.delete(t.classKey);
         this.start(t.payload, lease);
       }
+      if (rateRefused) for (const limiter of rateRefused) limiter.armRequestWake(now);
       for (const cls of refused) this.pools.get(cls)?.requestCapacity(this.queue.sizeOf(cls));
       for (const type of this.stealing.types()) {
         const pool = this.pools.get(type);
@@ -482,6 +683,7 @@ export class Dispatcher {
     const opts = {
       ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
       ...(job.signal ? { signal: job.signal } : {}),
+      ...(job.onProgress ? { onProgress: job.onProgress } : {}),
     };
     (job.trace === undefined
       ? lease.run(job.task, job.input, opts)
@@ -506,16 +708,46 @@ export class Dispatcher {
             job.reject(new TaskFailedError(job.task, job.attempts, job.causes));
             return;
           }
+          if (job.retry !== undefined) {
+            this.retryOrFail(job, err);
+            return;
+          }
           this.stats.failed++;
           job.reject(err);
         }),
     );
   }
 
+  /**
+   * A run under `retry` failed: sleep the backoff and queue again (same priority, same idempotency
+   * promise), or fail — with the error itself when it is the first and final (or a cancellation),
+   * else `ERR_TASK_FAILED` carrying every attempt's cause.
+   */
+  private retryOrFail(job: Job, err: AgentPoolError): void {
+    const policy = job.retry!;
+    job.causes.push(err);
+    const retryable = isRetryable(err) && !job.signal?.aborted && this.accepting;
+    if (retryable && job.attempts < policy.attempts) {
+      const now = this.clock.now();
+      const at = now + backoffMs(policy, job.attempts, this.rng.next());
+      // A retry that could not start before its deadline is not attempted.
+      if (job.deadline === undefined || at < job.deadline) {
+        this.stats.retried++;
+        this.pools.get(job.type)?.metrics.recordRetry();
+        this.sleep(job, at);
+        return;
+      }
+    }
+    this.stats.failed++;
+    // A cancellation stays ERR_ABORTED whatever came before it (the caller asked for it).
+    const single = job.causes.length === 1 || err?.code === 'ERR_ABORTED';
+    job.reject(single ? err : new TaskFailedError(job.task, job.attempts, job.causes));
+  }
+
   private finish(job: Job, lease: { release(): Promise<void> }, settle: () => void): void {
     this.running.delete(job);
     settle();
-    if (this.isQueued(job)) {
+    if (this.isQueued(job) || this.isSleeping(job)) {
       void lease.release();
       return;
     }
@@ -558,6 +790,14 @@ export class Dispatcher {
       this.stats.cancelled++;
       this.drop(job, shuttingDown());
     }
+    for (const set of this.sleeping.values())
+      for (const job of [...set]) {
+        this.unsleep(job);
+        this.stats.cancelled++;
+        this.drop(job, shuttingDown());
+      }
+    for (const t of this.agingTimers.values()) this.clock.clearTimeout(t);
+    this.agingTimers.clear();
   }
 
   /** Stop taking tasks; reject queued ones; resolves when running ones finished. */
@@ -574,7 +814,12 @@ export class Dispatcher {
 
   /** Current counters. */
   snapshot(): DispatcherStats {
-    return { ...this.stats, queued: this.queuedCount, running: this.running.size };
+    return {
+      ...this.stats,
+      queued: this.queuedCount,
+      sleeping: this.sleepingCount,
+      running: this.running.size,
+    };
   }
 }
 

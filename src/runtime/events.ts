@@ -15,6 +15,8 @@ export type RuntimeEvent =
   | { type: 'agent.oom'; agentId: string; pool: string; error: string }
   /** A task run's caller got its answer. */
   | { type: 'task.finished'; agentId: string; pool: string; task: string; outcome: TaskResult; runMs: number }
+  /** A running task reported progress (`ctx.progress(value)`), in the order the handler reported it. */
+  | { type: 'task.progress'; agentId: string; pool: string; task: string; taskId: string; value: unknown }
   /** A lease ended without its holder releasing it (its agent failed or went, or the pool stopped). */
   | { type: 'lease.lost'; pool: string; leaseId: string; cycleId: string; reason: string }
   /** A lease's allocation TTL passed: resources back, the lease ended with ERR_LEASE_EXPIRED. */
@@ -39,6 +41,7 @@ export const SYSTEM_EVENT_TYPES: ReadonlySet<string> = new Set<SystemEventType>(
   'agent.evicted',
   'agent.oom',
   'task.finished',
+  'task.progress',
   'scale.decided',
   'scale.applied',
   'lease.lost',

@@ -2,7 +2,7 @@
  * A lease: the right to run tasks on one agent for a cycle, until released. Released exactly once —
  * by the caller, or automatically when the agent dies or the system shuts down.
  */
-import { AgentPoolError } from '../core/errors.js';
+import { AgentPoolError, InvalidArgumentError } from '../core/errors.js';
 import { duration, knownKeys, num, record, signal } from '../core/validate.js';
 import type { TaskView } from '../policies/balancing/index.js';
 import type { AgentHandle, EnforcementRecord, RunOptions } from './agent-handle.js';
@@ -28,9 +28,9 @@ export interface LeaseUsage {
 const USAGE_KEYS = new Set(['memoryMb', 'cpuCores']);
 
 /** Options of {@link Lease.run}: the caller's part of the agent's run options. */
-export type LeaseRunOptions = Pick<RunOptions, 'timeoutMs' | 'signal'>;
+export type LeaseRunOptions = Pick<RunOptions, 'timeoutMs' | 'signal' | 'onProgress'>;
 
-const RUN_KEYS: ReadonlySet<string> = new Set(['timeoutMs', 'signal']);
+const RUN_KEYS: ReadonlySet<string> = new Set(['timeoutMs', 'signal', 'onProgress']);
 
 /** Validate `lease.run` options; throws `ERR_INVALID_ARGUMENT` naming `options.<key>`. */
 function parseRunOptions(raw: unknown): LeaseRunOptions {
@@ -41,7 +41,13 @@ function parseRunOptions(raw: unknown): LeaseRunOptions {
       ? undefined
       : duration('argument', 'options.timeoutMs', o.timeoutMs, 0, { positive: true });
   const sig = signal('argument', 'options.signal', o.signal);
-  return { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(sig ? { signal: sig } : {}) };
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function')
+    throw new InvalidArgumentError('options.onProgress', o.onProgress, 'a function');
+  return {
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    ...(sig ? { signal: sig } : {}),
+    ...(o.onProgress !== undefined ? { onProgress: o.onProgress as (value: unknown) => void } : {}),
+  };
 }
 
 /**

@@ -23,6 +23,8 @@ export interface Waiting {
   count: number;
   /** When the oldest of them started waiting (clock ms), if any waits. */
   oldestAt: number | undefined;
+  /** Submitted tasks held back by the pool's rate limit (not in `count`: more agents would not help). */
+  rateLimited?: number;
 }
 
 /** One pool's measurements. */
@@ -109,6 +111,7 @@ export class PoolObserver {
       waitMs: Math.max(this.takeWindowP90(), oldest),
       arrivalRatePerS: this.arrivals.perSecond(now),
       meanServiceMs: this.metrics.meanServiceSeconds * 1000,
+      ...(waiting.rateLimited ? { rateLimited: waiting.rateLimited } : {}),
     };
   }
 

@@ -144,6 +144,10 @@ export interface PoolCounters {
 export interface PoolStatus {
   type: string;
   state: string;
+  /** Intake: `'paused'` between `pause()` and `resume()` (the pool machine's `active.intake`). */
+  intake: 'open' | 'paused';
+  /** Submitted tasks waiting for the pool (queued, delayed, backing off): see {@link Pool.queued}. */
+  queued: number;
   min: number;
   max: number;
   /** The pool size: agents starting or up, retiring ones excluded (the pool machine's `size`). */
@@ -232,7 +236,9 @@ export class Pool implements LeaseOwner {
     return this.observer.waits;
   }
   /** Demand queued elsewhere for this pool (the dispatcher's queue); see {@link setBacklog}. */
-  private backlog: () => { count: number; oldestAt: number | undefined } = () => NO_BACKLOG;
+  private backlog: () => { count: number; oldestAt: number | undefined; rateLimited?: number } = () =>
+    NO_BACKLOG;
+  private queueLength: () => number = () => 0;
   readonly counters: PoolCounters = {
     acquires: 0,
     grantedImmediately: 0,
@@ -322,11 +328,38 @@ export class Pool implements LeaseOwner {
     return typeof v === 'object' && 'active' in v;
   }
 
-  /** The pool gave up starting agents (machine state `active.failed`) and none is up to serve. */
+  /**
+   * Intake paused (machine state `active.intake.paused`, its one owner): nothing is granted or
+   * dispatched until {@link resume}. Read from the snapshot value, as cheap as {@link accepting}.
+   */
+  get paused(): boolean {
+    const v = this.actor.getSnapshot().value as { active?: { intake?: string } } | string;
+    return typeof v === 'object' && v.active?.intake === 'paused';
+  }
+
+  /**
+   * Pause the pool's intake: queued `submit()` tasks wait, running work finishes, `acquire()` calls
+   * wait and fail by their own timeout (`ERR_POOL_EXHAUSTED`; no scale-up while paused). Idempotent;
+   * ignored once the pool drains. See docs/guides/submit.md.
+   * @example system.pool('code').pause(); … system.pool('code').resume();
+   */
+  pause(): void {
+    if (this.accepting) this.actor.send({ type: 'PAUSE' });
+  }
+
+  /** Resume a paused pool's intake: waiting acquisitions are served, the dispatcher places queued tasks. */
+  resume(): void {
+    if (!this.accepting || !this.paused) return;
+    this.actor.send({ type: 'RESUME' });
+    this.serveWaiters();
+    this.deps.onFreed?.(this);
+  }
+
+  /** The pool gave up starting agents (machine state `active.sizing.failed`) and none is up to serve. */
   private get failedEmpty(): boolean {
     // Read the state value directly: `matches()` costs too much for every acquire.
-    const v = this.actor.getSnapshot().value as { active?: string } | string;
-    if (typeof v !== 'object' || v.active !== 'failed') return false;
+    const v = this.actor.getSnapshot().value as { active?: { sizing?: string } } | string;
+    if (typeof v !== 'object' || v.active?.sizing !== 'failed') return false;
     for (const a of this.agents.values()) if (a.accepting && !this.retiring.has(a)) return false;
     return true;
   }
@@ -335,7 +368,7 @@ export class Pool implements LeaseOwner {
   private untilServingOrFailed(): Promise<void> {
     const done = (s: ReturnType<typeof this.actor.getSnapshot>) =>
       s.status !== 'active' ||
-      s.matches({ active: 'failed' }) ||
+      s.matches({ active: { sizing: 'failed' } }) ||
       [...this.agents.values()].some((a) => a.accepting && !this.retiring.has(a));
     if (done(this.actor.getSnapshot())) return Promise.resolve();
     return new Promise((resolve) => {
@@ -521,7 +554,8 @@ export class Pool implements LeaseOwner {
     if (
       this.waiters.size === 0 &&
       this.free.size > 0 &&
-      this.deps.keys.allows(req.concurrencyKey, req.concurrencyLimit)
+      this.deps.keys.allows(req.concurrencyKey, req.concurrencyLimit) &&
+      !this.paused
     ) {
       // Undefined only with variants, when no free agent is of a kind that fits: wait for one.
       const agent = this.takeFree(req);
@@ -543,7 +577,7 @@ export class Pool implements LeaseOwner {
    * own queue; acquire() waiters go first (FIFO fairness between the two paths).
    */
   tryLease(req: AcquireRequest, queuedAt?: number): Lease | undefined {
-    if (!this.accepting || this.waiters.size > 0 || this.free.size === 0) return undefined;
+    if (!this.accepting || this.waiters.size > 0 || this.free.size === 0 || this.paused) return undefined;
     if (!this.deps.keys.allows(req.concurrencyKey, req.concurrencyLimit)) return undefined;
     const agent = this.takeFree(req);
     if (!agent) return undefined;
@@ -569,8 +603,22 @@ export class Pool implements LeaseOwner {
    * by the scaler as waiting demand (no scale-down while it waits; its age is a wait) and in metrics as
    * queue depth. Set once by the dispatcher.
    */
-  setBacklog(backlog: () => { count: number; oldestAt: number | undefined }): void {
+  setBacklog(backlog: () => { count: number; oldestAt: number | undefined; rateLimited?: number }): void {
     this.backlog = backlog;
+  }
+
+  /** Set once by the dispatcher: how many submitted tasks wait for this pool (see {@link queued}). */
+  setQueueLength(length: () => number): void {
+    this.queueLength = length;
+  }
+
+  /**
+   * Submitted tasks waiting for this pool now — queued, delayed, or backing off before a retry: what
+   * pool option `maxQueue` bounds. A producer reads it to slow down before `ERR_QUEUE_FULL`.
+   * @example if (system.pool('code').queued > 100) await pauseProducer();
+   */
+  get queued(): number {
+    return this.queueLength();
   }
 
   /** Grow toward serving `queued` more tasks (within max); used by the dispatcher's backlog. */
@@ -685,6 +733,7 @@ export class Pool implements LeaseOwner {
           }
         },
         requestScaleUp: () => {
+          if (this.paused) return; // more agents would not end a pause
           this.counters.scaleUpsOnTimeout++;
           queueMicrotask(() => void this.scaleTo(this.size + 1, 'acquire timeout'));
         },
@@ -1001,7 +1050,11 @@ export class Pool implements LeaseOwner {
       oldestAt = oldestAt === undefined ? w.startedAt : Math.min(oldestAt, w.startedAt);
       break;
     }
-    return { count: this.waiters.size + backlog.count, oldestAt };
+    return {
+      count: this.waiters.size + backlog.count,
+      oldestAt,
+      ...(backlog.rateLimited ? { rateLimited: backlog.rateLimited } : {}),
+    };
   }
 
   /** Take a free slot: from the agent idle longest, or the one the pool's balancing strategy picks. */
@@ -1102,6 +1155,7 @@ export class Pool implements LeaseOwner {
    */
   private serveWaiters(): void {
     const drf = this.config.admission === 'drf';
+    if (this.waiters.size === 0 || this.paused) return;
     while (this.free.size > 0 && this.waiters.size > 0) {
       let next: Waiter | undefined;
       let agent: AgentHandle | undefined;
@@ -1133,7 +1187,8 @@ export class Pool implements LeaseOwner {
 
   /** Start agents for waiters nobody is starting an agent for yet (below max). */
   private ensureCapacity(extraDemand = 0): void {
-    if (!this.accepting) return;
+    // Paused: the wait is the pause, not a lack of agents.
+    if (!this.accepting || this.paused) return;
     if (!this.config.growOnDemand) {
       // The scaler owns the size (see PoolOptions.growOnDemand); only an empty pool grows here, so a
       // first request never waits for a scaler interval or an acquire timeout.
@@ -1147,7 +1202,7 @@ export class Pool implements LeaseOwner {
     if (this.size >= this.config.max) return;
     if (demandNow <= this.free.size && (this.config.variants.length === 1 || this.waiters.size === 0)) return;
     // Starts keep failing: waiting work was failed; do not spawn agents that cannot start.
-    if (this.actor.getSnapshot().matches({ active: 'failed' })) return;
+    if (this.actor.getSnapshot().matches({ active: { sizing: 'failed' } })) return;
     // Agents about to serve: still starting, or ready but not yet in the free set (the agent reports
     // availability a microtask after its actor moved) — counting those keeps this from starting one
     // agent too many.
@@ -1188,7 +1243,7 @@ export class Pool implements LeaseOwner {
     const snap = this.actor.getSnapshot();
     if (snap.status !== 'active') return Promise.resolve(undefined);
     // A failed pool takes only explicit retries (the machine ignores the rest).
-    if (!retry && snap.matches({ active: 'failed' })) return Promise.resolve(undefined);
+    if (!retry && snap.matches({ active: { sizing: 'failed' } })) return Promise.resolve(undefined);
     const extended = this.extendScaleUp(target, reason);
     if (extended !== undefined) return this.recordSettled(extended - 1);
     const before = snap.context.seq;
@@ -1202,7 +1257,11 @@ export class Pool implements LeaseOwner {
     });
     // Already heading to that size (the machine's `matchesInFlight`): answered by the in-flight record.
     const clamped = Math.max(this.config.min, Math.min(this.config.max, Math.round(target)));
-    if (inFlight?.status === 'pending' && inFlight.target === clamped && snap.matches({ active: 'scaling' }))
+    if (
+      inFlight?.status === 'pending' &&
+      inFlight.target === clamped &&
+      snap.matches({ active: { sizing: 'scaling' } })
+    )
       return this.recordSettled(inFlight.seq - 1);
     return this.recordSettled(before);
   }
@@ -1217,7 +1276,7 @@ export class Pool implements LeaseOwner {
     if (!up || !this.accepting) return undefined;
     const snap = this.actor.getSnapshot();
     const clamped = Math.max(this.config.min, Math.min(this.config.max, Math.round(target)));
-    if (clamped <= up.target || !snap.matches({ active: 'scaling' })) return undefined;
+    if (clamped <= up.target || !snap.matches({ active: { sizing: 'scaling' } })) return undefined;
     const seq = snap.context.seq;
     this.actor.send({ type: 'SCALE_EXTENDED', target: clamped, reason });
     const r = this.actor.getSnapshot().context.history.at(-1);
@@ -1234,7 +1293,7 @@ export class Pool implements LeaseOwner {
         const last = s.context.history[s.context.history.length - 1];
         if (s.status !== 'active') return last;
         // Settled: not scaling any more (steady, or failed when the starts kept failing).
-        const settled = !s.matches({ active: 'scaling' });
+        const settled = !s.matches({ active: { sizing: 'scaling' } });
         if (last && last.seq > before && last.status !== 'pending' && settled) return last;
         if (s.context.seq === before && settled && s.context.queued === undefined) return null;
         return undefined;
@@ -1333,6 +1392,17 @@ export class Pool implements LeaseOwner {
             task,
             outcome: result,
             runMs,
+          });
+      },
+      onProgress: (a, taskId, task, value) => {
+        if (this.deps.events.wants('task.progress'))
+          this.deps.events.emit({
+            type: 'task.progress',
+            agentId: a.id,
+            pool: this.type,
+            task,
+            taskId,
+            value,
           });
       },
       // The worker's own measurement goes to the leases on it (the rebalancer reads their peaks): split
@@ -1503,6 +1573,8 @@ export class Pool implements LeaseOwner {
     return {
       type: this.type,
       state: typeof snap.value === 'string' ? snap.value : Object.keys(snap.value)[0]!,
+      intake: this.paused ? 'paused' : 'open',
+      queued: this.queueLength(),
       min: this.config.min,
       max: this.config.max,
       size: this.size,
@@ -1522,7 +1594,7 @@ export class Pool implements LeaseOwner {
               code: (this.startError as { code?: string }).code ?? 'ERR_AGENT_START_FAILED',
               message: this.startError.message,
               startFailures: snap.context.startFailures,
-              failed: snap.matches({ active: 'failed' }),
+              failed: snap.matches({ active: { sizing: 'failed' } }),
             },
           }
         : {}),

@@ -42,6 +42,8 @@ import type { PoolName, TaskName, TaskOutput } from './task-types.js';
 import type { PoolAgent, PoolsOf, PoolTasks, TypedSubmitOptions, TypedSystemOptions } from './typed.js';
 import { parseTools, ToolBroker, type ToolAuditEntry } from '../security/tools.js';
 import { cleanLeftoverWorkspaces } from '../hosts/workspace.js';
+import { isRefusal, RateLimiter, type RateUsage } from './rate-limits.js';
+import type { RateEntry } from '../structures/rate-window.js';
 
 /** Options of {@link AgentPoolSystem.acquire}. */
 export interface AcquireOptions {
@@ -148,6 +150,8 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
   private readonly events: SystemEvents;
   /** Work registered with {@link onShutdown}, run once the system has stopped. */
   private readonly shutdownHooks = new Set<() => Promise<void> | void>();
+  /** Rate limiters by pool type (pool option `rateLimit`; pools naming one system entry share it). */
+  private readonly rateLimiters = new Map<string, RateLimiter>();
   /** Next metrics collection (see `SystemOptions.metricsIntervalMs`), while running. */
   private metricsTimer: TimerHandle | undefined;
   /** OpenTelemetry spans and instruments (no-ops without `@opentelemetry/api`). */
@@ -257,8 +261,22 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
           cycleId: caller.cycleId,
         }),
     });
+    // Rate limits: one limiter per named system entry (shared by the pools naming it), one per pool
+    // with its own. A limiter wakes the dispatcher when a request may start again.
+    const named = new Map<string, RateLimiter>();
+    const wake = () => this.dispatcher.onFreed();
+    for (const [name, rc] of this.config.rateLimits)
+      named.set(name, new RateLimiter(name, rc, this.clock, wake));
+    for (const [type, pc] of this.config.pools) {
+      const rl = pc.rateLimit;
+      if (rl === undefined) continue;
+      this.rateLimiters.set(
+        type,
+        typeof rl === 'string' ? named.get(rl)! : new RateLimiter(`pools.${type}`, rl, this.clock, wake),
+      );
+    }
     const agentHooks = {
-      ...tokenHooks(this.budgets, this.events),
+      ...tokenHooks(this.budgets, this.events, this.rateLimiters),
       callTool: toolHook(this.tools, this.config),
     };
     const childrenLogic = childLogic(registry);
@@ -292,7 +310,11 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
       this.clock,
       this.config.limits,
       children.dispatcher as DispatcherRef,
+      this.rateLimiters,
     );
+    this.onShutdown(() => {
+      for (const l of new Set(this.rateLimiters.values())) l.close();
+    });
   }
 
   /**
@@ -359,6 +381,17 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
     const p = this.pools.get(type);
     if (!p) throw new UnknownPoolError(type, [...this.pools.keys()]);
     return p;
+  }
+
+  /**
+   * What each rate limit holds now, by limiter name (`pools.<type>` for a pool's own, the entry's
+   * name for a shared one): requests in the current spacing window, tokens reserved in the last
+   * minute, reservations waiting. All 0 once a minute passed with nothing running.
+   */
+  rateUsage(): Record<string, RateUsage> {
+    const out: Record<string, RateUsage> = {};
+    for (const l of new Set(this.rateLimiters.values())) out[l.name] = l.usage();
+    return out;
   }
 
   /** Pool types. */
@@ -751,9 +784,12 @@ function toolHook(broker: ToolBroker, config: SystemConfig): NonNullable<AgentSp
 function tokenHooks(
   budgets: TokenBudgets,
   events: SystemEvents,
+  rates: ReadonlyMap<string, RateLimiter>,
 ): Pick<AgentSpec, 'reserveTokens' | 'settleTokens' | 'onTaskEnd'> {
   // Per task, its reservations in `reserve` call order (null: refused), so settle(index) is exact.
   const held = new Map<string, (string | null)[]>();
+  // Per task, the rate-window entries of its reservations, same indices (null: none).
+  const windows = new Map<string, (RateEntry | null)[]>();
   return {
     reserveTokens: async (agent, taskId, amount) => {
       const cycle = agent.cycleOf(taskId);
@@ -762,12 +798,38 @@ function tokenHooks(
       }
       const list = held.get(taskId) ?? [];
       held.set(taskId, list);
+      // The slot is taken now, in call order, even if a rate limit makes this reservation wait.
+      const index = list.length;
+      list.push(null);
+      const limiter = rates.get(agent.pool);
+      let entry: RateEntry | undefined;
+      if (limiter) {
+        // Wait for room in the minute's window; the wait ends with the task (timeout, signal, agent).
+        const r = await limiter.reserveTokens(amount, (cancel) => agent.whenSettled(taskId, cancel));
+        if (isRefusal(r)) return r;
+        entry = r;
+        const ws = windows.get(taskId) ?? [];
+        windows.set(taskId, ws);
+        ws[index] = entry;
+        if (!held.has(taskId)) {
+          // The task ended while waiting: give the window back.
+          limiter.returnTokens(entry);
+          return {
+            name: 'AgentPoolError',
+            code: 'ERR_ABORTED',
+            message: 'task already ended for its caller',
+          };
+        }
+      }
       try {
         const r = budgets.reserve({ cycle, pool: agent.pool }, amount);
-        list.push(r.id);
+        list[index] = r.id;
         return undefined;
       } catch (e) {
-        list.push(null);
+        if (entry) {
+          limiter!.returnTokens(entry);
+          windows.get(taskId)![index] = null;
+        }
         const error = serializeError(e);
         if (error.code === 'ERR_BUDGET_EXHAUSTED')
           events.emit({
@@ -781,7 +843,13 @@ function tokenHooks(
         return error;
       }
     },
-    settleTokens: (_agent, taskId, _reserved, actual, index) => {
+    settleTokens: (agent, taskId, _reserved, actual, index) => {
+      const ws = windows.get(taskId);
+      const entry = ws?.[index];
+      if (entry) {
+        ws![index] = null;
+        rates.get(agent.pool)?.settleTokens(entry, actual);
+      }
       const list = held.get(taskId);
       const id = list?.[index];
       if (!list || id === undefined || id === null) return;
@@ -789,6 +857,8 @@ function tokenHooks(
       budgets.settle(id, actual);
     },
     onTaskEnd: (_agent, taskId) => {
+      // Unsettled rate entries stay in the window: the model call may have used them.
+      windows.delete(taskId);
       const list = held.get(taskId);
       if (!list) return;
       held.delete(taskId);

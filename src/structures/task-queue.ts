@@ -374,6 +374,32 @@ export class TaskQueue<T> {
     return undefined;
   }
 
+  /** The tasks of one class, in no particular order (a copy). O(k) for k tasks of the class. */
+  classTasks(classKey: string): QueuedTask<T>[] {
+    return this.classes.get(classKey)?.items.slice() ?? [];
+  }
+
+  /**
+   * Give a queued task a new priority (priority aging). It joins its new level behind the tasks
+   * already there (a fresh FIFO sequence number); its deadline and class stay. Returns false when no
+   * such task is queued. O(log n).
+   */
+  promote(id: string, priority: Priority): boolean {
+    const node = this.byId.get(id);
+    if (!node) return false;
+    if (!Object.hasOwn(RANK, priority))
+      throw new InvalidArgumentError('task.priority', priority, `one of ${PRIORITIES.join(', ')}`);
+    this.detach(node);
+    this.push({
+      id: node.id,
+      priority,
+      ...(node.deadline !== undefined ? { deadline: node.deadline } : {}),
+      classKey: node.classKey,
+      payload: node.payload,
+    });
+    return true;
+  }
+
   /** Cancel a queued task. Returns it, or `undefined` if no such task is queued. O(log n). */
   remove(id: string): QueuedTask<T> | undefined {
     const node = this.byId.get(id);

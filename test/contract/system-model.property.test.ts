@@ -150,7 +150,7 @@ async function check(r: Real, after: string): Promise<void> {
       if (views.size !== views.context || views.size !== views.observe)
         fail(`pool ${type}: the three sizes disagree ${JSON.stringify(views)}`);
       if (snap.context.size > MAX) fail(`pool ${type}: context.size ${snap.context.size} > max`);
-      const settled = snap.matches({ active: 'steady' }) && snap.context.queued === undefined;
+      const settled = snap.matches({ active: { sizing: 'steady' } }) && snap.context.queued === undefined;
       if (settled && pool.size < r.min[type])
         fail(
           `pool ${type}: size ${pool.size} < min ${r.min[type]} while steady with nothing queued ` +

@@ -65,7 +65,12 @@ describe('thread pools: acquire timeouts', () => {
     await p;
     // The scale-up extends the demand start still in flight (SCALE_EXTENDED): a third agent, one record.
     await until(
-      () => sys.pool('code').size === 3 && sys.pool('code').actor.getSnapshot().matches({ active: 'steady' }),
+      () =>
+        sys.pool('code').size === 3 &&
+        sys
+          .pool('code')
+          .actor.getSnapshot()
+          .matches({ active: { sizing: 'steady' } }),
       10_000,
     );
     expect(granted!.agentId).not.toBe(held.agentId);

@@ -127,7 +127,7 @@ describe('toPrometheus', () => {
       const declared = types.has(s.name) ? s.name : family;
       expect(types.has(declared), `no TYPE for ${s.name}`).toBe(true);
       expect(helps.has(declared)).toBe(true);
-      // `outcome` only on tasks_total: bounded (five values), never per task or agent.
+      // `outcome` only on tasks_total: bounded (six values), never per task or agent.
       const keys = Object.keys(s.labels).filter(
         (k) => k !== 'le' && !(k === 'outcome' && /_total$/.test(s.name)),
       );

@@ -58,7 +58,7 @@ describe('task outcomes', () => {
     expect(await cancelled).toBe('ERR_ABORTED');
     await lease.release();
     const m = sys.metrics()[0]!;
-    expect(m.tasks).toEqual({ succeeded: 2, failed: 3, timed_out: 1, cancelled: 1, lost: 0 });
+    expect(m.tasks).toEqual({ succeeded: 2, failed: 3, timed_out: 1, cancelled: 1, lost: 0, retried: 0 });
     expect(m.taskRun.count).toBe(7);
     expect(m.taskRun.max).toBeGreaterThanOrEqual(2); // the two `ok` runs took 2 s of clock time
     const text = sys.metricsText();
@@ -69,6 +69,7 @@ describe('task outcomes', () => {
       ['timed_out', 1],
       ['cancelled', 1],
       ['lost', 0],
+      ['retried', 0],
     ] as const)
       expect(text).toContain(`agentpool_tasks_total{pool="w",outcome="${outcome}"} ${n}\n`);
     expect(text).toMatch(/agentpool_task_run_seconds_count\{pool="w"\} 7\n/);

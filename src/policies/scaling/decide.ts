@@ -39,6 +39,11 @@ export interface ScalingObservation {
   arrivalRatePerS: number;
   /** Mean service time in ms. */
   meanServiceMs: number;
+  /**
+   * Submitted tasks waiting on the pool's rate limit (not in `waiters`): demand more agents cannot
+   * serve, so it never scales the pool up — the decision holds with reason `'rate-limited'`.
+   */
+  rateLimited?: number;
 }
 
 /** A demand forecast as the policy uses it. */
@@ -65,6 +70,7 @@ export type ScalingReason =
   | 'cooldown'
   | 'at-max'
   | 'waiters-present'
+  | 'rate-limited'
   | 'steady';
 
 /** One scaling decision. */
@@ -189,8 +195,11 @@ export function decideScaling(
   const upCooling = state.lastScaleUpAt !== null && now - state.lastScaleUpAt < cfg.scaleUpCooldownMs;
   const upCap = Math.min(cfg.max, Math.max(size + 1, Math.ceil(size * cfg.maxScaleUpRatio - 1e-9)));
 
+  // Work waiting only on a rate limit (no waiter for an agent): more agents cannot start it sooner.
+  const rateBound = (obs.rateLimited ?? 0) > 0 && obs.waiters === 0;
   const pressured = obs.utilization > cfg.scaleUpThreshold && obs.waitMs > cfg.maxAcceptableWaitMs;
   if (pressured) {
+    if (rateBound) return hold('rate-limited');
     if (size >= cfg.max) return hold('at-max');
     if (upCooling) return hold('cooldown');
     const target = clamp(Math.max(size + 1, recommendation), size + 1, upCap);
@@ -201,6 +210,7 @@ export function decideScaling(
   }
 
   if (forecastUsed && recommendation > size) {
+    if (rateBound) return hold('rate-limited');
     if (upCooling) return hold('cooldown');
     const target = Math.min(recommendation, upCap);
     return { decision: { ...base, target, direction: 'up', reason: 'forecast-peak' }, state: next };
@@ -225,7 +235,7 @@ export function decideScaling(
       return { decision: { ...base, target, direction: 'down', reason: 'low-utilization' }, state: next };
     return hold('stabilising');
   }
-  return hold('steady');
+  return hold(rateBound ? 'rate-limited' : 'steady');
 }
 
 /** Record that `decision` was applied (starts the matching cooldown). Pure. */

@@ -1,7 +1,7 @@
 /**
  * Verify spec of the pool machine (machines/pool.machine.ts): scaling decisions (targets below, inside
  * and above [min, max]), scale-ups extended while in flight, the outcomes of `applyScale` (complete, partial, none, scale-down, failure),
- * agents coming, retiring and going, start failures (to `active.failed` and back), drain and stop. Home = `active.steady` or `stopped`.
+ * agents coming, retiring and going, start failures (to `active.sizing.failed` and back), drain and stop. pause and resume. Home = `active` with `sizing.steady` and `intake.open`, or `stopped`.
  *
  * `size` moves with AGENT_ADDED / AGENT_RETIRED / AGENT_REMOVED and is unbounded, so the state identity caps it at
  * max + 1 (every size above max behaves the same: all targets clamp below it). Only the last history
@@ -52,6 +52,8 @@ export const spec: MachineSpec = {
     { type: 'AGENT_REMOVED', counted: false },
     { type: 'AGENT_STARTED' },
     { type: 'AGENT_START_FAILED', error: 'cannot load module' },
+    { type: 'PAUSE' },
+    { type: 'RESUME' },
     { type: 'DRAIN' },
     { type: 'STOP', graceful: true },
     { type: 'STOP', graceful: false },
@@ -64,7 +66,9 @@ export const spec: MachineSpec = {
       error: new Error('fake applyScale failure'),
     } as EventObject,
   ],
-  isHome: (s) => s.status === 'done' || JSON.stringify(s.value) === JSON.stringify({ active: 'steady' }),
+  isHome: (s) =>
+    s.status === 'done' ||
+    JSON.stringify(s.value) === JSON.stringify({ active: { sizing: 'steady', intake: 'open' } }),
   serializeState: (s) => {
     const c = s.context as PoolMachineContext;
     const last = c.history[c.history.length - 1];

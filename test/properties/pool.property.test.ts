@@ -55,7 +55,14 @@ interface Real {
   violations: string[];
 }
 
-const SETTLE_CODES = new Set(['ERR_POOL_EXHAUSTED', 'ERR_ABORTED', 'ERR_SHUTTING_DOWN']);
+// ERR_AGENT_START_FAILED: a crash command can hit agents while they start; `maxFailures` failed starts
+// in a row and the pool gives up (its machine's `failed` state), failing what waits with the start error.
+const SETTLE_CODES = new Set([
+  'ERR_POOL_EXHAUSTED',
+  'ERR_ABORTED',
+  'ERR_SHUTTING_DOWN',
+  'ERR_AGENT_START_FAILED',
+]);
 
 /** Invariants that must hold at every moment. */
 function checkAlways(r: Real, when: string): void {
@@ -307,6 +314,8 @@ describe('pool properties under random interleavings', () => {
         await quiesce(r);
         if (r.shutdown === undefined) {
           for (const t of Object.keys(POOLS) as PoolName[]) {
+            // A pool that gave up starting agents does not restore min (until scalePool retries it).
+            if (sys.pool(t).status().lastError?.failed) continue;
             const size = sys.pool(t).size;
             expect(size, `pool ${t} size at quiescence`).toBeGreaterThanOrEqual(POOLS[t].min);
             expect(size).toBeLessThanOrEqual(POOLS[t].max);

@@ -125,6 +125,8 @@ export interface PoolMetricsSnapshot {
    * (absent from a bare collector, which never sees an acquire).
    */
   acquires?: Record<AcquireResult, number>;
+  /** Idle agents of the warm standby ready now (pool option `standby`; set by the runtime). */
+  warmStandby?: number;
   /** Completions per minute over the rate window. */
   completionRatePerMin: number;
   /** Lease completions by outcome since start (a lease released: success; lost with its agent: error). */

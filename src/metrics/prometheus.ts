@@ -119,6 +119,12 @@ const FAMILIES: readonly Family[] = [
     value: (s) => s.agents.standby ?? 0,
   },
   {
+    name: 'agents_warm',
+    help: 'Warm standby: idle agents kept ready beyond demand (pool option standby), ready now.',
+    kind: 'gauge',
+    value: (s) => s.warmStandby ?? 0,
+  },
+  {
     name: 'utilization_ratio',
     help: 'Busy agents / ready agents.',
     kind: 'gauge',

@@ -123,6 +123,8 @@ export interface PoolConfig {
   security: SecurityProfile;
   /** What a request reserves for a numeric resource it names no value for (see {@link PoolOptions.requirementDefaults}). */
   requirementDefaults: Partial<Record<ResourceName, number>>;
+  /** Started, unleased agents kept ready beyond demand (see {@link PoolOptions.standby}). */
+  standby: number;
   /** Most `submit()` tasks queued at once (`ERR_QUEUE_FULL` beyond); Infinity = unbounded. */
   maxQueue: number;
   /** Default start-by deadline of the pool's submitted tasks (ms after submit), or undefined. */
@@ -212,6 +214,14 @@ export interface PoolOptions {
    * @default {} (a request reserves only what it names)
    */
   requirementDefaults?: 'seed' | Partial<Record<ResourceName, number>>;
+  /**
+   * Warm standby (the seed's `standby_agents`): keep this many started agents with no lease ready
+   * beyond demand, within `max`, so a burst does not wait for a start-up. The pool tops up after every
+   * grant and every lost agent; the scaler never goes below the busy agents plus the standby.
+   * `status().pools[t].standby` and `agentpool_agents_warm` show how many are ready.
+   * @default 0
+   */
+  standby?: number;
   /**
    * Graceful scale-down: a retired agent finishes its work for at most this long, then is stopped
    * (sets `timings.drainTimeoutMs` unless that is given). @default 30_000
@@ -519,6 +529,7 @@ const POOL_KEYS = new Set([
   'growOnDemand',
   'retryAtMax',
   'requirementDefaults',
+  'standby',
   'security',
   'maxQueue',
   'queueTimeoutMs',
@@ -696,6 +707,7 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     dispatch: str('config', `${path}.dispatch`, o.dispatch, 'central' as DispatchMode, DISPATCH_MODES),
     growOnDemand: bool('config', `${path}.growOnDemand`, o.growOnDemand, autoscale === undefined),
     retryAtMax: bool('config', `${path}.retryAtMax`, o.retryAtMax, false),
+    standby: num('config', `${path}.standby`, o.standby, 0, { min: 0, integer: true }),
     requirementDefaults: defaultsThatFit(
       parseRequirementDefaults(`${path}.requirementDefaults`, o.requirementDefaults),
       variants,

@@ -162,6 +162,8 @@ export interface PoolStatus {
   agents: Record<string, number>;
   /** Live agents per variant, retiring ones excluded (only for a pool with `variants`). */
   variants?: Record<string, number>;
+  /** Warm standby (pool option `standby`): how many idle agents are kept, how many are ready now. */
+  standby?: { target: number; ready: number };
   counters: PoolCounters;
   acquireWaitMs: { p50: number; p99: number; count: number };
   history: ScaleRecord[];
@@ -313,6 +315,8 @@ export class Pool implements LeaseOwner {
   private scalingUp: { target: number; starts: Promise<boolean>[] } | undefined;
   /** Balancing among free agents (pool option `balancing`), seeded per pool so runs are reproducible. */
   private readonly strategy: BalancingStrategy | undefined;
+  /** A standby top-up is queued for the next microtask (one per turn, however many grants). */
+  private standbyQueued = false;
   /** Per variant: what one of its agents offers (the strategies' `capacityTotal`). */
   private readonly capacityTotals = new Map<AgentVariant, Readonly<Record<string, number>>>();
   /** Live agents per variant, retiring ones excluded (which variant the next spawn gets). */
@@ -416,8 +420,12 @@ export class Pool implements LeaseOwner {
    * as `cause`) when `min` > 0 and not one agent could start.
    */
   async start(): Promise<void> {
-    if (this.config.min > 0) {
-      const r = await this.scaleTo(this.config.min, 'min size');
+    const initial = Math.min(this.config.max, Math.max(this.config.min, this.config.standby));
+    if (initial > 0) {
+      const r = await this.scaleTo(
+        initial,
+        initial > this.config.min ? 'min size and warm standby' : 'min size',
+      );
       // Not one agent up yet: they restart with backoff; wait until one serves or the pool gives up.
       if (r && r.actualDelta < r.delta) await this.untilServingOrFailed();
       if (this.failedEmpty) throw this.failure();
@@ -433,6 +441,40 @@ export class Pool implements LeaseOwner {
   /** The scaler's decisions (empty when not autoscaled). */
   scalerHistory(): readonly ScalerRecord[] {
     return this.scalerDecisions;
+  }
+
+  /**
+   * The size warm standby asks for: the agents holding leases plus `standby` idle ones (within
+   * [min, max]). The scaler's targets are raised to it. O(agents); `min` without standby.
+   */
+  standbyFloor(): number {
+    const n = this.config.standby;
+    if (n === 0) return this.config.min;
+    let busy = 0;
+    for (const a of this.agents.values()) if (a.leases > 0 && !this.retiring.has(a)) busy++;
+    return Math.min(this.config.max, Math.max(this.config.min, busy + n));
+  }
+
+  /** Agents of the warm standby ready now: free agents with no lease, at most `standby`. */
+  warmStandby(): number {
+    let idle = 0;
+    for (const a of this.free) if (a.leases === 0) idle++;
+    return Math.min(this.config.standby, idle);
+  }
+
+  /**
+   * Keep `standby` started agents without a lease: start the missing ones (counting those already
+   * coming up) after a grant or a lost agent. Deferred a microtask: it may run inside a transition.
+   */
+  private topUpStandby(): void {
+    if (this.config.standby === 0 || this.standbyQueued) return;
+    this.standbyQueued = true;
+    queueMicrotask(() => {
+      this.standbyQueued = false;
+      if (!this.accepting || this.actor.getSnapshot().status !== 'active') return;
+      const floor = this.standbyFloor();
+      if (floor > this.size) void this.scaleTo(floor, 'warm standby');
+    });
   }
 
   /** The acquisition machine's `canScaleUp`. */
@@ -858,6 +900,7 @@ export class Pool implements LeaseOwner {
         now,
       );
     this.observer.granted(now - startedAt);
+    this.topUpStandby();
     // Held on the agent: what its free resources are for the strategy (one place: grant/release).
     if (this.strategy) {
       addAmounts(agent.held, amountsOf(req.requirements), 1);
@@ -1026,6 +1069,7 @@ export class Pool implements LeaseOwner {
     const snap = this.observer.snapshot(this.deps.clock.now(), this.agentCounts(), this.waitingNow().count);
     // Acquire results are the pool's counters (their one owner), read here rather than copied.
     const c = this.counters;
+    snap.warmStandby = this.warmStandby();
     snap.acquires = {
       granted: c.grantedImmediately + c.grantedAfterWait,
       exhausted: c.exhausted,
@@ -1477,6 +1521,7 @@ export class Pool implements LeaseOwner {
         if (!retired) this.counters.agentsLost++;
         // Below min, the pool machine starts a replacement by itself (its `belowMin` rule).
         if (this.accepting && this.waiters.size > 0) this.ensureCapacity();
+        this.topUpStandby();
         break;
       }
     }
@@ -1584,6 +1629,9 @@ export class Pool implements LeaseOwner {
       agents: states,
       ...(this.config.variants.length > 1
         ? { variants: Object.fromEntries([...this.variantCount].map(([v, n]) => [v.name, n])) }
+        : {}),
+      ...(this.config.standby > 0
+        ? { standby: { target: this.config.standby, ready: this.warmStandby() } }
         : {}),
       counters: { ...this.counters },
       acquireWaitMs: this.observer.waits.summary(),

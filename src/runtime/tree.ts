@@ -126,8 +126,10 @@ export function scalerLogic(reg: TreeRegistry) {
         // pool queues decisions that arrive while it is still applying one, and records each outcome.
         const p = pool(input.pool);
         const { min, max } = p.config;
-        void p.scaleTo(input.target, `autoscale: ${input.reason}`);
-        return { size: Math.min(max, Math.max(min, Math.round(input.target))) };
+        // Warm standby: never below the busy agents plus the standby ones.
+        const target = Math.max(input.target, p.standbyFloor());
+        void p.scaleTo(target, `autoscale: ${input.reason}`);
+        return { size: Math.min(max, Math.max(min, Math.round(target))) };
       }),
     },
   });

@@ -505,7 +505,7 @@ const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info
  *
  * @example
  * ```ts
- * const recs = analysePools(system.metrics().pools, { maxWaitP99S: 10 });
+ * const recs = analysePools(system.metrics(), { maxWaitP99S: 10 }); // or system.recommendations()
  * ```
  */
 export function analysePools(
@@ -577,8 +577,8 @@ export interface ApplyResult {
  *
  * @example
  * ```ts
- * const { applied } = await applyRecommendations(recs, { auto: new Set(['task-imbalance']) }, {
- *   'set-balancing': (pool, a) => system.setBalancing(pool, a.strategy, { workStealing: a.workStealing }),
+ * const { applied } = await applyRecommendations(recs, { auto: new Set(['high-wait', 'low-utilization']) }, {
+ *   scale: (pool, a) => system.scalePool(pool, a.target, 'optimizer'),
  * });
  * ```
  */

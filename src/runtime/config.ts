@@ -125,6 +125,8 @@ export interface PoolConfig {
   requirementDefaults: Partial<Record<ResourceName, number>>;
   /** Started, unleased agents kept ready beyond demand (see {@link PoolOptions.standby}). */
   standby: number;
+  /** Work stealing: the victim queue length at which an idle agent steals (see {@link PoolOptions.stealThreshold}). */
+  stealThreshold: number;
   /** Most `submit()` tasks queued at once (`ERR_QUEUE_FULL` beyond); Infinity = unbounded. */
   maxQueue: number;
   /** Default start-by deadline of the pool's submitted tasks (ms after submit), or undefined. */
@@ -222,6 +224,14 @@ export interface PoolOptions {
    * @default 0
    */
   standby?: number;
+  /**
+   * `dispatch: 'work-stealing'` only: an idle agent steals from the busiest local queue once it holds
+   * at least this many tasks (taking the oldest half, rounded up). 1 lets an idle agent take even a lone
+   * task bound behind a busy one (with early binding, leaving it idles the thief while the task waits);
+   * the seed's rule — steal when a queue holds more than 2 — is `stealThreshold: 3`.
+   * @default 1
+   */
+  stealThreshold?: number;
   /**
    * Graceful scale-down: a retired agent finishes its work for at most this long, then is stopped
    * (sets `timings.drainTimeoutMs` unless that is given). @default 30_000
@@ -530,6 +540,7 @@ const POOL_KEYS = new Set([
   'retryAtMax',
   'requirementDefaults',
   'standby',
+  'stealThreshold',
   'security',
   'maxQueue',
   'queueTimeoutMs',
@@ -708,6 +719,7 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     growOnDemand: bool('config', `${path}.growOnDemand`, o.growOnDemand, autoscale === undefined),
     retryAtMax: bool('config', `${path}.retryAtMax`, o.retryAtMax, false),
     standby: num('config', `${path}.standby`, o.standby, 0, { min: 0, integer: true }),
+    stealThreshold: num('config', `${path}.stealThreshold`, o.stealThreshold, 1, { min: 1, integer: true }),
     requirementDefaults: defaultsThatFit(
       parseRequirementDefaults(`${path}.requirementDefaults`, o.requirementDefaults),
       variants,

@@ -229,7 +229,7 @@ export class Dispatcher {
     this.actor = actor;
     for (const [type, limiter] of rates) this.rates.set(type, limiter);
     for (const [type, pool] of pools) {
-      if (pool.config.dispatch === 'work-stealing') this.stealing.register(type);
+      if (pool.config.dispatch === 'work-stealing') this.stealing.register(type, pool.config.stealThreshold);
       const backlog = new Backlog<Job>(
         (job) => this.isQueued(job),
         () => (this.stealing.handles(type) ? this.stealing.sizeOf(type) : this.queue.sizeOf(type)),

@@ -63,18 +63,24 @@ export class StealingQueues<J extends Placeable> {
   private readonly queued = new Set<J>();
   private readonly localDepth: number;
   private readonly stealThreshold: number;
+  /** Per-type steal thresholds (pool option `stealThreshold`). */
+  private readonly thresholds = new Map<string, number>();
 
   constructor(options: StealingOptions = {}) {
     this.localDepth = options.localDepth ?? 8;
     this.stealThreshold = options.stealThreshold ?? 1;
   }
 
-  /** Start handling `type` (idempotent). */
-  register(type: string): void {
+  /**
+   * Start handling `type` (idempotent). `stealThreshold`: the pool's own (option `stealThreshold`),
+   * else the dispatcher's default.
+   */
+  register(type: string, stealThreshold?: number): void {
     if (this.schedulers.has(type)) return;
     // A threshold of 1 lets an idle agent take even a lone task queued behind a busy one: with
     // early binding, leaving it there would idle the thief while the task waits.
-    this.schedulers.set(type, this.fresh());
+    if (stealThreshold !== undefined) this.thresholds.set(type, stealThreshold);
+    this.schedulers.set(type, this.fresh(type));
     this.counters.set(type, zero());
   }
 
@@ -160,7 +166,7 @@ export class StealingQueues<J extends Placeable> {
   takeAll(): J[] {
     const out = [...this.queued];
     this.queued.clear();
-    for (const type of [...this.schedulers.keys()]) this.schedulers.set(type, this.fresh());
+    for (const type of [...this.schedulers.keys()]) this.schedulers.set(type, this.fresh(type));
     return out;
   }
 
@@ -226,10 +232,10 @@ export class StealingQueues<J extends Placeable> {
     return this.schedulers.get(type) as WorkStealingScheduler<J>;
   }
 
-  private fresh(): WorkStealingScheduler<J> {
+  private fresh(type: string): WorkStealingScheduler<J> {
     // Hoarding guard of the scheduler itself, above the binding depth (re-queues may push past it).
     return new WorkStealingScheduler<J>({
-      stealThreshold: this.stealThreshold,
+      stealThreshold: this.thresholds.get(type) ?? this.stealThreshold,
       localCapacity: this.localDepth * 4,
     });
   }

@@ -220,4 +220,34 @@ describe("dispatch: 'work-stealing'", () => {
 
   it('property: under random agent crashes no task is lost and none is answered twice', () =>
     noTaskLostUnderCrashes(system, { a: 3, b: 1 }));
+
+  it('stealThreshold: an idle agent steals only from a queue at least that long (seed rule: 3)', async () => {
+    const run = async (stealThreshold: number | undefined) => {
+      const clock = new ManualClock();
+      const sys = system(
+        clock,
+        { work: async (x: { ms: number }) => sleep(clock, x.ms) },
+        { a: 2, b: 1 },
+        stealThreshold === undefined ? {} : { stealThreshold },
+      );
+      await sys.start();
+      // One long task per agent, then two short ones bound behind whichever agents are picked.
+      const all = [
+        sys.submit({ type: 'a', task: 'work', input: { ms: 1_000 } }),
+        sys.submit({ type: 'a', task: 'work', input: { ms: 10 } }),
+        sys.submit({ type: 'a', task: 'work', input: { ms: 10 } }),
+        sys.submit({ type: 'a', task: 'work', input: { ms: 10 } }),
+      ];
+      await clock.advanceAsync(2_000);
+      await Promise.all(all);
+      const steals = sys.dispatcher.stealingStatus('a')?.stats.steals ?? 0;
+      await sys.shutdown({ graceful: false });
+      return steals;
+    };
+    expect(await run(undefined)).toBeGreaterThan(0);
+    expect(await run(3)).toBe(0);
+    expect(() => system(new ManualClock(), { work: () => 1 }, { a: 1, b: 1 }, { stealThreshold: 0 })).toThrow(
+      ConfigError,
+    );
+  });
 });

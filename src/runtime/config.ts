@@ -6,6 +6,11 @@
  * Large because every option of the system and its pools is validated here, in one place, with its
  * path and default: splitting it would scatter the one boundary users meet first.
  */
+import {
+  type AnalyseOptions,
+  RECOMMENDATION_KINDS,
+  type RecommendationKind,
+} from '../policies/optimizers.js';
 import type { TelemetryOptions } from './telemetry.js';
 import type { ActorOptions, AnyActorLogic } from 'xstate';
 import type { AgentTimings } from '../../machines/agent.machine.js';
@@ -456,6 +461,15 @@ export interface SystemOptions {
    * @example { openai: { requestsPerMinute: 500, tokensPerMinute: 200_000 } }
    */
   rateLimits?: Record<string, RateLimitOptions>;
+  /**
+   * Run an optimisation round every `intervalMs` on the clock (`system.optimize()`): the live metrics
+   * are analysed and the recommendations of the kinds in `auto` applied through the system's actions
+   * (`scale`, `set-balancing`); every round is in `system.optimizationHistory()`. Advisory only
+   * (nothing applied) with an empty `auto`.
+   * @default off
+   * @example { intervalMs: 60_000, auto: ['high-wait', 'low-utilization'] }
+   */
+  optimize?: { intervalMs: number; auto?: RecommendationKind[]; analyse?: AnalyseOptions };
 }
 
 /** An XState inspector as the runtime passes it to `createActor`: an observer object or a function. */
@@ -575,6 +589,7 @@ const SYSTEM_KEYS = new Set([
   'tools',
   'workspaceDir',
   'rateLimits',
+  'optimize',
 ]);
 /** Names of the numeric resources. */
 export const RESOURCE_NAMES = ['memoryMb', 'cpuCores', 'tokens', 'diskMb', 'networkMbps'] as const;
@@ -890,6 +905,8 @@ export interface SystemConfig {
   inspect: Inspector | undefined;
   /** OpenTelemetry: false (off), providers, or undefined (the API's globals when installed). */
   telemetry: false | TelemetryOptions | undefined;
+  /** Periodic optimisation rounds (system option `optimize`), or undefined (off). */
+  optimize: { intervalMs: number; auto: RecommendationKind[]; analyse?: AnalyseOptions } | undefined;
   /** Named rate limits pools share (system option `rateLimits`). */
   rateLimits: Map<string, RateLimitConfig>;
 }
@@ -948,6 +965,27 @@ export function parseSystem(raw: unknown): SystemConfig {
     inspect,
     telemetry: parseTelemetry(o.telemetry),
     rateLimits,
+    optimize: parseOptimize(o.optimize),
+  };
+}
+
+const OPTIMIZE_KEYS = new Set(['intervalMs', 'auto', 'analyse']);
+
+/** Validate `optimize`: an interval (> 0), the kinds applied automatically, analysis thresholds. */
+function parseOptimize(raw: unknown): SystemConfig['optimize'] {
+  if (raw === undefined) return undefined;
+  const o = record('config', 'optimize', raw);
+  knownKeys('config', 'optimize', o, OPTIMIZE_KEYS);
+  const auto = o.auto === undefined ? [] : strings('config', 'optimize.auto', o.auto, []);
+  for (const [i, k] of auto.entries())
+    if (!(RECOMMENDATION_KINDS as readonly string[]).includes(k))
+      invalid('config', `optimize.auto[${i}]`, k, `one of ${RECOMMENDATION_KINDS.join(', ')}`);
+  return {
+    intervalMs: duration('config', 'optimize.intervalMs', o.intervalMs, 60_000, { positive: true }),
+    auto: auto as RecommendationKind[],
+    ...(o.analyse !== undefined
+      ? { analyse: record('config', 'optimize.analyse', o.analyse) as AnalyseOptions }
+      : {}),
   };
 }
 

@@ -34,6 +34,7 @@ import {
   type AgentView,
   type BalancingStrategy,
   createStrategy,
+  type StrategyName,
   type TaskView,
 } from '../policies/balancing/index.js';
 import { createRng, type Rng } from '../core/random.js';
@@ -162,6 +163,8 @@ export interface PoolStatus {
   agents: Record<string, number>;
   /** Live agents per variant, retiring ones excluded (only for a pool with `variants`). */
   variants?: Record<string, number>;
+  /** The balancing strategy in use (absent: idle-longest-first). */
+  balancing?: string;
   /** Warm standby (pool option `standby`): how many idle agents are kept, how many are ready now. */
   standby?: { target: number; ready: number };
   counters: PoolCounters;
@@ -314,7 +317,8 @@ export class Pool implements LeaseOwner {
   /** The scale-up being applied (its target and every agent start), for {@link extendScaleUp}. */
   private scalingUp: { target: number; starts: Promise<boolean>[] } | undefined;
   /** Balancing among free agents (pool option `balancing`), seeded per pool so runs are reproducible. */
-  private readonly strategy: BalancingStrategy | undefined;
+  /** The balancing strategy in use (the pool option `balancing`, or what `setBalancing` put in). */
+  private strategy: BalancingStrategy | undefined;
   /** A standby top-up is queued for the next microtask (one per turn, however many grants). */
   private standbyQueued = false;
   /** Per variant: what one of its agents offers (the strategies' `capacityTotal`). */
@@ -475,6 +479,19 @@ export class Pool implements LeaseOwner {
       const floor = this.standbyFloor();
       if (floor > this.size) void this.scaleTo(floor, 'warm standby');
     });
+  }
+
+  /**
+   * Replace the balancing strategy at run time (an optimiser's `set-balancing`): the new one starts
+   * without history; leases already granted are unaffected. `undefined`: idle-longest-first.
+   */
+  setBalancing(name: StrategyName | undefined): void {
+    this.strategy = name === undefined ? undefined : createStrategy(name);
+  }
+
+  /** The balancing strategy in use (`undefined`: idle-longest-first). */
+  get balancing(): string | undefined {
+    return this.strategy?.name;
   }
 
   /** The acquisition machine's `canScaleUp`. */
@@ -965,7 +982,8 @@ export class Pool implements LeaseOwner {
     this.deps.keys.release(lease.concurrencyKey);
     this.allocations.close(lease);
     const agent = lease.agent;
-    if (this.strategy) addAmounts(agent.held, amountsOf(lease.requirements), -1);
+    // What the grant added (only while a strategy was in use: `lease.task` is set then), whatever is in use now.
+    if (lease.task) addAmounts(agent.held, amountsOf(lease.requirements), -1);
     agent.leases = Math.max(0, agent.leases - 1);
     // Per-lease workspace: the next lease on this agent starts with an empty one.
     if (agent.leases === 0) agent.clearWorkspace();
@@ -1633,6 +1651,7 @@ export class Pool implements LeaseOwner {
       ...(this.config.standby > 0
         ? { standby: { target: this.config.standby, ready: this.warmStandby() } }
         : {}),
+      ...(this.strategy ? { balancing: this.strategy.name } : {}),
       counters: { ...this.counters },
       acquireWaitMs: this.observer.waits.summary(),
       history: snap.context.history,

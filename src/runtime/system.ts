@@ -5,6 +5,8 @@
  * Large because it is the public facade: every public method validates its input at the boundary
  * (typed errors naming the option path) before delegating; the logic lives in the modules it calls.
  */
+import { type OptimizationRecord, type OptimizeOptions, Optimizer } from './optimize.js';
+import { STRATEGY_NAMES, type StrategyName } from '../policies/balancing/index.js';
 import { Telemetry } from './telemetry.js';
 import { PACKAGE_VERSION } from './version.js';
 import { type Actor, createActor } from 'xstate';
@@ -154,6 +156,19 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
   private readonly rateLimiters = new Map<string, RateLimiter>();
   /** Next metrics collection (see `SystemOptions.metricsIntervalMs`), while running. */
   private metricsTimer: TimerHandle | undefined;
+  /** Next optimisation round (system option `optimize`), while running. */
+  private optimizeTimer: TimerHandle | undefined;
+  /** Optimisation rounds and their history (src/runtime/optimize.ts). */
+  private readonly optimizer: Optimizer = new Optimizer({
+    metrics: () => this.metrics(),
+    now: () => this.clock.now(),
+    appliers: {
+      scale: async (pool, a) => {
+        await this.scalePool(pool, a.target, 'optimizer: recommendation');
+      },
+      'set-balancing': (pool, a) => this.setBalancing(pool, a.strategy),
+    },
+  });
   /** OpenTelemetry spans and instruments (no-ops without `@opentelemetry/api`). */
   private readonly telemetry: Telemetry;
   /** Runs agents' tool calls after their profile check (system option `tools`). */
@@ -366,6 +381,7 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
       const ref = this.actor.getSnapshot().children.rebalancer as RebalancerRef | undefined;
       if (ref) this.rebalancer?.attach(ref);
       this.scheduleMetrics();
+      this.scheduleOptimize();
     }
     if (this.state !== 'running') {
       if (this.startError instanceof Error) throw this.startError;
@@ -573,6 +589,40 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
   }
 
   /**
+   * One optimisation round: analyse the live metrics and apply the recommendations whose kind is in
+   * `auto` through the system's own actions — `scale` (`scalePool`), `set-balancing` (`setBalancing`);
+   * kinds without a runtime action are recorded as skipped. Partial success: a failing action is
+   * recorded and the round goes on. Each round is kept with every pool's figures before it and after
+   * it (read at the next round): `optimizationHistory()`. System option `optimize` runs rounds on the
+   * clock. — test/runtime/optimize.test.ts
+   *
+   * @example
+   * ```ts
+   * const r = await system.optimize({ auto: ['high-wait', 'task-imbalance'] });
+   * r.applied.map((x) => x.action); // e.g. [{ type: 'scale', target: 5 }]
+   * ```
+   */
+  optimize(options: OptimizeOptions = {}): Promise<OptimizationRecord> {
+    return this.optimizer.round(options);
+  }
+
+  /** Optimisation rounds so far, oldest first (at most 100). */
+  optimizationHistory(): readonly OptimizationRecord[] {
+    return this.optimizer.history();
+  }
+
+  /**
+   * Replace a pool's balancing strategy at run time (`undefined`: idle-longest-first). The new strategy
+   * starts with no history. Throws `ERR_INVALID_ARGUMENT` for an unknown strategy name.
+   */
+  setBalancing(type: string, strategy: StrategyName | undefined): void {
+    const pool = this.pool(type);
+    if (strategy !== undefined && !(STRATEGY_NAMES as readonly string[]).includes(strategy))
+      throw new InvalidArgumentError('strategy', strategy, `one of ${STRATEGY_NAMES.join(', ')}`);
+    pool.setBalancing(strategy);
+  }
+
+  /**
    * One pool's metrics intervals, oldest first: per `metricsIntervalMs`, requests, completions,
    * outcomes, wait and service percentiles, agent counts, utilization (a bounded ring, a day of
    * 1-minute samples by default). Empty when `metricsIntervalMs` is 0.
@@ -584,6 +634,19 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
    */
   metricsHistory(type: string): PoolMetricsSample[] {
     return this.pool(type).metricsHistory();
+  }
+
+  private scheduleOptimize(): void {
+    const o = this.config.optimize;
+    if (!o || this.state !== 'running') return;
+    this.optimizeTimer = this.clock.setTimeout(() => {
+      this.optimizeTimer = undefined;
+      if (this.state !== 'running') return;
+      void this.optimizer
+        .round({ auto: o.auto, ...(o.analyse ? { analyse: o.analyse } : {}) })
+        .catch((err: unknown) => this.logger.warn({ err }, 'optimisation round failed'))
+        .finally(() => this.scheduleOptimize());
+    }, o.intervalMs);
   }
 
   private scheduleMetrics(): void {
@@ -657,6 +720,8 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
   private async stop(graceful: boolean, deadlineMs: number): Promise<void> {
     if (this.metricsTimer !== undefined) this.clock.clearTimeout(this.metricsTimer);
     this.metricsTimer = undefined;
+    if (this.optimizeTimer !== undefined) this.clock.clearTimeout(this.optimizeTimer);
+    this.optimizeTimer = undefined;
     // A system that already stopped (its start failed) has nothing left to stop.
     if (this.actor.getSnapshot().status === 'active')
       this.actor.send({ type: 'SHUTDOWN', graceful, deadlineMs });

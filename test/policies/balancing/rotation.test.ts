@@ -58,7 +58,7 @@ describe('smooth-weighted (nginx)', () => {
     expect(Array.from({ length: 7 }, () => s.pick(cands)!.id).join(' ')).toBe('a a b a c a a');
   });
 
-  it('gives each agent exactly its weight per full cycle, and stays within one pick of its share at every step', () => {
+  it('gives each agent exactly its weight per full cycle, and stays within 1.5 picks of its share at every step', () => {
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 7 }),
@@ -77,7 +77,9 @@ describe('smooth-weighted (nginx)', () => {
               counts[i] = counts[i]! + 1;
               const picks = c * total + k;
               weights.forEach((w, j) => {
-                expect(Math.abs(counts[j]! - (picks * w) / total)).toBeLessThanOrEqual(1 + 1e-9);
+                // Not 1: smooth weighted round robin can run slightly past one pick between cycle ends
+                // (fast-check found weights 1,1,1,1,9,1,9 at 1.043; 20,000 random weight sets peaked at 1.034).
+                expect(Math.abs(counts[j]! - (picks * w) / total)).toBeLessThanOrEqual(1.5);
               });
             }
             const t = tally(cycle);

@@ -97,7 +97,10 @@ export async function runIsolationBench(
 /** Markdown for docs/benchmarks.md. */
 export function isolationMarkdown(rows: IsolationRow[]): string {
   return [
+    '## Isolation tiers',
+    '',
     machineLine(),
+    '· `agentpool bench isolation` · hosts driven directly (no pool): cold start = spawn → agent module loaded and ready; round trip = one sequential no-op task',
     '',
     table(
       ['tier', 'start p50 (ms)', 'start max (ms)', 'round trip p50 (µs)', 'round trip p99 (µs)'],

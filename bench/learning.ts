@@ -190,7 +190,7 @@ function markdown(results: readonly LearningResult[], tasks: number, seeds: numb
       (g) => `- ${g.scenario}: best ${g.best}, ${g.ratio}× least-connections — ${g.met ? 'met' : 'not met'}`,
     ),
     '',
-    'Why the gap is small: the strategies now get real tasks, agent views and completions (test/runtime/live-balancing.test.ts: predictive sends a 10× slower agent 0.3 % of the work where round-robin sends 10 %), but a strategy only chooses among *free* agents. At 75 % load most tasks wait in the central queue and go to whichever agent frees first, so avoiding the slow agent can only happen while several are idle. Beating least-connections by 20 % needs the choice to include *not yet* — holding a task for a fast agent about to free up — which no strategy does today.',
+    'Why the gap is small: the strategies now get real tasks, agent views and completions (test/runtime/live-balancing.test.ts: predictive sends a 10× slower agent 0.3 % of the work where round-robin sends 10 %), but a strategy only chooses among *free* agents. At 75 % load most tasks wait in the central queue and go to whichever agent frees first, so avoiding the slow agent can only happen while several are idle. The *not yet* choice — holding a task for a faster busy agent (the Lin–Kumar slow-server threshold rule, on the learned service times) — was tried and not kept: p99 wait stayed within ±5 % (it is a queue wait, and holding work adds to it) and mean time in system within ±2 %. With work-conserving placement, a p99 wait 0.8× that of least-connections is out of reach on these scenarios; what would move it is more capacity (the scaler), not routing.',
   ];
   return lines.join('\n');
 }

@@ -5,6 +5,12 @@
  * crashed → restarting (exponential backoff) → starting, or crashed → evicted once the circuit
  * breaker opens (too many consecutive failures: the agent is never handed out again).
  *
+ * The in-flight count is owned by the runtime (AgentHandle), which sends only the edges that change
+ * this chart: `TASK_START` for the first task of a busy spell, `TASK_END` with `last: true` for the
+ * task that empties it, and `TASK_END` for any task while one is overdue (the overdue one may end while
+ * others run) or while failures are counted (a task that ends resets them). Other tasks starting and
+ * ending cost the actor nothing (issue 14: two events per task were 45 % of submit()'s main-thread time).
+ *
  * Per-task deadlines are escalated here: the runtime reports `TASK_OVERDUE` (wall-clock timeout or a
  * cancelled task); the machine sends the abort signal (`abortTask`), and if the agent has not let go
  * of the task within `abortGraceMs` it goes to `terminating` and the host is killed. While busy, an
@@ -55,8 +61,6 @@ export interface AgentInput {
 
 /** Context of {@link agentMachine}. */
 export interface AgentMachineContext extends AgentInput {
-  /** Tasks in flight on the agent. */
-  inflight: number;
   /** Consecutive failures; reset by a successful task. */
   failures: number;
   /** Restarts so far. */
@@ -84,8 +88,10 @@ export type AgentEmitted =
 
 /** Events {@link agentMachine} accepts. */
 export type AgentMachineEvent =
+  /** The first task of a busy spell started (the runtime sends no TASK_START for the others). */
   | { type: 'TASK_START'; taskId: string }
-  | { type: 'TASK_END'; taskId: string; ok: boolean }
+  /** A task ended; `last`: no other task is in flight on the agent (the runtime's count). */
+  | { type: 'TASK_END'; taskId: string; ok: boolean; last: boolean }
   | { type: 'TASK_OVERDUE'; taskId: string; reason: 'timeout' | 'cancelled' }
   | { type: 'HEARTBEAT' }
   | { type: 'HOST_EXITED'; error: string }
@@ -152,17 +158,15 @@ export const agentMachine = setup({
             }
           : context.stop,
     }),
-    incInflight: assign({ inflight: ({ context }) => context.inflight + 1 }),
-    /** The last task in flight ended: none left; a success resets the failure count. */
-    endLastTask: assign({
-      inflight: 0,
+    /** A task ended: a success resets the failure count. */
+    endTask: assign({
       failures: ({ context, event }) => (event.type === 'TASK_END' && !event.ok ? context.failures : 0),
     }),
   },
   guards: {
     heartbeatEnabled: ({ context }) => context.timings.heartbeatTimeoutMs > 0,
     healthEnabled: ({ context }) => context.timings.healthIntervalMs > 0,
-    lastTask: ({ context }) => context.inflight <= 1,
+    lastTask: ({ event }) => event.type === 'TASK_END' && event.last,
     isOverdueTask: ({ context, event }) =>
       event.type === 'TASK_END' && (context.overdueTaskId === event.taskId || context.overdueTaskId === '*'),
     circuitOpen: ({ context }) => context.failures >= context.maxFailures,
@@ -186,7 +190,6 @@ export const agentMachine = setup({
   id: 'agent',
   context: ({ input }) => ({
     ...input,
-    inflight: 0,
     failures: 0,
     restarts: 0,
     overdueTaskId: undefined,
@@ -272,10 +275,7 @@ export const agentMachine = setup({
       },
       on: {
         // The hot edge targets busy's child directly: no transient `entered` microstep per task.
-        TASK_START: [
-          { guard: 'heartbeatEnabled', target: 'busy.running', actions: 'incInflight' },
-          { target: 'busy.unwatched', actions: 'incInflight' },
-        ],
+        TASK_START: [{ guard: 'heartbeatEnabled', target: 'busy.running' }, { target: 'busy.unwatched' }],
         HOST_EXITED: { target: 'crashed', actions: assign({ lastError: ({ event }) => event.error }) },
         DRAIN: { target: 'stopping' },
         STOP: { target: 'stopping', actions: 'setStop' },
@@ -312,41 +312,29 @@ export const agentMachine = setup({
               {
                 guard: and(['isOverdueTask', 'lastTask']),
                 target: '#agent.idle',
-                actions: assign({ inflight: 0, overdueTaskId: undefined }),
+                actions: assign({ overdueTaskId: undefined }),
               },
               {
                 guard: 'isOverdueTask',
                 target: 'entered',
                 actions: [
-                  assign({
-                    inflight: ({ context }) => Math.max(0, context.inflight - 1),
-                    overdueTaskId: undefined,
-                  }),
+                  assign({ overdueTaskId: undefined }),
                   // Offered again: busy's entry does not run for a move inside busy.
                   'reportBusy',
                 ],
               },
-              { actions: assign({ inflight: ({ context }) => Math.max(0, context.inflight - 1) }) },
+              // Another task ended while the overdue one hangs: nothing changes here.
+              {},
             ],
           },
         },
       },
       on: {
-        TASK_START: { actions: 'incInflight' },
         TASK_END: [
           // As for TASK_START: straight to idle's child, skipping the transient `entered`.
-          {
-            guard: and(['lastTask', 'healthEnabled']),
-            target: 'idle.waiting',
-            actions: 'endLastTask',
-          },
-          { guard: 'lastTask', target: 'idle.unmonitored', actions: 'endLastTask' },
-          {
-            actions: assign({
-              inflight: ({ context }) => Math.max(0, context.inflight - 1),
-              failures: ({ context, event }) => (event.ok ? 0 : context.failures),
-            }),
-          },
+          { guard: and(['lastTask', 'healthEnabled']), target: 'idle.waiting', actions: 'endTask' },
+          { guard: 'lastTask', target: 'idle.unmonitored', actions: 'endTask' },
+          { actions: 'endTask' },
         ],
         TASK_OVERDUE: {
           target: '.overdue',
@@ -373,11 +361,7 @@ export const agentMachine = setup({
         },
       },
       on: {
-        TASK_START: { actions: 'incInflight' },
-        TASK_END: [
-          { guard: 'lastTask', target: 'stopping', actions: assign({ inflight: 0 }) },
-          { actions: assign({ inflight: ({ context }) => Math.max(0, context.inflight - 1) }) },
-        ],
+        TASK_END: { guard: 'lastTask', target: 'stopping' },
         TASK_OVERDUE: {
           actions: { type: 'abortTask', params: ({ event }) => ({ taskId: event.taskId }) },
         },
@@ -420,7 +404,7 @@ export const agentMachine = setup({
         'reportUnavailable',
         'failInflight',
         'killHostNow',
-        assign({ failures: ({ context }) => context.failures + 1, inflight: 0, overdueTaskId: undefined }),
+        assign({ failures: ({ context }) => context.failures + 1, overdueTaskId: undefined }),
         emit(({ context }) => ({
           type: 'agent.crashed' as const,
           agentId: context.agentId,

@@ -2,8 +2,10 @@
  * One live agent: its statechart actor (machines/agent.machine.ts) wired to a host.
  *
  * The actor owns the lifecycle (start, health, escalation, restart, eviction, stop); this class
- * owns the data plane: the host, the tasks in flight and their promises. Tasks cost two actor events
- * (TASK_START/TASK_END); timers for deadlines go through the injected clock.
+ * owns the data plane: the host, the tasks in flight (their count included) and their promises. The
+ * actor hears only the edges that change its state — the first task of a busy spell, the last one
+ * ending, tasks ending while one is overdue or failures are counted — not two events per task; timers
+ * for deadlines go through the injected clock.
  *
  * Large because it is the agent machine's data plane: host lifecycle, every task's promise and
  * deadlines, and the implementations of the machine's named actors and actions.
@@ -133,6 +135,11 @@ export class AgentHandle {
   private host: Host | undefined;
   private handlers: Set<string> | undefined;
   private readonly pending = new Map<string, Pending>();
+  /**
+   * Tasks the host is running (started, not yet returned by the host): the agent's in-flight count,
+   * owned here. The actor hears only the edges of it that change its state (see {@link taskEnded}).
+   */
+  private readonly running = new Set<string>();
   private seq = 0;
   private lastCrash: AgentCrashedError | undefined;
   /** The error of the start attempt in progress, kept for `reportStartFailed`. */
@@ -437,7 +444,9 @@ export class AgentHandle {
         };
         opts.signal.addEventListener('abort', p.onAbort, { once: true });
       }
-      this.actor.send({ type: 'TASK_START', taskId });
+      // Only the first task of a busy spell changes the actor's state (idle → busy).
+      if (this.running.size === 0) this.actor.send({ type: 'TASK_START', taskId });
+      this.running.add(taskId);
       const limits =
         opts.memoryMb !== undefined || traceparent !== undefined
           ? {
@@ -449,7 +458,7 @@ export class AgentHandle {
         (outcome) => {
           this.spec.onTaskEnd?.(this, taskId);
           this.settleOutcome(taskId, task, outcome);
-          this.actor.send({ type: 'TASK_END', taskId, ok: true });
+          this.taskEnded(taskId);
         },
         (err: unknown) => {
           this.spec.onTaskEnd?.(this, taskId);
@@ -460,7 +469,7 @@ export class AgentHandle {
               new InvalidArgumentError(bad.path, bad.value, 'structured-cloneable data for a thread agent'),
               false,
             );
-            this.actor.send({ type: 'TASK_END', taskId, ok: true });
+            this.taskEnded(taskId);
             return;
           }
           // Host died: the machine hears it through HOST_EXITED; the caller hears it here.
@@ -562,7 +571,25 @@ export class AgentHandle {
   }
 
   /** `failInflight`: every task in flight failed with the agent. */
+  /**
+   * The host returned a task. The actor hears it only when that changes its state: the last task
+   * ended (busy → idle, draining → stopping), a task is overdue (the overdue one may be this one), or
+   * failures are being counted (a task that ends resets them). Otherwise the actor's state and
+   * context would come out the same, so no event is sent.
+   */
+  private taskEnded(taskId: string): void {
+    if (!this.running.delete(taskId)) return; // a task of a host that already crashed
+    const last = this.running.size === 0;
+    if (!last) {
+      const c = this.actor.getSnapshot().context;
+      if (c.overdueTaskId === undefined && c.failures === 0) return;
+    }
+    this.actor.send({ type: 'TASK_END', taskId, ok: true, last });
+  }
+
   failAll(): void {
+    // The host is gone with its tasks: the next task starts a new busy spell.
+    this.running.clear();
     const err =
       this.lastCrash ??
       new AgentPoolError(

@@ -493,6 +493,7 @@ export function gcFunction(): (() => void) | undefined {
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
+const round2 = (x: number) => Math.round(x * 100) / 100;
 const round3 = (x: number) => Math.round(x * 1_000) / 1_000;
 
 /** Tasks per throughput run for `payload` (so every cell takes comparable time). */
@@ -619,7 +620,7 @@ export async function runDispatchBench(
     sequential,
     params: { ...params, spinPerMs, gc: gc !== undefined },
     machine: machineLine(),
-    load: { start: round1(loadStart * 10) / 10, end: round1(os.loadavg()[0]! * 10) / 10 },
+    load: { start: round2(loadStart), end: round2(os.loadavg()[0]!) },
   };
 }
 

@@ -170,6 +170,8 @@ export const agentMachine = setup({
     isOverdueTask: ({ context, event }) =>
       event.type === 'TASK_END' && (context.overdueTaskId === event.taskId || context.overdueTaskId === '*'),
     circuitOpen: ({ context }) => context.failures >= context.maxFailures,
+    /** A task ended ok with no failures counted: ending it leaves the context as it is. */
+    cleanEnd: ({ context, event }) => event.type === 'TASK_END' && event.ok && context.failures === 0,
   },
   delays: {
     startTimeout: ({ context }) => context.timings.startTimeoutMs,
@@ -246,7 +248,9 @@ export const agentMachine = setup({
       },
     },
     idle: {
-      entry: ['reportIdle', assign({ overdueTaskId: undefined })],
+      // No overdue task is left on entry: every way out of `busy.overdue` clears it (to idle, back
+      // to busy, or through crashed), so idle's entry assigns nothing (a context copy per task).
+      entry: 'reportIdle',
       initial: 'entered',
       states: {
         // Timers cost on every idle⇄busy edge: only schedule the health timer when checks are on.
@@ -332,8 +336,12 @@ export const agentMachine = setup({
       on: {
         TASK_END: [
           // As for TASK_START: straight to idle's child, skipping the transient `entered`.
+          // With no failures counted a success changes nothing but the state: no assign (a context copy).
+          { guard: and(['lastTask', 'healthEnabled', 'cleanEnd']), target: 'idle.waiting' },
+          { guard: and(['lastTask', 'cleanEnd']), target: 'idle.unmonitored' },
           { guard: and(['lastTask', 'healthEnabled']), target: 'idle.waiting', actions: 'endTask' },
           { guard: 'lastTask', target: 'idle.unmonitored', actions: 'endTask' },
+          { guard: 'cleanEnd' },
           { actions: 'endTask' },
         ],
         TASK_OVERDUE: {

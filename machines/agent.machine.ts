@@ -94,6 +94,11 @@ export type AgentMachineEvent =
   | { type: 'TASK_END'; taskId: string; ok: boolean; last: boolean }
   | { type: 'TASK_OVERDUE'; taskId: string; reason: 'timeout' | 'cancelled' }
   | { type: 'HEARTBEAT' }
+  /**
+   * The agent has been idle (or since its last health check) for `healthIntervalMs`: check it. Sent
+   * by the runtime's one health timer per agent, which is not re-armed on every entry to idle.
+   */
+  | { type: 'HEALTH_DUE' }
   | { type: 'HOST_EXITED'; error: string }
   | { type: 'DRAIN' }
   /** Stop; `graceMs`/`abortGraceMs` override `timings.stopGraceMs`/`abortGraceMs` (0/0: at once). */
@@ -177,7 +182,6 @@ export const agentMachine = setup({
     startTimeout: ({ context }) => context.timings.startTimeoutMs,
     abortGrace: ({ context }) => context.timings.abortGraceMs,
     heartbeatTimeout: ({ context }) => context.timings.heartbeatTimeoutMs,
-    healthInterval: ({ context }) => context.timings.healthIntervalMs,
     healthTimeout: ({ context }) => context.timings.healthTimeoutMs,
     // The host's own stop waits stopGraceMs; this is the backstop if even that hangs.
     stopDeadline: ({ context }) => context.stop.graceMs + context.stop.abortGraceMs + STOP_MARGIN_MS,
@@ -253,11 +257,13 @@ export const agentMachine = setup({
       entry: 'reportIdle',
       initial: 'entered',
       states: {
-        // Timers cost on every idle⇄busy edge: only schedule the health timer when checks are on.
         entered: { always: [{ guard: 'healthEnabled', target: 'waiting' }, { target: 'unmonitored' }] },
         unmonitored: {},
+        // No timer here: one armed per agent on every idle⇄busy edge was ~20 % of a sequential task's
+        // actor cost (issue 14). The runtime's health timer sends HEALTH_DUE once the agent has
+        // been in `waiting` for healthIntervalMs.
         waiting: {
-          after: { healthInterval: { target: 'checking' } },
+          on: { HEALTH_DUE: { target: 'checking' } },
         },
         checking: {
           invoke: {

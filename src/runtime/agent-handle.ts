@@ -140,6 +140,10 @@ export class AgentHandle {
    * owned here. The actor hears only the edges of it that change its state (see {@link taskEnded}).
    */
   private readonly running = new Set<string>();
+  /** Since when the agent has been waiting for its next health check (idle entry or last check). */
+  private healthFrom = 0;
+  /** The one health timer of this agent (see {@link armHealth}); undefined when checks are off or gone. */
+  private healthTimer: TimerHandle | undefined;
   private seq = 0;
   private lastCrash: AgentCrashedError | undefined;
   /** The error of the start attempt in progress, kept for `reportStartFailed`. */
@@ -264,6 +268,28 @@ export class AgentHandle {
   async checkHealth(): Promise<void> {
     if (!this.host) throw new Error('no host');
     await this.host.ping();
+    // Back to `waiting`: the next check is an interval from now, as the chart's old timer had it.
+    this.healthFrom = this.spec.clock.now();
+  }
+
+  /**
+   * The health timer: one per agent, armed once and re-armed only when it fires — never on the
+   * idle⇄busy edges. Firing, it sends HEALTH_DUE if the agent has been waiting for a check for the
+   * whole interval, else sleeps until that moment (exactly when the chart's own `after` timer would
+   * have fired) or, while the agent is not waiting, for one interval (the next wait starts later).
+   */
+  private armHealth(ms: number): void {
+    this.healthTimer = this.spec.clock.setTimeout(() => {
+      this.healthTimer = undefined;
+      if (this.availability === 'gone') return;
+      const interval = this.spec.timings.healthIntervalMs;
+      if (this.actor.getSnapshot().matches({ idle: 'waiting' })) {
+        const left = this.healthFrom + interval - this.spec.clock.now();
+        if (left > 0) return this.armHealth(left);
+        this.actor.send({ type: 'HEALTH_DUE' });
+      }
+      this.armHealth(interval);
+    }, ms);
   }
 
   /** `abortTask`: the overdue task's abort signal; `'*'` (missed heartbeat): every task times out. */
@@ -536,6 +562,16 @@ export class AgentHandle {
   setAvailability(a: AgentAvailability): void {
     if (this.availability === a) return;
     this.availability = a;
+    if (a === 'idle') {
+      const interval = this.spec.timings.healthIntervalMs;
+      if (interval > 0) {
+        this.healthFrom = this.spec.clock.now();
+        if (this.healthTimer === undefined) this.armHealth(interval);
+      }
+    } else if (a === 'gone' && this.healthTimer !== undefined) {
+      this.spec.clock.clearTimeout(this.healthTimer);
+      this.healthTimer = undefined;
+    }
     // Called from the actor's entry actions: the pool reacts (and drives other actors) just after
     // this transition, not inside it — XState actions must not synchronously run other actors.
     queueMicrotask(() => this.spec.onAvailability(this, a));

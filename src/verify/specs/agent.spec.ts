@@ -57,6 +57,7 @@ export const spec: MachineSpec = {
     { type: 'TASK_OVERDUE', taskId: 't1', reason: 'timeout' },
     { type: 'TASK_OVERDUE', taskId: 't2', reason: 'cancelled' },
     { type: 'HEARTBEAT' },
+    { type: 'HEALTH_DUE' },
     { type: 'HOST_EXITED', error: 'exit code 1' },
     { type: 'DRAIN' },
     { type: 'STOP' },

@@ -1,200 +1,161 @@
 /**
- * Dispatch benchmark: no-op tasks through agentpool's agent actors on 2 thread agents, side by side in
- * ONE run with piscina and a raw `postMessage` echo over 2 workers (the practical limit), plus plain
- * Comlink and agentpool's ThreadHost without the actor, so the cost of each layer can be read off.
+ * Dispatch benchmark (issue 14): agentpool against piscina, tinypool, workerpool and a raw
+ * `postMessage` echo, every contender through its PUBLIC API, on the same number of worker threads.
  *
- * For every contender: throughput with many tasks in flight (a closed loop keeping `inflight` tasks
- * outstanding) and the median sequential round trip. Contenders are measured in interleaved rounds
- * (a, b, c, a, b, c, …) and the median round is reported, because the 2 cores are shared with other
- * work and a single pass is at the mercy of whatever else runs at that moment.
+ * - Contenders: `agentpool-submit` (`system.submit()`, central dispatch), `agentpool-submit-ws`
+ *   (`dispatch: 'work-stealing'`), `agentpool-lease` (one `system.acquire()` per agent, then
+ *   `lease.run`), `piscina` / `tinypool` at their defaults and tuned (`-tuned`:
+ *   `concurrentTasksPerWorker` = in-flight / threads, the same in-flight per thread agentpool gets),
+ *   `workerpool`, and `raw` (one message each way per task, least-loaded worker).
+ * - Payloads: `none` (null), `1kb` and `64kb` (JSON-like objects, DISTINCT per task — structured clone
+ *   keeps identity within one message, so a shared object would flatter batching), and `cpu1ms` (a
+ *   loop calibrated to ~1 ms on this machine, run in the worker).
+ * - Throughput: a closed loop keeping `inflight` tasks outstanding. Sequential: one task at a time,
+ *   p50 and p99 of the round trip.
+ * - Rounds are interleaved (every contender once per round, the order rotated each round), with a
+ *   full GC before each contender's turn; each round gives every contender a ratio against
+ *   `agentpool-submit` measured in that same round, and the median ratio over rounds is reported with
+ *   its min–max (on a shared 2-core machine, ratios from one round are far steadier than raw rates).
  *
- * Run: `agentpool bench dispatch [--json] [--tasks N] [--rounds N] [--write-docs]` (needs piscina, a dev
- * dependency), or from sources
+ * Run: `agentpool bench dispatch [--json] [--tasks N] [--rounds N] [--write-docs | --out FILE]` (needs
+ * piscina, tinypool and workerpool, dev dependencies of agentpool), or from sources
  * `npx tsx -e "import('./bench/dispatch.ts').then(async (m) => console.log((await m.dispatchBenchOutput()).markdown))"`.
  */
+// The peers first: an installed agentpool without them fails on the first (the CLI names the package).
+import { Piscina } from 'piscina';
+import { Tinypool } from 'tinypool';
+import workerpool from 'workerpool';
+import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
-import * as Comlink from 'comlink';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { Piscina } from 'piscina';
-import { createActor, fromPromise } from 'xstate';
-import { type AgentTimings, agentMachine } from '../machines/agent.machine.js';
-import { AGENT_DEFINITION, type AgentDefinition } from '../src/agent/define.js';
 import { InvalidArgumentError } from '../src/core/errors.js';
 import { knownKeys, num, record } from '../src/core/validate.js';
-import { IGNORING_LISTENER } from '../src/hosts/host.js';
-import { ThreadHost } from '../src/hosts/thread-host.js';
-import { AgentHandle } from '../src/runtime/agent-handle.js';
-import { realClock } from '../src/core/clock.js';
-import { DEFAULT_TIMINGS } from '../src/runtime/config.js';
 import type { Lease } from '../src/runtime/lease.js';
-import { createLogger } from '../src/core/logger.js';
 import { type AgentPoolSystem, createAgentPoolSystem } from '../src/runtime/system.js';
-import { startStandaloneAgent } from '../src/runtime/tree.js';
 import { type BenchOutput, type BenchProgress, machineLine, packageRoot, table } from './report.js';
+
+/** Payloads every contender is measured with. */
+export const PAYLOADS = ['none', '1kb', '64kb', 'cpu1ms'] as const;
+/** One of {@link PAYLOADS}. */
+export type Payload = (typeof PAYLOADS)[number];
+
+/** Contender names, in report order. `agentpool-submit` is the reference of every ratio. */
+export const CONTENDERS = [
+  'agentpool-submit',
+  'agentpool-submit-ws',
+  'agentpool-lease',
+  'piscina',
+  'piscina-tuned',
+  'tinypool',
+  'tinypool-tuned',
+  'workerpool',
+  'raw',
+] as const;
+
+/** The contender every ratio is taken against. */
+export const REFERENCE = 'agentpool-submit';
 
 /** Options of {@link runDispatchBench}. */
 export interface DispatchBenchOptions {
-  /** Tasks per throughput measurement (per contender, per round). @default 20000 */
+  /**
+   * Tasks per throughput run of the `none` and `1kb` payloads; `64kb` runs a tenth of it and `cpu1ms`
+   * a twentieth (so every cell takes comparable time). @default 20000
+   */
   tasks?: number;
-  /** Tasks kept in flight during the throughput measurement. @default 256 */
+  /** Tasks kept in flight during throughput runs. @default 256 */
   inflight?: number;
-  /** Sequential round trips per latency measurement. @default 2000 */
+  /** Sequential round trips per latency run. @default 2000 */
   roundTrips?: number;
-  /** Interleaved rounds; the median round is reported. @default 3 */
+  /** Interleaved rounds (the issue asks for at least 5). @default 5 */
   rounds?: number;
   /** Worker threads per contender. @default 2 */
   threads?: number;
-  /** Only run these contenders (names as in the results). @default all */
+  /** Only run these contenders (names of {@link CONTENDERS}). @default all */
   only?: readonly string[];
+  /** Only these payloads. @default all of {@link PAYLOADS} */
+  payloads?: readonly string[];
 }
 
-/** One contender's measured numbers. */
+/** A median with the range it came from. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** One contender × payload throughput cell. */
 export interface DispatchResult {
-  /** `agentpool`, `piscina`, `raw`, or an extra entry (`piscina-c16`, `comlink`, `thread-host`, `agentpool-inline`). */
+  /** Contender name (one of {@link CONTENDERS}). */
   name: string;
   /** What exactly was measured. */
   config: string;
-  /** Median over rounds of tasks completed per second with `inflight` tasks outstanding. */
+  /** Tasks kept in flight. */
+  inFlight: number;
+  /** The payload. */
+  payload: Payload;
+  /** Median over rounds of tasks completed per second. */
   throughputPerSec: number;
-  /** Median over rounds of the median sequential round trip, in microseconds. */
-  roundTripUs: number;
-  /** Throughput of every round, in run order (the spread is the noise). */
-  throughputRuns: number[];
-  /** Median round trip of every round (µs). */
-  roundTripRuns: number[];
+  /** Tasks per second of every round, in round order. */
+  runs: number[];
+  /** This contender's throughput / agentpool-submit's, per round: median and min–max. */
+  ratioVsSubmit: Spread;
 }
 
-/** Cost of the agent actor itself, measured in-process without any thread. */
-export interface ActorCost {
-  /** µs per task for TASK_START + TASK_END while the agent stays busy (many tasks in flight). */
-  busyUsPerTask: number;
-  /** µs per task for one task at a time: idle → busy → idle (entry actions, state change). */
-  idleBusyUsPerTask: number;
+/** One contender's sequential round trip (1 task in flight, payload `none`). */
+export interface SequentialResult {
+  name: string;
+  /** Median over rounds of the round's p50, µs. */
+  p50Us: number;
+  /** Median over rounds of the round's p99, µs. */
+  p99Us: number;
+  /** Every round's p50 and p99, µs. */
+  runs: { p50Us: number; p99Us: number }[];
+  /** p50 / agentpool-submit's p50, per round. */
+  p50VsSubmit: Spread;
 }
 
 /** Full report of one bench run. */
 export interface DispatchReport {
-  /** The issue's JSON shape: `{ results: [{ name, throughputPerSec, roundTripUs }] }` (+ extra fields). */
   results: DispatchResult[];
-  /** The actor layer measured on its own. */
-  actorCost: ActorCost;
-  /** The parameters used. */
-  params: Required<Omit<DispatchBenchOptions, 'json' | 'only'>>;
+  sequential: SequentialResult[];
+  /** The parameters used, and the loop count calibrated for `cpu1ms`. */
+  params: Required<Omit<DispatchBenchOptions, 'only' | 'payloads'>> & {
+    spinPerMs: number;
+    gc: boolean;
+  };
   /** Where it ran. */
   machine: string;
+  /** The machine's 1-minute load average when the run started and when it ended (`os.loadavg()`). */
+  load: { start: number; end: number };
 }
 
-/** A system under test: something that runs a no-op task on worker threads and resolves when done. */
+/** A system under test, driven only through its public API. */
 interface Contender {
   name: string;
   config: string;
   start(): Promise<void>;
-  call(i: number): Promise<unknown>;
+  call(input: unknown): Promise<unknown>;
   stop(): Promise<void>;
 }
 
 const fixtures = () => join(packageRoot(), 'bench', 'fixtures');
 const fixtureUrl = (file: string) => pathToFileURL(join(fixtures(), file));
 
-/** Agent timings for the bench: the library's defaults (what a user gets), so nothing is tuned for the bench. */
-const benchTimings: AgentTimings = { ...DEFAULT_TIMINGS };
-
-/** Wait until `pred` holds (bench setup only; real time is what a benchmark measures). */
-async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
-  const end = performance.now() + ms;
-  while (!pred()) {
-    if (performance.now() > end) throw new Error(`dispatch bench: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** agentpool: `AgentHandle.run` (the agent actor + its host) on `threads` thread agents, round robin. */
-function agentpoolContender(threads: number, host: 'thread' | 'inline'): Contender {
-  const agents: AgentHandle[] = [];
-  const inlineDef: AgentDefinition = { [AGENT_DEFINITION]: true, handlers: { noop: () => null } };
-  return {
-    name: host === 'thread' ? 'agentpool' : 'agentpool-inline',
-    config:
-      host === 'thread'
-        ? `AgentHandle.run on ${threads} thread agents (agent actor + ThreadHost), no per-agent in-flight cap`
-        : `AgentHandle.run on ${threads} inline agents (agent actor, no thread): the in-process cost`,
-    async start() {
-      for (let i = 0; i < threads; i++) {
-        const a = new AgentHandle({
-          agentId: `bench-${host}-${i}`,
-          pool: 'bench',
-          host,
-          agent: host === 'thread' ? fixtureUrl('noop.agent.mjs') : inlineDef,
-          tools: [],
-          maxFailures: 3,
-          timings: benchTimings,
-          clock: realClock,
-          logger: createLogger('silent'),
-          onAvailability: () => {},
-        });
-        agents.push(startStandaloneAgent(a, realClock, createLogger('silent')));
-      }
-      await until(() => agents.every((a) => a.accepting), 30_000, 'agents to start');
-    },
-    call(i) {
-      return agents[i % agents.length]!.run('noop', null);
-    },
-    async stop() {
-      for (const a of agents) a.stop();
-      await Promise.all(agents.map((a) => a.whenGone(10_000)));
-    },
-  };
-}
-
-/** agentpool's ThreadHost alone (no actor, no AgentHandle): the host/wire layer. */
-function threadHostContender(threads: number): Contender {
-  const hosts: ThreadHost[] = [];
-  let seq = 0;
-  const listener = IGNORING_LISTENER;
-  return {
-    name: 'thread-host',
-    config: `ThreadHost.run on ${threads} threads, without the agent actor`,
-    async start() {
-      for (let i = 0; i < threads; i++) {
-        const h = new ThreadHost({
-          agentId: `bench-host-${i}`,
-          agent: fixtureUrl('noop.agent.mjs'),
-          tools: [],
-          listener,
-          clock: realClock,
-        });
-        await h.start();
-        hosts.push(h);
-      }
-    },
-    call(i) {
-      return hosts[i % hosts.length]!.run(`t${++seq}`, 'noop', null);
-    },
-    async stop() {
-      await Promise.all(hosts.map((h) => h.terminate('bench done')));
-    },
-  };
-}
-
-/**
- * agentpool through the system facade: `system.acquire()` two leases (one per agent, pool concurrency 1)
- * and run tasks through `lease.run` — or, with `submit`, every task through `system.submit()` (the
- * dispatcher's priority queue, placement and a lease per task; pool concurrency `window / threads` so
- * as many tasks can be in flight as in the other contenders).
- */
-function systemContender(threads: number, path: 'lease' | 'submit' | 'submit-ws', window: number): Contender {
+/** agentpool through `system.submit()` (queue, placement, a lease per task). */
+function submitContender(
+  threads: number,
+  inflight: number,
+  dispatch: 'central' | 'work-stealing',
+): Contender {
   let system: AgentPoolSystem | undefined;
-  const leases: Lease[] = [];
-  const concurrency = path === 'lease' ? 1 : Math.max(1, Math.ceil(window / threads));
+  const concurrency = Math.max(1, Math.ceil(inflight / threads));
   return {
-    name: `agentpool-${path}`,
-    config:
-      path === 'lease'
-        ? `system.acquire() 2 leases on ${threads} thread agents, lease.run (pool concurrency 1)`
-        : `system.submit() to a pool of ${threads} thread agents (pool concurrency ${concurrency}, dispatch ${path === 'submit' ? "'central'" : "'work-stealing'"})`,
+    name: dispatch === 'central' ? 'agentpool-submit' : 'agentpool-submit-ws',
+    config: `system.submit() to a pool of ${threads} thread agents, pool concurrency ${concurrency}, dispatch '${dispatch}'`,
     async start() {
       system = createAgentPoolSystem({
         pools: {
@@ -204,18 +165,45 @@ function systemContender(threads: number, path: 'lease' | 'submit' | 'submit-ws'
             min: threads,
             max: threads,
             concurrency,
-            dispatch: path === 'submit-ws' ? 'work-stealing' : 'central',
+            dispatch,
           },
         },
       });
       await system.start();
-      if (path === 'lease') {
-        for (let i = 0; i < threads; i++) leases.push(await system.acquire('bench', { cycleId: 'bench' }));
+    },
+    call(input) {
+      return system!.submit({ type: 'bench', task: 'work', input });
+    },
+    async stop() {
+      await system?.shutdown({ graceful: false, deadlineMs: 5_000 });
+    },
+  };
+}
+
+/** agentpool through `system.acquire()` once per agent, then `lease.run` on the least-loaded lease. */
+function leaseContender(threads: number): Contender {
+  let system: AgentPoolSystem | undefined;
+  const leases: Lease[] = [];
+  const load: number[] = [];
+  return {
+    name: 'agentpool-lease',
+    config: `system.acquire() once per agent (${threads} thread agents), lease.run on the least-loaded lease`,
+    async start() {
+      system = createAgentPoolSystem({
+        pools: {
+          bench: { agent: fixtureUrl('noop.agent.mjs'), host: 'thread', min: threads, max: threads },
+        },
+      });
+      await system.start();
+      for (let i = 0; i < threads; i++) {
+        leases.push(await system.acquire('bench', { cycleId: 'bench' }));
+        load.push(0);
       }
     },
-    call(i) {
-      if (path === 'lease') return leases[i % leases.length]!.run('noop', null);
-      return system!.submit({ type: 'bench', task: 'noop', input: null });
+    call(input) {
+      const i = leastLoaded(load);
+      load[i]!++;
+      return leases[i]!.run('work', input).finally(() => load[i]!--);
     },
     async stop() {
       for (const l of leases) await l.release();
@@ -224,25 +212,30 @@ function systemContender(threads: number, path: 'lease' | 'submit' | 'submit-ws'
   };
 }
 
-/** piscina 5 with `threads` fixed threads; `concurrentTasksPerWorker` 1 (its default) or more. */
-function piscinaContender(threads: number, concurrent: number): Contender {
+/** Index of the smallest entry (first on ties). */
+function leastLoaded(load: readonly number[]): number {
+  let best = 0;
+  for (let i = 1; i < load.length; i++) if (load[i]! < load[best]!) best = i;
+  return best;
+}
+
+/** piscina 5 with `threads` fixed threads; `concurrentTasksPerWorker` 1 (its default) or `perThread`. */
+function piscinaContender(threads: number, perThread: number | undefined): Contender {
   let pool: Piscina | undefined;
   return {
-    name: concurrent === 1 ? 'piscina' : `piscina-c${concurrent}`,
-    config: `piscina ${threads} threads, concurrentTasksPerWorker ${concurrent}${concurrent === 1 ? ' (default)' : ''}`,
+    name: perThread === undefined ? 'piscina' : 'piscina-tuned',
+    config: `piscina ${threads} threads, concurrentTasksPerWorker ${perThread ?? '1 (default)'}`,
     async start() {
       pool = new Piscina({
         filename: fixtureUrl('piscina-noop.worker.mjs').href,
         minThreads: threads,
         maxThreads: threads,
-        concurrentTasksPerWorker: concurrent,
         idleTimeout: 60_000,
+        ...(perThread !== undefined ? { concurrentTasksPerWorker: perThread } : {}),
       });
-      // Warm every thread so start-up is not measured.
-      await Promise.all(Array.from({ length: threads * concurrent * 2 }, () => pool!.run(null)));
     },
-    call() {
-      return pool!.run(null);
+    call(input) {
+      return pool!.run(input);
     },
     async stop() {
       await pool?.destroy();
@@ -250,56 +243,82 @@ function piscinaContender(threads: number, concurrent: number): Contender {
   };
 }
 
-/** Plain Comlink over `threads` workers (one `remote.noop()` per task). */
-function comlinkContender(threads: number): Contender {
-  const workers: Worker[] = [];
-  const remotes: Comlink.Remote<{ noop(): null }>[] = [];
+/** tinypool 2 with `threads` fixed threads; `concurrentTasksPerWorker` 1 (its default) or `perThread`. */
+function tinypoolContender(threads: number, perThread: number | undefined): Contender {
+  let pool: Tinypool | undefined;
   return {
-    name: 'comlink',
-    config: `plain Comlink 4.4 call on ${threads} workers`,
+    name: perThread === undefined ? 'tinypool' : 'tinypool-tuned',
+    config: `tinypool ${threads} threads, concurrentTasksPerWorker ${perThread ?? '1 (default)'}`,
     async start() {
-      for (let i = 0; i < threads; i++) {
-        const w = new Worker(fixtureUrl('comlink-noop.worker.mjs'));
-        workers.push(w);
-        remotes.push(Comlink.wrap<{ noop(): null }>(nodeEndpoint(w)));
-      }
-      await Promise.all(remotes.map((r) => r.noop()));
+      pool = new Tinypool({
+        filename: fixtureUrl('piscina-noop.worker.mjs').href,
+        minThreads: threads,
+        maxThreads: threads,
+        idleTimeout: 60_000,
+        ...(perThread !== undefined ? { concurrentTasksPerWorker: perThread } : {}),
+      });
     },
-    call(i) {
-      return remotes[i % remotes.length]!.noop();
+    call(input) {
+      return pool!.run(input);
     },
     async stop() {
-      for (const r of remotes) r[Comlink.releaseProxy]();
-      await Promise.all(workers.map((w) => w.terminate()));
+      await pool?.destroy();
     },
   };
 }
 
-/** Raw postMessage echo over `threads` workers: one message each way per task, an id → resolver map. */
+/** workerpool 10 with `threads` worker threads (one task per worker at a time: it has no such option). */
+function workerpoolContender(threads: number): Contender {
+  let pool: ReturnType<typeof workerpool.pool> | undefined;
+  return {
+    name: 'workerpool',
+    config: `workerpool ${threads} worker threads (workerType 'thread'; one task per worker, its only mode)`,
+    async start() {
+      pool = workerpool.pool(fileURLToPath(fixtureUrl('workerpool.worker.mjs')), {
+        minWorkers: threads,
+        maxWorkers: threads,
+        workerType: 'thread',
+      });
+    },
+    call(input) {
+      return pool!.exec('work', [input]) as unknown as Promise<unknown>;
+    },
+    async stop() {
+      await pool?.terminate(true);
+    },
+  };
+}
+
+/** Raw postMessage over `threads` workers: one message each way per task, least-loaded worker. */
 function rawContender(threads: number): Contender {
   const workers: Worker[] = [];
-  const pending = new Map<number, (v: unknown) => void>();
+  const load: number[] = [];
+  const pending = new Map<number, { resolve: (v: unknown) => void; worker: number }>();
   let seq = 0;
   return {
     name: 'raw',
-    config: `raw postMessage echo on ${threads} workers (one message each way per task, promise per task)`,
+    config: `raw postMessage on ${threads} workers (one message each way per task, least-loaded worker, promise per task)`,
     async start() {
       for (let i = 0; i < threads; i++) {
         const w = new Worker(fixtureUrl('echo.worker.mjs'));
-        w.on('message', (m: { id: number }) => {
-          const r = pending.get(m.id);
+        w.on('message', (m: { id: number; value: unknown }) => {
+          const p = pending.get(m.id);
+          if (!p) return;
           pending.delete(m.id);
-          r?.(null);
+          load[p.worker]!--;
+          p.resolve(m.value);
         });
         workers.push(w);
+        load.push(0);
       }
-      await Promise.all(workers.map((_, i) => this.call(i)));
     },
-    call(i) {
+    call(input) {
       return new Promise((resolve) => {
         const id = ++seq;
-        pending.set(id, resolve);
-        workers[i % workers.length]!.postMessage({ id, task: 'noop', input: null });
+        const worker = leastLoaded(load);
+        load[worker]!++;
+        pending.set(id, { resolve, worker });
+        workers[worker]!.postMessage({ id, input });
       });
     },
     async stop() {
@@ -308,8 +327,83 @@ function rawContender(threads: number): Contender {
   };
 }
 
+function contenders(threads: number, inflight: number): Contender[] {
+  const perThread = Math.max(1, Math.ceil(inflight / threads));
+  return [
+    submitContender(threads, inflight, 'central'),
+    submitContender(threads, inflight, 'work-stealing'),
+    leaseContender(threads),
+    piscinaContender(threads, undefined),
+    piscinaContender(threads, perThread),
+    tinypoolContender(threads, undefined),
+    tinypoolContender(threads, perThread),
+    workerpoolContender(threads),
+    rawContender(threads),
+  ];
+}
+
+// ---- payloads ------------------------------------------------------------------------------------------
+
+/** One JSON-like record of about `bytes` bytes (as JSON), distinct per `seed`. */
+export function jsonPayload(bytes: number, seed: number): Record<string, unknown> {
+  const items: { id: number; name: string; tags: string[]; score: number }[] = [];
+  const out = { seed, kind: 'bench', items };
+  // Each item is ~60 bytes of JSON; add until the size is reached.
+  let size = JSON.stringify(out).length;
+  for (let i = 0; size < bytes; i++) {
+    const item = { id: seed * 1_000 + i, name: `item-${seed}-${i}`, tags: ['a', `t${i % 7}`], score: i / 3 };
+    items.push(item);
+    size += JSON.stringify(item).length + 1;
+  }
+  return out;
+}
+
+/** The loop count of the `cpu1ms` payload: calibrated here so one task is ~1 ms of worker CPU. */
+export function calibrateSpin(targetMs = 1): number {
+  const spin = (n: number) => {
+    let x = 0;
+    for (let i = 0; i < n; i++) x = (x * 31 + i) | 0;
+    return x;
+  };
+  let n = 100_000;
+  spin(n); // warm the JIT
+  for (let k = 0; k < 5; k++) {
+    const t = performance.now();
+    spin(n);
+    const ms = performance.now() - t;
+    if (ms > 0.05) n = Math.max(1_000, Math.round((n * targetMs) / ms));
+  }
+  return n;
+}
+
+/**
+ * A source of task inputs for `payload`: a ring of distinct objects at least as long as the number of
+ * tasks ever in flight, so no two tasks outstanding at once share an object (and building 64 KB per
+ * task is not what is measured).
+ */
+function payloadSource(payload: Payload, ring: number, spinPerMs: number): () => unknown {
+  if (payload === 'none') return () => null;
+  if (payload === 'cpu1ms') {
+    // Distinct objects here too, for the same reason.
+    const objs = Array.from({ length: ring }, () => ({ spin: spinPerMs }));
+    let i = 0;
+    return () => objs[i++ % ring];
+  }
+  const bytes = payload === '1kb' ? 1_024 : 65_536;
+  const objs = Array.from({ length: ring }, (_, k) => jsonPayload(bytes, k));
+  let i = 0;
+  return () => objs[i++ % ring];
+}
+
+// ---- measuring -----------------------------------------------------------------------------------------
+
 /** Tasks per second with `window` tasks kept outstanding until `n` completed. */
-async function measureThroughput(c: Contender, n: number, window: number): Promise<number> {
+async function measureThroughput(
+  c: Contender,
+  n: number,
+  window: number,
+  next: () => unknown,
+): Promise<number> {
   let started = 0;
   let done = 0;
   const t0 = performance.now();
@@ -320,25 +414,26 @@ async function measureThroughput(c: Contender, n: number, window: number): Promi
       else if (started < n) launch();
     };
     const launch = () => {
-      c.call(started++).then(onDone, reject);
+      started++;
+      c.call(next()).then(onDone, reject);
     };
     for (let k = 0; k < Math.min(window, n); k++) launch();
   });
   return n / ((performance.now() - t0) / 1_000);
 }
 
-/** Median of `n` sequential round trips, in µs. */
-async function measureRoundTrip(c: Contender, n: number): Promise<number> {
+/** `n` sequential round trips of a null task: p50 and p99 in µs. */
+async function measureSequential(c: Contender, n: number): Promise<{ p50Us: number; p99Us: number }> {
   const samples: number[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const t = performance.now();
-    await c.call(i);
+    await c.call(null);
     samples[i] = (performance.now() - t) * 1_000;
   }
-  return median(samples);
+  return { p50Us: round1(quantile(samples, 0.5)), p99Us: round1(quantile(samples, 0.99)) };
 }
 
-/** Median of a non-empty list. */
+/** Median of a list (NaN when empty; the mean of the two middle values of an even list). */
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return Number.NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -346,63 +441,76 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/**
- * The agent actor on its own: TASK_START/TASK_END pairs sent straight to an agent machine (provided
- * with instant fakes), busy with many tasks and one at a time. This is what the actor layer adds per task.
- */
-export async function measureActorCost(pairs: number): Promise<ActorCost> {
-  const machine = agentMachine.provide({ actors: { startHost: fromPromise(async () => {}) } });
-  const actor = createActor(machine, {
-    input: { agentId: 'bench', pool: 'bench', maxFailures: 3, timings: benchTimings },
-  }).start();
-  await until(() => actor.getSnapshot().matches('idle'), 5_000, 'actor idle');
-  const run = (hold: boolean) => {
-    // `hold`: one extra task stays in flight so every pair is handled in `busy` (the many-in-flight case).
-    if (hold) actor.send({ type: 'TASK_START', taskId: 'hold' });
-    const t0 = performance.now();
-    for (let i = 0; i < pairs; i++) {
-      actor.send({ type: 'TASK_START', taskId: 't' });
-      actor.send({ type: 'TASK_END', taskId: 't', ok: true });
-    }
-    const us = ((performance.now() - t0) * 1_000) / pairs;
-    if (hold) actor.send({ type: 'TASK_END', taskId: 'hold', ok: true });
-    return us;
-  };
-  run(true); // warm up the JIT on both paths
-  run(false);
-  const busy = median([run(true), run(true), run(true)]);
-  const idleBusy = median([run(false), run(false), run(false)]);
-  if (!actor.getSnapshot().matches('idle')) throw new Error('dispatch bench: actor did not return to idle');
-  actor.stop();
-  return { busyUsPerTask: busy, idleBusyUsPerTask: idleBusy };
+/** The `q` quantile (0..1) of a list by nearest rank (NaN when empty). */
+export function quantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
 }
 
-const ALL = [
-  'agentpool',
-  'piscina',
-  'piscina-c16',
-  'raw',
-  'comlink',
-  'thread-host',
-  'agentpool-inline',
-  'agentpool-lease',
-  'agentpool-submit',
-  'agentpool-submit-ws',
-] as const;
+/**
+ * Per-round ratios `runs[r] / reference[r]` (rounds where either is missing or the reference is 0 are
+ * skipped), summarised as median and min–max. Ratios are taken within one round so that whatever
+ * else the machine ran at that moment weighs on both sides.
+ */
+export function ratioSpread(runs: readonly number[], reference: readonly number[]): Spread {
+  const ratios: number[] = [];
+  for (let r = 0; r < Math.min(runs.length, reference.length); r++) {
+    const a = runs[r]!;
+    const b = reference[r]!;
+    if (Number.isFinite(a) && Number.isFinite(b) && b > 0) ratios.push(a / b);
+  }
+  if (ratios.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN };
+  return {
+    median: round3(median(ratios)),
+    min: round3(Math.min(...ratios)),
+    max: round3(Math.max(...ratios)),
+  };
+}
 
-function contenders(threads: number, window: number): Contender[] {
-  return [
-    agentpoolContender(threads, 'thread'),
-    systemContender(threads, 'lease', window),
-    systemContender(threads, 'submit', window),
-    systemContender(threads, 'submit-ws', window),
-    piscinaContender(threads, 1),
-    piscinaContender(threads, 16),
-    rawContender(threads),
-    comlinkContender(threads),
-    threadHostContender(threads),
-    agentpoolContender(threads, 'inline'),
-  ];
+/** The list rotated left by `k` (round `k`'s contender order). */
+export function rotate<T>(xs: readonly T[], k: number): T[] {
+  if (xs.length === 0) return [];
+  const s = ((k % xs.length) + xs.length) % xs.length;
+  return [...xs.slice(s), ...xs.slice(0, s)];
+}
+
+/**
+ * A full garbage collection between contenders: `global.gc` when Node runs with `--expose-gc`,
+ * otherwise the same function obtained by setting the flag at run time (V8 exposes `gc` to contexts
+ * created afterwards). Undefined when neither works.
+ */
+export function gcFunction(): (() => void) | undefined {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (typeof g === 'function') return g;
+  try {
+    setFlagsFromString('--expose-gc');
+    const f = runInNewContext('gc') as unknown;
+    return typeof f === 'function' ? (f as () => void) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+const round2 = (x: number) => Math.round(x * 100) / 100;
+const round3 = (x: number) => Math.round(x * 1_000) / 1_000;
+
+/** Tasks per throughput run for `payload` (so every cell takes comparable time). */
+function tasksFor(payload: Payload, tasks: number): number {
+  if (payload === '64kb') return Math.max(1, Math.round(tasks / 10));
+  if (payload === 'cpu1ms') return Math.max(1, Math.round(tasks / 20));
+  return tasks;
+}
+
+function names(what: string, value: unknown, allowed: readonly string[]): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw new InvalidArgumentError(`options.${what}`, value, `an array of names`);
+  for (const [i, n] of value.entries()) {
+    if (!allowed.includes(n as string))
+      throw new InvalidArgumentError(`options.${what}[${i}]`, n, `one of ${allowed.join(', ')}`);
+  }
+  return value as string[];
 }
 
 /**
@@ -410,192 +518,215 @@ function contenders(threads: number, window: number): Contender[] {
  *
  * @example
  * ```ts
- * const { results } = await runDispatchBench({ tasks: 20_000 });
+ * const { results, sequential } = await runDispatchBench({ rounds: 5 });
  * ```
  */
-export async function runDispatchBench(options: DispatchBenchOptions = {}): Promise<DispatchReport> {
+export async function runDispatchBench(
+  options: DispatchBenchOptions = {},
+  onProgress?: BenchProgress,
+): Promise<DispatchReport> {
   const o = record('argument', 'options', options);
   knownKeys(
     'argument',
     'options',
     o,
-    new Set(['tasks', 'inflight', 'roundTrips', 'rounds', 'threads', 'only']),
+    new Set(['tasks', 'inflight', 'roundTrips', 'rounds', 'threads', 'only', 'payloads']),
   );
   const params = {
     tasks: num('argument', 'options.tasks', o.tasks, 20_000, { integer: true, min: 1 }),
     inflight: num('argument', 'options.inflight', o.inflight, 256, { integer: true, min: 1 }),
     roundTrips: num('argument', 'options.roundTrips', o.roundTrips, 2_000, { integer: true, min: 1 }),
-    rounds: num('argument', 'options.rounds', o.rounds, 3, { integer: true, min: 1, max: 50 }),
+    rounds: num('argument', 'options.rounds', o.rounds, 5, { integer: true, min: 1, max: 50 }),
     threads: num('argument', 'options.threads', o.threads, 2, { integer: true, min: 1, max: 64 }),
   };
-  const only = o.only as readonly string[] | undefined;
-  if (only !== undefined) {
-    if (!Array.isArray(only))
-      throw new InvalidArgumentError('options.only', only, 'an array of contender names');
-    for (const [i, n] of only.entries()) {
-      if (!(ALL as readonly string[]).includes(n)) {
-        throw new InvalidArgumentError(`options.only[${i}]`, n, `one of ${ALL.join(', ')}`);
-      }
-    }
-  }
+  const only = names('only', o.only, CONTENDERS);
+  const payloads = (names('payloads', o.payloads, PAYLOADS) ?? PAYLOADS) as readonly Payload[];
+  const loadStart = os.loadavg()[0]!;
+  const spinPerMs = calibrateSpin();
+  const gc = gcFunction();
   const list = contenders(params.threads, params.inflight).filter((c) => !only || only.includes(c.name));
-  const runs = new Map(list.map((c) => [c.name, { tput: [] as number[], rtt: [] as number[] }]));
-  const warm = Math.min(params.tasks, 2_000);
+  const ring = Math.max(2 * params.inflight, 64);
+  const sources = new Map(payloads.map((p) => [p, payloadSource(p, ring, spinPerMs)]));
+  const tput = new Map<string, number[]>(); // `${name}|${payload}` → per-round tasks/s
+  const seq = new Map<string, { p50Us: number; p99Us: number }[]>(list.map((c) => [c.name, []]));
+  const total = params.rounds * list.length;
+  let done = 0;
   try {
     for (const c of list) {
       await c.start();
-      await measureThroughput(c, warm, params.inflight); // JIT warm-up, not recorded
+      // Warm-up, not recorded: every worker started, the JIT warm on every payload's path.
+      for (const p of payloads)
+        await measureThroughput(
+          c,
+          Math.min(tasksFor(p, params.tasks), 1_000),
+          params.inflight,
+          sources.get(p)!,
+        );
+      await measureSequential(c, Math.min(params.roundTrips, 100));
     }
     for (let r = 0; r < params.rounds; r++) {
-      for (const c of list) {
-        const rec = runs.get(c.name)!;
-        rec.tput.push(await measureThroughput(c, params.tasks, params.inflight));
-        rec.rtt.push(await measureRoundTrip(c, params.roundTrips));
+      for (const c of rotate(list, r)) {
+        for (const p of payloads) {
+          gc?.();
+          const key = `${c.name}|${p}`;
+          const rate = await measureThroughput(
+            c,
+            tasksFor(p, params.tasks),
+            params.inflight,
+            sources.get(p)!,
+          );
+          tput.set(key, [...(tput.get(key) ?? []), rate]);
+        }
+        gc?.();
+        seq.get(c.name)!.push(await measureSequential(c, params.roundTrips));
+        onProgress?.(++done, total);
       }
     }
   } finally {
     await Promise.allSettled(list.map((c) => c.stop()));
   }
-  const results = list.map((c): DispatchResult => {
-    const rec = runs.get(c.name)!;
+  const results: DispatchResult[] = [];
+  for (const p of payloads) {
+    const ref = tput.get(`${REFERENCE}|${p}`) ?? [];
+    for (const c of list) {
+      const runs = tput.get(`${c.name}|${p}`) ?? [];
+      results.push({
+        name: c.name,
+        config: c.config,
+        inFlight: params.inflight,
+        payload: p,
+        throughputPerSec: Math.round(median(runs)),
+        runs: runs.map(Math.round),
+        ratioVsSubmit: ratioSpread(runs, ref),
+      });
+    }
+  }
+  const refSeq = (seq.get(REFERENCE) ?? []).map((s) => s.p50Us);
+  const sequential = list.map((c): SequentialResult => {
+    const runs = seq.get(c.name)!;
     return {
       name: c.name,
-      config: c.config,
-      throughputPerSec: Math.round(median(rec.tput)),
-      roundTripUs: round1(median(rec.rtt)),
-      throughputRuns: rec.tput.map(Math.round),
-      roundTripRuns: rec.rtt.map(round1),
+      p50Us: round1(median(runs.map((s) => s.p50Us))),
+      p99Us: round1(median(runs.map((s) => s.p99Us))),
+      runs,
+      p50VsSubmit: ratioSpread(
+        runs.map((s) => s.p50Us),
+        refSeq,
+      ),
     };
   });
-  const actorCost = await measureActorCost(Math.max(1_000, Math.min(50_000, params.tasks)));
-  return { results, actorCost, params, machine: machineLine() };
+  return {
+    results,
+    sequential,
+    params: { ...params, spinPerMs, gc: gc !== undefined },
+    machine: machineLine(),
+    load: { start: round2(loadStart), end: round2(os.loadavg()[0]!) },
+  };
 }
 
-const round1 = (x: number) => Math.round(x * 10) / 10;
+// ---- report --------------------------------------------------------------------------------------------
 
-/** Ratio a/b of two results' throughput (NaN when either is missing). */
-function ratio(report: DispatchReport, a: string, b: string): number {
-  const x = report.results.find((r) => r.name === a)?.throughputPerSec;
-  const y = report.results.find((r) => r.name === b)?.throughputPerSec;
-  return x !== undefined && y !== undefined && y > 0 ? x / y : Number.NaN;
-}
+const fmtSpread = (s: Spread) =>
+  Number.isFinite(s.median) ? `${s.median.toFixed(2)}× (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : 'n/a';
 
-/** µs per task of `a` minus `b`, from throughput (the main-thread cost a layer adds under load). */
-function costDelta(report: DispatchReport, a: string, b: string): number {
-  const x = report.results.find((r) => r.name === a)?.throughputPerSec;
-  const y = report.results.find((r) => r.name === b)?.throughputPerSec;
-  return x && y ? 1e6 / x - 1e6 / y : Number.NaN;
-}
-
-const fmtRatio = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : 'n/a');
-const fmtUs = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)} µs` : 'n/a');
-
-/** Throughput of one contender in a report (undefined when it was not run). */
-function tput(report: DispatchReport, name: string): number | undefined {
-  return report.results.find((r) => r.name === name)?.throughputPerSec;
-}
-
-/**
- * Of several full runs, the median one by agentpool's throughput (the headline number), so one lucky
- * or unlucky run on a shared machine does not become the reported result.
- */
-export function medianRun(reports: readonly DispatchReport[]): DispatchReport {
-  if (reports.length === 0) throw new InvalidArgumentError('reports', reports, 'at least one report');
-  const key = (r: DispatchReport) => tput(r, 'agentpool') ?? r.results[0]?.throughputPerSec ?? 0;
-  const sorted = [...reports].sort((a, b) => key(a) - key(b));
-  return sorted[(sorted.length - 1) >> 1]!;
-}
-
-/**
- * Render a report as the markdown section of docs/benchmarks.md. `runs`: every repeated full run
- * (including `report`), listed so the noise between runs is visible.
- */
-export function renderDispatchMarkdown(
+/** The best (highest median ratio) of the peers matching `pred` for `payload`. */
+function bestPeer(
   report: DispatchReport,
-  runs: readonly DispatchReport[] = [report],
-): string {
+  payload: Payload,
+  pred: (name: string) => boolean,
+): DispatchResult | undefined {
+  return report.results
+    .filter((r) => r.payload === payload && pred(r.name))
+    .sort((a, b) => b.ratioVsSubmit.median - a.ratioVsSubmit.median)[0];
+}
+
+const isPeer = (n: string) => !n.startsWith('agentpool') && n !== 'raw';
+
+/**
+ * Render a report as the `dispatch` section of docs/benchmarks.md (the machine's load beside the numbers).
+ */
+export function renderDispatchMarkdown(report: DispatchReport): string {
   const p = report.params;
-  const rows = report.results.map((r) => [
-    r.name,
-    r.throughputPerSec.toLocaleString('en-US'),
-    r.roundTripUs,
-    r.throughputRuns.map((x) => x.toLocaleString('en-US')).join(' / '),
-    r.config,
+  const payloads = [...new Set(report.results.map((r) => r.payload))];
+  const names = [...new Set(report.results.map((r) => r.name))];
+  const cell = (name: string, payload: Payload) => {
+    const r = report.results.find((x) => x.name === name && x.payload === payload);
+    if (!r) return 'n/a';
+    return `${r.throughputPerSec.toLocaleString('en-US')} · ${name === REFERENCE ? '1.00×' : fmtSpread(r.ratioVsSubmit)}`;
+  };
+  const rows = names.map((n) => [n, ...payloads.map((pl) => cell(n, pl))]);
+  const seqRows = report.sequential.map((s) => [
+    s.name,
+    s.p50Us,
+    s.p99Us,
+    s.name === REFERENCE ? '1.00×' : fmtSpread(s.p50VsSubmit),
+    s.runs.map((x) => `${x.p50Us}/${x.p99Us}`).join(' · '),
   ]);
-  const a = report.actorCost;
-  const perRun = (f: (r: DispatchReport) => string) => runs.map(f).join(' / ');
   const lines = [
-    '## Dispatch: no-op tasks on 2 worker threads',
+    `## Dispatch: ${p.threads} worker threads, ${p.inflight} tasks in flight, public APIs only`,
     '',
-    `${report.machine}. ${p.tasks.toLocaleString('en-US')} tasks per throughput run with ${p.inflight} in flight; ` +
-      `${p.roundTrips} sequential round trips per latency run; ${p.threads} threads per contender; ` +
-      `${p.rounds} interleaved rounds, median round reported (every round listed: the spread is the noise of a shared 2-core machine).`,
+    `${report.machine} · 1-min load average ${report.load.start} at start, ${report.load.end} at end · \`agentpool bench dispatch\` · ` +
+      `${p.rounds} interleaved rounds (order rotated each round, ${p.gc ? 'full GC before each contender' : 'no GC control'}); ` +
+      `${p.tasks.toLocaleString('en-US')} tasks per throughput run (64kb: a tenth, cpu1ms: a twentieth); ` +
+      `${p.roundTrips} sequential round trips; cpu1ms = ${p.spinPerMs.toLocaleString('en-US')} loop iterations.`,
     '',
-    table(['contender', 'tasks/s', 'round trip µs (median)', 'tasks/s per round', 'what'], rows),
+    'Throughput, tasks/s (median of rounds) · ratio to `agentpool-submit` (median of per-round ratios, min–max):',
     '',
-    `- agentpool / piscina (default): **${fmtRatio(ratio(report, 'agentpool', 'piscina'))}**; ` +
-      `agentpool / piscina-c16: **${fmtRatio(ratio(report, 'agentpool', 'piscina-c16'))}**; ` +
-      `agentpool / raw postMessage: **${fmtRatio(ratio(report, 'agentpool', 'raw'))}**.`,
-    `- submit() path: agentpool-submit / agentpool-lease **${fmtRatio(ratio(report, 'agentpool-submit', 'agentpool-lease'))}**; ` +
-      `work-stealing / central submit **${fmtRatio(ratio(report, 'agentpool-submit-ws', 'agentpool-submit'))}**; ` +
-      `agentpool-submit / piscina-c16 **${fmtRatio(ratio(report, 'agentpool-submit', 'piscina-c16'))}**.`,
-    `- Actor layer under load (agentpool vs thread-host, from throughput): ${fmtUs(costDelta(report, 'agentpool', 'thread-host'))} per task. ` +
-      `Measured on its own in-process: ${fmtUs(a.busyUsPerTask)} per task while busy (TASK_START + TASK_END), ` +
-      `${fmtUs(a.idleBusyUsPerTask)} per task one at a time (idle → busy → idle).`,
-    `- Host/wire layer under load (thread-host vs raw): ${fmtUs(costDelta(report, 'thread-host', 'raw'))} per task` +
-      (costDelta(report, 'thread-host', 'raw') < 0
-        ? ' (negative: batching beats one message per task).'
-        : '.'),
+    table(['contender', ...payloads], rows),
+    '',
+    'Sequential round trip (1 task in flight, null payload), µs:',
+    '',
+    table(['contender', 'p50', 'p99', 'p50 / agentpool-submit', 'p50/p99 per round'], seqRows),
+    '',
   ];
-  if (runs.length > 1) {
+  for (const pl of payloads) {
+    const peer = bestPeer(report, pl, isPeer);
+    const raw = report.results.find((r) => r.payload === pl && r.name === 'raw');
+    const lease = report.results.find((r) => r.payload === pl && r.name === 'agentpool-lease');
+    if (!peer) continue;
+    const inv = (x: number) => (Number.isFinite(x) && x > 0 ? (1 / x).toFixed(2) : 'n/a');
     lines.push(
-      `- ${runs.length} full runs; the median one (by agentpool tasks/s) is shown. Per run — agentpool tasks/s: ` +
-        `${perRun((r) => (tput(r, 'agentpool') ?? Number.NaN).toLocaleString('en-US'))}; agentpool / piscina: ` +
-        `${perRun((r) => fmtRatio(ratio(r, 'agentpool', 'piscina')))}; agentpool / piscina-c16: ` +
-        `${perRun((r) => fmtRatio(ratio(r, 'agentpool', 'piscina-c16')))}.`,
+      `- ${pl}: submit / best peer (${peer.name}) **${inv(peer.ratioVsSubmit.median)}×**` +
+        (lease && Number.isFinite(lease.ratioVsSubmit.median)
+          ? `; lease / best peer **${(lease.ratioVsSubmit.median / peer.ratioVsSubmit.median).toFixed(2)}×**`
+          : '') +
+        (raw ? `; submit / raw **${inv(raw.ratioVsSubmit.median)}×**` : '') +
+        '.',
+    );
+  }
+  const pis = report.sequential.find((s) => s.name === 'piscina');
+  const sub = report.sequential.find((s) => s.name === REFERENCE);
+  if (pis && sub) {
+    lines.push(
+      `- sequential: submit p50 / piscina p50 **${(sub.p50Us / pis.p50Us).toFixed(2)}×**, ` +
+        `p99 / piscina p99 **${(sub.p99Us / pis.p99Us).toFixed(2)}×**.`,
     );
   }
   lines.push(
     '',
-    'Configurations: `agentpool`, `thread-host`, `raw` and `comlink` put no cap on tasks in flight per thread ' +
-      '(up to 128 each here); piscina runs 1 task per worker at a time by default and up to 16 with ' +
-      '`concurrentTasksPerWorker: 16` — so `piscina-c16` is the like-for-like comparison. `agentpool-submit` ' +
-      'runs every task through `system.submit()` (queue, placement, a lease per task) with pool concurrency 128; ' +
-      "`agentpool-submit-ws` is the same with `dispatch: 'work-stealing'` (local deques, global queue, steals). " +
-      'The thread host sends every task started in one tick in one message and the worker answers a whole ' +
-      'batch in one message (each side also drains what is already queued before answering): the fewer ' +
-      'messages and wake-ups are why `thread-host` comes near `raw` (one message per task), and on a heavily ' +
-      'loaded machine can pass it.',
+    'Configurations: ' +
+      report.results
+        .filter((r) => r.payload === payloads[0])
+        .map((r) => `\`${r.name}\`: ${r.config}`)
+        .join('; ') +
+      '. Inputs are distinct objects per task (a ring of 2 × in-flight objects, built before the run); ' +
+      'every worker runs the same task and answers null.',
   );
   return lines.join('\n');
 }
 
 /**
- * `agentpool bench dispatch`: `repeat` full runs of the bench (the median one reported); returns the
- * `dispatch` section of docs/benchmarks.md and the JSON `{ results, actorCost, params, machine, runs }`
- * (the CLI prints one and writes the section only when asked).
+ * `agentpool bench dispatch`: one run of the bench; returns the `dispatch` section of
+ * docs/benchmarks.md and the JSON `{ results, sequential, params, machine }` (the CLI prints one and
+ * writes the section only when asked).
  */
 export async function dispatchBenchOutput(
   options: DispatchBenchOptions & {
-    /** Full runs; the median one (by agentpool's throughput) is reported. @default 1 */
-    repeat?: number;
-    /** Called after each full run (the CLI's progress display). */
+    /** Called after each contender's turn in a round (the CLI's progress display). */
     onProgress?: BenchProgress;
   } = {},
 ): Promise<BenchOutput> {
-  const { repeat = 1, onProgress, ...opts } = options;
-  const runs: DispatchReport[] = [];
-  for (let r = 0; r < repeat; r++) {
-    runs.push(await runDispatchBench(opts));
-    onProgress?.(r + 1, repeat);
-  }
-  const report = medianRun(runs);
-  const summary = runs.map((r) => ({
-    results: r.results.map(({ name, throughputPerSec, roundTripUs }) => ({
-      name,
-      throughputPerSec,
-      roundTripUs,
-    })),
-  }));
-  return { markdown: renderDispatchMarkdown(report, runs), json: { ...report, runs: summary } };
+  const { onProgress, ...opts } = options;
+  const report = await runDispatchBench(opts, onProgress);
+  return { markdown: renderDispatchMarkdown(report), json: report };
 }

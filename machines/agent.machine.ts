@@ -5,6 +5,12 @@
  * crashed → restarting (exponential backoff) → starting, or crashed → evicted once the circuit
  * breaker opens (too many consecutive failures: the agent is never handed out again).
  *
+ * The in-flight count is owned by the runtime (AgentHandle), which sends only the edges that change
+ * this chart: `TASK_START` for the first task of a busy spell, `TASK_END` with `last: true` for the
+ * task that empties it, and `TASK_END` for any task while one is overdue (the overdue one may end while
+ * others run) or while failures are counted (a task that ends resets them). Other tasks starting and
+ * ending cost the actor nothing (issue 14: two events per task were 45 % of submit()'s main-thread time).
+ *
  * Per-task deadlines are escalated here: the runtime reports `TASK_OVERDUE` (wall-clock timeout or a
  * cancelled task); the machine sends the abort signal (`abortTask`), and if the agent has not let go
  * of the task within `abortGraceMs` it goes to `terminating` and the host is killed. While busy, an
@@ -55,8 +61,6 @@ export interface AgentInput {
 
 /** Context of {@link agentMachine}. */
 export interface AgentMachineContext extends AgentInput {
-  /** Tasks in flight on the agent. */
-  inflight: number;
   /** Consecutive failures; reset by a successful task. */
   failures: number;
   /** Restarts so far. */
@@ -99,10 +103,17 @@ export interface SecurityDenialPayload {
 
 /** Events {@link agentMachine} accepts. */
 export type AgentMachineEvent =
+  /** The first task of a busy spell started (the runtime sends no TASK_START for the others). */
   | { type: 'TASK_START'; taskId: string }
-  | { type: 'TASK_END'; taskId: string; ok: boolean }
+  /** A task ended; `last`: no other task is in flight on the agent (the runtime's count). */
+  | { type: 'TASK_END'; taskId: string; ok: boolean; last: boolean }
   | { type: 'TASK_OVERDUE'; taskId: string; reason: 'timeout' | 'cancelled' }
   | { type: 'HEARTBEAT' }
+  /**
+   * The agent has been idle (or since its last health check) for `healthIntervalMs`: check it. Sent
+   * by the runtime's one health timer per agent, which is not re-armed on every entry to idle.
+   */
+  | { type: 'HEALTH_DUE' }
   | { type: 'HOST_EXITED'; error: string }
   | { type: 'DRAIN' }
   /** Stop; `graceMs`/`abortGraceMs` override `timings.stopGraceMs`/`abortGraceMs` (0/0: at once). */
@@ -169,26 +180,25 @@ export const agentMachine = setup({
             }
           : context.stop,
     }),
-    incInflight: assign({ inflight: ({ context }) => context.inflight + 1 }),
-    /** The last task in flight ended: none left; a success resets the failure count. */
-    endLastTask: assign({
-      inflight: 0,
+    /** A task ended: a success resets the failure count. */
+    endTask: assign({
       failures: ({ context, event }) => (event.type === 'TASK_END' && !event.ok ? context.failures : 0),
     }),
   },
   guards: {
     heartbeatEnabled: ({ context }) => context.timings.heartbeatTimeoutMs > 0,
     healthEnabled: ({ context }) => context.timings.healthIntervalMs > 0,
-    lastTask: ({ context }) => context.inflight <= 1,
+    lastTask: ({ event }) => event.type === 'TASK_END' && event.last,
     isOverdueTask: ({ context, event }) =>
       event.type === 'TASK_END' && (context.overdueTaskId === event.taskId || context.overdueTaskId === '*'),
     circuitOpen: ({ context }) => context.failures >= context.maxFailures,
+    /** A task ended ok with no failures counted: ending it leaves the context as it is. */
+    cleanEnd: ({ context, event }) => event.type === 'TASK_END' && event.ok && context.failures === 0,
   },
   delays: {
     startTimeout: ({ context }) => context.timings.startTimeoutMs,
     abortGrace: ({ context }) => context.timings.abortGraceMs,
     heartbeatTimeout: ({ context }) => context.timings.heartbeatTimeoutMs,
-    healthInterval: ({ context }) => context.timings.healthIntervalMs,
     healthTimeout: ({ context }) => context.timings.healthTimeoutMs,
     // The host's own stop waits stopGraceMs; this is the backstop if even that hangs.
     stopDeadline: ({ context }) => context.stop.graceMs + context.stop.abortGraceMs + STOP_MARGIN_MS,
@@ -203,7 +213,6 @@ export const agentMachine = setup({
   id: 'agent',
   context: ({ input }) => ({
     ...input,
-    inflight: 0,
     failures: 0,
     restarts: 0,
     overdueTaskId: undefined,
@@ -272,14 +281,18 @@ export const agentMachine = setup({
       },
     },
     idle: {
-      entry: ['reportIdle', assign({ overdueTaskId: undefined })],
+      // No overdue task is left on entry: every way out of `busy.overdue` clears it (to idle, back
+      // to busy, or through crashed), so idle's entry assigns nothing (a context copy per task).
+      entry: 'reportIdle',
       initial: 'entered',
       states: {
-        // Timers cost on every idle⇄busy edge: only schedule the health timer when checks are on.
         entered: { always: [{ guard: 'healthEnabled', target: 'waiting' }, { target: 'unmonitored' }] },
         unmonitored: {},
+        // No timer here: one armed per agent on every idle⇄busy edge was ~20 % of a sequential task's
+        // actor cost (issue 14). The runtime's health timer sends HEALTH_DUE once the agent has
+        // been in `waiting` for healthIntervalMs.
         waiting: {
-          after: { healthInterval: { target: 'checking' } },
+          on: { HEALTH_DUE: { target: 'checking' } },
         },
         checking: {
           invoke: {
@@ -301,10 +314,7 @@ export const agentMachine = setup({
       },
       on: {
         // The hot edge targets busy's child directly: no transient `entered` microstep per task.
-        TASK_START: [
-          { guard: 'heartbeatEnabled', target: 'busy.running', actions: 'incInflight' },
-          { target: 'busy.unwatched', actions: 'incInflight' },
-        ],
+        TASK_START: [{ guard: 'heartbeatEnabled', target: 'busy.running' }, { target: 'busy.unwatched' }],
         HOST_EXITED: { target: 'crashed', actions: assign({ lastError: ({ event }) => event.error }) },
         DRAIN: { target: 'stopping' },
         STOP: { target: 'stopping', actions: 'setStop' },
@@ -341,41 +351,33 @@ export const agentMachine = setup({
               {
                 guard: and(['isOverdueTask', 'lastTask']),
                 target: '#agent.idle',
-                actions: assign({ inflight: 0, overdueTaskId: undefined }),
+                actions: assign({ overdueTaskId: undefined }),
               },
               {
                 guard: 'isOverdueTask',
                 target: 'entered',
                 actions: [
-                  assign({
-                    inflight: ({ context }) => Math.max(0, context.inflight - 1),
-                    overdueTaskId: undefined,
-                  }),
+                  assign({ overdueTaskId: undefined }),
                   // Offered again: busy's entry does not run for a move inside busy.
                   'reportBusy',
                 ],
               },
-              { actions: assign({ inflight: ({ context }) => Math.max(0, context.inflight - 1) }) },
+              // Another task ended while the overdue one hangs: nothing changes here.
+              {},
             ],
           },
         },
       },
       on: {
-        TASK_START: { actions: 'incInflight' },
         TASK_END: [
           // As for TASK_START: straight to idle's child, skipping the transient `entered`.
-          {
-            guard: and(['lastTask', 'healthEnabled']),
-            target: 'idle.waiting',
-            actions: 'endLastTask',
-          },
-          { guard: 'lastTask', target: 'idle.unmonitored', actions: 'endLastTask' },
-          {
-            actions: assign({
-              inflight: ({ context }) => Math.max(0, context.inflight - 1),
-              failures: ({ context, event }) => (event.ok ? 0 : context.failures),
-            }),
-          },
+          // With no failures counted a success changes nothing but the state: no assign (a context copy).
+          { guard: and(['lastTask', 'healthEnabled', 'cleanEnd']), target: 'idle.waiting' },
+          { guard: and(['lastTask', 'cleanEnd']), target: 'idle.unmonitored' },
+          { guard: and(['lastTask', 'healthEnabled']), target: 'idle.waiting', actions: 'endTask' },
+          { guard: 'lastTask', target: 'idle.unmonitored', actions: 'endTask' },
+          { guard: 'cleanEnd' },
+          { actions: 'endTask' },
         ],
         TASK_OVERDUE: {
           target: '.overdue',
@@ -402,11 +404,7 @@ export const agentMachine = setup({
         },
       },
       on: {
-        TASK_START: { actions: 'incInflight' },
-        TASK_END: [
-          { guard: 'lastTask', target: 'stopping', actions: assign({ inflight: 0 }) },
-          { actions: assign({ inflight: ({ context }) => Math.max(0, context.inflight - 1) }) },
-        ],
+        TASK_END: { guard: 'lastTask', target: 'stopping' },
         TASK_OVERDUE: {
           actions: { type: 'abortTask', params: ({ event }) => ({ taskId: event.taskId }) },
         },
@@ -449,7 +447,7 @@ export const agentMachine = setup({
         'reportUnavailable',
         'failInflight',
         'killHostNow',
-        assign({ failures: ({ context }) => context.failures + 1, inflight: 0, overdueTaskId: undefined }),
+        assign({ failures: ({ context }) => context.failures + 1, overdueTaskId: undefined }),
         emit(({ context }) => ({
           type: 'agent.crashed' as const,
           agentId: context.agentId,

@@ -65,6 +65,14 @@ function number(min: number): (v: string) => number {
 }
 
 /** A comma-separated list of integers >= min (`1,2,3`). */
+/** A comma-separated list of names. */
+function list(v: string): string[] {
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
 function intList(min: number): (v: string) => number[] {
   const one = int(min);
   return (v) => v.split(',').map((s) => one(s.trim()));
@@ -313,12 +321,18 @@ const benchCommand: CommandRegistrar = (program, ctx) => {
     bench,
     ctx,
     'dispatch',
-    'no-op tasks on 2 worker threads: agentpool against piscina, raw postMessage and Comlink (needs piscina)',
+    'agentpool submit()/lease.run against piscina, tinypool, workerpool and raw postMessage on 2 worker threads (needs piscina, tinypool, workerpool)',
     (c) =>
       c
-        .addOption(new Option('--tasks <n>', 'tasks per throughput run').argParser(int(1)).default(20_000))
         .addOption(
-          new Option('--rounds <n>', 'interleaved rounds (median reported)').argParser(int(1, 50)).default(3),
+          new Option('--tasks <n>', 'tasks per throughput run (64kb: a tenth, cpu1ms: a twentieth)')
+            .argParser(int(1))
+            .default(20_000),
+        )
+        .addOption(
+          new Option('--rounds <n>', 'interleaved rounds, order rotated (median of per-round ratios)')
+            .argParser(int(1, 50))
+            .default(5),
         )
         .addOption(new Option('--inflight <n>', 'tasks kept in flight').argParser(int(1)).default(256))
         .addOption(
@@ -327,7 +341,14 @@ const benchCommand: CommandRegistrar = (program, ctx) => {
             .default(2_000),
         )
         .addOption(
-          new Option('--repeat <n>', 'full runs, the median one reported').argParser(int(1)).default(1),
+          new Option('--threads <n>', 'worker threads per contender').argParser(int(1, 64)).default(2),
+        )
+        .addOption(new Option('--only <list>', 'only these contenders (comma-separated)').argParser(list))
+        .addOption(
+          new Option(
+            '--payloads <list>',
+            'only these payloads (none, 1kb, 64kb, cpu1ms; comma-separated)',
+          ).argParser(list),
         ),
     async (o, onProgress) => {
       const m = await load('bench dispatch', () => import('../../bench/dispatch.js'));
@@ -336,9 +357,30 @@ const benchCommand: CommandRegistrar = (program, ctx) => {
         rounds: o.rounds as number,
         inflight: o.inflight as number,
         roundTrips: o.roundTrips as number,
-        repeat: o.repeat as number,
+        threads: o.threads as number,
+        ...(o.only !== undefined ? { only: o.only as string[] } : {}),
+        ...(o.payloads !== undefined ? { payloads: o.payloads as string[] } : {}),
         onProgress,
       });
+    },
+  );
+  benchSub(
+    bench,
+    ctx,
+    'memory',
+    'heap and RSS per agent and start-up time: 1,000 and 10,000 inline agents, 16 and 64 thread agents, each in a fresh process',
+    (c) =>
+      c.addOption(
+        new Option('--cases <list>', 'host:agents cases (comma-separated)')
+          .argParser(list)
+          .default(
+            ['inline:1000', 'inline:10000', 'thread:16', 'thread:64'],
+            'inline:1000,inline:10000,thread:16,thread:64',
+          ),
+      ),
+    async (o, onProgress) => {
+      const m = await import('../../bench/memory.js');
+      return m.memoryBenchOutput({ cases: m.parseCases(o.cases as string[]), onProgress });
     },
   );
   benchSub(

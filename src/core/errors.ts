@@ -5,6 +5,9 @@
  * Errors cross the worker boundary as plain data ({@link SerializedError}) and are re-created here
  * with their code, because Comlink keeps only `name`, `message` and `stack`.
  */
+import { types } from 'node:util';
+
+const { isProxy } = types;
 
 /** Every error code agentpool can produce. */
 export type ErrorCode =
@@ -333,6 +336,45 @@ function isAgentPoolCode(code: string): code is ErrorCode {
   return CODES.has(code);
 }
 
+/** Objects {@link isPlainData} visits before leaving the answer to `structuredClone` (cycles, huge graphs). */
+const PLAIN_DATA_BUDGET = 10_000;
+
+/**
+ * True when `value` is certainly structured-cloneable because it is plain data: primitives other than
+ * symbols, and plain objects (prototype `Object.prototype` or null) and dense arrays of plain data,
+ * no proxies. False means "not known": anything else (a Date, a Map, a typed array, a cycle, more
+ * than {@link PLAIN_DATA_BUDGET} objects, a getter that throws) is left to `structuredClone`, so the
+ * answer of {@link findUncloneable} is the same as cloning would give, only cheaper for JSON-like data.
+ * Own enumerable string keys only, as structured cloning reads.
+ */
+function isPlainData(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  let objects = 0;
+  try {
+    while (stack.length > 0) {
+      const x = stack.pop();
+      const t = typeof x;
+      if (t !== 'object') {
+        if (t === 'function' || t === 'symbol') return false;
+        continue;
+      }
+      if (x === null) continue;
+      if (++objects > PLAIN_DATA_BUDGET || isProxy(x)) return false;
+      const proto = Object.getPrototypeOf(x) as unknown;
+      const o = x as Record<string, unknown>;
+      const keys = Object.keys(o);
+      if (proto === Array.prototype) {
+        // Holes or extra named properties: not the common case, leave it to structuredClone.
+        if (keys.length !== (x as unknown[]).length) return false;
+      } else if (proto !== Object.prototype && proto !== null) return false;
+      for (const k of keys) stack.push(o[k]);
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Where in `value` structured cloning fails: the path of the first property it refuses (a function, a
  * symbol, a DOM-less host object…) and that property's value, so an error can name the culprit
@@ -345,6 +387,9 @@ export function findUncloneable(
   path: string,
   depth = 0,
 ): { path: string; value: unknown } | undefined {
+  // The common case (JSON-like data) is answered by a walk that allocates nothing: a full
+  // structuredClone was a third of submit()'s main-thread time at 1 KB inputs (issue 14).
+  if (depth === 0 && isPlainData(value)) return undefined;
   try {
     structuredClone(value);
     return undefined;

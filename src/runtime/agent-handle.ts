@@ -2,8 +2,10 @@
  * One live agent: its statechart actor (machines/agent.machine.ts) wired to a host.
  *
  * The actor owns the lifecycle (start, health, escalation, restart, eviction, stop); this class
- * owns the data plane: the host, the tasks in flight and their promises. Tasks cost two actor events
- * (TASK_START/TASK_END); timers for deadlines go through the injected clock.
+ * owns the data plane: the host, the tasks in flight (their count included) and their promises. The
+ * actor hears only the edges that change its state — the first task of a busy spell, the last one
+ * ending, tasks ending while one is overdue or failures are counted — not two events per task; timers
+ * for deadlines go through the injected clock.
  *
  * Large because it is the agent machine's data plane: host lifecycle, every task's promise and
  * deadlines, and the implementations of the machine's named actors and actions.
@@ -186,6 +188,15 @@ export class AgentHandle {
   private readonly pending = new Map<string, Pending>();
   /** {@link whenSettled} hooks; created on first use (only rate-limited waits need one). */
   private settleHooks: Map<string, (() => void)[]> | undefined;
+  /**
+   * Tasks the host is running (started, not yet returned by the host): the agent's in-flight count,
+   * owned here. The actor hears only the edges of it that change its state (see {@link taskEnded}).
+   */
+  private readonly running = new Set<string>();
+  /** Since when the agent has been waiting for its next health check (idle entry or last check). */
+  private healthFrom = 0;
+  /** The one health timer of this agent (see {@link armHealth}); undefined when checks are off or gone. */
+  private healthTimer: TimerHandle | undefined;
   private seq = 0;
   private lastCrash: AgentCrashedError | undefined;
   /** The error of the start attempt in progress, kept for `reportStartFailed`. */
@@ -467,6 +478,28 @@ export class AgentHandle {
   async checkHealth(): Promise<void> {
     if (!this.host) throw new Error('no host');
     await this.host.ping();
+    // Back to `waiting`: the next check is an interval from now, as the chart's old timer had it.
+    this.healthFrom = this.spec.clock.now();
+  }
+
+  /**
+   * The health timer: one per agent, armed once and re-armed only when it fires — never on the
+   * idle⇄busy edges. Firing, it sends HEALTH_DUE if the agent has been waiting for a check for the
+   * whole interval, else sleeps until that moment (exactly when the chart's own `after` timer would
+   * have fired) or, while the agent is not waiting, for one interval (the next wait starts later).
+   */
+  private armHealth(ms: number): void {
+    this.healthTimer = this.spec.clock.setTimeout(() => {
+      this.healthTimer = undefined;
+      if (this.availability === 'gone') return;
+      const interval = this.spec.timings.healthIntervalMs;
+      if (this.actor.getSnapshot().matches({ idle: 'waiting' })) {
+        const left = this.healthFrom + interval - this.spec.clock.now();
+        if (left > 0) return this.armHealth(left);
+        this.actor.send({ type: 'HEALTH_DUE' });
+      }
+      this.armHealth(interval);
+    }, ms);
   }
 
   /** `abortTask`: the overdue task's abort signal; `'*'` (missed heartbeat): every task times out. */
@@ -663,7 +696,9 @@ export class AgentHandle {
         };
         opts.signal.addEventListener('abort', p.onAbort, { once: true });
       }
-      this.actor.send({ type: 'TASK_START', taskId });
+      // Only the first task of a busy spell changes the actor's state (idle → busy).
+      if (this.running.size === 0) this.actor.send({ type: 'TASK_START', taskId });
+      this.running.add(taskId);
       const limits =
         opts.memoryMb !== undefined || traceparent !== undefined
           ? {
@@ -675,7 +710,7 @@ export class AgentHandle {
         (outcome) => {
           this.spec.onTaskEnd?.(this, taskId);
           this.settleOutcome(taskId, task, outcome);
-          this.actor.send({ type: 'TASK_END', taskId, ok: true });
+          this.taskEnded(taskId);
         },
         (err: unknown) => {
           this.spec.onTaskEnd?.(this, taskId);
@@ -686,7 +721,7 @@ export class AgentHandle {
               new InvalidArgumentError(bad.path, bad.value, 'structured-cloneable data for a thread agent'),
               false,
             );
-            this.actor.send({ type: 'TASK_END', taskId, ok: true });
+            this.taskEnded(taskId);
             return;
           }
           // Host died: the machine hears it through HOST_EXITED; the caller hears it here.
@@ -753,6 +788,16 @@ export class AgentHandle {
   setAvailability(a: AgentAvailability): void {
     if (this.availability === a) return;
     this.availability = a;
+    if (a === 'idle') {
+      const interval = this.spec.timings.healthIntervalMs;
+      if (interval > 0) {
+        this.healthFrom = this.spec.clock.now();
+        if (this.healthTimer === undefined) this.armHealth(interval);
+      }
+    } else if (a === 'gone' && this.healthTimer !== undefined) {
+      this.spec.clock.clearTimeout(this.healthTimer);
+      this.healthTimer = undefined;
+    }
     // Called from the actor's entry actions: the pool reacts (and drives other actors) just after
     // this transition, not inside it — XState actions must not synchronously run other actors.
     queueMicrotask(() => this.spec.onAvailability(this, a));
@@ -805,7 +850,25 @@ export class AgentHandle {
   }
 
   /** `failInflight`: every task in flight failed with the agent. */
+  /**
+   * The host returned a task. The actor hears it only when that changes its state: the last task
+   * ended (busy → idle, draining → stopping), a task is overdue (the overdue one may be this one), or
+   * failures are being counted (a task that ends resets them). Otherwise the actor's state and
+   * context would come out the same, so no event is sent.
+   */
+  private taskEnded(taskId: string): void {
+    if (!this.running.delete(taskId)) return; // a task of a host that already crashed
+    const last = this.running.size === 0;
+    if (!last) {
+      const c = this.actor.getSnapshot().context;
+      if (c.overdueTaskId === undefined && c.failures === 0) return;
+    }
+    this.actor.send({ type: 'TASK_END', taskId, ok: true, last });
+  }
+
   failAll(): void {
+    // The host is gone with its tasks: the next task starts a new busy spell.
+    this.running.clear();
     const err =
       this.lastCrash ??
       new AgentPoolError(

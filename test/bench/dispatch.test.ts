@@ -9,10 +9,15 @@ import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  type DispatchReport,
+  CONTENDERS,
+  PAYLOADS,
+  gcFunction,
+  jsonPayload,
   median,
-  medianRun,
+  quantile,
+  ratioSpread,
   renderDispatchMarkdown,
+  rotate,
   runDispatchBench,
 } from '../../bench/dispatch.js';
 import type { TaskOutcome } from '../../src/agent/runner.js';
@@ -173,40 +178,84 @@ describe('thread host task channel (batched)', () => {
   });
 });
 
+describe('dispatch bench helpers', () => {
+  it('quantile by nearest rank', () => {
+    const xs = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1, unsorted on purpose
+    expect(quantile(xs, 0.5)).toBe(50);
+    expect(quantile(xs, 0.99)).toBe(99);
+    expect(quantile([7], 0.99)).toBe(7);
+    expect(Number.isNaN(quantile([], 0.5))).toBe(true);
+  });
+
+  it('ratios are taken per round, then summarised as median and min–max', () => {
+    // Round 2 is slow for both (a loaded machine): its ratio is still 2.
+    expect(ratioSpread([200, 100, 330], [100, 50, 110])).toEqual({ median: 2, min: 2, max: 3 });
+    // Rounds where the reference is missing or 0 are skipped.
+    expect(ratioSpread([10, 20], [5, 0])).toEqual({ median: 2, min: 2, max: 2 });
+    expect(Number.isNaN(ratioSpread([1], []).median)).toBe(true);
+  });
+
+  it('rotate gives every contender every position over the rounds', () => {
+    expect(rotate(['a', 'b', 'c'], 0)).toEqual(['a', 'b', 'c']);
+    expect(rotate(['a', 'b', 'c'], 1)).toEqual(['b', 'c', 'a']);
+    expect(rotate(['a', 'b', 'c'], 5)).toEqual(['c', 'a', 'b']);
+    expect(rotate([], 3)).toEqual([]);
+  });
+
+  it('json payloads are distinct objects of about the asked size', () => {
+    const a = jsonPayload(1_024, 1);
+    const b = jsonPayload(1_024, 2);
+    expect(a).not.toEqual(b);
+    expect(JSON.stringify(a).length).toBeGreaterThanOrEqual(1_024);
+    expect(JSON.stringify(a).length).toBeLessThan(1_200);
+    expect(JSON.stringify(jsonPayload(65_536, 3)).length).toBeGreaterThanOrEqual(65_536);
+  });
+
+  it('a gc function is available (exposed at run time when Node was not started with --expose-gc)', () => {
+    expect(typeof gcFunction()).toBe('function');
+  });
+});
+
 describe('dispatch bench (smoke: shape only, no timing)', () => {
-  it('measures every requested contender and renders the issue JSON shape', async () => {
-    const report = await runDispatchBench({
-      tasks: 300,
-      inflight: 32,
-      roundTrips: 20,
-      rounds: 2,
-      only: ['agentpool', 'piscina', 'raw', 'thread-host', 'agentpool-submit'],
-    });
-    expect(report.results.map((r) => r.name)).toEqual([
-      'agentpool',
-      'agentpool-submit',
-      'piscina',
-      'raw',
-      'thread-host',
-    ]);
+  it('measures every contender on every payload and returns the issue JSON shape', async () => {
+    const report = await runDispatchBench({ tasks: 40, inflight: 8, roundTrips: 5, rounds: 2 });
+    expect(report.results.map((r) => `${r.name}|${r.payload}`)).toEqual(
+      PAYLOADS.flatMap((p) => CONTENDERS.map((n) => `${n}|${p}`)),
+    );
     for (const r of report.results) {
+      expect(r).toMatchObject({ name: expect.any(String), config: expect.any(String), inFlight: 8 });
+      expect(r.runs).toHaveLength(2);
       expect(r.throughputPerSec).toBeGreaterThan(0);
-      expect(Number.isFinite(r.throughputPerSec)).toBe(true);
-      expect(r.roundTripUs).toBeGreaterThan(0);
-      expect(r.throughputRuns).toHaveLength(2);
-      expect(r.roundTripRuns).toHaveLength(2);
-      // the reported number is the median of the rounds (runs are listed rounded, hence ±1)
-      expect(Math.abs(r.throughputPerSec - median(r.throughputRuns))).toBeLessThanOrEqual(1);
+      // the median of the rounds (runs are listed rounded, hence ±1)
+      expect(Math.abs(r.throughputPerSec - median(r.runs))).toBeLessThanOrEqual(1);
     }
-    expect(report.actorCost.busyUsPerTask).toBeGreaterThan(0);
-    expect(report.actorCost.idleBusyUsPerTask).toBeGreaterThan(0);
+    // The reference's ratio to itself is 1 in every round.
+    for (const r of report.results.filter((x) => x.name === 'agentpool-submit'))
+      expect(r.ratioVsSubmit).toEqual({ median: 1, min: 1, max: 1 });
+    expect(report.sequential.map((s) => s.name)).toEqual([...CONTENDERS]);
+    for (const s of report.sequential) {
+      expect(s.runs).toHaveLength(2);
+      expect(s.p99Us).toBeGreaterThanOrEqual(s.p50Us);
+    }
+    expect(report.params).toMatchObject({ rounds: 2, inflight: 8, gc: true });
+    expect(report.params.spinPerMs).toBeGreaterThan(0);
     const md = renderDispatchMarkdown(report);
-    for (const r of report.results) expect(md).toContain(`| ${r.name} |`);
-    expect(md).toMatch(/agentpool \/ piscina \(default\): \*\*\d+\.\d\d×\*\*/);
-    expect(JSON.parse(JSON.stringify({ results: report.results })).results[0]).toMatchObject({
-      name: 'agentpool',
+    for (const n of CONTENDERS) expect(md).toContain(`| ${n} |`);
+    expect(md).toMatch(/none: submit \/ best peer \(\S+\) \*\*\d+\.\d\d×\*\*/);
+    expect(md).toMatch(/load average/);
+    const json = JSON.parse(JSON.stringify(report)) as { results: unknown[]; sequential: unknown[] };
+    expect(json.results[0]).toMatchObject({
+      name: 'agentpool-submit',
+      config: expect.any(String),
+      inFlight: 8,
+      payload: 'none',
       throughputPerSec: expect.any(Number),
-      roundTripUs: expect.any(Number),
+      runs: expect.any(Array),
+    });
+    expect(json.sequential[0]).toMatchObject({
+      name: 'agentpool-submit',
+      p50Us: expect.any(Number),
+      p99Us: expect.any(Number),
     });
   });
 
@@ -216,40 +265,8 @@ describe('dispatch bench (smoke: shape only, no timing)', () => {
     expect(await code(runDispatchBench({ tasks: 0 }))).toBe('ERR_INVALID_ARGUMENT');
     expect(await code(runDispatchBench({ tasks: 1.5 }))).toBe('ERR_INVALID_ARGUMENT');
     expect(await code(runDispatchBench({ only: ['nope'] }))).toBe('ERR_INVALID_ARGUMENT');
+    expect(await code(runDispatchBench({ payloads: ['2kb'] }))).toBe('ERR_INVALID_ARGUMENT');
     expect(await code(runDispatchBench({ bogus: 1 } as never))).toBe('ERR_INVALID_ARGUMENT');
     expect(ThreadHost.live).toBe(live);
-  });
-
-  it('of repeated runs, reports the median one by agentpool throughput and lists every run', () => {
-    const fake = (agentpool: number, piscina: number): DispatchReport => ({
-      results: [
-        {
-          name: 'agentpool',
-          config: '',
-          throughputPerSec: agentpool,
-          roundTripUs: 1,
-          throughputRuns: [agentpool],
-          roundTripRuns: [1],
-        },
-        {
-          name: 'piscina',
-          config: '',
-          throughputPerSec: piscina,
-          roundTripUs: 1,
-          throughputRuns: [piscina],
-          roundTripRuns: [1],
-        },
-      ],
-      actorCost: { busyUsPerTask: 1, idleBusyUsPerTask: 2 },
-      params: { tasks: 1, inflight: 1, roundTrips: 1, rounds: 1, threads: 2 },
-      machine: 'test',
-    });
-    const runs = [fake(300, 100), fake(100, 100), fake(200, 50)];
-    expect(medianRun(runs)).toBe(runs[2]);
-    const md = renderDispatchMarkdown(medianRun(runs), runs);
-    expect(md).toContain('agentpool / piscina (default): **4.00×**');
-    expect(md).toContain('3 full runs');
-    expect(md).toContain('3.00× / 1.00× / 4.00×');
-    expect(() => medianRun([])).toThrow(/at least one report/);
   });
 });

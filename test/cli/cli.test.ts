@@ -84,7 +84,7 @@ describe('agentpool CLI', () => {
       [['verify', '--jsn'], /unknown option '--jsn'.*--json/],
       [['bench', 'nope'], /unknown command 'nope'/],
       [['bench', 'balancers', '--fast'], /unknown option '--fast'/],
-      [['bench', 'dispatch', '--repeat', '0'], /--repeat.*>= 1/],
+      [['bench', 'dispatch', '--rounds', '0'], /--rounds.*from 1 to 50/],
       [['bench', 'learning', '--seeds', '1,x'], /--seeds/],
       [['simulate', '--engine', 'cloud'], /--engine.*model, system/],
       [['simulate', '--scenario', 'tsunami'], /--scenario/],

@@ -20,6 +20,7 @@ describe('docs/cli.md', () => {
       'docs',
       'simulate',
       'bench dispatch',
+      'bench memory',
       'bench acquire',
       'bench balancers',
       'bench scaling',

@@ -5,9 +5,10 @@
  * health checks are enabled in the input so their guarded timers are walked. Home = idle or a final
  * state (stopped, evicted).
  *
- * `inflight` is unbounded; it is bucketed -1 / 0 / 1 / 2+ in the state identity, which keeps the
- * `lastTask` guard (inflight <= 1) exact. (-1: the graph sends TASK_END for tasks that never started,
- * which the runtime never does; the machine then counts below zero.) `restarts`, `lastError`, `started` and `stop` are left out (they only count, describe or time).
+ * The in-flight count is the runtime's (AgentHandle): TASK_END says whether it was the last task
+ * (`last`), so the graph sends both kinds for both tasks — including ones the runtime would never
+ * send, which only widens the check. `restarts`, `lastError`, `started` and `stop` are left out (they
+ * only count, describe or time).
  */
 import type { EventObject } from 'xstate';
 import { fromPromise } from 'xstate';
@@ -48,12 +49,15 @@ export const spec: MachineSpec = {
   events: [
     { type: 'TASK_START', taskId: 't1' },
     { type: 'TASK_START', taskId: 't2' },
-    { type: 'TASK_END', taskId: 't1', ok: true },
-    { type: 'TASK_END', taskId: 't1', ok: false },
-    { type: 'TASK_END', taskId: 't2', ok: true },
+    { type: 'TASK_END', taskId: 't1', ok: true, last: true },
+    { type: 'TASK_END', taskId: 't1', ok: true, last: false },
+    { type: 'TASK_END', taskId: 't1', ok: false, last: true },
+    { type: 'TASK_END', taskId: 't2', ok: true, last: true },
+    { type: 'TASK_END', taskId: 't2', ok: false, last: false },
     { type: 'TASK_OVERDUE', taskId: 't1', reason: 'timeout' },
     { type: 'TASK_OVERDUE', taskId: 't2', reason: 'cancelled' },
     { type: 'HEARTBEAT' },
+    { type: 'HEALTH_DUE' },
     { type: 'HOST_EXITED', error: 'exit code 1' },
     { type: 'DRAIN' },
     { type: 'STOP' },
@@ -70,9 +74,7 @@ export const spec: MachineSpec = {
   },
   serializeState: (s) => {
     const c = s.context as AgentMachineContext;
-    // Stray TASK_ENDs (for tasks never started) can push inflight below 0 in the model; -1 stands for all of those.
-    const inflight = Math.max(-1, Math.min(c.inflight, 2));
-    return JSON.stringify([s.value, inflight, c.failures, c.overdueTaskId ?? null]);
+    return JSON.stringify([s.value, c.failures, c.overdueTaskId ?? null]);
   },
   limit: 1000,
 };

@@ -4,6 +4,10 @@
  *
  * Errors cross the worker boundary as plain data ({@link SerializedError}) and are re-created here
  * with their code, because Comlink keeps only `name`, `message` and `stack`.
+ *
+ * Why one file over 400 lines: the error classes, their codes and the serialisation that carries them
+ * across the worker / process boundary must agree with each other; keeping them together keeps the code
+ * list and the (de)serialiser in step.
  */
 import { types } from 'node:util';
 

@@ -18,6 +18,10 @@
  *
  * Like the thread host, every pending and later call rejects with a typed error the moment the child
  * exits, and the workspace is removed once it is gone — whatever the exit path.
+ *
+ * Why one file over 400 lines: the process host owns one child's whole life (fork or bwrap spawn,
+ * permission flags, IPC endpoint, workspace, kill on timeout and shutdown); its argv building is the
+ * first candidate to move out (a `sandbox-args.ts`).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';

@@ -169,60 +169,36 @@ const FAMILIES: readonly Family[] = [
     kind: 'counter',
     series: (s) => ACQUIRE_RESULTS.map((r) => ['outcome', r, s.acquires?.[r] ?? 0] as const),
   },
-  {
-    name: 'memory_allocated_bytes',
-    help: 'Memory reserved for the pool.',
-    kind: 'gauge',
-    value: (s) => s.allocated.memoryMb * 1024 * 1024,
-  },
-  {
-    name: 'cpu_allocated_cores',
-    help: 'CPU cores reserved for the pool.',
-    kind: 'gauge',
-    value: (s) => s.allocated.cpuCores,
-  },
-  {
-    name: 'tokens_allocated',
-    help: 'Tokens reserved for the pool.',
-    kind: 'gauge',
-    value: (s) => s.allocated.tokens,
-  },
-  {
-    name: 'memory_used_bytes',
-    help: "Memory the pool's agents use: sampled heap of thread agents, reported usage of leases.",
-    kind: 'gauge',
-    value: (s) => s.used.memoryMb * 1024 * 1024,
-  },
-  {
-    name: 'cpu_used_cores',
-    help: "CPU the pool's agents use (sampled event-loop utilisation of thread agents, reported usage).",
-    kind: 'gauge',
-    value: (s) => s.used.cpuCores,
-  },
-  {
-    name: 'tokens_used',
-    help: "Tokens settled by the pool's live leases.",
-    kind: 'gauge',
-    value: (s) => s.used.tokens,
-  },
-  {
-    name: 'memory_efficiency_ratio',
-    help: 'Memory used / allocated.',
-    kind: 'gauge',
-    value: (s) => s.efficiency.memoryMb,
-  },
-  {
-    name: 'cpu_efficiency_ratio',
-    help: 'CPU used / allocated.',
-    kind: 'gauge',
-    value: (s) => s.efficiency.cpuCores,
-  },
-  {
-    name: 'tokens_efficiency_ratio',
-    help: 'Tokens used / allocated.',
-    kind: 'gauge',
-    value: (s) => s.efficiency.tokens,
-  },
+  // Per resource: reserved (the live allocations), used (samples and reports), and used / reserved.
+  ...(
+    [
+      ['memory', 'bytes', 'memoryMb', 1024 * 1024, 'Memory'],
+      ['cpu', 'cores', 'cpuCores', 1, 'CPU cores'],
+      ['tokens', '', 'tokens', 1, 'Tokens'],
+    ] as const
+  ).flatMap(([r, unit, key, scale, what]): Family[] => {
+    const suffix = unit ? `_${unit}` : '';
+    return [
+      {
+        name: `${r}_allocated${suffix}`,
+        help: `${what} reserved for the pool (its live allocations).`,
+        kind: 'gauge',
+        value: (s) => s.allocated[key] * scale,
+      },
+      {
+        name: `${r}_used${suffix}`,
+        help: `${what} the pool's agents use: thread agents' samples (heap; CPU time, or event-loop share on Node < 22.15) and leases' reported usage.`,
+        kind: 'gauge',
+        value: (s) => s.used[key] * scale,
+      },
+      {
+        name: `${r}_efficiency_ratio`,
+        help: `${what}: used / allocated.`,
+        kind: 'gauge',
+        value: (s) => s.efficiency[key],
+      },
+    ];
+  }),
 ];
 
 /** One sample of a {@link MetricFamily}: a series name (the family's, or `_bucket` / `_sum` / `_count`), labels, a value. */

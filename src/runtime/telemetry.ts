@@ -159,11 +159,6 @@ export class Telemetry {
     this.taskDuration?.record(seconds, { pool, outcome });
   }
 
-  /** The caller's active context (to parent a span started later, e.g. a submitted task's run). */
-  active(): unknown {
-    return this.api?.context.active();
-  }
-
   /** Start a span, child of `parent` (default: the active context). */
   start(name: string, attributes: Attributes | (() => Attributes), parent?: unknown): SpanHandle {
     return this.startRun(name, attributes, parent);

@@ -14,7 +14,7 @@ afterEach(async () => {
   for (const s of systems.splice(0)) await s.shutdown({ graceful: false });
 });
 
-async function start(standby: number) {
+async function start(standby: number, extra: Record<string, unknown> = {}) {
   const clock = new ManualClock();
   const agent = defineAgent({ echo: (x: unknown) => x }, { setup: () => sleep(clock, 1_000) });
   const sys = createAgentPoolSystem({
@@ -27,6 +27,7 @@ async function start(standby: number) {
         standby,
         healthCheckIntervalMs: 0,
         timings: { ...testTimings, startTimeoutMs: 5_000 },
+        ...extra,
       },
     },
   });
@@ -91,25 +92,12 @@ describe('warm standby', () => {
   });
 
   it('the scaler shrinks an idle pool only down to the busy agents plus the standby', async () => {
-    const clock = new ManualClock();
-    const agent = defineAgent({ echo: (x: unknown) => x });
-    const sys = createAgentPoolSystem({
-      clock,
-      pools: {
-        w: {
-          agent,
-          min: 1,
-          max: 6,
-          standby: 2,
-          healthCheckIntervalMs: 0,
-          timings: testTimings,
-          autoscale: { intervalMs: 1_000, stabilisationWindowMs: 2_000, scaleDownCooldownMs: 1_000 },
-        },
-      },
+    const { sys, clock } = await start(2, {
+      autoscale: { intervalMs: 1_000, stabilisationWindowMs: 2_000, scaleDownCooldownMs: 1_000 },
     });
-    systems.push(sys);
-    await sys.start();
-    await sys.scalePool('w', 6, 'test');
+    const scaled = sys.scalePool('w', 6, 'test');
+    await clock.advanceAsync(1_000); // the new agents' start-up
+    await scaled;
     const lease = await sys.acquire('w', { cycleId: 'busy' });
     // A long quiet spell: the scaler takes the pool down, but not below 1 busy + 2 standby.
     let low = 6;

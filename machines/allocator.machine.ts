@@ -99,6 +99,8 @@ export type AllocatorEvent =
       allocationId?: string;
       /** Holder: agent id (AGENT_LOST releases by it). */
       owner?: string;
+      /** Quota group (a pool's type): the grant must also fit that group's quotas (SET_QUOTA). */
+      group?: string;
       /** What the caller asks for; the policy decides the grant. */
       request: ResourceAmounts;
       /** The least the caller can work with (a squeeze stops there). */
@@ -110,6 +112,11 @@ export type AllocatorEvent =
   | { type: 'EXPIRE'; allocationId: string; requestId?: string }
   | { type: 'RESIZE'; requestId: string; allocationId: string; change: ResizeChange }
   | { type: 'AGENT_LOST'; owner: string }
+  /**
+   * Set a group's quota on one resource (`amount` undefined removes it). Refused — answered
+   * `{ ok: false, held }`, nothing changed — when the group already holds more than `amount`.
+   */
+  | { type: 'SET_QUOTA'; requestId: string; group: string; resource: string; amount: number | undefined }
   | { type: 'CLOSE' };
 
 /** The answer to one request, emitted as `allocator.result`. */
@@ -137,6 +144,16 @@ export type AllocatorResult =
       ok: true;
       /** False when the allocation was already released (or never existed): a no-op. */
       released: boolean;
+    }
+  | {
+      type: 'allocator.result';
+      requestId: string;
+      op: 'quota';
+      ok: boolean;
+      /** What the group holds of the resource (why a lowering was refused). */
+      held?: number;
+      /** A request that can never succeed (unknown resource, bad amount). */
+      error?: AgentPoolError | Error;
     };
 
 /** Emitted once per allocation when it is released, whatever the cause. */
@@ -235,9 +252,11 @@ export const allocatorMachine = setup({
             ).amounts
           : event.request;
         return ledger.reserve({
-          amounts,
+          amounts:
+            event.group === undefined ? amounts : withinQuota(ledger, event.group, amounts, event.request),
           ...(event.allocationId === undefined ? {} : { id: event.allocationId }),
           ...(event.owner === undefined ? {} : { owner: event.owner }),
+          ...(event.group === undefined ? {} : { group: event.group }),
         });
       });
       enqueue.assign({ ...counted(context, result, 0), ledger: ledger.state });
@@ -270,6 +289,21 @@ export const allocatorMachine = setup({
       const ledger = writable(context);
       const result = answer(event.requestId, 'resize', () => ledger.resize(event.allocationId, event.change));
       enqueue.assign({ ...counted(context, result, 0), ledger: ledger.state });
+      enqueue.emit(result);
+    }),
+    /** Set one quota of one group; a lowering below what the group holds is refused. */
+    setQuota: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'SET_QUOTA') return;
+      const ledger = writable(context);
+      const base = { type: 'allocator.result', requestId: event.requestId, op: 'quota' } as const;
+      let result: AllocatorResult;
+      try {
+        const r = ledger.setQuota(event.group, event.resource, event.amount);
+        result = r.ok ? { ...base, ok: true } : { ...base, ok: false, held: r.held };
+      } catch (e) {
+        result = { ...base, ok: false, error: errorOf(e) };
+      }
+      enqueue.assign({ ledger: ledger.state, version: context.version + 1 });
       enqueue.emit(result);
     }),
     /** Release everything the lost agent held. O(allocations) — agent loss is rare. */
@@ -348,6 +382,7 @@ export const allocatorMachine = setup({
         EXPIRE: { actions: ['release'] },
         RESIZE: { actions: ['resize'] },
         AGENT_LOST: { actions: ['releaseOwner'] },
+        SET_QUOTA: { actions: ['setQuota'] },
         CLOSE: { target: 'closing' },
       },
     },
@@ -365,6 +400,28 @@ export const allocatorMachine = setup({
     closed: { type: 'final' },
   },
 });
+
+/**
+ * The policy may grow a grant past the request (headroom under a quiet ledger); under a group's quota
+ * the growth is cut to what the quota leaves, never below the request itself (which the ledger then
+ * grants or refuses as it stands).
+ */
+function withinQuota(
+  ledger: Ledger,
+  group: string,
+  amounts: ResourceAmounts,
+  request: ResourceAmounts,
+): ResourceAmounts {
+  let out: Record<string, number> | undefined;
+  for (const k of Object.keys(amounts)) {
+    const want = amounts[k]!;
+    const asked = request[k] ?? 0;
+    if (want <= asked) continue;
+    const cap = Math.max(asked, ledger.quotaFree(group, k));
+    if (want > cap) (out ??= { ...amounts })[k] = cap;
+  }
+  return out ?? amounts;
+}
 
 /** Context update for one answered request: version bump plus the counters. */
 function counted(ctx: Ctx, r: AllocatorResult, released: number): Partial<Ctx> {

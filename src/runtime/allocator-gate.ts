@@ -46,7 +46,7 @@ export class AllocatorGate implements ResourceGate {
     });
   }
 
-  reserve(owner: string, amounts: Partial<Record<ResourceName, number>>): GateReservation {
+  reserve(owner: string, amounts: Partial<Record<ResourceName, number>>, group?: string): GateReservation {
     if (Object.keys(amounts).length === 0) return { ok: true, release: () => {} };
     const requestId = `r${++this.seq}`;
     this.awaiting.add(requestId);
@@ -54,6 +54,7 @@ export class AllocatorGate implements ResourceGate {
       type: 'RESERVE',
       requestId,
       owner,
+      ...(group === undefined ? {} : { group }),
       request: amounts as Record<string, number>,
       // The allocator's policy sizes the grant (exact when the optimiser is off).
       exact: false,
@@ -81,6 +82,7 @@ export class AllocatorGate implements ResourceGate {
         resource: r.reason.resource,
         requested: r.reason.requested,
         available: r.reason.available,
+        scope: r.reason.scope === 'quota' ? 'quota' : 'global',
       };
     }
     const why = r && 'error' in r ? r.error.message : 'allocator did not answer';
@@ -112,6 +114,27 @@ export class AllocatorGate implements ResourceGate {
       throw new Error(`${resource}: ${requested} requested, ${available} available (${scope} limit)`);
     }
     throw new Error(r && 'error' in r ? r.error.message : 'allocator did not answer');
+  }
+
+  /**
+   * Set `group`'s quota on `resource` through the allocator (answered while the event is processed).
+   * `{ ok: false, held }` when the group holds more than `amount` (nothing changed); throws for a
+   * request that can never succeed (unknown resource, bad amount).
+   */
+  setQuota(
+    group: string,
+    resource: string,
+    amount: number | undefined,
+  ): { ok: true } | { ok: false; held: number } {
+    const requestId = `q${++this.seq}`;
+    this.awaiting.add(requestId);
+    this.actor.send({ type: 'SET_QUOTA', requestId, group, resource, amount });
+    this.awaiting.delete(requestId);
+    const r = this.results.get(requestId);
+    this.results.delete(requestId);
+    if (r?.op === 'quota' && r.ok) return { ok: true };
+    if (r?.op === 'quota' && r.held !== undefined) return { ok: false, held: r.held };
+    throw r && 'error' in r && r.error ? r.error : new Error('allocator did not answer');
   }
 
   /**

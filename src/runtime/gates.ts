@@ -45,12 +45,22 @@ export type GateReservation =
       /** The ledger's id of the allocation, when there is a ledger. */
       allocationId?: string;
     }
-  | { ok: false; resource: string; requested: number; available: number };
+  | {
+      ok: false;
+      resource: string;
+      requested: number;
+      available: number;
+      /** Which limit refused: the global one, or the pool's quota (system option `resourceScaling`). */
+      scope?: 'global' | 'quota';
+    };
 
 /** The global resource ledger as pools see it. */
 export interface ResourceGate {
-  /** Reserve `amounts` atomically for `owner`, or say which resource is short. */
-  reserve(owner: string, amounts: Partial<Record<ResourceName, number>>): GateReservation;
+  /**
+   * Reserve `amounts` atomically for `owner`, or say which resource is short. `group` (the pool's
+   * type) is the quota the reservation counts against.
+   */
+  reserve(owner: string, amounts: Partial<Record<ResourceName, number>>, group?: string): GateReservation;
 }
 
 /** A gate with no limits (used when no limits are configured). */

@@ -40,7 +40,7 @@ import {
 import { createRng, type Rng } from '../core/random.js';
 import type { Clock } from '../core/clock.js';
 import type { AgentVariant, PoolConfig, ResourceName } from './config.js';
-import type { KeyGate, ResourceGate } from './gates.js';
+import type { GateReservation, KeyGate, ResourceGate } from './gates.js';
 import { type Granted, LeaseAllocations, type ResizeResult } from './lease-allocations.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import type { Logger } from '../core/logger.js';
@@ -619,14 +619,21 @@ export class Pool implements LeaseOwner {
       // Undefined only with variants, when no free agent is of a kind that fits: wait for one.
       const agent = this.takeFree(req);
       if (!agent) return this.wait(req, now);
-      const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
+      const r = this.reserveFor(req);
       if (r.ok) {
         this.counters.grantedImmediately++;
         return Promise.resolve(this.grant(agent, req, now, r));
       }
       this.returnAgent(agent);
       this.counters.rejected++;
-      return Promise.reject(new ResourceExhaustedError(r.resource, r.requested, r.available, 'global limit'));
+      return Promise.reject(
+        new ResourceExhaustedError(
+          r.resource,
+          r.requested,
+          r.available,
+          r.scope === 'quota' ? `pool ${this.type} quota` : 'global limit',
+        ),
+      );
     }
     return this.wait(req, now);
   }
@@ -640,7 +647,7 @@ export class Pool implements LeaseOwner {
     if (!this.deps.keys.allows(req.concurrencyKey, req.concurrencyLimit)) return undefined;
     const agent = this.takeFree(req);
     if (!agent) return undefined;
-    const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
+    const r = this.reserveFor(req);
     if (!r.ok) {
       agent.leases--;
       if (agent.accepting && !this.retiring.has(agent)) this.free.add(agent);
@@ -736,7 +743,7 @@ export class Pool implements LeaseOwner {
     if (!agent || !this.accepting || this.waiters.size > 0 || !this.free.has(agent)) return undefined;
     if (!this.deps.keys.allows(req.concurrencyKey, req.concurrencyLimit)) return undefined;
     if (agent.variant && misfit(req.requirements, agent.variant.capacity, this.config)) return undefined;
-    const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
+    const r = this.reserveFor(req);
     if (!r.ok) return undefined;
     agent.leases++;
     if (agent.leases >= this.config.concurrency) this.free.delete(agent);
@@ -800,7 +807,7 @@ export class Pool implements LeaseOwner {
           queueMicrotask(() => {
             const actor = w.actor;
             if (actor?.getSnapshot().status !== 'active' || !w.agent) return;
-            const r = this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements));
+            const r = this.reserveFor(req);
             if (!r.ok) {
               actor.send({ type: 'RESERVE_FAILED', resource: r.resource });
             } else if (actor.getSnapshot().status === 'active') {
@@ -1120,6 +1127,14 @@ export class Pool implements LeaseOwner {
   }
 
   /** Take a free slot: from the agent idle longest, or the one the pool's balancing strategy picks. */
+  /**
+   * Reserve a request's requirements in the ledger: owned by its cycle (within this pool), counted
+   * against this pool's quotas (system option `resourceScaling`).
+   */
+  private reserveFor(req: AcquireRequest): GateReservation {
+    return this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements), this.type);
+  }
+
   private takeFree(req: AcquireRequest): AgentHandle | undefined {
     const it = this.free.values().next();
     if (it.done) return undefined;

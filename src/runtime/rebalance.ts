@@ -46,9 +46,13 @@ export class RebalancingGate extends AllocatorGate {
     });
   }
 
-  override reserve(owner: string, amounts: Partial<Record<ResourceName, number>>): GateReservation {
+  override reserve(
+    owner: string,
+    amounts: Partial<Record<ResourceName, number>>,
+    group?: string,
+  ): GateReservation {
     this.captured = undefined;
-    const r = super.reserve(owner, amounts);
+    const r = super.reserve(owner, amounts, group);
     const c = this.captured as AllocatorResult | undefined;
     if (r.ok && c?.ok === true && 'allocation' in c) this.ids.set(r.release, c.allocation.id);
     this.captured = undefined;

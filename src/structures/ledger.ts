@@ -75,12 +75,14 @@ export interface Allocation {
   readonly id: string;
   /** Who holds it (agent id, cycle id…); used to release everything an agent held when it is lost. */
   readonly owner: string | undefined;
+  /** The quota group it counts against (a pool's type), if any. */
+  readonly group?: string;
   /** What it holds. Every resource of the ledger is present (0 when not held). */
   readonly amounts: ResourceAmounts;
 }
 
-/** Where a refusal came from. */
-export type RefusalScope = 'global' | 'per-agent-max';
+/** Where a refusal came from: the global total, or the quota of the request's group (a pool's). */
+export type RefusalScope = 'global' | 'per-agent-max' | 'quota';
 
 /** Why a request does not fit now. */
 export interface Refusal {
@@ -107,6 +109,11 @@ export interface ReserveRequest {
   id?: string;
   /** Holder of the allocation. */
   owner?: string;
+  /**
+   * The quota group it counts against (a pool's type): a group with a quota on a resource can hold at
+   * most that much of it in total ({@link Ledger.setQuota}); without one only the global limit applies.
+   */
+  group?: string;
   /** What to reserve. Unknown resource names, negative and non-finite amounts are errors. */
   amounts: ResourceAmounts;
 }
@@ -118,6 +125,8 @@ export type ResizeChange = { delta: ResourceAmounts } | { to: ResourceAmounts };
 export interface LedgerEntry {
   /** Holder of the allocation; absent when it has none. */
   owner?: string;
+  /** Quota group; absent when it has none. */
+  group?: string;
   /** What it holds: every resource of the ledger, in resource order (0 when not held). */
   amounts: Record<string, number>;
 }
@@ -140,6 +149,13 @@ export interface LedgerState {
   used: Record<string, number>;
   /** Live allocations by id. */
   live: Record<string, LedgerEntry>;
+  /**
+   * Quotas per group (a pool's type) per resource: the most that group's allocations may hold together.
+   * Set at run time by the resource scaler; a resource that is not listed has no quota.
+   */
+  quotas: Record<string, Record<string, number>>;
+  /** What each group's live allocations hold together, per resource (only resources they hold). */
+  groupUsed: Record<string, Record<string, number>>;
   /** Number of live allocations. */
   size: number;
   /**
@@ -210,6 +226,8 @@ function createLedgerState(config: LedgerConfig): LedgerState {
     perAgentMin,
     used,
     live: {},
+    quotas: {},
+    groupUsed: {},
     size: 0,
     released: [],
     releasedHead: 0,
@@ -252,13 +270,21 @@ export function cloneLedgerState(s: LedgerState): LedgerState {
   const live: Record<string, LedgerEntry> = {};
   for (const id of Object.keys(s.live)) {
     const e = s.live[id]!;
-    setOwn(
-      live,
-      id,
-      e.owner === undefined ? { amounts: { ...e.amounts } } : { owner: e.owner, amounts: { ...e.amounts } },
-    );
+    setOwn(live, id, { ...e, amounts: { ...e.amounts } });
   }
-  return { ...s, used: { ...s.used }, live, released: [...s.released] };
+  const nested = (o: Record<string, Record<string, number>>) => {
+    const out: Record<string, Record<string, number>> = {};
+    for (const k of Object.keys(o)) setOwn(out, k, { ...o[k] });
+    return out;
+  };
+  return {
+    ...s,
+    used: { ...s.used },
+    live,
+    quotas: nested(s.quotas),
+    groupUsed: nested(s.groupUsed),
+    released: [...s.released],
+  };
 }
 
 /** Views by state, so `Ledger.over(state)` on the hot path reuses one view per state. */
@@ -307,6 +333,9 @@ export class Ledger {
   private attach(state: LedgerState): void {
     const names = state.resources;
     const n = names.length;
+    // States persisted before quotas existed have neither record: start them empty.
+    state.quotas ??= {};
+    state.groupUsed ??= {};
     this.s = state;
     this.index = new Map(names.map((name, i) => [name, i]));
     this.limit = new Float64Array(n);
@@ -423,14 +452,21 @@ export class Ledger {
     }
     if (r.owner !== undefined && typeof r.owner !== 'string')
       invalid('argument', 'request.owner', r.owner, 'a string');
+    if (r.group !== undefined && (typeof r.group !== 'string' || r.group.length === 0))
+      invalid('argument', 'request.group', r.group, 'a non-empty string');
     if (req.id !== undefined && Object.hasOwn(s.live, req.id)) {
       invalid('argument', 'request.id', req.id, 'an id that is not already live');
     }
     const want = this.parse(req.amounts, 'request.amounts');
+    const quota = req.group === undefined ? undefined : getOwn(s.quotas, req.group);
     for (let i = 0; i < want.length; i++) {
       const w = want[i]!;
       const free = this.free(i);
       if (w > free + LEDGER_EPSILON) return this.refuse(i, w, free, 'global');
+      if (quota !== undefined && w > 0) {
+        const left = this.quotaFree(req.group as string, s.resources[i]!);
+        if (w > left + LEDGER_EPSILON) return this.refuse(i, w, left, 'quota');
+      }
     }
     let id = req.id;
     if (id === undefined) {
@@ -445,6 +481,10 @@ export class Ledger {
       s.used[name]! += want[i]!;
     }
     const entry: LedgerEntry = req.owner === undefined ? { amounts } : { owner: req.owner, amounts };
+    if (req.group !== undefined) {
+      entry.group = req.group;
+      this.addGroupUse(req.group, amounts, 1);
+    }
     setOwn(s.live, id, entry);
     s.size++;
     return { ok: true, allocation: view(id, entry) };
@@ -460,6 +500,7 @@ export class Ledger {
     }
     delete s.live[id];
     s.size--;
+    if (e.group !== undefined) this.addGroupUse(e.group, e.amounts, -1);
     for (const name of s.resources) {
       const left = s.used[name]! - e.amounts[name]!;
       // Snap float residue so an empty ledger reads exactly 0.
@@ -504,15 +545,80 @@ export class Ledger {
       if (growth > 0) {
         const free = this.free(i);
         if (growth > free + LEDGER_EPSILON) return this.refuse(i, t, now + free, 'global');
+        if (e.group !== undefined) {
+          const left = this.quotaFree(e.group, names[i]!);
+          if (growth > left + LEDGER_EPSILON) return this.refuse(i, t, now + left, 'quota');
+        }
       }
     }
+    const delta: Record<string, number> = {};
     for (let i = 0; i < target.length; i++) {
       const name = names[i]!;
-      const left = s.used[name]! + (target[i]! - held[name]!);
+      delta[name] = target[i]! - held[name]!;
+      const left = s.used[name]! + delta[name]!;
       s.used[name] = left < LEDGER_EPSILON ? 0 : left;
       held[name] = target[i]!;
     }
+    if (e.group !== undefined) this.addGroupUse(e.group, delta, 1);
     return { ok: true, allocation: view(id, e) };
+  }
+
+  /**
+   * Set (or with `undefined`, remove) the quota of `group` on `resource`: from now on that group's
+   * allocations may hold at most `amount` of it together. Lowering a quota below what the group holds
+   * is refused (`{ ok: false, held }`) and changes nothing — held resources are never taken away; the
+   * caller tries again once they are released. Quotas do not reserve anything: the global limit still
+   * applies to every reservation (keeping the quotas' sum under it is the resource scaler's rule).
+   *
+   * @throws {InvalidArgumentError} unknown resource, empty group, negative or non-finite amount.
+   */
+  setQuota(
+    group: string,
+    resource: string,
+    amount: number | undefined,
+  ): { ok: true } | { ok: false; held: number } {
+    if (typeof group !== 'string' || group.length === 0)
+      invalid('argument', 'group', group, 'a non-empty string');
+    this.indexOf('argument', 'resource', resource);
+    const s = this.s;
+    if (amount === undefined) {
+      const q = getOwn(s.quotas, group);
+      if (q !== undefined) {
+        delete q[resource];
+        if (Object.keys(q).length === 0) delete s.quotas[group];
+      }
+      return { ok: true };
+    }
+    reqNum('argument', 'amount', amount, { min: 0 });
+    const held = getOwn(s.groupUsed, group)?.[resource] ?? 0;
+    if (amount + LEDGER_EPSILON < held) return { ok: false, held };
+    let q = getOwn(s.quotas, group);
+    if (q === undefined) {
+      q = {};
+      setOwn(s.quotas, group, q);
+    }
+    q[resource] = amount;
+    return { ok: true };
+  }
+
+  /** The quotas of `group` per resource (a copy; resources without a quota are not listed). */
+  quotas(group: string): Record<string, number> {
+    return { ...getOwn(this.s.quotas, group) };
+  }
+
+  /** What `group`'s live allocations hold together, per resource (a copy; 0 when nothing). */
+  groupUsage(group: string): Record<string, number> {
+    const g = getOwn(this.s.groupUsed, group);
+    const out: Record<string, number> = {};
+    for (const name of this.s.resources) out[name] = g?.[name] ?? 0;
+    return out;
+  }
+
+  /** What `group` may still take of `resource` under its quota (`Infinity` without a quota). */
+  quotaFree(group: string, resource: string): number {
+    const q = getOwn(this.s.quotas, group)?.[resource];
+    if (q === undefined) return Number.POSITIVE_INFINITY;
+    return Math.max(0, q - (getOwn(this.s.groupUsed, group)?.[resource] ?? 0));
   }
 
   /**
@@ -569,6 +675,22 @@ export class Ledger {
     return i;
   }
 
+  /** groupUsed[group] += sign × amounts (float residue snapped to 0; an empty group is dropped). */
+  private addGroupUse(group: string, amounts: Readonly<Record<string, number>>, sign: 1 | -1): void {
+    const s = this.s;
+    let g = getOwn(s.groupUsed, group);
+    if (g === undefined) {
+      g = {};
+      setOwn(s.groupUsed, group, g);
+    }
+    for (const name of Object.keys(amounts)) {
+      const v = (g[name] ?? 0) + sign * amounts[name]!;
+      if (v < LEDGER_EPSILON) delete g[name];
+      else g[name] = v;
+    }
+    if (Object.keys(g).length === 0) delete s.groupUsed[group];
+  }
+
   private rememberRelease(id: string): void {
     const s = this.s;
     if (s.releasedMemory === 0) return;
@@ -591,5 +713,6 @@ export class Ledger {
 
 /** The public view of an entry: a copy, so callers cannot change the ledger through it. */
 function view(id: string, e: LedgerEntry): Allocation {
-  return { id, owner: e.owner, amounts: { ...e.amounts } };
+  const a = { id, owner: e.owner, amounts: { ...e.amounts } };
+  return e.group === undefined ? a : { ...a, group: e.group };
 }

@@ -1,6 +1,7 @@
 /**
  * Verify spec of the allocator (machines/allocator.machine.ts): reservations that fit, do not fit and
- * are invalid; release / expire (including repeats), resize, agent loss, close and its deadline.
+ * are invalid; release / expire (including repeats), resize, agent loss, a pool's quota, close and its
+ * deadline.
  * Home = `open` or the final `closed`.
  *
  * The allocator mutates its ledger in place on the hot path; traversal branches from old snapshots, so
@@ -45,6 +46,11 @@ export const spec: MachineSpec = {
     { type: 'RESIZE', requestId: 'verify', allocationId: 'a', change: { to: { memoryMb: 2 } } },
     { type: 'RESIZE', requestId: 'verify', allocationId: 'b', change: { delta: { memoryMb: -1 } } },
     { type: 'AGENT_LOST', owner: 'agent-1' },
+    // A pool's quota: reservations of its group must fit it; lowering below what it holds is refused.
+    { ...reserve('b', 'agent-2', 1), group: 'g' },
+    { type: 'SET_QUOTA', requestId: 'verify', group: 'g', resource: 'memoryMb', amount: 1 },
+    { type: 'SET_QUOTA', requestId: 'verify', group: 'g', resource: 'memoryMb', amount: 0 },
+    { type: 'SET_QUOTA', requestId: 'verify', group: 'g', resource: 'memoryMb', amount: undefined },
     { type: 'CLOSE' },
   ],
   isHome: (s) => s.status === 'done' || s.value === 'open',
@@ -54,7 +60,7 @@ export const spec: MachineSpec = {
       .allocations()
       .map((a) => `${a.id}:${a.owner}:${a.amounts.memoryMb}`)
       .sort();
-    return JSON.stringify([s.value, ids]);
+    return JSON.stringify([s.value, ids, c.ledger.quotas]);
   },
   limit: 2000,
 };

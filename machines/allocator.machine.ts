@@ -85,6 +85,12 @@ export interface AllocatorContext {
   releasedCount: number;
   /** Requests refused so far (does not fit now, or invalid). */
   refused: number;
+  /**
+   * Demand a group's quota turned away since the last TAKE_PRESSURE, per group per resource: the
+   * largest refused request plus what the group held then. The resource scaler reads it as usage, so a
+   * pool whose quota is full (or 0) still shows the demand that would grow it.
+   */
+  pressure: Record<string, Record<string, number>>;
 }
 
 /** Why an allocation was released. */
@@ -117,6 +123,8 @@ export type AllocatorEvent =
    * `{ ok: false, held }`, nothing changed — when the group already holds more than `amount`.
    */
   | { type: 'SET_QUOTA'; requestId: string; group: string; resource: string; amount: number | undefined }
+  /** Answer `pressure` (op `pressure`) and start collecting it afresh. */
+  | { type: 'TAKE_PRESSURE'; requestId: string }
   | { type: 'CLOSE' };
 
 /** The answer to one request, emitted as `allocator.result`. */
@@ -154,6 +162,13 @@ export type AllocatorResult =
       held?: number;
       /** A request that can never succeed (unknown resource, bad amount). */
       error?: AgentPoolError | Error;
+    }
+  | {
+      type: 'allocator.result';
+      requestId: string;
+      op: 'pressure';
+      ok: true;
+      pressure: Record<string, Record<string, number>>;
     };
 
 /** Emitted once per allocation when it is released, whatever the cause. */
@@ -259,8 +274,30 @@ export const allocatorMachine = setup({
           ...(event.group === undefined ? {} : { group: event.group }),
         });
       });
-      enqueue.assign({ ...counted(context, result, 0), ledger: ledger.state });
+      const pressure =
+        event.group !== undefined && !result.ok && 'reason' in result && result.reason.scope === 'quota'
+          ? addPressure(
+              context.pressure,
+              event.group,
+              result.reason.resource,
+              ledger,
+              result.reason.requested,
+            )
+          : context.pressure;
+      enqueue.assign({ ...counted(context, result, 0), ledger: ledger.state, pressure });
       enqueue.emit(result);
+    }),
+    /** Hand over the quota pressure collected since the last take, and start afresh. */
+    takePressure: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'TAKE_PRESSURE') return;
+      enqueue.assign({ pressure: {} });
+      enqueue.emit({
+        type: 'allocator.result',
+        requestId: event.requestId,
+        op: 'pressure',
+        ok: true,
+        pressure: context.pressure,
+      });
     }),
     /** Release (RELEASE / EXPIRE): exactly once; a repeat answers `released: false`. */
     release: enqueueActions(({ context, event, enqueue }) => {
@@ -372,6 +409,7 @@ export const allocatorMachine = setup({
     reserved: 0,
     releasedCount: 0,
     refused: 0,
+    pressure: {},
   }),
   initial: 'open',
   states: {
@@ -383,6 +421,7 @@ export const allocatorMachine = setup({
         RESIZE: { actions: ['resize'] },
         AGENT_LOST: { actions: ['releaseOwner'] },
         SET_QUOTA: { actions: ['setQuota'] },
+        TAKE_PRESSURE: { actions: ['takePressure'] },
         CLOSE: { target: 'closing' },
       },
     },
@@ -400,6 +439,20 @@ export const allocatorMachine = setup({
     closed: { type: 'final' },
   },
 });
+
+/** `pressure` with group × resource raised to (held + requested), if that is more. A new object. */
+function addPressure(
+  pressure: Record<string, Record<string, number>>,
+  group: string,
+  resource: string,
+  ledger: Ledger,
+  requested: number,
+): Record<string, Record<string, number>> {
+  const demand = (ledger.groupUsage(group)[resource] ?? 0) + requested;
+  const mine = pressure[group] ?? {};
+  if ((mine[resource] ?? 0) >= demand) return pressure;
+  return { ...pressure, [group]: { ...mine, [resource]: demand } };
+}
 
 /**
  * The policy may grow a grant past the request (headroom under a quiet ledger); under a group's quota

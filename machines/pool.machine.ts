@@ -41,6 +41,21 @@ export interface ScaleRecord {
   error?: string;
   /** When the decision was taken (ms on the runtime's clock), when its SCALE_TO said so. */
   at?: number;
+  /**
+   * A scale-up the ledger could not fit (pool option `agentResources`): the agents it would have
+   * started were never created. The first refused resource, with what was asked and what was left.
+   */
+  refused?: ScaleRefusal;
+}
+
+/** Why a scale-up started fewer agents than asked: an agent's base resources did not fit. */
+export interface ScaleRefusal {
+  code: 'ERR_RESOURCE_EXHAUSTED';
+  resource: string;
+  requested: number;
+  available: number;
+  /** The global limit, or the pool's quota (system option `resourceScaling`). */
+  scope: 'global' | 'quota';
 }
 
 /** Input to {@link poolMachine}. */
@@ -125,6 +140,8 @@ export type PoolEmitted =
 export interface ApplyScaleOutput {
   actualDelta: number;
   error?: string;
+  /** Some agents were not started: their base resources did not fit. */
+  refused?: ScaleRefusal;
 }
 
 const clamp = (c: { min: number; max: number }, n: number) => Math.max(c.min, Math.min(c.max, Math.round(n)));
@@ -208,7 +225,10 @@ export const poolMachine = setup({
     },
     startsKeepFailing: ({ context }) => context.startFailures >= context.maxStartFailures,
     /** Started (a first decision was taken) and below min. */
-    belowMin: ({ context }) => context.seq > 0 && context.size < context.min,
+    // Not right after a refused scale-up: the ledger is full, and retrying at once would loop. The
+    // next decision (the scaler's round, a waiter's grow-on-demand, system.scalePool) tries again.
+    belowMin: ({ context }) =>
+      context.seq > 0 && context.size < context.min && context.history.at(-1)?.refused === undefined,
     isRetry: ({ event }) => event.type === 'SCALE_TO' && event.retry === true,
     isGraceful: ({ event }) => event.type === 'STOP' && event.graceful,
     isForced: ({ event }) => event.type === 'STOP' && !event.graceful,
@@ -335,6 +355,7 @@ export const poolMachine = setup({
                         actualDelta: event.output.actualDelta,
                         status,
                         ...(event.output.error ? { error: event.output.error } : {}),
+                        ...(event.output.refused ? { refused: event.output.refused } : {}),
                       };
                       // size itself moves only with AGENT_* events, sent as agents come and go.
                       return { history };

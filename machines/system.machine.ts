@@ -3,8 +3,8 @@
  *
  * One actor tree: the system spawns its children when it is created — one pool actor per type
  * (`pool:<type>`), the dispatcher (`dispatcher`, the submit queue) and, with global limits, the
- * allocator (`allocator`, the ledger's only writer); the rebalancer (`rebalancer`) lives while the
- * system is running. Pools own their agents, waiting acquisitions and scaler (machines/pool.machine.ts).
+ * allocator (`allocator`, the ledger's only writer); the rebalancer (`rebalancer`) and the resource
+ * scaler (`resourceScaler`, per-pool quotas) live while the system is running. Pools own their agents, waiting acquisitions and scaler (machines/pool.machine.ts).
  * Stopping the root stops every child.
  *
  * `START` starts every pool (invoke `startPools`; a failure goes straight to stopping so nothing is
@@ -19,6 +19,7 @@ import { type AllocatorInput, allocatorMachine } from './allocator.machine.js';
 import { dispatcherMachine } from './dispatcher.machine.js';
 import { type PoolInput, poolMachine } from './pool.machine.js';
 import { type RebalancerInput, rebalancerMachine } from './rebalancer.machine.js';
+import { type ResourceScalerInput, resourceScalerMachine } from './resource-scaler.machine.js';
 
 /** Context of {@link systemMachine}. */
 export interface SystemMachineContext {
@@ -31,6 +32,8 @@ export interface SystemMachineContext {
   error: string | undefined;
   /** Input of the rebalancer spawned while running, when rebalancing is on. */
   rebalancer: RebalancerInput | undefined;
+  /** Input of the resource scaler spawned while running, when `resourceScaling` is on. */
+  resourceScaler: ResourceScalerInput | undefined;
 }
 
 /** Input to {@link systemMachine}. */
@@ -43,6 +46,8 @@ export interface SystemInput {
   allocator?: AllocatorInput;
   /** The rebalancer actor (child `rebalancer`), spawned while the system is running. */
   rebalancer?: RebalancerInput;
+  /** The resource scaler (child `resourceScaler`, per-pool quotas), spawned while the system is running. */
+  resourceScaler?: ResourceScalerInput;
 }
 
 /** Events {@link systemMachine} accepts. */
@@ -70,11 +75,12 @@ export const systemMachine = setup({
     input: {} as SystemInput,
   },
   actors: {
-    /** Children: the pools, the dispatcher (submit), the allocator (global ledger), the rebalancer. */
+    /** Children: the pools, the dispatcher (submit), the allocator (global ledger), the rebalancer, the resource scaler. */
     pool: poolMachine,
     dispatcher: dispatcherMachine,
     allocator: allocatorMachine,
     rebalancer: rebalancerMachine,
+    resourceScaler: resourceScalerMachine,
     startPools: fromPromise<void>(async () => {}),
     /** Stop intake everywhere; resolves once no lease is held and no task runs. */
     drainPools: fromPromise<void>(async () => {}),
@@ -108,6 +114,7 @@ export const systemMachine = setup({
       stopTimeoutMs: input.stopTimeoutMs ?? 10_000,
       error: undefined,
       rebalancer: input.rebalancer,
+      resourceScaler: input.resourceScaler,
     };
   },
   initial: 'idle',
@@ -138,7 +145,7 @@ export const systemMachine = setup({
       },
     },
     running: {
-      // Rebalancing rounds only while running: no resize while leases drain.
+      // Rebalancing and quota rounds only while running: no resize while leases drain.
       entry: enqueueActions(({ enqueue, context }) => {
         if (context.rebalancer)
           enqueue.spawnChild('rebalancer', {
@@ -146,8 +153,14 @@ export const systemMachine = setup({
             systemId: 'rebalancer',
             input: context.rebalancer,
           });
+        if (context.resourceScaler)
+          enqueue.spawnChild('resourceScaler', {
+            id: 'resourceScaler',
+            systemId: 'resourceScaler',
+            input: context.resourceScaler,
+          });
       }),
-      exit: stopChild('rebalancer'),
+      exit: [stopChild('rebalancer'), stopChild('resourceScaler')],
       on: {
         SHUTDOWN: [
           {

@@ -84,7 +84,13 @@ export type { DispatcherStats, SubmitOptions } from './runtime/dispatcher.js';
 export type { RetryOptions } from './runtime/retry.js';
 export type { RateLimitOptions, RateUsage } from './runtime/rate-limits.js';
 export type { PoolCounters, PoolStatus } from './runtime/pool.js';
-export type { ScaleRecord } from '../machines/pool.machine.js';
+export type { ScaleRecord, ScaleRefusal } from '../machines/pool.machine.js';
+export type {
+  ResourceScalingOptions,
+  ResourceScalingRuleOptions,
+  ResourceScalingView,
+} from './runtime/resource-scaling.js';
+export type { ResourceQuotaOutcome, ResourceScalingRound } from '../machines/resource-scaler.machine.js';
 export type { RebalanceOutcome } from './policies/rebalancing.js';
 export type { BudgetScope, BudgetUsage, TokenBudgetsConfig } from './structures/budget.js';
 export type { PoolMetricsSample, PoolMetricsSnapshot } from './metrics/pool-metrics.js';

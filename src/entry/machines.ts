@@ -49,6 +49,7 @@ export {
   type PoolMachineContext,
   type PoolMachineEvent,
   type ScaleRecord,
+  type ScaleRefusal,
 } from '../../machines/pool.machine.js';
 export {
   type RebalanceObservations,
@@ -58,6 +59,16 @@ export {
   rebalancerMachine,
   type RebalancerOutcomeEvent,
 } from '../../machines/rebalancer.machine.js';
+export {
+  type ResourceQuotaOutcome,
+  type ResourceScalerContext,
+  type ResourceScalerEvent,
+  type ResourceScalerInput,
+  resourceScalerMachine,
+  type ResourceScalerRoundEvent,
+  type ResourceScalingRound,
+  type ResourceUsageObservation,
+} from '../../machines/resource-scaler.machine.js';
 export {
   type ApplyScaleInput,
   type ApplyScaleOutput,

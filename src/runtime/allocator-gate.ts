@@ -32,9 +32,11 @@ export class AllocatorGate implements ResourceGate {
   static input(
     limits: Partial<Record<ResourceName, number>>,
     policy: AllocationPolicyConfig | false,
+    quotas?: Readonly<Record<string, Partial<Record<ResourceName, number>>>>,
   ): AllocatorInput {
     return {
-      ledger: new Ledger({ limits }),
+      // `quotas`: each pool's starting quotas (the resource scaler's minimums), if it scales any.
+      ledger: new Ledger({ limits, ...(quotas === undefined ? {} : { quotas }) }),
       policy: policy === false ? { ...DEFAULT_ALLOCATION_POLICY, enabled: false } : policy,
     };
   }
@@ -46,7 +48,12 @@ export class AllocatorGate implements ResourceGate {
     });
   }
 
-  reserve(owner: string, amounts: Partial<Record<ResourceName, number>>, group?: string): GateReservation {
+  reserve(
+    owner: string,
+    amounts: Partial<Record<ResourceName, number>>,
+    group?: string,
+    exact = false,
+  ): GateReservation {
     if (Object.keys(amounts).length === 0) return { ok: true, release: () => {} };
     const requestId = `r${++this.seq}`;
     this.awaiting.add(requestId);
@@ -56,8 +63,8 @@ export class AllocatorGate implements ResourceGate {
       owner,
       ...(group === undefined ? {} : { group }),
       request: amounts as Record<string, number>,
-      // The allocator's policy sizes the grant (exact when the optimiser is off).
-      exact: false,
+      // The allocator's policy sizes the grant (exact when the optimiser is off, or asked).
+      exact,
     });
     this.awaiting.delete(requestId);
     const r = this.results.get(requestId);
@@ -135,6 +142,20 @@ export class AllocatorGate implements ResourceGate {
     if (r?.op === 'quota' && r.ok) return { ok: true };
     if (r?.op === 'quota' && r.held !== undefined) return { ok: false, held: r.held };
     throw r && 'error' in r && r.error ? r.error : new Error('allocator did not answer');
+  }
+
+  /**
+   * The demand each group's quota refused since the last call (per group per resource: what it held
+   * plus the largest refused request), and start collecting afresh — the resource scaler's input.
+   */
+  takePressure(): Record<string, Record<string, number>> {
+    const requestId = `p${++this.seq}`;
+    this.awaiting.add(requestId);
+    this.actor.send({ type: 'TAKE_PRESSURE', requestId });
+    this.awaiting.delete(requestId);
+    const r = this.results.get(requestId);
+    this.results.delete(requestId);
+    return r?.op === 'pressure' ? r.pressure : {};
   }
 
   /**

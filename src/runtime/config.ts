@@ -47,6 +47,11 @@ import {
 import { checkEnforceable, TIERS } from '../security/tiers.js';
 import type { ToolDefinition, ToolFunction } from '../security/tools.js';
 import { parseRateLimit, type RateLimitConfig, type RateLimitOptions } from './rate-limits.js';
+import {
+  parseResourceScaling,
+  type ResourceScalingOptions,
+  type ResourceScalingSettings,
+} from './resource-scaling-config.js';
 import { parseRetry, type RetryOptions, type RetryPolicy } from './retry.js';
 
 /** Ordered security levels: an agent serves requests at or below its own level. */
@@ -128,6 +133,8 @@ export interface PoolConfig {
   security: SecurityProfile;
   /** What a request reserves for a numeric resource it names no value for (see {@link PoolOptions.requirementDefaults}). */
   requirementDefaults: Partial<Record<ResourceName, number>>;
+  /** What each live agent holds in the ledger (see {@link PoolOptions.agentResources}); `{}` for nothing. */
+  agentResources: Partial<Record<ResourceName, number>>;
   /** Started, unleased agents kept ready beyond demand (see {@link PoolOptions.standby}). */
   standby: number;
   /** Work stealing: the victim queue length at which an idle agent steals (see {@link PoolOptions.stealThreshold}). */
@@ -221,6 +228,17 @@ export interface PoolOptions {
    * @default {} (a request reserves only what it names)
    */
   requirementDefaults?: 'seed' | Partial<Record<ResourceName, number>>;
+  /**
+   * What every live agent of the pool holds in the global ledger for as long as it lives (the seed's
+   * base allocation of an agent), reserved before the agent starts and released when it is gone. A
+   * scale-up the ledger (or the pool's quota, see `resourceScaling`) cannot fit starts no agent and is
+   * recorded with `ERR_RESOURCE_EXHAUSTED` naming the resource; scale-down frees it. Needs global
+   * `limits` on every resource named, and `min` agents of every such pool must fit under them.
+   * Leases reserve their `requirements` on top of it.
+   * @default {} (agents hold nothing; only leases reserve)
+   * @example { memoryMb: 512, cpuCores: 0.5 }
+   */
+  agentResources?: Partial<Record<ResourceName, number>>;
   /**
    * Warm standby (the seed's `standby_agents`): keep this many started agents with no lease ready
    * beyond demand, within `max`, so a burst does not wait for a start-up. The pool tops up after every
@@ -462,6 +480,18 @@ export interface SystemOptions {
    */
   rateLimits?: Record<string, RateLimitOptions>;
   /**
+   * Scale each pool's resource quotas (the seed's resource scaler): every `intervalMs` the quotas of
+   * the resources named per pool follow what the pool holds (leases and agents together) and the
+   * demand its quota refused — growing above 85 % utilization, shrinking below 40 % after a cooldown,
+   * in whole `step`s between `min` (the starting quota) and `max`, never past the global limit in
+   * total. A reservation beyond a pool's quota is refused (`ERR_RESOURCE_EXHAUSTED`, `pool <type>
+   * quota`). Needs global `limits` on every scaled resource. State and history:
+   * `system.resourceScaling()`.
+   * @default off (no quotas: pools share the global limits)
+   * @example { pools: { code: { memoryMb: { min: 2048, max: 16_384, step: 1024 } } } }
+   */
+  resourceScaling?: ResourceScalingOptions;
+  /**
    * Run an optimisation round every `intervalMs` on the clock (`system.optimize()`): the live metrics
    * are analysed and the recommendations of the kinds in `auto` applied through the system's actions
    * (`scale`, `set-balancing`); every round is in `system.optimizationHistory()`. Advisory only
@@ -553,6 +583,7 @@ const POOL_KEYS = new Set([
   'growOnDemand',
   'retryAtMax',
   'requirementDefaults',
+  'agentResources',
   'standby',
   'stealThreshold',
   'security',
@@ -590,6 +621,7 @@ const SYSTEM_KEYS = new Set([
   'workspaceDir',
   'rateLimits',
   'optimize',
+  'resourceScaling',
 ]);
 /** Names of the numeric resources. */
 export const RESOURCE_NAMES = ['memoryMb', 'cpuCores', 'tokens', 'diskMb', 'networkMbps'] as const;
@@ -740,6 +772,7 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
       variants,
       path,
     ),
+    agentResources: parseAgentResources(`${path}.agentResources`, o.agentResources),
     security,
     maxQueue:
       o.maxQueue === undefined
@@ -831,6 +864,69 @@ function defaultsThatFit(
 }
 
 /** Validate `requirementDefaults`: `'seed'`, or amounts per numeric resource (unknown keys are errors). */
+/** A pool's `agentResources`: known numeric resources, each ≥ 0 (zeros dropped: nothing to hold). */
+function parseAgentResources(path: string, raw: unknown): Partial<Record<ResourceName, number>> {
+  if (raw === undefined) return {};
+  const o = record('config', path, raw);
+  knownKeys('config', path, o, new Set<string>(RESOURCE_NAMES));
+  const out: Partial<Record<ResourceName, number>> = {};
+  for (const k of RESOURCE_NAMES) {
+    const v = o[k] === undefined ? 0 : num('config', `${path}.${k}`, o[k], 0, { min: 0 });
+    if (v > 0) out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Agents' base holdings need the ledger (global limits on each resource named), and every pool's
+ * `min` agents must fit together — else the system could never reach its minimums.
+ */
+function checkAgentResources(
+  pools: Map<string, PoolConfig>,
+  limits: Partial<Record<ResourceName, number>>,
+): void {
+  const total: Partial<Record<ResourceName, number>> = {};
+  for (const [type, pc] of pools) {
+    for (const [r, v] of Object.entries(pc.agentResources) as [ResourceName, number][]) {
+      const limit = limits[r];
+      if (limit === undefined)
+        invalid(
+          'config',
+          `pools.${type}.agentResources.${r}`,
+          v,
+          `no value, or a global limits.${r} (agents hold their base amounts in the global ledger)`,
+        );
+      total[r] = (total[r] ?? 0) + v * pc.min;
+      if ((total[r] ?? 0) > limit)
+        invalid(
+          'config',
+          `pools.${type}.agentResources.${r}`,
+          v,
+          `an amount whose min agents fit with the other pools' under limits.${r} (${limit}; ${total[r]} needed)`,
+        );
+    }
+  }
+}
+
+/** A pool's starting quota (its rule's `min`) must hold its `min` agents' base amounts. */
+function checkQuotaFitsAgents(pools: Map<string, PoolConfig>, rs: ResourceScalingSettings | undefined): void {
+  if (rs === undefined) return;
+  for (const [type, rules] of Object.entries(rs.config.pools)) {
+    const pc = pools.get(type);
+    if (pc === undefined) continue;
+    for (const [r, rule] of Object.entries(rules) as [ResourceName, { min: number } | undefined][]) {
+      const need = (pc.agentResources[r] ?? 0) * pc.min;
+      if (rule !== undefined && rule.min < need)
+        invalid(
+          'config',
+          `resourceScaling.pools.${type}.${r}.min`,
+          rule.min,
+          `at least the pool's min agents' agentResources.${r} (${need})`,
+        );
+    }
+  }
+}
+
 function parseRequirementDefaults(path: string, raw: unknown): Partial<Record<ResourceName, number>> {
   if (raw === undefined) return {};
   if (raw === 'seed') return { ...SEED_REQUIREMENT_DEFAULTS };
@@ -909,6 +1005,8 @@ export interface SystemConfig {
   optimize: { intervalMs: number; auto: RecommendationKind[]; analyse?: AnalyseOptions } | undefined;
   /** Named rate limits pools share (system option `rateLimits`). */
   rateLimits: Map<string, RateLimitConfig>;
+  /** Per-pool resource quotas and their scaler (system option `resourceScaling`), or undefined (off). */
+  resourceScaling: ResourceScalingSettings | undefined;
 }
 
 /** Validate the options of {@link createAgentPoolSystem}; throws before anything starts. */
@@ -948,6 +1046,9 @@ export function parseSystem(raw: unknown): SystemConfig {
   for (const k of RESOURCE_NAMES) {
     if (l[k] !== undefined) limits[k] = num('config', `limits.${k}`, l[k], 0, { min: 0 });
   }
+  checkAgentResources(out, limits);
+  const resourceScaling = parseResourceScaling(o.resourceScaling, new Set(out.keys()), limits);
+  checkQuotaFitsAgents(out, resourceScaling);
   return {
     pools: out,
     limits,
@@ -966,6 +1067,7 @@ export function parseSystem(raw: unknown): SystemConfig {
     telemetry: parseTelemetry(o.telemetry),
     rateLimits,
     optimize: parseOptimize(o.optimize),
+    resourceScaling,
   };
 }
 

@@ -58,9 +58,15 @@ export type GateReservation =
 export interface ResourceGate {
   /**
    * Reserve `amounts` atomically for `owner`, or say which resource is short. `group` (the pool's
-   * type) is the quota the reservation counts against.
+   * type) is the quota the reservation counts against. `exact`: grant exactly `amounts` (an agent's
+   * base holding), not what the allocation policy would size.
    */
-  reserve(owner: string, amounts: Partial<Record<ResourceName, number>>, group?: string): GateReservation;
+  reserve(
+    owner: string,
+    amounts: Partial<Record<ResourceName, number>>,
+    group?: string,
+    exact?: boolean,
+  ): GateReservation;
 }
 
 /** A gate with no limits (used when no limits are configured). */

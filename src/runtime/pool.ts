@@ -23,7 +23,7 @@ import { stopChildActor, whenDone } from './actor-done.js';
 import type { AcquisitionFailure, acquisitionMachine } from '../../machines/acquisition.machine.js';
 import { STOP_MARGIN_MS } from '../../machines/agent.machine.js';
 import type { AllocationReleaseCause } from '../../machines/allocation.machine.js';
-import type { PoolInput, poolMachine, ScaleRecord } from '../../machines/pool.machine.js';
+import type { PoolInput, poolMachine, ScaleRecord, ScaleRefusal } from '../../machines/pool.machine.js';
 import type { ScalerRecord, scalerMachine } from '../../machines/scaler.machine.js';
 import { AbortedError, AgentPoolError, PoolExhaustedError, ResourceExhaustedError } from '../core/errors.js';
 import type { PoolMetrics, PoolMetricsSample, PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
@@ -207,6 +207,9 @@ function addAmounts(
   }
 }
 
+/** How one agent start ended: started, failed before it could work, or refused its base resources. */
+type AgentStart = 'started' | 'failed' | ScaleRefusal;
+
 /** One typed pool. */
 export class Pool implements LeaseOwner {
   readonly type: string;
@@ -218,6 +221,8 @@ export class Pool implements LeaseOwner {
   private readonly leases = new Set<Lease>();
   private readonly retiring = new Set<AgentHandle>();
   private readonly startWaiters = new Map<AgentHandle, (ok: boolean) => void>();
+  /** Each live agent's base holding in the ledger (pool option `agentResources`): its release. */
+  private readonly baseHoldings = new Map<AgentHandle, () => void>();
   /** The promise each start waiter settles (to drop the start watch with it). */
   private readonly startWaiterDone = new Map<AgentHandle, Promise<boolean>>();
   /** Dominant Resource Fairness over the waiters (pool option `admission: 'drf'`). */
@@ -315,7 +320,7 @@ export class Pool implements LeaseOwner {
   /** The scaler's decisions, kept from its snapshots (they outlive the scaler actor, stopped at drain). */
   private scalerDecisions: readonly ScalerRecord[] = [];
   /** The scale-up being applied (its target and every agent start), for {@link extendScaleUp}. */
-  private scalingUp: { target: number; starts: Promise<boolean>[] } | undefined;
+  private scalingUp: { target: number; starts: Promise<AgentStart>[] } | undefined;
   /** Balancing among free agents (pool option `balancing`), seeded per pool so runs are reproducible. */
   /** The balancing strategy in use (the pool option `balancing`, or what `setBalancing` put in). */
   private strategy: BalancingStrategy | undefined;
@@ -1069,11 +1074,18 @@ export class Pool implements LeaseOwner {
   }
 
   /**
-   * What this pool's live leases hold now: their allocation's granted amounts (the ledger's numbers),
-   * else what they asked for. O(leases), read when metrics are.
+   * What this pool holds now: its live agents' base amounts (pool option `agentResources`, reserved
+   * exactly) and its live leases' allocations (the ledger's numbers), else what they asked for.
+   * O(leases), read when metrics are.
    */
   private allocatedNow(): { memoryMb: number; cpuCores: number; tokens: number } {
-    const out = { memoryMb: 0, cpuCores: 0, tokens: 0 };
+    const base = this.config.agentResources;
+    const n = this.baseHoldings.size;
+    const out = {
+      memoryMb: n * (base.memoryMb ?? 0),
+      cpuCores: n * (base.cpuCores ?? 0),
+      tokens: n * (base.tokens ?? 0),
+    };
     for (const l of this.leases) {
       const a = l.allocation?.amounts ?? (amountsOf(l.requirements) as Record<string, number>);
       out.memoryMb += a.memoryMb ?? 0;
@@ -1397,7 +1409,7 @@ export class Pool implements LeaseOwner {
     if (target > current) {
       const up = { target, starts: Array.from({ length: target - current }, () => this.spawnAgent()) };
       this.scalingUp = up;
-      let results: boolean[];
+      let results: AgentStart[];
       try {
         // SCALE_EXTENDED may add starts while these run: wait until no new ones arrived.
         do results = await Promise.all(up.starts.slice());
@@ -1406,10 +1418,21 @@ export class Pool implements LeaseOwner {
         this.scalingUp = undefined;
       }
       const n = results.length;
-      const ok = results.filter(Boolean).length;
-      return ok === n
-        ? { actualDelta: ok }
-        : { actualDelta: ok, error: `${n - ok} of ${n} agents failed to start` };
+      const ok = results.filter((r) => r === 'started').length;
+      if (ok === n) return { actualDelta: ok };
+      const refusals = results.filter((r): r is ScaleRefusal => typeof r === 'object');
+      const failed = n - ok - refusals.length;
+      const why: string[] = [];
+      const refused = refusals[0];
+      if (refused) {
+        const limit = refused.scope === 'quota' ? `pool ${this.type} quota` : 'global limit';
+        why.push(
+          `${refusals.length} of ${n} agents not started (${refused.code}): ${refused.resource}: ` +
+            `${refused.requested} requested, ${refused.available} available (${limit})`,
+        );
+      }
+      if (failed > 0) why.push(`${failed} of ${n} agents failed to start`);
+      return { actualDelta: ok, error: why.join('; '), ...(refused ? { refused } : {}) };
     }
     const n = current - target;
     const idle = [...this.free].filter((a) => a.leases === 0).slice(0, n);
@@ -1429,10 +1452,28 @@ export class Pool implements LeaseOwner {
     return { actualDelta: -victims.length };
   }
 
-  /** Spawn one agent; resolves true once it can take work, false if it failed first. */
-  private spawnAgent(): Promise<boolean> {
+  /**
+   * Spawn one agent: `'started'` once it can take work, `'failed'` if it failed first, or the refusal
+   * when its base resources (pool option `agentResources`) do not fit the ledger — then no agent is
+   * made (the seed's scale-up: check the resources first, "Insufficient resources" otherwise).
+   */
+  private spawnAgent(): Promise<AgentStart> {
     const id = `${this.type}-${nanoid(8)}`;
     const c = this.config;
+    let releaseBase: (() => void) | undefined;
+    if (Object.keys(c.agentResources).length > 0) {
+      // Exact: an agent's base is what it needs to live, not a grant the optimiser may size.
+      const r = this.deps.gate.reserve(`${this.type}:agent:${id}`, c.agentResources, this.type, true);
+      if (!r.ok)
+        return Promise.resolve({
+          code: 'ERR_RESOURCE_EXHAUSTED',
+          resource: r.resource,
+          requested: r.requested,
+          available: r.available,
+          scope: r.scope ?? 'global',
+        });
+      releaseBase = r.release;
+    }
     const variant = this.nextVariant();
     const handle = new AgentHandle({
       agentId: id,
@@ -1505,6 +1546,7 @@ export class Pool implements LeaseOwner {
       },
     });
     this.agents.set(id, handle);
+    if (releaseBase) this.baseHoldings.set(handle, releaseBase);
     this.countVariant(handle, 1);
     this.deps.agents.set(id, handle);
     this.counters.agentsPeak = Math.max(this.counters.agentsPeak, this.agents.size);
@@ -1514,7 +1556,7 @@ export class Pool implements LeaseOwner {
     this.actor.send({ type: 'AGENT_ADDED', agentId: id });
     // The agent's actor, a child of the pool's (its start starts the host).
     this.startAgentActor(handle);
-    return ready;
+    return ready.then((ok) => (ok ? 'started' : 'failed'));
   }
 
   private onAvailability(agent: AgentHandle, av: AgentAvailability): void {
@@ -1548,6 +1590,9 @@ export class Pool implements LeaseOwner {
         const retired = this.retiring.delete(agent);
         if (!retired && this.agents.has(agent.id)) this.countVariant(agent, -1);
         this.deps.agents.delete(agent.id);
+        // Its base resources go back before the pool hears of the loss, so a replacement fits again.
+        this.baseHoldings.get(agent)?.();
+        this.baseHoldings.delete(agent);
         this.strategy?.onAgentRemoved?.(agent.id);
         if (this.agents.delete(agent.id) && this.actor.getSnapshot().status === 'active')
           this.actor.send({ type: 'AGENT_REMOVED', agentId: agent.id, counted: !retired });

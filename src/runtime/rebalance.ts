@@ -50,9 +50,10 @@ export class RebalancingGate extends AllocatorGate {
     owner: string,
     amounts: Partial<Record<ResourceName, number>>,
     group?: string,
+    exact?: boolean,
   ): GateReservation {
     this.captured = undefined;
-    const r = super.reserve(owner, amounts, group);
+    const r = super.reserve(owner, amounts, group, exact);
     const c = this.captured as AllocatorResult | undefined;
     if (r.ok && c?.ok === true && 'allocation' in c) this.ids.set(r.release, c.allocation.id);
     this.captured = undefined;

@@ -29,6 +29,12 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { type AcquireRequest, Pool, type PoolRef, type PoolStatus } from './pool.js';
 import { Rebalancer, type RebalancerRef, RebalancingGate } from './rebalance.js';
 import {
+  initialQuotas,
+  ResourceScaling,
+  type ResourceScalerRef,
+  type ResourceScalingView,
+} from './resource-scaling.js';
+import {
   SYSTEM_EVENT_TYPES,
   type SystemEvent,
   SystemEvents,
@@ -142,6 +148,8 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
   /** The rebalancer (system option `rebalance`), when on and the allocator is the gate. */
   readonly rebalancer: Rebalancer | undefined;
   private rebalancerStarted = false;
+  /** The per-pool quota scaler (system option `resourceScaling`), when on and the allocator is the gate. */
+  private readonly resourceScaler: ResourceScaling | undefined;
   /** Every agent by id (the agent actors' shared implementations find their handle here). */
   private readonly agentRegistry = new Map<string, AgentHandle>();
   /** Why start() failed (a pool's typed start error), kept for start() to reject with. */
@@ -194,6 +202,7 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
     this.clock = options.clock ?? realClock;
     const rebalance = gateOverride === undefined ? this.config.rebalance : undefined;
     const limited = gateOverride === undefined && Object.keys(this.config.limits).length > 0;
+    const quotaScaling = limited ? this.config.resourceScaling : undefined;
     // The one actor tree (src/runtime/tree.ts): the root spawns every pool, the dispatcher and the
     // allocator now, and the rebalancer while running; pools spawn their agents, acquisitions, scaler.
     const registry: TreeRegistry = {
@@ -201,6 +210,7 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
       agent: (id) => this.agentRegistry.get(id),
       dispatcher: () => this.dispatcher,
       rebalancer: () => this.rebalancer,
+      resourceScaling: () => this.resourceScaler,
       resize: (allocationId, change) => {
         if (!this.allocator) throw new Error('no global limits: nothing to resize');
         return this.allocator.resizeTo(allocationId, change);
@@ -237,8 +247,17 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
       input: {
         stopTimeoutMs: abortGrace + 5 * STOP_MARGIN_MS,
         pools: [...this.config.pools.values()].map((pc) => Pool.input(pc)),
-        ...(limited ? { allocator: AllocatorGate.input(this.config.limits, this.config.allocation) } : {}),
+        ...(limited
+          ? {
+              allocator: AllocatorGate.input(
+                this.config.limits,
+                this.config.allocation,
+                quotaScaling ? initialQuotas(quotaScaling) : undefined,
+              ),
+            }
+          : {}),
         ...(limited && rebalance ? { rebalancer: Rebalancer.input(rebalance) } : {}),
+        ...(limited && quotaScaling ? { resourceScaler: ResourceScaling.input(quotaScaling) } : {}),
       },
       clock: this.clock,
       ...(options.inspect ? { inspect: options.inspect } : {}),
@@ -259,6 +278,10 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
         ? new Rebalancer(this.allocator, this.logger, (lease, delta) =>
             this.pool(lease.type).resizeAllocation(lease.allocation?.id ?? '', delta),
           )
+        : undefined;
+    this.resourceScaler =
+      quotaScaling && this.allocator
+        ? new ResourceScaling(quotaScaling, this.allocator, this.clock)
         : undefined;
     const gate: ResourceGate = gateOverride ?? this.allocator ?? unlimitedGate;
     // Workspaces a dead process left behind (it could not clean up after itself) go first.
@@ -380,6 +403,8 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
       this.rebalancerStarted = true;
       const ref = this.actor.getSnapshot().children.rebalancer as RebalancerRef | undefined;
       if (ref) this.rebalancer?.attach(ref);
+      const quotas = this.actor.getSnapshot().children.resourceScaler as ResourceScalerRef | undefined;
+      if (quotas) this.resourceScaler?.attach(quotas);
       this.scheduleMetrics();
       this.scheduleOptimize();
     }
@@ -672,6 +697,15 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
    */
   rebalanceHistory(): readonly RebalanceOutcome[] {
     return this.rebalancer?.history() ?? [];
+  }
+
+  /**
+   * The per-pool resource quotas (system option `resourceScaling`): the quotas the ledger enforces,
+   * what each pool holds, and the scaler's rounds (bounded by `resourceScaling.historySize`).
+   * `undefined` when `resourceScaling` is off.
+   */
+  resourceScaling(): ResourceScalingView | undefined {
+    return this.resourceScaler?.view();
   }
 
   /** Token usage and remaining budget per system, pool and cycle. */

@@ -17,6 +17,7 @@ import { allocationMachine } from '../../machines/allocation.machine.js';
 import { dispatcherMachine } from '../../machines/dispatcher.machine.js';
 import { poolMachine } from '../../machines/pool.machine.js';
 import { rebalancerMachine } from '../../machines/rebalancer.machine.js';
+import { resourceScalerMachine } from '../../machines/resource-scaler.machine.js';
 import { scalerMachine } from '../../machines/scaler.machine.js';
 import { systemMachine } from '../../machines/system.machine.js';
 import type { ResizeChange, ResourceAmounts } from '../structures/ledger.js';
@@ -26,6 +27,7 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Pool } from './pool.js';
 import type { Rebalancer } from './rebalance.js';
+import type { ResourceScaling } from './resource-scaling.js';
 
 /** Where the tree's implementations find the runtime objects they act for. */
 export interface TreeRegistry {
@@ -33,6 +35,7 @@ export interface TreeRegistry {
   agent(agentId: string): AgentHandle | undefined;
   dispatcher(): Dispatcher | undefined;
   rebalancer(): Rebalancer | undefined;
+  resourceScaling(): ResourceScaling | undefined;
   /** Resize a ledger allocation (the allocator answers at once); resolves with the new amounts. */
   resize(allocationId: string, change: ResizeChange): ResourceAmounts;
   logger: Logger;
@@ -186,6 +189,28 @@ export function rebalancerLogic(reg: TreeRegistry) {
   });
 }
 
+/**
+ * The resource scaler machine: observations and quota changes go through {@link ResourceScaling}
+ * (the allocator). A microtask first, so the allocator is sent to after the scaler's transition,
+ * not inside it.
+ */
+export function resourceScalerLogic(reg: TreeRegistry) {
+  const scaling = () => must(reg.resourceScaling(), 'resource scaling');
+  const later = () => new Promise<void>((resolve) => queueMicrotask(resolve));
+  return resourceScalerMachine.provide({
+    actors: {
+      observeUsage: fromPromise(async () => {
+        await later();
+        return scaling().observe();
+      }),
+      applyQuotas: fromPromise(async ({ input }) => {
+        await later();
+        return scaling().apply(input.decisions);
+      }),
+    },
+  });
+}
+
 /** The root: the system machine with every child kind's implementations. */
 export function systemLogic(reg: TreeRegistry, impl: SystemImplementations) {
   return systemMachine.provide({
@@ -193,6 +218,7 @@ export function systemLogic(reg: TreeRegistry, impl: SystemImplementations) {
       pool: poolLogic(reg),
       dispatcher: dispatcherLogic(reg),
       rebalancer: rebalancerLogic(reg),
+      resourceScaler: resourceScalerLogic(reg),
       startPools: fromPromise(() => impl.startPools()),
       drainPools: fromPromise(() => impl.drainPools()),
       stopPools: fromPromise(({ input }) => impl.stopPools(input.graceful)),
@@ -213,6 +239,7 @@ export function startStandaloneAgent(handle: AgentHandle, clock: Clock, logger: 
     agent: (id) => (id === handle.id ? handle : undefined),
     dispatcher: () => undefined,
     rebalancer: () => undefined,
+    resourceScaling: () => undefined,
     resize: () => {
       throw new Error('a standalone agent has no allocator');
     },

@@ -62,6 +62,12 @@ export interface LedgerConfig {
    */
   perAgentMin?: ResourceAmounts;
   /**
+   * Starting quotas per group (a pool's type) per resource — see {@link Ledger.setQuota}.
+   * @default none
+   * @example { code: { memoryMb: 2048 } }
+   */
+  quotas?: Readonly<Record<string, ResourceAmounts>>;
+  /**
    * How many released allocation ids are remembered so that a second release can be reported as
    * `already-released` rather than `unknown`. Bounded so the ledger does not grow with history.
    * @default 4096
@@ -174,6 +180,7 @@ const LEDGER_KEYS: ReadonlySet<string> = new Set([
   'limits',
   'perAgentMax',
   'perAgentMin',
+  'quotas',
   'releasedMemory',
 ]);
 
@@ -217,6 +224,13 @@ function createLedgerState(config: LedgerConfig): LedgerState {
     if (lo > hi) invalid(kind, `ledger.perAgentMin.${name}`, lo, `<= perAgentMax (${hi})`);
     if (lo > total) invalid(kind, `ledger.perAgentMin.${name}`, lo, `<= limits (${total})`);
   }
+  const quotas: Record<string, Record<string, number>> = {};
+  if (cfg.quotas !== undefined) {
+    const q = record(kind, 'ledger.quotas', cfg.quotas);
+    for (const group of Object.keys(q)) {
+      setOwn(quotas, group, readAmounts(`ledger.quotas.${group}`, q[group], known, true));
+    }
+  }
   const used: Record<string, number> = {};
   for (const name of names) used[name] = 0;
   return {
@@ -226,7 +240,7 @@ function createLedgerState(config: LedgerConfig): LedgerState {
     perAgentMin,
     used,
     live: {},
-    quotas: {},
+    quotas,
     groupUsed: {},
     size: 0,
     released: [],

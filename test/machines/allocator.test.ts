@@ -173,6 +173,26 @@ describe('allocatorMachine', () => {
   });
 });
 
+describe('allocatorMachine quotas', () => {
+  it('SET_QUOTA caps a group; a refused lowering answers what is held; TAKE_PRESSURE hands over refused demand once', () => {
+    const { actor, results, reserve } = start();
+    actor.send({ type: 'SET_QUOTA', requestId: 'q1', group: 'code', resource: 'memoryMb', amount: 1024 });
+    expect(results.get('q1')).toMatchObject({ op: 'quota', ok: true });
+    expect(granted(reserve({ memoryMb: 768 }, 'a', { group: 'code' })).group).toBe('code');
+    const refused = reserve({ memoryMb: 512 }, 'b', { group: 'code' });
+    expect(refused).toMatchObject({ ok: false, reason: { scope: 'quota', available: 256 } });
+    actor.send({ type: 'SET_QUOTA', requestId: 'q2', group: 'code', resource: 'memoryMb', amount: 512 });
+    expect(results.get('q2')).toMatchObject({ op: 'quota', ok: false, held: 768 });
+    actor.send({ type: 'SET_QUOTA', requestId: 'q3', group: 'code', resource: 'vram', amount: 1 });
+    expect(results.get('q3')).toMatchObject({ op: 'quota', ok: false, error: expect.any(Error) });
+    // Demand the quota turned away: 768 held + the 512 refused.
+    actor.send({ type: 'TAKE_PRESSURE', requestId: 'p1' });
+    expect(results.get('p1')).toMatchObject({ op: 'pressure', pressure: { code: { memoryMb: 1280 } } });
+    actor.send({ type: 'TAKE_PRESSURE', requestId: 'p2' });
+    expect(results.get('p2')).toMatchObject({ op: 'pressure', pressure: {} });
+  });
+});
+
 describe('allocatorMachine copy-on-write mode', () => {
   it('leaves earlier snapshots untouched and gives each actor its own ledger from a factory', () => {
     const input = { ledger: () => new Ledger({ limits: { memoryMb: 10 } }), copyOnWrite: true };

@@ -244,3 +244,74 @@ describe('Ledger.clone', () => {
     expect(c.get('a')).toBeUndefined();
   });
 });
+
+describe('Ledger quotas (per group)', () => {
+  it('a group holds at most its quota; refusals name the quota scope; other groups only meet the global limit', () => {
+    const l = new Ledger({ limits: { memoryMb: 4096 }, quotas: { code: { memoryMb: 1024 } } });
+    expect(l.quotas('code')).toEqual({ memoryMb: 1024 });
+    expect(l.reserve({ group: 'code', amounts: { memoryMb: 768 } }).ok).toBe(true);
+    const before = state(l);
+    expect(l.reserve({ group: 'code', amounts: { memoryMb: 512 } })).toEqual({
+      ok: false,
+      reason: { resource: 'memoryMb', requested: 512, available: 256, scope: 'quota' },
+    });
+    expect(state(l)).toEqual(before);
+    expect(l.quotaFree('code', 'memoryMb')).toBe(256);
+    // Another group (or none) is bounded by the global limit alone.
+    expect(l.reserve({ group: 'qa', amounts: { memoryMb: 2048 } }).ok).toBe(true);
+    expect(l.quotaFree('qa', 'memoryMb')).toBe(Number.POSITIVE_INFINITY);
+    expect(l.groupUsage('code').memoryMb).toBe(768);
+    expect(l.groupUsage('qa').memoryMb).toBe(2048);
+  });
+
+  it('resizes count against the quota; a release gives the group its room back', () => {
+    const l = new Ledger({ limits: { memoryMb: 4096 }, quotas: { code: { memoryMb: 1024 } } });
+    const r = l.reserve({ id: 'a', group: 'code', amounts: { memoryMb: 512 } });
+    expect(r.ok).toBe(true);
+    expect(l.resize('a', { delta: { memoryMb: 600 } })).toMatchObject({
+      ok: false,
+      reason: { scope: 'quota' },
+    });
+    expect(l.resize('a', { delta: { memoryMb: 512 } }).ok).toBe(true);
+    expect(l.groupUsage('code').memoryMb).toBe(1024);
+    l.release('a');
+    expect(l.groupUsage('code').memoryMb).toBe(0);
+    expect(l.quotaFree('code', 'memoryMb')).toBe(1024);
+  });
+
+  it('setQuota: raising always works, lowering below what is held is refused and changes nothing, undefined removes it', () => {
+    const l = new Ledger({ limits: { memoryMb: 4096 } });
+    expect(l.setQuota('code', 'memoryMb', 2048)).toEqual({ ok: true });
+    l.reserve({ group: 'code', amounts: { memoryMb: 1500 } });
+    expect(l.setQuota('code', 'memoryMb', 1000)).toEqual({ ok: false, held: 1500 });
+    expect(l.quotas('code')).toEqual({ memoryMb: 2048 });
+    expect(l.setQuota('code', 'memoryMb', 1500)).toEqual({ ok: true });
+    expect(l.reserve({ group: 'code', amounts: { memoryMb: 1 } }).ok).toBe(false);
+    expect(l.setQuota('code', 'memoryMb', undefined)).toEqual({ ok: true });
+    expect(l.quotas('code')).toEqual({});
+    expect(l.reserve({ group: 'code', amounts: { memoryMb: 1 } }).ok).toBe(true);
+    expect(() => l.setQuota('code', 'vram', 1)).toThrow(InvalidArgumentError);
+    expect(() => l.setQuota('code', 'memoryMb', -1)).toThrow(InvalidArgumentError);
+    expect(() => l.setQuota('', 'memoryMb', 1)).toThrow(InvalidArgumentError);
+  });
+
+  it('starting quotas are validated like amounts', () => {
+    expect(() => new Ledger({ limits: { memoryMb: 1 }, quotas: { code: { vram: 1 } } as never })).toThrow(
+      ConfigError,
+    );
+    expect(() => new Ledger({ limits: { memoryMb: 1 }, quotas: { code: { memoryMb: -1 } } })).toThrow(
+      ConfigError,
+    );
+  });
+
+  it('clone copies quotas and group usage; the copies evolve independently', () => {
+    const l = new Ledger({ limits: { memoryMb: 4096 }, quotas: { code: { memoryMb: 1024 } } });
+    l.reserve({ group: 'code', amounts: { memoryMb: 512 } });
+    const c = l.clone();
+    c.setQuota('code', 'memoryMb', 2048);
+    c.reserve({ group: 'code', amounts: { memoryMb: 1024 } });
+    expect(l.quotas('code').memoryMb).toBe(1024);
+    expect(l.groupUsage('code').memoryMb).toBe(512);
+    expect(c.groupUsage('code').memoryMb).toBe(1536);
+  });
+});

@@ -1,5 +1,5 @@
 /**
- * Resource scaler: per-pool quotas of cpu, memory, storage and network, grown and shrunk from observed
+ * Resource scaler: per-pool quotas of CPU, memory, disk, network (and tokens), grown and shrunk from observed
  * usage within bounds, in steps, with separate up/down cooldowns, and never beyond what is free under
  * the global limit shared by every pool.
  *
@@ -8,12 +8,16 @@
  */
 import { InvalidArgumentError } from '../../core/errors.js';
 import { invalid, type Kind, knownKeys, num, record, reqNum } from '../../core/validate.js';
+import { STANDARD_RESOURCES, type StandardResource } from '../../structures/ledger.js';
 
-/** The resources the scaler manages. Units are the caller's (cores, MB, GB, Mbit/s…), used consistently. */
-export type ResourceName = 'cpu' | 'memory' | 'storage' | 'network';
+/**
+ * The resources the scaler manages: the ledger's standard ones (the seed's cpu, memory, storage and
+ * network are `cpuCores`, `memoryMb`, `diskMb` and `networkMbps`; `tokens` can have a quota too).
+ */
+export type ResourceName = StandardResource;
 
 /** Every {@link ResourceName}, in the order decisions are made. */
-export const RESOURCE_NAMES: readonly ResourceName[] = Object.freeze(['cpu', 'memory', 'storage', 'network']);
+export const RESOURCE_NAMES: readonly ResourceName[] = STANDARD_RESOURCES;
 
 /** Resolved scaling rule of one resource of one pool. */
 export interface ResourceScalingConfig {
@@ -112,8 +116,8 @@ function validateRule(kind: Kind, path: string, input: unknown): ResourceScaling
  * @example
  * ```ts
  * const cfg = validateResourceScalerConfig({
- *   limits: { cpu: 32, memory: 65536 },
- *   pools: { code: { cpu: { min: 2, max: 16, step: 2 }, memory: { min: 2048, max: 32768, step: 1024 } } },
+ *   limits: { cpuCores: 32, memoryMb: 65536 },
+ *   pools: { code: { cpuCores: { min: 2, max: 16, step: 2 }, memoryMb: { min: 2048, max: 32768, step: 1024 } } },
  * });
  * ```
  */
@@ -289,8 +293,8 @@ function validateObservation(config: ResourceScalerConfig, obs: unknown): Resour
  * @example
  * ```ts
  * let state = initialResourceScalerState(cfg);
- * const r = decideResourceQuotas(state, { code: { cpu: 3.8 } }, clock.now());
- * state = r.state; // r.decisions: [{ pool: 'code', resource: 'cpu', from: 2, to: 6, … }]
+ * const r = decideResourceQuotas(state, { code: { cpuCores: 3.8 } }, clock.now());
+ * state = r.state; // r.decisions: [{ pool: 'code', resource: 'cpuCores', from: 2, to: 6, … }]
  * ```
  */
 export function decideResourceQuotas(

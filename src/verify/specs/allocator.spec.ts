@@ -51,6 +51,7 @@ export const spec: MachineSpec = {
     { type: 'SET_QUOTA', requestId: 'verify', group: 'g', resource: 'memoryMb', amount: 1 },
     { type: 'SET_QUOTA', requestId: 'verify', group: 'g', resource: 'memoryMb', amount: 0 },
     { type: 'SET_QUOTA', requestId: 'verify', group: 'g', resource: 'memoryMb', amount: undefined },
+    { type: 'TAKE_PRESSURE', requestId: 'verify' },
     { type: 'CLOSE' },
   ],
   isHome: (s) => s.status === 'done' || s.value === 'open',
@@ -60,7 +61,7 @@ export const spec: MachineSpec = {
       .allocations()
       .map((a) => `${a.id}:${a.owner}:${a.amounts.memoryMb}`)
       .sort();
-    return JSON.stringify([s.value, ids, c.ledger.quotas]);
+    return JSON.stringify([s.value, ids, c.ledger.quotas, c.pressure]);
   },
   limit: 2000,
 };

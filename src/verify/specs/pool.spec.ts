@@ -1,11 +1,11 @@
 /**
  * Verify spec of the pool machine (machines/pool.machine.ts): scaling decisions (targets below, inside
- * and above [min, max]), scale-ups extended while in flight, the outcomes of `applyScale` (complete, partial, none, scale-down, failure),
+ * and above [min, max]), scale-ups extended while in flight, the outcomes of `applyScale` (complete, partial, none, refused resources, scale-down, failure),
  * agents coming, retiring and going, start failures (to `active.sizing.failed` and back), drain and stop. pause and resume. Home = `active` with `sizing.steady` and `intake.open`, or `stopped`.
  *
  * `size` moves with AGENT_ADDED / AGENT_RETIRED / AGENT_REMOVED and is unbounded, so the state identity caps it at
  * max + 1 (every size above max behaves the same: all targets clamp below it). Only the last history
- * record's status is kept; sequence numbers and reasons would make every state distinct.
+ * record's status (and whether it was refused) is kept; sequence numbers and reasons would make every state distinct.
  */
 import type { EventObject } from 'xstate';
 import { fromPromise } from 'xstate';
@@ -60,6 +60,18 @@ export const spec: MachineSpec = {
     done({ actualDelta: 1 }),
     done({ actualDelta: 2 }),
     done({ actualDelta: 0, error: '1 of 1 agents failed to start' }),
+    // A scale-up whose agent's base resources did not fit (pool option agentResources): no retry loop.
+    done({
+      actualDelta: 0,
+      error: '1 of 1 agents not started (ERR_RESOURCE_EXHAUSTED)',
+      refused: {
+        code: 'ERR_RESOURCE_EXHAUSTED',
+        resource: 'memoryMb',
+        requested: 512,
+        available: 0,
+        scope: 'global',
+      },
+    }),
     done({ actualDelta: -1 }),
     {
       type: `xstate.error.actor.${applyScaleId}`,
@@ -78,6 +90,8 @@ export const spec: MachineSpec = {
       c.queued === undefined ? null : Math.max(c.min, Math.min(c.max, c.queued.target)),
       last?.status ?? null,
       last ? last.target : null,
+      // A refused last record changes the below-min rule (no immediate retry).
+      last?.refused !== undefined,
       Math.min(c.startFailures, c.maxStartFailures),
     ]);
   },

@@ -147,9 +147,29 @@ export class ResourceScaling {
     return out;
   }
 
-  /** Run a round now instead of at the next interval (ignored while a round runs). */
-  trigger(): void {
-    if (this.actor?.getSnapshot().status === 'active') this.actor.send({ type: 'TRIGGER' });
+  /**
+   * Run a round now instead of at the next interval, and resolve once it ended (a round in progress
+   * counts). Bounded: each step of the machine has its own timeout, and a stopped scaler resolves.
+   */
+  runNow(): Promise<void> {
+    const actor = this.actor;
+    if (!actor || actor.getSnapshot().status !== 'active') return Promise.resolve();
+    const before = actor.getSnapshot().context.rounds;
+    if (actor.getSnapshot().matches('monitoring')) actor.send({ type: 'TRIGGER' });
+    return new Promise((resolve) => {
+      const done = (s: ReturnType<ResourceScalerRef['getSnapshot']>) =>
+        s.status !== 'active' || s.context.rounds > before;
+      if (done(actor.getSnapshot())) return resolve();
+      const sub = actor.subscribe({
+        next: (s) => {
+          if (!done(s)) return;
+          sub.unsubscribe();
+          resolve();
+        },
+        error: () => resolve(),
+        complete: () => resolve(),
+      });
+    });
   }
 
   /** Quotas, holdings and the history of rounds. */

@@ -708,6 +708,17 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
     return this.resourceScaler?.view();
   }
 
+  /**
+   * Run a resource-scaling round now (e.g. before a known burst) rather than at the next interval;
+   * resolves with {@link resourceScaling}'s view once the round ended. `undefined` when
+   * `resourceScaling` is off; a system that is not running resolves at once.
+   */
+  async runResourceScaling(): Promise<ResourceScalingView | undefined> {
+    if (!this.resourceScaler) return undefined;
+    await this.resourceScaler.runNow();
+    return this.resourceScaler.view();
+  }
+
   /** Token usage and remaining budget per system, pool and cycle. */
   tokenUsage(): ReturnType<TokenBudgets['snapshot']> {
     return this.budgets.snapshot();

@@ -90,15 +90,21 @@ describe('resourceScaling', () => {
       },
     });
     await sys.start();
+    // A round on demand: the agent's 1,024 fill the quota (100 % > 85 %) → 1,024 / 0.7 → 2,048.
+    const first = await sys.runResourceScaling();
+    expect(first).toMatchObject({ rounds: 1, quotas: { code: { memoryMb: 2_048 } } });
+    // Two more agents need 2,048; the quota has 1,024 left: one starts, one is refused by the quota.
     const r = await sys.scalePool('code', 3, 'burst');
     expect(r).toMatchObject({
-      status: 'failed',
+      status: 'partial',
+      actualDelta: 1,
       refused: { resource: 'memoryMb', scope: 'quota', available: 0 },
     });
     expect(r!.error).toContain('pool code quota');
-    await clock.advanceAsync(INTERVAL);
-    // 1,024 held + 1,024 refused → 2,048 / 0.7 → 3,072: room for two more agents.
-    expect(sys.resourceScaling()!.quotas.code!.memoryMb).toBe(3_072);
+    // 2,048 held + 1,024 refused → 3,072 / 0.7 → 5,120, capped at max 4,096.
+    const view = await sys.runResourceScaling();
+    expect(view!.quotas.code!.memoryMb).toBe(4_096);
+    expect(view!.rounds).toBe(2);
     await expect(sys.scalePool('code', 3, 'again')).resolves.toMatchObject({ status: 'completed' });
     expect(sys.resourceScaling()!.held.code!.memoryMb).toBe(3_072);
     await sys.shutdown({ graceful: false });

@@ -538,6 +538,66 @@ const doctorCommand: CommandRegistrar = (program, ctx) => {
     });
 };
 
+const nodeCommand: CommandRegistrar = (program, ctx) => {
+  program
+    .command('node')
+    .description(
+      'run a cluster node: host agents for a coordinator over NATS until SIGTERM/SIGINT, then drain and exit (docs/guides/cluster.md)',
+    )
+    .requiredOption('--nats <url>', 'NATS server URL (repeatable)', collect)
+    .option('--name <name>', 'node name, unique in the system (default node-<pid>)')
+    .option('--system <name>', "the system served (the coordinator's cluster.name)", 'default')
+    .option('--pools <list>', 'comma-separated pools this node runs (default: any)')
+    .addOption(new Option('--capacity <n>', 'agents hosted at most').argParser(int(1, 10_000)).default(4))
+    .addOption(
+      new Option('--host <kind>', 'where the agents run')
+        .choices(['thread', 'process', 'sandbox', 'inline'])
+        .default('thread'),
+    )
+    .addOption(
+      new Option('--heartbeat-ms <ms>', "registration refresh (the coordinator's cluster.heartbeatMs)")
+        .argParser(int(10, 600_000))
+        .default(1000),
+    )
+    .addOption(
+      new Option('--drain-ms <ms>', 'on SIGTERM, how long running tasks may finish')
+        .argParser(int(0, 3_600_000))
+        .default(10_000),
+    )
+    .action(
+      async (o: {
+        nats: string[];
+        name?: string;
+        system: string;
+        pools?: string;
+        capacity: number;
+        host: 'thread' | 'process' | 'sandbox' | 'inline';
+        heartbeatMs: number;
+        drainMs: number;
+      }) => {
+        const { startNode } = await load('node', () => import('../cluster/node.js'));
+        const node = await startNode({
+          servers: o.nats,
+          system: o.system,
+          ...(o.name !== undefined ? { name: o.name } : {}),
+          ...(o.pools !== undefined ? { pools: o.pools.split(',').map((s) => s.trim()) } : {}),
+          capacity: o.capacity,
+          host: o.host,
+          heartbeatMs: o.heartbeatMs,
+          log: (line) => ctx.io.stderr.write(`${line}\n`),
+        });
+        ctx.io.stdout.write(`${JSON.stringify({ node: node.name, ready: true })}\n`);
+        // Serve until told to stop; then drain (bounded by --drain-ms) and exit.
+        await new Promise<void>((resolve) => {
+          process.once('SIGTERM', resolve);
+          process.once('SIGINT', resolve);
+        });
+        await node.drain(o.drainMs);
+        ctx.exit(0);
+      },
+    );
+};
+
 /**
  * Every command, in the order `--help` lists them. To add one, write a {@link CommandRegistrar} next to
  * the others (see `doctorCommand`) and list it here; help, usage errors and docs/cli.md
@@ -550,6 +610,7 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   simulateCommand,
   benchCommand,
   doctorCommand,
+  nodeCommand,
 ];
 
 /** The package's version (from its package.json). */

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentPoolSystem } from '../src/index.js';
 import { findNatsServer, type LocalNats, NATS_INSTALL_HINT, startNatsServer } from '../src/cluster/server.js';
 import { parseCluster } from '../src/cluster/config.js';
+import { runClusterDemo } from '../src/cluster/demo.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const agent = fileURLToPath(new URL('./fixtures/cluster.agent.ts', import.meta.url));
@@ -234,6 +235,26 @@ describe.skipIf(!hasNats)('cluster over a real nats-server', () => {
     } finally {
       await system.shutdown();
     }
+  }, 30_000);
+
+  it('cluster demo: 2 nodes, one SIGKILLed mid-run, every task settles, none lost or wrong', async () => {
+    const s = await runClusterDemo({
+      nodes: 2,
+      kill: 1,
+      tasks: 60,
+      nats: nats.url,
+      cli: ['--import', 'tsx', `${root}src/cli/main.ts`],
+    });
+    expect(s).toMatchObject({
+      nodes: 2,
+      killedNodes: 1,
+      tasks: 60,
+      completed: 60,
+      failed: 0,
+      lost: 0,
+      wrong: 0,
+    });
+    expect(s.agentsPeak).toBeGreaterThanOrEqual(2);
   }, 30_000);
 
   it('the cluster option is validated: unknown keys and bad values are typed errors', () => {

@@ -598,6 +598,49 @@ const nodeCommand: CommandRegistrar = (program, ctx) => {
     );
 };
 
+const clusterCommand: CommandRegistrar = (program, ctx) => {
+  const cluster = program
+    .command('cluster')
+    .description('agents on many nodes over NATS (docs/guides/cluster.md)');
+  cluster
+    .command('demo')
+    .description(
+      'start nats-server (or use --nats), N node processes and a coordinator; submit stories to a remote pool, SIGKILL nodes mid-run, print the counts',
+    )
+    .addOption(new Option('--nodes <n>', 'node processes').argParser(int(1, 16)).default(3))
+    .addOption(new Option('--kill <n>', 'nodes SIGKILLed mid-run').argParser(int(0, 16)).default(1))
+    .addOption(new Option('--tasks <n>', 'stories submitted').argParser(int(1, 100_000)).default(200))
+    .option('--nats <url>', 'use this NATS server instead of starting one')
+    .option('--json', 'print the summary as JSON')
+    .action(async (o: { nodes: number; kill: number; tasks: number; nats?: string; json?: boolean }) => {
+      if (o.kill >= o.nodes) throw new UsageError(`--kill (${o.kill}) must be below --nodes (${o.nodes})`);
+      const { runClusterDemo, NatsMissingError } = await load(
+        'cluster demo',
+        () => import('../cluster/demo.js'),
+      );
+      try {
+        const s = await runClusterDemo({
+          nodes: o.nodes,
+          kill: o.kill,
+          tasks: o.tasks,
+          ...(o.nats !== undefined ? { nats: o.nats } : {}),
+          ...(o.json ? {} : { log: (line: string) => ctx.io.stderr.write(`${line}\n`) }),
+        });
+        ctx.io.stdout.write(
+          o.json
+            ? `${JSON.stringify(s)}\n`
+            : `${Object.entries(s)
+                .map(([k, v]) => `${k}: ${v}`)
+                .join('\n')}\n`,
+        );
+        ctx.exit(s.lost === 0 && s.failed === 0 && s.wrong === 0 ? 0 : 1);
+      } catch (e) {
+        if (e instanceof NatsMissingError) throw new MissingPackageError(e.message);
+        throw e;
+      }
+    });
+};
+
 /**
  * Every command, in the order `--help` lists them. To add one, write a {@link CommandRegistrar} next to
  * the others (see `doctorCommand`) and list it here; help, usage errors and docs/cli.md
@@ -611,6 +654,7 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   benchCommand,
   doctorCommand,
   nodeCommand,
+  clusterCommand,
 ];
 
 /** The package's version (from its package.json). */

@@ -237,6 +237,36 @@ describe.skipIf(!hasNats)('cluster over a real nats-server', () => {
     }
   }, 30_000);
 
+  it('SIGTERM drains a node: its running task finishes there, the node exits 0, its agent restarts on the other node', async () => {
+    const sys = `t${++seq}`;
+    const a = await startNodeProcess(sys, 'a');
+    const b = await startNodeProcess(sys, 'b');
+    const system = systemFor(sys, 1);
+    await system.start();
+    try {
+      let on: number | undefined;
+      const first = system.submit({
+        type: 'work',
+        task: 'hold',
+        input: { ms: 800 },
+        onProgress: (v) => (on = (v as { pid: number }).pid),
+      });
+      await until(() => on !== undefined);
+      const draining = on === a.pid ? a : b;
+      const other = draining === a ? b : a;
+      const exited = new Promise<number | null>((r) => draining.once('exit', (code) => r(code)));
+      draining.kill('SIGTERM');
+      expect(((await first) as { pid: number }).pid).toBe(draining.pid);
+      expect(await exited).toBe(0);
+      const next = (await system.submit({ type: 'work', task: 'whoami', input: { n: 2 } })) as {
+        pid: number;
+      };
+      expect(next.pid).toBe(other.pid);
+    } finally {
+      await system.shutdown();
+    }
+  }, 30_000);
+
   it('cluster demo: 2 nodes, one SIGKILLed mid-run, every task settles, none lost or wrong', async () => {
     const s = await runClusterDemo({
       nodes: 2,

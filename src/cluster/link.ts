@@ -31,8 +31,8 @@ export class ClusterLink {
   private conn: Promise<{ nc: NatsConnection; kv: KV }> | undefined;
   private readonly nodes = new Map<string, NodeView>();
   private readonly ends = new Set<RemoteEnd>();
-  /** Agents this coordinator placed per node and not yet seen in the node's own count. */
-  private readonly placed = new Map<string, number>();
+  /** Agents placed on a node whose host has not attached yet (between `place()` and `attach()`). */
+  private readonly reserving = new Map<string, number>();
   private timer: TimerHandle | undefined;
   private closed = false;
   private stopWatch: (() => void) | undefined;
@@ -86,7 +86,6 @@ export class ClusterLink {
         if (e.operation === 'PUT') {
           const record = e.json<NodeRecord>();
           this.nodes.set(e.key, { record, seenAt: this.clock.now() });
-          this.placed.set(e.key, 0);
           for (const w of [...this.waiters]) w();
         } else {
           this.nodes.delete(e.key);
@@ -141,13 +140,14 @@ export class ClusterLink {
       for (const [name, v] of this.nodes) {
         const r = v.record;
         if (r.state !== 'up' || (r.pools.length > 0 && !r.pools.includes(pool))) continue;
-        const used = r.agents + (this.placed.get(name) ?? 0);
+        // The node's own count lags a heartbeat behind: this coordinator's hosts there count too.
+        const used = Math.max(r.agents, this.hostsOn(name)) + (this.reserving.get(name) ?? 0);
         if (used >= r.capacity) continue;
         const load = used / r.capacity;
         if (load < bestLoad) [best, bestLoad] = [name, load];
       }
       if (best !== undefined) {
-        this.placed.set(best, (this.placed.get(best) ?? 0) + 1);
+        this.reserving.set(best, (this.reserving.get(best) ?? 0) + 1);
         return best;
       }
       const left = deadline - this.clock.now();
@@ -169,8 +169,17 @@ export class ClusterLink {
     }
   }
 
+  /** A host placed on `end.node` by {@link place} registers (its reservation becomes a host). */
   attach(end: RemoteEnd): void {
     this.ends.add(end);
+    const n = end.node === undefined ? 0 : (this.reserving.get(end.node) ?? 0);
+    if (n > 0) this.reserving.set(end.node!, n - 1);
+  }
+
+  private hostsOn(node: string): number {
+    let n = 0;
+    for (const e of this.ends) if (e.node === node) n++;
+    return n;
   }
 
   detach(end: RemoteEnd): void {

@@ -538,6 +538,109 @@ const doctorCommand: CommandRegistrar = (program, ctx) => {
     });
 };
 
+const nodeCommand: CommandRegistrar = (program, ctx) => {
+  program
+    .command('node')
+    .description(
+      'run a cluster node: host agents for a coordinator over NATS until SIGTERM/SIGINT, then drain and exit (docs/guides/cluster.md)',
+    )
+    .requiredOption('--nats <url>', 'NATS server URL (repeatable)', collect)
+    .option('--name <name>', 'node name, unique in the system (default node-<pid>)')
+    .option('--system <name>', "the system served (the coordinator's cluster.name)", 'default')
+    .option('--pools <list>', 'comma-separated pools this node runs (default: any)')
+    .addOption(new Option('--capacity <n>', 'agents hosted at most').argParser(int(1, 10_000)).default(4))
+    .addOption(
+      new Option('--host <kind>', 'where the agents run')
+        .choices(['thread', 'process', 'sandbox', 'inline'])
+        .default('thread'),
+    )
+    .addOption(
+      new Option('--heartbeat-ms <ms>', "registration refresh (the coordinator's cluster.heartbeatMs)")
+        .argParser(int(10, 600_000))
+        .default(1000),
+    )
+    .addOption(
+      new Option('--drain-ms <ms>', 'on SIGTERM, how long running tasks may finish')
+        .argParser(int(0, 3_600_000))
+        .default(10_000),
+    )
+    .action(
+      async (o: {
+        nats: string[];
+        name?: string;
+        system: string;
+        pools?: string;
+        capacity: number;
+        host: 'thread' | 'process' | 'sandbox' | 'inline';
+        heartbeatMs: number;
+        drainMs: number;
+      }) => {
+        const { startNode } = await load('node', () => import('../cluster/node.js'));
+        const node = await startNode({
+          servers: o.nats,
+          system: o.system,
+          ...(o.name !== undefined ? { name: o.name } : {}),
+          ...(o.pools !== undefined ? { pools: o.pools.split(',').map((s) => s.trim()) } : {}),
+          capacity: o.capacity,
+          host: o.host,
+          heartbeatMs: o.heartbeatMs,
+          log: (line) => ctx.io.stderr.write(`${line}\n`),
+        });
+        ctx.io.stdout.write(`${JSON.stringify({ node: node.name, ready: true })}\n`);
+        // Serve until told to stop; then drain (bounded by --drain-ms) and exit.
+        await new Promise<void>((resolve) => {
+          process.once('SIGTERM', resolve);
+          process.once('SIGINT', resolve);
+        });
+        await node.drain(o.drainMs);
+        ctx.exit(0);
+      },
+    );
+};
+
+const clusterCommand: CommandRegistrar = (program, ctx) => {
+  const cluster = program
+    .command('cluster')
+    .description('agents on many nodes over NATS (docs/guides/cluster.md)');
+  cluster
+    .command('demo')
+    .description(
+      'start nats-server (or use --nats), N node processes and a coordinator; submit stories to a remote pool, SIGKILL nodes mid-run, print the counts',
+    )
+    .addOption(new Option('--nodes <n>', 'node processes').argParser(int(1, 16)).default(3))
+    .addOption(new Option('--kill <n>', 'nodes SIGKILLed mid-run').argParser(int(0, 16)).default(1))
+    .addOption(new Option('--tasks <n>', 'stories submitted').argParser(int(1, 100_000)).default(200))
+    .option('--nats <url>', 'use this NATS server instead of starting one')
+    .option('--json', 'print the summary as JSON')
+    .action(async (o: { nodes: number; kill: number; tasks: number; nats?: string; json?: boolean }) => {
+      if (o.kill >= o.nodes) throw new UsageError(`--kill (${o.kill}) must be below --nodes (${o.nodes})`);
+      const { runClusterDemo, NatsMissingError } = await load(
+        'cluster demo',
+        () => import('../cluster/demo.js'),
+      );
+      try {
+        const s = await runClusterDemo({
+          nodes: o.nodes,
+          kill: o.kill,
+          tasks: o.tasks,
+          ...(o.nats !== undefined ? { nats: o.nats } : {}),
+          ...(o.json ? {} : { log: (line: string) => ctx.io.stderr.write(`${line}\n`) }),
+        });
+        ctx.io.stdout.write(
+          o.json
+            ? `${JSON.stringify(s)}\n`
+            : `${Object.entries(s)
+                .map(([k, v]) => `${k}: ${v}`)
+                .join('\n')}\n`,
+        );
+        ctx.exit(s.lost === 0 && s.failed === 0 && s.wrong === 0 ? 0 : 1);
+      } catch (e) {
+        if (e instanceof NatsMissingError) throw new MissingPackageError(e.message);
+        throw e;
+      }
+    });
+};
+
 /**
  * Every command, in the order `--help` lists them. To add one, write a {@link CommandRegistrar} next to
  * the others (see `doctorCommand`) and list it here; help, usage errors and docs/cli.md
@@ -550,6 +653,8 @@ export const COMMANDS: readonly CommandRegistrar[] = [
   simulateCommand,
   benchCommand,
   doctorCommand,
+  nodeCommand,
+  clusterCommand,
 ];
 
 /** The package's version (from its package.json). */

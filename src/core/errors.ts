@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'ERR_AGENT_OUT_OF_MEMORY'
   | 'ERR_AGENT_STOPPED'
   | 'ERR_AGENT_TERMINATED'
+  | 'ERR_AGENT_LOST'
   | 'ERR_AGENT_START_FAILED'
   | 'ERR_AGENT_UNAVAILABLE'
   | 'ERR_LEASE_RELEASED'
@@ -199,7 +200,8 @@ export class AgentCrashedError extends AgentPoolError {
       | 'ERR_AGENT_CRASHED'
       | 'ERR_AGENT_OUT_OF_MEMORY'
       | 'ERR_AGENT_STOPPED'
-      | 'ERR_AGENT_TERMINATED' = 'ERR_AGENT_CRASHED',
+      | 'ERR_AGENT_TERMINATED'
+      | 'ERR_AGENT_LOST' = 'ERR_AGENT_CRASHED',
     cause?: unknown,
   ) {
     super(code, `agent ${agentId}: ${reason}`, {
@@ -324,6 +326,7 @@ const CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'ERR_AGENT_OUT_OF_MEMORY',
   'ERR_AGENT_STOPPED',
   'ERR_AGENT_TERMINATED',
+  'ERR_AGENT_LOST',
   'ERR_AGENT_START_FAILED',
   'ERR_AGENT_UNAVAILABLE',
   'ERR_LEASE_RELEASED',

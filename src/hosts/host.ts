@@ -14,9 +14,10 @@ import type { Clock } from '../core/clock.js';
 /**
  * Kinds of host, weakest isolation first: `process` (child process under Node's permission model,
  * src/hosts/process-host.ts), `sandbox` (that process inside bubblewrap namespaces), `container` and
- * `vm` (providers; see src/security/tiers.ts for what each enforces and when it is available).
+ * `vm` (providers; see src/security/tiers.ts for what each enforces and when it is available), and
+ * `remote`: an agent on a cluster node over NATS (src/cluster/remote-host.ts, docs/guides/cluster.md).
  */
-export type HostKind = 'inline' | 'thread' | 'process' | 'sandbox' | 'container' | 'vm';
+export type HostKind = 'inline' | 'thread' | 'process' | 'sandbox' | 'container' | 'vm' | 'remote';
 
 /** What a thread agent measures of itself, every second while tasks run. */
 export interface UsageSample {

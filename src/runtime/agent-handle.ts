@@ -43,6 +43,8 @@ import { type Clock, sleep, type TimerHandle } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { AgentVariant } from './config.js';
 import type { RunSpan, Telemetry } from './telemetry.js';
+import type { ClusterLink } from '../cluster/link.js';
+import { RemoteHost } from '../cluster/remote-host.js';
 
 /**
  * Coarse availability an agent reports to its pool. `overdue`: a task was aborted and has not let go
@@ -61,6 +63,8 @@ export interface AgentSpec {
   agent: URL | string | AgentDefinition;
   tools: readonly string[];
   memoryMb?: number;
+  /** The system's cluster connection (`host: 'remote'` agents run on its nodes). */
+  remote?: ClusterLink;
   /** The kind of agent it is in its pool (see `PoolOptions.variants`); the pool reads it to place work. */
   variant?: AgentVariant;
   maxFailures: number;
@@ -297,6 +301,11 @@ export class AgentHandle {
             details: { tier: 'vm' },
           });
         }
+        case 'remote':
+          if (spec.remote) return new RemoteHost(opts, spec.pool, spec.remote);
+          throw new AgentPoolError('ERR_UNENFORCEABLE', 'a remote agent needs the cluster option', {
+            details: { tier: 'remote' },
+          });
         case 'container':
           throw new AgentPoolError('ERR_UNENFORCEABLE', 'the container tier has no host', {
             details: { tier: 'container' },
@@ -891,6 +900,7 @@ function resultOf(err: unknown): TaskResult {
     case 'ERR_AGENT_OUT_OF_MEMORY':
     case 'ERR_AGENT_STOPPED':
     case 'ERR_AGENT_TERMINATED':
+    case 'ERR_AGENT_LOST':
     case 'ERR_LEASE_EXPIRED':
       return 'lost';
     default:

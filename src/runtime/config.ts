@@ -45,6 +45,7 @@ import {
   unrestrictedProfile,
 } from '../security/profile.js';
 import { checkEnforceable, TIERS } from '../security/tiers.js';
+import { type ClusterConfig, type ClusterOptions, parseCluster } from '../cluster/config.js';
 import type { ToolDefinition, ToolFunction } from '../security/tools.js';
 import { parseRateLimit, type RateLimitConfig, type RateLimitOptions } from './rate-limits.js';
 import {
@@ -500,6 +501,11 @@ export interface SystemOptions {
    * @example { intervalMs: 60_000, auto: ['high-wait', 'low-utilization'] }
    */
   optimize?: { intervalMs: number; auto?: RecommendationKind[]; analyse?: AnalyseOptions };
+  /**
+   * Run `host: 'remote'` pools on agentpool nodes over NATS (docs/guides/cluster.md).
+   * @default off (every agent is local)
+   */
+  cluster?: ClusterOptions;
 }
 
 /** An XState inspector as the runtime passes it to `createActor`: an observer object or a function. */
@@ -622,6 +628,7 @@ const SYSTEM_KEYS = new Set([
   'rateLimits',
   'optimize',
   'resourceScaling',
+  'cluster',
 ]);
 /** Names of the numeric resources. */
 export const RESOURCE_NAMES = ['memoryMb', 'cpuCores', 'tokens', 'diskMb', 'networkMbps'] as const;
@@ -644,7 +651,9 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
   if (!isDef && typeof agent !== 'string' && !(agent instanceof URL)) {
     invalid('config', `${path}.agent`, agent, 'an agent module URL/path or a defineAgent() object');
   }
-  const host = str('config', `${path}.host`, o.host, isDef ? 'inline' : 'thread', TIERS);
+  // A remote agent is validated as the thread agent it is on its node (src/cluster/remote-host.ts).
+  const remote = o.host === 'remote' && !isDef;
+  const host = remote ? 'thread' : str('config', `${path}.host`, o.host, isDef ? 'inline' : 'thread', TIERS);
   if (host !== 'inline' && isDef)
     invalid('config', `${path}.agent`, 'defineAgent() object', 'a module URL/path for thread agents');
   // Inline agents may be modules too: a missing one must fail here, not as an endless start/crash loop.
@@ -739,7 +748,7 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
   return {
     type,
     agent: agent as URL | string | AgentDefinition,
-    host,
+    host: remote ? 'remote' : host,
     min,
     max,
     concurrency: num('config', `${path}.concurrency`, o.concurrency, 1, { min: 1, integer: true }),
@@ -1007,6 +1016,8 @@ export interface SystemConfig {
   rateLimits: Map<string, RateLimitConfig>;
   /** Per-pool resource quotas and their scaler (system option `resourceScaling`), or undefined (off). */
   resourceScaling: ResourceScalingSettings | undefined;
+  /** Nodes over NATS for `host: 'remote'` pools (system option `cluster`), or undefined. */
+  cluster: ClusterConfig | undefined;
 }
 
 /** Validate the options of {@link createAgentPoolSystem}; throws before anything starts. */
@@ -1040,6 +1051,7 @@ export function parseSystem(raw: unknown): SystemConfig {
         `a rate limit object, or a name of system rateLimits (${[...rateLimits.keys()].join(', ') || 'none'})`,
       );
   }
+  const cluster = parseClusterOption(o.cluster, out);
   const l = record('config', 'limits', o.limits ?? {});
   knownKeys('config', 'limits', l, LIMIT_KEYS);
   const limits: Partial<Record<ResourceName, number>> = {};
@@ -1066,6 +1078,7 @@ export function parseSystem(raw: unknown): SystemConfig {
     inspect,
     telemetry: parseTelemetry(o.telemetry),
     rateLimits,
+    cluster,
     optimize: parseOptimize(o.optimize),
     resourceScaling,
   };
@@ -1181,4 +1194,14 @@ function parseRebalance(
       'off, or global `limits` configured too (the rebalancer resizes allocations in the allocator ledger)',
     );
   return settings;
+}
+
+/** The `cluster` option; a `remote` pool without it is an error naming the pool. */
+function parseClusterOption(raw: unknown, pools: Map<string, PoolConfig>): ClusterConfig | undefined {
+  const cluster = raw === undefined ? undefined : parseCluster(raw);
+  for (const [type, pc] of pools) {
+    if (pc.host === 'remote' && cluster === undefined)
+      invalid('config', `pools.${type}.host`, 'remote', "a local tier, or 'remote' with the cluster option");
+  }
+  return cluster;
 }

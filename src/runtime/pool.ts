@@ -69,7 +69,10 @@ export interface PoolDeps {
   /** Called when an agent slot became free and no acquire waiter took it (the dispatcher pulls work). */
   onFreed?: (pool: Pool) => void;
   /** Token accounting hooks for agents (optional). */
-  agentHooks?: Pick<AgentSpec, 'reserveTokens' | 'settleTokens' | 'onUsage' | 'onTaskEnd' | 'callTool'>;
+  agentHooks?: Pick<
+    AgentSpec,
+    'reserveTokens' | 'settleTokens' | 'onUsage' | 'onTaskEnd' | 'callTool' | 'remote'
+  >;
   /** OpenTelemetry (spans of task runs, the task-run histogram); optional. */
   telemetry?: Telemetry;
   /** Where isolated agents' workspaces are created (system option `workspaceDir`). */

@@ -139,7 +139,8 @@ export function neverFits(
   }
   if (first) return first;
   if (r.isolation) {
-    const offered: IsolationLevel = pool.host === 'inline' ? 'none' : pool.host;
+    // A remote agent's tier is its node's, unknown here: promise none rather than guess.
+    const offered: IsolationLevel = pool.host === 'inline' || pool.host === 'remote' ? 'none' : pool.host;
     if (ISOLATION_LEVELS.indexOf(r.isolation) > ISOLATION_LEVELS.indexOf(offered)) {
       return new AgentPoolError(
         'ERR_UNENFORCEABLE',

@@ -5,6 +5,7 @@
  * Large because it is the public facade: every public method validates its input at the boundary
  * (typed errors naming the option path) before delegating; the logic lives in the modules it calls.
  */
+import { clusterLink } from '../cluster/link.js';
 import { type OptimizationRecord, type OptimizeOptions, Optimizer } from './optimize.js';
 import { STRATEGY_NAMES, type StrategyName } from '../policies/balancing/index.js';
 import { Telemetry } from './telemetry.js';
@@ -316,6 +317,8 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
     const agentHooks = {
       ...tokenHooks(this.budgets, this.events, this.rateLimiters),
       callTool: toolHook(this.tools, this.config),
+      // Remote agents (cluster option): one NATS link per system, closed once its agents stopped.
+      ...(this.config.cluster ? { remote: clusterLink(this.config.cluster, this.clock, this) } : {}),
     };
     const childrenLogic = childLogic(registry);
     for (const [type, pc] of this.config.pools) {

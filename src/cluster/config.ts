@@ -1,0 +1,124 @@
+/**
+ * The `cluster` system option: where the NATS servers are and how fast a silent node is declared
+ * lost. Parsed at the boundary like every option (typed `ERR_INVALID_CONFIG`, unknown keys refused),
+ * so a typo never becomes a system that waits for nodes on the wrong server.
+ */
+import { duration, invalid, knownKeys, record, str, strings } from '../core/validate.js';
+
+/** Options of a system whose `remote` pools run on agentpool nodes over NATS (docs/guides/cluster.md). */
+export interface ClusterOptions {
+  /** NATS server URLs, e.g. `'nats://10.0.0.5:4222'`. */
+  servers: string | readonly string[];
+  /**
+   * The system's name: its subjects (`ap.<name>.…`) and its node bucket (`ap_<name>_nodes`). Nodes
+   * started with the same `--system` serve it; two systems with different names never see each
+   * other's nodes. @default 'default'
+   */
+  name?: string;
+  /** How often nodes refresh their registration (the coordinator checks at this rate too). @default 1000 */
+  heartbeatMs?: number;
+  /**
+   * A node whose registration was not refreshed for this long is lost: its agents' calls reject
+   * `ERR_AGENT_LOST`. The bound from the last heartbeat to the rejection is `lostAfterMs + heartbeatMs`.
+   * @default 3000
+   */
+  lostAfterMs?: number;
+  /** Deadline of one request to a node (start, run hand-over, ping). @default 5000 */
+  requestTimeoutMs?: number;
+  /** User of user/password authentication (passed to the NATS client). */
+  user?: string;
+  /** Password of user/password authentication. */
+  pass?: string;
+  /** Token authentication. */
+  token?: string;
+}
+
+/** The parsed `cluster` option. */
+export interface ClusterConfig {
+  servers: string[];
+  name: string;
+  heartbeatMs: number;
+  lostAfterMs: number;
+  requestTimeoutMs: number;
+  user?: string;
+  pass?: string;
+  token?: string;
+}
+
+const KEYS = new Set([
+  'servers',
+  'name',
+  'heartbeatMs',
+  'lostAfterMs',
+  'requestTimeoutMs',
+  'user',
+  'pass',
+  'token',
+]);
+/** Subject tokens and bucket names allow only these (no `.`, `*`, `>` or spaces). */
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Validate the `cluster` option (`path` names it in errors). */
+export function parseCluster(raw: unknown, path = 'cluster'): ClusterConfig {
+  const o = record('config', path, raw);
+  knownKeys('config', path, o, KEYS);
+  const servers =
+    typeof o.servers === 'string' ? [o.servers] : strings('config', `${path}.servers`, o.servers, []);
+  if (servers.length === 0)
+    invalid('config', `${path}.servers`, o.servers, 'a NATS URL or a non-empty list of them');
+  for (const [i, s] of servers.entries()) {
+    if (typeof s !== 'string' || !/^(nats|tls|ws|wss):\/\/[^\s]+$/.test(s))
+      invalid('config', `${path}.servers[${i}]`, s, 'a NATS URL (nats://host:port)');
+  }
+  const name = str('config', `${path}.name`, o.name, 'default');
+  if (!NAME.test(name)) invalid('config', `${path}.name`, name, 'a name of letters, digits, - or _');
+  const heartbeatMs = duration('config', `${path}.heartbeatMs`, o.heartbeatMs, 1000, { positive: true });
+  const lostAfterMs = duration('config', `${path}.lostAfterMs`, o.lostAfterMs, 3000, { positive: true });
+  if (lostAfterMs <= heartbeatMs)
+    invalid('config', `${path}.lostAfterMs`, lostAfterMs, `a duration > heartbeatMs (${heartbeatMs})`);
+  const out: ClusterConfig = {
+    servers,
+    name,
+    heartbeatMs,
+    lostAfterMs,
+    requestTimeoutMs: duration('config', `${path}.requestTimeoutMs`, o.requestTimeoutMs, 5000, {
+      positive: true,
+    }),
+  };
+  for (const k of ['user', 'pass', 'token'] as const) {
+    if (o[k] !== undefined) out[k] = str('config', `${path}.${k}`, o[k], '');
+  }
+  return out;
+}
+
+/** Subjects and bucket of one system (one place, so node and coordinator cannot disagree). */
+export const subjects = {
+  /** Requests to one node: `start`, `run`, `abort`, `limit`, `stop`, `terminate`, `ping`. */
+  node: (system: string, node: string, op: string) => `ap.${system}.node.${node}.${op}`,
+  /** Events of one agent, node → coordinator: `hb`, `progress`, `usage`, `settle`, `outcome`, `exit`. */
+  agent: (system: string, agentId: string, op: string) => `ap.${system}.agent.${agentId}.${op}`,
+  /** The KV bucket where nodes register (key: node name). */
+  bucket: (system: string) => `ap_${system}_nodes`,
+};
+
+/** What a node writes in the bucket at every heartbeat. */
+export interface NodeRecord {
+  name: string;
+  /** Pools the node runs (empty: any). */
+  pools: string[];
+  /** Agents the node hosts at most. */
+  capacity: number;
+  /** Agents it hosts now. */
+  agents: number;
+  /** `draining`: it takes no new agents (SIGTERM). */
+  state: 'up' | 'draining';
+  pid: number;
+  /** Inner host kind of its agents (thread, process, sandbox, inline). */
+  host: string;
+}
+
+/** Node names: a subject token and a KV key. */
+export function checkNodeName(name: string, path: string): string {
+  if (!NAME.test(name)) invalid('argument', path, name, 'a name of letters, digits, - or _');
+  return name;
+}

@@ -1,0 +1,244 @@
+/**
+ * The coordinator's side of a cluster: one NATS connection per system, the view of the nodes (a watch
+ * on the node bucket) and the loss detector. It owns no agent state — agents, leases and their
+ * outcomes stay with the actor tree; the link only carries calls to nodes and declares a node lost
+ * when its registration stops being refreshed, which fails that node's {@link RemoteHost}s with
+ * `ERR_AGENT_LOST` (the agent machines then restart them elsewhere, as after a local crash).
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { KV } from '@nats-io/kv';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { AgentPoolError } from '../core/errors.js';
+import type { ClusterConfig, NodeRecord } from './config.js';
+import { subjects } from './config.js';
+import { openBucket } from './node.js';
+
+/** What the link needs of a remote host (the hosts register while they live). */
+export interface RemoteEnd {
+  readonly node: string | undefined;
+  /** The node is gone: fail every call with `ERR_AGENT_LOST`. */
+  lose(reason: string): void;
+}
+
+interface NodeView {
+  record: NodeRecord;
+  /** Local time the registration was last seen refreshed. */
+  seenAt: number;
+}
+
+/** One system's connection to its cluster. */
+export class ClusterLink {
+  private conn: Promise<{ nc: NatsConnection; kv: KV }> | undefined;
+  private readonly nodes = new Map<string, NodeView>();
+  private readonly ends = new Set<RemoteEnd>();
+  /** Agents placed on a node whose host has not attached yet (between `place()` and `attach()`). */
+  private readonly reserving = new Map<string, number>();
+  private timer: TimerHandle | undefined;
+  private closed = false;
+  private stopWatch: (() => void) | undefined;
+  private waiters = new Set<() => void>();
+
+  constructor(
+    readonly config: ClusterConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Connect (once); rejects `ERR_AGENT_UNAVAILABLE` when no server answers within `requestTimeoutMs`. */
+  ready(): Promise<{ nc: NatsConnection; kv: KV }> {
+    if (this.closed)
+      return Promise.reject(new AgentPoolError('ERR_SHUTTING_DOWN', 'the cluster link is closed'));
+    this.conn ??= this.open();
+    return this.conn;
+  }
+
+  private async open(): Promise<{ nc: NatsConnection; kv: KV }> {
+    const c = this.config;
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers: c.servers,
+        name: `agentpool-coordinator-${c.name}`,
+        timeout: c.requestTimeoutMs,
+        maxReconnectAttempts: -1,
+        ...(c.user !== undefined ? { user: c.user } : {}),
+        ...(c.pass !== undefined ? { pass: c.pass } : {}),
+        ...(c.token !== undefined ? { token: c.token } : {}),
+      });
+    } catch (cause) {
+      this.conn = undefined; // the next start tries again
+      throw new AgentPoolError(
+        'ERR_AGENT_UNAVAILABLE',
+        `cannot reach NATS at ${c.servers.join(', ')}: ${(cause as Error).message}`,
+        { cause, details: { servers: c.servers } },
+      );
+    }
+    const kv = await openBucket(nc, c.name, c.heartbeatMs);
+    // The nodes registered now, before the first placement (a watch delivers them asynchronously).
+    for await (const key of await kv.keys()) {
+      const e = await kv.get(key);
+      if (e?.operation === 'PUT')
+        this.nodes.set(key, { record: e.json<NodeRecord>(), seenAt: this.clock.now() });
+    }
+    const iter = await kv.watch();
+    this.stopWatch = () => iter.stop();
+    void (async () => {
+      for await (const e of iter) {
+        if (e.operation === 'PUT') {
+          const record = e.json<NodeRecord>();
+          this.nodes.set(e.key, { record, seenAt: this.clock.now() });
+          for (const w of [...this.waiters]) w();
+        } else {
+          this.nodes.delete(e.key);
+          this.loseNode(e.key, `node ${e.key} deregistered`);
+        }
+      }
+    })().catch(() => {});
+    this.arm();
+    return { nc, kv };
+  }
+
+  /** The loss detector: every `heartbeatMs`, nodes silent for `lostAfterMs` are lost. */
+  private arm(): void {
+    if (this.closed) return;
+    this.timer = this.clock.setTimeout(() => {
+      const now = this.clock.now();
+      for (const [name, v] of this.nodes) {
+        if (now - v.seenAt > this.config.lostAfterMs) {
+          this.nodes.delete(name);
+          this.loseNode(
+            name,
+            `node ${name} silent for ${now - v.seenAt} ms (lostAfterMs ${this.config.lostAfterMs})`,
+          );
+        }
+      }
+      this.arm();
+    }, this.config.heartbeatMs);
+  }
+
+  /** Fail every remote host on `node`; tell the node (should it come back) to drop those agents. */
+  loseNode(node: string, reason: string): void {
+    this.nodes.delete(node);
+    for (const end of [...this.ends]) if (end.node === node) end.lose(reason);
+  }
+
+  /** Nodes alive now (name → last registration). */
+  liveNodes(): Map<string, NodeRecord> {
+    return new Map([...this.nodes].map(([k, v]) => [k, v.record]));
+  }
+
+  /**
+   * Pick a node for an agent of `pool`: up, serving the pool, with room; least loaded first (which
+   * spreads a pool over the nodes). Waits up to `requestTimeoutMs` for one to appear, then rejects
+   * `ERR_AGENT_UNAVAILABLE`.
+   */
+  async place(pool: string): Promise<string> {
+    await this.ready();
+    const deadline = this.clock.now() + this.config.requestTimeoutMs;
+    for (;;) {
+      let best: string | undefined;
+      let bestLoad = Infinity;
+      for (const [name, v] of this.nodes) {
+        const r = v.record;
+        if (r.state !== 'up' || (r.pools.length > 0 && !r.pools.includes(pool))) continue;
+        // The node's own count lags a heartbeat behind: this coordinator's hosts there count too.
+        const used = Math.max(r.agents, this.hostsOn(name)) + (this.reserving.get(name) ?? 0);
+        if (used >= r.capacity) continue;
+        const load = used / r.capacity;
+        if (load < bestLoad) [best, bestLoad] = [name, load];
+      }
+      if (best !== undefined) {
+        this.reserving.set(best, (this.reserving.get(best) ?? 0) + 1);
+        return best;
+      }
+      const left = deadline - this.clock.now();
+      if (left <= 0 || this.closed)
+        throw new AgentPoolError(
+          'ERR_AGENT_UNAVAILABLE',
+          `no node with room for pool ${pool} (${this.nodes.size} node(s) registered)`,
+          { details: { pool, nodes: [...this.nodes.keys()] } },
+        );
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.waiters.delete(done);
+          this.clock.clearTimeout(t);
+          resolve();
+        };
+        const t = this.clock.setTimeout(done, Math.min(left, this.config.heartbeatMs));
+        this.waiters.add(done);
+      });
+    }
+  }
+
+  /** A host placed on `end.node` by {@link place} registers (its reservation becomes a host). */
+  attach(end: RemoteEnd): void {
+    this.ends.add(end);
+    const n = end.node === undefined ? 0 : (this.reserving.get(end.node) ?? 0);
+    if (n > 0) this.reserving.set(end.node!, n - 1);
+  }
+
+  private hostsOn(node: string): number {
+    let n = 0;
+    for (const e of this.ends) if (e.node === node) n++;
+    return n;
+  }
+
+  detach(end: RemoteEnd): void {
+    this.ends.delete(end);
+  }
+
+  /**
+   * Request `op` of `node`; resolves with the node's JSON reply. A node that does not answer ("no
+   * responders": its process is gone) is declared lost at once; a timeout rejects the call only.
+   */
+  async request(
+    node: string,
+    op: string,
+    body: unknown,
+    timeoutMs = this.config.requestTimeoutMs,
+  ): Promise<unknown> {
+    const { nc } = await this.ready();
+    try {
+      const m = await nc.request(subjects.node(this.config.name, node, op), JSON.stringify(body), {
+        timeout: timeoutMs,
+      });
+      return m.json<unknown>();
+    } catch (err) {
+      const msg = (err as Error).message ?? String(err);
+      if (/no responders/i.test(msg) || (err as { name?: string }).name === 'NoRespondersError')
+        this.loseNode(node, `node ${node} has no responders`);
+      throw err;
+    }
+  }
+
+  /** Fire-and-forget message to a node (abort, limit, terminate). */
+  publish(node: string, op: string, body: unknown): void {
+    if (this.closed) return;
+    void this.ready()
+      .then(({ nc }) => nc.publish(subjects.node(this.config.name, node, op), JSON.stringify(body)))
+      .catch(() => {});
+  }
+
+  /** Close the connection (after the system's agents stopped). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    for (const w of [...this.waiters]) w();
+    const conn = this.conn;
+    if (!conn) return;
+    const { nc } = await conn.catch(() => ({ nc: undefined }));
+    this.stopWatch?.();
+    await nc?.drain().catch(() => {});
+  }
+}
+
+/** The link of a system, closed by its shutdown hook (after its agents stopped). */
+export function clusterLink(
+  config: ClusterConfig,
+  clock: Clock,
+  system: { onShutdown(hook: () => Promise<void>): unknown },
+): ClusterLink {
+  const link = new ClusterLink(config, clock);
+  system.onShutdown(() => link.close());
+  return link;
+}

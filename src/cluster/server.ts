@@ -1,0 +1,102 @@
+/**
+ * A local `nats-server` with JetStream, for the cluster demo and the integration tests: a free
+ * loopback port and a store directory of its own, killed by `stop()`.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AgentPoolError } from '../core/errors.js';
+
+/** How to get the binary, for messages. */
+export const NATS_INSTALL_HINT =
+  'install it: `apt-get install nats-server` (Debian/Ubuntu), `brew install nats-server`, or a release from https://github.com/nats-io/nats-server/releases';
+
+/** The `nats-server` binary on this machine, or undefined. */
+export function findNatsServer(): string | undefined {
+  for (const candidate of [
+    process.env.NATS_SERVER,
+    'nats-server',
+    '/usr/sbin/nats-server',
+    '/usr/bin/nats-server',
+  ]) {
+    if (!candidate) continue;
+    const r = spawnSync(candidate, ['--version'], { stdio: 'pipe', timeout: 5_000 });
+    if (r.status === 0) return candidate;
+  }
+  return undefined;
+}
+
+/** A running local server. */
+export interface LocalNats {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  /** Kill it and remove its store (unless `keepStore`). */
+  stop(keepStore?: boolean): Promise<void>;
+}
+
+/** A free loopback TCP port (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Start `nats-server -js` on a free loopback port with a fresh store directory; resolves once it
+ * accepts connections (rejects after `timeoutMs`, or `ERR_UNENFORCEABLE` when the binary is missing).
+ */
+export async function startNatsServer(timeoutMs = 10_000): Promise<LocalNats> {
+  const bin = findNatsServer();
+  if (!bin)
+    throw new AgentPoolError('ERR_UNENFORCEABLE', `nats-server is not installed: ${NATS_INSTALL_HINT}`);
+  const port = await freePort();
+  const store = mkdtempSync(join(tmpdir(), 'agentpool-nats-'));
+  const child = spawn(bin, ['-js', '-sd', store, '-a', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    if (stderr.length < 4000) stderr += d.toString();
+  });
+  const stop = async (keepStore = false) => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await gone;
+    }
+    if (!keepStore) rmSync(store, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new AgentPoolError('ERR_AGENT_START_FAILED', `nats-server exited: ${stderr.trim()}`);
+    }
+    if (await canConnect(port)) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new AgentPoolError('ERR_AGENT_START_FAILED', `nats-server did not listen within ${timeoutMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url: `nats://127.0.0.1:${port}`, port, process: child, stop };
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection({ port, host: '127.0.0.1' });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}

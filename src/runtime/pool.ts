@@ -47,7 +47,7 @@ import type { Logger } from '../core/logger.js';
 import type { Requirements } from './requirements.js';
 import { amountsOf, misfit, neverFits } from './requirements.js';
 import type { SystemEvent, SystemEvents } from './events.js';
-import { PoolObserver, type Waiting } from './pool-observer.js';
+import { type BacklogReading, PoolObserver, type Waiting } from './pool-observer.js';
 import type { WaitStats } from './wait-stats.js';
 
 /** Shared services a pool uses. */
@@ -241,8 +241,7 @@ export class Pool implements LeaseOwner {
     return this.observer.waits;
   }
   /** Demand queued elsewhere for this pool (the dispatcher's queue); see {@link setBacklog}. */
-  private backlog: () => { count: number; oldestAt: number | undefined; rateLimited?: number } = () =>
-    NO_BACKLOG;
+  private backlog: () => BacklogReading = () => NO_BACKLOG;
   private queueLength: () => number = () => 0;
   readonly counters: PoolCounters = {
     acquires: 0,
@@ -669,7 +668,7 @@ export class Pool implements LeaseOwner {
    * by the scaler as waiting demand (no scale-down while it waits; its age is a wait) and in metrics as
    * queue depth. Set once by the dispatcher.
    */
-  setBacklog(backlog: () => { count: number; oldestAt: number | undefined; rateLimited?: number }): void {
+  setBacklog(backlog: () => BacklogReading): void {
     this.backlog = backlog;
   }
 
@@ -1123,6 +1122,7 @@ export class Pool implements LeaseOwner {
       count: this.waiters.size + backlog.count,
       oldestAt,
       ...(backlog.rateLimited ? { rateLimited: backlog.rateLimited } : {}),
+      ...(backlog.startRateLimitPerS ? { startRateLimitPerS: backlog.startRateLimitPerS } : {}),
     };
   }
 

@@ -51,6 +51,17 @@ export interface ForecastOptions {
   historyMs?: number;
 }
 
+/** The `forecast` key of a pool's `autoscale` options. */
+export interface AutoscaleForecastOption {
+  /**
+   * The scaler's demand forecaster (see docs/guides/scaling.md): period detection, a known period,
+   * slot and bin widths. Validated when the system is created (`ERR_INVALID_CONFIG` naming
+   * `pools.<type>.autoscale.forecast.<key>`). @default {} (a daily profile plus period detection)
+   * @example { periodMs: 1_800_000, slotMs: 60_000 }
+   */
+  forecast?: ForecastOptions;
+}
+
 /** Forecaster state (plain data). */
 export interface ForecastState {
   alpha: number;

@@ -435,10 +435,25 @@ export class Pool implements LeaseOwner {
     }
     if (this.config.autoscale && this.accepting) {
       // The scaler is the pool actor's child `scaler` (machines/scaler.machine.ts, wired in tree.ts).
-      this.actor.send({ type: 'SCALER_START', input: { pool: this.type, config: this.config.autoscale } });
+      const forecast = this.config.autoscaleForecast;
+      this.actor.send({
+        type: 'SCALER_START',
+        input: { pool: this.type, config: this.config.autoscale, ...(forecast ? { forecast } : {}) },
+      });
       const scaler = this.actor.getSnapshot().children.scaler as ScalerRef | undefined;
       scaler?.subscribe((s) => (this.scalerDecisions = s.context.decisions));
     }
+  }
+
+  /**
+   * Tell the scaler `tasks` arrive at `at` (clock ms), so it scales out ahead (src/policies/expected.ts).
+   * Returns false when the pool has no scaler (not autoscaled, or stopped).
+   */
+  expect(at: number, tasks: number): boolean {
+    const scaler = this.actor.getSnapshot().children.scaler as ScalerRef | undefined;
+    if (!scaler) return false;
+    scaler.send({ type: 'SCALER.EXPECT', at, tasks });
+    return true;
   }
 
   /** The scaler's decisions (empty when not autoscaled). */

@@ -62,6 +62,11 @@ export interface ForecastHint {
   peakRatePerS?: number;
   /** 0..1; below `minForecastConfidence` the hint is ignored. */
   confidence: number;
+  /**
+   * Agents the pool should hold whatever Little's law says: a known burst of that many tasks is due
+   * (`system.expect`). Raises the recommendation only, like every forecast.
+   */
+  minAgents?: number;
 }
 
 /** Why a decision was made. */
@@ -169,18 +174,16 @@ export function decideScaling(
         ? Math.max(0, direct)
         : rate * Math.min(Math.max(1, forecast.peakRatio), cfg.maxScaleUpRatio);
   }
+  const floor = forecast?.minAgents !== undefined && forecast.minAgents > 0 ? forecast.minAgents : 0;
   const forecastUsed =
     cfg.predictive &&
     forecast !== undefined &&
     confidence >= cfg.minForecastConfidence &&
-    forecastRate > rate;
+    (forecastRate > rate || floor > 0);
   // Little's law × predicted peak ratio: a forecast can only raise the rate the pool is sized for.
-  const sizedFor = capped(forecastUsed ? lambda - capped(rate) + forecastRate : lambda);
-  const recommendation = clamp(
-    Math.ceil(littleAgents(sizedFor, meanServiceS, cfg.targetUtilization) - 1e-9),
-    cfg.min,
-    cfg.max,
-  );
+  const sizedFor = capped(forecastUsed ? lambda - capped(rate) + Math.max(rate, forecastRate) : lambda);
+  const little = Math.ceil(littleAgents(sizedFor, meanServiceS, cfg.targetUtilization) - 1e-9);
+  const recommendation = clamp(forecastUsed ? Math.max(little, Math.ceil(floor)) : little, cfg.min, cfg.max);
 
   // Record the recommendation and forget those that left the window.
   const cutoff = now - cfg.stabilisationWindowMs;

@@ -463,7 +463,7 @@ const benchCommand: CommandRegistrar = (program, ctx) => {
     bench,
     ctx,
     'scaling',
-    'scaling policies (agentpool, hpa, fixed, peak) on four traffic scenarios, on the pool model and the real system',
+    'scaling policies (agentpool, hpa, fixed, peak) on six traffic scenarios, on the pool model and the real system',
     (c) =>
       c
         .addOption(new Option('--seeds <n>', 'seeds per scenario and policy').argParser(int(1)).default(5))

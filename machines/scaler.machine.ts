@@ -36,6 +36,7 @@ import {
   type ScalingObservation,
   type ScalingPolicyState,
 } from '../src/policies/scaling/decide.js';
+import { addExpected, type ExpectedBurst, expectedAgents } from '../src/policies/expected.js';
 
 /** Input of the scaler machine. */
 export interface ScalerInput {
@@ -91,6 +92,8 @@ export interface ScalerContext {
   config: ScalingConfig;
   policy: ScalingPolicyState;
   forecast: ForecastState;
+  /** Bursts announced with SCALER.EXPECT (`system.expect()`), soonest first. */
+  expected: ExpectedBurst[];
   /** Last valid observation. */
   observation: ScalingObservation | null;
   /** The resize in flight (or just decided). */
@@ -114,7 +117,9 @@ export type ScalerEvent =
   | { type: 'SCALER.RESUME' }
   | { type: 'SCALER.STOP' }
   | { type: 'SCALER.EVALUATE' }
-  | { type: 'SCALER.CONFIGURE'; config: ScalingConfigInput };
+  | { type: 'SCALER.CONFIGURE'; config: ScalingConfigInput }
+  /** A known upcoming burst: `tasks` arriving at `at` (validated by the runtime). */
+  | { type: 'SCALER.EXPECT'; at: number; tasks: number };
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -137,11 +142,15 @@ function settleLast(ctx: ScalerContext, patch: Partial<ScalerRecord>): ScalerRec
 function evaluate(ctx: ScalerContext, obs: ScalingObservation) {
   const forecast = observeForecast(ctx.forecast, obs.now, obs.arrivalRatePerS);
   const f = forecastDemand(forecast, obs.now, ctx.config.forecastHorizonMs);
-  const { decision, state } = decideScaling(obs, ctx.config, ctx.policy, {
-    peakRatio: f.peakRatio,
-    peakRatePerS: f.peak,
-    confidence: f.confidence,
-  });
+  // An announced burst is certain: it speaks with confidence 1 (as a floor of agents).
+  const cfg = ctx.config;
+  const hold = obs.meanServiceMs > 0 ? obs.meanServiceMs : cfg.forecastHorizonMs;
+  const announced = expectedAgents(ctx.expected, obs.now, cfg.forecastHorizonMs, hold);
+  const hint =
+    announced > 0
+      ? { peakRatio: f.peakRatio, peakRatePerS: f.peak, confidence: 1, minAgents: announced }
+      : { peakRatio: f.peakRatio, peakRatePerS: f.peak, confidence: f.confidence };
+  const { decision, state } = decideScaling(obs, cfg, ctx.policy, hint);
   return { decision, policy: state, forecast };
 }
 
@@ -249,6 +258,12 @@ export const scalerMachine = setup({
       consecutiveFailures: context.consecutiveFailures + 1,
       stats: { ...context.stats, applyFailures: context.stats.applyFailures + 1 },
     })),
+    expect: assign(({ context, event }) => {
+      if (event.type !== 'SCALER.EXPECT') return {};
+      if (!(Number.isFinite(event.at) && Number.isInteger(event.tasks) && event.tasks > 0)) return {};
+      const now = context.observation?.now ?? event.at;
+      return { expected: addExpected(context.expected, event, now, 3_600_000) };
+    }),
     requestPause: assign({ pauseRequested: true }),
     clearPause: assign({ pauseRequested: false }),
     configure: assign(({ context, event }) => {
@@ -274,6 +289,7 @@ export const scalerMachine = setup({
       config: r.ok ? r.config : { ...DEFAULT_SCALING_CONFIG },
       policy: initialPolicyState(),
       forecast,
+      expected: [],
       observation: null,
       pending: null,
       decisions: [],
@@ -288,6 +304,7 @@ export const scalerMachine = setup({
   on: {
     'SCALER.STOP': '.stopped',
     'SCALER.CONFIGURE': { actions: 'configure' },
+    'SCALER.EXPECT': { actions: 'expect' },
   },
   states: {
     observing: {

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError as UsageError, Option } from 'commander';
 import { packageRoot } from '../core/package-root.js';
 import { SCENARIOS } from '../sim/scaling/scenarios.js';
-import { POLICIES } from '../sim/scaling/simulate.js';
+import { POLICIES, type PolicyName } from '../sim/scaling/simulate.js';
 import { type Progress, type ProgressStream, startProgress } from './progress.js';
 
 /** Where the CLI writes. `process` fits. */
@@ -225,6 +225,10 @@ const simulateCommand: CommandRegistrar = (program, ctx) => {
     .option('--trace <file>', 'replay arrivals from a JSON or CSV trace instead of a scenario')
     .option('--json', 'print the result as JSON')
     .option('--report <file>', 'also write an HTML report to <file>')
+    .option(
+      '--compare <policies>',
+      'run these policies (comma list, e.g. agentpool,hpa,peak) on the same tasks and write one comparison page to --report (default scaling-compare.html)',
+    )
     .action(
       async (o: {
         scenario: string;
@@ -237,6 +241,7 @@ const simulateCommand: CommandRegistrar = (program, ctx) => {
         trace?: string;
         json?: boolean;
         report?: string;
+        compare?: string;
       }) => {
         const { runSimulate } = await import('../sim/simulate-cli.js');
         const p = progressFor(
@@ -258,6 +263,9 @@ const simulateCommand: CommandRegistrar = (program, ctx) => {
                 ...(o.hours !== undefined ? { hours: o.hours } : {}),
                 ...(o.trace !== undefined ? { trace: o.trace } : {}),
                 ...(o.report !== undefined ? { report: o.report } : {}),
+                ...(o.compare !== undefined
+                  ? { compare: o.compare.split(',').map((x) => x.trim()) as PolicyName[] }
+                  : {}),
               },
               (s) => ctx.io.stdout.write(s),
               // Simulated minutes as the unit, so the counter reads "simulate … 120/1440 · ETA …".
@@ -455,7 +463,7 @@ const benchCommand: CommandRegistrar = (program, ctx) => {
     bench,
     ctx,
     'scaling',
-    'scaling policies (agentpool, hpa, fixed, peak) on four traffic scenarios, on the pool model and the real system',
+    'scaling policies (agentpool, hpa, fixed, peak) on six traffic scenarios, on the pool model and the real system',
     (c) =>
       c
         .addOption(new Option('--seeds <n>', 'seeds per scenario and policy').argParser(int(1)).default(5))

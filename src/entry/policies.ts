@@ -33,6 +33,8 @@ export * from '../policies/allocation.js';
 export * from '../policies/rebalancing.js';
 export * from '../policies/drf.js';
 export * from '../policies/forecast.js';
+export * from '../policies/period.js';
+export * from '../policies/expected.js';
 
 // Optimisers
 export {

@@ -15,10 +15,18 @@
  *   learned profile it is 0: a forecast is never extrapolated from noise (AWS predictive scaling also
  *   wants a day of history first).
  *
+ * - **Detected period** (when `detect` is on, the default): the observations are also binned (`binMs`)
+ *   over the last `historyMs`, and {@link detectPeriod} looks for a repeating period in them each time a
+ *   bin completes (autocorrelation). When one is found, the forecast for a future time is the rate one
+ *   period earlier (seasonal naive), with the autocorrelation at that lag as its confidence. The more
+ *   confident of the profile and the detected period speaks. This is how a burst every 30 minutes is
+ *   foreseen with no `periodMs` given.
+ *
  * How the scaler uses it: the forecast may scale the pool OUT ahead of a predicted peak; it never
  * scales IN on its own (see `decideScaling`).
  */
-import { knownKeys, num, record } from '../core/validate.js';
+import { bool, knownKeys, num, record } from '../core/validate.js';
+import { type DetectedPeriod, detectPeriod, NO_PERIOD } from './period.js';
 
 /** Options of the forecaster. */
 export interface ForecastOptions {
@@ -32,6 +40,26 @@ export interface ForecastOptions {
   slotMs?: number;
   /** Observations before confidence can reach 1. @default 20 */
   warmup?: number;
+  /** Detect a repeating period from the arrival series itself (autocorrelation). @default true */
+  detect?: boolean;
+  /** Bin width of the series the period detector reads. @default 60000 (1 min) */
+  binMs?: number;
+  /**
+   * History the period detector reads; periods up to 2/3 of it can be found (after they repeated
+   * once). At most 2000 bins. @default 21600000 (6 h)
+   */
+  historyMs?: number;
+}
+
+/** The `forecast` key of a pool's `autoscale` options. */
+export interface AutoscaleForecastOption {
+  /**
+   * The scaler's demand forecaster (see docs/guides/scaling.md): period detection, a known period,
+   * slot and bin widths. Validated when the system is created (`ERR_INVALID_CONFIG` naming
+   * `pools.<type>.autoscale.forecast.<key>`). @default {} (a daily profile plus period detection)
+   * @example { periodMs: 1_800_000, slotMs: 60_000 }
+   */
+  forecast?: ForecastOptions;
 }
 
 /** Forecaster state (plain data). */
@@ -56,6 +84,20 @@ export interface ForecastState {
   checked: number;
   /** Observations so far. */
   n: number;
+  /** Whether period detection runs. */
+  detect: boolean;
+  /** Bin width of the detector's series, ms. */
+  binMs: number;
+  /** Most completed bins kept. */
+  historyBins: number;
+  /** Completed bin means, oldest first (the last one ends where `binAbs` starts). */
+  bins: number[];
+  /** Absolute bin number (floor(t / binMs)) being accumulated, or null. */
+  binAbs: number | null;
+  binSum: number;
+  binCount: number;
+  /** The period found in `bins` when the last bin completed. */
+  detected: DetectedPeriod;
 }
 
 /** A forecast. */
@@ -68,9 +110,11 @@ export interface Forecast {
   peakRatio: number;
   /** 0..1. */
   confidence: number;
+  /** Period the forecast came from when it was detected (ms), else undefined. */
+  detectedPeriodMs?: number;
 }
 
-const KEYS = new Set(['alpha', 'gamma', 'periodMs', 'slotMs', 'warmup']);
+const KEYS = new Set(['alpha', 'gamma', 'periodMs', 'slotMs', 'warmup', 'detect', 'binMs', 'historyMs']);
 const EPS = 1e-9;
 
 /** Create a forecaster state (validates options; throws ConfigError on bad input). */
@@ -82,6 +126,11 @@ export function createForecast(options: ForecastOptions = {}, path = 'forecast')
   const slotMs = num('config', `${path}.slotMs`, o.slotMs, 300_000, { gt: 0, max: periodMs });
   const slots = Math.max(1, Math.round(periodMs / slotMs));
   if (slots > 100_000) num('config', `${path}.slotMs`, slotMs, 0, { min: periodMs / 100_000 });
+  const binMs = num('config', `${path}.binMs`, o.binMs, 60_000, { min: 1000 });
+  const historyMs = num('config', `${path}.historyMs`, o.historyMs, 21_600_000, {
+    min: binMs * 15,
+    max: binMs * 2000,
+  });
   return {
     alpha: unit('alpha', 0.3),
     gamma: unit('gamma', 0.5),
@@ -96,7 +145,39 @@ export function createForecast(options: ForecastOptions = {}, path = 'forecast')
     relError: 1,
     checked: 0,
     n: 0,
+    detect: bool('config', `${path}.detect`, o.detect, true),
+    binMs,
+    historyBins: Math.floor(historyMs / binMs),
+    bins: [],
+    binAbs: null,
+    binSum: 0,
+    binCount: 0,
+    detected: NO_PERIOD,
   };
+}
+
+/** Fold one observation into the detector's bins; re-detect when a bin completes. */
+function observeBins(s: ForecastState, now: number, value: number): ForecastState {
+  if (!s.detect) return s;
+  const abs = Math.floor(now / s.binMs);
+  if (s.binAbs === null) return { ...s, binAbs: abs, binSum: value, binCount: 1 };
+  if (abs <= s.binAbs) return { ...s, binSum: s.binSum + value, binCount: s.binCount + 1 };
+  const bins = s.bins.slice();
+  bins.push(s.binSum / Math.max(1, s.binCount));
+  // Bins nobody observed (no evaluation fell in them) repeat the last mean: the rate estimate held.
+  const gap = Math.min(abs - s.binAbs - 1, s.historyBins);
+  for (let i = 0; i < gap; i++) bins.push(bins[bins.length - 1] as number);
+  if (bins.length > s.historyBins) bins.splice(0, bins.length - s.historyBins);
+  return { ...s, bins, binAbs: abs, binSum: value, binCount: 1, detected: detectPeriod(bins) };
+}
+
+/** The detector's value for absolute bin `a` (null when not in the history). */
+function binValue(s: ForecastState, a: number): number | null {
+  if (s.binAbs === null) return null;
+  if (a === s.binAbs) return s.binCount > 0 ? s.binSum / s.binCount : null;
+  const back = s.binAbs - a;
+  if (back < 1 || back > s.bins.length) return null;
+  return s.bins[s.bins.length - back] ?? null;
 }
 
 function slotIndex(s: ForecastState, slotAbs: number): number {
@@ -107,6 +188,10 @@ function slotIndex(s: ForecastState, slotAbs: number): number {
 /** Feed one observation (e.g. the arrival rate over the last interval) at time `now`. Pure. */
 export function observeForecast(s: ForecastState, now: number, value: number): ForecastState {
   if (!Number.isFinite(value) || value < 0 || !Number.isFinite(now)) return s;
+  return observeProfile(observeBins(s, now, value), now, value);
+}
+
+function observeProfile(s: ForecastState, now: number, value: number): ForecastState {
   const level = s.level === null ? value : s.level + s.alpha * (value - s.level);
   const abs = Math.floor(now / s.slotMs);
   if (s.slotAbs === null) return { ...s, level, slotAbs: abs, slotSum: value, slotCount: 1, n: 1 };
@@ -163,5 +248,27 @@ export function forecastDemand(s: ForecastState, now: number, horizonMs: number)
     0,
     Math.min(1, warm * coverage * (1 - s.relError) * Math.min(1, s.checked / 5)),
   );
+  const d = s.detected;
+  if (s.detect && d.lagBins > 0 && d.confidence > confidence) {
+    // Seasonal naive: what happened one detected period ago, over the same span.
+    const periodMs = d.lagBins * s.binMs;
+    const first = Math.floor((now - periodMs) / s.binMs);
+    const last = Math.floor((now + Math.max(0, horizonMs) - periodMs) / s.binMs);
+    let dPeak = level;
+    let dRate = level;
+    for (let a = first; a <= last; a++) {
+      const v = binValue(s, a);
+      if (v === null) continue;
+      if (v > dPeak) dPeak = v;
+      if (a === last) dRate = v;
+    }
+    return {
+      rate: dRate,
+      peak: dPeak,
+      peakRatio: level > EPS ? Math.max(1, dPeak / level) : 1,
+      confidence: d.confidence,
+      detectedPeriodMs: periodMs,
+    };
+  }
   return { rate, peak, peakRatio: level > EPS ? Math.max(1, peak / level) : 1, confidence };
 }

@@ -36,6 +36,7 @@ import {
   type ScalingConfigInput,
   validateScalingConfig,
 } from '../policies/scaling/config.js';
+import { type AutoscaleForecastOption, createForecast, type ForecastOptions } from '../policies/forecast.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import {
@@ -120,6 +121,8 @@ export interface PoolConfig {
   timings: AgentTimings;
   /** Validated autoscaling config, or undefined when off. */
   autoscale: ScalingConfig | undefined;
+  /** The scaler's forecaster options (`autoscale.forecast`), validated; undefined for the defaults. */
+  autoscaleForecast?: ForecastOptions;
   /** Balancing strategy among free agents, or undefined for idle-longest-first. */
   balancing: StrategyName | undefined;
   /** Order in which waiting acquisitions are admitted. @default 'fifo' */
@@ -281,7 +284,7 @@ export interface PoolOptions {
    * cooldowns; see docs/guides/scaling.md). `true` for the defaults; `min`/`max` always come from the pool.
    * @default false
    */
-  autoscale?: boolean | Omit<ScalingConfigInput, 'min' | 'max'>;
+  autoscale?: boolean | (Omit<ScalingConfigInput, 'min' | 'max'> & AutoscaleForecastOption);
   /**
    * Which free agent gets the next lease or task (src/policies/balancing). Without it the agent idle
    * longest goes first (O(1)); a strategy looks at every free agent (O(free agents)) and learns from
@@ -724,8 +727,15 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
   });
   const cooldownMs = duration('config', `${path}.cooldownMs`, o.cooldownMs, 60_000);
   let autoscale: ScalingConfig | undefined;
+  let autoscaleForecast: ForecastOptions | undefined;
   if (o.autoscale !== undefined && o.autoscale !== false) {
-    const given = o.autoscale === true ? {} : record('config', `${path}.autoscale`, o.autoscale);
+    const { forecast, ...given } =
+      o.autoscale === true ? {} : record('config', `${path}.autoscale`, o.autoscale);
+    // The forecaster validates its own options (typed errors naming `….autoscale.forecast.<key>`).
+    if (forecast !== undefined) {
+      createForecast(forecast as ForecastOptions, `${path}.autoscale.forecast`);
+      autoscaleForecast = { ...(forecast as ForecastOptions) };
+    }
     for (const k of ['min', 'max'] as const) {
       if (given[k] !== undefined)
         invalid('config', `${path}.autoscale.${k}`, given[k], `no value (the pool's ${k} applies)`);
@@ -766,6 +776,7 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
     variants,
     timings,
     autoscale,
+    ...(autoscaleForecast ? { autoscaleForecast } : {}),
     balancing:
       o.balancing === undefined
         ? undefined

@@ -243,8 +243,11 @@ export class Dispatcher {
               // Tasks held back by the rate limit are not demand more agents could serve: the scaler
               // sees them as `rateLimited`, not as waiters (and records why it holds).
               const b = backlog.read();
-              if (b.count === 0 || limiter.allowsRequest(this.clock.now())) return b;
-              return { count: 0, oldestAt: undefined, rateLimited: b.count };
+              // The limit's request rate also caps what the scaler sizes for (decideScaling).
+              const rpm = limiter.config.requestsPerMinute;
+              const cap = rpm === undefined ? {} : { startRateLimitPerS: rpm / 60 };
+              if (b.count === 0 || limiter.allowsRequest(this.clock.now())) return { ...b, ...cap };
+              return { count: 0, oldestAt: undefined, rateLimited: b.count, ...cap };
             }
           : () => backlog.read(),
       );

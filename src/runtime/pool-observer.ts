@@ -25,7 +25,12 @@ export interface Waiting {
   oldestAt: number | undefined;
   /** Submitted tasks held back by the pool's rate limit (not in `count`: more agents would not help). */
   rateLimited?: number;
+  /** Requests per second the pool's rate limit lets start: the scaler never sizes for more. */
+  startRateLimitPerS?: number;
 }
+
+/** What the dispatcher reports of the work it queues for a pool (see `AgentPool.setBacklog`). */
+export type BacklogReading = Waiting;
 
 /** One pool's measurements. */
 export class PoolObserver {
@@ -112,6 +117,7 @@ export class PoolObserver {
       arrivalRatePerS: this.arrivals.perSecond(now),
       meanServiceMs: this.metrics.meanServiceSeconds * 1000,
       ...(waiting.rateLimited ? { rateLimited: waiting.rateLimited } : {}),
+      ...(waiting.startRateLimitPerS ? { startRateLimitPerS: waiting.startRateLimitPerS } : {}),
     };
   }
 

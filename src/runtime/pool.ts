@@ -47,7 +47,7 @@ import type { Logger } from '../core/logger.js';
 import type { Requirements } from './requirements.js';
 import { amountsOf, misfit, neverFits } from './requirements.js';
 import type { SystemEvent, SystemEvents } from './events.js';
-import { PoolObserver, type Waiting } from './pool-observer.js';
+import { type BacklogReading, PoolObserver, type Waiting } from './pool-observer.js';
 import type { WaitStats } from './wait-stats.js';
 
 /** Shared services a pool uses. */
@@ -249,8 +249,7 @@ export class Pool implements LeaseOwner {
     return this.observer.waits;
   }
   /** Demand queued elsewhere for this pool (the dispatcher's queue); see {@link setBacklog}. */
-  private backlog: () => { count: number; oldestAt: number | undefined; rateLimited?: number } = () =>
-    NO_BACKLOG;
+  private backlog: () => BacklogReading = () => NO_BACKLOG;
   private queueLength: () => number = () => 0;
   readonly counters: PoolCounters = {
     acquires: 0,
@@ -444,10 +443,25 @@ export class Pool implements LeaseOwner {
     }
     if (this.config.autoscale && this.accepting) {
       // The scaler is the pool actor's child `scaler` (machines/scaler.machine.ts, wired in tree.ts).
-      this.actor.send({ type: 'SCALER_START', input: { pool: this.type, config: this.config.autoscale } });
+      const forecast = this.config.autoscaleForecast;
+      this.actor.send({
+        type: 'SCALER_START',
+        input: { pool: this.type, config: this.config.autoscale, ...(forecast ? { forecast } : {}) },
+      });
       const scaler = this.actor.getSnapshot().children.scaler as ScalerRef | undefined;
       scaler?.subscribe((s) => (this.scalerDecisions = s.context.decisions));
     }
+  }
+
+  /**
+   * Tell the scaler `tasks` arrive at `at` (clock ms), so it scales out ahead (src/policies/expected.ts).
+   * Returns false when the pool has no scaler (not autoscaled, or stopped).
+   */
+  expect(at: number, tasks: number): boolean {
+    const scaler = this.actor.getSnapshot().children.scaler as ScalerRef | undefined;
+    if (!scaler) return false;
+    scaler.send({ type: 'SCALER.EXPECT', at, tasks });
+    return true;
   }
 
   /** The scaler's decisions (empty when not autoscaled). */
@@ -677,7 +691,7 @@ export class Pool implements LeaseOwner {
    * by the scaler as waiting demand (no scale-down while it waits; its age is a wait) and in metrics as
    * queue depth. Set once by the dispatcher.
    */
-  setBacklog(backlog: () => { count: number; oldestAt: number | undefined; rateLimited?: number }): void {
+  setBacklog(backlog: () => BacklogReading): void {
     this.backlog = backlog;
   }
 
@@ -1138,6 +1152,7 @@ export class Pool implements LeaseOwner {
       count: this.waiters.size + backlog.count,
       oldestAt,
       ...(backlog.rateLimited ? { rateLimited: backlog.rateLimited } : {}),
+      ...(backlog.startRateLimitPerS ? { startRateLimitPerS: backlog.startRateLimitPerS } : {}),
     };
   }
 

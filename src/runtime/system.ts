@@ -13,7 +13,7 @@ import { PACKAGE_VERSION } from './version.js';
 import { type Actor, createActor } from 'xstate';
 import type { ScaleRecord } from '../../machines/pool.machine.js';
 import { AgentPoolError, InvalidArgumentError, serializeError, UnknownPoolError } from '../core/errors.js';
-import { bool, duration, knownKeys, num, record, signal as sig, str } from '../core/validate.js';
+import { bool, duration, knownKeys, num, record, reqNum, signal as sig, str } from '../core/validate.js';
 import { STOP_MARGIN_MS } from '../../machines/agent.machine.js';
 import type { Incident, PoolMetricsSample, PoolMetricsSnapshot } from '../metrics/pool-metrics.js';
 import { toPrometheus } from '../metrics/prometheus.js';
@@ -103,6 +103,7 @@ const ACQUIRE_KEYS = new Set([
   'ttlMs',
 ]);
 const SHUTDOWN_KEYS = new Set(['graceful', 'deadlineMs']);
+const EXPECT_KEYS: ReadonlySet<string> = new Set(['at', 'tasks']);
 
 /** A {@link KeyGate} that calls `onRelease` after every release of a key. */
 class WakingKeyGate extends KeyGate {
@@ -591,6 +592,27 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * Announce a known upcoming burst (a sprint start, a nightly batch): `tasks` tasks of `type` arriving
+   * at `at` (ms on the system's clock). The pool's scaler sizes for them from `at − forecastHorizonMs`
+   * on, so agents are ready when the burst lands, then the reactive rules take over.
+   * Throws `ERR_INVALID_ARGUMENT` for a bad `at`/`tasks` or a pool without `autoscale`, `ERR_UNKNOWN_POOL`.
+   * Shown by test/runtime/expect-burst.test.ts.
+   *
+   * @example
+   * ```ts
+   * system.expect('code', { at: clock.now() + 10 * 60_000, tasks: 12 });
+   * ```
+   */
+  expect(type: string, burst: { at: number; tasks: number }): void {
+    const pool = this.pool(type);
+    const b = record('argument', 'burst', burst);
+    knownKeys('argument', 'burst', b, EXPECT_KEYS);
+    const at = reqNum('argument', 'burst.at', b.at, { min: 0 });
+    const tasks = reqNum('argument', 'burst.tasks', b.tasks, { integer: true, min: 1, max: 1_000_000 });
+    if (!pool.expect(at, tasks)) throw new InvalidArgumentError('type', type, 'an autoscaled pool');
   }
 
   /** A snapshot of every pool. */

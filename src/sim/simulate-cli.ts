@@ -9,10 +9,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { InvalidArgumentError } from '../core/errors.js';
+import { renderCompareReport } from './scaling/compare-html.js';
 import { renderHtmlReport } from './scaling/report-html.js';
 import type { Scenario } from './scaling/scenarios.js';
 import { isScenarioName, makeScenario, SCENARIOS } from './scaling/scenarios.js';
-import { type PolicyName, type SimulationResult, simulateScaling } from './scaling/simulate.js';
+import { POLICIES, type PolicyName, type SimulationResult, simulateScaling } from './scaling/simulate.js';
 import { SYSTEM_POLICIES, simulateSystem } from './scaling/system-sim.js';
 import { parseTrace, traceScenario } from './scaling/trace.js';
 
@@ -49,6 +50,11 @@ export interface SimulateArgs {
   trace?: string;
   json: boolean;
   report?: string;
+  /**
+   * Compare these policies (same scenario and seed) on one HTML page written to `report`
+   * (default `scaling-compare.html`) instead of running `policy` alone.
+   */
+  compare?: PolicyName[];
 }
 
 /**
@@ -58,6 +64,22 @@ export interface SimulateArgs {
  * @throws InvalidArgumentError naming `--policy`.
  */
 export function checkSimulateArgs(args: SimulateArgs): SimulateArgs {
+  for (const p of args.compare ?? []) {
+    if (!(POLICIES as readonly string[]).includes(p))
+      throw new InvalidArgumentError(
+        '--compare',
+        args.compare?.join(','),
+        `a comma list of ${POLICIES.join(', ')}`,
+      );
+    if (args.engine === 'system' && !(SYSTEM_POLICIES as readonly string[]).includes(p))
+      throw new InvalidArgumentError(
+        '--compare',
+        p,
+        `one of ${SYSTEM_POLICIES.join(', ')} with --engine system`,
+      );
+  }
+  if (args.compare !== undefined && args.compare.length === 0)
+    throw new InvalidArgumentError('--compare', '', `a comma list of ${POLICIES.join(', ')}`);
   if (args.engine === 'system' && !(SYSTEM_POLICIES as readonly string[]).includes(args.policy)) {
     throw new InvalidArgumentError(
       '--policy',
@@ -118,6 +140,25 @@ export async function runSimulate(
     max: args.agents,
     ...(onProgress ? { onProgress } : {}),
   };
+  if (args.compare !== undefined) {
+    const results: SimulationResult[] = [];
+    for (const policy of args.compare) {
+      results.push(
+        args.engine === 'system'
+          ? await simulateSystem({
+              ...common,
+              policy: policy as (typeof SYSTEM_POLICIES)[number],
+              path: args.path,
+            })
+          : await simulateScaling({ ...common, policy }),
+      );
+    }
+    const file = args.report ?? 'scaling-compare.html';
+    writeFileSync(file, renderCompareReport(results, { max: args.agents, engine: args.engine }));
+    if (args.json) out(`${JSON.stringify(results)}\n`);
+    else out(`${results.map(formatSummary).join('\n\n')}\ncomparison written to ${file}\n`);
+    return 0;
+  }
   const result =
     args.engine === 'system'
       ? await simulateSystem({

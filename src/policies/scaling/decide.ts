@@ -44,6 +44,11 @@ export interface ScalingObservation {
    * serve, so it never scales the pool up — the decision holds with reason `'rate-limited'`.
    */
   rateLimited?: number;
+  /**
+   * The most tasks per second the pool may start (its rate limit's request rate), if it has one.
+   * Little's law never sizes for more: agents beyond what the limit lets work would only sit idle.
+   */
+  startRateLimitPerS?: number;
 }
 
 /** A demand forecast as the policy uses it. */
@@ -57,6 +62,11 @@ export interface ForecastHint {
   peakRatePerS?: number;
   /** 0..1; below `minForecastConfidence` the hint is ignored. */
   confidence: number;
+  /**
+   * Agents the pool should hold whatever Little's law says: a known burst of that many tasks is due
+   * (`system.expect`). Raises the recommendation only, like every forecast.
+   */
+  minAgents?: number;
 }
 
 /** Why a decision was made. */
@@ -147,7 +157,11 @@ export function decideScaling(
   const idle = Math.max(0, obs.ready - obs.busy);
   const meanServiceS = Math.max(0, obs.meanServiceMs) / 1000;
   // A backlog must be drained, not just kept from growing: count it as extra arrivals.
-  const lambda = Math.max(0, obs.arrivalRatePerS) + Math.max(0, obs.waiters) / (cfg.backlogDrainMs / 1000);
+  const limit = obs.startRateLimitPerS;
+  const capped = (r: number) => (limit !== undefined && limit > 0 ? Math.min(r, limit) : r);
+  const lambda = capped(
+    Math.max(0, obs.arrivalRatePerS) + Math.max(0, obs.waiters) / (cfg.backlogDrainMs / 1000),
+  );
 
   const confidence = forecast ? clamp(forecast.confidence, 0, 1) : 0;
   const rate = Math.max(0, obs.arrivalRatePerS);
@@ -160,18 +174,16 @@ export function decideScaling(
         ? Math.max(0, direct)
         : rate * Math.min(Math.max(1, forecast.peakRatio), cfg.maxScaleUpRatio);
   }
+  const floor = forecast?.minAgents !== undefined && forecast.minAgents > 0 ? forecast.minAgents : 0;
   const forecastUsed =
     cfg.predictive &&
     forecast !== undefined &&
     confidence >= cfg.minForecastConfidence &&
-    forecastRate > rate;
+    (forecastRate > rate || floor > 0);
   // Little's law × predicted peak ratio: a forecast can only raise the rate the pool is sized for.
-  const sizedFor = forecastUsed ? lambda - rate + forecastRate : lambda;
-  const recommendation = clamp(
-    Math.ceil(littleAgents(sizedFor, meanServiceS, cfg.targetUtilization) - 1e-9),
-    cfg.min,
-    cfg.max,
-  );
+  const sizedFor = capped(forecastUsed ? lambda - capped(rate) + Math.max(rate, forecastRate) : lambda);
+  const little = Math.ceil(littleAgents(sizedFor, meanServiceS, cfg.targetUtilization) - 1e-9);
+  const recommendation = clamp(forecastUsed ? Math.max(little, Math.ceil(floor)) : little, cfg.min, cfg.max);
 
   // Record the recommendation and forget those that left the window.
   const cutoff = now - cfg.stabilisationWindowMs;

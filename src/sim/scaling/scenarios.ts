@@ -4,9 +4,18 @@
  * non-homogeneous Poisson process (see arrivals.ts), or replayed from a trace.
  */
 import { InvalidArgumentError } from '../../core/errors.js';
+import type { Distribution } from '../../core/random.js';
 
 /** Built-in scenario names. */
-export const SCENARIOS = ['constant', 'step', 'diurnal', 'square', 'idle-gaps'] as const;
+export const SCENARIOS = [
+  'constant',
+  'step',
+  'diurnal',
+  'square',
+  'idle-gaps',
+  'heavy-tail',
+  'rate-limited',
+] as const;
 
 /** A built-in scenario name. */
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -27,6 +36,16 @@ export interface Scenario {
   arrivals?: readonly number[];
   /** Explicit service times (ms) matching `arrivals`, if the trace has them. */
   services?: readonly (number | undefined)[];
+  /**
+   * The scenario's own service-time distribution (used when the simulation is given none): how an
+   * agent workload differs from the default lognormal CV 1.5.
+   */
+  service?: Distribution;
+  /**
+   * Tasks start at most this often (per second), whatever the number of idle agents: an upstream
+   * rate limit (an LLM API quota). Tasks held back wait in the pool's backlog as `rateLimited`.
+   */
+  rateLimitPerS?: number;
 }
 
 /** Options of {@link makeScenario}. */
@@ -56,6 +75,10 @@ function meanOf(rate: (t: number) => number, durationMs: number): number {
  * - `diurnal`: sine over 24 h around the mean, ±60 % (starts at the trough at midnight).
  * - `square`: ±30 % around the mean, 2-minute period (60 s high, 60 s low).
  * - `idle-gaps`: 10-minute bursts at the peak rate separated by 20 minutes without any arrival.
+ * - `heavy-tail`: the `step` shape with lognormal service times of CV 2.5 (LLM calls and test runs:
+ *   most are short, a few take ten times the mean) instead of the default CV 1.5.
+ * - `rate-limited`: the `step` shape, but tasks may start at most at 40 % of the peak rate (an
+ *   upstream quota): during the step more agents do not help, and a scaler should not grow for it.
  *
  * @example
  * ```ts
@@ -78,7 +101,9 @@ export function makeScenario(name: ScenarioName, options: ScenarioOptions): Scen
       durationMs = hours(1);
       rate = () => peak;
       break;
-    case 'step': {
+    case 'step':
+    case 'heavy-tail':
+    case 'rate-limited': {
       durationMs = hours(1);
       const start = Math.min(20 * MIN, durationMs / 3);
       const end = start + 10 * MIN;
@@ -104,7 +129,13 @@ export function makeScenario(name: ScenarioName, options: ScenarioOptions): Scen
     default:
       throw new InvalidArgumentError('scenario', name, `one of ${SCENARIOS.join(', ')}`);
   }
-  return { name, durationMs, rate, peakRatePerS: peak, meanRatePerS: meanOf(rate, durationMs) };
+  const extra: Partial<Scenario> =
+    name === 'heavy-tail'
+      ? { service: { kind: 'lognormal', mean: 20_000, cv: 2.5 } }
+      : name === 'rate-limited'
+        ? { rateLimitPerS: 0.4 * peak }
+        : {};
+  return { name, durationMs, rate, peakRatePerS: peak, meanRatePerS: meanOf(rate, durationMs), ...extra };
 }
 
 /** Whether `name` is a built-in scenario. */

@@ -166,7 +166,8 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
   const max = positiveInt('simulation.max', options.max, 50, 1);
   const min = positiveInt('simulation.min', options.min, 1);
   if (min > max) throw new InvalidArgumentError('simulation.min', min, `an integer <= max (${max})`);
-  const service: Distribution = options.service ?? { kind: 'lognormal', mean: 20_000, cv: 1.5 };
+  const service: Distribution = options.service ??
+    scenario.service ?? { kind: 'lognormal', mean: 20_000, cv: 1.5 };
   const startupMs = options.startupMs ?? 30_000;
   if (!(startupMs >= 0)) throw new InvalidArgumentError('simulation.startupMs', startupMs, 'a number >= 0');
   const target = positiveNum('simulation.targetUtilization', options.targetUtilization, 0.75);
@@ -227,6 +228,31 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
 
   const size = () => agents.size - nDraining;
 
+  // ---- upstream rate limit (scenario.rateLimitPerS): a task may start only when a token is free ----
+  const tokenGapMs = scenario.rateLimitPerS ? 1000 / scenario.rateLimitPerS : 0;
+  let nextTokenAt = 0;
+  let pumpTimer: unknown;
+  const tokenFree = () => tokenGapMs === 0 || clock.now() >= nextTokenAt;
+  const takeToken = () => {
+    if (tokenGapMs > 0) nextTokenAt = clock.now() + tokenGapMs;
+  };
+  /** Start queued tasks on idle agents while tokens allow; wake up when the next token is due. */
+  const pump = () => {
+    while (queue.length > 0 && idle.length > 0 && tokenFree()) {
+      takeToken();
+      startTask(idle.pop() as Agent, queue.shift() as Task);
+    }
+    if (queue.length > 0 && idle.length > 0 && pumpTimer === undefined) {
+      pumpTimer = clock.setTimeout(
+        () => {
+          pumpTimer = undefined;
+          pump();
+        },
+        Math.max(0, nextTokenAt - clock.now()),
+      );
+    }
+  };
+
   const startTask = (agent: Agent, task: Task) => {
     const now = clock.now();
     integrate();
@@ -252,23 +278,17 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
       agents.delete(agent.id);
       return;
     }
-    const next = queue.shift();
-    if (next) {
-      agent.state = 'idle';
-      startTask(agent, next);
-    } else {
-      agent.state = 'idle';
-      idle.push(agent);
-    }
+    agent.state = 'idle';
+    idle.push(agent);
+    pump();
   };
 
   const agentReady = (agent: Agent) => {
     integrate();
     starting.delete(agent);
-    const next = queue.shift();
     agent.state = 'idle';
-    if (next) startTask(agent, next);
-    else idle.push(agent);
+    idle.push(agent);
+    pump();
   };
 
   const spawn = () => {
@@ -334,9 +354,8 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     const now = clock.now();
     metrics.recordRequest(now);
     arrivalRate.add(now);
-    const agent = idle.pop();
-    if (agent) startTask(agent, task);
-    else queue.push(task);
+    queue.push(task);
+    pump();
   };
 
   scheduleArrivals(clock, scenario, { seed, service, warmupMs, endMs }, onArrival);
@@ -358,13 +377,17 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     const waitMs = Math.max(sample.wait.p90 * 1000, oldest ? now - oldest.arrival : 0);
     const observedService =
       metrics.meanServiceSeconds > 0 ? metrics.meanServiceSeconds * 1000 : meanServiceMs;
+    // As the live dispatcher reports it: a backlog the rate limit holds back is not waiters.
+    const held = queue.length > 0 && !tokenFree();
     return {
       now,
       size: size(),
       ready,
       busy: nBusy - nDraining,
       starting: starting.size,
-      waiters: queue.length,
+      waiters: held ? 0 : queue.length,
+      ...(held ? { rateLimited: queue.length } : {}),
+      ...(scenario.rateLimitPerS ? { startRateLimitPerS: scenario.rateLimitPerS } : {}),
       utilization,
       waitMs,
       arrivalRatePerS: arrivalRate.perSecond(now),

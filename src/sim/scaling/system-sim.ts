@@ -96,7 +96,8 @@ export async function simulateSystem(options: SystemSimulationOptions): Promise<
   const max = int('max', options.max, 50, 1);
   const min = int('min', options.min, 1, 0);
   if (min > max) throw new InvalidArgumentError('simulation.min', min, `an integer <= max (${max})`);
-  const service = options.service ?? { kind: 'lognormal' as const, mean: 20_000, cv: 1.5 };
+  const service = options.service ??
+    scenario.service ?? { kind: 'lognormal' as const, mean: 20_000, cv: 1.5 };
   const startupMs = pos('startupMs', options.startupMs, 30_000, true);
   const target = pos('targetUtilization', options.targetUtilization, 0.75);
   const fixedUtil = pos('fixedUtilization', options.fixedUtilization, 0.7);

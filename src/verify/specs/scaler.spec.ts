@@ -60,6 +60,7 @@ export const spec: MachineSpec = {
     { type: 'SCALER.STOP' },
     { type: 'SCALER.EVALUATE' },
     { type: 'SCALER.CONFIGURE', config: { max: 6 } },
+    { type: 'SCALER.EXPECT', at: 60_000, tasks: 4 },
     { type: 'SCALER.CONFIGURE', config: { scaleUpThreshold: 2 } },
     done('readMetrics', observations.pressure),
     done('readMetrics', observations.quiet),

@@ -194,6 +194,27 @@ describe('decideScaling', () => {
     });
   });
 
+  it("never sizes for more than the pool's rate limit lets start (startRateLimitPerS)", () => {
+    // 2/s arriving, 20 s each: 54 agents at 75 % — but only 0.5/s may start, which 10 agents serve.
+    const pressured = obs({
+      size: 10,
+      busy: 10,
+      utilization: 1,
+      waitMs: 60_000,
+      waiters: 3,
+      arrivalRatePerS: 2,
+    });
+    const free = decideScaling(pressured, cfg(), initialPolicyState()).decision;
+    expect(free.target).toBeGreaterThan(40);
+    const limited = decideScaling(
+      { ...pressured, startRateLimitPerS: 0.5 },
+      cfg(),
+      initialPolicyState(),
+    ).decision;
+    expect(limited.recommendation).toBe(14); // ⌈0.5 × 20 / 0.75⌉
+    expect(limited.target).toBe(14);
+  });
+
   it('checkObservation rejects malformed readings', () => {
     expect(checkObservation(obs())).not.toBeNull();
     expect(checkObservation({ ...obs(), utilization: 1.2 })).toBeNull();

@@ -84,6 +84,23 @@ describe('scaling simulation', () => {
     expect(r.p99WaitS).toBeCloseTo(18, 9);
   });
 
+  it('rate-limited: the agentpool scaler does not grow for work only the rate limit holds back', async () => {
+    // 50-agent scenario; tasks may start at 40 % of the peak rate → ~20 agents can ever be busy.
+    const scenario = makeScenario('rate-limited', { peakRatePerS: (50 * 0.75) / 20 });
+    const ap = await simulateScaling({ scenario, policy: 'agentpool', seed: 1, max: 50 });
+    const hpa = await simulateScaling({ scenario, policy: 'hpa', seed: 1, max: 50 });
+    expect(ap.maxSize).toBeLessThanOrEqual(25);
+    expect(ap.maxSize).toBeLessThan(hpa.maxSize);
+    // the limit is real: tasks wait far longer than on the unlimited step
+    expect(ap.p99WaitS).toBeGreaterThan(300);
+  });
+
+  it('heavy-tail draws lognormal service times with CV 2.5', () => {
+    const s = makeScenario('heavy-tail', { peakRatePerS: 1 });
+    expect(s.service).toEqual({ kind: 'lognormal', mean: 20_000, cv: 2.5 });
+    expect(makeScenario('step', { peakRatePerS: 1 }).service).toBeUndefined();
+  });
+
   it('rejects bad options with typed errors', async () => {
     const scenario = makeScenario('step', { peakRatePerS: PEAK });
     await expect(simulateScaling({ scenario, policy: 'magic' as never })).rejects.toThrow(

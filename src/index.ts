@@ -55,6 +55,8 @@ export {
   type TddPoolType,
 } from './runtime/config.js';
 export type { Requirements } from './runtime/requirements.js';
+// Nodes over NATS (`cluster` option, `host: 'remote'`; docs/guides/cluster.md)
+export type { ClusterOptions } from './cluster/config.js';
 // Security profiles, tools, isolation tiers (docs/guides/security.md)
 export {
   type NetworkPolicy,

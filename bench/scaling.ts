@@ -9,7 +9,7 @@
 
 import { InvalidArgumentError } from '../src/core/errors.js';
 import type { ScenarioName } from '../src/sim/scaling/scenarios.js';
-import { makeScenario } from '../src/sim/scaling/scenarios.js';
+import { makeScenario, SCENARIOS } from '../src/sim/scaling/scenarios.js';
 import {
   POLICIES,
   type PolicyName,
@@ -20,15 +20,8 @@ import { simulateSystem } from '../src/sim/scaling/system-sim.js';
 import { peakRateFor } from '../src/sim/simulate-cli.js';
 import { type BenchOutput, type BenchProgress, machineLine, table } from './report.js';
 
-/** Scenarios of the benchmark. */
-export const BENCH_SCENARIOS: readonly ScenarioName[] = [
-  'step',
-  'diurnal',
-  'square',
-  'idle-gaps',
-  'heavy-tail',
-  'rate-limited',
-];
+/** Scenarios of the benchmark: every built-in one but `constant` (nothing to scale for). */
+export const BENCH_SCENARIOS: readonly ScenarioName[] = SCENARIOS.filter((s) => s !== 'constant');
 
 /** One (scenario, policy) row: means over the seeds. */
 export interface ScalingBenchRow {

@@ -29,6 +29,10 @@
  *
  * Actions never throw: validation errors from the ledger are caught and answered as
  * `{ ok: false, error }` results.
+ *
+ * Over 400 lines because the ledger's one writer answers every request kind (reserve, release, expire,
+ * resize, agent lost, quotas, pressure, close) in one chart: split, the graph checker could no longer
+ * walk their interleavings (a quota change between a reserve and its release).
  */
 import { enqueueActions, setup } from 'xstate';
 import { type AgentPoolError, makeError } from '../src/core/errors.js';

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentPoolSystem } from '../src/index.js';
 import { findNatsServer, type LocalNats, NATS_INSTALL_HINT, startNatsServer } from '../src/cluster/server.js';
 import { parseCluster } from '../src/cluster/config.js';
-import { runClusterDemo } from '../src/cluster/demo.js';
+import { nodeReady, runClusterDemo } from '../src/cluster/demo.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const agent = fileURLToPath(new URL('./fixtures/cluster.agent.ts', import.meta.url));
@@ -49,21 +49,7 @@ async function startNodeProcess(system: string, name: string): Promise<ChildProc
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.add(child);
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`node ${name} not ready in 20 s: ${err}`)), 20_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      if (d.toString().includes('"ready":true')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      reject(new Error(`node ${name} exited ${code}: ${err}`));
-    });
-  });
+  await nodeReady(child, name);
   return child;
 }
 

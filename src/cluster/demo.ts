@@ -168,6 +168,28 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
   }
 }
 
+/**
+ * Resolves once a node process printed its ready line (`"ready":true`); rejects when it exits first
+ * or is not ready within 20 s (a node that cannot reach NATS must not hang the caller).
+ */
+export function nodeReady(child: ChildProcess, name: string): Promise<void> {
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`node ${name} not ready in 20 s: ${err}`)), 20_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('"ready":true')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`node ${name} exited (${code}): ${err}`));
+    });
+  });
+}
+
 /** A node process of this same CLI (sources under tsx, or the built dist). */
 async function spawnNode(
   cli: string[],
@@ -198,20 +220,6 @@ async function spawnNode(
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`node ${name} not ready in 20 s: ${err}`)), 20_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      if (d.toString().includes('"ready":true')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      reject(new Error(`node ${name} exited (${code}): ${err}`));
-    });
-  });
+  await nodeReady(child, name);
   return child;
 }

@@ -9,6 +9,10 @@
  *
  * Large because it is the agent machine's data plane: host lifecycle, every task's promise and
  * deadlines, and the implementations of the machine's named actors and actions.
+ *
+ * Over 400 lines because it is the data plane of one agent actor: the host, in-flight tasks and their
+ * deadlines, and every named actor/action the agent machine is provided with; the host kinds, the
+ * health timer and the hooks already live in their own modules.
  */
 import type { ActorRefFrom } from 'xstate';
 import type {

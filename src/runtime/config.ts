@@ -5,6 +5,10 @@
  *
  * Large because every option of the system and its pools is validated here, in one place, with its
  * path and default: splitting it would scatter the one boundary users meet first.
+ *
+ * Over 400 lines because it is the one boundary where every option is validated (typed errors naming
+ * the path); subsystems with options of their own parse them in their own modules (rate-limits.ts,
+ * retry.ts, resource-scaling-config.ts, src/cluster/config.ts) and are called from here.
  */
 import {
   type AnalyseOptions,

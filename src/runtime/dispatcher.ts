@@ -19,6 +19,9 @@
  *
  * Large because submit() owns one queue discipline end to end (parse, enqueue, place, re-queue,
  * expire, cancel, drain) over two placements (central heap, work-stealing deques).
+ *
+ * Over 400 lines because submit's queue, placement, retries and re-queue on agent loss are one owner of
+ * the task's fate (no task lost or run twice); work stealing, backlog and rate limits are split out.
  */
 import type { ActorRefFrom } from 'xstate';
 import { whenDone } from './actor-done.js';

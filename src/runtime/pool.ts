@@ -15,6 +15,10 @@
  * (lease-allocations.ts), measurements for metrics and the scaler (pool-observer.ts), DRF admission
  * (drf-admission.ts), the actor implementations (tree.ts). Next candidates: the sizer (scaleTo /
  * applyScale / spawnAgent) and the waiter hooks, behind a small internal interface.
+ *
+ * Over 400 lines because it is one pool's data plane (agents, free index, waiters, leases, scale-up
+ * and scale-down) behind one pool actor; admission (DRF), allocations, the observer and the scheduler
+ * index are already their own modules.
  */
 import type { Telemetry } from './telemetry.js';
 import { nanoid } from 'nanoid';

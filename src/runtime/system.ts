@@ -4,6 +4,9 @@
  *
  * Large because it is the public facade: every public method validates its input at the boundary
  * (typed errors naming the option path) before delegating; the logic lives in the modules it calls.
+ *
+ * Over 400 lines because it is the public facade: every public method of the system with its argument
+ * validation and TSDoc; the actor tree, config, pools and subsystems it wires live in their own modules.
  */
 import { clusterLink } from '../cluster/link.js';
 import { type OptimizationRecord, type OptimizeOptions, Optimizer } from './optimize.js';

@@ -97,10 +97,12 @@ async function bundled(file: string): Promise<string> {
   return path;
 }
 
-/** The child's entry file: the built .js, or the .ts bundled. */
+/** The child's entry file: the built bundle (scripts/bundle-workers.mjs), tsc's .js, or the .ts bundled. */
 async function entryFile(): Promise<string> {
-  const built = fileURLToPath(new URL('./process-worker.js', here));
-  if (existsSync(built)) return built;
+  for (const name of ['./process-worker.bundle.js', './process-worker.js']) {
+    const built = fileURLToPath(new URL(name, here));
+    if (existsSync(built)) return built;
+  }
   return bundled(fileURLToPath(new URL('./process-worker.ts', here)));
 }
 

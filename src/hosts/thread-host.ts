@@ -36,12 +36,20 @@ import {
 } from './thread-protocol.js';
 
 const here = import.meta.url;
-const builtEntry = new URL('./thread-worker.js', here);
+const bundledEntry = new URL('./thread-worker.bundle.js', here);
+const unbundledEntry = new URL('./thread-worker.js', here);
 const tsEntry = new URL('./thread-worker.ts', here);
 
-/** Resolve the worker entry: the built .js, or (running from sources) the .ts through a tsx bootstrap. */
+/** The built entry: one bundled module (scripts/bundle-workers.mjs; starts faster), else tsc's output. */
+function builtEntry(): URL | undefined {
+  if (existsSync(fileURLToPath(bundledEntry))) return bundledEntry;
+  return existsSync(fileURLToPath(unbundledEntry)) ? unbundledEntry : undefined;
+}
+
+/** Resolve the worker entry: the built one, or (running from sources) the .ts through a tsx bootstrap. */
 function workerEntry(): { url: URL; tsEntry?: string } {
-  if (existsSync(fileURLToPath(builtEntry))) return { url: builtEntry };
+  const built = builtEntry();
+  if (built) return { url: built };
   return { url: new URL('./ts-bootstrap.mjs', here), tsEntry: tsEntry.href };
 }
 
@@ -142,8 +150,8 @@ export class ThreadHost implements Host {
     // A TypeScript agent module needs tsx in the worker too (worker threads do not inherit a loader
     // registered with `register()`): start through the bootstrap that registers it, or say why not.
     if (TS_MODULE.test(new URL(agent).pathname) && !entry.tsEntry) {
+      entry.tsEntry = entry.url.href; // the built entry, loaded after tsx is registered
       entry.url = new URL('./ts-bootstrap.mjs', here);
-      entry.tsEntry = builtEntry.href;
       if (!(await canImport('tsx/esm/api'))) {
         throw new AgentPoolError(
           'ERR_AGENT_MODULE',

@@ -110,6 +110,9 @@ describe('npm pack', () => {
       'dist/src/index.d.ts',
       'dist/src/agent/index.d.ts',
       'dist/src/hosts/ts-bootstrap.mjs',
+      // One-module worker entries (scripts/bundle-workers.mjs): what the demo's thread agents start from.
+      'dist/src/hosts/thread-worker.bundle.js',
+      'dist/src/hosts/process-worker.bundle.js',
       'dist/src/demo/agents/code.agent.js',
       'dist/bench/acquire.js',
       'machines/agent.machine.ts',
@@ -182,6 +185,12 @@ describe('installed from the tarball into a fresh project', () => {
     const demo = await agentpool('demo', '--stories', '3', '--json');
     expect(demo.code, demo.stderr).toBe(0);
     expect(JSON.parse(demo.stdout)).toMatchObject({ stories: 3, storiesPassed: 3, failed: 0 });
+
+    // The isolated tiers start from the package's bundled process entry: doctor runs a probe agent in each.
+    const doctor = await agentpool('doctor', '--json');
+    expect(doctor.code, doctor.stderr).toBe(0);
+    const tiers = (JSON.parse(doctor.stdout) as { tiers: { tier: string; available: boolean }[] }).tiers;
+    expect(tiers.find((t) => t.tier === 'process')?.available).toBe(true);
 
     const verify = await agentpool('verify', '--json');
     expect(verify.code, verify.stderr).toBe(0);

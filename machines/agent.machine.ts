@@ -180,6 +180,15 @@ export const agentMachine = setup({
             }
           : context.stop,
     }),
+    /** The start succeeded (`started`: the agent reached idle once). */
+    markStarted: assign({ started: true }),
+    /** Emit `agent.started`. */
+    emitStarted: emit(({ context }) => ({
+      type: 'agent.started' as const,
+      agentId: context.agentId,
+      pool: context.pool,
+      restarts: context.restarts,
+    })),
     /** A task ended: a success resets the failure count. */
     endTask: assign({
       failures: ({ context, event }) => (event.type === 'TASK_END' && !event.ok ? context.failures : 0),
@@ -239,19 +248,16 @@ export const agentMachine = setup({
       invoke: {
         src: 'startHost',
         input: ({ context }) => ({ agentId: context.agentId }),
-        onDone: {
-          target: 'idle',
-          actions: [
-            assign({ started: true }),
-            'reportStarted',
-            emit(({ context }) => ({
-              type: 'agent.started' as const,
-              agentId: context.agentId,
-              pool: context.pool,
-              restarts: context.restarts,
-            })),
-          ],
-        },
+        // Straight to idle's child (as TASK_START does for busy): no transient `entered` microstep
+        // per agent start (issue 14: starting 10,000 inline agents).
+        onDone: [
+          {
+            guard: 'healthEnabled',
+            target: 'idle.waiting',
+            actions: ['markStarted', 'reportStarted', 'emitStarted'],
+          },
+          { target: 'idle.unmonitored', actions: ['markStarted', 'reportStarted', 'emitStarted'] },
+        ],
         onError: {
           target: 'crashed',
           actions: [

@@ -1559,7 +1559,11 @@ export class Pool implements LeaseOwner {
         this.deps.events.emit({ type: 'agent.oom', agentId: a.id, pool: this.type, error: err.message }),
       onStarted: () => {
         this.startError = undefined;
-        if (this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'AGENT_STARTED' });
+        // Sent only when it changes the chart (a failure count to reset, or the failed state to
+        // leave): otherwise it is a no-op event, and 10,000 of them were 6 % of starting 10,000 agents.
+        const s = this.actor.getSnapshot();
+        if (s.status === 'active' && (s.context.startFailures > 0 || s.context.lastStartError !== undefined))
+          this.actor.send({ type: 'AGENT_STARTED' });
       },
       onStartFailed: (_a, err) => {
         this.startError = err;

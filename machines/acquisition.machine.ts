@@ -93,7 +93,15 @@ export const acquisitionMachine = setup({
   },
 }).createMachine({
   id: 'acquisition',
-  context: ({ input }) => ({ ...input, agentId: undefined, scaledUp: false, failure: undefined }),
+  // Field by field: a spread followed by more properties costs µs per object on Node 20 (V8 11.3).
+  context: ({ input }) => ({
+    id: input.id,
+    pool: input.pool,
+    timeoutMs: input.timeoutMs,
+    agentId: undefined,
+    scaledUp: false,
+    failure: undefined,
+  }),
   initial: 'checking',
   states: {
     checking: {

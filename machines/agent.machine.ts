@@ -220,8 +220,12 @@ export const agentMachine = setup({
   },
 }).createMachine({
   id: 'agent',
+  // Field by field: a spread followed by more properties costs µs per object on Node 20 (V8 11.3).
   context: ({ input }) => ({
-    ...input,
+    agentId: input.agentId,
+    pool: input.pool,
+    maxFailures: input.maxFailures,
+    timings: input.timings,
     failures: 0,
     restarts: 0,
     overdueTaskId: undefined,

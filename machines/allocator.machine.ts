@@ -212,12 +212,16 @@ function answer(
   op: 'reserve' | 'resize',
   write: () => { ok: true; allocation: Allocation } | { ok: false; reason: Refusal },
 ): AllocatorResult {
-  const base = { type: 'allocator.result', requestId, op } as const;
+  // Literals, not `{ ...base, … }`: a spread followed by more properties costs µs per object on
+  // Node 20 (V8 11.3), and this runs for every reservation.
+  const type = 'allocator.result';
   try {
     const r = write();
-    return r.ok ? { ...base, ok: true, allocation: r.allocation } : { ...base, ok: false, reason: r.reason };
+    return r.ok
+      ? { type, requestId, op, ok: true, allocation: r.allocation }
+      : { type, requestId, op, ok: false, reason: r.reason };
   } catch (e) {
-    return { ...base, ok: false, error: errorOf(e) };
+    return { type, requestId, op, ok: false, error: errorOf(e) };
   }
 }
 
@@ -288,7 +292,10 @@ export const allocatorMachine = setup({
               result.reason.requested,
             )
           : context.pressure;
-      enqueue.assign({ ...counted(context, result, 0), ledger: ledger.state, pressure });
+      const update = counted(context, result, 0);
+      update.ledger = ledger.state;
+      update.pressure = pressure;
+      enqueue.assign(update);
       enqueue.emit(result);
     }),
     /** Hand over the quota pressure collected since the last take, and start afresh. */
@@ -329,7 +336,9 @@ export const allocatorMachine = setup({
       if (event.type !== 'RESIZE') return;
       const ledger = writable(context);
       const result = answer(event.requestId, 'resize', () => ledger.resize(event.allocationId, event.change));
-      enqueue.assign({ ...counted(context, result, 0), ledger: ledger.state });
+      const update = counted(context, result, 0);
+      update.ledger = ledger.state;
+      enqueue.assign(update);
       enqueue.emit(result);
     }),
     /** Set one quota of one group; a lowering below what the group holds is refused. */

@@ -176,14 +176,16 @@ export class Lease<H = AgentHandlers> implements AsyncDisposable {
     }
     const memoryMb = this.allocation?.amounts.memoryMb ?? this.requirements.memoryMb;
     const done = this.owner.taskStarted?.(this.untyped, task);
-    const run = this.agent.run(task, input, {
-      ...options,
-      cycleId: this.cycleId,
-      leaseId: this.id,
-      ...(trace !== undefined ? { trace } : {}),
-      // The lease's memory allocation: a thread agent whose heap stays above it is stopped.
-      ...(memoryMb !== undefined ? { memoryMb } : {}),
-    });
+    // Built field by field, not `{ ...options, … }`: on Node 20 (V8 11.3) a spread followed by more
+    // properties builds a fresh map per object, ~4 µs per task (issue 14).
+    const runOpts: RunOptions = { cycleId: this.cycleId, leaseId: this.id };
+    if (options.timeoutMs !== undefined) runOpts.timeoutMs = options.timeoutMs;
+    if (options.signal) runOpts.signal = options.signal;
+    if (options.onProgress) runOpts.onProgress = options.onProgress;
+    if (trace !== undefined) runOpts.trace = trace;
+    // The lease's memory allocation: a thread agent whose heap stays above it is stopped.
+    if (memoryMb !== undefined) runOpts.memoryMb = memoryMb;
+    const run = this.agent.run(task, input, runOpts);
     if (done)
       run.then(
         () => done(true),

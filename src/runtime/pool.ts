@@ -968,7 +968,11 @@ export class Pool implements LeaseOwner {
     const strategy = this.strategy;
     if (!strategy || !lease.task) return undefined;
     const n = ++lease.runs;
-    const view: TaskView = { ...lease.task, id: `${lease.id}#${n}`, type: lease.task.type ?? task };
+    // Object.assign, not `{ ...task, id, type }`: that spread costs µs per object on Node 20 (V8 11.3).
+    const view: TaskView = Object.assign({}, lease.task, {
+      id: `${lease.id}#${n}`,
+      type: lease.task.type ?? task,
+    });
     const agentId = lease.agent.id;
     const start = this.deps.clock.now();
     strategy.onDispatch?.(agentId, view, start);
@@ -1474,40 +1478,17 @@ export class Pool implements LeaseOwner {
     return { actualDelta: -victims.length };
   }
 
-  /**
-   * Spawn one agent: `'started'` once it can take work, `'failed'` if it failed first, or the refusal
-   * when its base resources (pool option `agentResources`) do not fit the ledger — then no agent is
-   * made (the seed's scale-up: check the resources first, "Insufficient resources" otherwise).
-   */
-  private spawnAgent(): Promise<AgentStart> {
-    const id = `${this.type}-${nanoid(8)}`;
+  /** What every agent of this pool shares in its spec (hooks, timings, config), built on first use. */
+  private agentBase: Omit<AgentSpec, 'agentId' | 'tools' | 'variant' | 'memoryMb'> | undefined;
+
+  private agentSpecBase(): Omit<AgentSpec, 'agentId' | 'tools' | 'variant' | 'memoryMb'> {
+    if (this.agentBase) return this.agentBase;
     const c = this.config;
-    let releaseBase: (() => void) | undefined;
-    if (Object.keys(c.agentResources).length > 0) {
-      // Exact: an agent's base is what it needs to live, not a grant the optimiser may size.
-      const r = this.deps.gate.reserve(`${this.type}:agent:${id}`, c.agentResources, this.type, true);
-      if (!r.ok)
-        return Promise.resolve({
-          code: 'ERR_RESOURCE_EXHAUSTED',
-          resource: r.resource,
-          requested: r.requested,
-          available: r.available,
-          scope: r.scope ?? 'global',
-        });
-      releaseBase = r.release;
-    }
-    const variant = this.nextVariant();
-    const handle = new AgentHandle({
-      agentId: id,
+    const base: Omit<AgentSpec, 'agentId' | 'tools' | 'variant' | 'memoryMb'> = {
       pool: this.type,
       host: c.host,
       agent: c.agent,
-      tools: variant.capacity.tools,
-      ...(c.variants.length > 1 ? { variant } : {}),
-      // Every host but inline enforces a heap cap (thread: resourceLimits; process, sandbox: V8 flag).
-      ...(c.host !== 'inline' ? { memoryMb: variant.capacity.memoryMb } : {}),
       security: c.security,
-      ...(this.deps.workspaceBase !== undefined ? { workspaceBase: this.deps.workspaceBase } : {}),
       // The event itself is the agent actor's (`security.denied`, relayed like its other events).
       onSecurityDenied: (a, d) => {
         const n = c.security.violations.evictAfter;
@@ -1518,9 +1499,7 @@ export class Pool implements LeaseOwner {
       timings: c.timings,
       clock: this.deps.clock,
       logger: this.deps.logger,
-      ...this.deps.agentHooks,
       onAvailability: (a, av) => this.onAvailability(a, av),
-      ...(this.deps.telemetry ? { telemetry: this.deps.telemetry } : {}),
       onTaskSettled: (a, result, runMs, task) => {
         this.metrics.recordTask(result, runMs / 1000);
         this.deps.telemetry?.recordTaskRun(this.type, result, runMs / 1000);
@@ -1570,7 +1549,46 @@ export class Pool implements LeaseOwner {
         if (this.actor.getSnapshot().status === 'active')
           this.actor.send({ type: 'AGENT_START_FAILED', error: err.message });
       },
-    });
+    };
+    if (this.deps.workspaceBase !== undefined) base.workspaceBase = this.deps.workspaceBase;
+    if (this.deps.telemetry) base.telemetry = this.deps.telemetry;
+    Object.assign(base, this.deps.agentHooks);
+    this.agentBase = base;
+    return base;
+  }
+
+  /**
+   * Spawn one agent: `'started'` once it can take work, `'failed'` if it failed first, or the refusal
+   * when its base resources (pool option `agentResources`) do not fit the ledger — then no agent is
+   * made (the seed's scale-up: check the resources first, "Insufficient resources" otherwise).
+   */
+  private spawnAgent(): Promise<AgentStart> {
+    const id = `${this.type}-${nanoid(8)}`;
+    const c = this.config;
+    let releaseBase: (() => void) | undefined;
+    if (Object.keys(c.agentResources).length > 0) {
+      // Exact: an agent's base is what it needs to live, not a grant the optimiser may size.
+      const r = this.deps.gate.reserve(`${this.type}:agent:${id}`, c.agentResources, this.type, true);
+      if (!r.ok)
+        return Promise.resolve({
+          code: 'ERR_RESOURCE_EXHAUSTED',
+          resource: r.resource,
+          requested: r.requested,
+          available: r.available,
+          scope: r.scope ?? 'global',
+        });
+      releaseBase = r.release;
+    }
+    const variant = this.nextVariant();
+    // The per-agent fields, then the pool's shared ones (built once: the same hooks for every agent).
+    const spec: AgentSpec = Object.assign(
+      { agentId: id, tools: variant.capacity.tools } as Pick<AgentSpec, 'agentId' | 'tools'>,
+      this.agentSpecBase(),
+    );
+    if (c.variants.length > 1) spec.variant = variant;
+    // Every host but inline enforces a heap cap (thread: resourceLimits; process, sandbox: V8 flag).
+    if (c.host !== 'inline') spec.memoryMb = variant.capacity.memoryMb;
+    const handle = new AgentHandle(spec);
     this.agents.set(id, handle);
     if (releaseBase) this.baseHoldings.set(handle, releaseBase);
     this.countVariant(handle, 1);

@@ -727,6 +727,8 @@ export class Ledger {
 
 /** The public view of an entry: a copy, so callers cannot change the ledger through it. */
 function view(id: string, e: LedgerEntry): Allocation {
-  const a = { id, owner: e.owner, amounts: { ...e.amounts } };
-  return e.group === undefined ? a : { ...a, group: e.group };
+  const amounts = { ...e.amounts };
+  return e.group === undefined
+    ? { id, owner: e.owner, amounts }
+    : { id, owner: e.owner, amounts, group: e.group };
 }

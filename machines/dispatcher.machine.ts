@@ -2,8 +2,11 @@
  * The dispatcher's control plane: `submit()`ted tasks wait in a priority queue and are assigned to
  * free agents.
  *
- * idle (queue empty) → dispatching (tasks queued: every `AGENT_FREED` or `TASK_QUEUED` runs the
- * named `assign` action, which places what can be placed) → idle when the queue empties; `DRAIN`
+ * idle (queue empty) → dispatching (tasks queued: entering it and every `TASK_QUEUED` run the named
+ * `assign` action, which places what can be placed; while the chart is in `dispatching`, an agent
+ * freed pulls queued work through that same action without an event — a freed slot changes no
+ * state, and an event per finished task was the dispatcher's hottest transition) → idle when the
+ * queue empties; `DRAIN`
  * → draining (no new tasks; queued tasks are rejected, running ones finish) → stopped. In
  * work-stealing pools every steal is a `TASKS_STOLEN` event (counted, in any state).
  *
@@ -25,7 +28,6 @@ export interface DispatcherMachineContext {
 /** Events {@link dispatcherMachine} accepts. */
 export type DispatcherMachineEvent =
   | { type: 'TASK_QUEUED' }
-  | { type: 'AGENT_FREED' }
   | { type: 'QUEUE_EMPTY' }
   | { type: 'TASK_REQUEUED' }
   | { type: 'TASK_EXPIRED' }
@@ -71,7 +73,6 @@ export const dispatcherMachine = setup({
       entry: 'assign',
       on: {
         TASK_QUEUED: { actions: 'assign' },
-        AGENT_FREED: { actions: 'assign' },
         QUEUE_EMPTY: { target: 'idle' },
         TASK_REQUEUED: { actions: [assign({ requeued: ({ context }) => context.requeued + 1 }), 'assign'] },
         TASK_EXPIRED: { actions: assign({ expired: ({ context }) => context.expired + 1 }) },

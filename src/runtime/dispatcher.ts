@@ -604,12 +604,13 @@ export class Dispatcher {
     );
   }
 
-  /** A pool has a free agent: pull work. */
+  /**
+   * A pool has a free agent: pull work — only with work queued (the common case has none) and only
+   * while the chart is in `dispatching`, whose placement is {@link assign}. A freed slot changes no
+   * state of the chart, so it is not an event (issue 14: one per finished task under backlog).
+   */
   onFreed(): void {
-    // Only with work queued (the common case has none: no event at all); the chart's dispatching
-    // state places it (its `assign` action, just after the transition).
-    if (this.queuedCount > 0 && this.actor.getSnapshot().matches('dispatching'))
-      this.actor.send({ type: 'AGENT_FREED' });
+    if (this.queuedCount > 0 && this.actor.getSnapshot().value === 'dispatching') this.assign();
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * Verify spec of the dispatcher machine (machines/dispatcher.machine.ts): queue edges, agents freed,
+ * Verify spec of the dispatcher machine (machines/dispatcher.machine.ts): queue edges,
  * re-queues, expiries, drain with tasks still running and with none. Home = idle or stopped.
  */
 import type { EventObject } from 'xstate';
@@ -20,7 +20,6 @@ export const spec: MachineSpec = {
   machine,
   events: [
     { type: 'TASK_QUEUED' },
-    { type: 'AGENT_FREED' },
     { type: 'QUEUE_EMPTY' },
     { type: 'TASK_REQUEUED' },
     { type: 'TASK_EXPIRED' },

@@ -10,6 +10,8 @@
  * task that empties it, and `TASK_END` for any task while one is overdue (the overdue one may end while
  * others run) or while failures are counted (a task that ends resets them). Other tasks starting and
  * ending cost the actor nothing (issue 14: two events per task were 45 % of submit()'s main-thread time).
+ * The runtime holds a clean busy spell's last `TASK_END` for a 0 ms clock timer, so a task that starts
+ * right after the previous one answered continues the spell (no idle → busy pair per sequential task).
  *
  * Per-task deadlines are escalated here: the runtime reports `TASK_OVERDUE` (wall-clock timeout or a
  * cancelled task); the machine sends the abort signal (`abortTask`), and if the agent has not let go

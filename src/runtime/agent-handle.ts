@@ -201,6 +201,14 @@ export class AgentHandle {
    * owned here. The actor hears only the edges of it that change its state (see {@link taskEnded}).
    */
   private readonly running = new Set<string>();
+  /**
+   * The busy → idle edge of a busy spell that just ended, held for a 0 ms timer of the injected
+   * clock (live: the next timers phase, ≥ 1 ms; simulated: the next `advance`): a task started before
+   * then continues the spell, and neither edge is sent. Sequential work — a caller that awaits one task
+   * and submits the next at once — costs the actor nothing per task instead of two transitions
+   * (issue 14). See {@link taskEnded}.
+   */
+  private idleEdge: { taskId: string; handle: TimerHandle } | undefined;
   /** Since when the agent has been waiting for its next health check (idle entry or last check). */
   private healthFrom = 0;
   /** The one health timer of this agent (see {@link armHealth}); undefined when checks are off or gone. */
@@ -709,8 +717,14 @@ export class AgentHandle {
         };
         opts.signal.addEventListener('abort', p.onAbort, { once: true });
       }
-      // Only the first task of a busy spell changes the actor's state (idle → busy).
-      if (this.running.size === 0) this.actor.send({ type: 'TASK_START', taskId });
+      // Only the first task of a busy spell changes the actor's state (idle → busy); a spell whose
+      // idle edge is still held (same event-loop turn) just goes on.
+      if (this.running.size === 0) {
+        if (this.idleEdge) {
+          this.spec.clock.clearTimeout(this.idleEdge.handle);
+          this.idleEdge = undefined;
+        } else this.actor.send({ type: 'TASK_START', taskId });
+      }
       this.running.add(taskId);
       const limits =
         opts.memoryMb !== undefined || traceparent !== undefined
@@ -746,6 +760,7 @@ export class AgentHandle {
 
   /** Ask the agent to finish its work and stop (graceful). */
   drain(): void {
+    this.takeIdleEdge(); // a held idle edge first: draining an idle agent stops it at once
     this.actor.send({ type: 'DRAIN' });
   }
 
@@ -755,6 +770,7 @@ export class AgentHandle {
    */
   stop(graceMs?: number, abortGraceMs?: number): void {
     if (this.actor.getSnapshot().status !== 'active') return;
+    this.takeIdleEdge();
     this.actor.send({
       type: 'STOP',
       ...(graceMs !== undefined ? { graceMs } : {}),
@@ -807,9 +823,11 @@ export class AgentHandle {
         this.healthFrom = this.spec.clock.now();
         if (this.healthTimer === undefined) this.armHealth(interval);
       }
-    } else if (a === 'gone' && this.healthTimer !== undefined) {
-      this.spec.clock.clearTimeout(this.healthTimer);
+    } else if (a === 'gone') {
+      if (this.healthTimer !== undefined) this.spec.clock.clearTimeout(this.healthTimer);
       this.healthTimer = undefined;
+      if (this.idleEdge) this.spec.clock.clearTimeout(this.idleEdge.handle);
+      this.idleEdge = undefined;
     }
     // Called from the actor's entry actions: the pool reacts (and drives other actors) just after
     // this transition, not inside it — XState actions must not synchronously run other actors.
@@ -872,16 +890,41 @@ export class AgentHandle {
   private taskEnded(taskId: string): void {
     if (!this.running.delete(taskId)) return; // a task of a host that already crashed
     const last = this.running.size === 0;
+    const s = this.actor.getSnapshot();
+    const c = s.context;
+    const clean = c.overdueTaskId === undefined && c.failures === 0;
     if (!last) {
-      const c = this.actor.getSnapshot().context;
-      if (c.overdueTaskId === undefined && c.failures === 0) return;
+      if (clean) return;
+    } else if (clean && this.spec.timings.heartbeatTimeoutMs === 0 && inBusy(s.value)) {
+      // A clean end of a busy spell: the idle edge waits for a 0 ms timer (idleEdge).
+      // Not with heartbeats (the next task must re-arm the heartbeat deadline on busy entry), not
+      // while draining or stopping (they wait for this edge to go on).
+      this.idleEdge = { taskId, handle: this.spec.clock.setTimeout(this.flushIdleEdge, 0) };
+      return;
     }
     this.actor.send({ type: 'TASK_END', taskId, ok: true, last });
   }
 
+  /** Send a held idle edge now (before a drain or stop, which must see the agent as it is). */
+  private takeIdleEdge(): void {
+    if (!this.idleEdge) return;
+    this.spec.clock.clearTimeout(this.idleEdge.handle);
+    this.flushIdleEdge();
+  }
+
+  /** Send the held idle edge (see {@link idleEdge}), unless a task continued the spell. */
+  private readonly flushIdleEdge = (): void => {
+    const edge = this.idleEdge;
+    this.idleEdge = undefined;
+    if (!edge || this.running.size > 0 || this.actor.getSnapshot().status !== 'active') return;
+    this.actor.send({ type: 'TASK_END', taskId: edge.taskId, ok: true, last: true });
+  };
+
   failAll(): void {
     // The host is gone with its tasks: the next task starts a new busy spell.
     this.running.clear();
+    if (this.idleEdge) this.spec.clock.clearTimeout(this.idleEdge.handle);
+    this.idleEdge = undefined;
     const err =
       this.lastCrash ??
       new AgentPoolError(
@@ -891,6 +934,11 @@ export class AgentHandle {
     for (const id of [...this.pending.keys()]) this.settle(id, err, false);
     this.lastCrash = undefined;
   }
+}
+
+/** Is the agent chart's state `busy.*` (its value read directly: `matches()` costs more per task)? */
+function inBusy(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'busy' in value;
 }
 
 /** How a failed run ended, for metrics: by its error's code. */

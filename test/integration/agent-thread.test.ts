@@ -37,7 +37,8 @@ describe('thread agents with misbehaving fixtures', () => {
     await until(() => a.accepting, 10_000, 'start');
     await expect(a.run('echo', { x: [1, 2] })).resolves.toEqual({ x: [1, 2] });
     await expect(a.run('add', { a: 2, b: 40 })).resolves.toBe(42);
-    expect(a.state).toBe('idle');
+    // The idle edge is taken on a 0 ms timer after the last task (see AgentHandle.idleEdge).
+    await until(() => a.state === 'idle', 5_000, 'idle');
     expect(a.completed).toBe(2);
   });
 
@@ -65,7 +66,7 @@ describe('thread agents with misbehaving fixtures', () => {
     expect(err.code).toBe('ERR_TASK_ERROR');
     expect((err.cause as { code?: string }).code).toBe('E_CUSTOM');
     expect((err.cause as Error).message).toBe('boom');
-    expect(a.state).toBe('idle');
+    await until(() => a.state === 'idle', 5_000, 'idle');
     expect(a.actor.getSnapshot().context.failures).toBe(0);
   });
 

@@ -2,12 +2,14 @@
  * The agent actor hears only the edges of its in-flight count (issue 14): a busy spell of many
  * concurrent tasks costs it one TASK_START and one TASK_END (`last: true`), whatever the number of
  * tasks; a task that times out while others run still escalates (TASK_OVERDUE, then its own end is
- * heard), and the agent returns to idle when the last task ends.
+ * heard), and the agent returns to idle when the last task ends. Sequential tasks (each started as
+ * soon as the previous one answered) are one busy spell: the idle edge waits for a 0 ms timer.
  */
 import { describe, expect, it } from 'vitest';
 import { defineAgent } from '../../src/agent/define.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { createAgentPoolSystem } from '../../src/runtime/system.js';
+import { until } from '../helpers/agents.js';
 import { rejection, testTimings } from './helpers.js';
 
 function recordAgentEvents() {
@@ -46,6 +48,7 @@ describe('agent actor events per busy spell', () => {
     expect(gates).toHaveLength(50);
     for (const g of gates) g();
     expect(await Promise.all(runs)).toEqual(Array.from({ length: 50 }, (_, i) => i * 2));
+    await until(() => events.length === 2, 5_000, 'the idle edge'); // a 0 ms timer after the last task
     expect(events.map((e) => (e.type === 'TASK_END' ? `TASK_END last=${e.last}` : e.type))).toEqual([
       'TASK_START',
       'TASK_END last=true',
@@ -94,5 +97,45 @@ describe('agent actor events per busy spell', () => {
     expect(sys.pool('p').status().agents).toEqual({ idle: 1 });
     await lease.release();
     await sys.shutdown();
+  });
+
+  it('sequential tasks are one busy spell: the idle edge waits for a 0 ms timer (not with heartbeats)', async () => {
+    for (const heartbeat of [false, true]) {
+      const { events, inspect } = recordAgentEvents();
+      const clock = new ManualClock();
+      const sys = createAgentPoolSystem({
+        clock,
+        inspect: inspect as never,
+        pools: {
+          p: {
+            agent: defineAgent({ echo: (x: number) => x }),
+            min: 1,
+            max: 1,
+            healthCheckIntervalMs: 0,
+            timings: { ...testTimings, heartbeatTimeoutMs: heartbeat ? 10_000 : 0 },
+          },
+        },
+      });
+      await sys.start();
+      const lease = await sys.acquire('p', { cycleId: 'c' });
+      for (let i = 0; i < 20; i++) expect(await lease.run('echo', i)).toBe(i);
+      const spells = events.filter((e) => e.type === 'TASK_START').length;
+      if (heartbeat) {
+        // Each task re-arms the heartbeat deadline on busy entry: every task is its own spell.
+        expect(spells).toBe(20);
+      } else {
+        expect(events.map((e) => e.type)).toEqual(['TASK_START']);
+        expect(sys.pool('p').status().agents).toEqual({ busy: 1 });
+        await clock.advanceAsync(0); // the timer fires: busy → idle
+        expect(events.map((e) => (e.type === 'TASK_END' ? `TASK_END last=${e.last}` : e.type))).toEqual([
+          'TASK_START',
+          'TASK_END last=true',
+        ]);
+      }
+      await clock.advanceAsync(0);
+      expect(sys.pool('p').status().agents).toEqual({ idle: 1 });
+      await lease.release();
+      await sys.shutdown();
+    }
   });
 });

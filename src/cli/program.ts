@@ -21,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError as UsageError, Option } from 'commander';
 import { packageRoot } from '../core/package-root.js';
+import { parseLabelList } from '../cluster/placement.js';
 import { SCENARIOS } from '../sim/scaling/scenarios.js';
 import { POLICIES, type PolicyName } from '../sim/scaling/simulate.js';
 import { type Progress, type ProgressStream, startProgress } from './progress.js';
@@ -66,6 +67,15 @@ function number(min: number): (v: string) => number {
       throw new UsageError(`expected a number >= ${min}`);
     return n;
   };
+}
+
+/** Node labels `key=value,key=value` (src/cluster/placement.ts). */
+function labelList(v: string): Record<string, string> {
+  try {
+    return parseLabelList(v);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 /** A comma-separated list of integers >= min (`1,2,3`). */
@@ -558,6 +568,23 @@ const nodeCommand: CommandRegistrar = (program, ctx) => {
     .option('--pools <list>', 'comma-separated pools this node runs (default: any)')
     .addOption(new Option('--capacity <n>', 'agents hosted at most').argParser(int(1, 10_000)).default(4))
     .addOption(
+      new Option('--labels <list>', 'labels pools place by (placement.labels), e.g. zone=a,gpu=1').argParser(
+        labelList,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--memory-mb <mb>',
+        'memory offered to agents (placement fits their memory; default: not limited)',
+      ).argParser(int(1)),
+    )
+    .addOption(
+      new Option(
+        '--cpus <n>',
+        'CPU cores offered to agents (placement fits their cpuCores; default: not limited)',
+      ).argParser(number(0.01)),
+    )
+    .addOption(
       new Option('--host <kind>', 'where the agents run')
         .choices(['thread', 'process', 'sandbox', 'inline'])
         .default('thread'),
@@ -579,6 +606,9 @@ const nodeCommand: CommandRegistrar = (program, ctx) => {
         system: string;
         pools?: string;
         capacity: number;
+        labels?: Record<string, string>;
+        memoryMb?: number;
+        cpus?: number;
         host: 'thread' | 'process' | 'sandbox' | 'inline';
         heartbeatMs: number;
         drainMs: number;
@@ -590,6 +620,9 @@ const nodeCommand: CommandRegistrar = (program, ctx) => {
           ...(o.name !== undefined ? { name: o.name } : {}),
           ...(o.pools !== undefined ? { pools: o.pools.split(',').map((s) => s.trim()) } : {}),
           capacity: o.capacity,
+          ...(o.labels !== undefined ? { labels: o.labels } : {}),
+          ...(o.memoryMb !== undefined ? { memoryMb: o.memoryMb } : {}),
+          ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
           host: o.host,
           heartbeatMs: o.heartbeatMs,
           log: (line) => ctx.io.stderr.write(`${line}\n`),

@@ -115,6 +115,17 @@ export interface NodeRecord {
   pid: number;
   /** Inner host kind of its agents (thread, process, sandbox, inline). */
   host: string;
+  /** Labels placement matches (`--labels zone=a,gpu=1`); absent on older nodes: none. */
+  labels?: Record<string, string>;
+  /** Memory it offers its agents (`--memory-mb`); absent: not limited. */
+  memoryMb?: number;
+  /** CPU cores it offers its agents (`--cpus`); absent: not limited. */
+  cpus?: number;
+  /** What its agents need, summed (the `need` of their starts). */
+  usedMemoryMb?: number;
+  usedCpus?: number;
+  /** Its agents per pool. */
+  byPool?: Record<string, number>;
 }
 
 /** Node names: a subject token and a KV key. */

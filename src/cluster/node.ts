@@ -16,6 +16,7 @@ import { InlineHost } from '../hosts/inline-host.js';
 import { ProcessHost } from '../hosts/process-host.js';
 import { ThreadHost } from '../hosts/thread-host.js';
 import { checkNodeName, type NodeRecord, subjects } from './config.js';
+import { misfit } from './placement.js';
 
 /** The host kinds a node runs its agents in. */
 export type NodeHostKind = 'thread' | 'process' | 'sandbox' | 'inline';
@@ -34,6 +35,15 @@ export interface NodeOptions {
   capacity?: number;
   /** Where the agents run. @default 'thread' */
   host?: NodeHostKind;
+  /** Labels a pool's `placement.labels` match (e.g. `{ zone: 'a', gpu: '1' }`). @default {} */
+  labels?: Record<string, string>;
+  /**
+   * Memory the node offers its agents, MB: an agent needing more than is left is not placed here (and
+   * a start is refused `ERR_RESOURCE_EXHAUSTED`). @default not limited
+   */
+  memoryMb?: number;
+  /** CPU cores the node offers its agents, like `memoryMb`. @default not limited */
+  cpus?: number;
   /** Registration refresh period; match the coordinator's `cluster.heartbeatMs`. @default 1000 */
   heartbeatMs?: number;
   /** User/password/token authentication, passed to the NATS client. */
@@ -59,6 +69,8 @@ export interface ClusterNode {
 interface Hosted {
   host: Host;
   pool: string;
+  /** What the coordinator placed it with (src/cluster/placement.ts). */
+  need: { memoryMb: number; cpuCores: number };
 }
 
 type Reply = ({ ok: true } & Record<string, unknown>) | { ok: false; error: SerializedError };
@@ -84,15 +96,32 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
   const kv = await openBucket(nc, system, heartbeatMs);
   const hosted = new Map<string, Hosted>();
   let state: NodeRecord['state'] = 'up';
-  const record = (): NodeRecord => ({
-    name,
-    pools,
-    capacity,
-    agents: hosted.size,
-    state,
-    pid: process.pid,
-    host: hostKind,
-  });
+  const labels = options.labels ?? {};
+  const record = (): NodeRecord => {
+    const byPool: Record<string, number> = {};
+    let usedMemoryMb = 0;
+    let usedCpus = 0;
+    for (const h of hosted.values()) {
+      byPool[h.pool] = (byPool[h.pool] ?? 0) + 1;
+      usedMemoryMb += h.need.memoryMb;
+      usedCpus += h.need.cpuCores;
+    }
+    return {
+      name,
+      pools,
+      capacity,
+      agents: hosted.size,
+      state,
+      pid: process.pid,
+      host: hostKind,
+      labels,
+      ...(options.memoryMb !== undefined ? { memoryMb: options.memoryMb } : {}),
+      ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
+      usedMemoryMb,
+      usedCpus,
+      byPool,
+    };
+  };
   const beat = async () => {
     try {
       await kv.put(name, JSON.stringify(record()));
@@ -156,6 +185,28 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
         return refuse('ERR_RESOURCE_EXHAUSTED', `node ${name} is full (${capacity} agents)`, {
           node: name,
         });
+      const n = b.need as { memoryMb?: number; cpuCores?: number } | undefined;
+      const need = { memoryMb: n?.memoryMb ?? 0, cpuCores: n?.cpuCores ?? 0 };
+      // The coordinator placed by a view a heartbeat old: check the fit against what is here now.
+      const r = record();
+      const m = misfit(
+        { ...r, labels, poolAgents: 0, usedMemoryMb: r.usedMemoryMb ?? 0, usedCpus: r.usedCpus ?? 0 },
+        {
+          pool,
+          labels: (b.labels as Record<string, string[]> | undefined) ?? {},
+          spread: true,
+          ...need,
+        },
+      );
+      if (m)
+        return refuse(
+          m.reason === 'labels' ? 'ERR_ACCESS_DENIED' : 'ERR_RESOURCE_EXHAUSTED',
+          `node ${name}: ${m.detail}`,
+          {
+            node: name,
+            reason: m.reason,
+          },
+        );
       const opts = {
         agentId,
         agent: b.agent as string,
@@ -171,7 +222,7 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
           : hostKind === 'inline'
             ? new InlineHost(opts)
             : new ProcessHost(opts, hostKind === 'sandbox');
-      hosted.set(agentId, { host, pool });
+      hosted.set(agentId, { host, pool, need });
       try {
         const names = await host.start();
         return { ok: true, handlers: names, node: name };
@@ -243,7 +294,12 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
     }
     if (msg.reply) msg.respond(JSON.stringify(reply));
   };
-  log(`node ${name} serving system ${system} (capacity ${capacity}, host ${hostKind})`);
+  log(
+    `node ${name} serving system ${system} (capacity ${capacity}, host ${hostKind}` +
+      `${options.memoryMb !== undefined ? `, ${options.memoryMb} MB` : ''}` +
+      `${options.cpus !== undefined ? `, ${options.cpus} cpus` : ''}` +
+      `${Object.keys(labels).length > 0 ? `, labels ${JSON.stringify(labels)}` : ''})`,
+  );
 
   let draining: Promise<void> | undefined;
   return {

@@ -17,7 +17,7 @@
  * reference come from one definition; each command is a small registrar — split them out by command if
  * the file grows further.
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError as UsageError, Option } from 'commander';
 import { packageRoot } from '../core/package-root.js';
@@ -66,6 +66,18 @@ function number(min: number): (v: string) => number {
     if (v.trim() === '' || !Number.isFinite(n) || n < min)
       throw new UsageError(`expected a number >= ${min}`);
     return n;
+  };
+}
+
+/** A readable file (`flag` names it in the usage error). */
+function fileArg(flag: string): (v: string) => string {
+  return (v) => {
+    try {
+      accessSync(v, constants.R_OK);
+    } catch {
+      throw new UsageError(`${flag}: cannot read ${v}`);
+    }
+    return v;
   };
 }
 
@@ -599,6 +611,35 @@ const nodeCommand: CommandRegistrar = (program, ctx) => {
         .argParser(int(0, 3_600_000))
         .default(10_000),
     )
+    // Secrets come from files or the environment, never argv (visible to every user in `ps`).
+    .option('--user <name>', 'NATS user (password from --pass-file or AGENTPOOL_NATS_PASS)')
+    .addOption(
+      new Option('--pass-file <path>', 'file holding the NATS password').argParser(fileArg('--pass-file')),
+    )
+    .addOption(
+      new Option('--token-file <path>', 'file holding the NATS token (or AGENTPOOL_NATS_TOKEN)').argParser(
+        fileArg('--token-file'),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--nkey-seed-file <path>',
+        'file holding the NKey user seed (or AGENTPOOL_NATS_NKEY_SEED)',
+      ).argParser(fileArg('--nkey-seed-file')),
+    )
+    .option('--tls', "require TLS (the system's CAs unless --tls-ca)")
+    .addOption(
+      new Option('--tls-ca <path>', 'CA certificate (PEM) of the server').argParser(fileArg('--tls-ca')),
+    )
+    .addOption(
+      new Option(
+        '--tls-cert <path>',
+        'client certificate (PEM), for a server that verifies clients',
+      ).argParser(fileArg('--tls-cert')),
+    )
+    .addOption(
+      new Option('--tls-key <path>', "the client certificate's key (PEM)").argParser(fileArg('--tls-key')),
+    )
     .action(
       async (o: {
         nats: string[];
@@ -612,8 +653,29 @@ const nodeCommand: CommandRegistrar = (program, ctx) => {
         host: 'thread' | 'process' | 'sandbox' | 'inline';
         heartbeatMs: number;
         drainMs: number;
+        user?: string;
+        passFile?: string;
+        tokenFile?: string;
+        nkeySeedFile?: string;
+        tls?: boolean;
+        tlsCa?: string;
+        tlsCert?: string;
+        tlsKey?: string;
       }) => {
         const { startNode } = await load('node', () => import('../cluster/node.js'));
+        const secret = (file: string | undefined, env: string) =>
+          file !== undefined ? readFileSync(file, 'utf8').trim() : process.env[env] || undefined;
+        const pass = secret(o.passFile, 'AGENTPOOL_NATS_PASS');
+        const token = secret(o.tokenFile, 'AGENTPOOL_NATS_TOKEN');
+        const nkeySeed = secret(o.nkeySeedFile, 'AGENTPOOL_NATS_NKEY_SEED');
+        if ((o.user === undefined) !== (pass === undefined))
+          throw new UsageError('--user and a password (--pass-file or AGENTPOOL_NATS_PASS) go together');
+        const tlsFiles = {
+          ...(o.tlsCa !== undefined ? { caFile: o.tlsCa } : {}),
+          ...(o.tlsCert !== undefined ? { certFile: o.tlsCert } : {}),
+          ...(o.tlsKey !== undefined ? { keyFile: o.tlsKey } : {}),
+        };
+        const tls = Object.keys(tlsFiles).length > 0 ? tlsFiles : o.tls ? true : undefined;
         const node = await startNode({
           servers: o.nats,
           system: o.system,
@@ -625,6 +687,19 @@ const nodeCommand: CommandRegistrar = (program, ctx) => {
           ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
           host: o.host,
           heartbeatMs: o.heartbeatMs,
+          ...(o.user !== undefined && pass !== undefined ? { user: o.user, pass } : {}),
+          ...(token !== undefined ? { token } : {}),
+          ...(nkeySeed !== undefined ? { nkeySeed } : {}),
+          ...(tls !== undefined ? { tls } : {}),
+          authNames: {
+            user: '--user',
+            pass: '--pass-file/AGENTPOOL_NATS_PASS',
+            token: '--token-file/AGENTPOOL_NATS_TOKEN',
+            nkeySeed: '--nkey-seed-file/AGENTPOOL_NATS_NKEY_SEED',
+            tls: '--tls',
+            caFile: '--tls-ca',
+            certFile: '--tls-cert',
+          },
           log: (line) => ctx.io.stderr.write(`${line}\n`),
         });
         ctx.io.stdout.write(`${JSON.stringify({ node: node.name, ready: true })}\n`);

@@ -11,6 +11,7 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import { AgentPoolError } from '../core/errors.js';
 import type { ClusterConfig, NodeRecord } from './config.js';
 import { subjects } from './config.js';
+import { CLUSTER_NAMES, connectFailure, connectOptions } from './auth.js';
 import { openBucket } from './node.js';
 import {
   chooseNode,
@@ -54,7 +55,10 @@ export class ClusterLink {
     private readonly needs: ReadonlyMap<string, PlacementNeed> = new Map(),
   ) {}
 
-  /** Connect (once); rejects `ERR_AGENT_UNAVAILABLE` when no server answers within `requestTimeoutMs`. */
+  /**
+   * Connect (once); rejects `ERR_AGENT_UNAVAILABLE` when no server answers within `requestTimeoutMs`,
+   * `ERR_ACCESS_DENIED` naming the option when the server refuses the credentials or certificate.
+   */
   ready(): Promise<{ nc: NatsConnection; kv: KV }> {
     if (this.closed)
       return Promise.reject(new AgentPoolError('ERR_SHUTTING_DOWN', 'the cluster link is closed'));
@@ -71,17 +75,12 @@ export class ClusterLink {
         name: `agentpool-coordinator-${c.name}`,
         timeout: c.requestTimeoutMs,
         maxReconnectAttempts: -1,
-        ...(c.user !== undefined ? { user: c.user } : {}),
-        ...(c.pass !== undefined ? { pass: c.pass } : {}),
-        ...(c.token !== undefined ? { token: c.token } : {}),
+        ...connectOptions(c.auth),
       });
     } catch (cause) {
       this.conn = undefined; // the next start tries again
-      throw new AgentPoolError(
-        'ERR_AGENT_UNAVAILABLE',
-        `cannot reach NATS at ${c.servers.join(', ')}: ${(cause as Error).message}`,
-        { cause, details: { servers: c.servers } },
-      );
+      // A refused credential or certificate names the option to fix (ERR_ACCESS_DENIED).
+      throw connectFailure(cause, c.servers, c.auth, CLUSTER_NAMES);
     }
     const kv = await openBucket(nc, c.name, c.heartbeatMs);
     // The nodes registered now, before the first placement (a watch delivers them asynchronously).

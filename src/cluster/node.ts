@@ -17,12 +17,33 @@ import { ProcessHost } from '../hosts/process-host.js';
 import { ThreadHost } from '../hosts/thread-host.js';
 import { checkNodeName, type NodeRecord, subjects } from './config.js';
 import { misfit } from './placement.js';
+import {
+  type AuthNames,
+  type ClusterAuthOptions,
+  connectFailure,
+  connectOptions,
+  parseAuth,
+} from './auth.js';
+
+const NODE_NAMES: AuthNames = {
+  user: 'node.user',
+  pass: 'node.pass',
+  token: 'node.token',
+  nkeySeed: 'node.nkeySeed',
+  tls: 'node.tls',
+  caFile: 'node.tls.caFile',
+  certFile: 'node.tls.certFile',
+};
 
 /** The host kinds a node runs its agents in. */
 export type NodeHostKind = 'thread' | 'process' | 'sandbox' | 'inline';
 
-/** Options of {@link startNode}. */
-export interface NodeOptions {
+/**
+ * Options of {@link startNode}. Credentials and TLS ({@link ClusterAuthOptions}: `user`/`pass`,
+ * `token`, `nkeySeed`/`nkeySeedFile`, `tls`) go to the NATS client; a refused one rejects
+ * `ERR_ACCESS_DENIED` naming it (as `authNames` call it).
+ */
+export interface NodeOptions extends ClusterAuthOptions {
   /** NATS server URLs. */
   servers: string | string[];
   /** The system served (see `cluster.name`). @default 'default' */
@@ -46,10 +67,8 @@ export interface NodeOptions {
   cpus?: number;
   /** Registration refresh period; match the coordinator's `cluster.heartbeatMs`. @default 1000 */
   heartbeatMs?: number;
-  /** User/password/token authentication, passed to the NATS client. */
-  user?: string;
-  pass?: string;
-  token?: string;
+  /** How errors name the credential settings (the CLI passes its flags). @default `node.<key>` */
+  authNames?: AuthNames;
   /** Diagnostics (`console.error` in the CLI). */
   log?: (line: string) => void;
 }
@@ -75,7 +94,10 @@ interface Hosted {
 
 type Reply = ({ ok: true } & Record<string, unknown>) | { ok: false; error: SerializedError };
 
-/** Start a node: connect, register, serve. Rejects when the server cannot be reached (10 s). */
+/**
+ * Start a node: connect, register, serve. Rejects `ERR_AGENT_UNAVAILABLE` when the server cannot be
+ * reached (10 s), `ERR_ACCESS_DENIED` naming the setting when it refuses the credentials or TLS.
+ */
 export async function startNode(options: NodeOptions): Promise<ClusterNode> {
   const system = options.system ?? 'default';
   const name = checkNodeName(options.name ?? `node-${process.pid}`, 'name');
@@ -84,15 +106,20 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
   const hostKind = options.host ?? 'thread';
   const heartbeatMs = options.heartbeatMs ?? 1000;
   const log = options.log ?? (() => {});
-  const nc = await connect({
-    servers: options.servers,
-    name: `agentpool-node-${name}`,
-    timeout: 10_000,
-    maxReconnectAttempts: -1,
-    ...(options.user !== undefined ? { user: options.user } : {}),
-    ...(options.pass !== undefined ? { pass: options.pass } : {}),
-    ...(options.token !== undefined ? { token: options.token } : {}),
-  });
+  const auth = parseAuth({ ...options }, 'node', 'argument');
+  const servers = typeof options.servers === 'string' ? [options.servers] : options.servers;
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers,
+      name: `agentpool-node-${name}`,
+      timeout: 10_000,
+      maxReconnectAttempts: -1,
+      ...connectOptions(auth),
+    });
+  } catch (cause) {
+    throw connectFailure(cause, servers, auth, options.authNames ?? NODE_NAMES);
+  }
   const kv = await openBucket(nc, system, heartbeatMs);
   const hosted = new Map<string, Hosted>();
   let state: NodeRecord['state'] = 'up';

@@ -19,7 +19,7 @@ export async function startNodeProcess(
   system: string,
   name: string,
   extra: string[] = [],
-  heartbeatMs = 200,
+  opts: { heartbeatMs?: number; env?: Record<string, string> } = {},
 ): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
@@ -37,10 +37,10 @@ export async function startNodeProcess(
       '--host',
       'inline',
       '--heartbeat-ms',
-      String(heartbeatMs),
+      String(opts.heartbeatMs ?? 200),
       ...extra,
     ],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
   );
   children.add(child);
   await nodeReady(child, name);

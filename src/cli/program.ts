@@ -721,40 +721,81 @@ const clusterCommand: CommandRegistrar = (program, ctx) => {
   cluster
     .command('demo')
     .description(
-      'start nats-server (or use --nats), N node processes and a coordinator; submit stories to a remote pool, SIGKILL nodes mid-run, print the counts',
+      'start nats-server (or use --nats), N node processes and a coordinator; submit stories to a remote pool, SIGKILL and SIGSTOP nodes at random points, print the counts',
     )
     .addOption(new Option('--nodes <n>', 'node processes').argParser(int(1, 16)).default(3))
-    .addOption(new Option('--kill <n>', 'nodes SIGKILLed mid-run').argParser(int(0, 16)).default(1))
+    .addOption(
+      new Option('--kill <n>', 'nodes SIGKILLed at random points of the run')
+        .argParser(int(0, 16))
+        .default(1),
+    )
+    .addOption(
+      new Option('--pause <n>', 'nodes SIGSTOPped at random points, SIGCONTed --pause-ms later')
+        .argParser(int(0, 16))
+        .default(0),
+    )
+    .addOption(
+      new Option('--pause-ms <ms>', 'how long a paused node stays stopped')
+        .argParser(int(1, 600_000))
+        .default(4000),
+    )
     .addOption(new Option('--tasks <n>', 'stories submitted').argParser(int(1, 100_000)).default(200))
+    .option('--seed <text>', 'seed of the kill/pause points and the stories', 'cluster-demo')
+    .addOption(
+      new Option('--deadline-ms <ms>', 'submits not settled by then count as hung')
+        .argParser(int(1000))
+        .default(600_000),
+    )
     .option('--nats <url>', 'use this NATS server instead of starting one')
     .option('--json', 'print the summary as JSON')
-    .action(async (o: { nodes: number; kill: number; tasks: number; nats?: string; json?: boolean }) => {
-      if (o.kill >= o.nodes) throw new UsageError(`--kill (${o.kill}) must be below --nodes (${o.nodes})`);
-      const { runClusterDemo, NatsMissingError } = await load(
-        'cluster demo',
-        () => import('../cluster/demo.js'),
-      );
-      try {
-        const s = await runClusterDemo({
-          nodes: o.nodes,
-          kill: o.kill,
-          tasks: o.tasks,
-          ...(o.nats !== undefined ? { nats: o.nats } : {}),
-          ...(o.json ? {} : { log: (line: string) => ctx.io.stderr.write(`${line}\n`) }),
-        });
-        ctx.io.stdout.write(
-          o.json
-            ? `${JSON.stringify(s)}\n`
-            : `${Object.entries(s)
-                .map(([k, v]) => `${k}: ${v}`)
-                .join('\n')}\n`,
+    .action(
+      async (o: {
+        nodes: number;
+        kill: number;
+        pause: number;
+        pauseMs: number;
+        tasks: number;
+        seed: string;
+        deadlineMs: number;
+        nats?: string;
+        json?: boolean;
+      }) => {
+        if (o.kill + o.pause >= o.nodes)
+          throw new UsageError(`--kill + --pause (${o.kill + o.pause}) must be below --nodes (${o.nodes})`);
+        const { runClusterDemo, NatsMissingError } = await load(
+          'cluster demo',
+          () => import('../cluster/demo.js'),
         );
-        ctx.exit(s.lost === 0 && s.failed === 0 && s.wrong === 0 ? 0 : 1);
-      } catch (e) {
-        if (e instanceof NatsMissingError) throw new MissingPackageError(e.message);
-        throw e;
-      }
-    });
+        try {
+          const s = await runClusterDemo({
+            nodes: o.nodes,
+            kill: o.kill,
+            pause: o.pause,
+            pauseMs: o.pauseMs,
+            tasks: o.tasks,
+            seed: o.seed,
+            deadlineMs: o.deadlineMs,
+            ...(o.nats !== undefined ? { nats: o.nats } : {}),
+            ...(o.json ? {} : { log: (line: string) => ctx.io.stderr.write(`${line}\n`) }),
+          });
+          ctx.io.stdout.write(
+            o.json
+              ? `${JSON.stringify(s)}\n`
+              : `${Object.entries(s)
+                  .map(([k, v]) => `${k}: ${v}`)
+                  .join('\n')}\n`,
+          );
+          ctx.exit(
+            s.lost === 0 && s.hung === 0 && s.failed === 0 && s.wrong === 0 && s.unexplainedDuplicates === 0
+              ? 0
+              : 1,
+          );
+        } catch (e) {
+          if (e instanceof NatsMissingError) throw new MissingPackageError(e.message);
+          throw e;
+        }
+      },
+    );
 };
 
 /**

@@ -90,6 +90,8 @@ interface Hosted {
   pool: string;
   /** What the coordinator placed it with (src/cluster/placement.ts). */
   need: { memoryMb: number; cpuCores: number };
+  /** The drain's deadline passed: its tasks were aborted by the node, not failed by themselves. */
+  cutOff?: boolean;
 }
 
 type Reply = ({ ok: true } & Record<string, unknown>) | { ok: false; error: SerializedError };
@@ -265,7 +267,25 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
       const h = agentOf(b);
       const taskId = b.taskId as string;
       h.host.run(taskId, b.task as string, b.input, b.limits as TaskLimits | undefined).then(
-        (outcome: TaskOutcome) => publish(b.agentId as string, 'outcome', { taskId, outcome }),
+        (outcome: TaskOutcome) =>
+          publish(
+            b.agentId as string,
+            'outcome',
+            // A task the drain's deadline aborted failed because the node left, not by itself: an agent
+            // stop (re-queued by submit()), never the task's own "aborted" error.
+            h.cutOff && !outcome.ok
+              ? {
+                  taskId,
+                  crash: serializeError(
+                    new AgentCrashedError(
+                      b.agentId as string,
+                      `node ${name} drained: the task outlived the drain deadline`,
+                      'ERR_AGENT_STOPPED',
+                    ),
+                  ),
+                }
+              : { taskId, outcome },
+          ),
         (err: unknown) => publish(b.agentId as string, 'outcome', { taskId, crash: serializeError(err) }),
       );
       return { ok: true };
@@ -341,7 +361,11 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
         // Running tasks get the deadline, then their abort signal and a second to let go.
         const leaving = [...hosted.entries()];
         hosted.clear();
+        const cut = setTimeout(() => {
+          for (const [, h] of leaving) h.cutOff = true;
+        }, deadlineMs);
         await Promise.allSettled(leaving.map(([, h]) => h.host.stop(deadlineMs, 1000)));
+        clearTimeout(cut);
         // The coordinator restarts these agents elsewhere (a stop is no crash: tell it).
         for (const [id] of leaving)
           publish(id, 'exit', {

@@ -16,6 +16,9 @@ import {
   placementNeeds,
   scaleDownOrder,
 } from '../src/cluster/placement.js';
+import { connect } from '@nats-io/transport-node';
+import { type NodeRecord, subjects } from '../src/cluster/config.js';
+import { openBucket } from '../src/cluster/node.js';
 import { findNatsServer, type LocalNats, NATS_INSTALL_HINT, startNatsServer } from '../src/cluster/server.js';
 import { clusterAgent as agent, killAll, startNodeProcess, until } from './helpers/cluster-nodes.js';
 
@@ -236,6 +239,87 @@ describe.skipIf(!hasNats)('placement over a real nats-server', () => {
       expect(last?.message).toContain('a: memoryMb 0 free, 1024 needed');
     } finally {
       await system.shutdown();
+    }
+  }, 30_000);
+
+  it('a node checks the fit itself: a start beyond its memory or without its labels is refused', async () => {
+    const sys = `p${++seq}`;
+    await startNodeProcess(nats.url, sys, 'n', ['--labels', 'zone=a', '--memory-mb', '1000', '--cpus', '1']);
+    // Spoken to directly, as a coordinator with a stale view would (another one filled the node meanwhile).
+    const nc = await connect({ servers: nats.url, timeout: 5_000 });
+    try {
+      const start = async (body: Record<string, unknown>) =>
+        (
+          await nc.request(
+            subjects.node(sys, 'n', 'start'),
+            JSON.stringify({ agentId: `x${++seq}`, pool: 'work', agent, tools: [], ...body }),
+            { timeout: 5_000 },
+          )
+        ).json<{ ok: boolean; error?: { code?: string; message: string } }>();
+      expect(await start({ need: { memoryMb: 1500, cpuCores: 0.5 } })).toMatchObject({
+        ok: false,
+        error: { code: 'ERR_RESOURCE_EXHAUSTED', message: 'node n: memoryMb 1000 free, 1500 needed' },
+      });
+      expect(await start({ need: { memoryMb: 100, cpuCores: 2 } })).toMatchObject({
+        ok: false,
+        error: { code: 'ERR_RESOURCE_EXHAUSTED', message: 'node n: cpus 1 free, 2 needed' },
+      });
+      expect(await start({ need: { memoryMb: 100, cpuCores: 0.5 }, labels: { zone: ['b'] } })).toMatchObject({
+        ok: false,
+        error: { code: 'ERR_ACCESS_DENIED', message: 'node n: label zone=a, wanted b' },
+      });
+      // One that fits starts; then the node has 400 MB left and says so.
+      expect(await start({ need: { memoryMb: 600, cpuCores: 0.5 }, labels: { zone: ['a'] } })).toMatchObject({
+        ok: true,
+      });
+      expect(await start({ need: { memoryMb: 600, cpuCores: 0.5 } })).toMatchObject({
+        ok: false,
+        error: { message: 'node n: memoryMb 400 free, 600 needed' },
+      });
+    } finally {
+      await nc.close();
+    }
+  }, 30_000);
+
+  it("two coordinators share nodes: the second places by the node's registration, around the first one's agents", async () => {
+    const sys = `p${++seq}`;
+    const a = await startNodeProcess(nats.url, sys, 'a', ['--labels', 'zone=a', '--memory-mb', '2048']);
+    const b = await startNodeProcess(nats.url, sys, 'b', ['--labels', 'zone=b', '--memory-mb', '2048']);
+    const pool = (o: Partial<PoolOptions>): PoolOptions => ({
+      agent,
+      host: 'remote',
+      capacity: { memoryMb: 1024 },
+      healthCheckIntervalMs: 60_000,
+      ...o,
+    });
+    const first = createAgentPoolSystem({
+      pools: { work: pool({ min: 2, max: 2, placement: { labels: { zone: 'a' } } }) },
+      cluster: cluster(sys),
+      shutdownDeadlineMs: 2_000,
+    });
+    await first.start();
+    const nc = await connect({ servers: nats.url, timeout: 5_000 });
+    const second = createAgentPoolSystem({
+      pools: { other: pool({ min: 2, max: 2 }) },
+      cluster: cluster(sys),
+      shutdownDeadlineMs: 2_000,
+    });
+    try {
+      // Node a's registration says it is full (2 × 1024 of 2048 MB), as the second coordinator will read it.
+      const kv = await openBucket(nc, sys, HEARTBEAT_MS);
+      for (let i = 0; i < 100; i++) {
+        const r = (await kv.get('a'))?.json<NodeRecord>();
+        if (r?.usedMemoryMb === 2048) break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      await second.start();
+      expect(count(await pidsOf(first, 'work', 2), a)).toBe(2);
+      // The second coordinator has no agent of its own on a, yet a is full: both of its agents are on b.
+      expect(count(await pidsOf(second, 'other', 2), b)).toBe(2);
+    } finally {
+      await nc.close();
+      await second.shutdown();
+      await first.shutdown();
     }
   }, 30_000);
 

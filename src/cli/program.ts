@@ -17,10 +17,11 @@
  * reference come from one definition; each command is a small registrar — split them out by command if
  * the file grows further.
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError as UsageError, Option } from 'commander';
 import { packageRoot } from '../core/package-root.js';
+import { parseLabelList } from '../cluster/placement.js';
 import { SCENARIOS } from '../sim/scaling/scenarios.js';
 import { POLICIES, type PolicyName } from '../sim/scaling/simulate.js';
 import { type Progress, type ProgressStream, startProgress } from './progress.js';
@@ -66,6 +67,27 @@ function number(min: number): (v: string) => number {
       throw new UsageError(`expected a number >= ${min}`);
     return n;
   };
+}
+
+/** A readable file (`flag` names it in the usage error). */
+function fileArg(flag: string): (v: string) => string {
+  return (v) => {
+    try {
+      accessSync(v, constants.R_OK);
+    } catch {
+      throw new UsageError(`${flag}: cannot read ${v}`);
+    }
+    return v;
+  };
+}
+
+/** Node labels `key=value,key=value` (src/cluster/placement.ts). */
+function labelList(v: string): Record<string, string> {
+  try {
+    return parseLabelList(v);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 /** A comma-separated list of integers >= min (`1,2,3`). */
@@ -558,6 +580,23 @@ const nodeCommand: CommandRegistrar = (program, ctx) => {
     .option('--pools <list>', 'comma-separated pools this node runs (default: any)')
     .addOption(new Option('--capacity <n>', 'agents hosted at most').argParser(int(1, 10_000)).default(4))
     .addOption(
+      new Option('--labels <list>', 'labels pools place by (placement.labels), e.g. zone=a,gpu=1').argParser(
+        labelList,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--memory-mb <mb>',
+        'memory offered to agents (placement fits their memory; default: not limited)',
+      ).argParser(int(1)),
+    )
+    .addOption(
+      new Option(
+        '--cpus <n>',
+        'CPU cores offered to agents (placement fits their cpuCores; default: not limited)',
+      ).argParser(number(0.01)),
+    )
+    .addOption(
       new Option('--host <kind>', 'where the agents run')
         .choices(['thread', 'process', 'sandbox', 'inline'])
         .default('thread'),
@@ -572,6 +611,35 @@ const nodeCommand: CommandRegistrar = (program, ctx) => {
         .argParser(int(0, 3_600_000))
         .default(10_000),
     )
+    // Secrets come from files or the environment, never argv (visible to every user in `ps`).
+    .option('--user <name>', 'NATS user (password from --pass-file or AGENTPOOL_NATS_PASS)')
+    .addOption(
+      new Option('--pass-file <path>', 'file holding the NATS password').argParser(fileArg('--pass-file')),
+    )
+    .addOption(
+      new Option('--token-file <path>', 'file holding the NATS token (or AGENTPOOL_NATS_TOKEN)').argParser(
+        fileArg('--token-file'),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--nkey-seed-file <path>',
+        'file holding the NKey user seed (or AGENTPOOL_NATS_NKEY_SEED)',
+      ).argParser(fileArg('--nkey-seed-file')),
+    )
+    .option('--tls', "require TLS (the system's CAs unless --tls-ca)")
+    .addOption(
+      new Option('--tls-ca <path>', 'CA certificate (PEM) of the server').argParser(fileArg('--tls-ca')),
+    )
+    .addOption(
+      new Option(
+        '--tls-cert <path>',
+        'client certificate (PEM), for a server that verifies clients',
+      ).argParser(fileArg('--tls-cert')),
+    )
+    .addOption(
+      new Option('--tls-key <path>', "the client certificate's key (PEM)").argParser(fileArg('--tls-key')),
+    )
     .action(
       async (o: {
         nats: string[];
@@ -579,19 +647,59 @@ const nodeCommand: CommandRegistrar = (program, ctx) => {
         system: string;
         pools?: string;
         capacity: number;
+        labels?: Record<string, string>;
+        memoryMb?: number;
+        cpus?: number;
         host: 'thread' | 'process' | 'sandbox' | 'inline';
         heartbeatMs: number;
         drainMs: number;
+        user?: string;
+        passFile?: string;
+        tokenFile?: string;
+        nkeySeedFile?: string;
+        tls?: boolean;
+        tlsCa?: string;
+        tlsCert?: string;
+        tlsKey?: string;
       }) => {
         const { startNode } = await load('node', () => import('../cluster/node.js'));
+        const secret = (file: string | undefined, env: string) =>
+          file !== undefined ? readFileSync(file, 'utf8').trim() : process.env[env] || undefined;
+        const pass = secret(o.passFile, 'AGENTPOOL_NATS_PASS');
+        const token = secret(o.tokenFile, 'AGENTPOOL_NATS_TOKEN');
+        const nkeySeed = secret(o.nkeySeedFile, 'AGENTPOOL_NATS_NKEY_SEED');
+        if ((o.user === undefined) !== (pass === undefined))
+          throw new UsageError('--user and a password (--pass-file or AGENTPOOL_NATS_PASS) go together');
+        const tlsFiles = {
+          ...(o.tlsCa !== undefined ? { caFile: o.tlsCa } : {}),
+          ...(o.tlsCert !== undefined ? { certFile: o.tlsCert } : {}),
+          ...(o.tlsKey !== undefined ? { keyFile: o.tlsKey } : {}),
+        };
+        const tls = Object.keys(tlsFiles).length > 0 ? tlsFiles : o.tls ? true : undefined;
         const node = await startNode({
           servers: o.nats,
           system: o.system,
           ...(o.name !== undefined ? { name: o.name } : {}),
           ...(o.pools !== undefined ? { pools: o.pools.split(',').map((s) => s.trim()) } : {}),
           capacity: o.capacity,
+          ...(o.labels !== undefined ? { labels: o.labels } : {}),
+          ...(o.memoryMb !== undefined ? { memoryMb: o.memoryMb } : {}),
+          ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
           host: o.host,
           heartbeatMs: o.heartbeatMs,
+          ...(o.user !== undefined && pass !== undefined ? { user: o.user, pass } : {}),
+          ...(token !== undefined ? { token } : {}),
+          ...(nkeySeed !== undefined ? { nkeySeed } : {}),
+          ...(tls !== undefined ? { tls } : {}),
+          authNames: {
+            user: '--user',
+            pass: '--pass-file/AGENTPOOL_NATS_PASS',
+            token: '--token-file/AGENTPOOL_NATS_TOKEN',
+            nkeySeed: '--nkey-seed-file/AGENTPOOL_NATS_NKEY_SEED',
+            tls: '--tls',
+            caFile: '--tls-ca',
+            certFile: '--tls-cert',
+          },
           log: (line) => ctx.io.stderr.write(`${line}\n`),
         });
         ctx.io.stdout.write(`${JSON.stringify({ node: node.name, ready: true })}\n`);
@@ -613,40 +721,81 @@ const clusterCommand: CommandRegistrar = (program, ctx) => {
   cluster
     .command('demo')
     .description(
-      'start nats-server (or use --nats), N node processes and a coordinator; submit stories to a remote pool, SIGKILL nodes mid-run, print the counts',
+      'start nats-server (or use --nats), N node processes and a coordinator; submit stories to a remote pool, SIGKILL and SIGSTOP nodes at random points, print the counts',
     )
     .addOption(new Option('--nodes <n>', 'node processes').argParser(int(1, 16)).default(3))
-    .addOption(new Option('--kill <n>', 'nodes SIGKILLed mid-run').argParser(int(0, 16)).default(1))
+    .addOption(
+      new Option('--kill <n>', 'nodes SIGKILLed at random points of the run')
+        .argParser(int(0, 16))
+        .default(1),
+    )
+    .addOption(
+      new Option('--pause <n>', 'nodes SIGSTOPped at random points, SIGCONTed --pause-ms later')
+        .argParser(int(0, 16))
+        .default(0),
+    )
+    .addOption(
+      new Option('--pause-ms <ms>', 'how long a paused node stays stopped')
+        .argParser(int(1, 600_000))
+        .default(4000),
+    )
     .addOption(new Option('--tasks <n>', 'stories submitted').argParser(int(1, 100_000)).default(200))
+    .option('--seed <text>', 'seed of the kill/pause points and the stories', 'cluster-demo')
+    .addOption(
+      new Option('--deadline-ms <ms>', 'submits not settled by then count as hung')
+        .argParser(int(1000))
+        .default(600_000),
+    )
     .option('--nats <url>', 'use this NATS server instead of starting one')
     .option('--json', 'print the summary as JSON')
-    .action(async (o: { nodes: number; kill: number; tasks: number; nats?: string; json?: boolean }) => {
-      if (o.kill >= o.nodes) throw new UsageError(`--kill (${o.kill}) must be below --nodes (${o.nodes})`);
-      const { runClusterDemo, NatsMissingError } = await load(
-        'cluster demo',
-        () => import('../cluster/demo.js'),
-      );
-      try {
-        const s = await runClusterDemo({
-          nodes: o.nodes,
-          kill: o.kill,
-          tasks: o.tasks,
-          ...(o.nats !== undefined ? { nats: o.nats } : {}),
-          ...(o.json ? {} : { log: (line: string) => ctx.io.stderr.write(`${line}\n`) }),
-        });
-        ctx.io.stdout.write(
-          o.json
-            ? `${JSON.stringify(s)}\n`
-            : `${Object.entries(s)
-                .map(([k, v]) => `${k}: ${v}`)
-                .join('\n')}\n`,
+    .action(
+      async (o: {
+        nodes: number;
+        kill: number;
+        pause: number;
+        pauseMs: number;
+        tasks: number;
+        seed: string;
+        deadlineMs: number;
+        nats?: string;
+        json?: boolean;
+      }) => {
+        if (o.kill + o.pause >= o.nodes)
+          throw new UsageError(`--kill + --pause (${o.kill + o.pause}) must be below --nodes (${o.nodes})`);
+        const { runClusterDemo, NatsMissingError } = await load(
+          'cluster demo',
+          () => import('../cluster/demo.js'),
         );
-        ctx.exit(s.lost === 0 && s.failed === 0 && s.wrong === 0 ? 0 : 1);
-      } catch (e) {
-        if (e instanceof NatsMissingError) throw new MissingPackageError(e.message);
-        throw e;
-      }
-    });
+        try {
+          const s = await runClusterDemo({
+            nodes: o.nodes,
+            kill: o.kill,
+            pause: o.pause,
+            pauseMs: o.pauseMs,
+            tasks: o.tasks,
+            seed: o.seed,
+            deadlineMs: o.deadlineMs,
+            ...(o.nats !== undefined ? { nats: o.nats } : {}),
+            ...(o.json ? {} : { log: (line: string) => ctx.io.stderr.write(`${line}\n`) }),
+          });
+          ctx.io.stdout.write(
+            o.json
+              ? `${JSON.stringify(s)}\n`
+              : `${Object.entries(s)
+                  .map(([k, v]) => `${k}: ${v}`)
+                  .join('\n')}\n`,
+          );
+          ctx.exit(
+            s.lost === 0 && s.hung === 0 && s.failed === 0 && s.wrong === 0 && s.unexplainedDuplicates === 0
+              ? 0
+              : 1,
+          );
+        } catch (e) {
+          if (e instanceof NatsMissingError) throw new MissingPackageError(e.message);
+          throw e;
+        }
+      },
+    );
 };
 
 /**

@@ -4,9 +4,14 @@
  * so a typo never becomes a system that waits for nodes on the wrong server.
  */
 import { duration, invalid, knownKeys, record, str, strings } from '../core/validate.js';
+import { AUTH_KEYS, type ClusterAuth, type ClusterAuthOptions, parseAuth } from './auth.js';
 
-/** Options of a system whose `remote` pools run on agentpool nodes over NATS (docs/guides/cluster.md). */
-export interface ClusterOptions {
+/**
+ * Options of a system whose `remote` pools run on agentpool nodes over NATS (docs/guides/cluster.md).
+ * Credentials (`user`/`pass`, `token`, `nkeySeed`/`nkeySeedFile`) and `tls` are
+ * {@link ClusterAuthOptions}: passed to the NATS client; a refused one fails `ERR_ACCESS_DENIED` naming it.
+ */
+export interface ClusterOptions extends ClusterAuthOptions {
   /** NATS server URLs, e.g. `'nats://10.0.0.5:4222'`. */
   servers: string | readonly string[];
   /**
@@ -23,14 +28,8 @@ export interface ClusterOptions {
    * @default 3000
    */
   lostAfterMs?: number;
-  /** Deadline of one request to a node (start, run hand-over, ping). @default 5000 */
+  /** Deadline of one request to a node (start, run hand-over, ping); also the connect deadline. @default 5000 */
   requestTimeoutMs?: number;
-  /** User of user/password authentication (passed to the NATS client). */
-  user?: string;
-  /** Password of user/password authentication. */
-  pass?: string;
-  /** Token authentication. */
-  token?: string;
 }
 
 /** The parsed `cluster` option. */
@@ -40,21 +39,11 @@ export interface ClusterConfig {
   heartbeatMs: number;
   lostAfterMs: number;
   requestTimeoutMs: number;
-  user?: string;
-  pass?: string;
-  token?: string;
+  /** Credentials and TLS for the NATS client (src/cluster/auth.ts). */
+  auth: ClusterAuth;
 }
 
-const KEYS = new Set([
-  'servers',
-  'name',
-  'heartbeatMs',
-  'lostAfterMs',
-  'requestTimeoutMs',
-  'user',
-  'pass',
-  'token',
-]);
+const KEYS = new Set(['servers', 'name', 'heartbeatMs', 'lostAfterMs', 'requestTimeoutMs', ...AUTH_KEYS]);
 /** Subject tokens and bucket names allow only these (no `.`, `*`, `>` or spaces). */
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -84,10 +73,8 @@ export function parseCluster(raw: unknown, path = 'cluster'): ClusterConfig {
     requestTimeoutMs: duration('config', `${path}.requestTimeoutMs`, o.requestTimeoutMs, 5000, {
       positive: true,
     }),
+    auth: parseAuth(o, path),
   };
-  for (const k of ['user', 'pass', 'token'] as const) {
-    if (o[k] !== undefined) out[k] = str('config', `${path}.${k}`, o[k], '');
-  }
   return out;
 }
 
@@ -115,6 +102,17 @@ export interface NodeRecord {
   pid: number;
   /** Inner host kind of its agents (thread, process, sandbox, inline). */
   host: string;
+  /** Labels placement matches (`--labels zone=a,gpu=1`); absent on older nodes: none. */
+  labels?: Record<string, string>;
+  /** Memory it offers its agents (`--memory-mb`); absent: not limited. */
+  memoryMb?: number;
+  /** CPU cores it offers its agents (`--cpus`); absent: not limited. */
+  cpus?: number;
+  /** What its agents need, summed (the `need` of their starts). */
+  usedMemoryMb?: number;
+  usedCpus?: number;
+  /** Its agents per pool. */
+  byPool?: Record<string, number>;
 }
 
 /** Node names: a subject token and a KV key. */

@@ -1,8 +1,10 @@
 /**
  * `agentpool cluster demo`: a local nats-server (or `--nats URL`), N node processes and this process
- * as coordinator; `tasks` stories submitted to a remote pool, `kill` nodes SIGKILLed mid-run. The
- * summary counts what the guarantees promise: every submit settles (`lost` 0), re-runs after a node
- * loss are counted as `duplicates` (at-least-once, docs/guides/cluster.md).
+ * as coordinator; `tasks` stories submitted to a remote pool, `kill` nodes SIGKILLed and `pause` nodes
+ * SIGSTOPped (then SIGCONTed) at random points of the run. The summary counts what the guarantees
+ * promise: every submit settles (`hung` 0) and none is failed by a node loss (`lost` 0); re-runs after
+ * a node loss are counted as `duplicates` (at-least-once, docs/guides/cluster.md), and a duplicate
+ * whose earlier start was not on a killed or paused node is `unexplainedDuplicates` (must be 0).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,8 +16,17 @@ import { findNatsServer, type LocalNats, NATS_INSTALL_HINT, startNatsServer } fr
 /** Options of {@link runClusterDemo}. */
 export interface ClusterDemoOptions {
   nodes: number;
+  /** Nodes SIGKILLed, each once a random share (10–60 %) of the tasks settled. */
   kill: number;
+  /** Nodes SIGSTOPped like `kill`, then SIGCONTed `pauseMs` later. @default 0 */
+  pause?: number;
+  /** How long a paused node stays stopped (longer than the loss bound, so it is declared lost). @default 4000 */
+  pauseMs?: number;
   tasks: number;
+  /** Seed of the kill/pause points and the stories. @default 'cluster-demo' */
+  seed?: string;
+  /** Submits not settled this long after the start are `hung`. @default 600000 */
+  deadlineMs?: number;
   /** Use this server instead of starting one. */
   nats?: string;
   /** Diagnostics. */
@@ -31,17 +42,26 @@ export interface ClusterDemoOptions {
 export interface ClusterDemoSummary {
   nodes: number;
   killedNodes: number;
+  /** Nodes SIGSTOPped (and SIGCONTed) during the run. */
+  pausedNodes: number;
   tasks: number;
   completed: number;
+  /** Submits that rejected (any typed error). */
   failed: number;
-  /** Submits that never settled (the guarantee: 0). */
+  /** Submits that rejected because their agent's node was lost (`ERR_AGENT_LOST` past `maxAttempts`; the guarantee: 0). */
   lost: number;
+  /** Submits not settled by `deadlineMs` (the guarantee: 0). */
+  hung: number;
   /** Tasks started more than once (re-queued after their node was lost; at-least-once). */
   duplicates: number;
+  /** Duplicates whose earlier start was on a node that was neither killed nor paused (must be 0). */
+  unexplainedDuplicates: number;
   /** Tasks whose output differed from the reference computation. */
   wrong: number;
   agentsPeak: number;
   durationMs: number;
+  /** The seed of the run (kill/pause points). */
+  seed: string;
 }
 
 /** Thrown when there is no nats-server and no `--nats` URL. */
@@ -63,7 +83,8 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
     );
   const server: LocalNats | undefined = o.nats === undefined ? await startNatsServer() : undefined;
   const url = o.nats ?? server!.url;
-  const system = `demo${process.pid}`;
+  // Unique per run: a killed node's registration of an earlier run on the same server must not be seen.
+  const system = `demo${process.pid}_${Date.now().toString(36)}`;
   const heartbeatMs = 250;
   const children: ChildProcess[] = [];
   const t0 = Date.now();
@@ -89,14 +110,48 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
       shutdownDeadlineMs: 5_000,
     });
     await sys.start();
-    const rnd = seeded('cluster-demo');
-    const starts = new Map<number, number>();
+    const seed = o.seed ?? 'cluster-demo';
+    const rnd = seeded(seed);
+    const pause = o.pause ?? 0;
+    const pauseMs = o.pauseMs ?? 4_000;
+    // Where each task started (the node pid its agent reported), in order.
+    const starts = new Map<number, number[]>();
     let completed = 0;
     let failed = 0;
+    let lost = 0;
     let wrong = 0;
     let settled = 0;
-    const killAt = Math.floor(o.tasks / 3);
-    let killed = 0;
+    // Chaos: each event fires once a random share (10–60 %) of the tasks settled; kills take the first
+    // nodes, pauses the next ones (at least one node is never touched).
+    const events = [
+      ...Array.from({ length: o.kill }, (_, k) => ({ kind: 'kill' as const, node: k })),
+      ...Array.from({ length: pause }, (_, k) => ({ kind: 'pause' as const, node: o.kill + k })),
+    ].map((e) => ({ ...e, at: Math.max(1, Math.floor(o.tasks * (0.1 + 0.5 * rnd()))), done: false }));
+    const killedPids = new Set<number>();
+    const pausedPids = new Set<number>();
+    const resumes: ReturnType<typeof setTimeout>[] = [];
+    const fire = () => {
+      for (const e of events) {
+        if (e.done || settled < e.at) continue;
+        e.done = true;
+        const victim = children[e.node]!;
+        if (e.kind === 'kill') {
+          killedPids.add(victim.pid!);
+          log(`SIGKILL node n${e.node} (pid ${victim.pid}) after ${settled} tasks`);
+          victim.kill('SIGKILL');
+        } else {
+          pausedPids.add(victim.pid!);
+          log(`SIGSTOP node n${e.node} (pid ${victim.pid}) after ${settled} tasks, for ${pauseMs} ms`);
+          victim.kill('SIGSTOP');
+          resumes.push(
+            setTimeout(() => {
+              log(`SIGCONT node n${e.node} (pid ${victim.pid})`);
+              victim.kill('SIGCONT');
+            }, pauseMs),
+          );
+        }
+      }
+    };
     const work = Array.from({ length: o.tasks }, (_, i) => {
       const kind = STORY_KINDS[i % STORY_KINDS.length]!;
       const input = makeInput(kind, 50, rnd);
@@ -106,7 +161,11 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
           task: 'solve',
           input: { kind, input, ms: 40 },
           maxAttempts: 5,
-          onProgress: () => starts.set(i, (starts.get(i) ?? 0) + 1),
+          onProgress: (v) => {
+            const list = starts.get(i) ?? [];
+            list.push((v as { pid: number }).pid);
+            starts.set(i, list);
+          },
         })
         .then(
           (r) => {
@@ -116,37 +175,51 @@ export async function runClusterDemo(o: ClusterDemoOptions): Promise<ClusterDemo
           },
           (err: unknown) => {
             failed++;
+            if ((err as { code?: string }).code === 'ERR_AGENT_LOST') lost++;
             log(`task ${i} failed: ${(err as Error).message}`);
           },
         )
         .finally(() => {
           settled++;
-          if (settled >= killAt && killed < o.kill) {
-            const victim = children[killed]!;
-            killed++;
-            log(`SIGKILL node n${killed - 1} (pid ${victim.pid}) after ${settled} tasks`);
-            victim.kill('SIGKILL');
-          }
+          fire();
         });
     });
-    // Every submit settles: within its attempts, each bounded by the loss detector (no wait forever).
-    await Promise.all(work);
+    // Every submit settles (each attempt is bounded by the loss detector); the deadline only turns a
+    // broken guarantee into a count instead of a demo that never ends.
+    let deadline: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(work),
+      new Promise<void>((r) => (deadline = setTimeout(r, o.deadlineMs ?? 600_000))),
+    ]);
+    clearTimeout(deadline);
+    for (const t of resumes) clearTimeout(t);
+    const hung = o.tasks - settled;
     const status = sys.status();
     const agentsPeak = Object.values(status.pools).reduce((n, p) => n + p.counters.agentsPeak, 0);
     await sys.shutdown({ graceful: true, deadlineMs: 5_000 });
+    const dupes = [...starts.values()].filter((l) => l.length > 1);
     return {
       nodes: o.nodes,
-      killedNodes: killed,
+      killedNodes: killedPids.size,
+      pausedNodes: pausedPids.size,
       tasks: o.tasks,
       completed,
       failed,
-      lost: o.tasks - settled,
-      duplicates: [...starts.values()].filter((n) => n > 1).length,
+      lost,
+      hung,
+      duplicates: dupes.length,
+      // Documented: a re-run after its node was lost. Every start but the last must have been on a
+      // node that was killed or paused.
+      unexplainedDuplicates: dupes.filter((l) =>
+        l.slice(0, -1).some((pid) => !killedPids.has(pid) && !pausedPids.has(pid)),
+      ).length,
       wrong,
       agentsPeak,
       durationMs: Date.now() - t0,
+      seed,
     };
   } finally {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGCONT');
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
     await Promise.all(
       children.map(

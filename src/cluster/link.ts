@@ -11,11 +11,21 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import { AgentPoolError } from '../core/errors.js';
 import type { ClusterConfig, NodeRecord } from './config.js';
 import { subjects } from './config.js';
+import { CLUSTER_NAMES, connectFailure, connectOptions } from './auth.js';
 import { openBucket } from './node.js';
+import {
+  chooseNode,
+  describeMisfits,
+  type NodeFit,
+  type PlacementNeed,
+  scaleDownOrder,
+} from './placement.js';
 
 /** What the link needs of a remote host (the hosts register while they live). */
 export interface RemoteEnd {
   readonly node: string | undefined;
+  readonly agentId: string;
+  readonly pool: string;
   /** The node is gone: fail every call with `ERR_AGENT_LOST`. */
   lose(reason: string): void;
 }
@@ -32,7 +42,7 @@ export class ClusterLink {
   private readonly nodes = new Map<string, NodeView>();
   private readonly ends = new Set<RemoteEnd>();
   /** Agents placed on a node whose host has not attached yet (between `place()` and `attach()`). */
-  private readonly reserving = new Map<string, number>();
+  private readonly reserving: { node: string; pool: string; need: PlacementNeed }[] = [];
   private timer: TimerHandle | undefined;
   private closed = false;
   private stopWatch: (() => void) | undefined;
@@ -41,9 +51,14 @@ export class ClusterLink {
   constructor(
     readonly config: ClusterConfig,
     private readonly clock: Clock,
+    /** Per remote pool, what its agents need of a node (src/cluster/placement.ts `placementNeeds`). */
+    private readonly needs: ReadonlyMap<string, PlacementNeed> = new Map(),
   ) {}
 
-  /** Connect (once); rejects `ERR_AGENT_UNAVAILABLE` when no server answers within `requestTimeoutMs`. */
+  /**
+   * Connect (once); rejects `ERR_AGENT_UNAVAILABLE` when no server answers within `requestTimeoutMs`,
+   * `ERR_ACCESS_DENIED` naming the option when the server refuses the credentials or certificate.
+   */
   ready(): Promise<{ nc: NatsConnection; kv: KV }> {
     if (this.closed)
       return Promise.reject(new AgentPoolError('ERR_SHUTTING_DOWN', 'the cluster link is closed'));
@@ -60,17 +75,12 @@ export class ClusterLink {
         name: `agentpool-coordinator-${c.name}`,
         timeout: c.requestTimeoutMs,
         maxReconnectAttempts: -1,
-        ...(c.user !== undefined ? { user: c.user } : {}),
-        ...(c.pass !== undefined ? { pass: c.pass } : {}),
-        ...(c.token !== undefined ? { token: c.token } : {}),
+        ...connectOptions(c.auth),
       });
     } catch (cause) {
       this.conn = undefined; // the next start tries again
-      throw new AgentPoolError(
-        'ERR_AGENT_UNAVAILABLE',
-        `cannot reach NATS at ${c.servers.join(', ')}: ${(cause as Error).message}`,
-        { cause, details: { servers: c.servers } },
-      );
+      // A refused credential or certificate names the option to fix (ERR_ACCESS_DENIED).
+      throw connectFailure(cause, c.servers, c.auth, CLUSTER_NAMES);
     }
     const kv = await openBucket(nc, c.name, c.heartbeatMs);
     // The nodes registered now, before the first placement (a watch delivers them asynchronously).
@@ -127,36 +137,26 @@ export class ClusterLink {
   }
 
   /**
-   * Pick a node for an agent of `pool`: up, serving the pool, with room; least loaded first (which
-   * spreads a pool over the nodes). Waits up to `requestTimeoutMs` for one to appear, then rejects
-   * `ERR_AGENT_UNAVAILABLE`.
+   * Pick a node for an agent of `pool` (src/cluster/placement.ts: up, serving the pool, carrying its
+   * `placement.labels`, with an agent slot and room for its memory/CPU need; spread or pack). Waits
+   * up to `requestTimeoutMs` for one to appear, then rejects `ERR_AGENT_UNAVAILABLE` naming why each
+   * node does not fit (`details.misfits`).
    */
   async place(pool: string): Promise<string> {
     await this.ready();
+    const need = this.needOf(pool);
     const deadline = this.clock.now() + this.config.requestTimeoutMs;
     for (;;) {
-      let best: string | undefined;
-      let bestLoad = Infinity;
-      for (const [name, v] of this.nodes) {
-        const r = v.record;
-        if (r.state !== 'up' || (r.pools.length > 0 && !r.pools.includes(pool))) continue;
-        // The node's own count lags a heartbeat behind: this coordinator's hosts there count too.
-        const used = Math.max(r.agents, this.hostsOn(name)) + (this.reserving.get(name) ?? 0);
-        if (used >= r.capacity) continue;
-        const load = used / r.capacity;
-        if (load < bestLoad) [best, bestLoad] = [name, load];
-      }
-      if (best !== undefined) {
-        this.reserving.set(best, (this.reserving.get(best) ?? 0) + 1);
-        return best;
+      const chosen = chooseNode(this.fits(pool).values(), need);
+      if (chosen.node !== undefined) {
+        this.reserving.push({ node: chosen.node, pool, need });
+        return chosen.node;
       }
       const left = deadline - this.clock.now();
       if (left <= 0 || this.closed)
-        throw new AgentPoolError(
-          'ERR_AGENT_UNAVAILABLE',
-          `no node with room for pool ${pool} (${this.nodes.size} node(s) registered)`,
-          { details: { pool, nodes: [...this.nodes.keys()] } },
-        );
+        throw new AgentPoolError('ERR_AGENT_UNAVAILABLE', describeMisfits(pool, chosen.misfits), {
+          details: { pool, nodes: [...this.nodes.keys()], misfits: chosen.misfits },
+        });
       await new Promise<void>((resolve) => {
         const done = () => {
           this.waiters.delete(done);
@@ -169,17 +169,67 @@ export class ClusterLink {
     }
   }
 
+  /** What an agent of `pool` needs of its node (the pool's placement; no entry: anything fits). */
+  needOf(pool: string): PlacementNeed {
+    return this.needs.get(pool) ?? { pool, labels: {}, spread: true, memoryMb: 0, cpuCores: 0 };
+  }
+
+  /**
+   * Every live node as placement sees it for `pool`. A node's own counts lag a heartbeat behind, so
+   * this coordinator's hosts and reservations there count too (the larger of the two views).
+   */
+  fits(pool: string): Map<string, NodeFit> {
+    const out = new Map<string, NodeFit>();
+    for (const [name, v] of this.nodes) {
+      const r = v.record;
+      const mine = { agents: 0, poolAgents: 0, memoryMb: 0, cpus: 0 };
+      const add = (p: string, need: PlacementNeed) => {
+        mine.agents++;
+        if (p === pool) mine.poolAgents++;
+        mine.memoryMb += need.memoryMb;
+        mine.cpus += need.cpuCores;
+      };
+      for (const e of this.ends) if (e.node === name) add(e.pool, this.needOf(e.pool));
+      const reserved = { agents: 0, poolAgents: 0, memoryMb: 0, cpus: 0 };
+      for (const x of this.reserving) {
+        if (x.node !== name) continue;
+        reserved.agents++;
+        if (x.pool === pool) reserved.poolAgents++;
+        reserved.memoryMb += x.need.memoryMb;
+        reserved.cpus += x.need.cpuCores;
+      }
+      out.set(name, {
+        name,
+        state: r.state,
+        pools: r.pools,
+        labels: r.labels ?? {},
+        capacity: r.capacity,
+        agents: Math.max(r.agents, mine.agents) + reserved.agents,
+        poolAgents: Math.max(r.byPool?.[pool] ?? 0, mine.poolAgents) + reserved.poolAgents,
+        ...(r.memoryMb !== undefined ? { memoryMb: r.memoryMb } : {}),
+        ...(r.cpus !== undefined ? { cpus: r.cpus } : {}),
+        usedMemoryMb: Math.max(r.usedMemoryMb ?? 0, mine.memoryMb) + reserved.memoryMb,
+        usedCpus: Math.max(r.usedCpus ?? 0, mine.cpus) + reserved.cpus,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Scale-down order of a remote pool's idle agents: the one on the most loaded node first
+   * (src/cluster/placement.ts `scaleDownOrder`), so shrinking frees the busiest node.
+   */
+  scaleDownFirst<T extends { readonly id: string }>(pool: string, agents: readonly T[]): T[] {
+    const nodeOf = new Map<string, string | undefined>();
+    for (const e of this.ends) nodeOf.set(e.agentId, e.node);
+    return scaleDownOrder(agents, (a) => nodeOf.get(a.id), this.fits(pool), this.needOf(pool));
+  }
+
   /** A host placed on `end.node` by {@link place} registers (its reservation becomes a host). */
   attach(end: RemoteEnd): void {
     this.ends.add(end);
-    const n = end.node === undefined ? 0 : (this.reserving.get(end.node) ?? 0);
-    if (n > 0) this.reserving.set(end.node!, n - 1);
-  }
-
-  private hostsOn(node: string): number {
-    let n = 0;
-    for (const e of this.ends) if (e.node === node) n++;
-    return n;
+    const i = this.reserving.findIndex((x) => x.node === end.node && x.pool === end.pool);
+    if (i >= 0) this.reserving.splice(i, 1);
   }
 
   detach(end: RemoteEnd): void {
@@ -237,8 +287,9 @@ export function clusterLink(
   config: ClusterConfig,
   clock: Clock,
   system: { onShutdown(hook: () => Promise<void>): unknown },
+  needs?: ReadonlyMap<string, PlacementNeed>,
 ): ClusterLink {
-  const link = new ClusterLink(config, clock);
+  const link = new ClusterLink(config, clock, needs);
   system.onShutdown(() => link.close());
   return link;
 }

@@ -16,12 +16,34 @@ import { InlineHost } from '../hosts/inline-host.js';
 import { ProcessHost } from '../hosts/process-host.js';
 import { ThreadHost } from '../hosts/thread-host.js';
 import { checkNodeName, type NodeRecord, subjects } from './config.js';
+import { misfit } from './placement.js';
+import {
+  type AuthNames,
+  type ClusterAuthOptions,
+  connectFailure,
+  connectOptions,
+  parseAuth,
+} from './auth.js';
+
+const NODE_NAMES: AuthNames = {
+  user: 'node.user',
+  pass: 'node.pass',
+  token: 'node.token',
+  nkeySeed: 'node.nkeySeed',
+  tls: 'node.tls',
+  caFile: 'node.tls.caFile',
+  certFile: 'node.tls.certFile',
+};
 
 /** The host kinds a node runs its agents in. */
 export type NodeHostKind = 'thread' | 'process' | 'sandbox' | 'inline';
 
-/** Options of {@link startNode}. */
-export interface NodeOptions {
+/**
+ * Options of {@link startNode}. Credentials and TLS ({@link ClusterAuthOptions}: `user`/`pass`,
+ * `token`, `nkeySeed`/`nkeySeedFile`, `tls`) go to the NATS client; a refused one rejects
+ * `ERR_ACCESS_DENIED` naming it (as `authNames` call it).
+ */
+export interface NodeOptions extends ClusterAuthOptions {
   /** NATS server URLs. */
   servers: string | string[];
   /** The system served (see `cluster.name`). @default 'default' */
@@ -34,12 +56,19 @@ export interface NodeOptions {
   capacity?: number;
   /** Where the agents run. @default 'thread' */
   host?: NodeHostKind;
+  /** Labels a pool's `placement.labels` match (e.g. `{ zone: 'a', gpu: '1' }`). @default {} */
+  labels?: Record<string, string>;
+  /**
+   * Memory the node offers its agents, MB: an agent needing more than is left is not placed here (and
+   * a start is refused `ERR_RESOURCE_EXHAUSTED`). @default not limited
+   */
+  memoryMb?: number;
+  /** CPU cores the node offers its agents, like `memoryMb`. @default not limited */
+  cpus?: number;
   /** Registration refresh period; match the coordinator's `cluster.heartbeatMs`. @default 1000 */
   heartbeatMs?: number;
-  /** User/password/token authentication, passed to the NATS client. */
-  user?: string;
-  pass?: string;
-  token?: string;
+  /** How errors name the credential settings (the CLI passes its flags). @default `node.<key>` */
+  authNames?: AuthNames;
   /** Diagnostics (`console.error` in the CLI). */
   log?: (line: string) => void;
 }
@@ -59,11 +88,18 @@ export interface ClusterNode {
 interface Hosted {
   host: Host;
   pool: string;
+  /** What the coordinator placed it with (src/cluster/placement.ts). */
+  need: { memoryMb: number; cpuCores: number };
+  /** The drain's deadline passed: its tasks were aborted by the node, not failed by themselves. */
+  cutOff?: boolean;
 }
 
 type Reply = ({ ok: true } & Record<string, unknown>) | { ok: false; error: SerializedError };
 
-/** Start a node: connect, register, serve. Rejects when the server cannot be reached (10 s). */
+/**
+ * Start a node: connect, register, serve. Rejects `ERR_AGENT_UNAVAILABLE` when the server cannot be
+ * reached (10 s), `ERR_ACCESS_DENIED` naming the setting when it refuses the credentials or TLS.
+ */
 export async function startNode(options: NodeOptions): Promise<ClusterNode> {
   const system = options.system ?? 'default';
   const name = checkNodeName(options.name ?? `node-${process.pid}`, 'name');
@@ -72,27 +108,49 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
   const hostKind = options.host ?? 'thread';
   const heartbeatMs = options.heartbeatMs ?? 1000;
   const log = options.log ?? (() => {});
-  const nc = await connect({
-    servers: options.servers,
-    name: `agentpool-node-${name}`,
-    timeout: 10_000,
-    maxReconnectAttempts: -1,
-    ...(options.user !== undefined ? { user: options.user } : {}),
-    ...(options.pass !== undefined ? { pass: options.pass } : {}),
-    ...(options.token !== undefined ? { token: options.token } : {}),
-  });
+  const auth = parseAuth({ ...options }, 'node', 'argument');
+  const servers = typeof options.servers === 'string' ? [options.servers] : options.servers;
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers,
+      name: `agentpool-node-${name}`,
+      timeout: 10_000,
+      maxReconnectAttempts: -1,
+      ...connectOptions(auth),
+    });
+  } catch (cause) {
+    throw connectFailure(cause, servers, auth, options.authNames ?? NODE_NAMES);
+  }
   const kv = await openBucket(nc, system, heartbeatMs);
   const hosted = new Map<string, Hosted>();
   let state: NodeRecord['state'] = 'up';
-  const record = (): NodeRecord => ({
-    name,
-    pools,
-    capacity,
-    agents: hosted.size,
-    state,
-    pid: process.pid,
-    host: hostKind,
-  });
+  const labels = options.labels ?? {};
+  const record = (): NodeRecord => {
+    const byPool: Record<string, number> = {};
+    let usedMemoryMb = 0;
+    let usedCpus = 0;
+    for (const h of hosted.values()) {
+      byPool[h.pool] = (byPool[h.pool] ?? 0) + 1;
+      usedMemoryMb += h.need.memoryMb;
+      usedCpus += h.need.cpuCores;
+    }
+    return {
+      name,
+      pools,
+      capacity,
+      agents: hosted.size,
+      state,
+      pid: process.pid,
+      host: hostKind,
+      labels,
+      ...(options.memoryMb !== undefined ? { memoryMb: options.memoryMb } : {}),
+      ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
+      usedMemoryMb,
+      usedCpus,
+      byPool,
+    };
+  };
   const beat = async () => {
     try {
       await kv.put(name, JSON.stringify(record()));
@@ -156,6 +214,28 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
         return refuse('ERR_RESOURCE_EXHAUSTED', `node ${name} is full (${capacity} agents)`, {
           node: name,
         });
+      const n = b.need as { memoryMb?: number; cpuCores?: number } | undefined;
+      const need = { memoryMb: n?.memoryMb ?? 0, cpuCores: n?.cpuCores ?? 0 };
+      // The coordinator placed by a view a heartbeat old: check the fit against what is here now.
+      const r = record();
+      const m = misfit(
+        { ...r, labels, poolAgents: 0, usedMemoryMb: r.usedMemoryMb ?? 0, usedCpus: r.usedCpus ?? 0 },
+        {
+          pool,
+          labels: (b.labels as Record<string, string[]> | undefined) ?? {},
+          spread: true,
+          ...need,
+        },
+      );
+      if (m)
+        return refuse(
+          m.reason === 'labels' ? 'ERR_ACCESS_DENIED' : 'ERR_RESOURCE_EXHAUSTED',
+          `node ${name}: ${m.detail}`,
+          {
+            node: name,
+            reason: m.reason,
+          },
+        );
       const opts = {
         agentId,
         agent: b.agent as string,
@@ -171,7 +251,7 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
           : hostKind === 'inline'
             ? new InlineHost(opts)
             : new ProcessHost(opts, hostKind === 'sandbox');
-      hosted.set(agentId, { host, pool });
+      hosted.set(agentId, { host, pool, need });
       try {
         const names = await host.start();
         return { ok: true, handlers: names, node: name };
@@ -187,7 +267,25 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
       const h = agentOf(b);
       const taskId = b.taskId as string;
       h.host.run(taskId, b.task as string, b.input, b.limits as TaskLimits | undefined).then(
-        (outcome: TaskOutcome) => publish(b.agentId as string, 'outcome', { taskId, outcome }),
+        (outcome: TaskOutcome) =>
+          publish(
+            b.agentId as string,
+            'outcome',
+            // A task the drain's deadline aborted failed because the node left, not by itself: an agent
+            // stop (re-queued by submit()), never the task's own "aborted" error.
+            h.cutOff && !outcome.ok
+              ? {
+                  taskId,
+                  crash: serializeError(
+                    new AgentCrashedError(
+                      b.agentId as string,
+                      `node ${name} drained: the task outlived the drain deadline`,
+                      'ERR_AGENT_STOPPED',
+                    ),
+                  ),
+                }
+              : { taskId, outcome },
+          ),
         (err: unknown) => publish(b.agentId as string, 'outcome', { taskId, crash: serializeError(err) }),
       );
       return { ok: true };
@@ -243,7 +341,12 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
     }
     if (msg.reply) msg.respond(JSON.stringify(reply));
   };
-  log(`node ${name} serving system ${system} (capacity ${capacity}, host ${hostKind})`);
+  log(
+    `node ${name} serving system ${system} (capacity ${capacity}, host ${hostKind}` +
+      `${options.memoryMb !== undefined ? `, ${options.memoryMb} MB` : ''}` +
+      `${options.cpus !== undefined ? `, ${options.cpus} cpus` : ''}` +
+      `${Object.keys(labels).length > 0 ? `, labels ${JSON.stringify(labels)}` : ''})`,
+  );
 
   let draining: Promise<void> | undefined;
   return {
@@ -258,7 +361,11 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
         // Running tasks get the deadline, then their abort signal and a second to let go.
         const leaving = [...hosted.entries()];
         hosted.clear();
+        const cut = setTimeout(() => {
+          for (const [, h] of leaving) h.cutOff = true;
+        }, deadlineMs);
         await Promise.allSettled(leaving.map(([, h]) => h.host.stop(deadlineMs, 1000)));
+        clearTimeout(cut);
         // The coordinator restarts these agents elsewhere (a stop is no crash: tell it).
         for (const [id] of leaving)
           publish(id, 'exit', {

@@ -41,9 +41,13 @@ export class RemoteHost implements Host, RemoteEnd {
 
   constructor(
     private readonly opts: HostOptions,
-    private readonly pool: string,
+    readonly pool: string,
     private readonly link: ClusterLink,
   ) {}
+
+  get agentId(): string {
+    return this.opts.agentId;
+  }
 
   get alive(): boolean {
     return this.started && this.dead === undefined;
@@ -64,6 +68,7 @@ export class RemoteHost implements Host, RemoteEnd {
         details: { agentId: this.opts.agentId },
       });
     const node = await this.link.place(this.pool);
+    const need = this.link.needOf(this.pool);
     this.node = node;
     const id = this.opts.agentId;
     this.sub = nc.subscribe(subjects.agent(this.link.config.name, id, '*'), {
@@ -84,6 +89,9 @@ export class RemoteHost implements Host, RemoteEnd {
         tools: this.opts.tools,
         ...(this.opts.memoryMb !== undefined ? { memoryMb: this.opts.memoryMb } : {}),
         ...(this.opts.isolation !== undefined ? { isolation: this.opts.isolation } : {}),
+        // The node checks the fit again (another coordinator may have filled it since its last beat).
+        need: { memoryMb: need.memoryMb, cpuCores: need.cpuCores },
+        labels: need.labels,
       })) as Reply;
     } catch (cause) {
       this.close(new AgentCrashedError(id, `start on node ${node} failed`, 'ERR_AGENT_LOST', cause));

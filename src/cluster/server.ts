@@ -3,7 +3,7 @@
  * loopback port and a store directory of its own, killed by `stop()`.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,17 +49,36 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Options of {@link startNatsServer}. */
+export interface NatsServerOptions {
+  /**
+   * A nats-server configuration file's text (e.g. `authorization { token: "…" }` or a `tls { … }`
+   * block), written to the store directory and passed with `-c`; the port, address and JetStream
+   * store stay those of the command line.
+   */
+  config?: string;
+}
+
 /**
  * Start `nats-server -js` on a free loopback port with a fresh store directory; resolves once it
  * accepts connections (rejects after `timeoutMs`, or `ERR_UNENFORCEABLE` when the binary is missing).
  */
-export async function startNatsServer(timeoutMs = 10_000): Promise<LocalNats> {
+export async function startNatsServer(
+  timeoutMs = 10_000,
+  options: NatsServerOptions = {},
+): Promise<LocalNats> {
   const bin = findNatsServer();
   if (!bin)
     throw new AgentPoolError('ERR_UNENFORCEABLE', `nats-server is not installed: ${NATS_INSTALL_HINT}`);
   const port = await freePort();
   const store = mkdtempSync(join(tmpdir(), 'agentpool-nats-'));
-  const child = spawn(bin, ['-js', '-sd', store, '-a', '127.0.0.1', '-p', String(port)], {
+  const args = ['-js', '-sd', store, '-a', '127.0.0.1', '-p', String(port)];
+  if (options.config !== undefined) {
+    const file = join(store, 'nats.conf');
+    writeFileSync(file, options.config, { mode: 0o600 });
+    args.push('-c', file);
+  }
+  const child = spawn(bin, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -51,6 +51,7 @@ import {
 } from '../security/profile.js';
 import { checkEnforceable, TIERS } from '../security/tiers.js';
 import { type ClusterConfig, type ClusterOptions, parseCluster } from '../cluster/config.js';
+import { parsePlacement, type PlacementConfig, type PlacementOptions } from '../cluster/placement.js';
 import type { ToolDefinition, ToolFunction } from '../security/tools.js';
 import { parseRateLimit, type RateLimitConfig, type RateLimitOptions } from './rate-limits.js';
 import {
@@ -157,6 +158,8 @@ export interface PoolConfig {
   rateLimit: RateLimitConfig | string | undefined;
   /** Priority aging of queued tasks (see {@link PoolOptions.agingMs}); 0 = off. */
   agingMs: number;
+  /** Where a `remote` pool's agents run (see {@link PoolOptions.placement}); undefined for local pools. */
+  placement?: PlacementConfig;
 }
 
 /** The seed's `AgentRequirements` defaults: what `requirementDefaults: 'seed'` reserves. */
@@ -364,6 +367,16 @@ export interface PoolOptions {
    * @default 0 (off; see docs/guides/submit.md for why)
    */
   agingMs?: number;
+  /**
+   * `host: 'remote'` pools only: which cluster nodes the agents start on — node `labels` to match and
+   * `spread` (default) or pack. Resources come from the agents: a node advertising `--memory-mb` /
+   * `--cpus` takes an agent only with room for its `agentResources` (else its `capacity.memoryMb` /
+   * `capacity.cpuCores`). No fitting node: the agent start fails `ERR_AGENT_UNAVAILABLE` naming each
+   * node's misfit (docs/guides/cluster.md#placement).
+   * @default { labels: {}, spread: true }
+   * @example { labels: { zone: 'a' }, spread: true }
+   */
+  placement?: PlacementOptions;
 }
 
 /**
@@ -605,6 +618,7 @@ const POOL_KEYS = new Set([
   'retry',
   'rateLimit',
   'agingMs',
+  'placement',
 ]);
 const CAPACITY_KEYS = new Set([
   'memoryMb',
@@ -812,7 +826,18 @@ export function parsePool(type: string, raw: unknown): PoolConfig {
         ? o.rateLimit
         : parseRateLimit(`${path}.rateLimit`, o.rateLimit),
     agingMs: duration('config', `${path}.agingMs`, o.agingMs, 0),
+    ...placementOf(o.placement, remote, path),
   };
+}
+
+/** `placement` is a remote pool's (which nodes its agents start on); on a local pool it is an error. */
+function placementOf(raw: unknown, remote: boolean, path: string): { placement?: PlacementConfig } {
+  if (!remote) {
+    if (raw !== undefined)
+      invalid('config', `${path}.placement`, raw, "no value (only host: 'remote' pools are placed)");
+    return {};
+  }
+  return { placement: parsePlacement(raw, `${path}.placement`) };
 }
 
 /** An agent's capacity when the pool gives none (the seed's `AgentRequirements` defaults). */

@@ -1461,7 +1461,10 @@ export class Pool implements LeaseOwner {
       return { actualDelta: ok, error: why.join('; '), ...(refused ? { refused } : {}) };
     }
     const n = current - target;
-    const idle = [...this.free].filter((a) => a.leases === 0).slice(0, n);
+    const free = [...this.free].filter((a) => a.leases === 0);
+    // A remote pool frees the most loaded node first (src/cluster/placement.ts scaleDownOrder).
+    const remote = this.config.host === 'remote' ? this.deps.agentHooks?.remote : undefined;
+    const idle = (remote ? remote.scaleDownFirst(this.type, free) : free).slice(0, n);
     const rest = n - idle.length;
     const victims = [...idle];
     if (rest > 0) {

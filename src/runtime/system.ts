@@ -9,6 +9,7 @@
  * validation and TSDoc; the actor tree, config, pools and subsystems it wires live in their own modules.
  */
 import { clusterLink } from '../cluster/link.js';
+import { placementNeeds } from '../cluster/placement.js';
 import { type OptimizationRecord, type OptimizeOptions, Optimizer } from './optimize.js';
 import { STRATEGY_NAMES, type StrategyName } from '../policies/balancing/index.js';
 import { Telemetry } from './telemetry.js';
@@ -322,7 +323,9 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
       ...tokenHooks(this.budgets, this.events, this.rateLimiters),
       callTool: toolHook(this.tools, this.config),
       // Remote agents (cluster option): one NATS link per system, closed once its agents stopped.
-      ...(this.config.cluster ? { remote: clusterLink(this.config.cluster, this.clock, this) } : {}),
+      ...(this.config.cluster
+        ? { remote: clusterLink(this.config.cluster, this.clock, this, placementNeeds(this.config.pools)) }
+        : {}),
     };
     const childrenLogic = childLogic(registry);
     for (const [type, pc] of this.config.pools) {

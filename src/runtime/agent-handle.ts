@@ -150,6 +150,8 @@ export interface RunOptions {
   leaseId?: string;
   /** Called with every `ctx.progress(value)` of the task, in order, until it settles. */
   onProgress?: (value: unknown) => void;
+  /** How an input the worker cannot receive is named in the error (`submit.input` for submits). */
+  inputPath?: string;
 }
 
 interface Pending {
@@ -742,7 +744,8 @@ export class AgentHandle {
         (err: unknown) => {
           this.spec.onTaskEnd?.(this, taskId);
           if ((err as Error)?.name === 'DataCloneError') {
-            const bad = findUncloneable(input, 'input') ?? { path: 'input', value: input };
+            const at = opts.inputPath ?? 'input';
+            const bad = findUncloneable(input, at) ?? { path: at, value: input };
             this.settle(
               taskId,
               new InvalidArgumentError(bad.path, bad.value, 'structured-cloneable data for a thread agent'),

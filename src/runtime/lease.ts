@@ -153,9 +153,16 @@ export class Lease<H = AgentHandlers> implements AsyncDisposable {
 
   /**
    * {@link run} with the run's span parented by `trace` (an OTel context; undefined: the caller's
-   * active context). The dispatcher passes a submitted task's span. @internal
+   * active context). The dispatcher passes a submitted task's span, and `inputPath` (`submit.input`):
+   * how an input the worker cannot receive is named in its error. @internal
    */
-  runIn(trace: unknown, task: string, input?: unknown, opts: LeaseRunOptions = {}): Promise<unknown> {
+  runIn(
+    trace: unknown,
+    task: string,
+    input?: unknown,
+    opts: LeaseRunOptions = {},
+    inputPath?: string,
+  ): Promise<unknown> {
     let options: LeaseRunOptions;
     try {
       options = parseRunOptions(opts);
@@ -185,6 +192,7 @@ export class Lease<H = AgentHandlers> implements AsyncDisposable {
     if (trace !== undefined) runOpts.trace = trace;
     // The lease's memory allocation: a thread agent whose heap stays above it is stopped.
     if (memoryMb !== undefined) runOpts.memoryMb = memoryMb;
+    if (inputPath !== undefined) runOpts.inputPath = inputPath;
     const run = this.agent.run(task, input, runOpts);
     if (done)
       run.then(

@@ -21,11 +21,31 @@ describe('an input that cannot be cloned to a worker', () => {
     );
     await expect(lease.run('ok', null)).resolves.toBe('fine');
     await lease.release();
+    // A submit that starts at once: its host refuses the input (no walk of every input up front).
     const viaSubmit = (await sys
       .submit({ type: 'w', task: 'ok', input })
       .catch((e: unknown) => e)) as AgentPoolError;
+    expect(viaSubmit.code).toBe('ERR_INVALID_ARGUMENT');
     expect(viaSubmit.message).toMatch(/^submit\.input\.nested\.callback: .*received function notify$/);
-    expect(sys.status().tasks.submitted).toBe(0); // refused at the boundary, never queued
+    expect(sys.status().tasks).toMatchObject({ submitted: 1, failed: 1, requeued: 0 }); // not retried
+    await expect(sys.submit({ type: 'w', task: 'ok', input: null })).resolves.toBe('fine');
+    await sys.shutdown();
+  });
+
+  it('a submit that must wait is refused at the boundary, before it queues', async () => {
+    const sys = createAgentPoolSystem({
+      pools: { w: { agent: fixture('hangs'), host: 'thread', min: 1, max: 1, timings: fastTimings } },
+    });
+    await sys.start();
+    const held = await sys.acquire('w', { cycleId: 'c' }); // the only agent is taken: submits must wait
+    const bad = (await sys
+      .submit({ type: 'w', task: 'ok', input: { f: () => 1 } })
+      .catch((e: unknown) => e)) as AgentPoolError;
+    expect(bad.message).toMatch(/^submit\.input\.f: expected structured-cloneable data/);
+    expect(sys.status().tasks.submitted).toBe(0); // never queued
+    const ok = sys.submit({ type: 'w', task: 'ok', input: null });
+    await held.release();
+    await expect(ok).resolves.toBe('fine');
     await sys.shutdown();
   });
 });

@@ -31,6 +31,12 @@ export interface ClusterOptions {
   pass?: string;
   /** Token authentication. */
   token?: string;
+  /**
+   * Cluster-wide limits (concurrency keys, budgets, named rate limits; docs/guides/cluster.md): a
+   * coordinator that stops refreshing its registration (crash, partition) loses what it claimed this
+   * long after its last refresh. @default 10000
+   */
+  limitTtlMs?: number;
 }
 
 /** The parsed `cluster` option. */
@@ -43,6 +49,7 @@ export interface ClusterConfig {
   user?: string;
   pass?: string;
   token?: string;
+  limitTtlMs: number;
 }
 
 const KEYS = new Set([
@@ -54,6 +61,7 @@ const KEYS = new Set([
   'user',
   'pass',
   'token',
+  'limitTtlMs',
 ]);
 /** Subject tokens and bucket names allow only these (no `.`, `*`, `>` or spaces). */
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -84,7 +92,10 @@ export function parseCluster(raw: unknown, path = 'cluster'): ClusterConfig {
     requestTimeoutMs: duration('config', `${path}.requestTimeoutMs`, o.requestTimeoutMs, 5000, {
       positive: true,
     }),
+    limitTtlMs: duration('config', `${path}.limitTtlMs`, o.limitTtlMs, 10_000, { positive: true }),
   };
+  // At least a second: the holder refreshes every third of it and the server expires entries by it.
+  if (out.limitTtlMs < 1000) invalid('config', `${path}.limitTtlMs`, out.limitTtlMs, 'a duration >= 1000 ms');
   for (const k of ['user', 'pass', 'token'] as const) {
     if (o[k] !== undefined) out[k] = str('config', `${path}.${k}`, o[k], '');
   }

@@ -1,0 +1,428 @@
+/**
+ * Cluster-wide limits (issue 17 item 5): concurrency keys, token budgets and named rate limits that
+ * hold across every coordinator of one cluster name, kept in NATS JetStream KV with revision-checked
+ * writes (`create` / `update(key, value, revision)`), never by a lock or a leader.
+ *
+ * Two buckets per cluster name `S`:
+ * - `ap_S_coords` (entries expire `limitTtlMs` after their last write): one entry per coordinator
+ *   process, refreshed every quarter of `limitTtlMs`. A coordinator whose entry is gone is dead: what it
+ *   claimed is dropped by the next writer of each limit entry.
+ * - `ap_S_limits` (no expiry): one entry per limit — `key.<key>` (who holds how many slots of a
+ *   concurrency key), `budget` (tokens used and reserved per pool), `rate.<name>.req` / `.tok` (the
+ *   current window's count of a named rate limit).
+ *
+ * Every write of an entry by a coordinator carries its own part as an absolute value (never a delta),
+ * so a write that timed out but landed, retried, changes nothing twice; and a coordinator whose part
+ * was dropped while it was silent restores it with its next write.
+ *
+ * The pool's admission is synchronous (`KeyGate.allows/take/release`), so a key is leased in slots:
+ * {@link ClusterKeyGate} admits locally only into a slot this coordinator holds in KV, claims one more
+ * in the background when an admission is refused for want of one (and wakes the pools when it lands),
+ * and gives a slot back as soon as its lease ends. A KV failure is never a grant: with no slot, the
+ * waiter keeps waiting (its own timeout applies); budgets and token windows refuse with a typed error.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { JetStreamApiError } from '@nats-io/jetstream';
+import { type KV, Kvm } from '@nats-io/kv';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { AgentPoolError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { KeyGate } from '../runtime/gates.js';
+import type { ClusterLink } from './link.js';
+
+/** Bucket names of one cluster name (one place, so every coordinator agrees). */
+export const limitBuckets = {
+  coords: (system: string) => `ap_${system}_coords`,
+  limits: (system: string) => `ap_${system}_limits`,
+};
+
+/** A KV key token for any string (concurrency keys and limit names may hold `.`, `*`, spaces). */
+export function keyToken(s: string): string {
+  return Buffer.from(s, 'utf8').toString('base64url') || '_';
+}
+
+/** Attempts of one read-modify-write before it counts as a failure (only under heavy contention). */
+const CAS_ATTEMPTS = 40;
+
+function isConflict(err: unknown): boolean {
+  if (err instanceof JetStreamApiError) return err.code === 10071 || err.code === 10164;
+  return /wrong last sequence/i.test((err as Error)?.message ?? '');
+}
+
+/** The refusal when the KV cannot be read or written: never a silent grant. */
+export function unavailable(what: string, cause: unknown): AgentPoolError {
+  return new AgentPoolError(
+    'ERR_UNENFORCEABLE',
+    `cluster-wide ${what} cannot be checked: ${(cause as Error)?.message ?? String(cause)}`,
+    { cause, details: { limit: what } },
+  );
+}
+
+/**
+ * One coordinator's access to the cluster-wide limits: its registration (liveness), the two buckets
+ * and a revision-checked read-modify-write. Created by the system in cluster mode; connects on first
+ * use through the system's {@link ClusterLink}.
+ */
+export class ClusterLimits {
+  /** This coordinator process in the cluster (unique per process start). */
+  readonly id = `${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  private buckets: Promise<{ coords: KV; limits: KV }> | undefined;
+  private beatTimer: TimerHandle | undefined;
+  private beatRevision = 0;
+  /** Local time of the last successful refresh (admissions stop when it is too old). */
+  private lastBeat = -Infinity;
+  private closed = false;
+  private readonly alive = new Map<string, { alive: boolean; at: number }>();
+  private readonly closers = new Set<() => Promise<void> | void>();
+  private readonly watchers = new Map<string, Set<(key: string) => void>>();
+
+  constructor(
+    private readonly link: ClusterLink,
+    readonly clock: Clock,
+    readonly logger: Logger,
+  ) {}
+
+  /** `limitTtlMs` of the cluster option. */
+  get ttlMs(): number {
+    return this.link.config.limitTtlMs;
+  }
+
+  /** How often a blocked claim looks again (a dead holder's entry expires without a watch event). */
+  get pollMs(): number {
+    return Math.max(50, Math.round(this.ttlMs / 5));
+  }
+
+  /**
+   * Whether this coordinator's registration is fresh enough that nobody can have dropped its claims:
+   * refreshed within half the TTL. Admission from held slots stops beyond that.
+   */
+  fresh(): boolean {
+    return this.clock.now() - this.lastBeat < this.ttlMs / 2;
+  }
+
+  /** The buckets (connects and registers once; a failure is retried by the next call). */
+  ready(): Promise<{ coords: KV; limits: KV }> {
+    if (this.closed)
+      return Promise.reject(new AgentPoolError('ERR_SHUTTING_DOWN', 'the cluster link is closed'));
+    this.buckets ??= this.open().catch((err: unknown) => {
+      this.buckets = undefined;
+      throw err;
+    });
+    return this.buckets;
+  }
+
+  private async open(): Promise<{ coords: KV; limits: KV }> {
+    const { nc } = await this.link.ready();
+    const c = this.link.config;
+    const kvm = new Kvm(nc);
+    const opts = { history: 1, timeout: c.requestTimeoutMs };
+    const [coords, limits] = await Promise.all([
+      kvm.create(limitBuckets.coords(c.name), { ...opts, ttl: this.ttlMs }),
+      kvm.create(limitBuckets.limits(c.name), opts),
+    ]);
+    this.beatRevision = await coords.put(this.id, this.record());
+    this.lastBeat = this.clock.now();
+    this.armBeat(coords);
+    const iter = await limits.watch({ include: 'updates' });
+    this.closers.add(() => iter.stop());
+    void (async () => {
+      for await (const e of iter) {
+        const dot = e.key.indexOf('.');
+        const kind = dot < 0 ? e.key : e.key.slice(0, dot);
+        for (const fn of this.watchers.get(kind) ?? []) fn(e.key);
+      }
+    })().catch(() => {});
+    return { coords, limits };
+  }
+
+  private record(): string {
+    return JSON.stringify({ id: this.id, pid: process.pid, host: hostname() });
+  }
+
+  /**
+   * Refresh the registration with a revision check: a refresh that finds its entry gone (expired while
+   * this process was silent) re-creates it, and the next write of each limit restores this
+   * coordinator's part (writes are absolute).
+   */
+  private armBeat(coords: KV): void {
+    if (this.closed) return;
+    this.beatTimer = this.clock.setTimeout(
+      () => {
+        void (async () => {
+          try {
+            this.beatRevision = await coords.update(this.id, this.record(), this.beatRevision);
+            this.lastBeat = this.clock.now();
+          } catch (err) {
+            if (isConflict(err)) {
+              this.logger.warn({ id: this.id }, 'cluster limits: registration had expired; re-registering');
+              try {
+                this.beatRevision = await coords.put(this.id, this.record());
+                this.lastBeat = this.clock.now();
+              } catch {
+                // retried at the next beat
+              }
+            } else this.logger.warn({ err }, 'cluster limits: registration refresh failed');
+          }
+          this.armBeat(coords);
+        })();
+      },
+      Math.max(100, Math.round(this.ttlMs / 4)),
+    );
+  }
+
+  /** Whether coordinator `id` is registered (cached for {@link pollMs}; this one always is). */
+  async isAlive(id: string): Promise<boolean> {
+    if (id === this.id) return true;
+    const now = this.clock.now();
+    const c = this.alive.get(id);
+    if (c && now - c.at < this.pollMs) return c.alive;
+    const { coords } = await this.ready();
+    const e = await coords.get(id);
+    const alive = e !== null && e.operation === 'PUT';
+    this.alive.set(id, { alive, at: now });
+    return alive;
+  }
+
+  /** Drop the parts of dead coordinators from `parts` (in place); true when one was dropped. */
+  async dropDead(parts: Record<string, unknown>): Promise<string[]> {
+    const dead: string[] = [];
+    for (const id of Object.keys(parts)) if (!(await this.isAlive(id))) dead.push(id);
+    for (const id of dead) delete parts[id];
+    return dead;
+  }
+
+  /**
+   * Read-modify-write of `key` with a revision check: `f` gets the current value (undefined: none)
+   * and returns the next one (undefined: write nothing) and a result. Retries on a conflicting write.
+   * Rejects with the KV's error (connection, timeout) — callers turn that into a refusal.
+   */
+  async cas<T, R>(key: string, f: (cur: T | undefined) => Promise<[T | undefined, R]>): Promise<R> {
+    const { limits } = await this.ready();
+    for (let i = 0; i < CAS_ATTEMPTS; i++) {
+      const e = await limits.get(key);
+      const cur = e !== null && e.operation === 'PUT' ? e.json<T>() : undefined;
+      const [next, result] = await f(cur);
+      if (next === undefined) return result;
+      try {
+        if (e === null) await limits.create(key, JSON.stringify(next));
+        else await limits.update(key, JSON.stringify(next), e.revision);
+        return result;
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        // Another coordinator wrote first: read again after a short random pause.
+        await this.sleep(1 + Math.random() * 4 * (i + 1));
+      }
+    }
+    throw new Error(`${CAS_ATTEMPTS} conflicting writes in a row on ${key}`);
+  }
+
+  /** Call `fn(key)` on every change of an entry of `kind` (`key`, `budget`, `rate`) by anyone. */
+  onChange(kind: string, fn: (key: string) => void): void {
+    const set = this.watchers.get(kind) ?? new Set();
+    set.add(fn);
+    this.watchers.set(kind, set);
+  }
+
+  /** Run `fn` at close, before the registration is deleted (give claims back). */
+  onClose(fn: () => Promise<void> | void): void {
+    this.closers.add(fn);
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Give every claim back and deregister (others then see this coordinator dead at once, not after
+   * the TTL). Bounded: each KV call has `requestTimeoutMs`.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const buckets = this.buckets;
+    // Claims go back while the link is still open; the watch stops with the other closers.
+    await Promise.allSettled([...this.closers].map(async (fn) => fn()));
+    this.closed = true;
+    if (this.beatTimer !== undefined) this.clock.clearTimeout(this.beatTimer);
+    if (!buckets) return;
+    const b = await buckets.catch(() => undefined);
+    await b?.coords.delete(this.id).catch(() => {});
+  }
+}
+
+interface KeyState {
+  /** Slots of the key this coordinator holds in KV and may admit into (leases in use included). */
+  claimed: number;
+  /** Slots given back locally, not yet written to KV. */
+  giveBack: number;
+  /** Holders of other live coordinators at the last write (for requests with a smaller limit). */
+  others: number;
+  /** A refused admission wants one more slot, for this limit (0: no demand). */
+  wantLimit: number;
+  /** A write is in flight. */
+  busy: boolean;
+  /** The retry of a claim that found the key full (a dead holder expires without a watch event). */
+  retry: TimerHandle | undefined;
+}
+
+/** The KV entry of one concurrency key: slots held per coordinator. */
+interface KeyEntry {
+  h: Record<string, number>;
+}
+
+/**
+ * A {@link KeyGate} whose keys hold across the cluster: at most `concurrencyLimit` leases of a key at
+ * once over every coordinator of the cluster name (local counts are the pool's, unchanged; the slots
+ * this coordinator may use are claimed in KV).
+ */
+export class ClusterKeyGate extends KeyGate {
+  private readonly states = new Map<string, KeyState>();
+
+  constructor(
+    private readonly store: ClusterLimits,
+    /** Wake every pool's waiters and the dispatcher (a slot landed, or a key was released). */
+    private readonly wake: () => void,
+  ) {
+    super();
+    store.onChange('key', (k) => {
+      for (const [key, s] of this.states)
+        if (s.wantLimit > 0 && !s.busy && `key.${keyToken(key)}` === k) this.pump(key);
+    });
+    store.onClose(() => this.giveAllBack());
+  }
+
+  private state(key: string): KeyState {
+    let s = this.states.get(key);
+    if (!s) {
+      s = { claimed: 0, giveBack: 0, others: 0, wantLimit: 0, busy: false, retry: undefined };
+      this.states.set(key, s);
+    }
+    return s;
+  }
+
+  /** Slots of `key` this coordinator holds now (for status and tests). */
+  claimed(key: string): number {
+    return this.states.get(key)?.claimed ?? 0;
+  }
+
+  override allows(key: string | undefined, limit: number): boolean {
+    if (key === undefined) return true;
+    const n = this.count(key);
+    if (n >= limit) return false;
+    const s = this.state(key);
+    if (n < s.claimed && n + s.others < limit && this.store.fresh()) return true;
+    // No free slot here: claim one in the background; the pools are woken when it lands.
+    s.wantLimit = Math.max(s.wantLimit, limit);
+    if (!this.store.isClosed) this.pump(key);
+    return false;
+  }
+
+  override release(key: string | undefined): void {
+    super.release(key);
+    if (key === undefined) return;
+    const s = this.state(key);
+    // Back to the cluster at once: another coordinator's waiter may be next.
+    if (s.claimed > this.count(key)) {
+      s.claimed--;
+      s.giveBack++;
+      this.pump(key);
+    }
+    this.wake();
+  }
+
+  /** Write this coordinator's slots of `key` (and claim one when wanted) until nothing is pending. */
+  private pump(key: string): void {
+    const s = this.state(key);
+    if (s.busy) return;
+    if (s.retry !== undefined) {
+      this.store.clock.clearTimeout(s.retry);
+      s.retry = undefined;
+    }
+    s.busy = true;
+    void this.write(key, s).finally(() => {
+      s.busy = false;
+    });
+  }
+
+  private async write(key: string, s: KeyState): Promise<void> {
+    for (;;) {
+      if (s.giveBack === 0 && (s.wantLimit === 0 || this.store.isClosed)) return;
+      const gave = s.giveBack;
+      const want = this.store.isClosed ? 0 : s.wantLimit;
+      let granted = false;
+      try {
+        granted = await this.store.cas<KeyEntry, boolean>(`key.${keyToken(key)}`, async (cur) => {
+          const h = { ...(cur?.h ?? {}) };
+          delete h[this.store.id];
+          await this.store.dropDead(h);
+          const others = Object.values(h).reduce((a, b) => a + b, 0);
+          s.others = others;
+          // One more only when every held slot is in use (an unused one serves the waiter already).
+          const grant = want > 0 && s.claimed <= this.count(key) && others + s.claimed < want;
+          const mine = s.claimed + (grant ? 1 : 0);
+          if (mine > 0) h[this.store.id] = mine;
+          return [{ h }, grant];
+        });
+      } catch (err) {
+        // KV unreachable: no grant. Try again later; the waiter's own timeout bounds its wait.
+        this.store.logger.warn({ err, key }, 'cluster limits: concurrency key write failed');
+        this.later(key, s);
+        return;
+      }
+      s.giveBack -= gave;
+      if (granted || (s.claimed > this.count(key) && this.store.fresh())) {
+        if (granted) s.claimed++;
+        s.wantLimit = 0;
+        this.wake();
+        // Nobody took it (the waiter left, or the free agent went elsewhere): give it back.
+        this.store.clock.setTimeout(() => {
+          if (s.claimed > this.count(key)) {
+            s.claimed--;
+            s.giveBack++;
+            this.pump(key);
+          }
+        }, 0);
+      } else if (want > 0 && s.giveBack === 0) {
+        // Full: a release anywhere (watch) or a dead holder's expiry (poll) brings it back here.
+        this.later(key, s);
+        return;
+      }
+    }
+  }
+
+  private later(key: string, s: KeyState): void {
+    if (this.store.isClosed || s.retry !== undefined) return;
+    s.retry = this.store.clock.setTimeout(() => {
+      s.retry = undefined;
+      if (s.wantLimit > 0 || s.giveBack > 0) this.pump(key);
+    }, this.store.pollMs);
+  }
+
+  /** At close: every slot goes back (leases have ended by then), pending claims are dropped. */
+  private async giveAllBack(): Promise<void> {
+    const writes: Promise<void>[] = [];
+    for (const [key, s] of this.states) {
+      if (s.retry !== undefined) this.store.clock.clearTimeout(s.retry);
+      s.retry = undefined;
+      s.wantLimit = 0;
+      if (s.claimed === 0 && s.giveBack === 0) continue;
+      s.giveBack += s.claimed;
+      s.claimed = 0;
+      writes.push(
+        this.store
+          .cas<KeyEntry, void>(`key.${keyToken(key)}`, async (cur) => {
+            if (!cur?.h[this.store.id]) return [undefined, undefined];
+            const h = { ...cur.h };
+            delete h[this.store.id];
+            return [{ h }, undefined];
+          })
+          .catch(() => {}),
+      );
+    }
+    await Promise.all(writes);
+  }
+}

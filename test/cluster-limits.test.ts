@@ -305,6 +305,39 @@ describe.skipIf(!hasNats)('cluster-wide limits over a real nats-server', () => {
     expect(await spend(b, 101)).toEqual(localRefusal);
   }, 60_000);
 
+  it('a KV outage is a refusal, never a grant: a budget reservation fails ERR_UNENFORCEABLE, a keyed acquire times out', async () => {
+    const own = await startNatsServer();
+    try {
+      const a = createAgentPoolSystem({
+        pools: { work: { agent, host: 'inline', min: 2, max: 2 } },
+        budgets: { pools: { work: 1000 } },
+        cluster: { servers: own.url, name: `o${++seq}`, limitTtlMs: TTL_MS, requestTimeoutMs: 1_000 },
+        shutdownDeadlineMs: 2_000,
+      });
+      systems.push(a);
+      await a.start();
+      const spend = (n: number) =>
+        outcome(a.submit({ type: 'work', task: 'spend', input: { n, actual: n } }));
+      // Both work while the server is up.
+      expect(await spend(10)).toEqual({ ok: true });
+      const keyed = { cycleId: 'o', concurrencyKey: 'k', timeoutMs: 1_000 };
+      await (await a.acquire('work', keyed)).release();
+      await own.stop();
+      // The agent's reserve throws it (as any refusal but a budget's, the task fails with it as cause).
+      expect(await spend(10)).toMatchObject({ code: 'ERR_TASK_ERROR', cause: { code: 'ERR_UNENFORCEABLE' } });
+      // Two agents are free, but the key's slot cannot be claimed: the acquire's own timeout ends it.
+      await expect(a.acquire('work', keyed)).rejects.toMatchObject({ code: 'ERR_POOL_EXHAUSTED' });
+      // Work without a cluster-wide limit still runs.
+      expect(await a.submit({ type: 'work', task: 'span', input: { ms: 1, by: 'a' } })).toMatchObject({
+        by: 'a',
+      });
+      // Shutdown is bounded without the server too (each KV call has requestTimeoutMs).
+      await a.shutdown();
+    } finally {
+      await own.stop();
+    }
+  }, 60_000);
+
   it('limitTtlMs is validated: below 1000 ms or not a duration is ERR_INVALID_CONFIG naming the path', () => {
     expect(parseCluster({ servers: 'nats://x:1' }).limitTtlMs).toBe(10_000);
     for (const bad of [999, -1, 'soon', Number.NaN])

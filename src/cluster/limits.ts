@@ -23,7 +23,7 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { JetStreamApiError } from '@nats-io/jetstream';
+import { JetStreamApiError, jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { AgentPoolError } from '../core/errors.js';
@@ -115,7 +115,8 @@ export class ClusterLimits {
   private async open(): Promise<{ coords: KV; limits: KV }> {
     const { nc } = await this.link.ready();
     const c = this.link.config;
-    const kvm = new Kvm(nc);
+    // Every KV call is bounded by requestTimeoutMs (a refusal after it, never a wait without end).
+    const kvm = new Kvm(jetstream(nc, { timeout: c.requestTimeoutMs }));
     const opts = { history: 1, timeout: c.requestTimeoutMs };
     const [coords, limits] = await Promise.all([
       kvm.create(limitBuckets.coords(c.name), { ...opts, ttl: this.ttlMs }),
@@ -244,13 +245,21 @@ export class ClusterLimits {
   async close(): Promise<void> {
     if (this.closed) return;
     const buckets = this.buckets;
-    // Claims go back while the link is still open; the watch stops with the other closers.
-    await Promise.allSettled([...this.closers].map(async (fn) => fn()));
+    const giveBack = (async () => {
+      // Claims go back while the link is still open; the watch stops with the other closers.
+      await Promise.allSettled([...this.closers].map(async (fn) => fn()));
+      const b = buckets && (await buckets.catch(() => undefined));
+      await b?.coords.delete(this.id).catch(() => {});
+    })();
+    // Bounded as a whole: with the server gone, what was claimed expires by the TTL instead.
+    let timer: TimerHandle | undefined;
+    await Promise.race([
+      giveBack,
+      new Promise<void>((r) => (timer = this.clock.setTimeout(r, 2 * this.link.config.requestTimeoutMs))),
+    ]);
+    this.clock.clearTimeout(timer);
     this.closed = true;
     if (this.beatTimer !== undefined) this.clock.clearTimeout(this.beatTimer);
-    if (!buckets) return;
-    const b = await buckets.catch(() => undefined);
-    await b?.coords.delete(this.id).catch(() => {});
   }
 }
 

@@ -278,9 +278,17 @@ interface KeyState {
   retry: TimerHandle | undefined;
 }
 
-/** The KV entry of one concurrency key: slots held per coordinator. */
+/** The KV entry of one concurrency key: slots held per coordinator, coordinators waiting (FIFO). */
 interface KeyEntry {
   h: Record<string, number>;
+  q?: string[];
+}
+
+function sameEntry(a: KeyEntry | undefined, b: KeyEntry): boolean {
+  if (a === undefined) return false;
+  const norm = (e: KeyEntry) =>
+    JSON.stringify([Object.entries(e.h).sort(([x], [y]) => (x < y ? -1 : 1)), e.q ?? []]);
+  return norm(a) === norm(b);
 }
 
 /**
@@ -365,16 +373,27 @@ export class ClusterKeyGate extends KeyGate {
       let granted = false;
       try {
         granted = await this.store.cas<KeyEntry, boolean>(`key.${keyToken(key)}`, async (cur) => {
+          const me = this.store.id;
           const h = { ...(cur?.h ?? {}) };
-          delete h[this.store.id];
+          delete h[me];
           await this.store.dropDead(h);
+          const q: string[] = [];
+          for (const id of cur?.q ?? []) if (id !== me && (await this.store.isAlive(id))) q.push(id);
           const others = Object.values(h).reduce((a, b) => a + b, 0);
           s.others = others;
+          // Coordinators queued before this one go first (FIFO across coordinators: one with a
+          // steady backlog cannot keep re-claiming the slot it just gave back).
+          const pos = cur?.q?.indexOf(me) ?? -1;
+          const ahead = pos < 0 ? q.length : q.filter((id) => cur!.q!.indexOf(id) < pos).length;
           // One more only when every held slot is in use (an unused one serves the waiter already).
-          const grant = want > 0 && s.claimed <= this.count(key) && others + s.claimed < want;
+          const need = want > 0 && s.claimed <= this.count(key);
+          const grant = need && want - others - s.claimed > ahead;
           const mine = s.claimed + (grant ? 1 : 0);
-          if (mine > 0) h[this.store.id] = mine;
-          return [{ h }, grant];
+          if (mine > 0) h[me] = mine;
+          if (need && !grant) q.splice(ahead, 0, me);
+          const next: KeyEntry = q.length > 0 ? { h, q } : { h };
+          // Unchanged: no write (a write wakes every blocked coordinator's watch).
+          return [sameEntry(cur, next) ? undefined : next, grant];
         });
       } catch (err) {
         // KV unreachable: no grant. Try again later; the waiter's own timeout bounds its wait.
@@ -424,10 +443,12 @@ export class ClusterKeyGate extends KeyGate {
       writes.push(
         this.store
           .cas<KeyEntry, void>(`key.${keyToken(key)}`, async (cur) => {
-            if (!cur?.h[this.store.id]) return [undefined, undefined];
+            const me = this.store.id;
+            if (!cur || (!cur.h[me] && !cur.q?.includes(me))) return [undefined, undefined];
             const h = { ...cur.h };
-            delete h[this.store.id];
-            return [{ h }, undefined];
+            delete h[me];
+            const q = (cur.q ?? []).filter((id) => id !== me);
+            return [q.length > 0 ? { h, q } : { h }, undefined];
           })
           .catch(() => {}),
       );

@@ -13,8 +13,10 @@ import { createAgentPoolSystem, defineAgent } from '../src/index.js';
 import type { SystemOptions } from '../src/runtime/config.js';
 import { parseCluster } from '../src/cluster/config.js';
 import { findNatsServer, type LocalNats, NATS_INSTALL_HINT, startNatsServer } from '../src/cluster/server.js';
+import { nodeReady } from '../src/cluster/demo.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const remoteAgent = fileURLToPath(new URL('./fixtures/cluster-limits.agent.ts', import.meta.url));
 const hasNats = findNatsServer() !== undefined;
 if (!hasNats)
   console.warn(`test/cluster-limits.test.ts skipped: nats-server is not installed; ${NATS_INSTALL_HINT}`);
@@ -157,6 +159,11 @@ describe.skipIf(!hasNats)('cluster-wide limits over a real nats-server', () => {
     for (let i = 1; i < order.length; i++)
       longest = Math.max(longest, (run = order[i] === order[i - 1] ? run + 1 : 1));
     expect(longest).toBeLessThanOrEqual(2);
+    const sorted = [...spans].sort((x, y) => x.start - y.start);
+    const gaps = sorted.slice(1).map((s, i) => s.start - sorted[i]!.end);
+    console.log(
+      `key hand-over (one task's end to the next one's start, across coordinators): median ${gaps.sort((x, y) => x - y)[gaps.length >> 1]!.toFixed(1)} ms`,
+    );
     // Control: another key is not held back by this one (two run at once across the coordinators).
     const free = await Promise.all(
       [a, b].map(
@@ -171,6 +178,73 @@ describe.skipIf(!hasNats)('cluster-wide limits over a real nats-server', () => {
       ),
     );
     expect(maxOverlap(free)).toBe(2);
+  }, 60_000);
+
+  it('remote pools on a node: concurrencyLimit 1 holds across two coordinators sharing the node', async () => {
+    const name = `n${++seq}`;
+    const node = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'node',
+        '--nats',
+        nats.url,
+        '--system',
+        name,
+        '--name',
+        'n1',
+        '--host',
+        'inline',
+        '--capacity',
+        '4',
+        '--heartbeat-ms',
+        '200',
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.add(node);
+    await nodeReady(node, 'n1');
+    const remoteCoordinator = () =>
+      createAgentPoolSystem({
+        pools: {
+          work: {
+            agent: remoteAgent,
+            host: 'remote' as const,
+            min: 2,
+            max: 2,
+            healthCheckIntervalMs: 60_000,
+          },
+        },
+        cluster: { servers: nats.url, name, limitTtlMs: TTL_MS, heartbeatMs: 200, lostAfterMs: 1_000 },
+        shutdownDeadlineMs: 2_000,
+      });
+    const a = remoteCoordinator();
+    const b = remoteCoordinator();
+    systems.push(a, b);
+    await Promise.all([a.start(), b.start()]);
+    const key = { concurrencyKey: 'deploy', concurrencyLimit: 1 };
+    const spans = (await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        (i % 2 ? a : b).submit({
+          type: 'work',
+          task: 'span',
+          input: { ms: 40, by: i % 2 ? 'a' : 'b' },
+          ...key,
+        }),
+      ),
+    )) as { start: number; end: number; by: string; pid: number }[];
+    // They ran in the node process, never here, and never two at once.
+    expect(new Set(spans.map((s) => s.pid))).toEqual(new Set([node.pid]));
+    expect(maxOverlap(spans)).toBe(1);
+    // Without the key, the four agents on the node run the two coordinators' tasks in parallel.
+    const free = (await Promise.all(
+      Array.from({ length: 4 }, (_, i) =>
+        (i % 2 ? a : b).submit({ type: 'work', task: 'span', input: { ms: 400, by: 'free' } }),
+      ),
+    )) as { start: number; end: number }[];
+    expect(maxOverlap(free)).toBeGreaterThanOrEqual(2);
   }, 60_000);
 
   it('a SIGKILLed coordinator keeps its slot while it refreshes, and loses it within limitTtlMs + 2 polls after the crash', async () => {

@@ -69,6 +69,7 @@ export class ClusterLimits {
   readonly id = `${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}-${randomBytes(4).toString('hex')}`;
   private buckets: Promise<{ coords: KV; limits: KV }> | undefined;
   private beatTimer: TimerHandle | undefined;
+  private bucketTtl: number | undefined;
   private beatRevision = 0;
   /** Local time of the last successful refresh (admissions stop when it is too old). */
   private lastBeat = -Infinity;
@@ -83,9 +84,9 @@ export class ClusterLimits {
     readonly logger: Logger,
   ) {}
 
-  /** `limitTtlMs` of the cluster option. */
+  /** The TTL in force: the registration bucket's (its first creator's `limitTtlMs`), else ours. */
   get ttlMs(): number {
-    return this.link.config.limitTtlMs;
+    return this.bucketTtl ?? this.link.config.limitTtlMs;
   }
 
   /** How often a blocked claim looks again (a dead holder's entry expires without a watch event). */
@@ -122,6 +123,14 @@ export class ClusterLimits {
       kvm.create(limitBuckets.coords(c.name), { ...opts, ttl: this.ttlMs }),
       kvm.create(limitBuckets.limits(c.name), opts),
     ]);
+    // A bucket that exists keeps its TTL (the first coordinator's): refresh by that one.
+    const ttl = (await coords.status()).ttl;
+    if (ttl > 0 && ttl !== this.link.config.limitTtlMs)
+      this.logger.warn(
+        { bucketTtlMs: ttl, limitTtlMs: this.link.config.limitTtlMs },
+        'cluster limits: the registration bucket exists with another TTL; using it',
+      );
+    if (ttl > 0) this.bucketTtl = ttl;
     this.beatRevision = await coords.put(this.id, this.record());
     this.lastBeat = this.clock.now();
     this.armBeat(coords);
@@ -158,6 +167,14 @@ export class ClusterLimits {
             if (isConflict(err)) {
               this.logger.warn({ id: this.id }, 'cluster limits: registration had expired; re-registering');
               try {
+                // A bucket that exists keeps its TTL (the first coordinator's): refresh by that one.
+                const ttl = (await coords.status()).ttl;
+                if (ttl > 0 && ttl !== this.link.config.limitTtlMs)
+                  this.logger.warn(
+                    { bucketTtlMs: ttl, limitTtlMs: this.link.config.limitTtlMs },
+                    'cluster limits: the registration bucket exists with another TTL; using it',
+                  );
+                if (ttl > 0) this.bucketTtl = ttl;
                 this.beatRevision = await coords.put(this.id, this.record());
                 this.lastBeat = this.clock.now();
               } catch {

@@ -379,6 +379,12 @@ export class ClusterKeyGate extends KeyGate {
     s.busy = true;
     void this.write(key, s).finally(() => {
       s.busy = false;
+      // Work that arrived after the loop's last check (between its return and now) is not lost.
+      const pending = s.giveBack > 0 || s.wantLimit > 0;
+      if (pending && s.retry === undefined && !this.store.isClosed) return this.pump(key);
+      // Nothing held, wanted or pending: forget the key (keys may be many, e.g. one per repository).
+      const idle = s.claimed === 0 && s.giveBack === 0 && s.wantLimit === 0;
+      if (idle && s.retry === undefined && this.count(key) === 0) this.states.delete(key);
     });
   }
 

@@ -180,6 +180,45 @@ describe.skipIf(!hasNats)('cluster-wide limits over a real nats-server', () => {
     expect(maxOverlap(free)).toBe(2);
   }, 60_000);
 
+  it('concurrencyLimit 2 across three coordinators, tasks of random length, some cancelled: at most 2 at once', async () => {
+    const name = `m${++seq}`;
+    const cs = [coordinator(name), coordinator(name), coordinator(name)];
+    await Promise.all(cs.map((c) => c.start()));
+    const key = { concurrencyKey: 'shared', concurrencyLimit: 2 };
+    const spans: Promise<unknown>[] = [];
+    const cancelled: AbortController[] = [];
+    for (let i = 0; i < 36; i++) {
+      const ac = new AbortController();
+      // Every sixth is cancelled while it waits or runs: its slot must come back, never leak.
+      if (i % 6 === 5) cancelled.push(ac);
+      spans.push(
+        cs[i % 3]!.submit({
+          type: 'work',
+          task: 'span',
+          input: { ms: 5 + ((i * 37) % 40), by: `c${i % 3}` },
+          signal: ac.signal,
+          ...key,
+        }),
+      );
+    }
+    await sleep(50);
+    for (const ac of cancelled) ac.abort();
+    const settled = await Promise.allSettled(spans);
+    const done = settled.flatMap((r) =>
+      r.status === 'fulfilled' ? [r.value as { start: number; end: number; by: string }] : [],
+    );
+    // Only the cancelled ones may fail, and only with ERR_ABORTED.
+    for (const r of settled)
+      if (r.status === 'rejected') expect((r.reason as { code?: string }).code).toBe('ERR_ABORTED');
+    expect(done.length).toBeGreaterThanOrEqual(36 - cancelled.length);
+    expect(maxOverlap(done)).toBe(2);
+    expect(new Set(done.map((d) => d.by))).toEqual(new Set(['c0', 'c1', 'c2']));
+    // Nothing leaked: both slots can be taken again right away, from two different coordinators.
+    const l1 = await cs[0]!.acquire('work', { cycleId: 'after', timeoutMs: 10_000, ...key });
+    const l2 = await cs[1]!.acquire('work', { cycleId: 'after', timeoutMs: 10_000, ...key });
+    await Promise.all([l1.release(), l2.release()]);
+  }, 60_000);
+
   it('remote pools on a node: concurrencyLimit 1 holds across two coordinators sharing the node', async () => {
     const name = `n${++seq}`;
     const node = spawn(

@@ -192,6 +192,7 @@ export class ClusterRateLimiter extends RateLimiter {
     return `rate.${keyToken(this.name)}.${kind}`;
   }
 
+  /** The local window allows it and this coordinator holds a permit of the cluster's window. */
   override allowsRequest(now: number): boolean {
     if (!super.allowsRequest(now)) return false;
     if (!this.limitsRequests) return true;
@@ -251,6 +252,7 @@ export class ClusterRateLimiter extends RateLimiter {
     );
   }
 
+  /** The local window first, then room in the cluster's minute (waits for the next one if full). */
   override async reserveTokens(
     amount: number,
     cancelled: (cancel: () => void) => void,
@@ -302,6 +304,7 @@ export class ClusterRateLimiter extends RateLimiter {
     }
   }
 
+  /** Settle locally, and give the cluster's minute back what was not used. */
   override settleTokens(entry: RateEntry, actual: number): void {
     super.settleTokens(entry, actual);
     const shared = this.windows.get(entry);

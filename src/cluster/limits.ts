@@ -131,9 +131,6 @@ export class ClusterLimits {
         'cluster limits: the registration bucket exists with another TTL; using it',
       );
     if (ttl > 0) this.bucketTtl = ttl;
-    this.beatRevision = await coords.put(this.id, this.record());
-    this.lastBeat = this.clock.now();
-    this.armBeat(coords);
     const iter = await limits.watch({ include: 'updates' });
     this.closers.add(() => iter.stop());
     void (async () => {
@@ -143,6 +140,10 @@ export class ClusterLimits {
         for (const fn of this.watchers.get(kind) ?? []) fn(e.key);
       }
     })().catch(() => {});
+    // Registered last: a failure above leaves no refresh timer behind (the next call opens again).
+    this.beatRevision = await coords.put(this.id, this.record());
+    this.lastBeat = this.clock.now();
+    this.armBeat(coords);
     return { coords, limits };
   }
 
@@ -202,7 +203,7 @@ export class ClusterLimits {
     return alive;
   }
 
-  /** Drop the parts of dead coordinators from `parts` (in place); true when one was dropped. */
+  /** Drop the parts of dead coordinators from `parts` (in place); returns their ids. */
   async dropDead(parts: Record<string, unknown>): Promise<string[]> {
     const dead: string[] = [];
     for (const id of Object.keys(parts)) if (!(await this.isAlive(id))) dead.push(id);
@@ -247,10 +248,12 @@ export class ClusterLimits {
     this.closers.add(fn);
   }
 
+  /** A pause on the injected clock (between conflicting writes). */
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
   }
 
+  /** Closed: no new claims, no retries. */
   get isClosed(): boolean {
     return this.closed;
   }
@@ -343,6 +346,7 @@ export class ClusterKeyGate extends KeyGate {
     return this.states.get(key)?.claimed ?? 0;
   }
 
+  /** Whether a lease may take `key` now: below `limit` here and into a slot this coordinator holds. */
   override allows(key: string | undefined, limit: number): boolean {
     if (key === undefined) return true;
     const n = this.count(key);
@@ -355,6 +359,7 @@ export class ClusterKeyGate extends KeyGate {
     return false;
   }
 
+  /** A lease of `key` ended: its slot goes back to the cluster, and the pools are woken. */
   override release(key: string | undefined): void {
     super.release(key);
     if (key === undefined) return;

@@ -10,7 +10,8 @@ import type { RateLimitConfig, RateLimiter } from '../runtime/rate-limits.js';
 import type { TokenBudgets } from '../structures/budget.js';
 import type { ClusterConfig } from './config.js';
 import { ClusterLink } from './link.js';
-import { ClusterKeyGate, ClusterLimits } from './limits.js';
+import { ClusterLimits } from './limits.js';
+import { ClusterKeyGate } from './limits-keys.js';
 import { ClusterRateLimiter, SharedBudget } from './limits-shared.js';
 
 /** The cluster parts of one coordinator. */

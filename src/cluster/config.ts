@@ -30,6 +30,12 @@ export interface ClusterOptions extends ClusterAuthOptions {
   lostAfterMs?: number;
   /** Deadline of one request to a node (start, run hand-over, ping); also the connect deadline. @default 5000 */
   requestTimeoutMs?: number;
+  /**
+   * Cluster-wide limits (concurrency keys, budgets, named rate limits; docs/guides/cluster.md): a
+   * coordinator that stops refreshing its registration (crash, partition) loses what it claimed this
+   * long after its last refresh. @default 10000
+   */
+  limitTtlMs?: number;
 }
 
 /** The parsed `cluster` option. */
@@ -41,9 +47,18 @@ export interface ClusterConfig {
   requestTimeoutMs: number;
   /** Credentials and TLS for the NATS client (src/cluster/auth.ts). */
   auth: ClusterAuth;
+  limitTtlMs: number;
 }
 
-const KEYS = new Set(['servers', 'name', 'heartbeatMs', 'lostAfterMs', 'requestTimeoutMs', ...AUTH_KEYS]);
+const KEYS = new Set([
+  'servers',
+  'name',
+  'heartbeatMs',
+  'lostAfterMs',
+  'requestTimeoutMs',
+  'limitTtlMs',
+  ...AUTH_KEYS,
+]);
 /** Subject tokens and bucket names allow only these (no `.`, `*`, `>` or spaces). */
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -74,7 +89,10 @@ export function parseCluster(raw: unknown, path = 'cluster'): ClusterConfig {
       positive: true,
     }),
     auth: parseAuth(o, path),
+    limitTtlMs: duration('config', `${path}.limitTtlMs`, o.limitTtlMs, 10_000, { positive: true }),
   };
+  // At least a second: the holder refreshes every third of it and the server expires entries by it.
+  if (out.limitTtlMs < 1000) invalid('config', `${path}.limitTtlMs`, out.limitTtlMs, 'a duration >= 1000 ms');
   return out;
 }
 

@@ -281,15 +281,3 @@ export class ClusterLink {
     await nc?.drain().catch(() => {});
   }
 }
-
-/** The link of a system, closed by its shutdown hook (after its agents stopped). */
-export function clusterLink(
-  config: ClusterConfig,
-  clock: Clock,
-  system: { onShutdown(hook: () => Promise<void>): unknown },
-  needs?: ReadonlyMap<string, PlacementNeed>,
-): ClusterLink {
-  const link = new ClusterLink(config, clock, needs);
-  system.onShutdown(() => link.close());
-  return link;
-}

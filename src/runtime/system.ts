@@ -8,7 +8,8 @@
  * Over 400 lines because it is the public facade: every public method of the system with its argument
  * validation and TSDoc; the actor tree, config, pools and subsystems it wires live in their own modules.
  */
-import { clusterLink } from '../cluster/link.js';
+import { type CoordinatorParts, coordinatorParts } from '../cluster/coordinator.js';
+import type { SharedBudget } from '../cluster/limits-shared.js';
 import { placementNeeds } from '../cluster/placement.js';
 import { type OptimizationRecord, type OptimizeOptions, Optimizer } from './optimize.js';
 import { STRATEGY_NAMES, type StrategyName } from '../policies/balancing/index.js';
@@ -140,10 +141,9 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
   readonly logger: Logger;
   private readonly pools = new Map<string, Pool>();
   // Keys are shared across pools, so a release must wake the waiters of every pool, not only its own.
-  private readonly keys = new WakingKeyGate(() => {
-    for (const p of this.pools.values()) p.wake();
-    this.dispatcher?.onFreed();
-  });
+  private readonly keys: KeyGate;
+  /** The NATS link and cluster-wide limits, in cluster mode (src/cluster/coordinator.ts). */
+  private readonly cluster: CoordinatorParts | undefined;
   /** The submit path. */
   readonly dispatcher: Dispatcher;
 
@@ -206,6 +206,15 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
       this.events.on(type, (e) => this.pools.get(e.pool)?.metrics.recordIncident(kind));
     this.budgets = new TokenBudgets(options.budgets ?? {});
     this.clock = options.clock ?? realClock;
+    const wakeKeys = () => {
+      for (const p of this.pools.values()) p.wake();
+      this.dispatcher?.onFreed();
+    };
+    const cluster = this.config.cluster;
+    this.cluster = cluster
+      ? coordinatorParts(cluster, this.clock, this.logger, this, placementNeeds(this.config.pools))
+      : undefined;
+    this.keys = this.cluster ? this.cluster.keyGate(wakeKeys) : new WakingKeyGate(wakeKeys);
     const rebalance = gateOverride === undefined ? this.config.rebalance : undefined;
     const limited = gateOverride === undefined && Object.keys(this.config.limits).length > 0;
     const quotaScaling = limited ? this.config.resourceScaling : undefined;
@@ -310,7 +319,10 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
     const named = new Map<string, RateLimiter>();
     const wake = () => this.dispatcher.onFreed();
     for (const [name, rc] of this.config.rateLimits)
-      named.set(name, new RateLimiter(name, rc, this.clock, wake));
+      named.set(
+        name,
+        this.cluster?.rateLimiter(name, rc, wake) ?? new RateLimiter(name, rc, this.clock, wake),
+      );
     for (const [type, pc] of this.config.pools) {
       const rl = pc.rateLimit;
       if (rl === undefined) continue;
@@ -320,12 +332,10 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
       );
     }
     const agentHooks = {
-      ...tokenHooks(this.budgets, this.events, this.rateLimiters),
+      ...tokenHooks(this.budgets, this.events, this.rateLimiters, this.cluster?.budget(this.budgets)),
       callTool: toolHook(this.tools, this.config),
       // Remote agents (cluster option): one NATS link per system, closed once its agents stopped.
-      ...(this.config.cluster
-        ? { remote: clusterLink(this.config.cluster, this.clock, this, placementNeeds(this.config.pools)) }
-        : {}),
+      ...(this.cluster ? { remote: this.cluster.link } : {}),
     };
     const childrenLogic = childLogic(registry);
     for (const [type, pc] of this.config.pools) {
@@ -926,6 +936,7 @@ function tokenHooks(
   budgets: TokenBudgets,
   events: SystemEvents,
   rates: ReadonlyMap<string, RateLimiter>,
+  shared?: SharedBudget,
 ): Pick<AgentSpec, 'reserveTokens' | 'settleTokens' | 'onTaskEnd'> {
   // Per task, its reservations in `reserve` call order (null: refused), so settle(index) is exact.
   const held = new Map<string, (string | null)[]>();
@@ -965,6 +976,18 @@ function tokenHooks(
       try {
         const r = budgets.reserve({ cycle, pool: agent.pool }, amount);
         list[index] = r.id;
+        // Cluster mode: the pool and system levels hold across coordinators too.
+        if (shared?.applies(agent.pool)) {
+          await shared.reserve(r.id, agent.pool, amount).catch((e: unknown) => {
+            if (held.has(taskId) && list[index] === r.id) {
+              list[index] = null;
+              budgets.cancel(r.id);
+            }
+            throw e;
+          });
+          // The task ended while the cluster answered: its onTaskEnd could not give this one back.
+          if (!held.has(taskId)) shared.settle(r.id, 0);
+        }
         return undefined;
       } catch (e) {
         if (entry) {
@@ -996,6 +1019,7 @@ function tokenHooks(
       if (!list || id === undefined || id === null) return;
       list[index] = null;
       budgets.settle(id, actual);
+      shared?.settle(id, actual);
     },
     onTaskEnd: (_agent, taskId) => {
       // Unsettled rate entries stay in the window: the model call may have used them.
@@ -1004,6 +1028,7 @@ function tokenHooks(
       if (!list) return;
       held.delete(taskId);
       for (const id of list) if (id !== null) budgets.cancel(id);
+      if (shared) for (const id of list) if (id !== null) shared.settle(id, 0);
     },
   };
 }

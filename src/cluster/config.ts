@@ -4,6 +4,7 @@
  * so a typo never becomes a system that waits for nodes on the wrong server.
  */
 import { duration, invalid, knownKeys, record, str, strings } from '../core/validate.js';
+import { type DurableConfig, type DurableOptions, parseDurable } from './durable-config.js';
 
 /** Options of a system whose `remote` pools run on agentpool nodes over NATS (docs/guides/cluster.md). */
 export interface ClusterOptions {
@@ -31,6 +32,13 @@ export interface ClusterOptions {
   pass?: string;
   /** Token authentication. */
   token?: string;
+  /**
+   * Durable submits: `submit()` stores each task in the JetStream stream `ap_<name>_tasks` before it
+   * resolves its enqueue, outcomes go to the KV bucket `ap_<name>_results`, and a coordinator
+   * restarted with the same `name` resumes what was left (docs/guides/cluster.md "Durable submits").
+   * `false`: submits stay in this process's memory. @default true
+   */
+  durable?: boolean | DurableOptions;
 }
 
 /** The parsed `cluster` option. */
@@ -43,6 +51,8 @@ export interface ClusterConfig {
   user?: string;
   pass?: string;
   token?: string;
+  /** Undefined when `durable: false`. */
+  durable?: DurableConfig;
 }
 
 const KEYS = new Set([
@@ -54,6 +64,7 @@ const KEYS = new Set([
   'user',
   'pass',
   'token',
+  'durable',
 ]);
 /** Subject tokens and bucket names allow only these (no `.`, `*`, `>` or spaces). */
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -85,6 +96,8 @@ export function parseCluster(raw: unknown, path = 'cluster'): ClusterConfig {
       positive: true,
     }),
   };
+  const durable = parseDurable(o.durable, `${path}.durable`);
+  if (durable) out.durable = durable;
   for (const k of ['user', 'pass', 'token'] as const) {
     if (o[k] !== undefined) out[k] = str('config', `${path}.${k}`, o[k], '');
   }

@@ -33,6 +33,8 @@ export interface LocalNats {
   url: string;
   port: number;
   process: ChildProcess;
+  /** Its JetStream store directory (file storage). */
+  storeDir: string;
   /** Kill it and remove its store (unless `keepStore`). */
   stop(keepStore?: boolean): Promise<void>;
 }
@@ -52,13 +54,17 @@ export function freePort(): Promise<number> {
 /**
  * Start `nats-server -js` on a free loopback port with a fresh store directory; resolves once it
  * accepts connections (rejects after `timeoutMs`, or `ERR_UNENFORCEABLE` when the binary is missing).
+ * `reuse` restarts a server on the same port and store (a server restart that keeps its data).
  */
-export async function startNatsServer(timeoutMs = 10_000): Promise<LocalNats> {
+export async function startNatsServer(
+  timeoutMs = 10_000,
+  reuse?: { port: number; storeDir: string },
+): Promise<LocalNats> {
   const bin = findNatsServer();
   if (!bin)
     throw new AgentPoolError('ERR_UNENFORCEABLE', `nats-server is not installed: ${NATS_INSTALL_HINT}`);
-  const port = await freePort();
-  const store = mkdtempSync(join(tmpdir(), 'agentpool-nats-'));
+  const port = reuse?.port ?? (await freePort());
+  const store = reuse?.storeDir ?? mkdtempSync(join(tmpdir(), 'agentpool-nats-'));
   const child = spawn(bin, ['-js', '-sd', store, '-a', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -87,7 +93,7 @@ export async function startNatsServer(timeoutMs = 10_000): Promise<LocalNats> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { url: `nats://127.0.0.1:${port}`, port, process: child, stop };
+  return { url: `nats://127.0.0.1:${port}`, port, process: child, storeDir: store, stop };
 }
 
 function canConnect(port: number): Promise<boolean> {

@@ -98,6 +98,13 @@ export interface SubmitOptions {
   notBefore?: number;
   /** Every `ctx.progress(value)` of the running task, in order (not called after the task settled). */
   onProgress?: (value: unknown) => void;
+  /**
+   * The task's id, known before it is queued (letters, digits, `-`, `_`; at most 128): what
+   * `system.enqueue()` returns and `system.attach(id)` takes. A second submit with the same id joins
+   * the first (like `idempotencyKey`; not both). Read by the system facade (src/cluster/durable.ts).
+   * @default generated
+   */
+  taskId?: string;
 }
 
 const SUBMIT_KEYS = new Set([
@@ -120,6 +127,7 @@ const SUBMIT_KEYS = new Set([
   'delayMs',
   'notBefore',
   'onProgress',
+  'taskId',
 ]);
 
 /** Errors that mean "the agent went away", not "the task failed": the task is re-queued. */
@@ -328,6 +336,17 @@ export class Dispatcher {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * Every check {@link submit} makes (options, pool, `maxQueue`), without queueing: the durable store
+   * (src/cluster/durable.ts) refuses a bad submit before it stores anything.
+   */
+  validate(raw: SubmitOptions): void {
+    const job = this.parse(record('argument', 'submit', raw));
+    const limit = this.pools.get(job.type)!.config.maxQueue;
+    const waiting = this.waitingOf(job.type);
+    if (waiting >= limit) throw new QueueFullError(job.type, waiting, limit);
   }
 
   private parse(o: Record<string, unknown>): Job {

@@ -229,7 +229,7 @@ describe.skipIf(!hasNats)('durable submits over a real nats-server', () => {
     const a = localSystem(sys, 2);
     await a.start();
     const opts = {
-      type: 'work',
+      type: 'work' as const,
       task: 'step',
       input: { n: 7, ms: 100, log },
       idempotencyKey: 'order 7/charge',
@@ -252,7 +252,12 @@ describe.skipIf(!hasNats)('durable submits over a real nats-server', () => {
       expect(await b.submit(opts)).toMatchObject({ n: 7 });
       expect(runsIn(log).get(7)).toBe(1); // ran once for four submits across two coordinators
       // A failed task may be submitted again under its key (as locally): it runs again.
-      const failing = { type: 'work', task: 'fail', input: { n: 100, log }, idempotencyKey: 'flaky' };
+      const failing = {
+        type: 'work' as const,
+        task: 'fail',
+        input: { n: 100, log },
+        idempotencyKey: 'flaky',
+      };
       const failed = { code: 'ERR_TASK_ERROR', message: 'task "fail" failed: task 100 fails' };
       await expect(b.submit(failing)).rejects.toMatchObject(failed);
       await expect(b.attach(idOfKey('flaky'))).rejects.toMatchObject(failed); // from the bucket
@@ -347,7 +352,7 @@ describe.skipIf(!hasNats)('durable submits over a real nats-server', () => {
         path: 'submit.taskId',
       });
       // The dispatcher's own checks come first too (nothing stored for them either).
-      await expect(s.enqueue({ type: 'nope', task: 'step' })).rejects.toMatchObject({
+      await expect(s.enqueue({ type: 'nope' as 'work', task: 'step' })).rejects.toMatchObject({
         code: 'ERR_UNKNOWN_POOL',
       });
       await expect(

@@ -324,7 +324,8 @@ export class DurableTasks {
       if (this.resuming) await this.resuming.catch(() => {});
       const store = await this.open();
       let msgID = id;
-      const prior = await store.kv.get(id);
+      // A generated id is new by construction: only a named one can have a recorded outcome.
+      const prior = named === undefined ? null : await store.kv.get(id);
       if (prior?.operation === 'PUT') {
         const out = prior.json<StoredOutcome>();
         if (out.ok) {
@@ -459,20 +460,33 @@ export class DurableTasks {
         });
       }
       await store.kv.put(id, body);
-      if (seq !== undefined) await store.jsm.streams.deleteMessage(this.stream, seq, false);
+      return store;
     })().then(
-      () => {},
+      (store) => {
+        // Recorded: the caller may have it now. The stream record goes after (a crash in between
+        // leaves a record resume() removes without running), off the caller's path.
+        if (seq !== undefined) this.track(store.jsm.streams.deleteMessage(this.stream, seq, false), id);
+      },
       (err: unknown) =>
         // Not recorded: the stream still holds the task, so the next coordinator runs it again.
         this.owner.logger.warn({ err, taskId: id }, 'durable task outcome not recorded'),
     );
-    this.writes.add(w);
+    this.track(w, id);
     void w.finally(() => {
-      this.writes.delete(w);
       if (this.live.get(id) === d.promise) this.live.delete(id);
       if (outcome.ok) d.resolve(outcome.value);
       else d.reject(outcome.error);
     });
+  }
+
+  /** A store write the shutdown hook waits for. */
+  private track(p: Promise<unknown>, id: string): void {
+    const w = p.then(
+      () => {},
+      (err: unknown) => this.owner.logger.warn({ err, taskId: id }, 'durable task store write failed'),
+    );
+    this.writes.add(w);
+    void w.finally(() => this.writes.delete(w));
   }
 
   /**
@@ -497,35 +511,61 @@ export class DurableTasks {
     if (info.state.messages === 0) return report;
     const consumer = await store.js.consumers.get(this.stream, { deliver_policy: DeliverPolicy.All });
     try {
-      for (;;) {
-        const m = await consumer.next({ expires: this.config.writeTimeoutMs });
-        if (!m || m.seq > last) break;
-        let task: StoredTask | undefined;
-        try {
-          task = m.json<StoredTask>();
-        } catch {
-          task = undefined;
-        }
-        if (task?.v === 1 && typeof task.id === 'string' && !this.live.has(task.id)) {
-          const done = await store.kv.get(task.id);
-          if (done?.operation === 'PUT') {
-            await store.jsm.streams.deleteMessage(this.stream, m.seq, false);
-            report.finished++;
-          } else {
-            const d = deferred();
-            this.live.set(task.id, d.promise);
-            this.run(task.id, m.seq, task.options, {}, undefined, d);
-            report.resumed++;
+      let more = true;
+      while (more) {
+        // A batch at a time, its outcome look-ups in parallel: a resume is a few round trips per
+        // 256 records, not two per record.
+        const batch: { seq: number; task: StoredTask | undefined }[] = [];
+        const msgs = await consumer.fetch({ max_messages: 256, expires: this.config.writeTimeoutMs });
+        for await (const m of msgs) {
+          if (m.seq > last) {
+            more = false;
+            break;
           }
-        } else if (task?.v !== 1) {
-          this.owner.logger.warn({ seq: m.seq, stream: this.stream }, 'unreadable task record skipped');
+          let task: StoredTask | undefined;
+          try {
+            task = m.json<StoredTask>();
+          } catch {
+            task = undefined;
+          }
+          batch.push({ seq: m.seq, task });
+          // The last one: leave the fetch now rather than wait out its expiry.
+          if (m.seq >= last || m.info.pending === 0) {
+            more = false;
+            break;
+          }
         }
-        if (m.seq >= last || m.info.pending === 0) break;
+        if (batch.length === 0) break;
+        await Promise.all(batch.map(({ seq, task }) => this.resumeOne(store, seq, task, report)));
       }
     } finally {
       await consumer.delete().catch(() => {});
     }
     return report;
+  }
+
+  private async resumeOne(
+    store: Store,
+    seq: number,
+    task: StoredTask | undefined,
+    report: { resumed: number; finished: number },
+  ): Promise<void> {
+    if (task?.v !== 1 || typeof task.id !== 'string') {
+      this.owner.logger.warn({ seq, stream: this.stream }, 'unreadable task record skipped');
+      return;
+    }
+    if (this.live.has(task.id)) return;
+    const done = await store.kv.get(task.id);
+    if (done?.operation === 'PUT') {
+      await store.jsm.streams.deleteMessage(this.stream, seq, false);
+      report.finished++;
+      return;
+    }
+    if (this.live.has(task.id)) return;
+    const d = deferred();
+    this.live.set(task.id, d.promise);
+    this.run(task.id, seq, task.options, {}, undefined, d);
+    report.resumed++;
   }
 
   /**

@@ -223,6 +223,99 @@ describe.skipIf(!hasNats)('durable submits over a real nats-server', () => {
     }
   }, 60_000);
 
+  it('coordinator shutdown: a graceful drain records the running task, queued ones stay for the next coordinator; a forced one leaves the running task too', async () => {
+    const sys = `d${++seq}`;
+    const log = join(dir, `${sys}.log`);
+    const a = localSystem(sys);
+    await a.start();
+    const running = await a.enqueue({
+      type: 'work',
+      task: 'step',
+      input: { n: 1, ms: 300, log },
+      taskId: 'r1',
+    });
+    const queued = await a.enqueue({ type: 'work', task: 'step', input: { n: 2, ms: 0, log }, taskId: 'q2' });
+    await until(() => a.status().tasks.running === 1);
+    await a.shutdown({ graceful: true, deadlineMs: 5_000 });
+    expect(await running.result).toMatchObject({ n: 1 });
+    await expect(queued.result).rejects.toMatchObject({ code: 'ERR_SHUTTING_DOWN' });
+    expect((await storeOf(sys)).queued).toBe(1); // q2 only
+    const b = localSystem(sys);
+    await b.start();
+    const r3 = await b.enqueue({ type: 'work', task: 'step', input: { n: 3, ms: 5_000, log }, taskId: 'r3' });
+    expect(await b.attach('q2', { timeoutMs: 20_000 })).toMatchObject({ n: 2 });
+    await until(() => b.status().tasks.running === 1);
+    await b.shutdown({ graceful: false });
+    await expect(r3.result).rejects.toBeDefined();
+    const c = localSystem(sys);
+    try {
+      await c.start();
+      expect(await c.attach('r1')).toMatchObject({ n: 1 });
+      expect(await c.attach('r3', { timeoutMs: 20_000 })).toMatchObject({ n: 3 });
+      const runs = runsIn(log);
+      expect([runs.get(1), runs.get(2), runs.get(3)]).toEqual([1, 1, 1]); // r3's first run was aborted
+    } finally {
+      await c.shutdown();
+    }
+  }, 60_000);
+
+  it('a record whose outcome is already in the bucket (a crash between the two writes) is removed at resume, not run', async () => {
+    const sys = `d${++seq}`;
+    const log = join(dir, `${sys}.log`);
+    const a = localSystem(sys);
+    await a.start();
+    const lease = await a.acquire('work', { cycleId: 'hold', timeoutMs: 5_000 });
+    await a.enqueue({ type: 'work', task: 'step', input: { n: 1, ms: 0, log }, taskId: 'half-done' });
+    await a.shutdown({ graceful: false });
+    await lease.release().catch(() => {});
+    expect((await storeOf(sys)).queued).toBe(1);
+    // What the dead coordinator had written before it could delete the record.
+    const nc = await connect({ servers: nats.url });
+    const kv = await new Kvm(nc).open(durableNames.results(sys));
+    await kv.put(
+      'half-done',
+      JSON.stringify({
+        v: 1,
+        id: 'half-done',
+        type: 'work',
+        task: 'step',
+        ok: true,
+        value: { n: 1, recorded: true },
+        settledAt: 0,
+      }),
+    );
+    await nc.close();
+    const b = localSystem(sys);
+    try {
+      await b.start();
+      expect(await b.attach('half-done')).toEqual({ n: 1, recorded: true });
+      expect((await storeOf(sys)).queued).toBe(0);
+      expect(runsIn(log).size).toBe(0);
+    } finally {
+      await b.shutdown();
+    }
+  }, 30_000);
+
+  it('a store that does not answer: enqueue() rejects ERR_STORE_UNAVAILABLE after writeTimeoutMs', async () => {
+    const own = await startNatsServer();
+    const s = createAgentPoolSystem({
+      pools: { work: { agent, host: 'inline', min: 1, max: 1 } },
+      cluster: { servers: own.url, name: 'down', durable: { writeTimeoutMs: 300 } },
+      shutdownDeadlineMs: 1_000,
+    });
+    try {
+      await s.start();
+      expect(await s.submit({ type: 'work', task: 'step', input: { n: 1, ms: 0 } })).toMatchObject({ n: 1 });
+      await own.stop();
+      await expect(s.enqueue({ type: 'work', task: 'step', input: { n: 2, ms: 0 } })).rejects.toMatchObject({
+        code: 'ERR_STORE_UNAVAILABLE',
+      });
+    } finally {
+      await s.shutdown({ graceful: false });
+      await own.stop();
+    }
+  }, 30_000);
+
   it('idempotencyKey: the same key is the same task and the same result — concurrently, after it settled and after a restart', async () => {
     const sys = `d${++seq}`;
     const log = join(dir, `${sys}.log`);
@@ -365,9 +458,16 @@ describe.skipIf(!hasNats)('durable submits over a real nats-server', () => {
       expect(
         await s.submit({ type: 'work', task: 'step', input: { n: 2, ms: 0, log: undefined } }),
       ).toMatchObject({ n: 2 });
+      // A result JSON cannot carry: the caller here gets it as it is, attach() its JSON form.
+      const d = await s.enqueue({ type: 'work', task: 'date', taskId: 'date' });
+      expect(((await d.result) as { when: unknown }).when).toBeInstanceOf(Date);
+      expect(await s.attach('date')).toEqual({ when: '1970-01-01T00:00:00.000Z' });
+      const b = await s.enqueue({ type: 'work', task: 'big', taskId: 'big' });
+      expect(await b.result).toBe(10n);
+      await expect(s.attach('big')).rejects.toMatchObject({ code: 'ERR_SERIALIZATION' });
       const store = await storeOf(sys);
       expect(store.queued).toBe(0);
-      expect(store.results.size).toBe(1);
+      expect(store.results.size).toBe(3);
     } finally {
       await s.shutdown();
     }

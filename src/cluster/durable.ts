@@ -378,7 +378,7 @@ export class DurableTasks {
     if (typeof o.delayMs === 'number' && o.delayMs > 0) src.notBefore = now + o.delayMs;
     const out: Record<string, unknown> = {};
     for (const k of STORED) if (src[k] !== undefined) out[k] = src[k];
-    const bad = findNonJson(out.input, 'submit.input');
+    const bad = out.input === undefined ? undefined : findNonJson(out.input, 'submit.input');
     if (bad)
       throw new InvalidArgumentError(
         bad.path,

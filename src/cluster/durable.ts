@@ -149,7 +149,6 @@ const STOPPING = new Set([
   'ERR_AGENT_LOST',
   'ERR_AGENT_UNAVAILABLE',
   'ERR_LEASE_RELEASED',
-  'ERR_TASK_FAILED',
 ]);
 
 interface Deferred {

@@ -138,8 +138,9 @@ describe.skipIf(!hasNats)('durable submits over a real nats-server', () => {
     });
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    // Killed once every task is acknowledged and a few have finished (the rest queued or running).
     await until(
-      () => doneBeforeKill.size >= 2,
+      () => enqueued.size === N && doneBeforeKill.size >= 2,
       () => `coordinator output: ${err}`,
     );
     child.kill('SIGKILL');

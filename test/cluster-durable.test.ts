@@ -17,7 +17,7 @@ import { createAgentPoolSystem } from '../src/index.js';
 import { findNatsServer, type LocalNats, NATS_INSTALL_HINT, startNatsServer } from '../src/cluster/server.js';
 import { parseCluster } from '../src/cluster/config.js';
 import { nodeReady } from '../src/cluster/demo.js';
-import { durableNames, idOfKey } from '../src/cluster/durable.js';
+import { durableNames, idOfKey } from '../src/cluster/task-handle.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const agent = fileURLToPath(new URL('./fixtures/durable.agent.ts', import.meta.url));

@@ -8,13 +8,8 @@
  * Over 400 lines because it is the public facade: every public method of the system with its argument
  * validation and TSDoc; the actor tree, config, pools and subsystems it wires live in their own modules.
  */
-import {
-  type AttachOptions,
-  type DurableTasks,
-  localEnqueue,
-  openCluster,
-  type TaskHandle,
-} from '../cluster/durable.js';
+import { type DurableTasks, openCluster } from '../cluster/durable.js';
+import { type AttachOptions, localEnqueue, type TaskHandle } from '../cluster/task-handle.js';
 import { type OptimizationRecord, type OptimizeOptions, Optimizer } from './optimize.js';
 import { STRATEGY_NAMES, type StrategyName } from '../policies/balancing/index.js';
 import { Telemetry } from './telemetry.js';

@@ -364,7 +364,7 @@ describe.skipIf(!hasNats)('durable submits over a real nats-server', () => {
     }
   }, 60_000);
 
-  it('attach(): unknown id ERR_TASK_NOT_FOUND, bad id and options ERR_INVALID_ARGUMENT, every wait bounded; results expire after resultTtlMs', async () => {
+  it('attach(): unknown id ERR_TASK_NOT_FOUND, bad id and options ERR_INVALID_ARGUMENT, every wait bounded; results expire after resultTtlMs (a changed one applies)', async () => {
     const sys = `d${++seq}`;
     const s = localSystem(sys, 1, { resultTtlMs: 1_000 });
     await s.start();
@@ -399,6 +399,13 @@ describe.skipIf(!hasNats)('durable submits over a real nats-server', () => {
     } finally {
       await s.shutdown();
     }
+    // A coordinator started later with another resultTtlMs applies it to the existing bucket.
+    const later = localSystem(sys, 1, { resultTtlMs: 60_000 });
+    await later.start();
+    await later.shutdown();
+    const nc = await connect({ servers: nats.url });
+    expect((await (await new Kvm(nc).open(durableNames.results(sys))).status()).ttl).toBe(60_000);
+    await nc.close();
     // Without the cluster option there is nothing to attach to.
     const local = createAgentPoolSystem({ pools: { work: { agent, host: 'inline', min: 1, max: 1 } } });
     await local.start();

@@ -209,6 +209,12 @@ export class DurableTasks {
         ttl: this.config.resultTtlMs,
         storage: StorageType.File,
       });
+      // An existing bucket keeps the TTL it was made with: a changed resultTtlMs must apply too.
+      const status = await kv.status();
+      if (status.ttl !== this.config.resultTtlMs)
+        await jsm.streams.update(status.streamInfo.config.name, {
+          max_age: this.config.resultTtlMs * 1_000_000,
+        });
       return { js, jsm, kv };
     })().catch((err: unknown) => {
       this.store = undefined; // the next call tries again

@@ -57,7 +57,7 @@ export interface SubmitOptions {
   type: string;
   /** Task (handler) name. */
   task: string;
-  /** Task input (structured-cloneable for thread agents). */
+  /** Task input (structured-cloneable for thread agents; JSON data with durable cluster submits). */
   input?: unknown;
   /** @default 'medium' */
   priority?: Priority;
@@ -346,7 +346,10 @@ export class Dispatcher {
     const job = this.parse(record('argument', 'submit', raw));
     const limit = this.pools.get(job.type)!.config.maxQueue;
     const waiting = this.waitingOf(job.type);
-    if (waiting >= limit) throw new QueueFullError(job.type, waiting, limit);
+    if (waiting >= limit) {
+      this.stats.rejectedFull++;
+      throw new QueueFullError(job.type, waiting, limit);
+    }
   }
 
   private parse(o: Record<string, unknown>): Job {

@@ -481,6 +481,27 @@ describe.skipIf(!hasNats)('durable submits over a real nats-server', () => {
     }
   }, 30_000);
 
+  it('a full queue refuses before anything is stored: ERR_QUEUE_FULL, one record in the stream', async () => {
+    const sys = `d${++seq}`;
+    const s = createAgentPoolSystem({
+      pools: { work: { agent, host: 'inline', min: 1, max: 1, maxQueue: 1 } },
+      cluster: { servers: nats.url, name: sys },
+    });
+    await s.start();
+    try {
+      const lease = await s.acquire('work', { cycleId: 'hold', timeoutMs: 5_000 });
+      const queued = await s.enqueue({ type: 'work', task: 'step', input: { n: 1, ms: 0 } });
+      await expect(s.enqueue({ type: 'work', task: 'step', input: { n: 2, ms: 0 } })).rejects.toMatchObject({
+        code: 'ERR_QUEUE_FULL',
+      });
+      expect((await storeOf(sys)).queued).toBe(1);
+      await lease.release();
+      expect(await queued.result).toMatchObject({ n: 1 });
+    } finally {
+      await s.shutdown();
+    }
+  }, 30_000);
+
   it('the cluster.durable option is validated: typed ERR_INVALID_CONFIG naming the path', () => {
     const base = { servers: 'nats://127.0.0.1:1' };
     expect(parseCluster(base).durable).toEqual({ resultTtlMs: 86_400_000, writeTimeoutMs: 5000 });

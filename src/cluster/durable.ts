@@ -585,7 +585,8 @@ export class DurableTasks {
 
   /** Wait for the outcome writes under way (the shutdown hook, before the connection closes). */
   async flush(): Promise<void> {
-    await Promise.allSettled([...this.writes]);
+    // A recorded outcome starts its stream delete after it: wait until none is left.
+    while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
   }
 }
 

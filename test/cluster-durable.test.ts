@@ -297,6 +297,31 @@ describe.skipIf(!hasNats)('durable submits over a real nats-server', () => {
     }
   }, 30_000);
 
+  it('a resumed task the new coordinator cannot serve (its pool is gone) is refused as a new submit would be, and that is its outcome', async () => {
+    const sys = `d${++seq}`;
+    const a = localSystem(sys);
+    await a.start();
+    const lease = await a.acquire('work', { cycleId: 'hold', timeoutMs: 5_000 });
+    await a.enqueue({ type: 'work', task: 'step', input: { n: 1, ms: 0 }, taskId: 'orphan' });
+    await a.shutdown({ graceful: false });
+    await lease.release().catch(() => {});
+    const b = createAgentPoolSystem({
+      pools: { other: { agent, host: 'inline', min: 1, max: 1 } },
+      cluster: { servers: nats.url, name: sys },
+    });
+    try {
+      await b.start();
+      await expect(b.attach('orphan', { timeoutMs: 10_000 })).rejects.toMatchObject({
+        code: 'ERR_UNKNOWN_POOL',
+      });
+      const store = await storeOf(sys);
+      expect(store.queued).toBe(0);
+      expect(store.results.get('orphan')).toMatchObject({ ok: false, error: { code: 'ERR_UNKNOWN_POOL' } });
+    } finally {
+      await b.shutdown();
+    }
+  }, 30_000);
+
   it('a store that does not answer: enqueue() rejects ERR_STORE_UNAVAILABLE after writeTimeoutMs', async () => {
     const own = await startNatsServer();
     const s = createAgentPoolSystem({

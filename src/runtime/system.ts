@@ -392,6 +392,9 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
    * `defineAgent()` default export, throws on import) or `ERR_AGENT_START_FAILED` (setup threw, start
    * timed out), with the module path in `details` and the original error as `cause` — after stopping
    * whatever had started; and with `ERR_SHUTTING_DOWN` for a system that was shut down (create a new one).
+   * In cluster mode it then resumes the tasks a previous coordinator of the same `cluster.name` left
+   * in the task stream (docs/guides/cluster.md "Durable submits"); when the store cannot be reached it
+   * rejects `ERR_STORE_UNAVAILABLE` with the system running, and a later `start()` resumes.
    */
   async start(): Promise<void> {
     const before = this.state;

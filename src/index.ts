@@ -57,6 +57,8 @@ export {
 export type { Requirements } from './runtime/requirements.js';
 // Nodes over NATS (`cluster` option, `host: 'remote'`; docs/guides/cluster.md)
 export type { ClusterOptions } from './cluster/config.js';
+export type { DurableOptions } from './cluster/durable-config.js';
+export type { AttachOptions, TaskHandle } from './cluster/task-handle.js';
 // Security profiles, tools, isolation tiers (docs/guides/security.md)
 export {
   type NetworkPolicy,

@@ -5,6 +5,7 @@
  */
 import { duration, invalid, knownKeys, record, str, strings } from '../core/validate.js';
 import { AUTH_KEYS, type ClusterAuth, type ClusterAuthOptions, parseAuth } from './auth.js';
+import { type DurableConfig, type DurableOptions, parseDurable } from './durable-config.js';
 
 /**
  * Options of a system whose `remote` pools run on agentpool nodes over NATS (docs/guides/cluster.md).
@@ -36,6 +37,13 @@ export interface ClusterOptions extends ClusterAuthOptions {
    * long after its last refresh. @default 10000
    */
   limitTtlMs?: number;
+  /**
+   * Durable submits: `submit()` stores each task in the JetStream stream `ap_<name>_tasks` before it
+   * resolves its enqueue, outcomes go to the KV bucket `ap_<name>_results`, and a coordinator
+   * restarted with the same `name` resumes what was left (docs/guides/cluster.md "Durable submits").
+   * `false`: submits stay in this process's memory. @default true
+   */
+  durable?: boolean | DurableOptions;
 }
 
 /** The parsed `cluster` option. */
@@ -48,6 +56,8 @@ export interface ClusterConfig {
   /** Credentials and TLS for the NATS client (src/cluster/auth.ts). */
   auth: ClusterAuth;
   limitTtlMs: number;
+  /** Undefined when `durable: false`. */
+  durable?: DurableConfig;
 }
 
 const KEYS = new Set([
@@ -57,6 +67,7 @@ const KEYS = new Set([
   'lostAfterMs',
   'requestTimeoutMs',
   'limitTtlMs',
+  'durable',
   ...AUTH_KEYS,
 ]);
 /** Subject tokens and bucket names allow only these (no `.`, `*`, `>` or spaces). */
@@ -93,6 +104,8 @@ export function parseCluster(raw: unknown, path = 'cluster'): ClusterConfig {
   };
   // At least a second: the holder refreshes every third of it and the server expires entries by it.
   if (out.limitTtlMs < 1000) invalid('config', `${path}.limitTtlMs`, out.limitTtlMs, 'a duration >= 1000 ms');
+  const durable = parseDurable(o.durable, `${path}.durable`);
+  if (durable) out.durable = durable;
   return out;
 }
 

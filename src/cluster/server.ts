@@ -33,6 +33,8 @@ export interface LocalNats {
   url: string;
   port: number;
   process: ChildProcess;
+  /** Its JetStream store directory (file storage). */
+  storeDir: string;
   /** Kill it and remove its store (unless `keepStore`). */
   stop(keepStore?: boolean): Promise<void>;
 }
@@ -57,11 +59,14 @@ export interface NatsServerOptions {
    * store stay those of the command line.
    */
   config?: string;
+  /** Restart a server on this port and store (a server restart that keeps its data). */
+  reuse?: { port: number; storeDir: string };
 }
 
 /**
  * Start `nats-server -js` on a free loopback port with a fresh store directory; resolves once it
  * accepts connections (rejects after `timeoutMs`, or `ERR_UNENFORCEABLE` when the binary is missing).
+ * `options.reuse` restarts a server on the same port and store (a server restart that keeps its data).
  */
 export async function startNatsServer(
   timeoutMs = 10_000,
@@ -70,8 +75,8 @@ export async function startNatsServer(
   const bin = findNatsServer();
   if (!bin)
     throw new AgentPoolError('ERR_UNENFORCEABLE', `nats-server is not installed: ${NATS_INSTALL_HINT}`);
-  const port = await freePort();
-  const store = mkdtempSync(join(tmpdir(), 'agentpool-nats-'));
+  const port = options.reuse?.port ?? (await freePort());
+  const store = options.reuse?.storeDir ?? mkdtempSync(join(tmpdir(), 'agentpool-nats-'));
   const args = ['-js', '-sd', store, '-a', '127.0.0.1', '-p', String(port)];
   if (options.config !== undefined) {
     const file = join(store, 'nats.conf');
@@ -106,7 +111,7 @@ export async function startNatsServer(
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { url: `nats://127.0.0.1:${port}`, port, process: child, stop };
+  return { url: `nats://127.0.0.1:${port}`, port, process: child, storeDir: store, stop };
 }
 
 function canConnect(port: number): Promise<boolean> {

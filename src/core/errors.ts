@@ -44,7 +44,11 @@ export type ErrorCode =
   | 'ERR_TOOL_DENIED'
   /** An isolated agent touched a file, socket or process its security profile does not allow. */
   | 'ERR_ACCESS_DENIED'
-  | 'ERR_QUEUE_FULL';
+  | 'ERR_QUEUE_FULL'
+  /** `system.attach(id)`: no task with that id is queued, running or stored in the results bucket. */
+  | 'ERR_TASK_NOT_FOUND'
+  /** The durable task store (JetStream, cluster mode) did not acknowledge a write in time. */
+  | 'ERR_STORE_UNAVAILABLE';
 
 /** Options shared by every agentpool error. */
 export interface AgentPoolErrorOptions {
@@ -337,6 +341,8 @@ const CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'ERR_TOOL_DENIED',
   'ERR_ACCESS_DENIED',
   'ERR_QUEUE_FULL',
+  'ERR_TASK_NOT_FOUND',
+  'ERR_STORE_UNAVAILABLE',
 ]);
 
 function isAgentPoolCode(code: string): code is ErrorCode {

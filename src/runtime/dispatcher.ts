@@ -57,7 +57,7 @@ export interface SubmitOptions {
   type: string;
   /** Task (handler) name. */
   task: string;
-  /** Task input (structured-cloneable for thread agents). */
+  /** Task input (structured-cloneable for thread agents; JSON data with durable cluster submits). */
   input?: unknown;
   /** @default 'medium' */
   priority?: Priority;
@@ -98,6 +98,13 @@ export interface SubmitOptions {
   notBefore?: number;
   /** Every `ctx.progress(value)` of the running task, in order (not called after the task settled). */
   onProgress?: (value: unknown) => void;
+  /**
+   * The task's id, known before it is queued (letters, digits, `-`, `_`; at most 128): what
+   * `system.enqueue()` returns and `system.attach(id)` takes. A second submit with the same id joins
+   * the first (like `idempotencyKey`; not both). Read by the system facade (src/cluster/durable.ts).
+   * @default generated
+   */
+  taskId?: string;
 }
 
 const SUBMIT_KEYS = new Set([
@@ -120,6 +127,7 @@ const SUBMIT_KEYS = new Set([
   'delayMs',
   'notBefore',
   'onProgress',
+  'taskId',
 ]);
 
 /** Errors that mean "the agent went away", not "the task failed": the task is re-queued. */
@@ -345,6 +353,21 @@ export class Dispatcher {
     const bad = findUncloneable(job.input, 'submit.input');
     if (bad)
       throw new InvalidArgumentError(bad.path, bad.value, 'structured-cloneable data for a thread agent');
+  }
+
+  /**
+   * Every check {@link submit} makes (options, pool, `maxQueue`), without queueing: the durable store
+   * (src/cluster/durable.ts) refuses a bad submit before it stores anything.
+   */
+  validate(raw: SubmitOptions): void {
+    const job = this.parse(record('argument', 'submit', raw));
+    this.refuseUncloneable(job);
+    const limit = this.pools.get(job.type)!.config.maxQueue;
+    const waiting = this.waitingOf(job.type);
+    if (waiting >= limit) {
+      this.stats.rejectedFull++;
+      throw new QueueFullError(job.type, waiting, limit);
+    }
   }
 
   private parse(o: Record<string, unknown>): Job {

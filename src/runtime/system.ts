@@ -9,8 +9,10 @@
  * validation and TSDoc; the actor tree, config, pools and subsystems it wires live in their own modules.
  */
 import { type CoordinatorParts, coordinatorParts } from '../cluster/coordinator.js';
+import type { DurableTasks } from '../cluster/durable.js';
 import type { SharedBudget } from '../cluster/limits-shared.js';
 import { placementNeeds } from '../cluster/placement.js';
+import { type AttachOptions, localEnqueue, type TaskHandle } from '../cluster/task-handle.js';
 import { type OptimizationRecord, type OptimizeOptions, Optimizer } from './optimize.js';
 import { STRATEGY_NAMES, type StrategyName } from '../policies/balancing/index.js';
 import { Telemetry } from './telemetry.js';
@@ -146,6 +148,8 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
   private readonly cluster: CoordinatorParts | undefined;
   /** The submit path. */
   readonly dispatcher: Dispatcher;
+  /** Durable submits (cluster mode, src/cluster/durable.ts), unless `cluster.durable` is false. */
+  private readonly durable: DurableTasks | undefined;
 
   /** Token budgets (cycle → pool → system), enforced on `ctx.tokens.reserve`. */
   readonly budgets: TokenBudgets;
@@ -331,6 +335,9 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
         typeof rl === 'string' ? named.get(rl)! : new RateLimiter(`pools.${type}`, rl, this.clock, wake),
       );
     }
+    // Durable submits (cluster option): the task store of the coordinator's parts (closed, outcome
+    // writes first, once its agents stopped).
+    this.durable = this.cluster?.durable;
     const agentHooks = {
       ...tokenHooks(this.budgets, this.events, this.rateLimiters, this.cluster?.budget(this.budgets)),
       callTool: toolHook(this.tools, this.config),
@@ -399,6 +406,9 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
    * `defineAgent()` default export, throws on import) or `ERR_AGENT_START_FAILED` (setup threw, start
    * timed out), with the module path in `details` and the original error as `cause` — after stopping
    * whatever had started; and with `ERR_SHUTTING_DOWN` for a system that was shut down (create a new one).
+   * In cluster mode it then resumes the tasks a previous coordinator of the same `cluster.name` left
+   * in the task stream (docs/guides/cluster.md "Durable submits"); when the store cannot be reached it
+   * rejects `ERR_STORE_UNAVAILABLE` with the system running, and a later `start()` resumes.
    */
   async start(): Promise<void> {
     const before = this.state;
@@ -435,6 +445,8 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
         `system failed to start: ${this.actor.getSnapshot().context.error ?? 'shut down while starting'}`,
       );
     }
+    // Cluster mode: what a previous coordinator of this name left in the task stream runs again.
+    await this.durable?.resume();
   }
 
   /** A pool by type; throws `ERR_UNKNOWN_POOL`. */
@@ -566,15 +578,15 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
       return Promise.reject(new AgentPoolError('ERR_SHUTTING_DOWN', `system is ${this.state}, not running`));
     }
     const tel = this.telemetry;
-    if (!tel.enabled) return this.dispatcher.submit(options);
+    if (!tel.enabled) return this.submitTo(options);
     const o = options as { type?: unknown; task?: unknown };
     const span = tel.start(`submit ${String(o?.task)}`, () => ({
       'agentpool.pool': String(o?.type),
       'agentpool.task': String(o?.task),
     }));
-    if (!span.recording) return this.dispatcher.submit(options);
+    if (!span.recording) return this.submitTo(options);
     // The task's runs are children of this span, wherever the dispatcher starts them.
-    return this.dispatcher.submit(options, span.context).then(
+    return this.submitTo(options, span.context).then(
       (v) => {
         span.end('succeeded');
         return v;
@@ -584,6 +596,72 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
         throw err;
       },
     );
+  }
+
+  private submitTo(options: SubmitOptions, trace?: unknown): Promise<unknown> {
+    if (this.durable) return this.durable.submit(options, trace);
+    if ((options as { taskId?: unknown } | undefined)?.taskId === undefined)
+      return this.dispatcher.submit(options, trace);
+    try {
+      return localEnqueue(this.dispatcher, options, trace).result;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Submit a task and learn its id as soon as it is accepted: resolves with a {@link TaskHandle}
+   * (`id`, `durable`, `deduplicated`, `result`) — in cluster mode once the JetStream server
+   * acknowledged the stored task (a coordinator restart then resumes it), else once it is queued
+   * here. Rejects, with nothing stored or queued, on what `submit()` rejects at once, on input that
+   * is not JSON data (cluster mode, `ERR_INVALID_ARGUMENT` naming the path) and with
+   * `ERR_STORE_UNAVAILABLE` when the store does not acknowledge within `cluster.durable.writeTimeoutMs`.
+   *
+   * @example
+   * ```ts
+   * const { id } = await system.enqueue({ type: 'qa', task: 'runTests', input, taskId: 'pr-81-tests' });
+   * // … after a coordinator restart:
+   * const report = await system.attach(id, { timeoutMs: 600_000 });
+   * ```
+   */
+  enqueue<T extends PoolName<P>, K extends TaskName<P[T]>>(
+    options: TypedSubmitOptions<P, T, K>,
+  ): Promise<TaskHandle<TaskOutput<P[T], K>>>;
+  enqueue(options: SubmitOptions): Promise<TaskHandle> {
+    if (this.state !== 'running') {
+      return Promise.reject(new AgentPoolError('ERR_SHUTTING_DOWN', `system is ${this.state}, not running`));
+    }
+    if (this.durable) return this.durable.enqueue(options);
+    try {
+      return Promise.resolve(localEnqueue(this.dispatcher, options));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Re-attach to a task by id (from {@link enqueue}, or `taskId`): resolves or rejects as its
+   * `submit()` would — from its run here (submitted, or resumed by `start()` after a coordinator
+   * restart), or from the results bucket when it settled meanwhile (its JSON form). Cluster mode
+   * only; the wait ends with `ERR_DEADLINE_EXCEEDED` after `timeoutMs` (default 1 h) or `ERR_ABORTED`
+   * on `signal` — the task itself is not cancelled. `ERR_TASK_NOT_FOUND` for an id no one knows
+   * (never submitted, its outcome older than `cluster.durable.resultTtlMs`, or no durable store).
+   *
+   * @example
+   * ```ts
+   * const result = await system.attach('pr-81-tests', { timeoutMs: 60_000 });
+   * ```
+   */
+  attach(taskId: string, options?: AttachOptions): Promise<unknown> {
+    if (!this.durable)
+      return Promise.reject(
+        new AgentPoolError(
+          'ERR_TASK_NOT_FOUND',
+          `no task ${String(taskId)}: attach() finds durable tasks only (the cluster option with durable submits)`,
+          { details: { taskId } },
+        ),
+      );
+    return this.durable.attach(taskId, options);
   }
 
   /**

@@ -432,7 +432,15 @@ describe.skipIf(!hasNats)('cluster-wide limits over a real nats-server', () => {
       const a = createAgentPoolSystem({
         pools: { work: { agent, host: 'inline', min: 2, max: 2 } },
         budgets: { pools: { work: 1000 } },
-        cluster: { servers: own.url, name: `o${++seq}`, limitTtlMs: TTL_MS, requestTimeoutMs: 1_000 },
+        // Not durable: with the server down a durable submit is refused before it runs
+        // (ERR_STORE_UNAVAILABLE, test/cluster-durable.test.ts); this test is about the limits.
+        cluster: {
+          servers: own.url,
+          name: `o${++seq}`,
+          limitTtlMs: TTL_MS,
+          requestTimeoutMs: 1_000,
+          durable: false,
+        },
         shutdownDeadlineMs: 2_000,
       });
       systems.push(a);

@@ -146,10 +146,13 @@ function evaluate(ctx: ScalerContext, obs: ScalingObservation) {
   const cfg = ctx.config;
   const hold = obs.meanServiceMs > 0 ? obs.meanServiceMs : cfg.forecastHorizonMs;
   const announced = expectedAgents(ctx.expected, obs.now, cfg.forecastHorizonMs, hold);
+  // What is predicted over the stabilisation window ahead: a floor for scale-downs (see decideScaling).
+  const ahead = forecastDemand(forecast, obs.now, Math.max(cfg.forecastHorizonMs, cfg.stabilisationWindowMs));
+  const next = { ratePerS: ahead.predictedPeak, confidence: ahead.confidence };
   const hint =
     announced > 0
-      ? { peakRatio: f.peakRatio, peakRatePerS: f.peak, confidence: 1, minAgents: announced }
-      : { peakRatio: f.peakRatio, peakRatePerS: f.peak, confidence: f.confidence };
+      ? { peakRatio: f.peakRatio, peakRatePerS: f.peak, confidence: 1, minAgents: announced, hold: next }
+      : { peakRatio: f.peakRatio, peakRatePerS: f.peak, confidence: f.confidence, hold: next };
   const { decision, state } = decideScaling(obs, cfg, ctx.policy, hint);
   return { decision, policy: state, forecast };
 }

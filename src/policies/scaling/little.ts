@@ -40,3 +40,31 @@ export function sqrtStaffing(arrivalRatePerS: number, meanServiceS: number, beta
   const r = Math.max(0, arrivalRatePerS * meanServiceS);
   return Math.max(0, Math.ceil(r + beta * Math.sqrt(r) - 1e-9));
 }
+
+/**
+ * The scaler's sizing rule: the larger of Little's law at `targetUtilization` (R / ρ) and square-root
+ * staffing (R + β·√R), fractional (callers round up). R = λ·E[S] is the mean number of busy agents.
+ *
+ * Why both: R / ρ keeps a fixed *share* of the pool spare, which is too little for a small pool — at
+ * R = 10 and ρ = 0.75 an M/M/c pool makes a quarter of its tasks wait, because the arrivals of a
+ * service time fluctuate by ±√R, not by a share of R. R + β·√R (Halfin–Whitt) keeps the probability of
+ * waiting roughly constant at any size (β = 2.5: ~1 % in M/M/c). For large pools (R > 9β² at ρ = 0.75)
+ * Little's law is the larger and keeps utilization at most ρ. β = 0 is Little's law alone.
+ *
+ * @example
+ * ```ts
+ * staffedAgents(0.5, 20, 0.75, 2.5); // R = 10: max(13.3, 17.9) = 17.9 → 18 agents
+ * staffedAgents(2, 20, 0.75, 2.5);   // R = 40: max(53.3, 55.8) = 55.8 → 56 agents
+ * ```
+ */
+export function staffedAgents(
+  arrivalRatePerS: number,
+  meanServiceS: number,
+  targetUtilization: number,
+  beta: number,
+): number {
+  const little = littleAgents(arrivalRatePerS, meanServiceS, targetUtilization);
+  if (!(little > 0) || !(beta > 0)) return little;
+  const r = arrivalRatePerS * meanServiceS;
+  return Math.max(little, r + beta * Math.sqrt(r));
+}

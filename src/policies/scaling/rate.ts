@@ -1,0 +1,109 @@
+/**
+ * The arrival rate the scaler sizes for: an exponentially smoothed level of the observed rate that
+ * jumps to the observation when the observation is too far from the level to be Poisson noise.
+ *
+ * Why: the observed rate comes from a short window (30 s in the runtime's pool observer and in the
+ * simulator), so at one task per second it is off by ±18 % (1 σ) at every evaluation. Sized on
+ * directly, the pool follows the noise — and the stabilisation window, which keeps the highest
+ * recommendation, turns every upward excursion into agents held for minutes (measured: the diurnal day
+ * held ~5 agents above its Little's-law target all day). A level smoothed over minutes is nearly
+ * noise-free; a real change (a step, the start or end of a burst) is many σ away from it and is taken
+ * at once, so smoothing costs no reaction time where it matters.
+ *
+ * Pure and plain-data: the level lives in the scaling policy's state (the scaler machine's context).
+ */
+
+/** Smoothed-rate memory. */
+export interface RateLevel {
+  /** Smoothed rate, requests/s. */
+  level: number;
+  /** Smoothed squared deviation of the observations from the level, (requests/s)². */
+  variance: number;
+  /** Time of the last update, ms. */
+  at: number;
+}
+
+/** Window of the observed rate the noise test assumes (the pool observer's and the simulator's), s. */
+export const RATE_WINDOW_S = 30;
+
+/**
+ * How many standard deviations of Poisson noise an observation must be away from the level to count
+ * as a change of demand. At 4 σ a stationary pool evaluated every 15 s sees a false jump about once
+ * every few days; a ×2 step at 0.5 requests/s is 4.5 σ away after one 30 s window.
+ */
+export const RATE_CHANGE_Z = 4;
+
+/**
+ * A significant drop to below this share of the level is the end of a burst (not a dip of oscillating
+ * demand: a ±30 % square wave's low phase is 0.54 of its high one).
+ */
+export const BURST_END_RATIO = 1 / 3;
+
+/** Result of {@link updateRate}. */
+export interface RateUpdate {
+  /** The new level. */
+  next: RateLevel;
+  /** The observation was a significant change (the level jumped to it). */
+  changed: boolean;
+  /** The change was a drop to below {@link BURST_END_RATIO} of the level: a burst ended. */
+  ended: boolean;
+  /**
+   * The rate to size for: the level plus the spread of the observations that Poisson noise does not
+   * explain (√(variance − noise variance)). Demand that really oscillates faster than a pool can follow
+   * (a square wave of minutes) is sized for its high phase; demand that only looks noisy is sized for
+   * its mean.
+   */
+  sizedFor: number;
+}
+
+function poissonVariance(level: number): number {
+  return Math.max(1, level * RATE_WINDOW_S) / (RATE_WINDOW_S * RATE_WINDOW_S);
+}
+
+function result(next: RateLevel, changed: boolean, ended: boolean): RateUpdate {
+  const excess = next.variance - poissonVariance(next.level);
+  return { next, changed, ended, sizedFor: next.level + Math.sqrt(Math.max(0, excess)) };
+}
+
+/**
+ * Fold the observed rate `observed` (requests/s over the last {@link RATE_WINDOW_S}) at `now` into
+ * `prev`, smoothing with time constant `smoothingMs` (0 = no smoothing: the level is the observation).
+ *
+ * @example
+ * ```ts
+ * let r = updateRate(null, 0, 1, 300_000).next;        // level 1
+ * r = updateRate(r, 15_000, 1.2, 300_000).next;         // ~1.01: within the noise, smoothed
+ * updateRate(r, 30_000, 4, 300_000).changed;            // true: a step, taken at once
+ * ```
+ */
+export function updateRate(
+  prev: RateLevel | null,
+  now: number,
+  observed: number,
+  smoothingMs: number,
+): RateUpdate {
+  const x = Number.isFinite(observed) && observed > 0 ? observed : 0;
+  if (prev === null || !(smoothingMs > 0)) {
+    return result({ level: x, variance: poissonVariance(x), at: now }, prev === null, false);
+  }
+  // Poisson count over the window: the expected count is the larger of the two rates (so a drop to
+  // zero and a rise from zero are judged against the count that would have been seen), at least one.
+  const expected = Math.max(prev.level, x) * RATE_WINDOW_S;
+  const sigma = Math.sqrt(Math.max(1, expected)) / RATE_WINDOW_S;
+  if (Math.abs(x - prev.level) > RATE_CHANGE_Z * sigma) {
+    // A new regime: its spread is not known yet, so it starts as pure noise.
+    return result(
+      { level: x, variance: poissonVariance(x), at: now },
+      true,
+      x < BURST_END_RATIO * prev.level,
+    );
+  }
+  const dt = Math.max(0, now - prev.at);
+  const a = 1 - Math.exp(-dt / smoothingMs);
+  const d = x - prev.level;
+  return result(
+    { level: prev.level + a * d, variance: (1 - a) * (prev.variance + a * d * d), at: now },
+    false,
+    false,
+  );
+}

@@ -180,7 +180,12 @@ export function decideScaling(
   // A backlog must be drained, not just kept from growing: count it as extra arrivals.
   const limit = obs.startRateLimitPerS;
   const capped = (r: number) => (limit !== undefined && limit > 0 ? Math.min(r, limit) : r);
-  const lambda = capped(rate + Math.max(0, obs.waiters) / (cfg.backlogDrainMs / 1000));
+  const offered = rate + Math.max(0, obs.waiters) / (cfg.backlogDrainMs / 1000);
+  const lambda = capped(offered);
+  // Starts paced by a rate limit are not Poisson: the √R margin for bunched arrivals is not needed, and
+  // agents beyond Little's law would only sit idle behind the limit.
+  const paced = limit !== undefined && limit > 0 && offered >= limit;
+  const beta = paced ? 0 : cfg.staffingBeta;
 
   const confidence = forecast ? clamp(forecast.confidence, 0, 1) : 0;
   // The forecast's peak rate: given directly, or as a ratio of the current rate (capped by maxScaleUpRatio).
@@ -200,9 +205,7 @@ export function decideScaling(
     (forecastRate > rate || floor > 0);
   // Little's law × predicted peak ratio: a forecast can only raise the rate the pool is sized for.
   const sizedFor = capped(forecastUsed ? lambda - capped(rate) + Math.max(rate, forecastRate) : lambda);
-  const little = Math.ceil(
-    staffedAgents(sizedFor, meanServiceS, cfg.targetUtilization, cfg.staffingBeta) - 1e-9,
-  );
+  const little = Math.ceil(staffedAgents(sizedFor, meanServiceS, cfg.targetUtilization, beta) - 1e-9);
   const recommendation = clamp(forecastUsed ? Math.max(little, Math.ceil(floor)) : little, cfg.min, cfg.max);
 
   // Record the recommendation and forget those that left the window — all of them when demand changed
@@ -246,9 +249,7 @@ export function decideScaling(
     const observed = capped(
       Math.max(0, obs.arrivalRatePerS) + Math.max(0, obs.waiters) / (cfg.backlogDrainMs / 1000),
     );
-    const now_ = Math.ceil(
-      staffedAgents(observed, meanServiceS, cfg.targetUtilization, cfg.staffingBeta) - 1e-9,
-    );
+    const now_ = Math.ceil(staffedAgents(observed, meanServiceS, cfg.targetUtilization, beta) - 1e-9);
     const target = clamp(Math.max(size + 1, recommendation, now_), size + 1, upCap);
     // Remember the size we scale up to as a recommendation: the stabilisation window then keeps it for
     // a whole window, instead of a later scale-down undoing the "+1" a moment after it was added.
@@ -269,9 +270,7 @@ export function decideScaling(
   // scaleUpThreshold, or a margin under (β − 1)·√R): a pool just scaled down to its window's highest
   // recommendation is not scaled up again by the next noisy one (a flap).
   const trigger = clamp(
-    Math.ceil(
-      staffedAgents(sizedFor, meanServiceS, cfg.scaleUpThreshold, Math.max(0, cfg.staffingBeta - 1)) - 1e-9,
-    ),
+    Math.ceil(staffedAgents(sizedFor, meanServiceS, cfg.scaleUpThreshold, Math.max(0, beta - 1)) - 1e-9),
     cfg.min,
     cfg.max,
   );
@@ -297,12 +296,8 @@ export function decideScaling(
     const holdFloor =
       cfg.predictive && ahead !== undefined && ahead.confidence >= cfg.minForecastConfidence
         ? Math.ceil(
-            staffedAgents(
-              capped(Math.max(0, ahead.ratePerS)),
-              meanServiceS,
-              cfg.targetUtilization,
-              cfg.staffingBeta,
-            ) - 1e-9,
+            staffedAgents(capped(Math.max(0, ahead.ratePerS)), meanServiceS, cfg.targetUtilization, beta) -
+              1e-9,
           )
         : 0;
     const stabilised = Math.max(recommendation, held, Math.min(cfg.max, holdFloor));

@@ -133,11 +133,13 @@ export interface ScalingPolicyState {
   lastScaleDownAt: number | null;
   /** The smoothed arrival rate sized for (null before the first evaluation). */
   rate?: RateLevel | null;
+  /** Time of the first evaluation (null before it). */
+  firstAt?: number | null;
 }
 
 /** A fresh policy state. */
 export function initialPolicyState(): ScalingPolicyState {
-  return { recommendations: [], lastScaleUpAt: null, lastScaleDownAt: null, rate: null };
+  return { recommendations: [], lastScaleUpAt: null, lastScaleDownAt: null, rate: null, firstAt: null };
 }
 
 /** Hard cap on remembered recommendations, whatever the interval/window ratio. */
@@ -214,7 +216,8 @@ export function decideScaling(
   const recs = smoothed.ended ? [] : state.recommendations.filter((r) => r.at > cutoff && r.at <= now);
   recs.push({ at: now, value: recommendation });
   if (recs.length > MAX_RECOMMENDATIONS) recs.splice(0, recs.length - MAX_RECOMMENDATIONS);
-  const next: ScalingPolicyState = { ...state, recommendations: recs, rate: smoothed.next };
+  const firstAt = state.firstAt ?? now;
+  const next: ScalingPolicyState = { ...state, recommendations: recs, rate: smoothed.next, firstAt };
 
   const base = { at: now, current: size, recommendation, confidence, forecastUsed };
   const hold = (reason: ScalingReason): DecideResult => ({
@@ -283,6 +286,13 @@ export function decideScaling(
   if (quiet && size > cfg.min) {
     if (obs.waiters > 0) return hold('waiters-present');
     if (idle === 0) return hold('steady');
+    // Work arrives but no task has completed yet: the service time, hence the recommendation, is not
+    // known (it reads 0), and a pool must not be shrunk on that.
+    if (meanServiceS === 0 && rate > 0) return hold('steady');
+    // Nor before a whole stabilisation window was seen: the first tasks to complete are the short
+    // ones, so the early service time is low (measured: a 50-agent pool at a burst's start was cut to
+    // 20 at its first evaluation and climbed back for minutes).
+    if (now - firstAt < cfg.stabilisationWindowMs) return hold('stabilising');
     const lastScale = Math.max(
       state.lastScaleUpAt ?? Number.NEGATIVE_INFINITY,
       state.lastScaleDownAt ?? Number.NEGATIVE_INFINITY,

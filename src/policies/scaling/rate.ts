@@ -19,6 +19,10 @@ export interface RateLevel {
   level: number;
   /** Smoothed squared deviation of the observations from the level, (requests/s)². */
   variance: number;
+  /** Observations folded in since the level was last set to one (at the start or a change). */
+  n: number;
+  /** The level before a drop to under {@link BURST_END_RATIO} of it, until the next observation. */
+  dropFrom?: number;
   /** Time of the last update, ms. */
   at: number;
 }
@@ -34,8 +38,8 @@ export const RATE_WINDOW_S = 30;
 export const RATE_CHANGE_Z = 4;
 
 /**
- * A significant drop to below this share of the level is the end of a burst (not a dip of oscillating
- * demand: a ±30 % square wave's low phase is 0.54 of its high one).
+ * A significant drop to below this share of the level, confirmed by the next observation, is the end
+ * of a burst, not a dip of oscillating demand: a ±30 % square wave's low phase is 0.54 of its high one.
  */
 export const BURST_END_RATIO = 1 / 3;
 
@@ -45,7 +49,10 @@ export interface RateUpdate {
   next: RateLevel;
   /** The observation was a significant change (the level jumped to it). */
   changed: boolean;
-  /** The change was a drop to below {@link BURST_END_RATIO} of the level: a burst ended. */
+  /**
+   * A burst ended: the observation before this one dropped to under {@link BURST_END_RATIO} of the
+   * level, and this one confirms it.
+   */
   ended: boolean;
   /**
    * The rate to size for: the level plus the spread of the observations that Poisson noise does not
@@ -84,26 +91,40 @@ export function updateRate(
 ): RateUpdate {
   const x = Number.isFinite(observed) && observed > 0 ? observed : 0;
   if (prev === null || !(smoothingMs > 0)) {
-    return result({ level: x, variance: poissonVariance(x), at: now }, prev === null, false);
+    return result({ level: x, variance: poissonVariance(x), at: now, n: 0 }, prev === null, false);
   }
   // Poisson count over the window: the expected count is the larger of the two rates (so a drop to
   // zero and a rise from zero are judged against the count that would have been seen), at least one.
   const expected = Math.max(prev.level, x) * RATE_WINDOW_S;
   const sigma = Math.sqrt(Math.max(1, expected)) / RATE_WINDOW_S;
+  const from = prev.dropFrom;
   if (Math.abs(x - prev.level) > RATE_CHANGE_Z * sigma) {
-    // A new regime: its spread is not known yet, so it starts as pure noise.
-    return result(
-      { level: x, variance: poissonVariance(x), at: now },
-      true,
-      x < BURST_END_RATIO * prev.level,
-    );
+    // A new regime: its spread is not known yet, so it starts as pure noise. A drop to under a third
+    // is remembered: if the next observation confirms it, a burst ended.
+    const fresh: RateLevel = { level: x, variance: poissonVariance(x), at: now, n: 0 };
+    const drop = x < BURST_END_RATIO * prev.level;
+    return result(drop ? { ...fresh, dropFrom: Math.max(prev.level, from ?? 0) } : fresh, true, false);
   }
   const dt = Math.max(0, now - prev.at);
-  const a = 1 - Math.exp(-dt / smoothingMs);
+  // A running mean of the observations since the level was set, until the smoothing takes over: a
+  // level set by one 30 s window is as noisy as that window, and must not stick for a time constant.
+  const n = (prev.n ?? 0) + 1;
+  const a = Math.max(1 - Math.exp(-dt / smoothingMs), 1 / (n + 1));
   const d = x - prev.level;
-  return result(
-    { level: prev.level + a * d, variance: (1 - a) * (prev.variance + a * d * d), at: now },
-    false,
-    false,
-  );
+  const next: RateLevel = {
+    level: prev.level + a * d,
+    variance: (1 - a) * (prev.variance + a * d * d),
+    at: now,
+    n,
+  };
+  // Ended only when a second observation is still under a third of the level before the drop: one
+  // unlucky window in the low phase of an oscillation is not the end of a burst (measured: a ±30 %
+  // square wave had its pool halved by one).
+  const ended = from !== undefined && x < BURST_END_RATIO * from;
+  // The pool is about to be sized down on the new level, which rests on two 30 s windows that may
+  // both have been low draws: take the larger of them plus 2 σ of Poisson noise (measured: without
+  // it, a step back to a quarter was sized for the ¼ of a draw and scaled up again a minute later).
+  const low = Math.max(prev.level, x);
+  const level = low + 2 * Math.sqrt(poissonVariance(low));
+  return result(ended ? { ...next, level } : next, false, ended);
 }

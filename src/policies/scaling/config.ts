@@ -19,7 +19,7 @@ export interface ScalingConfig {
    * Square-root staffing margin β: the pool is sized for at least R + β·√R agents (R = λ·E[S], the
    * mean number busy), besides Little's R / `targetUtilization`, whichever is more. Small pools need
    * the √R margin: arrivals within a service time fluctuate by ±√R (see `staffedAgents`). 0 = Little's
-   * law alone. @default 3
+   * law alone. @default 3.5
    */
   staffingBeta: number;
   /**
@@ -88,7 +88,7 @@ export const DEFAULT_SCALING_CONFIG: Readonly<ScalingConfig> = Object.freeze({
   max: 10,
   intervalMs: 15_000,
   targetUtilization: 0.75,
-  staffingBeta: 3,
+  staffingBeta: 3.5,
   rateSmoothingMs: 300_000,
   scaleUpThreshold: 0.8,
   scaleDownThreshold: 0.5,

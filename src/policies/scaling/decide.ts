@@ -207,7 +207,10 @@ export function decideScaling(
     (forecastRate > rate || floor > 0);
   // Little's law × predicted peak ratio: a forecast can only raise the rate the pool is sized for.
   const sizedFor = capped(forecastUsed ? lambda - capped(rate) + Math.max(rate, forecastRate) : lambda);
-  const little = Math.ceil(staffedAgents(sizedFor, meanServiceS, cfg.targetUtilization, beta) - 1e-9);
+  // The steady part of it: the same without the swing of the observations beyond noise.
+  const swing = rate - smoothed.next.level;
+  const steady = Math.max(0, sizedFor - swing);
+  const little = Math.ceil(staffedAgents(sizedFor, meanServiceS, cfg.targetUtilization, beta, steady) - 1e-9);
   const recommendation = clamp(forecastUsed ? Math.max(little, Math.ceil(floor)) : little, cfg.min, cfg.max);
 
   // Record the recommendation and forget those that left the window — all of them when demand changed
@@ -273,7 +276,9 @@ export function decideScaling(
   // scaleUpThreshold, or a margin under (β − 1)·√R): a pool just scaled down to its window's highest
   // recommendation is not scaled up again by the next noisy one (a flap).
   const trigger = clamp(
-    Math.ceil(staffedAgents(sizedFor, meanServiceS, cfg.scaleUpThreshold, Math.max(0, beta - 1)) - 1e-9),
+    Math.ceil(
+      staffedAgents(sizedFor, meanServiceS, cfg.scaleUpThreshold, Math.max(0, beta - 1), steady) - 1e-9,
+    ),
     cfg.min,
     cfg.max,
   );

@@ -51,6 +51,12 @@ export function sqrtStaffing(arrivalRatePerS: number, meanServiceS: number, beta
  * waiting roughly constant at any size (β = 2.5: ~1 % in M/M/c). For large pools (R > 9β² at ρ = 0.75)
  * Little's law is the larger and keeps utilization at most ρ. β = 0 is Little's law alone.
  *
+ * `stationaryRatePerS` (default: the same rate) is the part of the rate that is steady: the √R margin
+ * is for the Poisson bunching of steady arrivals. Demand that swings faster than a pool can follow (a
+ * square wave of minutes) is sized for its high phase by Little's law, and its swing is not given the
+ * margin on top (measured: a ±30 % square wave was held at the pool max by it, where 49 agents serve it
+ * with a p99 wait of 0.27 s).
+ *
  * @example
  * ```ts
  * staffedAgents(0.5, 20, 0.75, 2.5); // R = 10: max(13.3, 17.9) = 17.9 → 18 agents
@@ -62,9 +68,11 @@ export function staffedAgents(
   meanServiceS: number,
   targetUtilization: number,
   beta: number,
+  stationaryRatePerS: number = arrivalRatePerS,
 ): number {
   const little = littleAgents(arrivalRatePerS, meanServiceS, targetUtilization);
-  if (!(little > 0) || !(beta > 0)) return little;
-  const r = arrivalRatePerS * meanServiceS;
+  if (!(beta > 0) || !(meanServiceS > 0)) return little;
+  const r = Math.max(0, Math.min(arrivalRatePerS, stationaryRatePerS)) * meanServiceS;
+  if (!(r > 0)) return little;
   return Math.max(little, r + beta * Math.sqrt(r));
 }

@@ -287,17 +287,22 @@ export function decideScaling(
     return { decision: { ...base, target, direction: 'up', reason: 'high-demand' }, state: next };
   }
 
-  const quiet = obs.utilization < cfg.scaleDownThreshold && obs.waitMs < cfg.shortWaitMs;
+  // Quiet: short waits, and utilization below scaleDownThreshold or below what the pool would run at
+  // its recommendation (R / recommendation). Square-root staffing runs a small pool at 40–60 %, so a
+  // fixed threshold alone (0.3 for a pool's own default) would keep it from ever shrinking to its
+  // target; below the implied utilization the pool is, by its own measurement, above the target.
+  const implied = recommendation > 0 ? Math.min(1, (sizedFor * meanServiceS) / recommendation) : 0;
+  const quiet = obs.utilization < Math.max(cfg.scaleDownThreshold, implied) && obs.waitMs < cfg.shortWaitMs;
   if (quiet && size > cfg.min) {
     if (obs.waiters > 0) return hold('waiters-present');
     if (idle === 0) return hold('steady');
     // Work arrives but no task has completed yet: the service time, hence the recommendation, is not
     // known (it reads 0), and a pool must not be shrunk on that.
     if (meanServiceS === 0 && rate > 0) return hold('steady');
-    // Nor before a whole stabilisation window was seen: the first tasks to complete are the short
-    // ones, so the early service time is low (measured: a 50-agent pool at a burst's start was cut to
-    // 20 at its first evaluation and climbed back for minutes).
-    if (now - firstAt < cfg.stabilisationWindowMs) return hold('stabilising');
+    // Nor before two stabilisation windows were seen: the first tasks to complete are the short ones,
+    // so the early mean service time is low (measured: a 50-agent pool at a burst's start was cut to 20
+    // at its first evaluation and climbed back for minutes; after one window still by 2, and back).
+    if (now - firstAt < 2 * cfg.stabilisationWindowMs) return hold('stabilising');
     const lastScale = Math.max(
       state.lastScaleUpAt ?? Number.NEGATIVE_INFINITY,
       state.lastScaleDownAt ?? Number.NEGATIVE_INFINITY,

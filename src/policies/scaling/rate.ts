@@ -32,8 +32,8 @@ export const RATE_WINDOW_S = 30;
 
 /**
  * How many standard deviations of Poisson noise an observation must be away from the level to count
- * as a change of demand. At 4 σ a stationary pool evaluated every 15 s sees a false jump about once
- * every few days; a ×2 step at 0.5 requests/s is 4.5 σ away after one 30 s window.
+ * as a change of demand (on the variance-stabilised scale, see `updateRate`). At 4 σ a stationary
+ * pool evaluated every 15 s sees a false jump about once every few days.
  */
 export const RATE_CHANGE_Z = 4;
 
@@ -61,6 +61,26 @@ export interface RateUpdate {
    * its mean.
    */
   sizedFor: number;
+}
+
+/** One-sided tail probability of {@link RATE_CHANGE_Z} σ of a normal distribution (3.2·10⁻⁵). */
+const TAIL_Z = 3.17e-5;
+
+/** P(X ≤ k) for X ~ Poisson(mean); the normal approximation for large means (where it is exact enough). */
+function poissonLowerTail(k: number, mean: number): number {
+  if (!(mean > 0)) return 1;
+  const kk = Math.floor(k + 1e-9);
+  if (mean > 400) {
+    const z = (kk + 0.5 - mean) / Math.sqrt(mean);
+    return z < -RATE_CHANGE_Z ? 0 : 1; // only the comparison with TAIL_Z matters
+  }
+  let term = Math.exp(-mean);
+  let sum = term;
+  for (let i = 1; i <= kk; i++) {
+    term *= mean / i;
+    sum += term;
+  }
+  return sum;
 }
 
 function poissonVariance(level: number): number {
@@ -93,16 +113,21 @@ export function updateRate(
   if (prev === null || !(smoothingMs > 0)) {
     return result({ level: x, variance: poissonVariance(x), at: now, n: 0 }, prev === null, false);
   }
-  // Poisson count over the window: the expected count is the larger of the two rates (so a drop to
-  // zero and a rise from zero are judged against the count that would have been seen), at least one.
+  // Poisson count over the window: a rise is judged against the larger of the two counts (so a rise
+  // from zero is judged against the count that would have been seen); a drop by the exact Poisson
+  // lower tail, because the normal approximation misses a stop: 0 seen where 15 were due is a
+  // probability of 3·10⁻⁷, but only 3.9 σ of the normal approximation.
   const expected = Math.max(prev.level, x) * RATE_WINDOW_S;
   const sigma = Math.sqrt(Math.max(1, expected)) / RATE_WINDOW_S;
+  const rise = x - prev.level > RATE_CHANGE_Z * sigma;
+  const drop = x < prev.level && poissonLowerTail(x * RATE_WINDOW_S, prev.level * RATE_WINDOW_S) < TAIL_Z;
   const from = prev.dropFrom;
-  if (Math.abs(x - prev.level) > RATE_CHANGE_Z * sigma) {
+  if (rise || drop) {
     // A new regime: its spread is not known yet, so it starts as pure noise. A drop to under a third
     // is remembered: if the next observation confirms it, a burst ended.
     const fresh: RateLevel = { level: x, variance: poissonVariance(x), at: now, n: 0 };
-    const drop = x < BURST_END_RATIO * prev.level;
+    // Any drop keeps the level it fell from: a stop seen first through a half-empty window is a
+    // drop in two steps, and the burst's end is judged against where it started.
     return result(drop ? { ...fresh, dropFrom: Math.max(prev.level, from ?? 0) } : fresh, true, false);
   }
   const dt = Math.max(0, now - prev.at);

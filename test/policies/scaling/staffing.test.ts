@@ -163,12 +163,14 @@ describe('decideScaling with the default sizing', () => {
     expect(dip.direction).not.toBe('down');
   });
 
-  it('does not scale down before a service time is known, nor before a whole window was seen', () => {
+  it('does not scale down before a service time is known, nor before two windows were seen', () => {
     const idle = obs({ size: 20, ready: 20, busy: 2, utilization: 0.1, arrivalRatePerS: 0.05 });
     expect(decideScaling({ ...idle, meanServiceMs: 0 }, cfg, warm()).decision.direction).toBe('hold');
     const fresh = decideScaling({ ...idle, now: 0 }, cfg, initialPolicyState());
     expect(fresh.decision).toMatchObject({ direction: 'hold', reason: 'stabilising' });
-    const later = decideScaling({ ...idle, now: cfg.stabilisationWindowMs + 1 }, cfg, fresh.state);
+    const early = decideScaling({ ...idle, now: cfg.stabilisationWindowMs + 1 }, cfg, fresh.state);
+    expect(early.decision.direction).toBe('hold');
+    const later = decideScaling({ ...idle, now: 2 * cfg.stabilisationWindowMs + 1 }, cfg, early.state);
     expect(later.decision.direction).toBe('down');
   });
 

@@ -66,9 +66,7 @@ describe('decideScaling', () => {
     const huge = { ...hot, arrivalRatePerS: 100 };
     expect(decideScaling(huge, cfg({ maxScaleUpRatio: 1.5 }), warm()).decision.target).toBe(15);
     expect(decideScaling(huge, cfg({ max: 12 }), warm()).decision.target).toBe(12);
-    expect(decideScaling({ ...huge, size: 12 }, cfg({ max: 12 }), warm()).decision.reason).toBe(
-      'at-max',
-    );
+    expect(decideScaling({ ...huge, size: 12 }, cfg({ max: 12 }), warm()).decision.reason).toBe('at-max');
   });
 
   it('does not scale up on utilization alone or on wait alone', () => {
@@ -81,11 +79,7 @@ describe('decideScaling', () => {
   it('scales down idle-first, never below min nor below size − idle', () => {
     const c = cfg({ min: 3 });
     // 10 agents, 2 busy (8 idle), λ tiny → recommendation = min = 3 → target max(3, 10 − 8 = 2) = 3
-    const d = decideScaling(
-      obs({ busy: 2, utilization: 0.2, arrivalRatePerS: 0.01 }),
-      c,
-      warm(),
-    ).decision;
+    const d = decideScaling(obs({ busy: 2, utilization: 0.2, arrivalRatePerS: 0.01 }), c, warm()).decision;
     expect(d).toMatchObject({ direction: 'down', target: 3, reason: 'low-utilization' });
     // only 1 idle: can drop at most 1 agent
     const e = decideScaling(
@@ -97,11 +91,7 @@ describe('decideScaling', () => {
   });
 
   it('does not scale down while anyone waits', () => {
-    const d = decideScaling(
-      obs({ busy: 2, utilization: 0.2, waiters: 1 }),
-      cfg(),
-      warm(),
-    ).decision;
+    const d = decideScaling(obs({ busy: 2, utilization: 0.2, waiters: 1 }), cfg(), warm()).decision;
     expect(d).toMatchObject({ direction: 'hold', reason: 'waiters-present' });
   });
 
@@ -212,11 +202,7 @@ describe('decideScaling', () => {
     });
     const free = decideScaling(pressured, cfg(), warm()).decision;
     expect(free.target).toBeGreaterThan(40);
-    const limited = decideScaling(
-      { ...pressured, startRateLimitPerS: 0.5 },
-      cfg(),
-      warm(),
-    ).decision;
+    const limited = decideScaling({ ...pressured, startRateLimitPerS: 0.5 }, cfg(), warm()).decision;
     expect(limited.recommendation).toBe(14); // ⌈0.5 × 20 / 0.75⌉
     expect(limited.target).toBe(14);
   });

@@ -298,7 +298,7 @@ export function decideScaling(
     if (idle === 0) return hold('steady');
     // Work arrives but no task has completed yet: the service time, hence the recommendation, is not
     // known (it reads 0), and a pool must not be shrunk on that.
-    if (meanServiceS === 0 && rate > 0) return hold('steady');
+    if (meanServiceS === 0 && obs.arrivalRatePerS > 0) return hold('steady');
     // Nor before two stabilisation windows were seen: the first tasks to complete are the short ones,
     // so the early mean service time is low (measured: a 50-agent pool at a burst's start was cut to 20
     // at its first evaluation and climbed back for minutes; after one window still by 2, and back).

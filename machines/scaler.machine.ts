@@ -146,10 +146,22 @@ function evaluate(ctx: ScalerContext, obs: ScalingObservation) {
   const cfg = ctx.config;
   const hold = obs.meanServiceMs > 0 ? obs.meanServiceMs : cfg.forecastHorizonMs;
   const announced = expectedAgents(ctx.expected, obs.now, cfg.forecastHorizonMs, hold);
+  // The forecast speaks with what it predicts for after now (`predictedPeak`), not with its own EWMA
+  // level: that level lags the observations the policy already sizes for, and after a burst it held
+  // a finished burst's agents as a 'forecast peak' (measured on idle-gaps: 163k → 146k agent-seconds).
+  // What is predicted over the stabilisation window ahead: a floor for scale-downs (see decideScaling).
+  const ahead = forecastDemand(forecast, obs.now, Math.max(cfg.forecastHorizonMs, cfg.stabilisationWindowMs));
+  const next = { ratePerS: ahead.predictedPeak, confidence: ahead.confidence };
   const hint =
     announced > 0
-      ? { peakRatio: f.peakRatio, peakRatePerS: f.peak, confidence: 1, minAgents: announced }
-      : { peakRatio: f.peakRatio, peakRatePerS: f.peak, confidence: f.confidence };
+      ? {
+          peakRatio: f.peakRatio,
+          peakRatePerS: f.predictedPeak,
+          confidence: 1,
+          minAgents: announced,
+          hold: next,
+        }
+      : { peakRatio: f.peakRatio, peakRatePerS: f.predictedPeak, confidence: f.confidence, hold: next };
   const { decision, state } = decideScaling(obs, cfg, ctx.policy, hint);
   return { decision, policy: state, forecast };
 }

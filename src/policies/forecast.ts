@@ -112,6 +112,12 @@ export interface Forecast {
   confidence: number;
   /** Period the forecast came from when it was detected (ms), else undefined. */
   detectedPeriodMs?: number;
+  /**
+   * Highest rate predicted for a time strictly after the current slot or bin, over the horizon — the
+   * forecast alone, without the level (0 when nothing is predicted). What a scale-down may not go
+   * below: the level only says what is happening now, the prediction what is coming.
+   */
+  predictedPeak: number;
 }
 
 const KEYS = new Set(['alpha', 'gamma', 'periodMs', 'slotMs', 'warmup', 'detect', 'binMs', 'historyMs']);
@@ -219,7 +225,7 @@ function observeProfile(s: ForecastState, now: number, value: number): ForecastS
  * against the current level, and the confidence.
  */
 export function forecastDemand(s: ForecastState, now: number, horizonMs: number): Forecast {
-  if (s.level === null) return { rate: 0, peak: 0, peakRatio: 1, confidence: 0 };
+  if (s.level === null) return { rate: 0, peak: 0, peakRatio: 1, confidence: 0, predictedPeak: 0 };
   const level = s.level;
   const nowAbs = Math.floor(now / s.slotMs);
   const current = s.profile[slotIndex(s, nowAbs)];
@@ -233,6 +239,7 @@ export function forecastDemand(s: ForecastState, now: number, horizonMs: number)
   let rate = level;
   let known = 0;
   let total = 0;
+  let predictedPeak = 0;
   for (let a = nowAbs + 1; a <= lastAbs; a++) {
     total++;
     const p = s.profile[slotIndex(s, a)];
@@ -240,6 +247,7 @@ export function forecastDemand(s: ForecastState, now: number, horizonMs: number)
     known++;
     const predicted = p * scale;
     if (predicted > peak) peak = predicted;
+    if (predicted > predictedPeak) predictedPeak = predicted;
     if (a === lastAbs) rate = predicted;
   }
   const coverage = total === 0 ? 0 : known / total;
@@ -256,10 +264,12 @@ export function forecastDemand(s: ForecastState, now: number, horizonMs: number)
     const last = Math.floor((now + Math.max(0, horizonMs) - periodMs) / s.binMs);
     let dPeak = level;
     let dRate = level;
+    let dPredicted = 0;
     for (let a = first; a <= last; a++) {
       const v = binValue(s, a);
       if (v === null) continue;
       if (v > dPeak) dPeak = v;
+      if (a > first && v > dPredicted) dPredicted = v;
       if (a === last) dRate = v;
     }
     return {
@@ -268,7 +278,8 @@ export function forecastDemand(s: ForecastState, now: number, horizonMs: number)
       peakRatio: level > EPS ? Math.max(1, dPeak / level) : 1,
       confidence: d.confidence,
       detectedPeriodMs: periodMs,
+      predictedPeak: dPredicted,
     };
   }
-  return { rate, peak, peakRatio: level > EPS ? Math.max(1, peak / level) : 1, confidence };
+  return { rate, peak, peakRatio: level > EPS ? Math.max(1, peak / level) : 1, confidence, predictedPeak };
 }

@@ -150,8 +150,9 @@ describe('scaler machine', () => {
     const h = harness({ stabilisationWindowMs: 0, scaleDownCooldownMs: 0 });
     h.observe = (now) => calm(now);
     await h.clock.advanceAsync(15_000);
-    // Little: 0.02 × 20 / 0.75 = 0.53 → 1; idle = 9 → target max(1, 1, 10 − 9) = 1
-    expect(h.applies.at(-1)).toMatchObject({ current: 10, target: 1, reason: 'low-utilization' });
+    // R = 0.02 × 20 = 0.4 busy: max(Little 0.4 / 0.75, square-root staffing 0.4 + 3·√0.4) = 2.3 → 3;
+    // idle = 9 → target max(min 1, 3, 10 − 9) = 3
+    expect(h.applies.at(-1)).toMatchObject({ current: 10, target: 3, reason: 'low-utilization' });
   });
 
   it('PAUSE during a resize takes effect once it settles; RESUME restarts the loop', async () => {

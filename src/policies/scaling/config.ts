@@ -15,6 +15,20 @@ export interface ScalingConfig {
   intervalMs: number;
   /** Utilization the Little's-law target sizes for (busy / ready). @default 0.75 */
   targetUtilization: number;
+  /**
+   * Square-root staffing margin β: the pool is sized for at least R + β·√R agents (R = λ·E[S], the
+   * mean number busy), besides Little's R / `targetUtilization`, whichever is more. Small pools need
+   * the √R margin: arrivals within a service time fluctuate by ±√R (see `staffedAgents`). 0 = Little's
+   * law alone. @default 3.5
+   */
+  staffingBeta: number;
+  /**
+   * Time constant of the smoothed arrival rate the pool is sized for (0 = size on the observed rate
+   * as it is). An observation more than 4 σ of Poisson noise from the smoothed level is a change of
+   * demand and is taken at once — and it also ends the stabilisation window, so a pool scales down
+   * right after a burst ends instead of holding its size for a whole window. @default 300000
+   */
+  rateSmoothingMs: number;
   /** Scale up only when utilization is above this. Must be > `scaleDownThreshold`. @default 0.8 */
   scaleUpThreshold: number;
   /** Scale down only when utilization is below this. @default 0.5 */
@@ -74,6 +88,8 @@ export const DEFAULT_SCALING_CONFIG: Readonly<ScalingConfig> = Object.freeze({
   max: 10,
   intervalMs: 15_000,
   targetUtilization: 0.75,
+  staffingBeta: 3.5,
+  rateSmoothingMs: 300_000,
   scaleUpThreshold: 0.8,
   scaleDownThreshold: 0.5,
   maxAcceptableWaitMs: 2_000,
@@ -124,6 +140,8 @@ export function validateScalingConfig(
       gt: 0,
       max: 1,
     }),
+    staffingBeta: num(kind, p('staffingBeta'), o.staffingBeta, base.staffingBeta, { min: 0, max: 10 }),
+    rateSmoothingMs: ms('rateSmoothingMs', base.rateSmoothingMs),
     scaleUpThreshold: ratio('scaleUpThreshold', base.scaleUpThreshold),
     scaleDownThreshold: ratio('scaleDownThreshold', base.scaleDownThreshold),
     maxAcceptableWaitMs: ms('maxAcceptableWaitMs', base.maxAcceptableWaitMs),

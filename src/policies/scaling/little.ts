@@ -40,3 +40,39 @@ export function sqrtStaffing(arrivalRatePerS: number, meanServiceS: number, beta
   const r = Math.max(0, arrivalRatePerS * meanServiceS);
   return Math.max(0, Math.ceil(r + beta * Math.sqrt(r) - 1e-9));
 }
+
+/**
+ * The scaler's sizing rule: the larger of Little's law at `targetUtilization` (R / ρ) and square-root
+ * staffing (R + β·√R), fractional (callers round up). R = λ·E[S] is the mean number of busy agents.
+ *
+ * Why both: R / ρ keeps a fixed *share* of the pool spare, which is too little for a small pool — at
+ * R = 10 and ρ = 0.75 an M/M/c pool makes a quarter of its tasks wait, because the arrivals of a
+ * service time fluctuate by ±√R, not by a share of R. R + β·√R (Halfin–Whitt) keeps the probability of
+ * waiting roughly constant at any size (β = 2.5: ~1 % in M/M/c). For large pools (R > 9β² at ρ = 0.75)
+ * Little's law is the larger and keeps utilization at most ρ. β = 0 is Little's law alone.
+ *
+ * `stationaryRatePerS` (default: the same rate) is the part of the rate that is steady: the √R margin
+ * is for the Poisson bunching of steady arrivals. Demand that swings faster than a pool can follow (a
+ * square wave of minutes) is sized for its high phase by Little's law, and its swing is not given the
+ * margin on top (measured: a ±30 % square wave was held at the pool max by it, where 49 agents serve it
+ * with a p99 wait of 0.27 s).
+ *
+ * @example
+ * ```ts
+ * staffedAgents(0.5, 20, 0.75, 2.5); // R = 10: max(13.3, 17.9) = 17.9 → 18 agents
+ * staffedAgents(2, 20, 0.75, 2.5);   // R = 40: max(53.3, 55.8) = 55.8 → 56 agents
+ * ```
+ */
+export function staffedAgents(
+  arrivalRatePerS: number,
+  meanServiceS: number,
+  targetUtilization: number,
+  beta: number,
+  stationaryRatePerS: number = arrivalRatePerS,
+): number {
+  const little = littleAgents(arrivalRatePerS, meanServiceS, targetUtilization);
+  if (!(beta > 0) || !(meanServiceS > 0)) return little;
+  const r = Math.max(0, Math.min(arrivalRatePerS, stationaryRatePerS)) * meanServiceS;
+  if (!(r > 0)) return little;
+  return Math.max(little, r + beta * Math.sqrt(r));
+}

@@ -216,7 +216,8 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
   };
 
   const metrics = new PoolMetrics({ pool: 'sim', historyCapacity: 1, rateWindowMs });
-  const arrivalRate = new RateCounter({ windowMs: rateWindowMs, buckets: 30 });
+  // Started at 0 like the pool observer's: the first window's rate is over the time elapsed.
+  const arrivalRate = new RateCounter({ windowMs: rateWindowMs, buckets: 30, startMs: 0 });
   const waits = new Samples();
   // Waits of the tasks that started in the current time-series interval.
   let intervalWaits = new Samples();
@@ -375,8 +376,9 @@ export async function simulateScaling(options: SimulationOptions): Promise<Simul
     const sample = metrics.collect(now);
     const oldest = queue.peek();
     const waitMs = Math.max(sample.wait.p90 * 1000, oldest ? now - oldest.arrival : 0);
-    const observedService =
-      metrics.meanServiceSeconds > 0 ? metrics.meanServiceSeconds * 1000 : meanServiceMs;
+    // As the pool observer reports it: 0 until the first task completed (the scaler then sizes on
+    // waits alone), not the distribution's true mean, which a live pool does not know.
+    const observedService = metrics.meanServiceSeconds * 1000;
     // As the live dispatcher reports it: a backlog the rate limit holds back is not waiters.
     const held = queue.length > 0 && !tokenFree();
     return {

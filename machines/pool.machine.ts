@@ -104,10 +104,10 @@ export type PoolMachineEvent =
   /** While scaling up: the in-flight scale-up now aims higher (the runtime started the extra agents). */
   | { type: 'SCALE_EXTENDED'; target: number; reason: string }
   /**
-   * A new agent (its actor, a child of this pool, was created by the runtime with the pool as its
-   * parent): it counts toward the size from now on.
+   * New agents (their actors, children of this pool, were created by the runtime with the pool as
+   * their parent): they count toward the size from now on. One event per scale step, not per agent.
    */
-  | { type: 'AGENT_ADDED'; agentId: string }
+  | { type: 'AGENT_ADDED'; count: number }
   /** An agent is being retired (scale-down, shutdown): it no longer counts toward the size. */
   | { type: 'AGENT_RETIRED' }
   /** An agent is gone (its actor reached a final state); `counted`: it still counted toward the size. */
@@ -251,7 +251,7 @@ export const poolMachine = setup({
   initial: 'active',
   // Agents come and go in every state (a retired agent finishes while the pool drains): one count.
   on: {
-    AGENT_ADDED: { actions: assign({ size: ({ context }) => context.size + 1 }) },
+    AGENT_ADDED: { actions: assign({ size: ({ context, event }) => context.size + event.count }) },
     AGENT_RETIRED: { actions: assign({ size: ({ context }) => Math.max(0, context.size - 1) }) },
     AGENT_REMOVED: {
       actions: assign({

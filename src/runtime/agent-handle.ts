@@ -471,9 +471,12 @@ export class AgentHandle implements HostListener {
     if (signal.aborted) throw new Error('start abandoned');
     const host = this.newHost();
     this.host = host;
-    // Leaving `starting` (timeout, stop) aborts this actor: end the host it was starting.
+    // Leaving `starting` (timeout, stop) aborts this actor: end the host it was starting. Not for an
+    // inline host: it holds nothing to end before its start returns (the check below ends it then),
+    // and adding and removing the listener was 5 % of starting 10,000 inline agents.
     const onAbort = () => void host.terminate('start abandoned').catch(() => {});
-    signal.addEventListener('abort', onAbort, { once: true });
+    const watch = host.kind !== 'inline';
+    if (watch) signal.addEventListener('abort', onAbort, { once: true });
     try {
       const handlers = await host.start();
       if (signal.aborted) throw new Error('start abandoned');
@@ -485,7 +488,7 @@ export class AgentHandle implements HostListener {
       this.lastStartError = e instanceof Error ? e : new Error(String(e));
       throw e;
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      if (watch) signal.removeEventListener('abort', onAbort);
     }
   }
 

@@ -1396,7 +1396,7 @@ export class Pool implements LeaseOwner {
     this.actor.send({ type: 'SCALE_EXTENDED', target: clamped, reason });
     const r = this.actor.getSnapshot().context.history.at(-1);
     if (!r || r.seq !== seq || r.target !== clamped) return undefined; // refused: fall back to queueing
-    for (let i = up.target; i < clamped; i++) up.starts.push(this.spawnAgent());
+    up.starts.push(...this.spawnAgents(clamped - up.target));
     up.target = clamped;
     return seq;
   }
@@ -1433,7 +1433,7 @@ export class Pool implements LeaseOwner {
     // A scale-up queued behind the drain/stop must not start agents after every agent was stopped.
     if (target > current && !this.accepting) return { actualDelta: 0, error: 'pool is shutting down' };
     if (target > current) {
-      const up = { target, starts: Array.from({ length: target - current }, () => this.spawnAgent()) };
+      const up = { target, starts: this.spawnAgents(target - current) };
       this.scalingUp = up;
       let results: AgentStart[];
       try {
@@ -1565,6 +1565,20 @@ export class Pool implements LeaseOwner {
    * when its base resources (pool option `agentResources`) do not fit the ledger — then no agent is
    * made (the seed's scale-up: check the resources first, "Insufficient resources" otherwise).
    */
+  /**
+   * Start `n` agents; the pool machine hears them as one `AGENT_ADDED` (10,000 single events were 8 %
+   * of starting 10,000 agents). Sent after the spawns: one refused for lack of resources is not added.
+   */
+  private spawnAgents(n: number): Promise<AgentStart>[] {
+    const before = this.agents.size;
+    const starts: Promise<AgentStart>[] = [];
+    for (let i = 0; i < n; i++) starts.push(this.spawnAgent());
+    const added = this.agents.size - before;
+    if (added > 0) this.actor.send({ type: 'AGENT_ADDED', count: added });
+    return starts;
+  }
+
+  /** Create one agent (handle and actor, a child of the pool's); the caller sends `AGENT_ADDED`. */
   private spawnAgent(): Promise<AgentStart> {
     const id = `${this.type}-${nanoid(8)}`;
     const c = this.config;
@@ -1600,7 +1614,6 @@ export class Pool implements LeaseOwner {
     const ready = new Promise<boolean>((resolve) => this.startWaiters.set(handle, resolve));
     this.startWaiterDone.set(handle, ready);
     void ready.then(() => this.startWaiterDone.delete(handle));
-    this.actor.send({ type: 'AGENT_ADDED', agentId: id });
     // The agent's actor, a child of the pool's (its start starts the host).
     this.startAgentActor(handle);
     return ready.then((ok) => (ok ? 'started' : 'failed'));

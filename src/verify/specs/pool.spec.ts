@@ -46,7 +46,7 @@ export const spec: MachineSpec = {
     { type: 'SCALE_EXTENDED', target: 3, reason: 'burst' },
     { type: 'SCALE_EXTENDED', target: 9, reason: 'burst above max' },
     { type: 'SCALE_TO', target: 2, reason: 'manual', retry: true },
-    { type: 'AGENT_ADDED' },
+    { type: 'AGENT_ADDED', count: 1 },
     { type: 'AGENT_RETIRED' },
     { type: 'AGENT_REMOVED', counted: true },
     { type: 'AGENT_REMOVED', counted: false },

@@ -5,7 +5,8 @@
  *
  * Finding an agent is O(1) when every agent of a pool is alike (no `variants`): whether a request fits
  * is decided once per acquire against the pool's profile, and any agent in the `free` index will do.
- * `free` is an insertion-ordered Set: the agent idle longest is handed out first. With variants, only
+ * `free` is a FIFO set (src/structures/fifo-set.ts): the agent idle longest is handed out first, in
+ * O(1) however many agents come and go. With variants, only
  * free agents of a variant that fits are candidates (O(free agents)).
  *
  * Why this file is still large (issue 10 item 4, partly done): the free index, the waiters, the leases
@@ -53,6 +54,7 @@ import { amountsOf, misfit, neverFits } from './requirements.js';
 import type { SystemEvent, SystemEvents } from './events.js';
 import { type BacklogReading, PoolObserver, type Waiting } from './pool-observer.js';
 import type { WaitStats } from './wait-stats.js';
+import { FifoSet } from '../structures/fifo-set.js';
 
 /** Shared services a pool uses. */
 export interface PoolDeps {
@@ -223,7 +225,7 @@ export class Pool implements LeaseOwner {
   /** The pool's actor: a child of the system actor; its agents, acquisitions and scaler are its children. */
   readonly actor: PoolRef;
   private readonly agents = new Map<string, AgentHandle>();
-  private readonly free = new Set<AgentHandle>();
+  private readonly free = new FifoSet<AgentHandle>();
   private readonly waiters = new Set<Waiter>();
   private readonly leases = new Set<Lease>();
   private readonly retiring = new Set<AgentHandle>();
@@ -1174,9 +1176,8 @@ export class Pool implements LeaseOwner {
   }
 
   private takeFree(req: AcquireRequest): AgentHandle | undefined {
-    const it = this.free.values().next();
-    if (it.done) return undefined;
-    let agent: AgentHandle | undefined = it.value;
+    let agent = this.free.first();
+    if (agent === undefined) return undefined;
     // One kind of agent: any free one fits (checked once per acquire by neverFits). Variants: only
     // agents whose variant fits the request are candidates.
     const fits = this.config.variants.length > 1 ? this.fittingVariants(req) : undefined;

@@ -55,6 +55,7 @@ import type { SystemEvent, SystemEvents } from './events.js';
 import { type BacklogReading, PoolObserver, type Waiting } from './pool-observer.js';
 import type { WaitStats } from './wait-stats.js';
 import { FifoSet } from '../structures/fifo-set.js';
+import { SlotIds } from '../structures/slot-ids.js';
 
 /** Shared services a pool uses. */
 export interface PoolDeps {
@@ -240,6 +241,11 @@ export class Pool implements LeaseOwner {
   private readonly allocations: LeaseAllocations;
   /** Waiting acquisitions by id: where their actors' shared implementations find their hooks. */
   private readonly waiterById = new Map<string, Waiter>();
+  /** Ids of the acquisition actors (recycled: see src/structures/slot-ids.ts). */
+  private readonly acquisitionSlots = new SlotIds();
+  /** Ids of the agent actors (recycled likewise), by agent. */
+  private readonly agentSlots = new SlotIds();
+  private readonly agentSlotOf = new Map<AgentHandle, number>();
   private seq = 0;
   /** The last agent start failure (module path and original error); cleared when an agent starts. */
   private startError: Error | undefined;
@@ -560,7 +566,16 @@ export class Pool implements LeaseOwner {
 
   /** Create, attach and start an agent's actor; a start that crashes counts as failed now. */
   private startAgentActor(handle: AgentHandle): void {
-    const ref = this.child(this.deps.logic.agent, handle.id, handle.machineInput(), `agent:${handle.id}`);
+    // The actor's id is a recycled slot (src/structures/slot-ids.ts); the agent's own id is its input
+    // (`agentId`, what the implementations look it up by) and its systemId `agent:<id>`.
+    const slot = this.agentSlots.take();
+    this.agentSlotOf.set(handle, slot);
+    const ref = this.child(
+      this.deps.logic.agent,
+      `${this.type}-agent-${slot}`,
+      handle.machineInput(),
+      `agent:${handle.id}`,
+    );
     handle.attach(ref as AgentRef);
     // What the agent machine emits (started, crashed, restarting, evicted) goes to `system.on`.
     (ref as AgentRef).on('*', (e) => this.deps.events.emit(e as SystemEvent));
@@ -785,7 +800,10 @@ export class Pool implements LeaseOwner {
    */
   private wait(req: AcquireRequest, startedAt: number, never?: AgentPoolError): Promise<Lease> {
     return new Promise<Lease>((resolve, reject) => {
-      const id = `${this.type}-acq-${++this.seq}`;
+      // A recycled id (see src/structures/slot-ids.ts): unique among live acquisitions, which is all
+      // the hooks' lookup needs, and it keeps XState's per-event-type cache bounded.
+      const slot = this.acquisitionSlots.take();
+      const id = `${this.type}-acq-${slot}`;
       const w: Waiter = {
         id,
         req,
@@ -798,7 +816,10 @@ export class Pool implements LeaseOwner {
       const onAbort = () => w.actor?.send({ type: 'ABORT' });
       const cleanup = () => {
         req.signal?.removeEventListener('abort', onAbort);
+        if (this.waiterById.get(id) !== w) return; // cleaned up already
         this.waiterById.delete(id);
+        // Reusable once this transition (to the actor's final state) is over.
+        queueMicrotask(() => this.acquisitionSlots.give(slot));
       };
       // Actions that drive other actors (pool, agents, allocator) run just after the transition
       // (queueMicrotask): XState actions must not synchronously run other actors.
@@ -1651,6 +1672,12 @@ export class Pool implements LeaseOwner {
         const retired = this.retiring.delete(agent);
         if (!retired && this.agents.has(agent.id)) this.countVariant(agent, -1);
         this.deps.agents.delete(agent.id);
+        // Reported after the final state's transition (a microtask later): the actor id can be reused.
+        const slot = this.agentSlotOf.get(agent);
+        if (slot !== undefined) {
+          this.agentSlotOf.delete(agent);
+          this.agentSlots.give(slot);
+        }
         // Its base resources go back before the pool hears of the loss, so a replacement fits again.
         this.baseHoldings.get(agent)?.();
         this.baseHoldings.delete(agent);

@@ -379,6 +379,15 @@ describe('contract: the charts and the runtime', () => {
       return { sys, clock, actors };
     }
 
+    /**
+     * What the runtime calls the actor: an agent's or allocation's own id (its input), else the actor id.
+     * Agent and allocation actors have recycled ids (src/structures/slot-ids.ts), the runtime's ids are
+     * in their context.
+     */
+    const logicalId = (a: AnyActorRef) => {
+      const c = a.getSnapshot().context as { agentId?: string; allocationId?: string } | undefined;
+      return c?.agentId ?? c?.allocationId ?? a.id;
+    };
     const childIds = (ref: { getSnapshot(): { children: Record<string, unknown> } }) =>
       Object.keys(ref.getSnapshot().children).sort();
     const agentIds = (sys: AgentPoolSystem, t: string) =>
@@ -410,12 +419,12 @@ describe('contract: the charts and the runtime', () => {
         const own = invokes(pool);
         const parented = actors
           .filter((a) => a._parent === pool && a.getSnapshot().status === 'active' && !own.has(a.id))
-          .map((a) => a.id)
+          .map(logicalId)
           .sort();
         expect(parented, `actors whose parent is pool:${t}`).toEqual(expected);
         const listed = childIds(pool).filter((id) => !own.has(id));
         const kindOf = (id: string) => {
-          const ref = actors.find((a) => a._parent === pool && a.id === id);
+          const ref = actors.find((a) => a._parent === pool && (a.id === id || logicalId(a) === id));
           return (ref as (AnyActorRef & { logic: { id?: string } }) | undefined)?.logic.id as MachineName;
         };
         const outside = expected.filter((id) => !listed.includes(id) && !NOT_IN_SNAPSHOT[kindOf(id)]);

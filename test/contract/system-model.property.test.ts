@@ -176,9 +176,14 @@ async function check(r: Real, after: string): Promise<void> {
     if (snap.status === 'active') {
       // The pool actor's children (every live actor whose parent it is, however it was created) are
       // exactly its agents, its waiting acquisitions and the allocation actors of its live leases.
+      // By the runtime's ids: agent and allocation actors have recycled actor ids
+      // (src/structures/slot-ids.ts) and carry the agent's or allocation's id in their context.
       const children = r.actors
         .filter((a) => a._parent === pool.actor && a.getSnapshot().status === 'active')
-        .map((a) => a.id);
+        .map((a) => {
+          const c = a.getSnapshot().context as { agentId?: string; allocationId?: string } | undefined;
+          return c?.agentId ?? c?.allocationId ?? a.id;
+        });
       const agentIds = new Set(agents.map((a) => a.id));
       const acquisitions = children.filter((id) => id.startsWith(`${type}-acq-`));
       const allocations = new Set(held.filter((l) => l.type === type).flatMap((l) => l.allocation?.id ?? []));

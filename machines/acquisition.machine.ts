@@ -3,7 +3,8 @@
  *
  * checking → waiting → (first timeout) → scalingUp → retrying (half the timeout) → rejected
  * (`ERR_POOL_EXHAUSTED`); a pool at its maximum rejects at the first timeout (the seed's rule) unless
- * it retries at max (`retryAtMax`); with `OFFER` (an agent was set aside for us) → allocating → granted, and
+ * it retries at max (`retryAtMax`); with `OFFER` (an agent was set aside for us) → allocating → granted
+ * (or → granted at once when the offer came with its reservation made), and
  * `ABORT` → cancelled from every non-final state. The runtime grants an acquire that can be served
  * at once without creating this actor: that is this machine's instant path checking → allocating →
  * granted, which has no timer or wait to own (see docs/machines/acquisition.md).
@@ -43,7 +44,13 @@ export interface AcquisitionContext extends AcquisitionInput {
 
 /** Events {@link acquisitionMachine} accepts. */
 export type AcquisitionEvent =
-  | { type: 'OFFER'; agentId: string }
+  /**
+   * An agent was set aside for this acquisition. `reserved`: the runtime reserved the request's
+   * resources with the offer, so there is nothing left to wait for — straight to `granted` (the
+   * hand-off of a released agent to a waiter, one event instead of OFFER + RESERVED; issue 14).
+   * Without it the acquisition reserves in `allocating`.
+   */
+  | { type: 'OFFER'; agentId: string; reserved?: boolean }
   | { type: 'RESERVED' }
   | { type: 'RESERVE_FAILED'; resource: string }
   /** The pool gave up starting agents: waiting is pointless, reject with its start error. */
@@ -66,6 +73,10 @@ export const acquisitionMachine = setup({
     input: {} as AcquisitionInput,
   },
   actions: {
+    /** Keep the offered agent's id. */
+    takeOffer: assign({
+      agentId: ({ context, event }) => (event.type === 'OFFER' ? event.agentId : context.agentId),
+    }),
     /** Join the pool's FIFO of waiters (the pool may OFFER at once). */
     enqueue: () => {},
     /** Leave the pool's waiters and give back any agent set aside. */
@@ -86,6 +97,8 @@ export const acquisitionMachine = setup({
     canScaleUp: () => true,
     /** A pool at max still waits half the timeout again (pool option `retryAtMax`). */
     retryAtMax: () => false,
+    /** The offer came with the reservation made (pure: read from the event). */
+    offerReserved: ({ event }) => event.type === 'OFFER' && event.reserved === true,
   },
   delays: {
     firstWait: ({ context }) => context.timeoutMs,
@@ -112,7 +125,12 @@ export const acquisitionMachine = setup({
     },
     waiting: {
       entry: 'enqueue',
-      on: { OFFER: { target: 'allocating', actions: assign({ agentId: ({ event }) => event.agentId }) } },
+      on: {
+        OFFER: [
+          { guard: 'offerReserved', target: 'granted', actions: 'takeOffer' },
+          { target: 'allocating', actions: 'takeOffer' },
+        ],
+      },
       after: { firstWait: { target: 'scalingUp' } },
     },
     scalingUp: {
@@ -127,7 +145,12 @@ export const acquisitionMachine = setup({
       ],
     },
     retrying: {
-      on: { OFFER: { target: 'allocating', actions: assign({ agentId: ({ event }) => event.agentId }) } },
+      on: {
+        OFFER: [
+          { guard: 'offerReserved', target: 'granted', actions: 'takeOffer' },
+          { target: 'allocating', actions: 'takeOffer' },
+        ],
+      },
       after: {
         retryWait: {
           target: 'rejected',

@@ -227,7 +227,7 @@ export class Pool implements LeaseOwner {
   readonly actor: PoolRef;
   private readonly agents = new Map<string, AgentHandle>();
   private readonly free = new FifoSet<AgentHandle>();
-  private readonly waiters = new Set<Waiter>();
+  private readonly waiters = new FifoSet<Waiter>();
   private readonly leases = new Set<Lease>();
   private readonly retiring = new Set<AgentHandle>();
   private readonly startWaiters = new Map<AgentHandle, (ok: boolean) => void>();
@@ -1318,7 +1318,12 @@ export class Pool implements LeaseOwner {
       // turn cannot go to another waiter of the same key while this offer is being reserved.
       this.deps.keys.take(next.req.concurrencyKey);
       if (drf) this.drf.offer(next);
-      next.actor?.send({ type: 'OFFER', agentId: agent.id });
+      // Reserve with the offer when it can be done now (this runs outside any transition): the
+      // acquisition goes OFFER → granted in one event. A refusal takes the chart's own way (OFFER →
+      // allocating, whose `reserve` tries again and reports RESERVE_FAILED).
+      const r = this.reserveFor(next.req);
+      if (r.ok) next.reservation = r;
+      next.actor?.send({ type: 'OFFER', agentId: agent.id, reserved: r.ok });
     }
   }
 

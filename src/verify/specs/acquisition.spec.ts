@@ -18,6 +18,7 @@ export const spec: MachineSpec = {
   input: { pool: 'verify', timeoutMs: 1_000 },
   events: [
     { type: 'OFFER', agentId: 'a1' },
+    { type: 'OFFER', agentId: 'a1', reserved: true },
     { type: 'RESERVED' },
     { type: 'RESERVE_FAILED', resource: 'memoryMb' },
     { type: 'ABORT' },

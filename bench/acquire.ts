@@ -206,16 +206,16 @@ export function renderAcquireMarkdown(report: AcquireReport): string {
     lines.push(
       `- Growth with pool size: p50 ${small.p50Us} → ${large.p50Us} µs from ${small.agents.toLocaleString('en-US')} to ` +
         `${large.agents.toLocaleString('en-US')} agents (${(large.p50Us / small.p50Us).toFixed(2)}×). ` +
-        'The free index is a Set (O(1) take and return); the FIFO walk touches every agent in turn, so at 10,000 ' +
-        'agents each sample starts on a cold agent (not investigated further).',
+        'The free index is a FIFO set (src/structures/fifo-set.ts: O(1) take and return however many agents ' +
+        'come and go; a plain Set walked its deleted entries, 11 µs per sample at 10,000 agents).',
     );
   }
   const w = report.results.find((r) => r.waiters > 0);
   if (w) {
     lines.push(
       `- Hand-off to a waiter (${w.waiters.toLocaleString('en-US')} queued): p50 ${w.p50Us} µs, p99 ${w.p99Us} µs. ` +
-        'It runs the acquisition actor (OFFER → allocating → reserve → granted, the actor stopping with its timer), ' +
-        'which the idle path skips entirely.',
+        'It runs the acquisition actor (OFFER with the reservation made → granted, the actor stopping with its ' +
+        "timer, then the pool machine's step for the child's done event), which the idle path skips entirely.",
     );
   }
   return lines.join('\n');

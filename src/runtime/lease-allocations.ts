@@ -10,7 +10,7 @@ import type { AllocationReleaseCause, allocationMachine } from '../../machines/a
 import { stopChildActor } from './actor-done.js';
 import type { GateReservation } from './gates.js';
 import type { Lease } from './lease.js';
-import { SlotIds } from '../structures/slot-ids.js';
+import { ChildIds } from '../structures/slot-ids.js';
 
 type AllocationRef = ActorRefFrom<typeof allocationMachine>;
 
@@ -34,15 +34,16 @@ export class LeaseAllocations {
   private readonly refs = new Map<string, AllocationRef>();
   /** Live leases by their allocation's id (the actors' implementations find them here). */
   private readonly leases = new Map<string, Lease>();
-  /** Actor id slots of the live allocation actors, by allocation id. */
-  private readonly slotOf = new Map<string, number>();
-  private readonly slots = new SlotIds();
+  /** Actor ids of the live allocation actors (recycled), by allocation id. */
+  private readonly actorIds: ChildIds<string>;
 
   constructor(
     private readonly pool: string,
     private readonly logic: AnyActorLogic,
     private readonly create: CreateChild,
-  ) {}
+  ) {
+    this.actorIds = new ChildIds(`${pool}-alloc-`);
+  }
 
   /** A lease was granted with `r`: give it its allocation actor when it reserved anything. */
   open(
@@ -67,9 +68,7 @@ export class LeaseAllocations {
     };
     // The actor's own id is a recycled slot (src/structures/slot-ids.ts: XState's per-event-type cache
     // would keep every allocation's done event type); the allocation id is its systemId and input.
-    const slot = this.slots.take();
-    this.slotOf.set(id, slot);
-    const ref = this.create(this.logic, `${this.pool}-alloc-${slot}`, input, `allocation:${id}`);
+    const ref = this.create(this.logic, this.actorIds.take(id), input, `allocation:${id}`);
     this.refs.set(id, ref);
     ref.start();
     ref.send({ type: 'ACTIVATE' });
@@ -94,12 +93,7 @@ export class LeaseAllocations {
   /** The machine's `releaseAllocation` (its final state): the ledger gets the resources back. */
   released(allocationId: string, cause: AllocationReleaseCause): void {
     this.refs.delete(allocationId);
-    const slot = this.slotOf.get(allocationId);
-    if (slot !== undefined) {
-      this.slotOf.delete(allocationId);
-      // Reusable once this transition (to the actor's final state) is over.
-      queueMicrotask(() => this.slots.give(slot));
-    }
+    this.actorIds.release(allocationId);
     const lease = this.leases.get(allocationId);
     if (!lease) return;
     this.leases.delete(allocationId);

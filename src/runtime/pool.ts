@@ -55,7 +55,7 @@ import type { SystemEvent, SystemEvents } from './events.js';
 import { type BacklogReading, PoolObserver, type Waiting } from './pool-observer.js';
 import type { WaitStats } from './wait-stats.js';
 import { FifoSet } from '../structures/fifo-set.js';
-import { SlotIds } from '../structures/slot-ids.js';
+import { ChildIds } from '../structures/slot-ids.js';
 
 /** Shared services a pool uses. */
 export interface PoolDeps {
@@ -241,11 +241,9 @@ export class Pool implements LeaseOwner {
   private readonly allocations: LeaseAllocations;
   /** Waiting acquisitions by id: where their actors' shared implementations find their hooks. */
   private readonly waiterById = new Map<string, Waiter>();
-  /** Ids of the acquisition actors (recycled: see src/structures/slot-ids.ts). */
-  private readonly acquisitionSlots = new SlotIds();
-  /** Ids of the agent actors (recycled likewise), by agent. */
-  private readonly agentSlots = new SlotIds();
-  private readonly agentSlotOf = new Map<AgentHandle, number>();
+  /** Actor ids of the waiting acquisitions and of the agents (recycled: src/structures/slot-ids.ts). */
+  private readonly acquisitionIds: ChildIds<Waiter>;
+  private readonly agentIds: ChildIds<AgentHandle>;
   private seq = 0;
   /** The last agent start failure (module path and original error); cleared when an agent starts. */
   private startError: Error | undefined;
@@ -303,6 +301,8 @@ export class Pool implements LeaseOwner {
     // The pool machine's own events (scale decided / applied) go to the system's event API.
     actor.on('*', (e) => deps.events.emit(e as SystemEvent));
     this.drf = new DrfAdmission<Waiter>(deps.keys, deps.gate);
+    this.acquisitionIds = new ChildIds(`${config.type}-acq-`);
+    this.agentIds = new ChildIds(`${config.type}-agent-`);
     this.allocations = new LeaseAllocations(
       config.type,
       deps.logic.allocation,
@@ -568,11 +568,9 @@ export class Pool implements LeaseOwner {
   private startAgentActor(handle: AgentHandle): void {
     // The actor's id is a recycled slot (src/structures/slot-ids.ts); the agent's own id is its input
     // (`agentId`, what the implementations look it up by) and its systemId `agent:<id>`.
-    const slot = this.agentSlots.take();
-    this.agentSlotOf.set(handle, slot);
     const ref = this.child(
       this.deps.logic.agent,
-      `${this.type}-agent-${slot}`,
+      this.agentIds.take(handle),
       handle.machineInput(),
       `agent:${handle.id}`,
     );
@@ -800,12 +798,8 @@ export class Pool implements LeaseOwner {
    */
   private wait(req: AcquireRequest, startedAt: number, never?: AgentPoolError): Promise<Lease> {
     return new Promise<Lease>((resolve, reject) => {
-      // A recycled id (see src/structures/slot-ids.ts): unique among live acquisitions, which is all
-      // the hooks' lookup needs, and it keeps XState's per-event-type cache bounded.
-      const slot = this.acquisitionSlots.take();
-      const id = `${this.type}-acq-${slot}`;
       const w: Waiter = {
-        id,
+        id: '',
         req,
         startedAt,
         agent: undefined,
@@ -813,13 +807,15 @@ export class Pool implements LeaseOwner {
         actor: undefined,
         hooks: undefined as unknown as WaiterHooks,
       };
+      // A recycled id (src/structures/slot-ids.ts): unique among live acquisitions, which is all the
+      // hooks' lookup needs, and it keeps XState's per-event-type cache bounded.
+      const id = (w.id = this.acquisitionIds.take(w));
       const onAbort = () => w.actor?.send({ type: 'ABORT' });
       const cleanup = () => {
         req.signal?.removeEventListener('abort', onAbort);
         if (this.waiterById.get(id) !== w) return; // cleaned up already
         this.waiterById.delete(id);
-        // Reusable once this transition (to the actor's final state) is over.
-        queueMicrotask(() => this.acquisitionSlots.give(slot));
+        this.acquisitionIds.release(w);
       };
       // Actions that drive other actors (pool, agents, allocator) run just after the transition
       // (queueMicrotask): XState actions must not synchronously run other actors.
@@ -1677,12 +1673,7 @@ export class Pool implements LeaseOwner {
         const retired = this.retiring.delete(agent);
         if (!retired && this.agents.has(agent.id)) this.countVariant(agent, -1);
         this.deps.agents.delete(agent.id);
-        // Reported after the final state's transition (a microtask later): the actor id can be reused.
-        const slot = this.agentSlotOf.get(agent);
-        if (slot !== undefined) {
-          this.agentSlotOf.delete(agent);
-          this.agentSlots.give(slot);
-        }
+        this.agentIds.release(agent);
         // Its base resources go back before the pool hears of the loss, so a replacement fits again.
         this.baseHoldings.get(agent)?.();
         this.baseHoldings.delete(agent);

@@ -34,3 +34,30 @@ export class SlotIds {
     this.free.push(slot);
   }
 }
+
+/**
+ * Actor ids of one kind of child (`<prefix><slot>`), held per owner key (an agent, an allocation id,
+ * a waiter) and given back by key. The give-back waits a microtask: it is called from the child's own
+ * final-state transition, and the id must not be reused before that transition is over.
+ */
+export class ChildIds<K> {
+  private readonly slots = new SlotIds();
+  private readonly held = new Map<K, number>();
+
+  constructor(private readonly prefix: string) {}
+
+  /** A fresh id for `key`'s actor. */
+  take(key: K): string {
+    const slot = this.slots.take();
+    this.held.set(key, slot);
+    return `${this.prefix}${slot}`;
+  }
+
+  /** `key`'s actor is finished: its id is reusable once the current transition is over (idempotent). */
+  release(key: K): void {
+    const slot = this.held.get(key);
+    if (slot === undefined) return;
+    this.held.delete(key);
+    queueMicrotask(() => this.slots.give(slot));
+  }
+}

@@ -26,7 +26,7 @@ const EXPECT: Record<string, RegExp[]> = {
   'inspector-session': [
     /^reviewed #7$/m,
     /^ {2}pool:review: /m,
-    /^ {2}alloc-1: .*"lease":"active"/m,
+    /^ {2}review-alloc-1: .*"lease":"active"/m,
     /ended "stopped"$/m,
   ],
   'metrics-endpoint': [/^squares: 1, 4, 9$/m, /agentpool_tasks_total\{pool="work",outcome="succeeded"\} 3/],

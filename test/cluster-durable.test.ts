@@ -543,11 +543,14 @@ describe.skipIf(!hasNats)('durable submits over a real nats-server', () => {
   });
 });
 
-/** Wait (polling, bounded by 20 s) for `cond`. */
+/**
+ * Wait (polling) for `cond`. A hang guard, not a speed check: 40 s, because a coordinator child on
+ * Node 24 under the full suite on 2 shared cores once took over 20 s to enqueue its tasks (alone: 3 s).
+ */
 async function until(cond: () => boolean | Promise<boolean>, why: () => string = () => ''): Promise<void> {
-  const end = Date.now() + 20_000;
+  const end = Date.now() + 40_000;
   while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`condition not met within 20 s ${why()}`);
+    if (Date.now() > end) throw new Error(`condition not met within 40 s ${why()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

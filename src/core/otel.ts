@@ -23,7 +23,11 @@ export interface OtelApi {
     setSpan(ctx: unknown, span: unknown): unknown;
     setSpanContext(ctx: unknown, sc: OtelSpanContext & { isRemote?: boolean }): unknown;
     getSpan(ctx: unknown): unknown;
+    /** The global tracer provider (a `ProxyTracerProvider` unless one was set directly). */
+    getTracerProvider?(): unknown;
   };
+  /** The API's proxy provider class: its delegate is the SDK's provider once one is registered. */
+  ProxyTracerProvider?: new () => { getDelegate(): unknown };
   context: {
     active(): unknown;
     with<T>(ctx: unknown, fn: () => T): T;

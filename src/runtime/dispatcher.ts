@@ -47,6 +47,7 @@ import { PRIORITIES, type Priority, TaskQueue } from '../structures/task-queue.j
 import { type Clock, MAX_DURATION_MS, type TimerHandle } from '../core/clock.js';
 import type { ResourceName } from './config.js';
 import type { AcquireRequest, Pool } from './pool.js';
+import type { LeaseRunOptions } from './lease.js';
 import { amountsOf, neverFits, parseRequirements, poolOffers, type Requirements } from './requirements.js';
 import { Backlog } from './backlog.js';
 import { type StealStats, StealingQueues } from './stealing-dispatch.js';
@@ -130,6 +131,21 @@ const SUBMIT_KEYS = new Set([
   'taskId',
 ]);
 
+/** Task names per pool whose plain request is kept (see `Dispatcher.plainRequest`). */
+const PLAIN_REQUEST_CACHE = 256;
+
+/** A job's settle functions until submit() sets them (shared: no closure per job). */
+const unset = (): void => {};
+
+/** The run options of a task with no timeout, signal or progress callback. */
+const NO_RUN_OPTIONS: LeaseRunOptions = Object.freeze({});
+
+/** `o` and every object under it, frozen: a shared value no caller may change. */
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (typeof v === 'object' && v !== null) deepFreeze(v as object);
+  return Object.freeze(o);
+}
+
 /** Errors that mean "the agent went away", not "the task failed": the task is re-queued. */
 const AGENT_LOSS = new Set([
   'ERR_AGENT_CRASHED',
@@ -202,6 +218,8 @@ export class Dispatcher {
   private readonly backlogs = new Map<string, Backlog<Job>>();
   private readonly idempotent = new Map<string, Promise<unknown>>();
   private readonly idempotencyLimit = 10_000;
+  /** {@link plainRequest}'s requests, per pool type and task name. */
+  private readonly plainRequests = new Map<string, Map<string, AcquireRequest>>();
   /** Delayed and backing-off tasks per type (not queued: not eligible yet, not demand for the scaler). */
   private readonly sleeping = new Map<string, Set<Job>>();
   /** Rate limiters by pool type (pool option `rateLimit`). */
@@ -269,8 +287,10 @@ export class Dispatcher {
 
   /** Lifecycle, read from the dispatcher machine: tasks are taken until it drains. */
   private get accepting(): boolean {
+    // The state value compared directly: `matches()` allocated about 600 bytes per call, twice per
+    // task (issue 14: a sixth of submit()'s garbage).
     const s = this.actor.getSnapshot();
-    return s.status === 'active' && !s.matches('draining');
+    return s.status === 'active' && (s.value === 'idle' || s.value === 'dispatching');
   }
 
   /** The pool of `type` gave up starting agents: its queued tasks fail with that error (none run). */
@@ -433,33 +453,22 @@ export class Dispatcher {
     const retry = o.retry === undefined ? pool.config.retry : parseRetry('argument', 'submit.retry', o.retry);
     if (o.onProgress !== undefined && typeof o.onProgress !== 'function')
       throw new InvalidArgumentError('submit.onProgress', o.onProgress, 'a function');
-    const requirements = parseRequirements(
-      o.requirements,
-      'submit.requirements',
-      pool.config.requirementDefaults,
-    );
-    const never = neverFits(requirements, pool.config, this.limits);
-    if (never) throw never;
-    const caps = strings('argument', 'submit.capabilities', o.capabilities, []);
-    const offered = poolOffers(pool.config);
-    const missing = caps.filter((c) => !offered.has(c));
-    if (missing.length > 0)
-      throw new InvalidArgumentError(
-        'submit.capabilities',
-        missing,
-        `capabilities of pool ${type} (${[...offered].join(', ') || 'none'})`,
-      );
+    // A submit that names no requirements, capabilities, cycle or concurrency key of its own (the
+    // common case) makes the same request as every other such submit of its task: built once.
+    const req =
+      o.requirements === undefined &&
+      o.capabilities === undefined &&
+      o.cycleId === undefined &&
+      o.concurrencyKey === undefined &&
+      o.concurrencyLimit === undefined
+        ? this.plainRequest(pool, type, task)
+        : this.request(o, pool, type, task);
     const signal = sig('argument', 'submit.signal', o.signal);
     if (signal?.aborted) throw new AbortedError(`submit(${task})`, signal.reason);
     const timeoutMs =
       o.timeoutMs === undefined
         ? undefined
         : duration('argument', 'submit.timeoutMs', o.timeoutMs, 0, { positive: true });
-    const cycleId = str('argument', 'submit.cycleId', o.cycleId, 'submit');
-    const concurrencyKey =
-      o.concurrencyKey === undefined
-        ? undefined
-        : str('argument', 'submit.concurrencyKey', o.concurrencyKey, 'k');
     return {
       id: `task-${++this.seq}`,
       type,
@@ -468,33 +477,14 @@ export class Dispatcher {
       priority,
       deadline,
       timeoutMs,
-      req: {
-        cycleId,
-        requirements,
-        timeoutMs: 1,
-        signal: undefined,
-        concurrencyKey,
-        concurrencyLimit: num('argument', 'submit.concurrencyLimit', o.concurrencyLimit, 1, {
-          min: 1,
-          integer: true,
-        }),
-        // What the pool's balancing strategy learns from: the task name, what it needs and prefers.
-        task: {
-          type: task,
-          requirements: amountsOf(requirements) as Record<string, number>,
-          ...(caps[0] !== undefined || requirements.specialization !== undefined
-            ? { specialization: requirements.specialization ?? caps[0]! }
-            : {}),
-          ...(o.cycleId !== undefined ? { affinityKey: cycleId } : {}),
-        },
-      },
+      req,
       signal,
       maxAttempts: num('argument', 'submit.maxAttempts', o.maxAttempts, 3, { min: 1, integer: true }),
       attempts: 0,
       queuedAt: now,
       causes: [],
-      resolve: () => {},
-      reject: () => {},
+      resolve: unset,
+      reject: unset,
       timer: undefined,
       onAbort: undefined,
       settled: false,
@@ -502,6 +492,70 @@ export class Dispatcher {
       notBefore,
       wake: undefined,
       onProgress: o.onProgress as ((value: unknown) => void) | undefined,
+    };
+  }
+
+  /**
+   * The request of a submit with none of its own requirements, capabilities, cycle or concurrency key:
+   * one frozen object per pool and task name (issue 14: building and checking it was most of parse's
+   * time and garbage), so nothing downstream may change it — a write would throw. A pool whose
+   * defaults can never fit throws on every call (nothing is cached for it).
+   */
+  private plainRequest(pool: Pool, type: string, task: string): AcquireRequest {
+    let byTask = this.plainRequests.get(type);
+    if (!byTask) this.plainRequests.set(type, (byTask = new Map()));
+    const hit = byTask.get(task);
+    if (hit) return hit;
+    const req = deepFreeze(this.request({}, pool, type, task));
+    // Task names come from callers: a bounded cache, so a stream of unknown names costs no memory.
+    if (byTask.size < PLAIN_REQUEST_CACHE) byTask.set(task, req);
+    return req;
+  }
+
+  /** The acquire request of a submit: validated requirements, capabilities, cycle, concurrency key. */
+  private request(o: Record<string, unknown>, pool: Pool, type: string, task: string): AcquireRequest {
+    const requirements = parseRequirements(
+      o.requirements,
+      'submit.requirements',
+      pool.config.requirementDefaults,
+    );
+    const never = neverFits(requirements, pool.config, this.limits);
+    if (never) throw never;
+    const caps = strings('argument', 'submit.capabilities', o.capabilities, []);
+    if (caps.length > 0) {
+      const offered = poolOffers(pool.config);
+      const missing = caps.filter((c) => !offered.has(c));
+      if (missing.length > 0)
+        throw new InvalidArgumentError(
+          'submit.capabilities',
+          missing,
+          `capabilities of pool ${type} (${[...offered].join(', ') || 'none'})`,
+        );
+    }
+    const cycleId = str('argument', 'submit.cycleId', o.cycleId, 'submit');
+    const concurrencyKey =
+      o.concurrencyKey === undefined
+        ? undefined
+        : str('argument', 'submit.concurrencyKey', o.concurrencyKey, 'k');
+    return {
+      cycleId,
+      requirements,
+      timeoutMs: 1,
+      signal: undefined,
+      concurrencyKey,
+      concurrencyLimit: num('argument', 'submit.concurrencyLimit', o.concurrencyLimit, 1, {
+        min: 1,
+        integer: true,
+      }),
+      // What the pool's balancing strategy learns from: the task name, what it needs and prefers.
+      task: {
+        type: task,
+        requirements: amountsOf(requirements) as Record<string, number>,
+        ...(caps[0] !== undefined || requirements.specialization !== undefined
+          ? { specialization: requirements.specialization ?? caps[0]! }
+          : {}),
+        ...(o.cycleId !== undefined ? { affinityKey: cycleId } : {}),
+      },
     };
   }
 
@@ -729,12 +783,16 @@ export class Dispatcher {
     }
     job.attempts++;
     this.running.add(job);
-    const opts = {
-      ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
-      ...(job.signal ? { signal: job.signal } : {}),
-      ...(job.onProgress ? { onProgress: job.onProgress } : {}),
-    };
-    lease.runIn(job.trace, job.task, job.input, opts, 'submit.input').then(
+    // Options parse() validated already: run without a second check, and with one shared empty object
+    // for the plain task (issue 14).
+    let opts: LeaseRunOptions = NO_RUN_OPTIONS;
+    if (job.timeoutMs !== undefined || job.signal || job.onProgress) {
+      opts = {};
+      if (job.timeoutMs !== undefined) opts.timeoutMs = job.timeoutMs;
+      if (job.signal) opts.signal = job.signal;
+      if (job.onProgress) opts.onProgress = job.onProgress;
+    }
+    lease.runValidated(job.trace, job.task, job.input, opts, 'submit.input').then(
       (value) =>
         this.finish(job, lease, () => {
           this.stats.completed++;

@@ -169,6 +169,20 @@ export class Lease<H = AgentHandlers> implements AsyncDisposable {
     } catch (e) {
       return Promise.reject(e as Error);
     }
+    return this.runValidated(trace, task, input, options, inputPath);
+  }
+
+  /**
+   * {@link runIn} with options its caller already validated (the dispatcher parsed them in submit()):
+   * no second parse per task. @internal
+   */
+  runValidated(
+    trace: unknown,
+    task: string,
+    input: unknown,
+    options: LeaseRunOptions,
+    inputPath?: string,
+  ): Promise<unknown> {
     if (this.releasedFlag) {
       if (this.expired) return Promise.reject(this.expiredError());
       return Promise.reject(

@@ -50,7 +50,7 @@ import { type Granted, LeaseAllocations, type ResizeResult } from './lease-alloc
 import { Lease, type LeaseOwner } from './lease.js';
 import type { Logger } from '../core/logger.js';
 import type { Requirements } from './requirements.js';
-import { amountsOf, misfit, neverFits } from './requirements.js';
+import { amountsOf, hasAmounts, misfit, neverFits } from './requirements.js';
 import type { SystemEvent, SystemEvents } from './events.js';
 import { type BacklogReading, PoolObserver, type Waiting } from './pool-observer.js';
 import type { WaitStats } from './wait-stats.js';
@@ -188,6 +188,9 @@ export interface PoolStatus {
 }
 
 const NO_BACKLOG = { count: 0, oldestAt: undefined };
+
+/** The reservation of a request that names no amount: nothing held, nothing to give back. */
+const NOTHING_RESERVED: GateReservation = Object.freeze({ ok: true as const, release: () => {} });
 
 /** What the balancing strategy is told about a request (its `task`, else built from its requirements). */
 function taskViewOf(req: AcquireRequest): TaskView {
@@ -960,7 +963,7 @@ export class Pool implements LeaseOwner {
     lease.releaseResources = reservation?.release;
     this.markLeases(now);
     this.leases.add(lease);
-    if (reservation)
+    if (reservation && reservation !== NOTHING_RESERVED)
       this.allocations.open(
         lease,
         reservation,
@@ -1189,6 +1192,8 @@ export class Pool implements LeaseOwner {
    * against this pool's quotas (system option `resourceScaling`).
    */
   private reserveFor(req: AcquireRequest): GateReservation {
+    // Nothing to reserve (most tasks): no owner key, no amounts object, no closure (issue 14).
+    if (!hasAmounts(req.requirements)) return NOTHING_RESERVED;
     return this.deps.gate.reserve(`${this.type}:${req.cycleId}`, amountsOf(req.requirements), this.type);
   }
 

@@ -70,6 +70,12 @@ export function parseRequirements(
   return r;
 }
 
+/** True when `r` names an amount of some resource (what {@link amountsOf} would return non-empty). */
+export function hasAmounts(r: Requirements): boolean {
+  for (const k of RESOURCE_NAMES) if (r[k] !== undefined && r[k] > 0) return true;
+  return false;
+}
+
 /** Numeric amounts to reserve in the global ledger for a lease with these requirements. */
 export function amountsOf(r: Requirements): Partial<Record<ResourceName, number>> {
   const out: Partial<Record<ResourceName, number>> = {};

@@ -97,6 +97,11 @@ export function otelName(promName: string): string {
 export class Telemetry {
   private api: OtelApi | undefined;
   private tracer: TracerLike | undefined;
+  /**
+   * The API's no-op tracer provider (what the global proxy delegates to while no SDK is registered);
+   * undefined when spans go to a provider given in the options.
+   */
+  private noopProvider: unknown;
   private taskDuration: { record(v: number, attrs?: Record<string, string>): void } | undefined;
 
   constructor(private readonly options: TelemetryOptions | false | undefined) {}
@@ -116,6 +121,10 @@ export class Telemetry {
     if (!api) return;
     this.api = api;
     const tp = this.options?.tracerProvider;
+    // A fresh proxy delegates to the API's one no-op provider: the reference to compare the global
+    // proxy's delegate with (see tracing()).
+    if (!tp && api.ProxyTracerProvider && api.trace.getTracerProvider)
+      this.noopProvider = new api.ProxyTracerProvider().getDelegate();
     this.tracer = (
       tp ? tp.getTracer('agentpool', version) : api.trace.getTracer('agentpool', version)
     ) as TracerLike;
@@ -154,6 +163,20 @@ export class Telemetry {
     });
   }
 
+  /**
+   * False while the global tracer provider is the API's no-op one (the API installed, no SDK
+   * registered): a span then records nothing, so none is made — with the API as a dependency of
+   * another package, that was two no-op spans per submitted task (issue 14). Checked on every call: an
+   * SDK registered after the system started is used from then on (test/telemetry.test.ts).
+   */
+  private tracing(api: OtelApi): boolean {
+    const noop = this.noopProvider;
+    if (noop === undefined) return true;
+    const tp = api.trace.getTracerProvider!();
+    const Proxy = api.ProxyTracerProvider!;
+    return !(tp instanceof Proxy) || tp.getDelegate() !== noop;
+  }
+
   /** A task run ended (`agentpool.task.run.duration`, attributes pool and outcome). */
   recordTaskRun(pool: string, outcome: TaskResult, seconds: number): void {
     this.taskDuration?.record(seconds, { pool, outcome });
@@ -172,7 +195,7 @@ export class Telemetry {
   startRun(name: string, attributes: Attributes | (() => Attributes), parent?: unknown): RunSpan {
     const api = this.api;
     const tracer = this.tracer;
-    if (!api || !tracer) return NOOP_SPAN;
+    if (!api || !tracer || !this.tracing(api)) return NOOP_SPAN;
     const parentCtx = parent ?? api.context.active();
     const span = tracer.startSpan(name, { kind: api.SpanKind.INTERNAL }, parentCtx);
     if (!span.isRecording()) {

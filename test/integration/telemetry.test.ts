@@ -161,4 +161,29 @@ describe('OpenTelemetry', () => {
       'telemetry.tracer',
     );
   });
+
+  it('uses the global provider: no span while none is registered, spans once an SDK registers later', async () => {
+    const sys = createAgentPoolSystem({
+      pools: { w: { agent, min: 1, max: 1, healthCheckIntervalMs: 0 } },
+    });
+    systems.push(sys);
+    await sys.start();
+    // The API is installed but no SDK: nothing is recorded and the agent sees no trace.
+    const before = (await sys.submit({ type: 'w', task: 'whereAmI' })) as { traceparent?: string };
+    expect(before.traceparent).toBeUndefined();
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
+    // An SDK registered after start() (as an application may do late) is used from then on.
+    expect(trace.setGlobalTracerProvider(tracerProvider)).toBe(true);
+    try {
+      const after = (await sys.submit({ type: 'w', task: 'whereAmI' })) as { traceparent?: string };
+      expect(after.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      expect(byName('submit whereAmI')).toHaveLength(1);
+      expect(byName('invoke_agent w')).toHaveLength(1);
+    } finally {
+      trace.disable();
+    }
+    // And off again once it is gone.
+    await sys.submit({ type: 'w', task: 'echo', input: 1 });
+    expect(byName('invoke_agent w')).toHaveLength(1);
+  });
 });

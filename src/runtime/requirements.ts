@@ -72,7 +72,11 @@ export function parseRequirements(
 
 /** True when `r` names an amount of some resource (what {@link amountsOf} would return non-empty). */
 export function hasAmounts(r: Requirements): boolean {
-  for (const k of RESOURCE_NAMES) if (r[k] !== undefined && r[k] > 0) return true;
+  // Over the object's own keys (none, for most tasks): the numeric fields are exactly the resources.
+  for (const k in r) {
+    const v = r[k as keyof Requirements];
+    if (typeof v === 'number' && v > 0) return true;
+  }
   return false;
 }
 

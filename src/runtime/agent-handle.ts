@@ -154,14 +154,20 @@ export interface RunOptions {
   inputPath?: string;
 }
 
+/** Who hears how a run ended (see {@link AgentHandle.start}): called once, with the result or the error. */
+export interface RunReceiver {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
 interface Pending {
   task: string;
   /** When run() was called (clock ms). */
   startedAt: number;
   cycleId: string | undefined;
   leaseId: string | undefined;
-  resolve(v: unknown): void;
-  reject(e: unknown): void;
+  /** Who hears how it ended. */
+  to: RunReceiver;
   timer: TimerHandle | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
@@ -681,38 +687,51 @@ export class AgentHandle implements HostListener {
     return this.handlers?.has(task);
   }
 
+  /** Why the agent cannot take `task` now (unavailable, no such handler, already aborted), if it cannot. */
+  private refusal(task: string, opts: RunOptions): AgentPoolError | undefined {
+    if (!this.host || !this.accepting)
+      return new AgentPoolError(
+        'ERR_AGENT_UNAVAILABLE',
+        `agent ${this.id} is ${this.state}, not accepting tasks`,
+        {
+          details: { agentId: this.id, state: this.state },
+        },
+      );
+    if (this.handlers && !this.handlers.has(task))
+      return new AgentPoolError(
+        'ERR_UNKNOWN_TASK',
+        `task: agent ${this.id} has no handler ${JSON.stringify(task)}`,
+        {
+          details: { path: 'task', received: task, known: [...this.handlers] },
+        },
+      );
+    if (opts.signal?.aborted) return new AbortedError(`task ${task}`, opts.signal.reason);
+    return undefined;
+  }
+
   /**
    * Run one task. Settles exactly once: the result, or a typed error (`ERR_TASK_ERROR`,
    * `ERR_TASK_TIMEOUT`, `ERR_ABORTED`, `ERR_AGENT_CRASHED`, `ERR_AGENT_OUT_OF_MEMORY`, `ERR_BUDGET_EXHAUSTED`…).
    */
   run(task: string, input: unknown, opts: RunOptions = {}): Promise<unknown> {
-    const host = this.host;
-    if (!host || !this.accepting) {
-      return Promise.reject(
-        new AgentPoolError(
-          'ERR_AGENT_UNAVAILABLE',
-          `agent ${this.id} is ${this.state}, not accepting tasks`,
-          {
-            details: { agentId: this.id, state: this.state },
-          },
-        ),
-      );
+    return new Promise((resolve, reject) => this.start(task, input, opts, { resolve, reject }));
+  }
+
+  /**
+   * {@link run} without a promise: `to` hears the task's end once, never synchronously (a refusal
+   * arrives in a microtask, as a rejected promise's would). The dispatcher's way: one small object per
+   * task instead of a promise, its resolving functions and the reactions on it (issue 14).
+   */
+  start(task: string, input: unknown, opts: RunOptions, to: RunReceiver): void {
+    const refused = this.refusal(task, opts);
+    if (refused) {
+      queueMicrotask(() => to.reject(refused));
+      return;
     }
-    if (this.handlers && !this.handlers.has(task)) {
-      return Promise.reject(
-        new AgentPoolError(
-          'ERR_UNKNOWN_TASK',
-          `task: agent ${this.id} has no handler ${JSON.stringify(task)}`,
-          {
-            details: { path: 'task', received: task, known: [...this.handlers] },
-          },
-        ),
-      );
-    }
-    if (opts.signal?.aborted) return Promise.reject(new AbortedError(`task ${task}`, opts.signal.reason));
+    const host = this.host!;
     const taskId = `${this.id}#${++this.seq}`;
     const tel = this.spec.telemetry;
-    const span = tel?.enabled
+    const span = tel?.active
       ? tel.startRun(
           `invoke_agent ${this.pool}`,
           () => ({
@@ -727,14 +746,13 @@ export class AgentHandle implements HostListener {
         )
       : undefined;
     const traceparent = span?.traceparent;
-    return new Promise((resolve, reject) => {
+    {
       const p: Pending = {
         task,
         startedAt: this.spec.clock.now(),
         cycleId: opts.cycleId,
         leaseId: opts.leaseId,
-        resolve,
-        reject,
+        to,
         timer: undefined,
         signal: opts.signal,
         onAbort: undefined,
@@ -798,7 +816,7 @@ export class AgentHandle implements HostListener {
           this.settle(taskId, err, false);
         },
       );
-    });
+    }
   }
 
   /** Ask the agent to finish its work and stop (graceful). */
@@ -879,7 +897,7 @@ export class AgentHandle implements HostListener {
 
   private settleOutcome(taskId: string, task: string, o: TaskOutcome): void {
     if (o.ok) {
-      this.settle(taskId, o.value, true);
+      this.settle(taskId, o.value, true, true);
       return;
     }
     // An isolated agent's access refused by its sandbox: a typed error and a security event.
@@ -890,14 +908,20 @@ export class AgentHandle implements HostListener {
       const p = this.pending.get(taskId);
       const err = accessDenied(this.id, task, denial, outcomeError(task, o.error, undefined));
       this.recordDenial({ ...denial, error: err.message, leaseId: p?.leaseId, cycleId: p?.cycleId });
-      this.settle(taskId, err, false);
+      this.settle(taskId, err, false, true);
       return;
     }
-    this.settle(taskId, outcomeError(task, o.error, 'partial' in o ? o.partial : undefined), false);
+    this.settle(taskId, outcomeError(task, o.error, 'partial' in o ? o.partial : undefined), false, true);
   }
 
-  /** Settle a pending task once; returns false if it was already settled. */
-  private settle(taskId: string, value: unknown, ok: boolean): boolean {
+  /**
+   * Settle a pending task once; returns false if it was already settled. `now`: the host's outcome for
+   * the task — its receiver hears it at once (the dispatcher may start the next task on this agent
+   * before this one's end reaches the actor, so a busy spell stays busy). Any other end (timeout,
+   * abort, crash, a lease's expiry) reaches the receiver in a microtask, after the transition it
+   * causes, as a promise's reaction would.
+   */
+  private settle(taskId: string, value: unknown, ok: boolean, now = false): boolean {
     const p = this.pending.get(taskId);
     if (!p) return false;
     // A task settled early (timeout/abort) stays "in flight" for the machine until the host lets go.
@@ -913,13 +937,13 @@ export class AgentHandle implements HostListener {
     const result = ok ? 'succeeded' : resultOf(value);
     this.spec.onTaskSettled?.(this, result, this.spec.clock.now() - p.startedAt, p.task);
     p.span?.end(result, ok ? undefined : value);
-    if (ok) {
-      this.completed++;
-      p.resolve(value);
-    } else {
-      this.failed++;
-      p.reject(value);
-    }
+    if (ok) this.completed++;
+    else this.failed++;
+    const to = p.to;
+    if (now) {
+      if (ok) to.resolve(value);
+      else to.reject(value);
+    } else queueMicrotask(ok ? () => to.resolve(value) : () => to.reject(value));
     return true;
   }
 

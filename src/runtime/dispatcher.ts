@@ -48,6 +48,7 @@ import { type Clock, MAX_DURATION_MS, type TimerHandle } from '../core/clock.js'
 import type { ResourceName } from './config.js';
 import type { AcquireRequest, Pool } from './pool.js';
 import type { LeaseRunOptions } from './lease.js';
+import type { RunReceiver } from './agent-handle.js';
 import { amountsOf, neverFits, parseRequirements, poolOffers, type Requirements } from './requirements.js';
 import { Backlog } from './backlog.js';
 import { type StealStats, StealingQueues } from './stealing-dispatch.js';
@@ -792,34 +793,43 @@ export class Dispatcher {
       if (job.signal) opts.signal = job.signal;
       if (job.onProgress) opts.onProgress = job.onProgress;
     }
-    lease.runValidated(job.trace, job.task, job.input, opts, 'submit.input').then(
-      (value) =>
-        this.finish(job, lease, () => {
-          this.stats.completed++;
-          job.resolve(value);
-        }),
-      (err: AgentPoolError) =>
-        this.finish(job, lease, () => {
-          if (AGENT_LOSS.has(err?.code) && !job.signal?.aborted && this.accepting) {
-            job.causes.push(err);
-            if (job.attempts < job.maxAttempts) {
-              this.stats.requeued++;
-              this.actor.send({ type: 'TASK_REQUEUED' });
-              this.enqueue(job);
-              return;
-            }
-            this.stats.failed++;
-            job.reject(new TaskFailedError(job.task, job.attempts, job.causes));
-            return;
-          }
-          if (job.retry !== undefined) {
-            this.retryOrFail(job, err);
-            return;
-          }
-          this.stats.failed++;
-          job.reject(err);
-        }),
-    );
+    lease.startValidated(job.trace, job.task, job.input, opts, 'submit.input', new JobRun(this, job, lease));
+  }
+
+  /** A job's run succeeded (its {@link JobRun}). @internal */
+  runSucceeded(job: Job, lease: RunLease, value: unknown): void {
+    this.running.delete(job);
+    this.stats.completed++;
+    job.resolve(value);
+    this.afterRun(job, lease);
+  }
+
+  /** A job's run failed: re-queue it if its agent went away, retry it under `retry`, else fail. @internal */
+  runFailed(job: Job, lease: RunLease, err: AgentPoolError): void {
+    this.running.delete(job);
+    this.settleFailure(job, err);
+    this.afterRun(job, lease);
+  }
+
+  private settleFailure(job: Job, err: AgentPoolError): void {
+    if (AGENT_LOSS.has(err?.code) && !job.signal?.aborted && this.accepting) {
+      job.causes.push(err);
+      if (job.attempts < job.maxAttempts) {
+        this.stats.requeued++;
+        this.actor.send({ type: 'TASK_REQUEUED' });
+        this.enqueue(job);
+        return;
+      }
+      this.stats.failed++;
+      job.reject(new TaskFailedError(job.task, job.attempts, job.causes));
+      return;
+    }
+    if (job.retry !== undefined) {
+      this.retryOrFail(job, err);
+      return;
+    }
+    this.stats.failed++;
+    job.reject(err);
   }
 
   /**
@@ -848,9 +858,8 @@ export class Dispatcher {
     job.reject(single ? err : new TaskFailedError(job.task, job.attempts, job.causes));
   }
 
-  private finish(job: Job, lease: { release(): Promise<void> }, settle: () => void): void {
-    this.running.delete(job);
-    settle();
+  /** After a run settled its job's promise (or re-queued it): give the lease back; a drain hears of it. */
+  private afterRun(job: Job, lease: RunLease): void {
     if (this.isQueued(job) || this.isSleeping(job)) {
       void lease.release();
       return;
@@ -924,6 +933,29 @@ export class Dispatcher {
       sleeping: this.sleepingCount,
       running: this.running.size,
     };
+  }
+}
+
+/** What a job's run needs of its lease once it ended. */
+type RunLease = { release(): Promise<void> };
+
+/**
+ * One run of a job on a lease: what its agent tells how it ended. One small object per run instead of
+ * a promise with two reactions and their closures (issue 14).
+ */
+class JobRun implements RunReceiver {
+  constructor(
+    private readonly d: Dispatcher,
+    private readonly job: Job,
+    private readonly lease: RunLease,
+  ) {}
+
+  resolve(value: unknown): void {
+    this.d.runSucceeded(this.job, this.lease, value);
+  }
+
+  reject(error: unknown): void {
+    this.d.runFailed(this.job, this.lease, error as AgentPoolError);
   }
 }
 

@@ -5,7 +5,7 @@
 import { AgentPoolError, InvalidArgumentError } from '../core/errors.js';
 import { duration, knownKeys, num, record, signal } from '../core/validate.js';
 import type { TaskView } from '../policies/balancing/index.js';
-import type { AgentHandle, EnforcementRecord, RunOptions } from './agent-handle.js';
+import type { AgentHandle, EnforcementRecord, RunOptions, RunReceiver } from './agent-handle.js';
 import type { Requirements } from './requirements.js';
 import type { AgentHandlers } from '../agent/define.js';
 import type { TaskInput, TaskName, TaskOutput } from './task-types.js';
@@ -173,8 +173,7 @@ export class Lease<H = AgentHandlers> implements AsyncDisposable {
   }
 
   /**
-   * {@link runIn} with options its caller already validated (the dispatcher parsed them in submit()):
-   * no second parse per task. @internal
+   * {@link runIn} with options its caller already validated: no second parse per task. @internal
    */
   runValidated(
     trace: unknown,
@@ -183,17 +182,33 @@ export class Lease<H = AgentHandlers> implements AsyncDisposable {
     options: LeaseRunOptions,
     inputPath?: string,
   ): Promise<unknown> {
+    return new Promise((resolve, reject) =>
+      this.startValidated(trace, task, input, options, inputPath, { resolve, reject }),
+    );
+  }
+
+  /**
+   * {@link runValidated} without a promise: `to` hears the run's end once, never synchronously (see
+   * `AgentHandle.start`). The dispatcher's way (issue 14). @internal
+   */
+  startValidated(
+    trace: unknown,
+    task: string,
+    input: unknown,
+    options: LeaseRunOptions,
+    inputPath: string | undefined,
+    to: RunReceiver,
+  ): void {
     if (this.releasedFlag) {
-      if (this.expired) return Promise.reject(this.expiredError());
-      return Promise.reject(
-        new AgentPoolError(
-          'ERR_LEASE_RELEASED',
-          `lease ${this.id} was released${this.lostReason ? `: ${this.lostReason}` : ''}`,
-          {
-            details: { leaseId: this.id },
-          },
-        ),
-      );
+      const err = this.expired
+        ? this.expiredError()
+        : new AgentPoolError(
+            'ERR_LEASE_RELEASED',
+            `lease ${this.id} was released${this.lostReason ? `: ${this.lostReason}` : ''}`,
+            { details: { leaseId: this.id } },
+          );
+      queueMicrotask(() => to.reject(err));
+      return;
     }
     const memoryMb = this.allocation?.amounts.memoryMb ?? this.requirements.memoryMb;
     const done = this.owner.taskStarted?.(this.untyped, task);
@@ -207,13 +222,24 @@ export class Lease<H = AgentHandlers> implements AsyncDisposable {
     // The lease's memory allocation: a thread agent whose heap stays above it is stopped.
     if (memoryMb !== undefined) runOpts.memoryMb = memoryMb;
     if (inputPath !== undefined) runOpts.inputPath = inputPath;
-    const run = this.agent.run(task, input, runOpts);
-    if (done)
-      run.then(
-        () => done(true),
-        () => done(false),
-      );
-    return run;
+    // The balancing strategy hears the end first (as before, when it was a reaction on the promise).
+    this.agent.start(
+      task,
+      input,
+      runOpts,
+      done
+        ? {
+            resolve: (v) => {
+              done(true);
+              to.resolve(v);
+            },
+            reject: (e) => {
+              done(false);
+              to.reject(e);
+            },
+          }
+        : to,
+    );
   }
 
   /**

@@ -112,6 +112,14 @@ export class Telemetry {
   }
 
   /**
+   * True when a span started now would be recorded by a provider: {@link enabled}, and a provider
+   * other than the API's no-op one. Hot paths check it before building a span's attributes.
+   */
+  get active(): boolean {
+    return this.api !== undefined && this.tracer !== undefined && this.tracing(this.api);
+  }
+
+  /**
    * Load the API (when installed and not disabled) and register the metric instruments; `metrics` is
    * read on each collection of the meter. Idempotent.
    */

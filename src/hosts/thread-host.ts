@@ -93,6 +93,13 @@ interface PendingTask {
  */
 export type ThreadWake = { spinUs: number; holdMs: number } | undefined;
 
+/**
+ * The Atomics wake path's bounds: no spin (on a shared 2-core machine a spinning worker takes the core
+ * the main thread needs to send the next task), and the worker's event loop held at most 1 ms per idle
+ * entry (an agent's own timers and I/O wait at most that long).
+ */
+export const ATOMICS_WAKE: NonNullable<ThreadWake> = { spinUs: 0, holdMs: 1 };
+
 /** TypeScript sources: the worker must register tsx before it can import one. */
 const TS_MODULE = /\.(?:ts|mts|cts|tsx)$/;
 

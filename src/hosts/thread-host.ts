@@ -107,7 +107,17 @@ const TS_MODULE = /\.(?:ts|mts|cts|tsx)$/;
 export class ThreadHost implements Host {
   /** Worker threads alive in this process (spawned and not yet exited), across all hosts. */
   static live = 0;
-  /** The wake path of hosts started from now on (read once, at start). */
+  /**
+   * The wake path of hosts started from now on (read once, at start). Off (`undefined`: the port's
+   * event) by default, because on this project's 2-core machine the Atomics path did not pay where
+   * issue 14 needs it: `bench dispatch`, 7 runs × 7 rounds, 2026-12-03, load average 2.6–6 (shared):
+   * sequential p50 of `agentpool-submit-atomics` / `agentpool-submit` 0.93–1.23, median 1.09 (slower:
+   * the host's `Atomics.notify` is a second syscall on the main thread, which is the round trip's
+   * bottleneck, next to the eventfd write `postMessage` does anyway); throughput at 256 in flight
+   * 1.00–1.28, median 1.03 (no loss: a busy worker rarely waits). A spin before the wait was slower
+   * still (it takes the core the main thread needs). Kept for the bench contender, so the measurement
+   * can be repeated on a machine with free cores; test/integration/thread-wake.test.ts keeps it correct.
+   */
   static wake: ThreadWake = undefined;
   readonly kind = 'thread' as const;
   private worker: Worker | undefined;

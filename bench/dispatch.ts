@@ -34,6 +34,7 @@ import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { InvalidArgumentError } from '../src/core/errors.js';
 import { knownKeys, num, record } from '../src/core/validate.js';
+import { ATOMICS_WAKE, ThreadHost, type ThreadWake } from '../src/hosts/thread-host.js';
 import type { Lease } from '../src/runtime/lease.js';
 import { type AgentPoolSystem, createAgentPoolSystem } from '../src/runtime/system.js';
 import { type BenchOutput, type BenchProgress, machineLine, packageRoot, table } from './report.js';
@@ -46,6 +47,7 @@ export type Payload = (typeof PAYLOADS)[number];
 /** Contender names, in report order. `agentpool-submit` is the reference of every ratio. */
 export const CONTENDERS = [
   'agentpool-submit',
+  'agentpool-submit-atomics',
   'agentpool-submit-ws',
   'agentpool-lease',
   'piscina',
@@ -150,26 +152,28 @@ function submitContender(
   threads: number,
   inflight: number,
   dispatch: 'central' | 'work-stealing',
+  wake: ThreadWake = undefined,
 ): Contender {
   let system: AgentPoolSystem | undefined;
   const concurrency = Math.max(1, Math.ceil(inflight / threads));
   return {
-    name: dispatch === 'central' ? 'agentpool-submit' : 'agentpool-submit-ws',
-    config: `system.submit() to a pool of ${threads} thread agents, pool concurrency ${concurrency}, dispatch '${dispatch}'`,
+    name: wake
+      ? 'agentpool-submit-atomics'
+      : dispatch === 'central'
+        ? 'agentpool-submit'
+        : 'agentpool-submit-ws',
+    config:
+      `system.submit() to a pool of ${threads} thread agents, pool concurrency ${concurrency}, dispatch '${dispatch}'` +
+      (wake ? `, Atomics wake (spin ${wake.spinUs} µs, hold ≤ ${wake.holdMs} ms per idle entry)` : ''),
     async start() {
-      system = createAgentPoolSystem({
-        pools: {
-          bench: {
-            agent: fixtureUrl('noop.agent.mjs'),
-            host: 'thread',
-            min: threads,
-            max: threads,
-            concurrency,
-            dispatch,
-          },
-        },
-      });
-      await system.start();
+      // Hosts read the wake path when they start: the pool's fixed agents all start in system.start().
+      const before = ThreadHost.wake;
+      ThreadHost.wake = wake;
+      try {
+        await startSubmitSystem();
+      } finally {
+        ThreadHost.wake = before;
+      }
     },
     call(input) {
       return system!.submit({ type: 'bench', task: 'work', input });
@@ -178,6 +182,21 @@ function submitContender(
       await system?.shutdown({ graceful: false, deadlineMs: 5_000 });
     },
   };
+  async function startSubmitSystem(): Promise<void> {
+    system = createAgentPoolSystem({
+      pools: {
+        bench: {
+          agent: fixtureUrl('noop.agent.mjs'),
+          host: 'thread',
+          min: threads,
+          max: threads,
+          concurrency,
+          dispatch,
+        },
+      },
+    });
+    await system.start();
+  }
 }
 
 /** agentpool through `system.acquire()` once per agent, then `lease.run` on the least-loaded lease. */
@@ -331,6 +350,7 @@ function contenders(threads: number, inflight: number): Contender[] {
   const perThread = Math.max(1, Math.ceil(inflight / threads));
   return [
     submitContender(threads, inflight, 'central'),
+    submitContender(threads, inflight, 'central', ATOMICS_WAKE),
     submitContender(threads, inflight, 'work-stealing'),
     leaseContender(threads),
     piscinaContender(threads, undefined),
@@ -700,6 +720,13 @@ export function renderDispatchMarkdown(report: DispatchReport): string {
     lines.push(
       `- sequential: submit p50 / piscina p50 **${(sub.p50Us / pis.p50Us).toFixed(2)}×**, ` +
         `p99 / piscina p99 **${(sub.p99Us / pis.p99Us).toFixed(2)}×**.`,
+    );
+  }
+  const atom = report.sequential.find((s) => s.name === 'agentpool-submit-atomics');
+  if (pis && atom) {
+    lines.push(
+      `- sequential, Atomics wake: p50 / piscina p50 **${(atom.p50Us / pis.p50Us).toFixed(2)}×**, ` +
+        `p99 / piscina p99 **${(atom.p99Us / pis.p99Us).toFixed(2)}×**.`,
     );
   }
   lines.push(

@@ -31,6 +31,8 @@ import {
   type InitResult,
   RUN_STRIDE,
   type SideMessage,
+  WAKE_REQUESTS,
+  WAKE_WAITING,
   type WorkerApi,
   type WorkerInit,
 } from './thread-protocol.js';
@@ -85,6 +87,19 @@ interface PendingTask {
   reject(e: unknown): void;
 }
 
+/**
+ * How a thread host wakes its worker for a message on the task channel: `undefined` through the port's
+ * event only; otherwise the Atomics wake path (thread-protocol.ts, `WakeInit`) with these bounds.
+ */
+export type ThreadWake = { spinUs: number; holdMs: number } | undefined;
+
+/**
+ * The Atomics wake path's bounds: no spin (on a shared 2-core machine a spinning worker takes the core
+ * the main thread needs to send the next task), and the worker's event loop held at most 1 ms per idle
+ * entry (an agent's own timers and I/O wait at most that long).
+ */
+export const ATOMICS_WAKE: NonNullable<ThreadWake> = { spinUs: 0, holdMs: 1 };
+
 /** TypeScript sources: the worker must register tsx before it can import one. */
 const TS_MODULE = /\.(?:ts|mts|cts|tsx)$/;
 
@@ -92,6 +107,18 @@ const TS_MODULE = /\.(?:ts|mts|cts|tsx)$/;
 export class ThreadHost implements Host {
   /** Worker threads alive in this process (spawned and not yet exited), across all hosts. */
   static live = 0;
+  /**
+   * The wake path of hosts started from now on (read once, at start). Off (`undefined`: the port's
+   * event) by default, because on this project's 2-core machine the Atomics path did not pay where
+   * issue 14 needs it: `bench dispatch`, 7 runs × 7 rounds, 2026-12-03, load average 2.6–6 (shared):
+   * sequential p50 of `agentpool-submit-atomics` / `agentpool-submit` 0.93–1.23, median 1.09 (slower:
+   * the host's `Atomics.notify` is a second syscall on the main thread, which is the round trip's
+   * bottleneck, next to the eventfd write `postMessage` does anyway); throughput at 256 in flight
+   * 1.00–1.28, median 1.03 (no loss: a busy worker rarely waits). A spin before the wait was slower
+   * still (it takes the core the main thread needs). Kept for the bench contender, so the measurement
+   * can be repeated on a machine with free cores; test/integration/thread-wake.test.ts keeps it correct.
+   */
+  static wake: ThreadWake = undefined;
   readonly kind = 'thread' as const;
   private worker: Worker | undefined;
   /** True from spawn until the worker's `exit` event: the thread itself is still there. */
@@ -100,6 +127,8 @@ export class ThreadHost implements Host {
   private markExited!: () => void;
   /** Our end of the task channel. */
   private port: MessagePort | undefined;
+  /** The wake words shared with the worker (Atomics wake path), else undefined. */
+  private wakeWords: Int32Array | undefined;
   private remote: Comlink.Remote<WorkerApi> | undefined;
   private deathError: AgentCrashedError | undefined;
   private stopping = false;
@@ -168,6 +197,11 @@ export class ThreadHost implements Host {
       port: channel.port2,
     };
     if (entry.tsEntry) data.tsEntry = entry.tsEntry;
+    const wake = ThreadHost.wake;
+    if (wake) {
+      this.wakeWords = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+      data.wake = { words: this.wakeWords, spinUs: wake.spinUs, holdMs: wake.holdMs };
+    }
     const mem = this.opts.memoryMb;
     const worker = new Worker(entry.url, {
       workerData: data,
@@ -225,7 +259,8 @@ export class ThreadHost implements Host {
     if (!this.worker) {
       return Promise.reject(new AgentCrashedError(this.opts.agentId, 'not started', 'ERR_AGENT_STOPPED'));
     }
-    // Sent at once, so it reaches the worker before the batched run it belongs to (same port, in order).
+    // Sent at once, so it reaches the worker before the batched run it belongs to (same port, in order);
+    // no wake for these: the run's own batch follows in this tick and wakes the worker for all of them.
     if (limits?.memoryMb !== undefined)
       this.port!.postMessage({ type: 'ap:mem', taskId, mb: limits.memoryMb } satisfies SideMessage);
     // Only when tracing is on: the batched run format stays four slots per task.
@@ -256,14 +291,14 @@ export class ThreadHost implements Host {
   limit(taskId: string, limits: TaskLimits): void {
     if (!this.alive || limits.memoryMb === undefined) return;
     this.flush(); // after the run it belongs to (same port, in order)
-    this.port!.postMessage({ type: 'ap:mem', taskId, mb: limits.memoryMb } satisfies SideMessage);
+    this.send({ type: 'ap:mem', taskId, mb: limits.memoryMb });
   }
 
   abort(taskId: string, reason: string): void {
     if (!this.alive) return;
     // Post any batched runs first: the abort must reach the worker after the task it aborts.
     this.flush();
-    this.port!.postMessage({ type: 'ap:abort', taskId, reason } satisfies SideMessage);
+    this.send({ type: 'ap:abort', taskId, reason });
   }
 
   async ping(): Promise<void> {
@@ -280,7 +315,7 @@ export class ThreadHost implements Host {
     await this.whenIdle(graceMs);
     if (this.tasks.size > 0 && this.alive) {
       this.flush();
-      this.port!.postMessage({ type: 'ap:drain' } satisfies SideMessage);
+      this.send({ type: 'ap:drain' });
       await this.whenIdle(abortGraceMs);
     }
     await this.kill('stopped', 'ERR_AGENT_STOPPED');
@@ -324,6 +359,7 @@ export class ThreadHost implements Host {
     if (!w || this.deathError) return;
     try {
       w.postMessage({ type: 'ap:run', b } satisfies SideMessage);
+      this.wakeWorker();
     } catch {
       // One input in the batch cannot be cloned (DataCloneError): send the tasks one by one so only
       // that task fails, with the clone error the caller maps to ERR_INVALID_ARGUMENT.
@@ -334,6 +370,7 @@ export class ThreadHost implements Host {
           this.rejectTask(b[i] as number, e);
         }
       }
+      this.wakeWorker();
     }
   }
 
@@ -503,6 +540,25 @@ export class ThreadHost implements Host {
   }
 
   private reply(m: SideMessage): void {
-    if (this.alive) this.port!.postMessage(m);
+    if (this.alive) this.send(m);
+  }
+
+  /** Post one message on the task channel and wake the worker for it. */
+  private send(m: SideMessage): void {
+    this.port!.postMessage(m);
+    this.wakeWorker();
+  }
+
+  /**
+   * Atomics wake path: count the message(s) just posted and, if the worker is blocked waiting for one,
+   * wake it. Always AFTER the post, so a worker that sees the new count finds the message queued.
+   */
+  private wakeWorker(): void {
+    const words = this.wakeWords;
+    if (!words) return;
+    Atomics.add(words, WAKE_REQUESTS, 1);
+    // Read after the add (both sequentially consistent): a worker that set the flag after this read
+    // checks the counter after the add, so its wait returns at once instead of sleeping.
+    if (Atomics.load(words, WAKE_WAITING) !== 0) Atomics.notify(words, WAKE_REQUESTS, 1);
   }
 }

@@ -20,7 +20,33 @@ export interface WorkerInit {
    * aborts, heartbeats, usage and outcomes of one agent stay in order on one queue.
    */
   port: MessagePort;
+  /**
+   * The wake word (see {@link WAKE_REQUESTS}), shared with the host; absent when the host wakes the
+   * worker through the port's event only.
+   */
+  wake?: WakeInit;
 }
+
+/**
+ * The Atomics wake path (issue 14). The host bumps {@link WAKE_REQUESTS} after every message it posts
+ * on the task channel and, when the worker says it is waiting ({@link WAKE_WAITING}), `Atomics.notify`s
+ * it. A worker with no task in flight blocks in `Atomics.wait` on that word for a bounded time and, when
+ * it changes, reads the channel with `receiveMessageOnPort`: the message is handled without the
+ * event-loop turn (uv async wake-up, handle callback, MessageEvent) the port event costs.
+ */
+export interface WakeInit {
+  /** Two Int32 words on a SharedArrayBuffer: [{@link WAKE_REQUESTS}, {@link WAKE_WAITING}]. */
+  words: Int32Array;
+  /** Busy-poll the word this long (µs) before blocking; 0 blocks at once. */
+  spinUs: number;
+  /** Longest the worker's event loop is held per idle entry (ms); bounded so agent timers and I/O run. */
+  holdMs: number;
+}
+
+/** Index of the request counter: messages posted by the host (wraps; only inequality is used). */
+export const WAKE_REQUESTS = 0;
+/** Index of the waiting flag: 1 while the worker is (about to be) blocked in `Atomics.wait`. */
+export const WAKE_WAITING = 1;
 
 /** Result of loading the agent module in the worker. */
 export type InitResult = { ok: true; handlers: string[] } | { ok: false; error: SerializedError };

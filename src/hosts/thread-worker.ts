@@ -19,6 +19,8 @@ import {
   DONE_STRIDE,
   RUN_STRIDE,
   type SideMessage,
+  WAKE_REQUESTS,
+  WAKE_WAITING,
   type WorkerApi,
   type WorkerInit,
 } from './thread-protocol.js';
@@ -78,8 +80,13 @@ function doneLater(id: unknown, o: TaskOutcome): void {
     flushQueued = true;
     // nextTick queued from a promise callback runs once the microtask queue is empty: the whole
     // tick's completions are in the outbox by then, and no event-loop turn is spent waiting.
-    process.nextTick(flush);
+    process.nextTick(flushThenIdle);
   }
+}
+
+function flushThenIdle(): void {
+  flush();
+  idle();
 }
 
 /** Traceparents of runs about to arrive (`ap:trace` precedes its run on the same port). */
@@ -202,7 +209,69 @@ port.on('message', (m: SideMessage) => {
   }
   // Handlers that returned plain values answer in one message, at once.
   if (outbox.length > 0) flush();
+  idle();
 });
+
+// ---- the Atomics wake path ---------------------------------------------------------------------------
+// A worker with no task in flight usually has nothing to do but wait for the next message. Waiting in
+// the event loop costs, per message, a uv async wake-up, the port's handle callback and a MessageEvent
+// before `handle` runs; blocking on the shared word and reading the port with `receiveMessageOnPort`
+// skips all of it. The agent module may have timers and I/O of its own, so the event loop is held at
+// most `holdMs` per idle entry (the spin included), and never while a task is in flight.
+const wake = init.wake;
+/** The request counter as of the last drain: a different value means messages may be queued. */
+let seen = 0;
+let holding = false;
+
+/**
+ * The worker just became idle: hold the event loop for at most `holdMs`, handling every message that
+ * arrives meanwhile straight off the port, until a task stays in flight or the time is up.
+ */
+function idle(): void {
+  if (!wake || holding || !runner || runner.active > 0) return;
+  holding = true;
+  const words = wake.words;
+  const until = performance.now() + wake.holdMs;
+  try {
+    for (;;) {
+      let now = Atomics.load(words, WAKE_REQUESTS);
+      if (now === seen) {
+        if (!waitForRequest(words, until)) return;
+        now = Atomics.load(words, WAKE_REQUESTS);
+      }
+      // The counter is read BEFORE the port: the host posts first and bumps after, so everything the
+      // value covers is already queued; a message posted after the read bumps it again and is taken
+      // on the next turn. Messages taken here are gone from the port: its event never sees them.
+      seen = now;
+      for (let n = 0; n < DRAIN_LIMIT; n++) {
+        const next = receiveMessageOnPort(port);
+        if (next === undefined) break;
+        handle(next.message as SideMessage);
+      }
+      if (outbox.length > 0) flush();
+      // A task still running (async) may need the event loop; past the hold, timers and I/O get their turn.
+      if (runner.active > 0 || performance.now() >= until) return;
+    }
+  } finally {
+    holding = false;
+  }
+}
+
+/** Spin, then block, until the request counter moves away from `seen` or `until` passes. */
+function waitForRequest(words: Int32Array, until: number): boolean {
+  if (wake!.spinUs > 0) {
+    const spinEnd = Math.min(until, performance.now() + wake!.spinUs / 1_000);
+    while (performance.now() < spinEnd) if (Atomics.load(words, WAKE_REQUESTS) !== seen) return true;
+  }
+  const ms = until - performance.now();
+  if (ms <= 0) return false;
+  // The flag is set before the wait checks the counter, and the host bumps the counter before it reads
+  // the flag: either the host sees the flag and notifies, or the wait sees the new count and returns.
+  Atomics.store(words, WAKE_WAITING, 1);
+  Atomics.wait(words, WAKE_REQUESTS, seen, ms);
+  Atomics.store(words, WAKE_WAITING, 0);
+  return Atomics.load(words, WAKE_REQUESTS) !== seen;
+}
 
 function handle(m: SideMessage): void {
   if (!m || typeof m !== 'object') return;

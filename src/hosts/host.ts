@@ -103,6 +103,12 @@ export interface TaskLimits {
 }
 
 /** A running (or stopped) agent host. */
+/** Who hears how one task ended on a host (see {@link Host.runTo}). */
+export interface TaskReceiver {
+  resolve(outcome: TaskOutcome): void;
+  reject(error: unknown): void;
+}
+
 export interface Host {
   readonly kind: HostKind;
   /** False once the host died or was stopped. */
@@ -122,6 +128,18 @@ export interface Host {
    * stays above it; the inline host cannot measure one task's memory and ignores it.
    */
   run(taskId: string, task: string, input: unknown, limits?: TaskLimits): Promise<TaskOutcome>;
+  /**
+   * {@link run} without a promise (the hosts on the hot path have it; the agent handle falls back to
+   * `run` for the others): `to` hears the outcome, or the host's death, once — never synchronously
+   * from inside this call.
+   */
+  runTo?(
+    taskId: string,
+    task: string,
+    input: unknown,
+    limits: TaskLimits | undefined,
+    to: TaskReceiver,
+  ): void;
   /** Is `taskId` still running (its outcome not yet received)? Reads outcomes already posted first. */
   isRunning(taskId: string): boolean;
   /** Change a running task's limits (its allocation was resized); hosts that cannot enforce them ignore it. */

@@ -9,7 +9,7 @@ import type { Usage } from '../agent/define.js';
 import { AgentRunner, type RunnerBridge, type TaskOutcome, type ToolAnswer } from '../agent/runner.js';
 import { AgentCrashedError, AgentPoolError, type SerializedError } from '../core/errors.js';
 import { sleep } from '../core/clock.js';
-import type { Host, HostListener, HostOptions, TaskLimits } from './host.js';
+import type { Host, HostListener, HostOptions, TaskLimits, TaskReceiver } from './host.js';
 import { relayTool } from './tool-relay.js';
 
 /**
@@ -44,8 +44,8 @@ export class InlineHost implements Host {
   readonly kind = 'inline' as const;
   private runner: AgentRunner | undefined;
   private dead: AgentCrashedError | undefined;
-  /** Tasks running, with their reject; created by the first task (an idle agent holds no Map). */
-  private pending: Map<string, (e: AgentCrashedError) => void> | undefined;
+  /** Tasks running, with their receivers; created by the first task (an idle agent holds no Map). */
+  private pending: Map<string, TaskReceiver> | undefined;
   private idleWaiters: (() => void)[] | undefined;
 
   constructor(private readonly opts: HostOptions) {}
@@ -75,18 +75,44 @@ export class InlineHost implements Host {
 
   // Memory limits are ignored: one task's memory cannot be told apart in a shared heap (see Host.run).
   run(taskId: string, task: string, input: unknown, limits?: TaskLimits): Promise<TaskOutcome> {
-    if (this.dead) return Promise.reject(this.dead);
+    return new Promise<TaskOutcome>((resolve, reject) =>
+      this.runTo(taskId, task, input, limits, { resolve, reject }),
+    );
+  }
+
+  /**
+   * {@link run} without a promise. A synchronous handler's outcome is delivered in a microtask (never
+   * from inside this call), an async one's when it settles; a task of a host that died meanwhile
+   * hears of the death instead (once).
+   */
+  runTo(
+    taskId: string,
+    task: string,
+    input: unknown,
+    limits: TaskLimits | undefined,
+    to: TaskReceiver,
+  ): void {
     const runner = this.runner;
-    if (!runner)
-      return Promise.reject(new AgentCrashedError(this.opts.agentId, 'not started', 'ERR_AGENT_STOPPED'));
-    return new Promise<TaskOutcome>((resolve, reject) => {
-      const pending = (this.pending ??= new Map());
-      pending.set(taskId, reject);
-      runner.run(taskId, task, input, limits?.traceparent).then((o) => {
-        if (pending.delete(taskId)) resolve(o);
-        if (pending.size === 0) this.wakeIdle();
-      });
-    });
+    const dead =
+      this.dead ??
+      (runner ? undefined : new AgentCrashedError(this.opts.agentId, 'not started', 'ERR_AGENT_STOPPED'));
+    if (dead) {
+      queueMicrotask(() => to.reject(dead));
+      return;
+    }
+    const pending = (this.pending ??= new Map());
+    pending.set(taskId, to);
+    const o = runner!.start(taskId, task, input, limits?.traceparent);
+    if (o instanceof Promise) void o.then((outcome: TaskOutcome) => this.deliver(taskId, outcome));
+    else queueMicrotask(() => this.deliver(taskId, o));
+  }
+
+  /** A task's outcome, unless the host died under it (its receiver already heard that). */
+  private deliver(taskId: string, outcome: TaskOutcome): void {
+    const pending = this.pending!;
+    const to = pending.get(taskId);
+    if (to && pending.delete(taskId)) to.resolve(outcome);
+    if (pending.size === 0) this.wakeIdle();
   }
 
   isRunning(taskId: string): boolean {
@@ -136,7 +162,7 @@ export class InlineHost implements Host {
     this.dead = err;
     this.runner?.abortAll(err.message);
     if (this.pending) {
-      for (const reject of this.pending.values()) reject(err);
+      for (const to of this.pending.values()) to.reject(err);
       this.pending.clear();
     }
     this.wakeIdle();

@@ -24,7 +24,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { TaskOutcome } from '../agent/runner.js';
 import { AgentCrashedError, AgentPoolError, deserializeError } from '../core/errors.js';
 import { sleep } from '../core/clock.js';
-import type { Host, HostOptions, TaskLimits } from './host.js';
+import type { Host, HostOptions, TaskLimits, TaskReceiver } from './host.js';
 import { relayTool } from './tool-relay.js';
 import {
   DONE_STRIDE,
@@ -83,8 +83,7 @@ const DRAIN_LIMIT = 64;
 /** A task sent (or about to be sent) to the worker, waiting for its outcome. */
 interface PendingTask {
   taskId: string;
-  resolve(o: TaskOutcome): void;
-  reject(e: unknown): void;
+  to: TaskReceiver;
 }
 
 /**
@@ -255,9 +254,27 @@ export class ThreadHost implements Host {
    * event-loop turn to a lone task's round trip.
    */
   run(taskId: string, task: string, input: unknown, limits?: TaskLimits): Promise<TaskOutcome> {
-    if (this.deathError) return Promise.reject(this.deathError);
-    if (!this.worker) {
-      return Promise.reject(new AgentCrashedError(this.opts.agentId, 'not started', 'ERR_AGENT_STOPPED'));
+    return new Promise<TaskOutcome>((resolve, reject) =>
+      this.runTo(taskId, task, input, limits, { resolve, reject }),
+    );
+  }
+
+  /** {@link run} without a promise: `to` hears the outcome when its batch comes back (see Host.runTo). */
+  runTo(
+    taskId: string,
+    task: string,
+    input: unknown,
+    limits: TaskLimits | undefined,
+    to: TaskReceiver,
+  ): void {
+    const dead =
+      this.deathError ??
+      (this.worker
+        ? undefined
+        : new AgentCrashedError(this.opts.agentId, 'not started', 'ERR_AGENT_STOPPED'));
+    if (dead) {
+      queueMicrotask(() => to.reject(dead));
+      return;
     }
     // Sent at once, so it reaches the worker before the batched run it belongs to (same port, in order);
     // no wake for these: the run's own batch follows in this tick and wakes the worker for all of them.
@@ -270,15 +287,13 @@ export class ThreadHost implements Host {
         taskId,
         traceparent: limits.traceparent,
       } satisfies SideMessage);
-    return new Promise<TaskOutcome>((resolve, reject) => {
-      const id = ++this.nextCallId;
-      this.tasks.set(id, { taskId, resolve, reject });
-      this.outbox.push(id, taskId, task, input);
-      if (!this.flushQueued) {
-        this.flushQueued = true;
-        process.nextTick(this.flushNow);
-      }
-    });
+    const id = ++this.nextCallId;
+    this.tasks.set(id, { taskId, to });
+    this.outbox.push(id, taskId, task, input);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      process.nextTick(this.flushNow);
+    }
   }
 
   /** Outcomes the worker already posted are read now; then: is `taskId` still running? */
@@ -378,7 +393,7 @@ export class ThreadHost implements Host {
     const t = this.tasks.get(id);
     if (!t) return;
     this.tasks.delete(id);
-    t.reject(e);
+    t.to.reject(e);
     if (this.tasks.size === 0) this.wakeIdle();
   }
 
@@ -441,7 +456,7 @@ export class ThreadHost implements Host {
     this.port?.close();
     const tasks = [...this.tasks.values()];
     this.tasks.clear();
-    for (const t of tasks) t.reject(err);
+    for (const t of tasks) t.to.reject(err);
     const controls = [...this.controls];
     this.controls.clear();
     for (const reject of controls) reject(err);
@@ -492,7 +507,7 @@ export class ThreadHost implements Host {
           const t = this.tasks.get(id);
           if (!t) continue;
           this.tasks.delete(id);
-          t.resolve(b[i + 1] as TaskOutcome);
+          t.to.resolve(b[i + 1] as TaskOutcome);
         }
         if (this.tasks.size === 0 && this.idleWaiters.length > 0) this.wakeIdle();
         break;

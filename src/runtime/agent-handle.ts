@@ -36,7 +36,15 @@ import {
   TaskError,
   TaskTimeoutError,
 } from '../core/errors.js';
-import type { Host, HostIsolation, HostKind, HostListener, HostOptions, UsageSample } from '../hosts/host.js';
+import type {
+  Host,
+  HostIsolation,
+  HostKind,
+  HostListener,
+  HostOptions,
+  TaskReceiver,
+  UsageSample,
+} from '../hosts/host.js';
 import { InlineHost } from '../hosts/inline-host.js';
 import { ProcessHost } from '../hosts/process-host.js';
 import { ThreadHost } from '../hosts/thread-host.js';
@@ -160,22 +168,55 @@ export interface RunReceiver {
   reject(error: unknown): void;
 }
 
-interface Pending {
-  task: string;
-  /** When run() was called (clock ms). */
-  startedAt: number;
-  cycleId: string | undefined;
-  leaseId: string | undefined;
-  /** Who hears how it ended. */
-  to: RunReceiver;
-  timer: TimerHandle | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-  /** Its `invoke_agent` span (a no-op span when tracing is off). */
-  span: RunSpan | undefined;
+/** Tell `to` how a run ended, in a microtask (its own function: no closure context on the hot path). */
+function later(to: RunReceiver, ok: boolean, value: unknown): void {
+  queueMicrotask(ok ? () => to.resolve(value) : () => to.reject(value));
+}
+
+/**
+ * A task in flight on this agent, and its host's receiver (Host.runTo): the host tells it how the task
+ * ended, with no promise or closure per task (issue 14).
+ */
+class Pending implements TaskReceiver {
+  timer: TimerHandle | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
   /** Aborted when the task settles for its caller: what the task's tool calls run under (lazy). */
   tools?: AbortController;
-  onProgress: ((value: unknown) => void) | undefined;
+  readonly cycleId: string | undefined;
+  readonly leaseId: string | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly onProgress: ((value: unknown) => void) | undefined;
+  /** How an input the worker cannot receive is named in the error. */
+  readonly inputPath: string | undefined;
+
+  constructor(
+    private readonly agent: AgentHandle,
+    readonly taskId: string,
+    readonly task: string,
+    /** Kept for the error of an input the worker cannot receive (found only then). */
+    readonly input: unknown,
+    opts: RunOptions,
+    /** Who hears how it ended. */
+    readonly to: RunReceiver,
+    /** When run() was called (clock ms). */
+    readonly startedAt: number,
+    /** Its `invoke_agent` span (undefined when tracing is off). */
+    readonly span: RunSpan | undefined,
+  ) {
+    this.cycleId = opts.cycleId;
+    this.leaseId = opts.leaseId;
+    this.signal = opts.signal;
+    this.onProgress = opts.onProgress;
+    this.inputPath = opts.inputPath;
+  }
+
+  resolve(outcome: TaskOutcome): void {
+    this.agent.hostOutcome(this, outcome);
+  }
+
+  reject(error: unknown): void {
+    this.agent.hostFailed(this, error);
+  }
 }
 
 /** The last handler set built: agents of one pool share theirs (read-only), not one Set each. */
@@ -730,93 +771,96 @@ export class AgentHandle implements HostListener {
     }
     const host = this.host!;
     const taskId = `${this.id}#${++this.seq}`;
-    const tel = this.spec.telemetry;
-    const span = tel?.active
-      ? tel.startRun(
-          `invoke_agent ${this.pool}`,
-          () => ({
-            'gen_ai.operation.name': 'invoke_agent',
-            'gen_ai.agent.name': this.pool,
-            'gen_ai.agent.id': this.id,
-            'agentpool.task': task,
-            ...(opts.cycleId !== undefined ? { 'gen_ai.conversation.id': opts.cycleId } : {}),
-            ...(opts.leaseId !== undefined ? { 'agentpool.lease_id': opts.leaseId } : {}),
-          }),
-          opts.trace,
-        )
-      : undefined;
+    const span = this.spec.telemetry?.active ? this.runSpan(task, opts) : undefined;
     const traceparent = span?.traceparent;
-    {
-      const p: Pending = {
-        task,
-        startedAt: this.spec.clock.now(),
-        cycleId: opts.cycleId,
-        leaseId: opts.leaseId,
-        to,
-        timer: undefined,
-        signal: opts.signal,
-        onAbort: undefined,
-        span,
-        onProgress: opts.onProgress,
-      };
-      this.pending.set(taskId, p);
-      if (opts.timeoutMs !== undefined) {
-        const ms = opts.timeoutMs;
-        p.timer = this.spec.clock.setTimeout(() => {
-          p.timer = undefined;
-          if (this.settle(taskId, new TaskTimeoutError(task, ms, 'wall-clock'), false)) {
-            this.actor.send({ type: 'TASK_OVERDUE', taskId, reason: 'timeout' });
-          }
-        }, ms);
-      }
-      if (opts.signal) {
-        p.onAbort = () => {
-          if (this.settle(taskId, new AbortedError(`task ${task}`, opts.signal?.reason), false)) {
-            this.actor.send({ type: 'TASK_OVERDUE', taskId, reason: 'cancelled' });
-          }
-        };
-        opts.signal.addEventListener('abort', p.onAbort, { once: true });
-      }
-      // Only the first task of a busy spell changes the actor's state (idle → busy); a spell whose
-      // idle edge is still held (same event-loop turn) just goes on.
-      if (this.running.size === 0) {
-        if (this.idleEdge) {
-          this.spec.clock.clearTimeout(this.idleEdge.handle);
-          this.idleEdge = undefined;
-        } else this.actor.send({ type: 'TASK_START', taskId });
-      }
-      this.running.add(taskId);
-      const limits =
-        opts.memoryMb !== undefined || traceparent !== undefined
-          ? {
-              ...(opts.memoryMb !== undefined ? { memoryMb: opts.memoryMb } : {}),
-              ...(traceparent !== undefined ? { traceparent } : {}),
-            }
-          : undefined;
-      host.run(taskId, task, input, limits).then(
-        (outcome) => {
-          this.spec.onTaskEnd?.(this, taskId);
-          this.settleOutcome(taskId, task, outcome);
-          this.taskEnded(taskId);
-        },
-        (err: unknown) => {
-          this.spec.onTaskEnd?.(this, taskId);
-          if ((err as Error)?.name === 'DataCloneError') {
-            const at = opts.inputPath ?? 'input';
-            const bad = findUncloneable(input, at) ?? { path: at, value: input };
-            this.settle(
-              taskId,
-              new InvalidArgumentError(bad.path, bad.value, 'structured-cloneable data for a thread agent'),
-              false,
-            );
-            this.taskEnded(taskId);
-            return;
-          }
-          // Host died: the machine hears it through HOST_EXITED; the caller hears it here.
-          this.settle(taskId, err, false);
-        },
-      );
+    const p = new Pending(this, taskId, task, input, opts, to, this.spec.clock.now(), span);
+    this.pending.set(taskId, p);
+    if (opts.timeoutMs !== undefined) this.armTimeout(p, opts.timeoutMs);
+    if (opts.signal) this.watchSignal(p, opts.signal);
+    // Only the first task of a busy spell changes the actor's state (idle → busy); a spell whose
+    // idle edge is still held (same event-loop turn) just goes on.
+    if (this.running.size === 0) {
+      if (this.idleEdge) {
+        this.spec.clock.clearTimeout(this.idleEdge.handle);
+        this.idleEdge = undefined;
+      } else this.actor.send({ type: 'TASK_START', taskId });
     }
+    this.running.add(taskId);
+    const limits =
+      opts.memoryMb !== undefined || traceparent !== undefined
+        ? {
+            ...(opts.memoryMb !== undefined ? { memoryMb: opts.memoryMb } : {}),
+            ...(traceparent !== undefined ? { traceparent } : {}),
+          }
+        : undefined;
+    if (host.runTo) host.runTo(taskId, task, input, limits, p);
+    else
+      host.run(taskId, task, input, limits).then(
+        (o) => p.resolve(o),
+        (e: unknown) => p.reject(e),
+      );
+  }
+
+  /** The run's `invoke_agent` span (tracing on). */
+  private runSpan(task: string, opts: RunOptions): RunSpan {
+    return this.spec.telemetry!.startRun(
+      `invoke_agent ${this.pool}`,
+      () => ({
+        'gen_ai.operation.name': 'invoke_agent',
+        'gen_ai.agent.name': this.pool,
+        'gen_ai.agent.id': this.id,
+        'agentpool.task': task,
+        ...(opts.cycleId !== undefined ? { 'gen_ai.conversation.id': opts.cycleId } : {}),
+        ...(opts.leaseId !== undefined ? { 'agentpool.lease_id': opts.leaseId } : {}),
+      }),
+      opts.trace,
+    );
+  }
+
+  /** The task's wall-clock limit (`timeoutMs`): its caller gets ERR_TASK_TIMEOUT, the actor escalates. */
+  private armTimeout(p: Pending, ms: number): void {
+    p.timer = this.spec.clock.setTimeout(() => {
+      p.timer = undefined;
+      if (this.settle(p.taskId, new TaskTimeoutError(p.task, ms, 'wall-clock'), false)) {
+        this.actor.send({ type: 'TASK_OVERDUE', taskId: p.taskId, reason: 'timeout' });
+      }
+    }, ms);
+  }
+
+  /** The task's signal: its caller gets ERR_ABORTED at once, the actor escalates. */
+  private watchSignal(p: Pending, signal: AbortSignal): void {
+    p.onAbort = () => {
+      if (this.settle(p.taskId, new AbortedError(`task ${p.task}`, signal.reason), false)) {
+        this.actor.send({ type: 'TASK_OVERDUE', taskId: p.taskId, reason: 'cancelled' });
+      }
+    };
+    signal.addEventListener('abort', p.onAbort, { once: true });
+  }
+
+  /** The host's outcome of a task (its {@link Pending} heard it). @internal */
+  hostOutcome(p: Pending, outcome: TaskOutcome): void {
+    this.spec.onTaskEnd?.(this, p.taskId);
+    this.settleOutcome(p.taskId, p.task, outcome);
+    this.taskEnded(p.taskId);
+  }
+
+  /** The host could not run a task: its input could not be cloned, or the host died. @internal */
+  hostFailed(p: Pending, err: unknown): void {
+    const taskId = p.taskId;
+    this.spec.onTaskEnd?.(this, taskId);
+    if ((err as Error)?.name === 'DataCloneError') {
+      const at = p.inputPath ?? 'input';
+      const bad = findUncloneable(p.input, at) ?? { path: at, value: p.input };
+      this.settle(
+        taskId,
+        new InvalidArgumentError(bad.path, bad.value, 'structured-cloneable data for a thread agent'),
+        false,
+      );
+      this.taskEnded(taskId);
+      return;
+    }
+    // Host died: the machine hears it through HOST_EXITED; the caller hears it here.
+    this.settle(taskId, err, false);
   }
 
   /** Ask the agent to finish its work and stop (graceful). */
@@ -939,11 +983,9 @@ export class AgentHandle implements HostListener {
     p.span?.end(result, ok ? undefined : value);
     if (ok) this.completed++;
     else this.failed++;
-    const to = p.to;
-    if (now) {
-      if (ok) to.resolve(value);
-      else to.reject(value);
-    } else queueMicrotask(ok ? () => to.resolve(value) : () => to.reject(value));
+    if (!now) later(p.to, ok, value);
+    else if (ok) p.to.resolve(value);
+    else p.to.reject(value);
     return true;
   }
 

@@ -81,6 +81,16 @@ async function canImport(specifier: string): Promise<boolean> {
 const DRAIN_LIMIT = 64;
 
 /** A task sent (or about to be sent) to the worker, waiting for its outcome. */
+/**
+ * Runs per `ap:run` message at most: a tick that starts more sends several. One message for a whole
+ * tick (256 tasks in the bench) made the worker wait until all of it was cloned and received before
+ * starting the first task; 16 lets the worker start while the main thread still clones. Alternated
+ * runs of `bench dispatch` (2026-12-03): 64kb 777–883 → 991–1,018 tasks/s, 1kb 30k → 35–36k; `none`
+ * unchanged within noise (80–83k against 75–106k); 8 lost on `none` (57–64k).
+ */
+export const MAX_BATCH_RUNS = 16;
+const MAX_BATCH_SLOTS = MAX_BATCH_RUNS * RUN_STRIDE;
+
 interface PendingTask {
   taskId: string;
   to: TaskReceiver;
@@ -290,7 +300,8 @@ export class ThreadHost implements Host {
     const id = ++this.nextCallId;
     this.tasks.set(id, { taskId, to });
     this.outbox.push(id, taskId, task, input);
-    if (!this.flushQueued) {
+    if (this.outbox.length >= MAX_BATCH_SLOTS) this.flush();
+    else if (!this.flushQueued) {
       this.flushQueued = true;
       process.nextTick(this.flushNow);
     }

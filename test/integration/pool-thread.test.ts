@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AgentPoolError } from '../../src/core/errors.js';
-import { ThreadHost } from '../../src/hosts/thread-host.js';
+import { MAX_BATCH_RUNS, ThreadHost } from '../../src/hosts/thread-host.js';
 import { type Clock, ManualClock } from '../../src/core/clock.js';
 import type { PoolOptions } from '../../src/runtime/config.js';
 import { AgentPoolSystem } from '../../src/runtime/system.js';
@@ -49,6 +49,26 @@ afterAll(async () => {
 });
 
 describe('thread pools: acquire timeouts', () => {
+  it(`a tick of more runs than one batch holds (${MAX_BATCH_RUNS}): every task runs once and gets its own result`, async () => {
+    const sys = await threadSystem({ agent: fixture('echo'), min: 1, max: 1, concurrency: 200 });
+    const n = MAX_BATCH_RUNS * 6 + 5;
+    // Distinct inputs, submitted in one tick: several `ap:run` messages, each answered in order.
+    const out = await Promise.all(
+      Array.from({ length: n }, (_, i) => sys.submit({ type: 'code', task: 'echo', input: { i } })),
+    );
+    expect(out).toEqual(Array.from({ length: n }, (_, i) => ({ i })));
+    // And one uncloneable input among them fails alone.
+    const mixed = await Promise.allSettled(
+      Array.from({ length: MAX_BATCH_RUNS * 2 }, (_, i) =>
+        sys.submit({ type: 'code', task: 'echo', input: i === 20 ? { f: () => 1 } : i }),
+      ),
+    );
+    expect(
+      mixed.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code),
+    ).toEqual(['ERR_INVALID_ARGUMENT']);
+    expect(mixed.filter((r) => r.status === 'fulfilled')).toHaveLength(MAX_BATCH_RUNS * 2 - 1);
+  });
+
   it('timeout → scale up by one → granted (virtual timeout, real thread start)', async () => {
     // The clock only moves when told: the first timeout fires while the demand-started thread is
     // still booting, so the scale-up on timeout really happens; the retry timer never fires.

@@ -8,7 +8,7 @@
  */
 import type { AgentDefinition, Usage } from '../agent/define.js';
 import type { TaskOutcome, ToolAnswer } from '../agent/runner.js';
-import type { AgentCrashedError, SerializedError } from '../core/errors.js';
+import { AgentCrashedError, type SerializedError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 
 /**
@@ -103,6 +103,23 @@ export interface TaskLimits {
 }
 
 /** A running (or stopped) agent host. */
+/**
+ * A host's {@link Host.runTo} that cannot run the task: `to` hears why in a microtask (never from
+ * inside the call) — the host's death, or that it was never started. False when the host can run it.
+ */
+export function refusedRun(
+  death: AgentCrashedError | undefined,
+  started: boolean,
+  agentId: string,
+  to: TaskReceiver,
+): boolean {
+  const err =
+    death ?? (started ? undefined : new AgentCrashedError(agentId, 'not started', 'ERR_AGENT_STOPPED'));
+  if (err === undefined) return false;
+  queueMicrotask(() => to.reject(err));
+  return true;
+}
+
 /** Who hears how one task ended on a host (see {@link Host.runTo}). */
 export interface TaskReceiver {
   resolve(outcome: TaskOutcome): void;

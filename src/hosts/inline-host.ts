@@ -9,7 +9,14 @@ import type { Usage } from '../agent/define.js';
 import { AgentRunner, type RunnerBridge, type TaskOutcome, type ToolAnswer } from '../agent/runner.js';
 import { AgentCrashedError, AgentPoolError, type SerializedError } from '../core/errors.js';
 import { sleep } from '../core/clock.js';
-import type { Host, HostListener, HostOptions, TaskLimits, TaskReceiver } from './host.js';
+import {
+  type Host,
+  type HostListener,
+  type HostOptions,
+  refusedRun,
+  type TaskLimits,
+  type TaskReceiver,
+} from './host.js';
 import { relayTool } from './tool-relay.js';
 
 /**
@@ -93,13 +100,7 @@ export class InlineHost implements Host {
     to: TaskReceiver,
   ): void {
     const runner = this.runner;
-    const dead =
-      this.dead ??
-      (runner ? undefined : new AgentCrashedError(this.opts.agentId, 'not started', 'ERR_AGENT_STOPPED'));
-    if (dead) {
-      queueMicrotask(() => to.reject(dead));
-      return;
-    }
+    if (refusedRun(this.dead, runner !== undefined, this.opts.agentId, to)) return;
     const pending = (this.pending ??= new Map());
     pending.set(taskId, to);
     const o = runner!.start(taskId, task, input, limits?.traceparent);

@@ -24,7 +24,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { TaskOutcome } from '../agent/runner.js';
 import { AgentCrashedError, AgentPoolError, deserializeError } from '../core/errors.js';
 import { sleep } from '../core/clock.js';
-import type { Host, HostOptions, TaskLimits, TaskReceiver } from './host.js';
+import { type Host, type HostOptions, refusedRun, type TaskLimits, type TaskReceiver } from './host.js';
 import { relayTool } from './tool-relay.js';
 import {
   DONE_STRIDE,
@@ -277,15 +277,7 @@ export class ThreadHost implements Host {
     limits: TaskLimits | undefined,
     to: TaskReceiver,
   ): void {
-    const dead =
-      this.deathError ??
-      (this.worker
-        ? undefined
-        : new AgentCrashedError(this.opts.agentId, 'not started', 'ERR_AGENT_STOPPED'));
-    if (dead) {
-      queueMicrotask(() => to.reject(dead));
-      return;
-    }
+    if (refusedRun(this.deathError, this.worker !== undefined, this.opts.agentId, to)) return;
     // Sent at once, so it reaches the worker before the batched run it belongs to (same port, in order);
     // no wake for these: the run's own batch follows in this tick and wakes the worker for all of them.
     if (limits?.memoryMb !== undefined)

@@ -6,7 +6,12 @@
  * time as many bare `new Worker()`s answering their first message, in another fresh process, for the
  * "ready within 1.15× of bare workers" goal.
  *
- * Run: `agentpool bench memory [--json] [--cases inline:1000,thread:16] [--write-docs | --out FILE]`.
+ * Start-up times on a shared 2-core machine move by ±10 % run to run, so every case runs `rounds`
+ * times (default 3) and reports medians; a thread case alternates which of the two processes goes
+ * first each round and reports the median of the per-round ratios, with their min–max — the same rule
+ * as `bench dispatch` (one lucky or unlucky process never decides the ratio).
+ *
+ * Run: `agentpool bench memory [--json] [--cases inline:1000,thread:16] [--rounds 3] [--write-docs | --out FILE]`.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +34,12 @@ export interface MemoryResult extends MemoryCase {
   startMs: number;
   /** Thread cases: the same number of bare workers, each answering one message, ms (another process). */
   bareWorkersStartMs?: number;
+  /** Thread cases: start ÷ bare workers' start, the median of the per-round ratios. */
+  startRatio?: number;
+  /** Thread cases: the lowest and highest per-round ratio. */
+  startRatioRange?: [number, number];
+  /** Start-up of every round, ms (`startMs` is their median). */
+  startRuns: number[];
 }
 
 /** The issue's cases. */
@@ -93,25 +104,58 @@ function runChild(mode: 'system' | 'bare', c: MemoryCase): Promise<Record<string
   });
 }
 
-/** Measure every case, each in a fresh process, one after the other. */
+const median = (xs: readonly number[]): number => {
+  const v = [...xs].sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+};
+const r1 = (x: number) => Math.round(x * 10) / 10;
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+/**
+ * Measure every case `rounds` times, each run in a fresh process, one after the other. Heap and RSS
+ * per agent are the median over the rounds too (they barely move).
+ */
 export async function runMemoryBench(
   cases: readonly MemoryCase[] = DEFAULT_CASES,
   onProgress?: BenchProgress,
+  rounds = 3,
 ): Promise<MemoryResult[]> {
   const results: MemoryResult[] = [];
-  for (const [i, c] of cases.entries()) {
-    const m = await runChild('system', c);
+  const steps = cases.length * rounds;
+  let step = 0;
+  for (const c of cases) {
+    const runs: Record<string, number>[] = [];
+    const bare: number[] = [];
+    const ratios: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      if (c.host === 'thread') {
+        // Alternate which process goes first: the machine's state drifts over a round too.
+        const [first, second] = r % 2 === 0 ? (['system', 'bare'] as const) : (['bare', 'system'] as const);
+        const a = await runChild(first, c);
+        const b = await runChild(second, c);
+        const sys = first === 'system' ? a : b;
+        const br = first === 'system' ? b : a;
+        runs.push(sys);
+        bare.push(br.startMs!);
+        ratios.push(sys.startMs! / br.startMs!);
+      } else runs.push(await runChild('system', c));
+      onProgress?.(++step, steps);
+    }
     const r: MemoryResult = {
       host: c.host,
       agents: c.agents,
-      heapBytesPerAgent: Math.round(m.heapBytes! / c.agents),
-      rssBytesPerAgent: Math.round(m.rssBytes! / c.agents),
-      startMs: Math.round(m.startMs! * 10) / 10,
+      heapBytesPerAgent: Math.round(median(runs.map((m) => m.heapBytes!)) / c.agents),
+      rssBytesPerAgent: Math.round(median(runs.map((m) => m.rssBytes!)) / c.agents),
+      startMs: r1(median(runs.map((m) => m.startMs!))),
+      startRuns: runs.map((m) => r1(m.startMs!)),
     };
-    if (c.host === 'thread')
-      r.bareWorkersStartMs = Math.round((await runChild('bare', c)).startMs! * 10) / 10;
+    if (c.host === 'thread') {
+      r.bareWorkersStartMs = r1(median(bare));
+      r.startRatio = r2(median(ratios));
+      r.startRatioRange = [r2(Math.min(...ratios)), r2(Math.max(...ratios))];
+    }
     results.push(r);
-    onProgress?.(i + 1, cases.length);
   }
   return results;
 }
@@ -124,18 +168,29 @@ export function renderMemoryMarkdown(results: readonly MemoryResult[]): string {
     '',
     `${machineLine()} · \`agentpool bench memory\` · every case in a fresh process (\`--expose-gc\`, measured after full GCs): ` +
       'heap used and RSS after every agent is available, minus before the system was created, divided by the agents; ' +
-      'start = `createAgentPoolSystem()` to every agent available. Bare workers: as many `new Worker()`s each answering one message (another fresh process).',
+      'start = `createAgentPoolSystem()` to every agent available. Bare workers: as many `new Worker()`s each answering one message (another fresh process). ' +
+      `${results[0]?.startRuns.length ?? 0} rounds per case: medians; start / bare is the median of the per-round ratios (min–max), the two processes' order alternating each round.`,
     '',
     table(
-      ['host', 'agents', 'heap KB / agent', 'RSS KB / agent', 'start ms', 'bare workers ms', 'start / bare'],
+      [
+        'host',
+        'agents',
+        'heap KB / agent',
+        'RSS KB / agent',
+        'start ms (rounds)',
+        'bare workers ms',
+        'start / bare',
+      ],
       results.map((r) => [
         r.host,
         r.agents.toLocaleString('en-US'),
         kb(r.heapBytesPerAgent),
         kb(r.rssBytesPerAgent),
-        r.startMs,
+        `${r.startMs} (${r.startRuns.join(' · ')})`,
         r.bareWorkersStartMs ?? '—',
-        r.bareWorkersStartMs ? `${(r.startMs / r.bareWorkersStartMs).toFixed(2)}×` : '—',
+        r.startRatio !== undefined && r.startRatioRange
+          ? `${r.startRatio.toFixed(2)}× (${r.startRatioRange[0].toFixed(2)}–${r.startRatioRange[1].toFixed(2)})`
+          : '—',
       ]),
     ),
   ].join('\n');
@@ -143,8 +198,8 @@ export function renderMemoryMarkdown(results: readonly MemoryResult[]): string {
 
 /** `agentpool bench memory`: the section and the JSON `{ results }`. */
 export async function memoryBenchOutput(
-  options: { cases?: readonly MemoryCase[]; onProgress?: BenchProgress } = {},
+  options: { cases?: readonly MemoryCase[]; rounds?: number; onProgress?: BenchProgress } = {},
 ): Promise<BenchOutput> {
-  const results = await runMemoryBench(options.cases ?? DEFAULT_CASES, options.onProgress);
+  const results = await runMemoryBench(options.cases ?? DEFAULT_CASES, options.onProgress, options.rounds);
   return { markdown: renderMemoryMarkdown(results), json: { results } };
 }

@@ -259,8 +259,10 @@ export const poolMachine = setup({
       }),
     },
     // A child's final state needs nothing here (agents report it as AGENT_REMOVED; an acquisition or an
-    // allocation that ended is dropped by the runtime). The pool's own invokes handle theirs per state.
-    'xstate.done.actor.*': {},
+    // allocation that ended is dropped by the runtime), so `xstate.done.actor.*` has NO transition: an
+    // event no transition takes leaves the snapshot as it is, while even an empty wildcard transition
+    // made XState run a full microstep on this parallel chart — 17 % of every hand-off of a released
+    // agent to a waiter (bench acquire: p50 15.5 → 12.8 µs, issue 14). The invokes handle theirs per state.
     // A child's error is contained here (else it would put the pool, and the system, in error).
     'xstate.error.actor.*': {
       actions: { type: 'reportChildError', params: ({ event }) => ({ error: event.error }) },

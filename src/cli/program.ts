@@ -404,17 +404,27 @@ const benchCommand: CommandRegistrar = (program, ctx) => {
     'memory',
     'heap and RSS per agent and start-up time: 1,000 and 10,000 inline agents, 16 and 64 thread agents, each in a fresh process',
     (c) =>
-      c.addOption(
-        new Option('--cases <list>', 'host:agents cases (comma-separated)')
-          .argParser(list)
-          .default(
-            ['inline:1000', 'inline:10000', 'thread:16', 'thread:64'],
-            'inline:1000,inline:10000,thread:16,thread:64',
-          ),
-      ),
+      c
+        .addOption(
+          new Option('--cases <list>', 'host:agents cases (comma-separated)')
+            .argParser(list)
+            .default(
+              ['inline:1000', 'inline:10000', 'thread:16', 'thread:64'],
+              'inline:1000,inline:10000,thread:16,thread:64',
+            ),
+        )
+        .addOption(
+          new Option('--rounds <n>', 'runs per case, alternating system and bare workers (medians)')
+            .argParser(int(1, 20))
+            .default(3),
+        ),
     async (o, onProgress) => {
       const m = await import('../../bench/memory.js');
-      return m.memoryBenchOutput({ cases: m.parseCases(o.cases as string[]), onProgress });
+      return m.memoryBenchOutput({
+        cases: m.parseCases(o.cases as string[]),
+        rounds: o.rounds as number,
+        onProgress,
+      });
     },
   );
   benchSub(

@@ -422,9 +422,11 @@ export class AgentPoolSystem<P = PoolTasks> implements AsyncDisposable {
       );
     }
     if (before === 'idle') {
-      // Before the first agent: spans and instruments exist from the first task on.
-      this.telemetry.init(() => this.metrics(), PACKAGE_VERSION);
       this.actor.send({ type: 'START' });
+      // Right after START spawned the first agents (their threads boot meanwhile; loading the OTel API
+      // before them delayed every start by its ~7 ms, cold), and in the same synchronous turn, so no
+      // agent is up, and no task runs, before spans and instruments exist.
+      this.telemetry.init(() => this.metrics(), PACKAGE_VERSION);
       await this.until((s) => s === 'running' || s === 'stopped');
     }
     // Rounds begin once the pools are up (and only once, whatever start() is called again): the

@@ -13,6 +13,7 @@ describe('memory bench', () => {
         { host: 'inline', agents: 20 },
         { host: 'thread', agents: 1 },
       ],
+      rounds: 2,
     });
     const json = out.json as { results: Record<string, unknown>[] };
     expect(json.results).toHaveLength(2);
@@ -27,7 +28,13 @@ describe('memory bench', () => {
       host: 'thread',
       agents: 1,
       bareWorkersStartMs: expect.any(Number),
+      startRatio: expect.any(Number),
     });
+    // Two rounds each; the thread case's ratio is the median of its per-round ratios, inside their range.
+    for (const r of json.results) expect(r.startRuns).toHaveLength(2);
+    const [lo, hi] = json.results[1]!.startRatioRange as [number, number];
+    expect(lo).toBeLessThanOrEqual(json.results[1]!.startRatio as number);
+    expect(json.results[1]!.startRatio as number).toBeLessThanOrEqual(hi);
     expect(json.results[0]!.startMs).toBeGreaterThan(0);
     expect(out.markdown).toContain('| inline | 20 |');
   }, 60_000);

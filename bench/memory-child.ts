@@ -1,6 +1,6 @@
 /**
  * One case of the memory bench, run in a fresh process by bench/memory.ts:
- * `node --expose-gc memory-child.js system|bare inline|thread N`. Prints one JSON line
+ * `node --expose-gc memory-child.js system|bare|bare-module inline|thread N`. Prints one JSON line
  * `{ heapBytes, rssBytes, startMs }` (totals; the parent divides by N).
  */
 import { join } from 'node:path';
@@ -39,9 +39,10 @@ async function system(): Promise<{ startMs: number; after: () => void }> {
   };
 }
 
-async function bare(): Promise<{ startMs: number; after: () => void }> {
+/** Bare workers; `bare-module`: each loads the agent module first (echo-module.worker.mjs). */
+async function bare(file: string): Promise<{ startMs: number; after: () => void }> {
   const t0 = performance.now();
-  const workers = Array.from({ length: agents }, () => new Worker(fixture('echo.worker.mjs')));
+  const workers = Array.from({ length: agents }, () => new Worker(fixture(file)));
   await Promise.all(
     workers.map(
       (w) =>
@@ -60,7 +61,11 @@ async function bare(): Promise<{ startMs: number; after: () => void }> {
 settle();
 const heap0 = process.memoryUsage().heapUsed;
 const rss0 = process.memoryUsage().rss;
-const r = await (mode === 'bare' ? bare() : system());
+const r = await (mode === 'bare'
+  ? bare('echo.worker.mjs')
+  : mode === 'bare-module'
+    ? bare('echo-module.worker.mjs')
+    : system());
 settle();
 const mem = process.memoryUsage();
 process.stdout.write(

@@ -38,6 +38,13 @@ export interface MemoryResult extends MemoryCase {
   startRatio?: number;
   /** Thread cases: the lowest and highest per-round ratio. */
   startRatioRange?: [number, number];
+  /**
+   * Thread cases: bare workers that first load the agent module (what any pool's worker does), ms —
+   * the baseline that leaves only what agentpool adds.
+   */
+  bareModuleStartMs?: number;
+  /** Thread cases: start ÷ {@link bareModuleStartMs}, the median of the per-round ratios. */
+  moduleRatio?: number;
   /** Start-up of every round, ms (`startMs` is their median). */
   startRuns: number[];
 }
@@ -69,8 +76,11 @@ const child = fileURLToPath(
   new URL(`./memory-child${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
 );
 
+/** What a child process measures: the system, bare workers, or bare workers loading the agent module. */
+type Mode = 'system' | 'bare' | 'bare-module';
+
 /** Run the child for one case in a fresh Node process and return what it printed (one JSON object). */
-function runChild(mode: 'system' | 'bare', c: MemoryCase): Promise<Record<string, number>> {
+function runChild(mode: Mode, c: MemoryCase): Promise<Record<string, number>> {
   const args = [
     ...(child.endsWith('.ts') ? ['--import', 'tsx'] : []),
     '--expose-gc',
@@ -128,17 +138,21 @@ export async function runMemoryBench(
     const runs: Record<string, number>[] = [];
     const bare: number[] = [];
     const ratios: number[] = [];
+    const bareModule: number[] = [];
+    const moduleRatios: number[] = [];
     for (let r = 0; r < rounds; r++) {
       if (c.host === 'thread') {
-        // Alternate which process goes first: the machine's state drifts over a round too.
-        const [first, second] = r % 2 === 0 ? (['system', 'bare'] as const) : (['bare', 'system'] as const);
-        const a = await runChild(first, c);
-        const b = await runChild(second, c);
-        const sys = first === 'system' ? a : b;
-        const br = first === 'system' ? b : a;
+        // Rotate which process goes first: the machine's state drifts over a round too.
+        const order: Mode[] = ['system', 'bare', 'bare-module'];
+        for (let k = 0; k < r % order.length; k++) order.push(order.shift()!);
+        const got = new Map<Mode, Record<string, number>>();
+        for (const mode of order) got.set(mode, await runChild(mode, c));
+        const sys = got.get('system')!;
         runs.push(sys);
-        bare.push(br.startMs!);
-        ratios.push(sys.startMs! / br.startMs!);
+        bare.push(got.get('bare')!.startMs!);
+        bareModule.push(got.get('bare-module')!.startMs!);
+        ratios.push(sys.startMs! / got.get('bare')!.startMs!);
+        moduleRatios.push(sys.startMs! / got.get('bare-module')!.startMs!);
       } else runs.push(await runChild('system', c));
       onProgress?.(++step, steps);
     }
@@ -154,6 +168,8 @@ export async function runMemoryBench(
       r.bareWorkersStartMs = r1(median(bare));
       r.startRatio = r2(median(ratios));
       r.startRatioRange = [r2(Math.min(...ratios)), r2(Math.max(...ratios))];
+      r.bareModuleStartMs = r1(median(bareModule));
+      r.moduleRatio = r2(median(moduleRatios));
     }
     results.push(r);
   }
@@ -168,8 +184,9 @@ export function renderMemoryMarkdown(results: readonly MemoryResult[]): string {
     '',
     `${machineLine()} · \`agentpool bench memory\` · every case in a fresh process (\`--expose-gc\`, measured after full GCs): ` +
       'heap used and RSS after every agent is available, minus before the system was created, divided by the agents; ' +
-      'start = `createAgentPoolSystem()` to every agent available. Bare workers: as many `new Worker()`s each answering one message (another fresh process). ' +
-      `${results[0]?.startRuns.length ?? 0} rounds per case: medians; start / bare is the median of the per-round ratios (min–max), the two processes' order alternating each round.`,
+      'start = `createAgentPoolSystem()` to every agent available. Bare workers: as many `new Worker()`s each answering one message (another fresh process); ' +
+      '+ module: bare workers that first import the agent module, as any pool worker does (a third process). ' +
+      `${results[0]?.startRuns.length ?? 0} rounds per case: medians; the ratios are medians of the per-round ratios (start / bare with its min–max), the processes' order rotated each round.`,
     '',
     table(
       [
@@ -180,6 +197,8 @@ export function renderMemoryMarkdown(results: readonly MemoryResult[]): string {
         'start ms (rounds)',
         'bare workers ms',
         'start / bare',
+        '+ module ms',
+        'start / (bare + module)',
       ],
       results.map((r) => [
         r.host,
@@ -191,6 +210,8 @@ export function renderMemoryMarkdown(results: readonly MemoryResult[]): string {
         r.startRatio !== undefined && r.startRatioRange
           ? `${r.startRatio.toFixed(2)}× (${r.startRatioRange[0].toFixed(2)}–${r.startRatioRange[1].toFixed(2)})`
           : '—',
+        r.bareModuleStartMs ?? '—',
+        r.moduleRatio !== undefined ? `${r.moduleRatio.toFixed(2)}×` : '—',
       ]),
     ),
   ].join('\n');

@@ -41,6 +41,22 @@ export interface OtelApi {
 let loaded: OtelApi | undefined | null;
 
 /**
+ * Where `@opentelemetry/api` 1.x keeps what was registered with it (its `registerGlobal`: the tracer,
+ * meter and propagation providers, the context manager, the diag logger), shared by every copy of the
+ * API in the process.
+ */
+const OTEL_GLOBAL = Symbol.for('opentelemetry.js.api.1');
+
+/**
+ * True once something in this process registered an OpenTelemetry global (an SDK, a context
+ * manager…) — or the API is loaded already. Before that, no span can be recorded nor an instrument
+ * read, so agentpool does not load the API. One property read: cheap enough for every task.
+ */
+export function otelInUse(): boolean {
+  return loaded != null || (globalThis as Record<symbol, unknown>)[OTEL_GLOBAL] !== undefined;
+}
+
+/**
  * `@opentelemetry/api` if it is installed, else undefined — loaded once per thread, synchronously, with
  * `require`: Node resolves the package to its CommonJS build under `import` as well, so this is the
  * instance the application's own `import` gets (and the API keeps its globals on `globalThis` in any

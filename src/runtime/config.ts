@@ -475,7 +475,8 @@ export interface SystemOptions {
    * carried into the agent (`ctx.traceparent`, and the active parent of spans the handler makes), and
    * every metric through an OTel meter. Without the package nothing is traced. `false` turns it off;
    * an object names the providers to use instead of the API's global ones.
-   * @default on when `@opentelemetry/api` can be imported (a no-op until the application registers an SDK)
+   * @default on when `@opentelemetry/api` can be imported — loaded once the process uses OpenTelemetry
+   * (something registered a provider or context manager), a no-op until then
    * @example { telemetry: { tracerProvider, meterProvider } }
    */
   telemetry?: false | TelemetryOptions;

@@ -8,7 +8,13 @@
  * `gen_ai.agent.id`, `gen_ai.conversation.id` = the cycle), token usage the agent reports goes to
  * `gen_ai.usage.input_tokens` / `output_tokens`; what the conventions do not cover is `agentpool.*`.
  */
-import { formatTraceparent, loadOtelApi, type OtelApi, type OtelSpanContext } from '../core/otel.js';
+import {
+  formatTraceparent,
+  loadOtelApi,
+  type OtelApi,
+  type OtelSpanContext,
+  otelInUse,
+} from '../core/otel.js';
 import type { Usage } from '../agent/define.js';
 import { metricFamilies } from '../metrics/prometheus.js';
 import type { PoolMetricsSnapshot, TaskResult } from '../metrics/pool-metrics.js';
@@ -104,11 +110,14 @@ export class Telemetry {
   private noopProvider: unknown;
   private taskDuration: { record(v: number, attrs?: Record<string, string>): void } | undefined;
 
+  /** Set by {@link init} while nothing uses OpenTelemetry yet: the API is loaded once something does. */
+  private pending: { metrics: () => readonly PoolMetricsSnapshot[]; version: string } | undefined;
+
   constructor(private readonly options: TelemetryOptions | false | undefined) {}
 
   /** True once spans are made. */
   get enabled(): boolean {
-    return this.tracer !== undefined;
+    return this.tracer !== undefined || this.loadWhenUsed();
   }
 
   /**
@@ -116,19 +125,41 @@ export class Telemetry {
    * other than the API's no-op one. Hot paths check it before building a span's attributes.
    */
   get active(): boolean {
+    if (this.api === undefined && !this.loadWhenUsed()) return false;
     return this.api !== undefined && this.tracer !== undefined && this.tracing(this.api);
   }
 
   /**
-   * Load the API (when installed and not disabled) and register the metric instruments; `metrics` is
-   * read on each collection of the meter. Idempotent.
+   * Make spans and register the metric instruments (`metrics` is read on each collection of the
+   * meter), unless disabled. With providers in the options, or with OpenTelemetry already in use in
+   * this process, the API is loaded now; otherwise on the first check after something registers an
+   * OpenTelemetry global (an SDK, a context manager, a meter provider): until then no span could be
+   * recorded and no instrument read, and loading the API's ~20 CommonJS files cost every start-up
+   * ~7–10 ms (thread agents booting meanwhile, `bench memory`). Idempotent.
    */
   init(metrics: () => readonly PoolMetricsSnapshot[], version: string): void {
     if (this.options === false || this.api) return;
+    this.pending = { metrics, version };
+    if (this.options?.tracerProvider || this.options?.meterProvider || otelInUse()) this.load();
+  }
+
+  /** Load the API if {@link init} is waiting and OpenTelemetry is now in use; true when loaded. */
+  private loadWhenUsed(): boolean {
+    if (this.pending === undefined || !otelInUse()) return false;
+    this.load();
+    return this.tracer !== undefined;
+  }
+
+  private load(): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    if (!pending) return;
     const api = loadOtelApi();
     if (!api) return;
     this.api = api;
-    const tp = this.options?.tracerProvider;
+    const { metrics, version } = pending;
+    const opts = this.options || undefined; // never false here: init() returned
+    const tp = opts?.tracerProvider;
     // A fresh proxy delegates to the API's one no-op provider: the reference to compare the global
     // proxy's delegate with (see tracing()).
     if (!tp && api.ProxyTracerProvider && api.trace.getTracerProvider)
@@ -136,7 +167,7 @@ export class Telemetry {
     this.tracer = (
       tp ? tp.getTracer('agentpool', version) : api.trace.getTracer('agentpool', version)
     ) as TracerLike;
-    const mp = this.options?.meterProvider;
+    const mp = opts?.meterProvider;
     const meter = (
       mp ? mp.getMeter('agentpool', version) : api.metrics.getMeter('agentpool', version)
     ) as MeterLike;
@@ -201,6 +232,7 @@ export class Telemetry {
    * (a function, so the object is not even built) are skipped and it is handed back as a no-op.
    */
   startRun(name: string, attributes: Attributes | (() => Attributes), parent?: unknown): RunSpan {
+    if (this.api === undefined && !this.loadWhenUsed()) return NOOP_SPAN;
     const api = this.api;
     const tracer = this.tracer;
     if (!api || !tracer || !this.tracing(api)) return NOOP_SPAN;

@@ -29,6 +29,8 @@ describe('memory bench', () => {
       agents: 1,
       bareWorkersStartMs: expect.any(Number),
       startRatio: expect.any(Number),
+      bareModuleStartMs: expect.any(Number),
+      moduleRatio: expect.any(Number),
     });
     // Two rounds each; the thread case's ratio is the median of its per-round ratios, inside their range.
     for (const r of json.results) expect(r.startRuns).toHaveLength(2);

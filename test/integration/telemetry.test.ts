@@ -13,6 +13,8 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentPoolSystem, createAgentPoolSystem, defineAgent } from '../../src/index.js';
 import { configErrorOf } from '../helpers/config-error.js';
@@ -186,4 +188,30 @@ describe('OpenTelemetry', () => {
     await sys.submit({ type: 'w', task: 'echo', input: 1 });
     expect(byName('invoke_agent w')).toHaveLength(1);
   });
+
+  it('loads the API only once OpenTelemetry is in use: not at start-up, and a meter provider registered late gets the instruments', async () => {
+    // A fresh process: this file's own imports have put OpenTelemetry in use here.
+    const script = fileURLToPath(new URL('../fixtures/otel-late-child.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += String(d)));
+    child.stderr.on('data', (d: Buffer) => (err += String(d)));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const t = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`child still running after 30 s; stderr: ${err}`));
+      }, 30_000);
+      child.on('exit', (c) => {
+        clearTimeout(t);
+        resolve(c);
+      });
+    });
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { beforeUse: boolean; names: string[] };
+    expect(r.beforeUse, 'the API was loaded while nothing used OpenTelemetry').toBe(false);
+    expect(r.names).toContain('agentpool.tasks');
+    expect(r.names).toContain('agentpool.task.run.duration');
+  }, 40_000);
 });

@@ -258,11 +258,11 @@ export const poolMachine = setup({
         size: ({ context, event }) => (event.counted ? Math.max(0, context.size - 1) : context.size),
       }),
     },
-    // A child's final state needs nothing here (agents report it as AGENT_REMOVED; an acquisition or an
-    // allocation that ended is dropped by the runtime), so `xstate.done.actor.*` has NO transition: an
-    // event no transition takes leaves the snapshot as it is, while even an empty wildcard transition
-    // made XState run a full microstep on this parallel chart — 17 % of every hand-off of a released
-    // agent to a waiter (bench acquire: p50 15.5 → 12.8 µs, issue 14). The invokes handle theirs per state.
+    // A child's final state needs nothing here (agents report it as AGENT_REMOVED; acquisitions and
+    // allocations are the children of the pool's child groups and never send it here), so
+    // `xstate.done.actor.*` has NO transition: an event no transition takes leaves the snapshot as it
+    // is, while even an empty wildcard transition made XState run a full microstep on this parallel
+    // chart (bench acquire, issue 14). The invokes handle theirs per state.
     // A child's error is contained here (else it would put the pool, and the system, in error).
     'xstate.error.actor.*': {
       actions: { type: 'reportChildError', params: ({ event }) => ({ error: event.error }) },

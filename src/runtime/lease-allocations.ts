@@ -1,7 +1,7 @@
 /**
  * The allocation actors of one pool's leases (machines/allocation.machine.ts): every lease that
- * reserved resources owns one, created with the pool actor as its parent (systemId
- * `allocation:<id>`). Its TTL ends a forgotten lease (`ERR_LEASE_EXPIRED`), the rebalancer resizes
+ * reserved resources owns one, created in the pool's `<type>-leases` child group (a child of the pool
+ * actor: src/runtime/child-group.ts; systemId `allocation:<id>`). Its TTL ends a forgotten lease (`ERR_LEASE_EXPIRED`), the rebalancer resizes
  * through it (the lease and its running tasks follow the new size), and its one final state gives the
  * resources back to the ledger exactly once — on release, expiry or agent loss.
  */
@@ -20,7 +20,7 @@ export type Granted = Extract<GateReservation, { ok: true }>;
 /** What one resize did to the changed resource (the rebalancer's outcome). */
 export type ResizeResult = { ok: true; before: number; after: number } | { ok: false; error: string };
 
-/** How the allocations create their actors (the pool's `child`). */
+/** How the allocations create their actors (the pool's `<type>-leases` group). */
 export type CreateChild = (
   logic: AnyActorLogic,
   id: string,

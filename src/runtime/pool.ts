@@ -25,6 +25,7 @@ import type { Telemetry } from './telemetry.js';
 import { nanoid } from 'nanoid';
 import { type ActorRefFrom, type AnyActorLogic, createActor, type InputFrom } from 'xstate';
 import { stopChildActor, whenDone } from './actor-done.js';
+import { ChildGroup } from './child-group.js';
 import type { AcquisitionFailure, acquisitionMachine } from '../../machines/acquisition.machine.js';
 import { STOP_MARGIN_MS } from '../../machines/agent.machine.js';
 import type { AllocationReleaseCause } from '../../machines/allocation.machine.js';
@@ -46,7 +47,7 @@ import { createRng, type Rng } from '../core/random.js';
 import type { Clock } from '../core/clock.js';
 import type { AgentVariant, PoolConfig, ResourceName } from './config.js';
 import type { GateReservation, KeyGate, ResourceGate } from './gates.js';
-import { type Granted, LeaseAllocations, type ResizeResult } from './lease-allocations.js';
+import { type CreateChild, type Granted, LeaseAllocations, type ResizeResult } from './lease-allocations.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import type { Logger } from '../core/logger.js';
 import type { Requirements } from './requirements.js';
@@ -131,7 +132,7 @@ interface Waiter {
   id: string;
   req: AcquireRequest;
   startedAt: number;
-  /** Its acquisition actor (a child of the pool actor). */
+  /** Its acquisition actor (a child of the pool's `<type>-waiting` group). */
   actor: AcquisitionRef | undefined;
   hooks: WaiterHooks;
   agent: AgentHandle | undefined;
@@ -240,8 +241,14 @@ export class Pool implements LeaseOwner {
   private readonly startWaiterDone = new Map<AgentHandle, Promise<boolean>>();
   /** Dominant Resource Fairness over the waiters (pool option `admission: 'drf'`). */
   private readonly drf: DrfAdmission<Waiter>;
-  /** The allocation actors of this pool's leases (children of the pool actor). */
+  /** The allocation actors of this pool's leases (children of {@link leaseGroup}). */
   private readonly allocations: LeaseAllocations;
+  /**
+   * The parents of this pool's waiting acquisitions and of its lease allocations, children of the
+   * pool actor (src/runtime/child-group.ts: their done events do not go through the pool's chart).
+   */
+  private readonly waitingGroup: ChildGroup;
+  private readonly leaseGroup: ChildGroup;
   /** Waiting acquisitions by id: where their actors' shared implementations find their hooks. */
   private readonly waiterById = new Map<string, Waiter>();
   /** Actor ids of the waiting acquisitions and of the agents (recycled: src/structures/slot-ids.ts). */
@@ -306,10 +313,16 @@ export class Pool implements LeaseOwner {
     this.drf = new DrfAdmission<Waiter>(deps.keys, deps.gate);
     this.acquisitionIds = new ChildIds(`${config.type}-acq-`);
     this.agentIds = new ChildIds(`${config.type}-agent-`);
+    // A child's error is contained and logged, as the pool chart's own `reportChildError` does.
+    const childFailed = (err: unknown, child: string) =>
+      deps.logger.error({ err, pool: this.type, child }, `pool ${this.type}: a child actor failed`);
+    this.waitingGroup = new ChildGroup(actor, `${config.type}-waiting`, childFailed);
+    this.leaseGroup = new ChildGroup(actor, `${config.type}-leases`, childFailed);
     this.allocations = new LeaseAllocations(
       config.type,
       deps.logic.allocation,
-      (logic, id, input, systemId) => this.child(logic, id, input as never, systemId),
+      (logic, id, input, systemId) =>
+        this.leaseGroup.create(logic, id, input as never, systemId) as ReturnType<CreateChild>,
     );
     actor.subscribe({
       // Children created with the pool as parent are not stopped by XState with it: stop them here, so
@@ -327,6 +340,8 @@ export class Pool implements LeaseOwner {
     for (const a of this.agents.values()) if (a.actor) stopChildActor(a.actor);
     for (const w of this.waiterById.values()) if (w.actor) stopChildActor(w.actor);
     this.allocations.stopAll();
+    this.waitingGroup.stop();
+    this.leaseGroup.stop();
   }
 
   /** The pool machine's input (the system spawns the pool actor with it). */
@@ -548,10 +563,11 @@ export class Pool implements LeaseOwner {
 
   /**
    * Create a child actor of this pool: `parent` is the pool actor, so it lives in the system's one
-   * tree (same root, same clock, same inspector; its done and error events come to the pool). Agents,
-   * acquisitions and allocations are made this way rather than with `spawnChild`: XState copies a
-   * parent's `children` map on every spawn and stop — measured ~0.25 µs per child, 600 µs per
-   * hand-off with 1,000 waiters, O(n²) to start 10,000 agents — and these come and go by the thousand.
+   * tree (same root, same clock, same inspector; its done and error events come to the pool). Agents
+   * are made this way (acquisitions and allocations likewise, under the pool's child groups) rather
+   * than with `spawnChild`: XState copies a parent's `children` map on every spawn and stop — measured
+   * ~0.25 µs per child, 600 µs per hand-off with 1,000 waiters, O(n²) to start 10,000 agents — and
+   * these come and go by the thousand.
    */
   private child<L extends AnyActorLogic>(
     logic: L,
@@ -929,12 +945,12 @@ export class Pool implements LeaseOwner {
       };
       this.waiterById.set(id, w);
       req.signal?.addEventListener('abort', onAbort, { once: true });
-      // The acquisition's actor, a child of the pool's: it waits, times out, scales up, retries.
-      const actor = this.child(this.deps.logic.acquisition, id, {
+      // The acquisition's actor, in the pool's waiting group: it waits, times out, scales up, retries.
+      const actor = this.waitingGroup.create(this.deps.logic.acquisition, id, {
         id,
         pool: this.type,
         timeoutMs: req.timeoutMs,
-      });
+      }) as AcquisitionRef;
       w.actor = actor;
       actor.start();
     });

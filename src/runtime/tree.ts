@@ -2,8 +2,9 @@
  * The one actor tree: the system machine with every child kind's named implementations provided,
  * once per system. The root (machines/system.machine.ts) spawns one pool actor per type, the
  * dispatcher, the allocator and (while running) the rebalancer; each pool actor spawns its scaler, and
- * the pool runtime creates its agents, waiting acquisitions and allocations as the pool actor's
- * children (`parent: poolActor`). One inspector attached to the root sees them all.
+ * the pool runtime creates its agents as the pool actor's children (`parent: poolActor`), and its
+ * waiting acquisitions and allocations under the pool's two child groups (src/runtime/child-group.ts).
+ * One inspector attached to the root sees them all.
  *
  * A child's implementations are shared by every child of its kind, so they find the runtime object
  * they act for by the id the machine carries in its context or invoke input (`agentId`, `pool`, the

@@ -236,6 +236,7 @@ describe('dispatch bench (smoke: shape only, no timing)', () => {
     for (const s of report.sequential) {
       expect(s.runs).toHaveLength(2);
       expect(s.p99Us).toBeGreaterThanOrEqual(s.p50Us);
+      expect(s.bestP50Us).toBe(Math.min(...s.runs.map((x) => x.p50Us)));
     }
     expect(report.params).toMatchObject({ rounds: 2, inflight: 8, gc: true });
     expect(report.params.spinPerMs).toBeGreaterThan(0);

@@ -100,9 +100,10 @@ const CONSTANT_CHART_GUARDS: Partial<Record<MachineName, Record<string, string>>
 
 /**
  * Kinds of pool children the pool actor's snapshot does not list: the runtime creates them itself with
- * the pool actor as their `parent` (src/runtime/pool.ts `Pool.child`) instead of the chart spawning
- * them. They are still the pool's children in the actor hierarchy (`_parent`, checked below), share
- * its system, clock and inspector, and send their done events to the pool.
+ * a `parent` instead of the chart spawning them — agents with the pool actor (src/runtime/pool.ts
+ * `Pool.child`), acquisitions and allocations with one of the pool's two child groups (callback
+ * actors, children of the pool: src/runtime/child-group.ts). They are still in the pool's subtree of
+ * the actor hierarchy (`_parent`, checked below) and share its system, clock and inspector.
  */
 const NOT_IN_SNAPSHOT: Partial<Record<MachineName, string>> = Object.fromEntries(
   (['agent', 'acquisition', 'allocation'] as const).map((k) => [
@@ -403,31 +404,46 @@ describe('contract: the charts and the runtime', () => {
     };
 
     /**
-     * What each pool's children must be: its agents, its waiting acquisitions, the allocation actors of
-     * its live leases and its scaler — as the pool actor's snapshot lists them, and as the actor
-     * hierarchy (each actor's parent) has them.
+     * What each pool's children must be: its agents, its scaler and its two child groups
+     * (src/runtime/child-group.ts) — as the pool actor's snapshot lists them, and as the actor hierarchy
+     * (each actor's parent) has them; and the groups' children: its waiting acquisitions under
+     * `<type>-waiting`, the allocation actors of its live leases under `<type>-leases`.
      */
     function expectPoolChildren(
       sys: AgentPoolSystem,
       actors: readonly AnyActorRef[],
       extra: Record<string, string[]> = {},
     ) {
+      const active = (a: AnyActorRef) => a.getSnapshot().status === 'active';
+      const kind = (a: AnyActorRef | undefined) =>
+        (a as (AnyActorRef & { logic: { id?: string } }) | undefined)?.logic.id as MachineName;
       for (const t of sys.poolTypes()) {
         const pool = sys.pool(t).actor;
         const scaler = sys.pool(t).config.autoscale ? ['scaler'] : [];
-        const expected = [...agentIds(sys, t), ...scaler, ...(extra[t] ?? [])].sort();
+        const groups = { acquisition: `${t}-waiting`, allocation: `${t}-leases` } as Record<string, string>;
+        const groupIds = Object.values(groups);
+        const expected = [...agentIds(sys, t), ...scaler, ...groupIds].sort();
         const own = invokes(pool);
         const parented = actors
-          .filter((a) => a._parent === pool && a.getSnapshot().status === 'active' && !own.has(a.id))
+          .filter((a) => a._parent === pool && active(a) && !own.has(a.id))
           .map(logicalId)
           .sort();
         expect(parented, `actors whose parent is pool:${t}`).toEqual(expected);
+        // The groups' children: exactly the waiting acquisitions and live allocations, each in its group.
+        const grouped = actors.filter(
+          (a) => active(a) && a._parent?._parent === pool && groupIds.includes(a._parent.id),
+        );
+        expect(grouped.map(logicalId).sort(), `children of pool:${t}'s groups`).toEqual(
+          [...(extra[t] ?? [])].sort(),
+        );
+        for (const a of grouped)
+          expect(a._parent!.id, `${a.id} is in the group of its kind`).toBe(groups[kind(a)]);
         const listed = childIds(pool).filter((id) => !own.has(id));
-        const kindOf = (id: string) => {
-          const ref = actors.find((a) => a._parent === pool && (a.id === id || logicalId(a) === id));
-          return (ref as (AnyActorRef & { logic: { id?: string } }) | undefined)?.logic.id as MachineName;
-        };
-        const outside = expected.filter((id) => !listed.includes(id) && !NOT_IN_SNAPSHOT[kindOf(id)]);
+        const kindOf = (id: string) =>
+          kind(actors.find((a) => a._parent === pool && (a.id === id || logicalId(a) === id)));
+        const outside = expected.filter(
+          (id) => !listed.includes(id) && !groupIds.includes(id) && !NOT_IN_SNAPSHOT[kindOf(id)],
+        );
         expect(outside, `children of pool:${t} missing from its snapshot`).toEqual([]);
         const spawnedAgain = listed.filter((id) => NOT_IN_SNAPSHOT[kindOf(id)]);
         expect(spawnedAgain, `pool:${t}: kinds of NOT_IN_SNAPSHOT are spawned again: update it`).toEqual([]);

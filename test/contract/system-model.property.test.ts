@@ -174,12 +174,19 @@ async function check(r: Real, after: string): Promise<void> {
     if (status.waiting !== pendingAcquires)
       fail(`pool ${type}: status().waiting ${status.waiting}, but ${pendingAcquires} acquires are pending`);
     if (snap.status === 'active') {
-      // The pool actor's children (every live actor whose parent it is, however it was created) are
-      // exactly its agents, its waiting acquisitions and the allocation actors of its live leases.
+      // The pool actor's subtree (every live actor whose parent is the pool or one of its two child
+      // groups, src/runtime/child-group.ts, however it was created) is exactly its agents, its
+      // waiting acquisitions and the allocation actors of its live leases.
       // By the runtime's ids: agent and allocation actors have recycled actor ids
       // (src/structures/slot-ids.ts) and carry the agent's or allocation's id in their context.
+      const groups = new Set([`${type}-waiting`, `${type}-leases`]);
       const children = r.actors
-        .filter((a) => a._parent === pool.actor && a.getSnapshot().status === 'active')
+        .filter(
+          (a) =>
+            a.getSnapshot().status === 'active' &&
+            (a._parent === pool.actor || (a._parent?._parent === pool.actor && groups.has(a._parent.id))) &&
+            !(a._parent === pool.actor && groups.has(a.id)),
+        )
         .map((a) => {
           const c = a.getSnapshot().context as { agentId?: string; allocationId?: string } | undefined;
           return c?.agentId ?? c?.allocationId ?? a.id;

@@ -36,10 +36,13 @@ describe('allocations are actors', () => {
     await sys.start();
     const lease = await sys.acquire('w', { cycleId: 'c', requirements: { memoryMb: 512 } });
     const id = lease.allocation!.id;
-    // A child of the pool's actor, registered in the one system as `allocation:<id>`.
+    // In the pool's subtree (a child of its `w-leases` group), registered in the one system as
+    // `allocation:<id>`.
     const ref = sys.actor.system.get(`allocation:${id}`) as
-      { getSnapshot(): { value: unknown; status: string }; _parent?: unknown } | undefined;
-    expect(ref?._parent).toBe(sys.pool('w').actor);
+      | { getSnapshot(): { value: unknown; status: string }; _parent?: { id: string; _parent?: unknown } }
+      | undefined;
+    expect(ref?._parent?.id).toBe('w-leases');
+    expect(ref?._parent?._parent).toBe(sys.pool('w').actor);
     expect(ref?.getSnapshot().value).toEqual({ live: { lease: 'active', ttl: 'counting' } });
     expect(usedMemory(sys)).toBe(512);
     await lease.release();

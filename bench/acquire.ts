@@ -215,7 +215,8 @@ export function renderAcquireMarkdown(report: AcquireReport): string {
     lines.push(
       `- Hand-off to a waiter (${w.waiters.toLocaleString('en-US')} queued): p50 ${w.p50Us} µs, p99 ${w.p99Us} µs. ` +
         'It runs the acquisition actor (OFFER with the reservation made → granted, the actor stopping with its ' +
-        "timer, then the pool machine's step for the child's done event), which the idle path skips entirely.",
+        "timer; its done event goes to the pool's `-waiting` group, not through the pool chart), which the idle " +
+        'path skips entirely. Its tail moves with the machine: one run is not a verdict (see the goals below).',
     );
   }
   return lines.join('\n');

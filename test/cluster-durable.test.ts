@@ -361,12 +361,15 @@ describe.skipIf(!hasNats)('durable submits over a real nats-server', () => {
     const again = await a.enqueue(opts);
     expect(again.deduplicated).toBe(true);
     expect(await again.result).toEqual(await h1.result);
+    // Both joins are counted where local dedupes are.
+    expect(a.status().tasks.deduplicated).toBe(2);
     await a.shutdown();
     const b = localSystem(sys, 2);
     try {
       await b.start();
       const later = await b.enqueue(opts);
       expect(later).toMatchObject({ id: h1.id, deduplicated: true });
+      expect(b.status().tasks.deduplicated).toBe(1); // answered from the results bucket
       expect(await later.result).toMatchObject({ n: 7 });
       expect(await b.submit(opts)).toMatchObject({ n: 7 });
       expect(runsIn(log).get(7)).toBe(1); // ran once for four submits across two coordinators

@@ -235,7 +235,10 @@ export class DurableTasks {
     const options = this.stored(rest);
     const id = named ?? `t-${randomUUID()}`;
     const joined = this.live.get(id);
-    if (joined) return { id, durable: true, deduplicated: true, result: joined };
+    if (joined) {
+      this.owner.dispatcher.noteDeduplicated();
+      return { id, durable: true, deduplicated: true, result: joined };
+    }
     const d = deferred();
     // Registered before the first await: a concurrent submit, attach() or resume() of the id joins it.
     this.live.set(id, d.promise);
@@ -251,6 +254,7 @@ export class DurableTasks {
         if (out.ok) {
           this.live.delete(id);
           d.resolve(out.value);
+          this.owner.dispatcher.noteDeduplicated();
           return { id, durable: true, deduplicated: true, result: d.promise };
         }
         // A failed task may be submitted again under its id (as locally): its failure is forgotten.

@@ -197,6 +197,10 @@ export interface DispatcherStats {
   requeued: number;
   expired: number;
   cancelled: number;
+  /**
+   * Submits that joined a task already known under their `idempotencyKey` or `taskId`, instead of
+   * starting one: in memory, or (cluster durable submits) in the task store.
+   */
   deduplicated: number;
   /** Runs that failed and were retried (`retry`). */
   retried: number;
@@ -923,6 +927,14 @@ export class Dispatcher {
   /** Tasks running now (the machine's `nothingRunning` guard). */
   get runningCount(): number {
     return this.running.size;
+  }
+
+  /**
+   * A durable submit joined a task the store already holds (src/cluster/durable.ts decides that, not
+   * this dispatcher's idempotency map): counted in `status().tasks.deduplicated` like a local one.
+   */
+  noteDeduplicated(): void {
+    this.stats.deduplicated++;
   }
 
   /** Current counters. */

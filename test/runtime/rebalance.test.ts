@@ -109,6 +109,22 @@ describe('rebalance: wired to the runtime', () => {
     await sys.shutdown({ graceful: false });
   });
 
+  it('system.rebalancer.trigger() runs a round now, not at the next interval', async () => {
+    const { sys, clock, used } = await start({ memoryMb: 4_096 }, { intervalMs: 60_000 });
+    const mem = 1_000;
+    const lease = await sys.acquire('work', { cycleId: 's1', requirements: { memoryMb: mem } });
+    lease.reportUsage({ memoryMb: 0.2 * mem });
+    await clock.advanceAsync(INTERVAL); // far from the 60 s interval: no round yet
+    expect(sys.rebalanceHistory()).toEqual([]);
+    sys.rebalancer!.trigger();
+    await clock.advanceAsync(0);
+    expect(sys.rebalanceHistory()).toHaveLength(1);
+    expect(used().memoryMb).toBe(mem - Math.floor(0.4 * mem));
+    // After shutdown it is a no-op, never an error.
+    await sys.shutdown({ graceful: false });
+    expect(() => sys.rebalancer!.trigger()).not.toThrow();
+  });
+
   it('stops with the system: no rounds after shutdown', async () => {
     const { sys, clock } = await start({ memoryMb: 4_096 });
     const lease = await sys.acquire('work', { cycleId: 's1', requirements: { memoryMb: 1_000 } });

@@ -43,7 +43,8 @@ let loaded: OtelApi | undefined | null;
 /**
  * Where `@opentelemetry/api` 1.x keeps what was registered with it (its `registerGlobal`: the tracer,
  * meter and propagation providers, the context manager, the diag logger), shared by every copy of the
- * API in the process.
+ * API in the process. Major 1 is the peer dependency's range (`^1.9.0`); a 2.x API keeps its globals
+ * under `…api.2` and would need this (and {@link OtelApi}) revisited.
  */
 const OTEL_GLOBAL = Symbol.for('opentelemetry.js.api.1');
 

@@ -6,6 +6,7 @@
  * `ERR_AGENT_LOST` (the agent machines then restart them elsewhere, as after a local crash).
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { AgentPoolError } from '../core/errors.js';
@@ -82,14 +83,30 @@ export class ClusterLink {
       // A refused credential or certificate names the option to fix (ERR_ACCESS_DENIED).
       throw connectFailure(cause, c.servers, c.auth, CLUSTER_NAMES);
     }
-    const kv = await openBucket(nc, c.name, c.heartbeatMs);
-    // The nodes registered now, before the first placement (a watch delivers them asynchronously).
-    for await (const key of await kv.keys()) {
-      const e = await kv.get(key);
-      if (e?.operation === 'PUT')
-        this.nodes.set(key, { record: e.json<NodeRecord>(), seenAt: this.clock.now() });
+    let kv: KV;
+    let iter: Awaited<ReturnType<KV['watch']>>;
+    try {
+      kv = await openBucket(nc, c.name, c.heartbeatMs);
+      // The nodes registered now, before the first placement (a watch delivers them asynchronously).
+      // Both read through a consumer on the bucket's stream, which the server can refuse for a moment
+      // while another coordinator of the same name is creating that stream ("invalid stream", seen in
+      // CI with two coordinators starting at once): a few tries, not an error.
+      const listed = await retryTransient(async () => {
+        const found = new Map<string, NodeRecord>();
+        for await (const key of await kv.keys()) {
+          const e = await kv.get(key);
+          if (e?.operation === 'PUT') found.set(key, e.json<NodeRecord>());
+        }
+        return found;
+      }, this.clock);
+      for (const [key, record] of listed) this.nodes.set(key, { record, seenAt: this.clock.now() });
+      iter = await retryTransient(() => kv.watch(), this.clock);
+    } catch (err) {
+      // Nothing half-open stays behind: the next start() connects again.
+      this.conn = undefined;
+      await nc.close().catch(() => {});
+      throw err;
     }
-    const iter = await kv.watch();
     this.stopWatch = () => iter.stop();
     void (async () => {
       for await (const e of iter) {
@@ -280,4 +297,33 @@ export class ClusterLink {
     this.stopWatch?.();
     await nc?.drain().catch(() => {});
   }
+}
+
+/** Tries of {@link retryTransient}, and the pause before each retry (times the try's number). */
+const TRANSIENT_TRIES = 4;
+const TRANSIENT_PAUSE_MS = 100;
+
+/**
+ * Run `fn`, trying again (up to {@link TRANSIENT_TRIES} times, pausing 100 ms, 200 ms, 300 ms on
+ * `clock`) when the JetStream API answers with a server-side failure — the server refusing a request
+ * for a moment, as while a stream is being created by another client. Anything else, or the last
+ * failure, rejects.
+ */
+export async function retryTransient<T>(fn: () => Promise<T>, clock: Clock): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= TRANSIENT_TRIES || !isTransientJetStreamError(err)) throw err;
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, TRANSIENT_PAUSE_MS * attempt));
+    }
+  }
+}
+
+/**
+ * A server-side failure the JetStream API answered with (status ≥ 500, e.g. 10012 "invalid stream"
+ * while the stream is being created); a refusal such as a permission error (4xx) is final.
+ */
+function isTransientJetStreamError(err: unknown): boolean {
+  return err instanceof JetStreamApiError && err.status >= 500;
 }

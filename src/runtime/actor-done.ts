@@ -1,5 +1,28 @@
-/** Waiting for an actor to finish, shared by the runtime objects that own one. */
-import type { AnyActorRef } from 'xstate';
+/**
+ * Child actors the runtime creates with a `parent` (not spawned by a chart: see `Pool.child`), and
+ * waiting for an actor to finish — shared by the runtime objects that own one.
+ */
+import { type ActorRefFrom, type AnyActorLogic, type AnyActorRef, createActor, type InputFrom } from 'xstate';
+
+/**
+ * Create (not start) an actor of `parent`'s tree: same system, root, clock and inspector; its done and
+ * error events go to `parent`. The parent's snapshot does not list it, so its owner stops it
+ * ({@link stopChildActor}).
+ */
+export function createChildActor<L extends AnyActorLogic>(
+  parent: AnyActorRef,
+  logic: L,
+  id: string,
+  input: InputFrom<L>,
+  systemId?: string,
+): ActorRefFrom<L> {
+  return createActor(logic, {
+    parent,
+    id,
+    input,
+    ...(systemId !== undefined ? { systemId } : {}),
+  }) as unknown as ActorRefFrom<L>;
+}
 
 /**
  * Resolves once `actor` is done: it reached a final state, was stopped, or failed. An error counts as

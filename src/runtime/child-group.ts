@@ -20,8 +20,15 @@
  * an event costs it a function call. The children stay in the one tree (same system, root, clock and
  * inspector), and a child's error is still contained and logged as the pool's (`onChildError`).
  */
-import { type AnyActorLogic, type AnyActorRef, createActor, fromCallback, type InputFrom } from 'xstate';
-import { stopChildActor } from './actor-done.js';
+import {
+  type ActorRefFrom,
+  type AnyActorLogic,
+  type AnyActorRef,
+  createActor,
+  fromCallback,
+  type InputFrom,
+} from 'xstate';
+import { createChildActor, stopChildActor } from './actor-done.js';
 
 const CHILD_ERROR = 'xstate.error.actor.';
 
@@ -48,13 +55,13 @@ export class ChildGroup {
   }
 
   /** Create (not start) a child of the group. */
-  create<L extends AnyActorLogic>(logic: L, id: string, input: InputFrom<L>, systemId?: string): AnyActorRef {
-    return createActor(logic, {
-      parent: this.actor,
-      id,
-      input,
-      ...(systemId !== undefined ? { systemId } : {}),
-    });
+  create<L extends AnyActorLogic>(
+    logic: L,
+    id: string,
+    input: InputFrom<L>,
+    systemId?: string,
+  ): ActorRefFrom<L> {
+    return createChildActor(this.actor, logic, id, input, systemId);
   }
 
   /** Stop the group's actor (its children are stopped by their owner first). */

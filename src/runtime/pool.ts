@@ -23,8 +23,8 @@
  */
 import type { Telemetry } from './telemetry.js';
 import { nanoid } from 'nanoid';
-import { type ActorRefFrom, type AnyActorLogic, createActor, type InputFrom } from 'xstate';
-import { stopChildActor, whenDone } from './actor-done.js';
+import type { ActorRefFrom, AnyActorLogic, InputFrom } from 'xstate';
+import { createChildActor, stopChildActor, whenDone } from './actor-done.js';
 import { ChildGroup } from './child-group.js';
 import type { AcquisitionFailure, acquisitionMachine } from '../../machines/acquisition.machine.js';
 import { STOP_MARGIN_MS } from '../../machines/agent.machine.js';
@@ -47,7 +47,7 @@ import { createRng, type Rng } from '../core/random.js';
 import type { Clock } from '../core/clock.js';
 import type { AgentVariant, PoolConfig, ResourceName } from './config.js';
 import type { GateReservation, KeyGate, ResourceGate } from './gates.js';
-import { type CreateChild, type Granted, LeaseAllocations, type ResizeResult } from './lease-allocations.js';
+import { type Granted, LeaseAllocations, type ResizeResult } from './lease-allocations.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import type { Logger } from '../core/logger.js';
 import type { Requirements } from './requirements.js';
@@ -321,8 +321,7 @@ export class Pool implements LeaseOwner {
     this.allocations = new LeaseAllocations(
       config.type,
       deps.logic.allocation,
-      (logic, id, input, systemId) =>
-        this.leaseGroup.create(logic, id, input as never, systemId) as ReturnType<CreateChild>,
+      (logic, id, input, systemId) => this.leaseGroup.create(logic, id, input as never, systemId),
     );
     actor.subscribe({
       // Children created with the pool as parent are not stopped by XState with it: stop them here, so
@@ -575,12 +574,7 @@ export class Pool implements LeaseOwner {
     input: InputFrom<L>,
     systemId?: string,
   ): ActorRefFrom<L> {
-    return createActor(logic, {
-      parent: this.actor,
-      id,
-      input,
-      ...(systemId !== undefined ? { systemId } : {}),
-    }) as unknown as ActorRefFrom<L>;
+    return createChildActor(this.actor, logic, id, input, systemId);
   }
 
   /** Create, attach and start an agent's actor; a start that crashes counts as failed now. */
@@ -950,7 +944,7 @@ export class Pool implements LeaseOwner {
         id,
         pool: this.type,
         timeoutMs: req.timeoutMs,
-      }) as AcquisitionRef;
+      });
       w.actor = actor;
       actor.start();
     });

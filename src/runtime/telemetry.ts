@@ -115,7 +115,7 @@ export class Telemetry {
 
   constructor(private readonly options: TelemetryOptions | false | undefined) {}
 
-  /** True once spans are made. */
+  /** True once spans are made (loading the API first if OpenTelemetry came into use since {@link init}). */
   get enabled(): boolean {
     return this.tracer !== undefined || this.loadWhenUsed();
   }

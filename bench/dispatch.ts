@@ -37,7 +37,7 @@ import { knownKeys, num, record } from '../src/core/validate.js';
 import { ATOMICS_WAKE, ThreadHost, type ThreadWake } from '../src/hosts/thread-host.js';
 import type { Lease } from '../src/runtime/lease.js';
 import { type AgentPoolSystem, createAgentPoolSystem } from '../src/runtime/system.js';
-import { type BenchOutput, type BenchProgress, machineLine, packageRoot, table } from './report.js';
+import { type BenchOutput, type BenchProgress, machineLine, median, packageRoot, table } from './report.js';
 
 /** Payloads every contender is measured with. */
 export const PAYLOADS = ['none', '1kb', '64kb', 'cpu1ms'] as const;
@@ -461,13 +461,7 @@ async function measureSequential(c: Contender, n: number): Promise<{ p50Us: numb
   return { p50Us: round1(quantile(samples, 0.5)), p99Us: round1(quantile(samples, 0.99)) };
 }
 
-/** Median of a list (NaN when empty; the mean of the two middle values of an even list). */
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+export { median };
 
 /** The `q` quantile (0..1) of a list by nearest rank (NaN when empty). */
 export function quantile(xs: readonly number[], q: number): number {

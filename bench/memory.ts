@@ -6,17 +6,20 @@
  * time as many bare `new Worker()`s answering their first message, in another fresh process, for the
  * "ready within 1.15× of bare workers" goal.
  *
+ * Thread cases also time bare workers that first import the agent module (what any pool's worker
+ * does), a third process: what is left over them is agentpool's own.
+ *
  * Start-up times on a shared 2-core machine move by ±10 % run to run, so every case runs `rounds`
- * times (default 3) and reports medians; a thread case alternates which of the two processes goes
- * first each round and reports the median of the per-round ratios, with their min–max — the same rule
- * as `bench dispatch` (one lucky or unlucky process never decides the ratio).
+ * times (default 3) and reports medians; a thread case rotates which of its three processes goes first
+ * each round and reports the median of the per-round ratios (start / bare with their min–max) — the
+ * same rule as `bench dispatch` (one lucky or unlucky process never decides the ratio).
  *
  * Run: `agentpool bench memory [--json] [--cases inline:1000,thread:16] [--rounds 3] [--write-docs | --out FILE]`.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../src/core/errors.js';
-import { type BenchOutput, type BenchProgress, machineLine, table } from './report.js';
+import { type BenchOutput, type BenchProgress, machineLine, median, table } from './report.js';
 
 /** One case: a pool of `agents` agents on `host`. */
 export interface MemoryCase {
@@ -114,11 +117,6 @@ function runChild(mode: Mode, c: MemoryCase): Promise<Record<string, number>> {
   });
 }
 
-const median = (xs: readonly number[]): number => {
-  const v = [...xs].sort((a, b) => a - b);
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
-};
 const r1 = (x: number) => Math.round(x * 10) / 10;
 const r2 = (x: number) => Math.round(x * 100) / 100;
 

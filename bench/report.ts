@@ -57,3 +57,11 @@ export function table(headers: readonly string[], rows: readonly (readonly (stri
     ...rows.map((r) => `| ${r.map(fmt).join(' | ')} |`),
   ].join('\n');
 }
+
+/** Median of a list (NaN when empty; the mean of the two middle values of an even list). */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}

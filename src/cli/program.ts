@@ -414,7 +414,10 @@ const benchCommand: CommandRegistrar = (program, ctx) => {
             ),
         )
         .addOption(
-          new Option('--rounds <n>', 'runs per case, alternating system and bare workers (medians)')
+          new Option(
+            '--rounds <n>',
+            'runs per case, the system and both bare baselines in rotated order (medians)',
+          )
             .argParser(int(1, 20))
             .default(3),
         ),

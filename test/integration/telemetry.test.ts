@@ -6,27 +6,19 @@
  */
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
   type ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentPoolSystem, createAgentPoolSystem, defineAgent } from '../../src/index.js';
 import { configErrorOf } from '../helpers/config-error.js';
 import { fastTimings, fixture } from '../helpers/agents.js';
-
-class TestReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected async onForceFlush(): Promise<void> {}
-  protected async onShutdown(): Promise<void> {}
-}
+import { TestReader } from '../helpers/otel-reader.js';
+import { runTsFixture } from '../helpers/ts-child.js';
 
 const exporter = new InMemorySpanExporter();
 const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
@@ -191,22 +183,7 @@ describe('OpenTelemetry', () => {
 
   it('loads the API only once OpenTelemetry is in use: not at start-up, and a meter provider registered late gets the instruments', async () => {
     // A fresh process: this file's own imports have put OpenTelemetry in use here.
-    const script = fileURLToPath(new URL('../fixtures/otel-late-child.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += String(d)));
-    child.stderr.on('data', (d: Buffer) => (err += String(d)));
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const t = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`child still running after 30 s; stderr: ${err}`));
-      }, 30_000);
-      child.on('exit', (c) => {
-        clearTimeout(t);
-        resolve(c);
-      });
-    });
+    const { code, out, err } = await runTsFixture('otel-late-child.ts', 30_000);
     expect(err).toBe('');
     expect(code).toBe(0);
     const r = JSON.parse(out.trim().split('\n').pop()!) as { beforeUse: boolean; names: string[] };

@@ -9,13 +9,12 @@
  * shutdown's deadline was not passed down, and the system resolved after its own 10 s with a worker
  * still alive: every test here failed.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ThreadHost } from '../../src/hosts/thread-host.js';
 import { ManualClock } from '../../src/index.js';
 import { hangsSystem, until } from '../helpers/agents.js';
 import { track } from '../runtime/helpers.js';
+import { runTsFixture } from '../helpers/ts-child.js';
 
 const liveAtStart = ThreadHost.live;
 afterAll(() => expect(ThreadHost.live).toBe(liveAtStart));
@@ -99,23 +98,8 @@ describe('shutdown with work in flight (thread agents)', () => {
 
 describe('a program that only calls shutdown()', () => {
   it('exits by itself, soon after the deadline', async () => {
-    const script = fileURLToPath(new URL('../fixtures/shutdown-child.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += String(d)));
-    child.stderr.on('data', (d: Buffer) => (err += String(d)));
     // A liveness bound, not a timing claim: the old main kept the process alive ~31 s after shutdown.
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const t = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`child still running after 20 s; stderr: ${err}`));
-      }, 20_000);
-      child.on('exit', (c) => {
-        clearTimeout(t);
-        resolve(c);
-      });
-    });
+    const { code, out, err } = await runTsFixture('shutdown-child.ts', 20_000);
     expect(err).toBe('');
     expect(code).toBe(0);
     const line = JSON.parse(out.trim()) as { shutdownMs: number; run: string; threads: number };

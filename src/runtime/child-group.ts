@@ -15,8 +15,8 @@
  * every event a machine actor receives through its chart — for the pool's parallel chart, a lookup of
  * the event's type on every active state node (each node memoizes one entry per child id ever seen),
  * its eventless transitions, a snapshot update — even when no transition takes the event. One
- * finished wait per hand-off of a released agent to a waiter made that 30 % of the hand-off
- * (`bench acquire`: p50 15 → 10.7 µs, p99 55 → 43 µs with the group). The group is a callback actor:
+ * finished wait per hand-off of a released agent to a waiter made that about a quarter of the hand-off
+ * (`bench acquire`: p50 14.7–16.6 → 10.8–12.0 µs with the groups). The group is a callback actor:
  * an event costs it a function call. The children stay in the one tree (same system, root, clock and
  * inspector), and a child's error is still contained and logged as the pool's (`onChildError`).
  */
